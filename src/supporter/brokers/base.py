@@ -1,0 +1,86 @@
+"""The broker port.
+
+A stage consumes deliveries from one queue and settles each one exactly once:
+
+- `ack()` when what it produced is safely published downstream (or stored);
+- `requeue()` to hand it back untouched (shutdown, a paused provider); it is
+  delivered again with `redelivered` set.
+
+A consumer that goes away with deliveries unsettled (closed, cancelled,
+crashed) returns them to the queue the same way. Retries with a delay and dead
+letters are ordinary publishes (`publish(..., delay=...)`, and to
+`dead_letter_queue(queue)`), so they behave the same on every broker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+
+def dead_letter_queue(queue: str) -> str:
+    """The queue where the messages a stage gave up on wait, with their reason."""
+    return f"{queue}.dead"
+
+
+class BrokerError(Exception):
+    """The broker could not do what was asked (connection lost, queue missing)."""
+
+
+class Delivery(Protocol):
+    @property
+    def body(self) -> bytes: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def message_id(self) -> str: ...
+
+    @property
+    def redelivered(self) -> bool:
+        """True when this message was delivered before and not acknowledged."""
+        ...
+
+    async def ack(self) -> None: ...
+
+    async def requeue(self) -> None: ...
+
+
+class Broker(Protocol):
+    async def declare(self, queue: str) -> None:
+        """Create `queue` and its dead-letter queue if they do not exist."""
+        ...
+
+    async def publish(
+        self,
+        queue: str,
+        body: bytes,
+        *,
+        message_id: str,
+        headers: Mapping[str, str] | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        """Hand a message to the broker; returns once the broker has it.
+
+        With `delay` (seconds) the message becomes visible to consumers no sooner.
+        Waits while the queue is full (backpressure) unless the message is a delayed
+        retry, which must never wait on the stage that sends it.
+        """
+        ...
+
+    def consume(
+        self, queue: str, *, prefetch: int
+    ) -> AbstractAsyncContextManager[AsyncIterator[Delivery]]:
+        """Deliveries from `queue`, at most `prefetch` unsettled at a time.
+
+        Leaving the context returns every unsettled delivery to the queue.
+        """
+        ...
+
+    async def depth(self, queue: str) -> int:
+        """Messages waiting in `queue` (not counting delayed or unsettled ones)."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,197 @@
+"""In-process queues that behave like a real broker.
+
+Messages are bytes (so every hop really serialises), queues are bounded for
+fresh publishes (backpressure), unsettled deliveries return to the front of the
+queue when their consumer goes away, and delayed publishes wait on the event
+loop's timer. Nothing survives the process: a rerun resumes from the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from supporter.brokers.base import BrokerError, dead_letter_queue
+
+
+@dataclass(slots=True)
+class _Message:
+    body: bytes
+    message_id: str
+    headers: Mapping[str, str]
+    redelivered: bool = False
+
+
+@dataclass(eq=False)
+class _Queue:
+    maxsize: int
+    ready: deque[_Message] = field(default_factory=deque)
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    delayed: set[asyncio.TimerHandle] = field(default_factory=set)
+
+    async def put(self, message: _Message, *, bounded: bool, front: bool = False) -> None:
+        async with self.changed:
+            if bounded:
+                await self.changed.wait_for(lambda: len(self.ready) < self.maxsize)
+            if front:
+                self.ready.appendleft(message)
+            else:
+                self.ready.append(message)
+            self.changed.notify_all()
+
+    async def get(self) -> _Message:
+        async with self.changed:
+            await self.changed.wait_for(lambda: bool(self.ready))
+            message = self.ready.popleft()
+            self.changed.notify_all()
+            return message
+
+
+class MemoryDelivery:
+    def __init__(self, queue: _Queue, message: _Message, consumer: _Consumer) -> None:
+        self._queue = queue
+        self._message = message
+        self._consumer = consumer
+        self._settled = False
+
+    @property
+    def body(self) -> bytes:
+        return self._message.body
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._message.headers
+
+    @property
+    def message_id(self) -> str:
+        return self._message.message_id
+
+    @property
+    def redelivered(self) -> bool:
+        return self._message.redelivered
+
+    def _settle(self) -> None:
+        if self._settled:
+            raise BrokerError(f"message {self.message_id} is already settled")
+        self._settled = True
+        self._consumer.settled(self)
+
+    async def ack(self) -> None:
+        self._settle()
+
+    async def requeue(self) -> None:
+        self._settle()
+        await self._return()
+
+    async def _return(self) -> None:
+        self._message.redelivered = True
+        await self._queue.put(self._message, bounded=False, front=True)
+
+
+class _Consumer:
+    def __init__(self, queue: _Queue, prefetch: int) -> None:
+        if prefetch < 1:
+            raise ValueError("prefetch must be at least 1")
+        self._queue = queue
+        self._slots = asyncio.Semaphore(prefetch)
+        # A dict keeps delivery order, so close() can put them back in order.
+        self._unsettled: dict[MemoryDelivery, None] = {}
+
+    def settled(self, delivery: MemoryDelivery) -> None:
+        self._unsettled.pop(delivery, None)
+        self._slots.release()
+
+    async def deliveries(self) -> AsyncIterator[MemoryDelivery]:
+        while True:
+            await self._slots.acquire()
+            try:
+                message = await self._queue.get()
+            except BaseException:
+                self._slots.release()
+                raise
+            delivery = MemoryDelivery(self._queue, message, self)
+            self._unsettled[delivery] = None
+            yield delivery
+
+    async def close(self) -> None:
+        # Returned newest first, each to the front, so the oldest ends up first again.
+        for delivery in reversed(list(self._unsettled)):
+            if not delivery._settled:
+                delivery._settled = True
+                await delivery._return()
+        self._unsettled.clear()
+
+
+class MemoryBroker:
+    """The default broker: one process, no server. `maxsize` bounds each queue."""
+
+    def __init__(self, *, maxsize: int = 1000) -> None:
+        self._maxsize = maxsize
+        self._queues: dict[str, _Queue] = {}
+        self._closed = False
+        self._background: set[asyncio.Task[None]] = set()
+
+    def _queue(self, name: str) -> _Queue:
+        try:
+            return self._queues[name]
+        except KeyError:
+            raise BrokerError(f"queue {name!r} is not declared") from None
+
+    async def declare(self, queue: str) -> None:
+        for name in (queue, dead_letter_queue(queue)):
+            self._queues.setdefault(name, _Queue(self._maxsize))
+
+    async def publish(
+        self,
+        queue: str,
+        body: bytes,
+        *,
+        message_id: str,
+        headers: Mapping[str, str] | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        if self._closed:
+            raise BrokerError("broker is closed")
+        target = self._queue(queue)
+        message = _Message(body, message_id, dict(headers or {}))
+        if delay <= 0:
+            await target.put(message, bounded=True)
+            return
+        loop = asyncio.get_running_loop()
+
+        def release() -> None:
+            target.delayed.discard(handle)
+            # A delayed retry is already admitted work: it skips the bound.
+            task = loop.create_task(target.put(message, bounded=False))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+        handle = loop.call_later(delay, release)
+        target.delayed.add(handle)
+
+    @asynccontextmanager
+    async def consume(
+        self, queue: str, *, prefetch: int
+    ) -> AsyncIterator[AsyncIterator[MemoryDelivery]]:
+        consumer = _Consumer(self._queue(queue), prefetch)
+        try:
+            yield consumer.deliveries()
+        finally:
+            await consumer.close()
+
+    async def depth(self, queue: str) -> int:
+        return len(self._queue(queue).ready)
+
+    async def delayed(self, queue: str) -> int:
+        """Messages published with a delay that is not over yet."""
+        return len(self._queue(queue).delayed)
+
+    async def close(self) -> None:
+        self._closed = True
+        for queue in self._queues.values():
+            for handle in queue.delayed:
+                handle.cancel()
+            queue.delayed.clear()

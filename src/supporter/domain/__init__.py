@@ -1,0 +1,1 @@
+"""Pydantic models, messages and pure functions: no I/O at all."""

@@ -1,0 +1,27 @@
+"""How the pipeline tells failures apart: retry, give up on the ticket, or stop the run."""
+
+
+class SupporterError(Exception):
+    """Base of every error Supporter raises on purpose."""
+
+
+class TransientError(SupporterError):
+    """Worth another try later: a timeout, a 429, a 5xx, a broker hiccup.
+
+    `retry_after` (seconds) is a hint from the other side, honoured over our backoff.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(SupporterError):
+    """Another try would fail the same way: invalid data, a refusal. Dead-letter at once."""
+
+
+class FatalError(SupporterError):
+    """Nothing will work until a person acts (no quota, bad credentials): stop intake.
+
+    The message that met it is returned to its queue, never dead-lettered.
+    """

@@ -1,0 +1,118 @@
+"""Card-number masking, applied as text is read so no full number is ever kept.
+
+A card number is 13 to 19 digits, optionally grouped by single spaces or
+dashes, that passes the Luhn check. Runs of grouped digits longer than that
+are searched for any span of whole groups that is a card number, so a card
+written right after an order number is still found. A labelled security code
+(CVV, CVC, ...) is removed wherever it stands, and an expiry date is removed
+when it follows a card number closely or carries a label.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DIGIT_RUN = re.compile(r"(?<![\d])\d+(?:[ -]\d+)*(?![\d])")
+_SECURITY_CODE = re.compile(
+    r"\b(?:cvv2?|cvc2?|cid|csc|security\s+code|card\s+verification(?:\s+code)?)\b"
+    r"\s*(?:is|:|=|#|-)?\s*\d{3,4}\b",
+    re.IGNORECASE,
+)
+_LABELLED_EXPIRY = re.compile(
+    r"\b(?:exp(?:iry|iration|ires)?(?:\s+date)?|valid\s+(?:thru|through|until))\b\.?"
+    r"\s*(?:is|:|=|-)?\s*(?:0?[1-9]|1[0-2])\s*[/-]\s*(?:\d{4}|\d{2})\b",
+    re.IGNORECASE,
+)
+_EXPIRY_AFTER_CARD = re.compile(r"^(\W{0,3}.{0,20}?)\b(?:0?[1-9]|1[0-2])\s*/\s*(?:\d{4}|\d{2})\b")
+MASK_PREFIX = "**** "
+_MASKED_CARD = re.compile(r"\*{4} \d{4}")
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if index % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def _is_card(digits: str) -> bool:
+    return 13 <= len(digits) <= 19 and luhn_valid(digits)
+
+
+def _mask_run(run: str) -> str:
+    """Mask every card number made of whole groups inside one run of digit groups."""
+    parts = re.split(r"([ -])", run)
+    groups = parts[0::2]
+    seps = parts[1::2]
+    masked: list[str | None] = list(groups)
+    start = 0
+    while start < len(groups):
+        found = None
+        digits = ""
+        for end in range(start, len(groups)):
+            digits += groups[end]
+            if len(digits) > 19:
+                break
+            if _is_card(digits):
+                found = end  # keep looking: the longest span wins
+        if found is None:
+            start += 1
+            continue
+        last4 = "".join(groups[start : found + 1])[-4:]
+        masked[start] = MASK_PREFIX + last4
+        for index in range(start + 1, found + 1):
+            masked[index] = None
+        start = found + 1
+    out: list[str] = []
+    for index, group in enumerate(masked):
+        if group is None:
+            continue
+        if out and index > 0:
+            out.append(seps[index - 1])
+        out.append(group)
+    return "".join(out)
+
+
+def mask_card_numbers(text: str) -> str:
+    """Return `text` with every card number masked to its last four digits.
+
+    Security codes and expiry dates that belong to a card are removed too.
+    """
+    if not any(char.isdigit() for char in text):
+        return text
+    text = _DIGIT_RUN.sub(lambda match: _mask_run(match.group(0)), text)
+    text = _SECURITY_CODE.sub("[removed]", text)
+    text = _LABELLED_EXPIRY.sub("[removed]", text)
+    if MASK_PREFIX in text:
+        text = _remove_expiry_after_cards(text)
+    return text
+
+
+def _remove_expiry_after_cards(text: str) -> str:
+    out: list[str] = []
+    position = 0
+    for match in _MASKED_CARD.finditer(text):
+        if match.start() < position:
+            continue
+        out.append(text[position : match.end()])
+        rest = text[match.end() :]
+        expiry = _EXPIRY_AFTER_CARD.match(rest)
+        if expiry:
+            out.append(expiry.group(1) + "[removed]")
+            position = match.end() + expiry.end()
+        else:
+            position = match.end()
+    out.append(text[position:])
+    return "".join(out)
+
+
+def contains_card_number(text: str) -> bool:
+    """True when `text` still holds a full card number (used by tests and output guards)."""
+    return any(
+        _mask_run(match.group(0)) != match.group(0) for match in _DIGIT_RUN.finditer(text)
+    )

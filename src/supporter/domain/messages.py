@@ -1,0 +1,132 @@
+"""Messages that travel between stages.
+
+Every message is self-contained: it carries the ticket and the slice of the
+customer's transactions the later stages need, so a stage (or a replay of a
+dead letter) never has to go back to the sources.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from supporter.domain.models import (
+    Analysis,
+    GroundingCheck,
+    Reply,
+    Ticket,
+    Transaction,
+    TransactionFacts,
+    Usage,
+)
+
+SCHEMA_VERSION = 1
+
+
+def new_message_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AttemptRecord(BaseModel):
+    """One failed try of one stage, kept for the dead-letter queue."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: str
+    attempt: int
+    error: str
+    transient: bool
+    at: datetime = Field(default_factory=utcnow)
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    message_id: str = Field(default_factory=new_message_id)
+    schema_version: Literal[1] = SCHEMA_VERSION
+    attempt: int = Field(default=1, ge=1, description="the try of the current stage, from 1")
+    history: list[AttemptRecord] = Field(default_factory=list)
+
+    @property
+    def total_attempts(self) -> int:
+        """Tries of every stage so far: 1 plus the failures recorded on the way."""
+        return 1 + len(self.history)
+
+
+class TicketMessage(_Envelope):
+    kind: Literal["ticket"] = "ticket"
+    ticket: Ticket
+    transactions: list[Transaction] = Field(default_factory=list)
+
+    @property
+    def ticket_id(self) -> str:
+        return self.ticket.ticket_id
+
+
+class AnalyzedTicketMessage(_Envelope):
+    kind: Literal["analyzed"] = "analyzed"
+    ticket: Ticket
+    transactions: list[Transaction] = Field(default_factory=list)
+    facts: TransactionFacts
+    analysis: Analysis
+    provider: str
+    usage: Usage = Field(default_factory=Usage)
+
+    @property
+    def ticket_id(self) -> str:
+        return self.ticket.ticket_id
+
+
+class RespondedTicketMessage(_Envelope):
+    kind: Literal["responded"] = "responded"
+    ticket: Ticket
+    analysis: Analysis
+    reply: Reply
+    grounding: GroundingCheck
+    provider: str
+    usage: Usage = Field(default_factory=Usage)
+
+    @property
+    def ticket_id(self) -> str:
+        return self.ticket.ticket_id
+
+
+class DeadLetterMessage(_Envelope):
+    """A message a stage gave up on, with why and every try that failed."""
+
+    kind: Literal["dead_letter"] = "dead_letter"
+    stage: str
+    queue: str
+    reason: str
+    error_type: str
+    ticket_id: str | None = Field(default=None, description="None when the body was unreadable")
+    customer_id: str | None = None
+    original: str = Field(description="the undelivered message, as JSON text")
+
+
+StageMessage = Annotated[
+    TicketMessage | AnalyzedTicketMessage | RespondedTicketMessage | DeadLetterMessage,
+    Field(discriminator="kind"),
+]
+
+_stage_message: TypeAdapter[
+    TicketMessage | AnalyzedTicketMessage | RespondedTicketMessage | DeadLetterMessage
+] = TypeAdapter(StageMessage)
+
+
+def encode(message: BaseModel) -> bytes:
+    return message.model_dump_json().encode()
+
+
+def decode(
+    body: bytes | str,
+) -> TicketMessage | AnalyzedTicketMessage | RespondedTicketMessage | DeadLetterMessage:
+    """Parse and validate any stage message; raises `pydantic.ValidationError` when invalid."""
+    return _stage_message.validate_json(body)

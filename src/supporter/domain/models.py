@@ -1,0 +1,132 @@
+"""The things Supporter reads, computes and writes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Sentiment(StrEnum):
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+    POSITIVE = "positive"
+
+
+class TransactionType(StrEnum):
+    CHARGE = "charge"
+    REFUND = "refund"
+    CHARGEBACK = "chargeback"
+    PAYOUT = "payout"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Ticket(_Frozen):
+    """A support ticket as read from a source; `subject` and `body` are already masked."""
+
+    ticket_id: str
+    customer_id: str
+    subject: str
+    body: str
+    status: str
+    created_at: datetime
+    customer_email: str | None = None
+    channel: str | None = None
+    priority: Priority | None = None
+
+
+class Transaction(_Frozen):
+    """One payment event of a customer. Only the last four digits of a card are ever kept."""
+
+    transaction_id: str
+    customer_id: str
+    amount: Decimal
+    currency: str
+    status: str
+    created_at: datetime
+    type: TransactionType = TransactionType.CHARGE
+    description: str | None = None
+    card_last4: str | None = None
+
+
+class TransactionFacts(_Frozen):
+    """What code (not a model) established about a ticket and the customer's transactions.
+
+    A reply may rely on these facts; the grounding check holds a draft to them.
+    """
+
+    mentioned_amounts: list[Decimal] = Field(default_factory=list)
+    mentioned_dates: list[str] = Field(default_factory=list)
+    related_transaction_ids: list[str] = Field(default_factory=list)
+    duplicate_charge_ids: list[str] = Field(default_factory=list)
+    pending_ids: list[str] = Field(default_factory=list)
+    failed_ids: list[str] = Field(default_factory=list)
+    refund_ids: list[str] = Field(default_factory=list)
+    chargeback_ids: list[str] = Field(default_factory=list)
+
+
+class Analysis(_Frozen):
+    category: str
+    priority: Priority
+    sentiment: Sentiment
+    language: str = Field(min_length=2, max_length=2, description="ISO 639-1 code")
+    summary: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    needs_human: bool
+    related_transaction_ids: list[str] = Field(default_factory=list)
+
+
+class Reply(_Frozen):
+    body: str
+    cited_transaction_ids: list[str] = Field(default_factory=list)
+
+
+class GroundingCheck(_Frozen):
+    """The verdict on a draft reply: `passed` is False when it states something unsupported."""
+
+    passed: bool
+    problems: list[str] = Field(default_factory=list)
+
+
+class Usage(_Frozen):
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+        )
+
+
+ResultStatus = Literal["responded", "failed"]
+
+
+class TicketResult(_Frozen):
+    """One line of the output: what became of one ticket."""
+
+    ticket_id: str
+    customer_id: str
+    status: ResultStatus
+    analysis: Analysis | None = None
+    reply: Reply | None = None
+    grounding: GroundingCheck | None = None
+    provider: str | None = None
+    attempts: int = Field(ge=1)
+    error: str | None = None
+    usage: Usage = Field(default_factory=Usage)

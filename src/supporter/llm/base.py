@@ -1,0 +1,80 @@
+"""The model port: ask for a structured analysis or reply, get it validated with usage.
+
+Providers raise `TransientError` (retry later), `PermanentError` (refusal,
+unusable answer) or `FatalError` (quota, credentials) from `supporter.domain.errors`;
+the pipeline owns the one retry policy.
+"""
+
+from __future__ import annotations
+
+from typing import Generic, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from supporter.domain.models import (
+    Analysis,
+    Reply,
+    Ticket,
+    Transaction,
+    TransactionFacts,
+    Usage,
+)
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class Category(BaseModel):
+    """One class of the taxonomy; `keywords` help rule-based providers, `description` models."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    description: str = ""
+    keywords: list[str] = Field(default_factory=list)
+
+
+class AnalysisRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ticket: Ticket
+    transactions: list[Transaction]
+    facts: TransactionFacts
+    taxonomy: list[Category]
+
+
+class ReplyRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ticket: Ticket
+    transactions: list[Transaction]
+    facts: TransactionFacts
+    analysis: Analysis
+
+
+class ModelResponse(BaseModel, Generic[T]):
+    model_config = ConfigDict(frozen=True)
+
+    value: T
+    usage: Usage = Field(default_factory=Usage)
+    provider: str
+
+
+class ModelProvider(Protocol):
+    """Anything that can classify a ticket and draft a reply."""
+
+    @property
+    def name(self) -> str:
+        """Short name recorded with each result (`offline`, `openai:gpt-4o`, ...)."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """Changes whenever answers could change (model, prompts, rules): part of the
+        idempotency key, so a new version redoes tickets and an old one never does."""
+        ...
+
+    async def analyze(self, request: AnalysisRequest) -> ModelResponse[Analysis]: ...
+
+    async def draft_reply(self, request: ReplyRequest) -> ModelResponse[Reply]: ...
+
+    async def aclose(self) -> None: ...

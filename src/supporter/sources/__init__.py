@@ -1,0 +1,1 @@
+"""Where tickets and transactions come from: the ports and their adapters."""

@@ -1,0 +1,1 @@
+"""Looking up a customer's recent transactions."""

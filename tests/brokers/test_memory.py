@@ -1,0 +1,60 @@
+"""What only the in-memory broker promises: bounded queues and clean shutdown."""
+
+import asyncio
+
+import pytest
+
+from supporter.brokers.base import BrokerError
+from supporter.brokers.memory import MemoryBroker
+
+
+async def test_publish_waits_while_the_queue_is_full() -> None:
+    broker = MemoryBroker(maxsize=2)
+    await broker.declare("q")
+    await broker.publish("q", b"1", message_id="1")
+    await broker.publish("q", b"2", message_id="2")
+    blocked = asyncio.ensure_future(broker.publish("q", b"3", message_id="3"))
+    await asyncio.sleep(0.05)
+    assert not blocked.done()
+    async with broker.consume("q", prefetch=1) as deliveries:
+        await (await anext(deliveries)).ack()
+    await asyncio.wait_for(blocked, 1)
+    assert await broker.depth("q") == 2
+
+
+async def test_delayed_retries_skip_the_bound() -> None:
+    broker = MemoryBroker(maxsize=1)
+    await broker.declare("q")
+    await broker.publish("q", b"fresh", message_id="1")
+    await broker.publish("q", b"retry", message_id="2", delay=0.01)
+    await asyncio.sleep(0.1)
+    assert await broker.depth("q") == 2
+
+
+async def test_undeclared_queue_is_an_error() -> None:
+    broker = MemoryBroker()
+    with pytest.raises(BrokerError, match="not declared"):
+        await broker.publish("nope", b"x", message_id="1")
+
+
+async def test_settling_twice_is_an_error() -> None:
+    broker = MemoryBroker()
+    await broker.declare("q")
+    await broker.publish("q", b"x", message_id="1")
+    async with broker.consume("q", prefetch=1) as deliveries:
+        delivery = await anext(deliveries)
+        await delivery.ack()
+        with pytest.raises(BrokerError, match="already settled"):
+            await delivery.requeue()
+
+
+async def test_close_drops_pending_delays() -> None:
+    broker = MemoryBroker()
+    await broker.declare("q")
+    await broker.publish("q", b"x", message_id="1", delay=0.05)
+    assert await broker.delayed("q") == 1
+    await broker.close()
+    await asyncio.sleep(0.1)
+    assert await broker.depth("q") == 0
+    with pytest.raises(BrokerError, match="closed"):
+        await broker.publish("q", b"y", message_id="2")

@@ -1,0 +1,202 @@
+"""The behaviour every broker adapter must show. Subclass `BrokerContract` and
+provide a `broker` fixture; the same tests then run against that adapter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from supporter.brokers.base import Broker, Delivery, dead_letter_queue
+
+
+async def next_delivery(deliveries: AsyncIterator[Delivery], timeout: float = 5.0) -> Delivery:
+    return await asyncio.wait_for(anext(deliveries), timeout)
+
+
+async def no_delivery(deliveries: AsyncIterator[Delivery], wait: float = 0.3) -> bool:
+    """True when nothing is delivered within `wait` seconds."""
+    task = asyncio.ensure_future(anext(deliveries))
+    done, _ = await asyncio.wait({task}, timeout=wait)
+    if done:
+        return False
+    task.cancel()
+    try:
+        await task
+    except (asyncio.CancelledError, StopAsyncIteration):
+        pass
+    return True
+
+
+class BrokerContract:
+    @pytest.fixture
+    def queue(self) -> str:
+        return f"contract-{uuid.uuid4().hex[:12]}"
+
+    async def _declare(self, broker: Broker, queue: str) -> None:
+        await broker.declare(queue)
+
+    async def test_published_message_is_delivered_with_id_and_headers(
+        self, broker: Broker, queue: str
+    ) -> None:
+        await self._declare(broker, queue)
+        await broker.publish(queue, b'{"a": 1}', message_id="m1", headers={"trace": "t-1"})
+        async with broker.consume(queue, prefetch=1) as deliveries:
+            delivery = await next_delivery(deliveries)
+            assert delivery.body == b'{"a": 1}'
+            assert delivery.message_id == "m1"
+            assert delivery.headers.get("trace") == "t-1"
+            assert delivery.redelivered is False
+            await delivery.ack()
+
+    async def test_acknowledged_message_is_gone(self, broker: Broker, queue: str) -> None:
+        await self._declare(broker, queue)
+        await broker.publish(queue, b"x", message_id="m1")
+        async with broker.consume(queue, prefetch=1) as deliveries:
+            await (await next_delivery(deliveries)).ack()
+        async with broker.consume(queue, prefetch=1) as deliveries:
+            assert await no_delivery(deliveries)
+        assert await broker.depth(queue) == 0
+
+    async def test_single_consumer_sees_publish_order(self, broker: Broker, queue: str) -> None:
+        await self._declare(broker, queue)
+        for index in range(20):
+            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        seen = []
+        async with broker.consume(queue, prefetch=5) as deliveries:
+            for _ in range(20):
+                delivery = await next_delivery(deliveries)
+                seen.append(int(delivery.body))
+                await delivery.ack()
+        assert seen == list(range(20))
+
+    async def test_requeued_message_comes_back_marked_redelivered(
+        self, broker: Broker, queue: str
+    ) -> None:
+        await self._declare(broker, queue)
+        await broker.publish(queue, b"again", message_id="m1")
+        async with broker.consume(queue, prefetch=1) as deliveries:
+            first = await next_delivery(deliveries)
+            await first.requeue()
+            second = await next_delivery(deliveries)
+            assert second.body == b"again"
+            assert second.message_id == "m1"
+            assert second.redelivered is True
+            await second.ack()
+
+    async def test_unsettled_messages_return_when_consumer_goes_away(
+        self, broker: Broker, queue: str
+    ) -> None:
+        await self._declare(broker, queue)
+        for index in range(3):
+            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        async with broker.consume(queue, prefetch=3) as deliveries:
+            taken = [await next_delivery(deliveries) for _ in range(3)]
+            await taken[1].ack()
+        got = []
+        async with broker.consume(queue, prefetch=3) as deliveries:
+            for _ in range(2):
+                delivery = await next_delivery(deliveries)
+                assert delivery.redelivered is True
+                got.append(delivery.body)
+                await delivery.ack()
+            assert await no_delivery(deliveries)
+        assert sorted(got) == [b"0", b"2"]
+
+    async def test_a_cancelled_consumer_loses_nothing(self, broker: Broker, queue: str) -> None:
+        await self._declare(broker, queue)
+        await broker.publish(queue, b"precious", message_id="m1")
+        taken = asyncio.Event()
+
+        async def crash_midway() -> None:
+            async with broker.consume(queue, prefetch=1) as deliveries:
+                await next_delivery(deliveries)
+                taken.set()
+                await asyncio.sleep(30)
+
+        task = asyncio.create_task(crash_midway())
+        await asyncio.wait_for(taken.wait(), 5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with broker.consume(queue, prefetch=1) as deliveries:
+            delivery = await next_delivery(deliveries)
+            assert delivery.body == b"precious"
+            await delivery.ack()
+
+    async def test_prefetch_bounds_unsettled_deliveries(self, broker: Broker, queue: str) -> None:
+        await self._declare(broker, queue)
+        for index in range(3):
+            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        async with broker.consume(queue, prefetch=2) as deliveries:
+            first = await next_delivery(deliveries)
+            second = await next_delivery(deliveries)
+            pending = asyncio.ensure_future(anext(deliveries))
+            await asyncio.sleep(0.3)
+            assert not pending.done(), "a third delivery arrived past prefetch=2"
+            await first.ack()
+            third = await asyncio.wait_for(pending, 5)
+            await second.ack()
+            await third.ack()
+
+    async def test_delayed_message_is_not_visible_before_its_delay(
+        self, broker: Broker, queue: str
+    ) -> None:
+        await self._declare(broker, queue)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await broker.publish(queue, b"later", message_id="m1", delay=0.5)
+        async with broker.consume(queue, prefetch=1) as deliveries:
+            delivery = await next_delivery(deliveries)
+            assert loop.time() - start >= 0.45
+            assert delivery.body == b"later"
+            await delivery.ack()
+
+    async def test_competing_consumers_each_get_a_message_once(
+        self, broker: Broker, queue: str
+    ) -> None:
+        await self._declare(broker, queue)
+        total = 40
+        for index in range(total):
+            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        seen: list[int] = []
+        done = asyncio.Event()
+
+        async def worker() -> None:
+            async with broker.consume(queue, prefetch=4) as deliveries:
+                while not done.is_set():
+                    try:
+                        delivery = await asyncio.wait_for(anext(deliveries), 0.5)
+                    except TimeoutError:
+                        continue
+                    seen.append(int(delivery.body))
+                    await delivery.ack()
+                    if len(seen) == total:
+                        done.set()
+
+        await asyncio.wait_for(asyncio.gather(worker(), worker()), 20)
+        assert sorted(seen) == list(range(total))
+
+    async def test_dead_letter_queue_is_declared_with_its_queue(
+        self, broker: Broker, queue: str
+    ) -> None:
+        await self._declare(broker, queue)
+        dead = dead_letter_queue(queue)
+        await broker.publish(dead, b"gave up", message_id="d1", headers={"reason": "bad"})
+        async with broker.consume(dead, prefetch=1) as deliveries:
+            delivery = await next_delivery(deliveries)
+            assert delivery.headers.get("reason") == "bad"
+            await delivery.ack()
+
+    async def test_depth_counts_waiting_messages(self, broker: Broker, queue: str) -> None:
+        await self._declare(broker, queue)
+        for index in range(5):
+            await broker.publish(queue, b"x", message_id=f"m{index}")
+        for _ in range(50):
+            if await broker.depth(queue) == 5:
+                break
+            await asyncio.sleep(0.05)
+        assert await broker.depth(queue) == 5

@@ -5,6 +5,7 @@ provide a `broker` fixture; the same tests then run against that adapter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -24,10 +25,8 @@ async def no_delivery(deliveries: AsyncIterator[Delivery], wait: float = 0.3) ->
     if done:
         return False
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
         await task
-    except (asyncio.CancelledError, StopAsyncIteration):
-        pass
     return True
 
 
@@ -200,3 +199,13 @@ class BrokerContract:
                 break
             await asyncio.sleep(0.05)
         assert await broker.depth(queue) == 5
+
+    async def test_a_timed_out_wait_loses_no_message(self, broker: Broker, queue: str) -> None:
+        await self._declare(broker, queue)
+        async with broker.consume(queue, prefetch=1) as deliveries:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(anext(deliveries), 0.2)
+            await broker.publish(queue, b"after", message_id="m1")
+            delivery = await next_delivery(deliveries)
+            assert delivery.body == b"after"
+            await delivery.ack()

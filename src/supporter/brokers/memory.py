@@ -92,6 +92,9 @@ class MemoryDelivery:
 
 
 class _Consumer:
+    """Deliveries from one queue. Waiting for the next one can be cancelled (a timeout)
+    without losing a message or a prefetch slot."""
+
     def __init__(self, queue: _Queue, prefetch: int) -> None:
         if prefetch < 1:
             raise ValueError("prefetch must be at least 1")
@@ -104,17 +107,19 @@ class _Consumer:
         self._unsettled.pop(delivery, None)
         self._slots.release()
 
-    async def deliveries(self) -> AsyncIterator[MemoryDelivery]:
-        while True:
-            await self._slots.acquire()
-            try:
-                message = await self._queue.get()
-            except BaseException:
-                self._slots.release()
-                raise
-            delivery = MemoryDelivery(self._queue, message, self)
-            self._unsettled[delivery] = None
-            yield delivery
+    def __aiter__(self) -> _Consumer:
+        return self
+
+    async def __anext__(self) -> MemoryDelivery:
+        await self._slots.acquire()
+        try:
+            message = await self._queue.get()
+        except BaseException:
+            self._slots.release()
+            raise
+        delivery = MemoryDelivery(self._queue, message, self)
+        self._unsettled[delivery] = None
+        return delivery
 
     async def close(self) -> None:
         # Returned newest first, each to the front, so the oldest ends up first again.
@@ -178,7 +183,7 @@ class MemoryBroker:
     ) -> AsyncIterator[AsyncIterator[MemoryDelivery]]:
         consumer = _Consumer(self._queue(queue), prefetch)
         try:
-            yield consumer.deliveries()
+            yield consumer
         finally:
             await consumer.close()
 

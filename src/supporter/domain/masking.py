@@ -113,6 +113,4 @@ def _remove_expiry_after_cards(text: str) -> str:
 
 def contains_card_number(text: str) -> bool:
     """True when `text` still holds a full card number (used by tests and output guards)."""
-    return any(
-        _mask_run(match.group(0)) != match.group(0) for match in _DIGIT_RUN.finditer(text)
-    )
+    return any(_mask_run(match.group(0)) != match.group(0) for match in _DIGIT_RUN.finditer(text))

@@ -23,7 +23,6 @@ from supporter.domain.models import (
     Usage,
 )
 
-SCHEMA_VERSION = 1
 
 
 def new_message_id() -> str:
@@ -50,7 +49,7 @@ class _Envelope(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     message_id: str = Field(default_factory=new_message_id)
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     attempt: int = Field(default=1, ge=1, description="the try of the current stage, from 1")
     history: list[AttemptRecord] = Field(default_factory=list)
 

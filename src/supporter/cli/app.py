@@ -1,0 +1,23 @@
+"""The `supporter` command."""
+
+from __future__ import annotations
+
+import typer
+
+from supporter.cli import dlq
+from supporter.cli.run import run
+from supporter.cli.sample import sample_data
+
+app = typer.Typer(
+    help="Classify support tickets and draft replies grounded in payment transactions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command()(run)
+app.command("sample-data")(sample_data)
+app.add_typer(dlq.app, name="dlq")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,79 @@
+"""Helpers every command shares: parsing options, reporting errors, logging, signals."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.logging import RichHandler
+
+from supporter.cli.ui import console
+from supporter.config import Settings, load_settings
+
+USAGE_ERROR = 2
+
+
+def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def parse_mapping(text: str | None, option: str) -> dict[str, str] | None:
+    """`ticket_id=Id,body=Description` → {"ticket_id": "Id", "body": "Description"}."""
+    if text is None:
+        return None
+    mapping: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        field, sep, column = pair.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            fail(f"{option}: expected FIELD=COLUMN pairs separated by commas, got {pair!r}")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+def settings_from(options: dict[str, Any], config: Path | None) -> Settings:
+    try:
+        return load_settings(options, config)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc']) or 'settings'}: {item['msg']}"
+            for item in error.errors()
+        )
+        fail(f"invalid configuration: {problems}")
+    except ValueError as error:
+        fail(str(error))
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
+        force=True,
+    )
+
+
+def install_stop_handlers(on_first: Callable[[], None]) -> None:
+    """First SIGINT/SIGTERM: `on_first` (stop intake, finish in-flight work).
+    Second: cancel the run at once; nothing unfinished is stored, so a rerun redoes it."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    signals_seen = 0
+
+    def handle() -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        if signals_seen == 1:
+            console.print("[yellow]stopping: finishing tickets in flight (again to abort)[/]")
+            on_first()
+        elif main is not None:
+            main.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, handle)

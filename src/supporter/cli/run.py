@@ -1,0 +1,234 @@
+"""`supporter run`: the whole pipeline in one process on the embedded defaults."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from supporter.cli import wiring
+from supporter.cli.common import (
+    fail,
+    install_stop_handlers,
+    parse_mapping,
+    settings_from,
+    setup_logging,
+)
+from supporter.cli.ui import console, live_progress, summary
+from supporter.config import Settings
+from supporter.pipeline.orchestrator import Pipeline, RunReport
+from supporter.pipeline.stats import RunStats
+from supporter.sinks.rejects import JsonlRejectWriter
+from supporter.sources.base import Reject, SourceError
+from supporter.sources.csv import CsvTicketSource, CsvTransactionSource
+from supporter.store.base import StoreError
+from supporter.transactions.index import InMemoryTransactionIndex
+
+Format = Literal["jsonl", "csv"]
+
+
+def run(
+    tickets: Annotated[
+        Path | None,
+        typer.Option(
+            help="Tickets CSV (required columns: ticket_id, customer_id, subject, body, status, created_at)."
+        ),
+    ] = None,
+    transactions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Transactions CSV (required: transaction_id, customer_id, amount, currency, status, created_at)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Results as JSON Lines, one object per ticket. [default: results.jsonl]"),
+    ] = None,
+    format: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format",
+            help="Also write 'csv': a flat CSV beside --out (same name, .csv). JSON Lines is always written.",
+        ),
+    ] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            help="Rejected input rows as JSON Lines (file, line, reason, raw). [default: rejects.jsonl]"
+        ),
+    ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            help="SQLite database with tickets, results, attempts and dead letters. [default: supporter.db]"
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="TOML settings file. [default: ./supporter.toml if present]")
+    ] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(help="Model provider: 'offline' (rules, no network). [default: offline]"),
+    ] = None,
+    ticket_columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Map fields to your tickets file's columns: 'ticket_id=Id,body=Description'."
+        ),
+    ] = None,
+    transaction_columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Map fields to your transactions file's columns: 'amount=Total,created_at=Date'."
+        ),
+    ] = None,
+    open_statuses: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated ticket statuses that wait for an answer. [default: new,open]"
+        ),
+    ] = None,
+    lookback_days: Annotated[
+        int | None,
+        typer.Option(help="How far back a customer's transactions are considered. [default: 90]"),
+    ] = None,
+    max_transactions: Annotated[
+        int | None,
+        typer.Option(help="At most this many recent transactions per ticket. [default: 20]"),
+    ] = None,
+    analyze_concurrency: Annotated[
+        int | None, typer.Option(help="Tickets analysed at once. [default: 8]")
+    ] = None,
+    respond_concurrency: Annotated[
+        int | None, typer.Option(help="Replies drafted at once. [default: 8]")
+    ] = None,
+    queue_size: Annotated[
+        int | None,
+        typer.Option(help="Bound of each queue between stages (backpressure). [default: 256]"),
+    ] = None,
+    max_attempts: Annotated[
+        int | None,
+        typer.Option(help="Tries per stage before a ticket is dead-lettered. [default: 5]"),
+    ] = None,
+    shutdown_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds to finish in-flight tickets after SIGINT/SIGTERM. [default: 30]"
+        ),
+    ] = None,
+    force: Annotated[
+        bool | None,
+        typer.Option("--force/--no-force", help="Redo tickets already done in an earlier run."),
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")
+    ] = True,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Log retries and other events (never ticket text)."),
+    ] = False,
+) -> None:
+    """Read tickets and transactions, analyse every open ticket, draft grounded replies.
+
+    Exit status: 0 every open ticket answered, 1 some ended in the dead-letter queue
+    (see `supporter dlq list`), 2 bad options or input headers, 130 interrupted.
+    """
+    setup_logging(verbose)
+    statuses = open_statuses.split(",") if open_statuses is not None else None
+    settings = settings_from(
+        {
+            "tickets": tickets,
+            "transactions": transactions,
+            "out": out,
+            "formats": format,
+            "rejects": rejects,
+            "db": db,
+            "provider": provider,
+            "ticket_columns": parse_mapping(ticket_columns, "--ticket-columns"),
+            "transaction_columns": parse_mapping(transaction_columns, "--transaction-columns"),
+            "open_statuses": statuses,
+            "lookback_days": lookback_days,
+            "max_transactions": max_transactions,
+            "analyze_concurrency": analyze_concurrency,
+            "respond_concurrency": respond_concurrency,
+            "queue_size": queue_size,
+            "max_attempts": max_attempts,
+            "shutdown_timeout": shutdown_timeout,
+            "force": force,
+        },
+        config,
+    )
+    if settings.tickets is None:
+        fail("no tickets file: pass --tickets PATH (or set tickets in the config file)")
+    if settings.transactions is None:
+        fail("no transactions file: pass --transactions PATH (or set it in the config file)")
+    stats = RunStats()
+    try:
+        report = asyncio.run(_run(settings, stats, progress))
+    except (SourceError, StoreError) as error:
+        fail(str(error))
+    except asyncio.CancelledError:
+        console.print(summary(stats))
+        console.print("[yellow]aborted:[/] unfinished tickets were not stored; rerun to finish.")
+        raise typer.Exit(130) from None
+    console.print(summary(report.stats))
+    if report.fatal:
+        console.print(
+            f"[bold red]stopped:[/] {report.fatal}. Unfinished tickets are kept for the next run."
+        )
+    elif report.interrupted:
+        console.print("[yellow]interrupted:[/] rerun the same command to finish the rest.")
+    elif report.stats.failed or report.stats.earlier_failed:
+        console.print("some tickets failed: see `supporter dlq list`, then `supporter dlq replay`.")
+    raise typer.Exit(report.exit_code)
+
+
+async def _run(settings: Settings, stats: RunStats, show_progress: bool) -> RunReport:
+    assert settings.tickets is not None
+    assert settings.transactions is not None
+    ticket_source = CsvTicketSource(settings.tickets, column_map=settings.ticket_columns)
+    transaction_source = CsvTransactionSource(
+        settings.transactions, column_map=settings.transaction_columns
+    )
+    # Both headers are checked before any work, so a bad file costs nothing.
+    ticket_source.check_header()
+    transaction_source.check_header()
+    rejects = JsonlRejectWriter(settings.rejects)
+
+    def on_reject(reject: Reject) -> None:
+        if reject.source == "tickets":
+            stats.rejected_tickets += 1
+        else:
+            stats.rejected_transactions += 1
+        rejects(reject)
+
+    store = await wiring.store(settings)
+    broker = wiring.broker(settings)
+    model = wiring.provider(settings)
+    sinks = wiring.sinks(settings)
+    pipeline = Pipeline(
+        broker,
+        store,
+        model,
+        wiring.taxonomy(settings),
+        sinks,
+        wiring.pipeline_options(settings),
+        stats,
+    )
+    try:
+        install_stop_handlers(pipeline.request_stop)
+        async with live_progress(stats, enabled=show_progress):
+            index = InMemoryTransactionIndex()
+            async for transaction in transaction_source.transactions(on_reject):
+                index.add(transaction)
+            stats.transactions = len(index)
+            return await pipeline.run(ticket_source, index, on_reject)
+    finally:
+        for sink in sinks:
+            sink.close()
+        rejects.close()
+        await broker.close()
+        await model.aclose()
+        await store.close()

@@ -1,0 +1,99 @@
+"""What a person sees on the terminal: a live progress line and the closing summary."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from supporter.pipeline.stats import RunStats
+
+console = Console(stderr=True)
+
+
+def _progress_text(stats: RunStats) -> str:
+    analysed = stats.stage("analyze").succeeded
+    return (
+        f"read {stats.read:,} · analysed {analysed:,} · replied {stats.responded:,} · "
+        f"failed {stats.failed:,} · rejected {stats.rejected_tickets:,} · "
+        f"{stats.rate:,.0f} tickets/s"
+    )
+
+
+@asynccontextmanager
+async def live_progress(stats: RunStats, *, enabled: bool) -> AsyncIterator[None]:
+    if not enabled:
+        yield
+        return
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    task_id = progress.add_task(_progress_text(stats), total=None)
+
+    async def refresh() -> None:
+        while True:
+            total = max(stats.published, 1)
+            progress.update(
+                task_id, description=_progress_text(stats), completed=stats.finalized, total=total
+            )
+            await asyncio.sleep(0.1)
+
+    with progress:
+        updater = asyncio.create_task(refresh())
+        try:
+            yield
+        finally:
+            updater.cancel()
+            progress.update(
+                task_id,
+                description=_progress_text(stats),
+                completed=stats.finalized,
+                total=max(stats.published, 1),
+            )
+
+
+def summary(stats: RunStats) -> Table:
+    table = Table(title="Supporter run", show_header=False, title_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    rows = [
+        ("tickets read", stats.read),
+        ("skipped (not new/open)", stats.skipped_status),
+        ("already done in an earlier run", stats.already_done),
+        ("processed now", stats.published),
+        ("responded", stats.responded),
+        ("failed (dead-lettered)", stats.failed),
+        ("needs a human", stats.needs_human),
+        ("failed grounding check", stats.grounding_failed),
+        ("rejected ticket rows", stats.rejected_tickets),
+        ("rejected transaction rows", stats.rejected_transactions),
+        ("transactions loaded", stats.transactions),
+    ]
+    if stats.earlier_failed:
+        rows.insert(6, ("failed in an earlier run", stats.earlier_failed))
+    for label, value in rows:
+        table.add_row(label, f"{value:,}")
+    retried = sum(counters.retried for counters in stats.stages.values())
+    table.add_row("retries", f"{retried:,}")
+    table.add_row("time", f"{stats.elapsed:.2f} s")
+    table.add_row("rate", f"{stats.rate:,.0f} tickets/s")
+    if stats.usage.prompt_tokens or stats.usage.completion_tokens:
+        table.add_row(
+            "tokens (prompt / cached / completion)",
+            f"{stats.usage.prompt_tokens:,} / {stats.usage.cached_tokens:,} / "
+            f"{stats.usage.completion_tokens:,}",
+        )
+    table.add_section()
+    for title, counter in (("category", stats.categories), ("priority", stats.priorities)):
+        for name, count in counter.most_common():
+            table.add_row(f"{title}: {name}", f"{count:,}")
+    return table

@@ -1,0 +1,95 @@
+"""Settings from command-line options, `SUPPORTER_*` environment variables and a TOML
+file, in that order of precedence, over the defaults below.
+
+The TOML file holds the same keys as the options (with underscores), e.g.::
+
+    db = "supporter.db"
+    open_statuses = ["new", "open", "reopened"]
+    [ticket_columns]
+    ticket_id = "Id"
+    body = "Description"
+    [[taxonomy]]
+    name = "billing_question"
+    description = "Questions about invoices, fees and charges"
+    keywords = ["invoice", "fee"]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from supporter.llm.base import Category
+
+DEFAULT_CONFIG_FILE = Path("supporter.toml")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SUPPORTER_", extra="forbid")
+
+    tickets: Path | None = None
+    transactions: Path | None = None
+    out: Path = Path("results.jsonl")
+    formats: list[Literal["jsonl", "csv"]] = ["jsonl"]
+    rejects: Path = Path("rejects.jsonl")
+    db: Path = Path("supporter.db")
+    provider: Literal["offline"] = "offline"
+    open_statuses: list[str] = Field(default_factory=lambda: ["new", "open"])
+    ticket_columns: dict[str, str] = Field(default_factory=dict)
+    transaction_columns: dict[str, str] = Field(default_factory=dict)
+    taxonomy: list[Category] | None = None
+    lookback_days: int = Field(default=90, ge=1)
+    max_transactions: int = Field(default=20, ge=1, le=200)
+    analyze_concurrency: int = Field(default=8, ge=1)
+    respond_concurrency: int = Field(default=8, ge=1)
+    queue_size: int = Field(default=256, ge=1)
+    max_attempts: int = Field(default=5, ge=1)
+    retry_base_delay: float = Field(default=0.5, ge=0)
+    retry_max_delay: float = Field(default=30.0, ge=0)
+    shutdown_timeout: float = Field(default=30.0, ge=0)
+    force: bool = False
+
+    @field_validator("open_statuses")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        cleaned = [status.strip().lower() for status in value if status.strip()]
+        if not cleaned:
+            raise ValueError("at least one status must count as open")
+        return cleaned
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+
+def load_settings(options: dict[str, Any], config_file: Path | None = None) -> Settings:
+    """Options given on the command line (None means not given) over the environment over
+    `config_file` (or ./supporter.toml when present) over the defaults.
+
+    Raises `pydantic.ValidationError`, or `ValueError` for an unreadable file.
+    """
+    path = config_file
+    if path is None and DEFAULT_CONFIG_FILE.is_file():
+        path = DEFAULT_CONFIG_FILE
+    if path is not None and not path.is_file():
+        raise ValueError(f"config file {path} does not exist")
+    given = {key: value for key, value in options.items() if value is not None}
+    config = SettingsConfigDict(env_prefix="SUPPORTER_", extra="forbid", toml_file=path)
+    bound = type("FileSettings", (Settings,), {"model_config": config})
+    settings: Settings = bound(**given)
+    return settings

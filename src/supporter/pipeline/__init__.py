@@ -1,0 +1,1 @@
+"""Stages, the worker loop that runs them, retries and dead letters, and the orchestrator."""

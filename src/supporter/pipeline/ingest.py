@@ -1,0 +1,71 @@
+"""The ingest stage: read tickets, keep those waiting for an answer, attach the
+customer's recent transactions, and publish them (waiting while the queue is full).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import timedelta
+
+from supporter.brokers.base import Broker
+from supporter.domain.messages import TicketMessage, encode
+from supporter.pipeline.stages import TICKETS
+from supporter.pipeline.stats import RunStats
+from supporter.sources.base import RejectHandler, TicketSource
+from supporter.transactions.index import TransactionIndex
+
+# A ticket written minutes after a charge may carry a clock or zone that puts it
+# "before" the charge; a day of slack keeps such a charge in view.
+_CLOCK_SLACK = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    open_statuses: frozenset[str] = frozenset({"new", "open"})
+    lookback_days: int = 90
+    max_transactions: int = 20
+
+
+class Ingestor:
+    def __init__(
+        self,
+        broker: Broker,
+        index: TransactionIndex,
+        options: IngestOptions,
+        stats: RunStats,
+        done: Collection[str],
+    ) -> None:
+        self._broker = broker
+        self._index = index
+        self._options = options
+        self._stats = stats
+        self._done = done
+        self.skipped_done: list[str] = []
+
+    async def run(
+        self, source: TicketSource, on_reject: RejectHandler, stop: asyncio.Event
+    ) -> None:
+        """Publish every open ticket not done yet, until the source ends or `stop` is set."""
+        options = self._options
+        async for ticket in source.tickets(on_reject):
+            if stop.is_set():
+                return
+            self._stats.read += 1
+            if ticket.status not in options.open_statuses:
+                self._stats.skipped_status += 1
+                continue
+            if ticket.ticket_id in self._done:
+                self._stats.already_done += 1
+                self.skipped_done.append(ticket.ticket_id)
+                continue
+            transactions = self._index.recent(
+                ticket.customer_id,
+                until=ticket.created_at + _CLOCK_SLACK,
+                days=options.lookback_days,
+                limit=options.max_transactions,
+            )
+            message = TicketMessage(ticket=ticket, transactions=transactions)
+            await self._broker.publish(TICKETS, encode(message), message_id=message.message_id)
+            self._stats.published += 1

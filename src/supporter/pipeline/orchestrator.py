@@ -1,0 +1,243 @@
+"""Runs every stage in one process: ingest → analyze → respond → output.
+
+The run is over when every published ticket has a stored outcome. A stop
+request (SIGINT/SIGTERM) ends intake and lets in-flight tickets finish for up to
+`shutdown_timeout` seconds; whatever is still unfinished then is simply not
+stored, so a rerun picks it up. A fatal provider error stops intake the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from supporter.analysis.analyzer import Analyzer
+from supporter.brokers.base import Broker, dead_letter_queue
+from supporter.domain.errors import FatalError
+from supporter.domain.messages import AnalyzedTicketMessage, TicketMessage, decode, encode
+from supporter.domain.models import TicketResult
+from supporter.llm.base import Category, ModelProvider
+from supporter.pipeline.ingest import IngestOptions, Ingestor
+from supporter.pipeline.retry import RetryPolicy
+from supporter.pipeline.sink import OutputStage
+from supporter.pipeline.stages import ANALYZED, RESPONDED, TICKETS, analyze_stage, respond_stage
+from supporter.pipeline.stats import RunStats
+from supporter.pipeline.worker import In, Out, Stage, StageWorker
+from supporter.replies.responder import Responder
+from supporter.sinks.base import ResultSink
+from supporter.sources.base import RejectHandler, TicketSource
+from supporter.store.base import DeadLetterRecord, ResultStore
+from supporter.transactions.index import TransactionIndex
+
+log = logging.getLogger(__name__)
+
+PIPELINE_VERSION = "1"
+QUEUES = (TICKETS, ANALYZED, RESPONDED)
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    ingest: IngestOptions = field(default_factory=IngestOptions)
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    analyze_concurrency: int = 8
+    respond_concurrency: int = 8
+    output_batch_size: int = 256
+    shutdown_timeout: float = 30.0
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class RunReport:
+    stats: RunStats
+    interrupted: bool
+    fatal: str | None
+    not_replayable: list[int] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every valid open ticket was answered, 1 when some failed or the run
+        stopped on a provider error, 130 when interrupted."""
+        if self.interrupted and self.fatal is None:
+            return 130
+        if self.fatal is not None or self.stats.failed or self.stats.earlier_failed:
+            return 1
+        return 0
+
+
+def result_version(
+    provider: ModelProvider, options: PipelineOptions, taxonomy: Sequence[Category]
+) -> str:
+    """The idempotency version: a ticket done under another one is done again."""
+    parts = [
+        PIPELINE_VERSION,
+        provider.version,
+        str(options.ingest.lookback_days),
+        str(options.ingest.max_transactions),
+        ",".join(category.name for category in taxonomy),
+    ]
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
+    return f"{provider.name}:{digest}"
+
+
+class Pipeline:
+    def __init__(
+        self,
+        broker: Broker,
+        store: ResultStore,
+        provider: ModelProvider,
+        taxonomy: Sequence[Category],
+        sinks: Sequence[ResultSink],
+        options: PipelineOptions,
+        stats: RunStats | None = None,
+    ) -> None:
+        self._broker = broker
+        self._store = store
+        self._provider = provider
+        self._taxonomy = list(taxonomy)
+        self._sinks = sinks
+        self._options = options
+        self.stats = stats or RunStats()
+        self.version = result_version(provider, options, taxonomy)
+        self._stop = asyncio.Event()
+        self._progress = asyncio.Event()
+        self._fatal: FatalError | None = None
+        self._interrupted = False
+
+    def request_stop(self) -> None:
+        """Stop intake and finish what is in flight (the first SIGINT/SIGTERM)."""
+        self._interrupted = True
+        self._stop.set()
+        self._progress.set()
+
+    def _on_fatal(self, error: FatalError) -> None:
+        if self._fatal is None:
+            log.error("stopping intake: %s", error)
+            self._fatal = error
+        self._stop.set()
+        self._progress.set()
+
+    def _on_stored(self, results: Sequence[TicketResult]) -> None:
+        for result in results:
+            self.stats.count_result(result)
+        self._progress.set()
+
+    async def run(
+        self, source: TicketSource, index: TransactionIndex, on_reject: RejectHandler
+    ) -> RunReport:
+        done = set() if self._options.force else await self._store.done_ticket_ids(self.version)
+        ingestor = Ingestor(self._broker, index, self._options.ingest, self.stats, done)
+
+        async def intake() -> None:
+            await ingestor.run(source, on_reject, self._stop)
+
+        await self._process(intake())
+        if ingestor.skipped_done:
+            await self._write_earlier_results(ingestor.skipped_done)
+        return self._report()
+
+    async def replay(self, letters: Sequence[DeadLetterRecord]) -> RunReport:
+        """Send dead letters back to the queue of the stage that gave up on them."""
+        not_replayable: list[int] = []
+
+        async def intake() -> None:
+            for letter in letters:
+                if self._stop.is_set():
+                    return
+                try:
+                    message = decode(letter.original)
+                except ValueError:
+                    not_replayable.append(letter.id)
+                    continue
+                if not isinstance(message, TicketMessage | AnalyzedTicketMessage):
+                    not_replayable.append(letter.id)
+                    continue
+                fresh = message.model_copy(update={"attempt": 1, "history": []})
+                await self._broker.publish(letter.queue, encode(fresh), message_id=fresh.message_id)
+                self.stats.published += 1
+
+        await self._process(intake())
+        report = self._report()
+        return RunReport(report.stats, report.interrupted, report.fatal, not_replayable)
+
+    def _report(self) -> RunReport:
+        if self.stats.finished is None:
+            self.stats.finished = time.monotonic()
+        fatal = str(self._fatal) if self._fatal else None
+        return RunReport(self.stats, self._interrupted, fatal)
+
+    async def _process(self, intake: Coroutine[Any, Any, None]) -> None:
+        for queue in QUEUES:
+            await self._broker.declare(queue)
+        workers = self._start_workers()
+        intake_task = asyncio.create_task(intake)
+        try:
+            await self._wait_until_drained(intake_task)
+        finally:
+            intake_task.cancel()
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(intake_task, *workers, return_exceptions=True)
+
+    def _start_workers(self) -> list[asyncio.Task[None]]:
+        options = self._options
+        analyzer = Analyzer(self._provider, self._taxonomy)
+        tasks = [
+            self._start(analyze_stage(analyzer, concurrency=options.analyze_concurrency)),
+            self._start(
+                respond_stage(Responder(self._provider), concurrency=options.respond_concurrency)
+            ),
+        ]
+        output = OutputStage(
+            self._broker,
+            self._store,
+            self.version,
+            self._sinks,
+            self._on_stored,
+            batch_size=options.output_batch_size,
+        )
+        for queue in (RESPONDED, *(dead_letter_queue(q) for q in QUEUES)):
+            tasks.append(asyncio.create_task(output.run(queue), name=f"output-{queue}"))
+        return tasks
+
+    def _start(self, stage: Stage[In, Out]) -> asyncio.Task[None]:
+        counters = self.stats.stage(stage.name)
+        worker = StageWorker(stage, self._broker, self._options.policy, counters, self._on_fatal)
+        return asyncio.create_task(worker.run(), name=f"stage-{stage.name}")
+
+    async def _wait_until_drained(self, intake: asyncio.Task[None]) -> None:
+        stats = self.stats
+        deadline: float | None = None
+        loop = asyncio.get_running_loop()
+        while True:
+            if intake.done() and (exc := intake.exception()) is not None:
+                raise exc
+            if intake.done() and stats.finalized >= stats.published:
+                return
+            if self._fatal is not None:
+                return
+            if self._stop.is_set() and deadline is None:
+                deadline = loop.time() + self._options.shutdown_timeout
+            self._progress.clear()
+            timeout = 0.2 if deadline is None else max(0.0, min(0.2, deadline - loop.time()))
+            if deadline is not None and loop.time() >= deadline:
+                log.warning(
+                    "shutdown timeout: %d tickets in flight are left for the next run",
+                    stats.published - stats.finalized,
+                )
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), timeout)
+
+    async def _write_earlier_results(self, ticket_ids: list[str]) -> None:
+        """Tickets done in an earlier run still get their line in this run's output."""
+        for start in range(0, len(ticket_ids), 1000):
+            results = await self._store.results(ticket_ids[start : start + 1000])
+            for sink in self._sinks:
+                sink.write(results)
+            self.stats.earlier_failed += sum(result.status == "failed" for result in results)

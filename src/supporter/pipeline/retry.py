@@ -1,0 +1,37 @@
+"""The one retry policy: exponential backoff with full jitter, a cap, and a try limit."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.base_delay < 0 or self.max_delay < self.base_delay:
+            raise ValueError("need 0 <= base_delay <= max_delay")
+
+    def can_retry(self, attempt: int) -> bool:
+        """Whether try number `attempt` (from 1) may be followed by another."""
+        return attempt < self.max_attempts
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed try number `attempt`.
+
+        Full jitter (uniform in [0, base * 2^(attempt-1)]) spreads retries of many
+        tickets that failed together. A server's `retry_after` is a floor: waiting
+        less would only earn another refusal, so it is honoured even above `max_delay`.
+        """
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        delay = self.rng.uniform(0, ceiling)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return delay

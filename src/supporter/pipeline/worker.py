@@ -1,0 +1,182 @@
+"""The loop every stage runs: consume, handle, publish downstream, then acknowledge.
+
+Failures are sorted here, once for all stages: a transient one is retried later
+with backoff (a delayed publish of the same message with the try recorded), a
+permanent one or the last try goes to the stage's dead-letter queue with the
+whole history, and a fatal one hands the message back and stops intake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar, cast
+
+from pydantic import BaseModel, ValidationError
+
+from supporter.brokers.base import Broker, Delivery, dead_letter_queue
+from supporter.domain.errors import FatalError, PermanentError, TransientError
+from supporter.domain.messages import (
+    AnalyzedTicketMessage,
+    AttemptRecord,
+    DeadLetterMessage,
+    TicketMessage,
+    encode,
+)
+from supporter.pipeline.retry import RetryPolicy
+from supporter.pipeline.stats import StageCounters
+
+log = logging.getLogger(__name__)
+
+In = TypeVar("In", bound=TicketMessage | AnalyzedTicketMessage)
+Out = TypeVar("Out", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Stage(Generic[In, Out]):
+    """What a stage is: where it reads, what it does, where it writes."""
+
+    name: str
+    queue: str
+    output_queue: str
+    message_type: type[In]
+    handle: Callable[[In], Awaitable[Out]]
+    concurrency: int = 1
+
+
+class StageWorker(Generic[In, Out]):
+    def __init__(
+        self,
+        stage: Stage[In, Out],
+        broker: Broker,
+        policy: RetryPolicy,
+        counters: StageCounters,
+        on_fatal: Callable[[FatalError], None],
+    ) -> None:
+        self.stage = stage
+        self._broker = broker
+        self._policy = policy
+        self._counters = counters
+        self._on_fatal = on_fatal
+
+    async def run(self) -> None:
+        """Consume until cancelled; in-flight messages then go back to the queue."""
+        tasks: set[asyncio.Task[None]] = set()
+        prefetch = self.stage.concurrency
+        async with self._broker.consume(self.stage.queue, prefetch=prefetch) as deliveries:
+            try:
+                async for delivery in deliveries:
+                    task = asyncio.create_task(self.process(delivery))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def process(self, delivery: Delivery) -> None:
+        self._counters.consumed += 1
+        try:
+            # mypy widens `type[In]` to its bound here; the value is an `In`.
+            message = cast(In, self.stage.message_type.model_validate_json(delivery.body))
+        except ValidationError as error:
+            reason = (
+                f"invalid message: {error.error_count()} errors, first: {error.errors()[0]['msg']}"
+            )
+            await self._dead_letter(delivery, None, reason, "InvalidMessage", [])
+            return
+        try:
+            output = await self.stage.handle(message)
+        except FatalError as error:
+            await delivery.requeue()
+            self._on_fatal(error)
+        except PermanentError as error:
+            record = self._record(message, error, transient=False)
+            await self._dead_letter(
+                delivery, message, str(error), type(error).__name__, [*message.history, record]
+            )
+        except Exception as error:
+            await self._retry_or_give_up(delivery, message, error)
+        else:
+            await self._broker.publish(
+                self.stage.output_queue, encode(output), message_id=_message_id(output)
+            )
+            await delivery.ack()
+            self._counters.succeeded += 1
+
+    async def _retry_or_give_up(self, delivery: Delivery, message: In, error: Exception) -> None:
+        if not isinstance(error, TransientError):
+            # Unknown errors are retried too: they may pass, and the history keeps them.
+            log.warning(
+                "unexpected error in stage %s for ticket %s",
+                self.stage.name,
+                message.ticket_id,
+                exc_info=error,
+            )
+        record = self._record(message, error, transient=True)
+        history = [*message.history, record]
+        if not self._policy.can_retry(message.attempt):
+            reason = f"gave up after {message.attempt} tries: {record.error}"
+            await self._dead_letter(delivery, message, reason, type(error).__name__, history)
+            return
+        retry_after = error.retry_after if isinstance(error, TransientError) else None
+        delay = self._policy.delay(message.attempt, retry_after)
+        retry = message.model_copy(update={"attempt": message.attempt + 1, "history": history})
+        log.info(
+            "retrying ticket %s in stage %s (try %d) in %.2fs: %s",
+            message.ticket_id,
+            self.stage.name,
+            retry.attempt,
+            delay,
+            record.error,
+        )
+        await self._broker.publish(
+            self.stage.queue, encode(retry), message_id=retry.message_id, delay=delay
+        )
+        await delivery.ack()
+        self._counters.retried += 1
+
+    def _record(self, message: In, error: Exception, *, transient: bool) -> AttemptRecord:
+        text = str(error) or type(error).__name__
+        return AttemptRecord(
+            stage=self.stage.name, attempt=message.attempt, error=text, transient=transient
+        )
+
+    async def _dead_letter(
+        self,
+        delivery: Delivery,
+        message: In | None,
+        reason: str,
+        error_type: str,
+        history: list[AttemptRecord],
+    ) -> None:
+        letter = DeadLetterMessage(
+            stage=self.stage.name,
+            queue=self.stage.queue,
+            reason=reason,
+            error_type=error_type,
+            ticket_id=message.ticket_id if message else None,
+            customer_id=message.ticket.customer_id if message else None,
+            original=delivery.body.decode("utf-8", errors="replace"),
+            history=history,
+        )
+        log.warning(
+            "dead-lettered %s in stage %s: %s",
+            f"ticket {letter.ticket_id}" if letter.ticket_id else "an unreadable message",
+            self.stage.name,
+            reason,
+        )
+        await self._broker.publish(
+            dead_letter_queue(self.stage.queue),
+            encode(letter),
+            message_id=letter.message_id,
+            headers={"reason": reason[:200], "stage": self.stage.name},
+        )
+        await delivery.ack()
+        self._counters.dead_lettered += 1
+
+
+def _message_id(message: BaseModel) -> str:
+    return str(getattr(message, "message_id", ""))

@@ -1,0 +1,1 @@
+"""Drafting replies and holding them to the customer's real transactions."""

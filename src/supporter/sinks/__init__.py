@@ -1,0 +1,1 @@
+"""Where results go for people to read: the port and its file adapters."""

@@ -1,0 +1,70 @@
+"""Results as a flat CSV, one row per ticket, for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+from supporter.domain.models import TicketResult
+
+COLUMNS = [
+    "ticket_id",
+    "customer_id",
+    "status",
+    "category",
+    "priority",
+    "sentiment",
+    "language",
+    "summary",
+    "confidence",
+    "needs_human",
+    "related_transaction_ids",
+    "reply_body",
+    "cited_transaction_ids",
+    "grounding_passed",
+    "grounding_problems",
+    "provider",
+    "attempts",
+    "error",
+]
+
+
+def flatten(result: TicketResult) -> dict[str, str]:
+    analysis, reply, grounding = result.analysis, result.reply, result.grounding
+    return {
+        "ticket_id": result.ticket_id,
+        "customer_id": result.customer_id,
+        "status": result.status,
+        "category": analysis.category if analysis else "",
+        "priority": analysis.priority.value if analysis else "",
+        "sentiment": analysis.sentiment.value if analysis else "",
+        "language": analysis.language if analysis else "",
+        "summary": analysis.summary if analysis else "",
+        "confidence": f"{analysis.confidence:.3f}" if analysis else "",
+        "needs_human": str(analysis.needs_human).lower() if analysis else "",
+        "related_transaction_ids": " ".join(analysis.related_transaction_ids) if analysis else "",
+        "reply_body": reply.body if reply else "",
+        "cited_transaction_ids": " ".join(reply.cited_transaction_ids) if reply else "",
+        "grounding_passed": str(grounding.passed).lower() if grounding else "",
+        "grounding_problems": "; ".join(grounding.problems) if grounding else "",
+        "provider": result.provider or "",
+        "attempts": str(result.attempts),
+        "error": result.error or "",
+    }
+
+
+class CsvResultSink:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("w", encoding="utf-8", newline="")
+        self._writer = csv.DictWriter(self._file, fieldnames=COLUMNS)
+        self._writer.writeheader()
+
+    def write(self, results: Sequence[TicketResult]) -> None:
+        self._writer.writerows(flatten(result) for result in results)
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()

@@ -1,0 +1,68 @@
+"""The store port. The sink is its only writer; everything it writes is keyed by
+`ticket_id` (and the pipeline version), so writing the same outcome twice
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from supporter.domain.messages import AttemptRecord, DeadLetterMessage
+from supporter.domain.models import Ticket, TicketResult
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one ticket, as the sink stores it."""
+
+    result: TicketResult
+    ticket: Ticket | None
+    history: Sequence[AttemptRecord] = ()
+    dead_letter: DeadLetterMessage | None = None
+
+
+class DeadLetterRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    message_id: str
+    ticket_id: str | None
+    customer_id: str | None
+    stage: str
+    queue: str
+    reason: str
+    error_type: str
+    attempts: int
+    history: list[AttemptRecord]
+    original: str
+    created_at: datetime
+    resolved_at: datetime | None = None
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written."""
+
+
+class ResultStore(Protocol):
+    async def done_ticket_ids(self, version: str) -> set[str]:
+        """Tickets with a final outcome (responded or failed) under this version."""
+        ...
+
+    async def save(self, version: str, outcomes: Sequence[Outcome]) -> None:
+        """Store a batch atomically: all of it or none of it."""
+        ...
+
+    async def results(self, ticket_ids: Iterable[str]) -> list[TicketResult]:
+        """Stored results for these tickets (missing ones are left out)."""
+        ...
+
+    async def dead_letters(
+        self, *, ids: Sequence[int] | None = None, include_resolved: bool = False
+    ) -> list[DeadLetterRecord]: ...
+
+    async def close(self) -> None: ...

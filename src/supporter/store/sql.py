@@ -1,0 +1,237 @@
+"""The store on a SQL database through SQLAlchemy (SQLite now; the same tables serve
+PostgreSQL). Writes come in batches, one transaction each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import delete, event, insert, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from supporter.domain.messages import AttemptRecord
+from supporter.domain.models import TicketResult
+from supporter.store import schema
+from supporter.store.base import DeadLetterRecord, Outcome, StoreError
+
+_history = TypeAdapter(list[AttemptRecord])
+_CHUNK = 500
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+class SqlStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @classmethod
+    async def open(cls, url: str) -> SqlStore:
+        """Connect, create the tables when missing, and check the schema version."""
+        engine = create_async_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        try:
+            await store._migrate()
+        except SQLAlchemyError as error:
+            await engine.dispose()
+            raise StoreError(f"cannot open the store at {url}: {error}") from error
+        return store
+
+    async def _migrate(self) -> None:
+        async with self._engine.begin() as connection:
+            await connection.run_sync(schema.metadata.create_all)
+            found = (await connection.execute(select(schema.schema_info.c.version))).scalar()
+            if found is None:
+                await connection.execute(
+                    insert(schema.schema_info).values(version=schema.SCHEMA_VERSION)
+                )
+            elif found != schema.SCHEMA_VERSION:
+                raise StoreError(
+                    f"the store has schema version {found}, this Supporter expects "
+                    f"{schema.SCHEMA_VERSION}: use a new --db or upgrade Supporter"
+                )
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def done_ticket_ids(self, version: str) -> set[str]:
+        query = select(schema.results.c.ticket_id).where(schema.results.c.version == version)
+        async with self._engine.connect() as connection:
+            rows = await connection.stream(query)
+            return {row.ticket_id async for row in rows}
+
+    async def save(self, version: str, outcomes: Sequence[Outcome]) -> None:
+        if not outcomes:
+            return
+        now = datetime.now(UTC)
+        try:
+            async with self._engine.begin() as connection:
+                await self._save(connection, version, outcomes, now)
+        except SQLAlchemyError as error:
+            raise StoreError(f"could not store {len(outcomes)} results: {error}") from error
+
+    async def _save(
+        self,
+        connection: AsyncConnection,
+        version: str,
+        outcomes: Sequence[Outcome],
+        now: datetime,
+    ) -> None:
+        ids = [outcome.result.ticket_id for outcome in outcomes]
+        ticket_rows = [o.ticket.model_dump() for o in outcomes if o.ticket is not None]
+        result_rows = [_result_row(o.result, version, now) for o in outcomes]
+        analysis_rows = [_analysis_row(o.result, version) for o in outcomes if o.result.analysis]
+        reply_rows = [_reply_row(o.result, version) for o in outcomes if o.result.reply]
+        attempt_rows = [
+            {"ticket_id": o.result.ticket_id, **record.model_dump()}
+            for o in outcomes
+            for record in o.history
+        ]
+        await self._upsert(connection, schema.tickets, ticket_rows, "ticket_id")
+        await self._upsert(connection, schema.results, result_rows, "ticket_id")
+        await self._upsert(connection, schema.analyses, analysis_rows, "ticket_id")
+        await self._upsert(connection, schema.replies, reply_rows, "ticket_id")
+        # A newer outcome supersedes what an older one recorded of its tries and failures.
+        await connection.execute(
+            delete(schema.attempts).where(schema.attempts.c.ticket_id.in_(ids))
+        )
+        if attempt_rows:
+            await connection.execute(insert(schema.attempts), attempt_rows)
+        dead_rows = [_dead_letter_row(o, now) for o in outcomes if o.dead_letter is not None]
+        # A later outcome resolves the ticket's earlier dead letters; a redelivered
+        # dead letter must not resolve itself.
+        await connection.execute(
+            update(schema.dead_letters)
+            .where(schema.dead_letters.c.ticket_id.in_(ids))
+            .where(schema.dead_letters.c.message_id.not_in([r["message_id"] for r in dead_rows]))
+            .where(schema.dead_letters.c.resolved_at.is_(None))
+            .values(resolved_at=now)
+        )
+        if dead_rows:
+            statement = sqlite_insert(schema.dead_letters).on_conflict_do_nothing(
+                index_elements=["message_id"]
+            )
+            await connection.execute(statement, dead_rows)
+
+    async def _upsert(
+        self,
+        connection: AsyncConnection,
+        table: Any,
+        rows: list[dict[str, Any]],
+        key: str,
+    ) -> None:
+        if not rows:
+            return
+        statement = sqlite_insert(table)
+        columns = {name: statement.excluded[name] for name in rows[0] if name != key}
+        await connection.execute(
+            statement.on_conflict_do_update(index_elements=[key], set_=columns), rows
+        )
+
+    async def results(self, ticket_ids: Iterable[str]) -> list[TicketResult]:
+        found: list[TicketResult] = []
+        wanted = list(ticket_ids)
+        async with self._engine.connect() as connection:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                query = select(schema.results.c.record).where(schema.results.c.ticket_id.in_(chunk))
+                for (record,) in await connection.execute(query):
+                    found.append(TicketResult.model_validate_json(record))
+        return found
+
+    async def dead_letters(
+        self, *, ids: Sequence[int] | None = None, include_resolved: bool = False
+    ) -> list[DeadLetterRecord]:
+        table = schema.dead_letters
+        query = select(table).order_by(table.c.id)
+        if ids is not None:
+            query = query.where(table.c.id.in_(list(ids)))
+        if not include_resolved:
+            query = query.where(table.c.resolved_at.is_(None))
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [
+            DeadLetterRecord(
+                **{
+                    **row,
+                    "history": _history.validate_python(row["history"]),
+                    "created_at": _aware(row["created_at"]),
+                    "resolved_at": _aware(row["resolved_at"]),
+                }
+            )
+            for row in rows
+        ]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets `supporter dlq list` read while a run writes; NORMAL sync is safe with WAL.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _result_row(result: TicketResult, version: str, now: datetime) -> dict[str, Any]:
+    return {
+        "ticket_id": result.ticket_id,
+        "version": version,
+        "status": result.status,
+        "provider": result.provider,
+        "attempts": result.attempts,
+        "error": result.error,
+        "record": result.model_dump_json(),
+        "updated_at": now,
+    }
+
+
+def _analysis_row(result: TicketResult, version: str) -> dict[str, Any]:
+    assert result.analysis is not None
+    return {"ticket_id": result.ticket_id, "version": version, **result.analysis.model_dump()}
+
+
+def _reply_row(result: TicketResult, version: str) -> dict[str, Any]:
+    assert result.reply is not None
+    grounding = result.grounding
+    return {
+        "ticket_id": result.ticket_id,
+        "version": version,
+        "body": result.reply.body,
+        "cited_transaction_ids": result.reply.cited_transaction_ids,
+        "grounding_passed": grounding.passed if grounding else True,
+        "grounding_problems": grounding.problems if grounding else [],
+    }
+
+
+def _dead_letter_row(outcome: Outcome, now: datetime) -> dict[str, Any]:
+    letter = outcome.dead_letter
+    assert letter is not None
+    return {
+        "message_id": letter.message_id,
+        "ticket_id": letter.ticket_id,
+        "customer_id": letter.customer_id,
+        "stage": letter.stage,
+        "queue": letter.queue,
+        "reason": letter.reason,
+        "error_type": letter.error_type,
+        "attempts": outcome.result.attempts,
+        "history": [record.model_dump(mode="json") for record in letter.history],
+        "original": letter.original,
+        "created_at": now,
+        "resolved_at": None,
+    }

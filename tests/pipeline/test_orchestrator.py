@@ -1,0 +1,212 @@
+"""The whole pipeline in one process: retries, dead letters, replay, reruns, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
+from supporter.brokers.memory import MemoryBroker
+from supporter.domain.errors import FatalError, PermanentError, TransientError
+from supporter.llm.base import ModelProvider
+from supporter.llm.offline import OfflineProvider
+from supporter.pipeline.orchestrator import Pipeline, PipelineOptions, RunReport
+from supporter.pipeline.retry import RetryPolicy
+from supporter.sinks.jsonl import JsonlResultSink
+from supporter.sources.base import Reject
+from supporter.sources.csv import CsvTicketSource
+from supporter.store.sql import SqlStore, sqlite_url
+from supporter.transactions.index import InMemoryTransactionIndex
+from tests.pipeline.fakes import FlakyProvider
+
+FAST_RETRIES = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
+
+
+def write_tickets(path: Path, count: int, *, closed: int = 0) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["ticket_id", "customer_id", "subject", "body", "status", "created_at"])
+        for index in range(count):
+            status = "closed" if index < closed else "open"
+            writer.writerow(
+                [
+                    f"T{index:04d}",
+                    f"C{index % 7}",
+                    "Charged twice",
+                    f"I was charged twice for my order {index}, please help",
+                    status,
+                    "2024-05-02T10:00:00Z",
+                ]
+            )
+    return path
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
+    store = await SqlStore.open(sqlite_url(tmp_path / "run.db"))
+    yield store
+    await store.close()
+
+
+async def run_once(
+    tmp_path: Path,
+    store: SqlStore,
+    provider: ModelProvider,
+    tickets: Path,
+    *,
+    out_name: str = "results.jsonl",
+    force: bool = False,
+    stop_after: int | None = None,
+) -> tuple[RunReport, list[dict[str, object]]]:
+    out = tmp_path / out_name
+    sink = JsonlResultSink(out)
+    broker = MemoryBroker(maxsize=16)
+    options = PipelineOptions(policy=FAST_RETRIES, force=force, shutdown_timeout=5)
+    pipeline = Pipeline(broker, store, provider, DEFAULT_TAXONOMY, [sink], options)
+    rejects: list[Reject] = []
+
+    async def stopper() -> None:
+        assert stop_after is not None
+        while pipeline.stats.finalized < stop_after:
+            await asyncio.sleep(0.001)
+        pipeline.request_stop()
+
+    watcher = asyncio.create_task(stopper()) if stop_after is not None else None
+    try:
+        report = await pipeline.run(
+            CsvTicketSource(tickets), InMemoryTransactionIndex(), rejects.append
+        )
+    finally:
+        if watcher:
+            watcher.cancel()
+        sink.close()
+        await broker.close()
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    return report, lines
+
+
+async def test_every_open_ticket_gets_exactly_one_result(tmp_path: Path, store: SqlStore) -> None:
+    tickets = write_tickets(tmp_path / "t.csv", 40, closed=5)
+    report, lines = await run_once(tmp_path, store, OfflineProvider(DEFAULT_TAXONOMY), tickets)
+    assert report.exit_code == 0
+    assert report.stats.skipped_status == 5
+    assert sorted(line["ticket_id"] for line in lines) == [f"T{i:04d}" for i in range(5, 40)]
+    assert {line["status"] for line in lines} == {"responded"}
+    assert all(line["reply"]["body"] for line in lines)
+
+
+async def test_rerun_processes_nothing_twice_and_outputs_every_ticket_once(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    tickets = write_tickets(tmp_path / "t.csv", 30)
+    provider = FlakyProvider({}, TransientError)
+    await run_once(tmp_path, store, provider, tickets)
+    assert sum(provider.calls.values()) == 30
+    report, lines = await run_once(tmp_path, store, provider, tickets, out_name="again.jsonl")
+    assert sum(provider.calls.values()) == 30, "a done ticket was sent to the model again"
+    assert report.stats.already_done == 30
+    assert sorted(line["ticket_id"] for line in lines) == [f"T{i:04d}" for i in range(30)]
+    report, lines = await run_once(tmp_path, store, provider, tickets, force=True)
+    assert sum(provider.calls.values()) == 60
+    assert len(lines) == 30
+
+
+async def test_transient_failure_is_retried_then_succeeds(tmp_path: Path, store: SqlStore) -> None:
+    tickets = write_tickets(tmp_path / "t.csv", 5)
+    provider = FlakyProvider({"T0002": 2}, lambda tid: TransientError(f"timeout for {tid}"))
+    report, lines = await run_once(tmp_path, store, provider, tickets)
+    assert report.exit_code == 0
+    by_id = {line["ticket_id"]: line for line in lines}
+    assert by_id["T0002"]["status"] == "responded"
+    assert by_id["T0002"]["attempts"] == 3
+    assert by_id["T0001"]["attempts"] == 1
+    assert report.stats.stage("analyze").retried == 2
+    assert await store.dead_letters() == []
+
+
+async def test_exhausted_retries_end_in_the_dead_letter_queue_and_replay_succeeds(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    tickets = write_tickets(tmp_path / "t.csv", 4)
+    provider = FlakyProvider({"T0001": 3}, lambda tid: TransientError("HTTP 503"), on_reply=True)
+    report, lines = await run_once(tmp_path, store, provider, tickets)
+    assert report.exit_code == 1
+    failed = [line for line in lines if line["status"] == "failed"]
+    assert [line["ticket_id"] for line in failed] == ["T0001"]
+    assert failed[0]["reply"] is None
+    assert "gave up after 3 tries" in failed[0]["error"]
+    # The analysis survived: the ticket failed in the respond stage.
+    assert failed[0]["analysis"]["category"]
+    letters = await store.dead_letters()
+    assert len(letters) == 1
+    letter = letters[0]
+    assert (letter.ticket_id, letter.stage, letter.attempts) == ("T0001", "respond", 3)
+    assert [record.attempt for record in letter.history] == [1, 2, 3]
+
+    # The provider has recovered: replaying resolves the dead letter.
+    broker = MemoryBroker()
+    sink = JsonlResultSink(tmp_path / "replayed.jsonl")
+    options = PipelineOptions(policy=FAST_RETRIES)
+    pipeline = Pipeline(broker, store, provider, DEFAULT_TAXONOMY, [sink], options)
+    replayed = await pipeline.replay(letters)
+    sink.close()
+    assert replayed.exit_code == 0
+    assert replayed.stats.responded == 1
+    assert await store.dead_letters() == []
+    assert len(await store.dead_letters(include_resolved=True)) == 1
+    (result,) = await store.results(["T0001"])
+    assert result.status == "responded"
+
+
+async def test_permanent_failure_is_dead_lettered_at_once(tmp_path: Path, store: SqlStore) -> None:
+    tickets = write_tickets(tmp_path / "t.csv", 3)
+    provider = FlakyProvider({"T0000": 99}, lambda tid: PermanentError("model refused"))
+    report, lines = await run_once(tmp_path, store, provider, tickets)
+    assert provider.calls["T0000"] == 1
+    assert report.exit_code == 1
+    (letter,) = await store.dead_letters()
+    assert letter.reason == "model refused"
+    assert [line["status"] for line in lines].count("failed") == 1
+
+
+async def test_a_fatal_error_stops_intake_without_dead_letters(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    tickets = write_tickets(tmp_path / "t.csv", 50)
+    provider = FlakyProvider({"T0010": 99}, lambda tid: FatalError("insufficient_quota"))
+    report, lines = await run_once(tmp_path, store, provider, tickets)
+    assert report.fatal == "insufficient_quota"
+    assert report.exit_code == 1
+    assert await store.dead_letters() == []
+    assert "T0010" not in {line["ticket_id"] for line in lines}
+    # Once the quota is back, a rerun finishes the rest and redoes nothing.
+    healthy = FlakyProvider({}, TransientError)
+    report, lines = await run_once(tmp_path, store, healthy, tickets, out_name="rerun.jsonl")
+    assert report.exit_code == 0
+    assert len(lines) == 50
+    assert sum(healthy.calls.values()) == 50 - report.stats.already_done
+
+
+async def test_graceful_stop_mid_run_then_rerun_resumes(tmp_path: Path, store: SqlStore) -> None:
+    tickets = write_tickets(tmp_path / "t.csv", 600)
+    provider = FlakyProvider({}, TransientError)
+    report, lines = await run_once(tmp_path, store, provider, tickets, stop_after=50)
+    assert report.interrupted
+    assert report.exit_code == 130
+    first = {line["ticket_id"] for line in lines}
+    assert 50 <= len(first) < 600
+    # Every ticket that was published before the stop was finished, not dropped.
+    assert report.stats.finalized == report.stats.published
+    stored = {r.ticket_id for r in await store.results([f"T{i:04d}" for i in range(600)])}
+    assert stored == first
+
+    report, lines = await run_once(tmp_path, store, provider, tickets, out_name="rerun.jsonl")
+    assert report.exit_code == 0
+    ids = [line["ticket_id"] for line in lines]
+    assert sorted(ids) == [f"T{i:04d}" for i in range(600)]
+    assert sum(provider.calls.values()) == 600, "some ticket was analysed twice"

@@ -1,0 +1,36 @@
+import random
+
+import pytest
+
+from supporter.pipeline.retry import RetryPolicy
+
+
+def test_delay_grows_exponentially_within_the_cap() -> None:
+    policy = RetryPolicy(max_attempts=10, base_delay=1.0, max_delay=8.0, rng=random.Random(1))
+    for attempt, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (9, 8.0)]:
+        delays = [policy.delay(attempt) for _ in range(200)]
+        assert all(0 <= delay <= ceiling for delay in delays)
+        # Full jitter: the spread covers most of [0, ceiling].
+        assert max(delays) > 0.8 * ceiling
+        assert min(delays) < 0.2 * ceiling
+
+
+def test_retry_after_is_a_floor_even_above_the_cap() -> None:
+    policy = RetryPolicy(base_delay=0.1, max_delay=1.0, rng=random.Random(1))
+    assert policy.delay(1, retry_after=3.0) == 3.0
+
+
+def test_try_limit() -> None:
+    policy = RetryPolicy(max_attempts=3)
+    assert policy.can_retry(1)
+    assert policy.can_retry(2)
+    assert not policy.can_retry(3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"max_attempts": 0}, "max_attempts"), ({"base_delay": 2.0, "max_delay": 1.0}, "base_delay")],
+)
+def test_invalid_policy_is_refused(kwargs: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        RetryPolicy(**kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from supporter.domain.messages import AttemptRecord, DeadLetterMessage
+from supporter.domain.models import Ticket, TicketResult
+from supporter.store.base import Outcome, StoreError
+from supporter.store.sql import SqlStore, sqlite_url
+
+TICKET = Ticket(
+    ticket_id="T1",
+    customer_id="C1",
+    subject="Hi",
+    body="card **** 1111",
+    status="open",
+    created_at=datetime(2024, 5, 1, tzinfo=UTC),
+)
+
+
+def failed_outcome(message_id: str) -> Outcome:
+    history = [
+        AttemptRecord(stage="analyze", attempt=n, error="timeout", transient=True) for n in (1, 2)
+    ]
+    letter = DeadLetterMessage(
+        message_id=message_id,
+        stage="analyze",
+        queue="tickets",
+        reason="gave up after 2 tries: timeout",
+        error_type="TransientError",
+        ticket_id="T1",
+        customer_id="C1",
+        original="{}",
+        history=history,
+    )
+    result = TicketResult(
+        ticket_id="T1", customer_id="C1", status="failed", attempts=2, error=letter.reason
+    )
+    return Outcome(result=result, ticket=TICKET, history=history, dead_letter=letter)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
+    store = await SqlStore.open(sqlite_url(tmp_path / "s.db"))
+    yield store
+    await store.close()
+
+
+async def count(store_path: Path, table: str) -> int:
+    engine = create_async_engine(sqlite_url(store_path))
+    async with engine.connect() as connection:
+        value = (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+    await engine.dispose()
+    return int(value)
+
+
+async def test_saving_the_same_outcome_twice_changes_nothing(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    outcome = failed_outcome("d1")
+    await store.save("v1", [outcome])
+    await store.save("v1", [outcome])
+    for table, expected in [("results", 1), ("tickets", 1), ("attempts", 2), ("dead_letters", 1)]:
+        assert await count(tmp_path / "s.db", table) == expected, table
+    (letter,) = await store.dead_letters()
+    assert letter.resolved_at is None, "a redelivered dead letter resolved itself"
+    assert letter.history[1].attempt == 2
+
+
+async def test_a_later_success_resolves_the_dead_letter(store: SqlStore) -> None:
+    await store.save("v1", [failed_outcome("d1")])
+    done = TicketResult(ticket_id="T1", customer_id="C1", status="responded", attempts=1)
+    await store.save("v1", [Outcome(result=done, ticket=TICKET)])
+    assert await store.dead_letters() == []
+    (resolved,) = await store.dead_letters(include_resolved=True)
+    assert resolved.resolved_at is not None
+    (result,) = await store.results(["T1", "missing"])
+    assert result.status == "responded"
+
+
+async def test_done_tickets_are_per_version(store: SqlStore) -> None:
+    done = TicketResult(ticket_id="T1", customer_id="C1", status="responded", attempts=1)
+    await store.save("v1", [Outcome(result=done, ticket=TICKET)])
+    assert await store.done_ticket_ids("v1") == {"T1"}
+    assert await store.done_ticket_ids("v2") == set()
+
+
+async def test_a_store_of_another_schema_version_is_refused(tmp_path: Path) -> None:
+    store = await SqlStore.open(sqlite_url(tmp_path / "s.db"))
+    await store.close()
+    engine = create_async_engine(sqlite_url(tmp_path / "s.db"))
+    async with engine.begin() as connection:
+        await connection.execute(text("UPDATE schema_info SET version = 99"))
+    await engine.dispose()
+    with pytest.raises(StoreError, match="schema version 99"):
+        await SqlStore.open(sqlite_url(tmp_path / "s.db"))
+
+
+async def test_an_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cannot open the store"):
+        await SqlStore.open(sqlite_url(tmp_path / "missing-dir" / "s.db"))

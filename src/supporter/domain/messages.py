@@ -24,7 +24,6 @@ from supporter.domain.models import (
 )
 
 
-
 def new_message_id() -> str:
     return uuid.uuid4().hex
 

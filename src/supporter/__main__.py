@@ -1,0 +1,3 @@
+from supporter.cli.app import main
+
+main()

@@ -1,0 +1,563 @@
+"""Tickets and transactions from CSV files, streamed one row at a time.
+
+File format
+    UTF-8 with or without a byte-order mark, comma-separated, CRLF or LF line
+    endings, quoting as spreadsheets write it (a quoted field may hold commas,
+    quotes and newlines). The first non-blank line is the header. Column names
+    match case-insensitively, ignoring surrounding spaces; extra columns are
+    ignored. A column map (our field -> your column, e.g. ``{"body":
+    "Description"}``) reads a helpdesk export as is.
+
+Columns
+    tickets: ticket_id, customer_id, subject, body, status, created_at;
+    optional customer_email, channel, priority (low, medium, high, urgent).
+    transactions: transaction_id, customer_id, amount, currency, status,
+    created_at; optional type (charge, refund, chargeback, payout; empty means
+    charge), description, card_last4.
+
+Values
+    Surrounding spaces are stripped from every value. Ids, status, created_at,
+    amount and currency must not be empty. A ticket may lack a subject (chat and
+    phone tickets have none) or a body, but not both: then there is nothing to
+    answer. status, priority and type are matched case-insensitively and stored
+    in lower case. created_at is ISO 8601: a date (midnight UTC), a date-time
+    without a zone (taken as UTC) or with one (``Z``, ``+02:00``); it is always
+    stored as an aware UTC datetime. amount is a Decimal written with a dot and
+    an optional leading minus (``-12.50``): no comma, exponent, NaN or Infinity.
+    currency is three letters, stored in upper case. card_last4 is four digits;
+    a full card number (13-19 digits, maybe grouped) or a masked one (``**** 4242``)
+    is cut to its last four, so a full number is never kept.
+
+Card numbers
+    subject, body and description are masked with ``mask_card_numbers`` as they
+    are read, and so are a reject's ``raw`` text and any value quoted in its
+    reason: no full card number leaves this module.
+
+Limits (``FieldLimits``, in characters, measured on the value as written)
+    ids 128 (ticket_id, transaction_id, customer_id), subject 500, body 20,000,
+    description 2,000, and 256 for every other field. A longer value rejects the
+    row. Independently, the csv module refuses a field over 131,072 characters.
+
+Rejects and errors
+    A row that cannot be used goes to ``on_reject`` with the physical line it
+    starts on (1-based; a quoted field spanning lines moves later records down),
+    a reason naming the field, and the row re-joined as CSV; the rest goes on.
+    That covers a missing or unparsable value, a value over its limit, a row with
+    more or fewer fields than the header, a duplicate id (a second row with an id
+    already read; a rejected row does not claim its id), and bytes that are not
+    UTF-8 in a field that is used (the row is rejected, its ``raw`` shows them
+    as U+FFFD). Blank lines, and rows whose fields are all blank, are skipped.
+    A missing, unreadable or empty file, a missing column, an unknown field in
+    the column map, or a column that appears twice raises ``SourceError`` before
+    anything is yielded. A record the csv module cannot parse (a field over its
+    limit, usually a quote that is never closed) raises ``SourceError`` where it
+    stands: where the next record begins cannot be known, and guessing could
+    read the rest of the file wrongly.
+
+Memory
+    Only the current record is held, plus the ids read so far with their line
+    (duplicate detection): roughly 100-150 bytes per id.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from supporter.domain.masking import mask_card_numbers
+from supporter.domain.models import Priority, Ticket, Transaction, TransactionType
+from supporter.sources.base import Reject, RejectHandler, SourceError, SourceName
+
+__all__ = ["CsvTicketSource", "CsvTransactionSource", "FieldLimits"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldLimits:
+    """The longest value, in characters, each field may hold; a longer one rejects the row."""
+
+    id: int = 128
+    subject: int = 500
+    body: int = 20_000
+    description: int = 2_000
+    text: int = 256
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            if getattr(self, field.name) < 1:
+                raise ValueError(f"FieldLimits.{field.name} must be at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class _Schema:
+    source: SourceName
+    record_name: str
+    required: tuple[str, ...]  # the first is the record's id
+    optional: tuple[str, ...]
+    map_option: str  # the CLI option that maps columns, named in error messages
+    map_example: str
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+    @property
+    def id_field(self) -> str:
+        return self.required[0]
+
+
+_TICKETS = _Schema(
+    source="tickets",
+    record_name="ticket",
+    required=("ticket_id", "customer_id", "subject", "body", "status", "created_at"),
+    optional=("customer_email", "channel", "priority"),
+    map_option="--ticket-columns",
+    map_example="body=Description",
+)
+_TRANSACTIONS = _Schema(
+    source="transactions",
+    record_name="transaction",
+    required=("transaction_id", "customer_id", "amount", "currency", "status", "created_at"),
+    optional=("type", "description", "card_last4"),
+    map_option="--transaction-columns",
+    map_example="transaction_id=Id",
+)
+
+_Row = list[str]
+_Record = TypeVar("_Record", Ticket, Transaction)
+
+# The file is decoded with surrogateescape so that a stray non-UTF-8 byte costs one
+# row, not the whole run: each such byte turns into one of these lone surrogates.
+_UNDECODED = re.compile(r"[\udc80-\udcff]")
+_AMOUNT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_CURRENCY = re.compile(r"[A-Za-z]{3}")
+_LAST4 = re.compile(r"[0-9]{4}")
+_GROUPED_DIGITS = re.compile(r"[0-9]+(?:[ -][0-9]+)*")
+_MASKED_CARD = re.compile(r"[*xX•·. -]*[*xX•·][*xX•·. -]*([0-9]{4})")
+_PRIORITIES = {priority.value: priority for priority in Priority}
+_TYPES = {kind.value: kind for kind in TransactionType}
+_SHOWN_VALUE_LENGTH = 60
+_SHOWN_COLUMNS = 20
+
+
+class CsvTicketSource:
+    """Tickets from a CSV file (see the module docstring for the format)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        column_map: Mapping[str, str] | None = None,
+        limits: FieldLimits | None = None,
+    ) -> None:
+        self._file = _CsvFile(path, _TICKETS, column_map)
+        self._limits = limits or FieldLimits()
+
+    @property
+    def path(self) -> Path:
+        return self._file.path
+
+    def check_header(self) -> None:
+        """Read the header only; raise `SourceError` when the file cannot be used."""
+        self._file.check_header()
+
+    async def tickets(self, on_reject: RejectHandler) -> AsyncIterator[Ticket]:
+        """Every valid ticket in file order; bad rows go to `on_reject`."""
+        # closing(): an abandoned iteration closes the file now, not when collected.
+        with closing(self._file.read(_ticket_parser, self._limits, on_reject)) as rows:
+            for ticket in rows:
+                yield ticket
+
+
+class CsvTransactionSource:
+    """Payment transactions from a CSV file (see the module docstring for the format)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        column_map: Mapping[str, str] | None = None,
+        limits: FieldLimits | None = None,
+    ) -> None:
+        self._file = _CsvFile(path, _TRANSACTIONS, column_map)
+        self._limits = limits or FieldLimits()
+
+    @property
+    def path(self) -> Path:
+        return self._file.path
+
+    def check_header(self) -> None:
+        """Read the header only; raise `SourceError` when the file cannot be used."""
+        self._file.check_header()
+
+    async def transactions(self, on_reject: RejectHandler) -> AsyncIterator[Transaction]:
+        """Every valid transaction in file order; bad rows go to `on_reject`."""
+        with closing(self._file.read(_transaction_parser, self._limits, on_reject)) as rows:
+            for transaction in rows:
+                yield transaction
+
+
+class _BadValue(Exception):
+    """One field of a row cannot be used; the message is the reject reason."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+
+
+class _Reader(Protocol):
+    """What we use of a csv reader: its rows and how many physical lines it has consumed."""
+
+    @property
+    def line_num(self) -> int: ...
+
+    def __next__(self) -> _Row: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """Where each field is in a row; an optional field missing from the file is None."""
+
+    required: dict[str, int]
+    optional: dict[str, int | None]
+    width: int
+
+
+class _CsvFile:
+    """What both sources share: opening, the header, physical line numbers, rejects."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], schema: _Schema, column_map: Mapping[str, str] | None
+    ) -> None:
+        self.path = Path(path)
+        self._name = os.fspath(path)
+        self._schema = schema
+        self._wanted, self._mapped = self._wanted_columns(column_map or {})
+
+    def check_header(self) -> None:
+        with self._open():
+            pass
+
+    def read(
+        self,
+        make_parser: Callable[[_Columns, FieldLimits], Callable[[_Row], _Record]],
+        limits: FieldLimits,
+        on_reject: RejectHandler,
+    ) -> Generator[_Record, None, None]:
+        with self._open() as (reader, columns):
+            parse = make_parser(columns, limits)
+            seen: dict[str, int] = {}  # id -> the line it was first read on
+            for line, row in self._records(reader):
+                if len(row) != columns.width:
+                    reason = f"expected {columns.width} fields as in the header, found {len(row)}"
+                    self._reject(on_reject, line, reason, row)
+                    continue
+                try:
+                    record = parse(row)
+                except _BadValue as problem:
+                    self._reject(on_reject, line, str(problem), row)
+                    continue
+                first = seen.setdefault(_record_id(record), line)
+                if first != line:
+                    reason = f"{self._schema.id_field}: duplicate of line {first}"
+                    self._reject(on_reject, line, reason, row)
+                    continue
+                yield record
+
+    @contextmanager
+    def _open(self) -> Iterator[tuple[_Reader, _Columns]]:
+        # Opened outside the with statement so that only opening errors are caught here.
+        try:
+            stream = open(  # noqa: SIM115
+                self.path, encoding="utf-8-sig", errors="surrogateescape", newline=""
+            )
+        except OSError as error:
+            raise SourceError(self._unreadable(error)) from error
+        with stream:
+            reader = csv.reader(stream)
+            yield reader, self._resolve(self._header(reader))
+
+    def _header(self, reader: _Reader) -> _Row:
+        for _line, row in self._records(reader):
+            if not _is_blank(row):
+                return row
+        expected = ", ".join(self._schema.required)
+        raise SourceError(
+            f"{self._name}: the file is empty; it needs a header row naming the columns "
+            f"({expected}) followed by one row per {self._schema.record_name}"
+        )
+
+    def _records(self, reader: _Reader) -> Iterator[tuple[int, _Row]]:
+        """Each record with the physical line it starts on; read failures become SourceError."""
+        while True:
+            # line_num counts the physical lines consumed, so the next record starts after them.
+            line = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                raise SourceError(
+                    f"{self._name}, line {line}: cannot read the record that starts here "
+                    f"({error}); usually a quote that is never closed. Fix the file and run again"
+                ) from error
+            except OSError as error:
+                raise SourceError(self._unreadable(error)) from error
+            yield line, row
+
+    def _reject(self, on_reject: RejectHandler, line: int, reason: str, row: _Row) -> None:
+        if _is_blank(row):
+            return  # blank lines and spreadsheets' empty rows hold nothing to lose
+        source, name = self._schema.source, self._name
+        on_reject(Reject(source=source, file=name, line=line, reason=reason, raw=_raw(row)))
+
+    def _wanted_columns(self, column_map: Mapping[str, str]) -> tuple[dict[str, str], set[str]]:
+        """Our field -> the normalised column name to look for, and which fields were mapped."""
+        schema = self._schema
+        wanted = {field: field for field in schema.fields}
+        mapped: set[str] = set()
+        for key, column in column_map.items():
+            field = _normalise(key)
+            if field not in wanted:
+                raise SourceError(
+                    f"{self._name}: {key!r} in the column map ({schema.map_option}) is not a "
+                    f"{schema.record_name} field; the fields are: {', '.join(schema.fields)}"
+                )
+            if not column.strip():
+                raise SourceError(
+                    f"{self._name}: the column map ({schema.map_option}) gives {field} "
+                    "an empty column name"
+                )
+            wanted[field] = _normalise(column)
+            mapped.add(field)
+        return wanted, mapped
+
+    def _resolve(self, header: _Row) -> _Columns:
+        positions: dict[str, list[int]] = {}
+        for position, name in enumerate(header):
+            positions.setdefault(_normalise(name), []).append(position)
+        found: dict[str, int] = {}
+        problems: list[str] = []
+        for field in self._schema.fields:
+            column = self._wanted[field]
+            matches = positions.get(column, [])
+            if len(matches) > 1:
+                places = " and ".join(str(position + 1) for position in matches)
+                raise SourceError(
+                    f"{self._name}: column {column!r} ({field}) appears more than once "
+                    f"(columns {places}); rename or remove all but one"
+                )
+            if matches:
+                found[field] = matches[0]
+            elif field in self._mapped:
+                problems.append(f"column {column!r} mapped to {field} is not there")
+            elif field in self._schema.required:
+                problems.append(f"missing required column {field!r}")
+        if problems:
+            raise SourceError(self._missing_message(problems, header))
+        return _Columns(
+            required={field: found[field] for field in self._schema.required},
+            optional={field: found.get(field) for field in self._schema.optional},
+            width=len(header),
+        )
+
+    def _missing_message(self, problems: list[str], header: _Row) -> str:
+        names = [_printable(name.strip()) or "''" for name in header]
+        shown = ", ".join(names[:_SHOWN_COLUMNS])
+        if len(names) > _SHOWN_COLUMNS:
+            shown += f", ... ({len(names) - _SHOWN_COLUMNS} more)"
+        option = self._schema.map_option
+        return (
+            f"{self._name}: {'; '.join(problems)} (found: {shown}); map a field to your "
+            f"column with {option} <field>=<your column>, e.g. {option} {self._schema.map_example}"
+        )
+
+    def _unreadable(self, error: OSError) -> str:
+        if isinstance(error, FileNotFoundError):
+            return f"{self._name}: no such file; check the path"
+        if isinstance(error, IsADirectoryError):
+            return f"{self._name}: is a directory; give the path of a CSV file"
+        if isinstance(error, PermissionError):
+            return f"{self._name}: permission denied; make the file readable"
+        return f"{self._name}: cannot be read ({error.strerror or error})"
+
+
+def _ticket_parser(columns: _Columns, limits: FieldLimits) -> Callable[[_Row], Ticket]:
+    ticket_id, customer_id, subject, body, status, created_at = columns.required.values()
+    email, channel, priority = columns.optional.values()
+
+    def parse(row: _Row) -> Ticket:
+        # Fields are checked in column order, so the first bad one is the one reported.
+        ticket_id_value = _required(row[ticket_id], "ticket_id", limits.id)
+        customer_id_value = _required(row[customer_id], "customer_id", limits.id)
+        subject_text, body_text = _subject_and_body(row[subject], row[body], limits)
+        return Ticket(
+            ticket_id=ticket_id_value,
+            customer_id=customer_id_value,
+            subject=subject_text,
+            body=body_text,
+            status=_required(row[status], "status", limits.text).lower(),
+            created_at=_timestamp(_required(row[created_at], "created_at", limits.text)),
+            customer_email=_optional(row, email, "customer_email", limits.text),
+            channel=_optional(row, channel, "channel", limits.text),
+            priority=_priority(_optional(row, priority, "priority", limits.text)),
+        )
+
+    return parse
+
+
+def _transaction_parser(columns: _Columns, limits: FieldLimits) -> Callable[[_Row], Transaction]:
+    transaction_id, customer_id, amount, currency, status, created_at = columns.required.values()
+    kind, description, card_last4 = columns.optional.values()
+
+    def parse(row: _Row) -> Transaction:
+        # Keyword arguments are evaluated in order: the first bad field is the one reported.
+        return Transaction(
+            transaction_id=_required(row[transaction_id], "transaction_id", limits.id),
+            customer_id=_required(row[customer_id], "customer_id", limits.id),
+            amount=_amount(_required(row[amount], "amount", limits.text)),
+            currency=_currency(_required(row[currency], "currency", limits.text)),
+            status=_required(row[status], "status", limits.text).lower(),
+            created_at=_timestamp(_required(row[created_at], "created_at", limits.text)),
+            type=_transaction_type(_optional(row, kind, "type", limits.text)),
+            description=_masked(_optional(row, description, "description", limits.description)),
+            card_last4=_card_last4(_optional(row, card_last4, "card_last4", limits.text)),
+        )
+
+    return parse
+
+
+def _record_id(record: Ticket | Transaction) -> str:
+    return record.ticket_id if isinstance(record, Ticket) else record.transaction_id
+
+
+def _required(value: str, field: str, limit: int) -> str:
+    value = value.strip()
+    if not value:
+        raise _BadValue(field, "required but empty")
+    return _checked(value, field, limit)
+
+
+def _optional(row: _Row, position: int | None, field: str, limit: int) -> str | None:
+    if position is None:
+        return None
+    value = row[position].strip()
+    return _checked(value, field, limit) if value else None
+
+
+def _checked(value: str, field: str, limit: int) -> str:
+    if len(value) > limit:
+        raise _BadValue(field, f"{len(value):,} characters, over the limit of {limit:,}")
+    # isascii() is O(1) in CPython, so most values skip the search.
+    if not value.isascii() and _UNDECODED.search(value):
+        raise _BadValue(field, "not valid UTF-8; save the file as UTF-8")
+    return value
+
+
+def _subject_and_body(subject: str, body: str, limits: FieldLimits) -> tuple[str, str]:
+    subject = _checked(subject.strip(), "subject", limits.subject)
+    body = _checked(body.strip(), "body", limits.body)
+    if not subject and not body:
+        raise _BadValue("body", "empty, and so is subject: nothing to answer")
+    return mask_card_numbers(subject), mask_card_numbers(body)
+
+
+def _masked(value: str | None) -> str | None:
+    return None if value is None else mask_card_numbers(value)
+
+
+def _timestamp(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+        # Naive means UTC; an aware time is converted so every datetime compares alike.
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise _BadValue("created_at", f"not an ISO 8601 date: {_show(value)}") from None
+
+
+def _amount(value: str) -> Decimal:
+    # Checked by pattern first: Decimal() alone would take "NaN", "1e3" and "١٢".
+    if _AMOUNT.fullmatch(value) is None:
+        raise _BadValue(
+            "amount", f"not a number like -12.50 (dot for decimals, no separators): {_show(value)}"
+        )
+    return Decimal(value)
+
+
+def _currency(value: str) -> str:
+    if _CURRENCY.fullmatch(value) is None:
+        raise _BadValue("currency", f"not a 3-letter code like EUR: {_show(value)}")
+    return value.upper()
+
+
+def _priority(value: str | None) -> Priority | None:
+    if value is None:
+        return None
+    try:
+        return _PRIORITIES[value.lower()]
+    except KeyError:
+        expected = ", ".join(_PRIORITIES)
+        raise _BadValue("priority", f"unknown {_show(value)} (expected {expected})") from None
+
+
+def _transaction_type(value: str | None) -> TransactionType:
+    if value is None:
+        return TransactionType.CHARGE
+    try:
+        return _TYPES[value.lower()]
+    except KeyError:
+        expected = ", ".join(_TYPES)
+        raise _BadValue("type", f"unknown {_show(value)} (expected {expected})") from None
+
+
+def _card_last4(value: str | None) -> str | None:
+    if value is None or _LAST4.fullmatch(value):
+        return value
+    if _GROUPED_DIGITS.fullmatch(value):
+        digits = value.replace(" ", "").replace("-", "")
+        if 13 <= len(digits) <= 19:
+            return digits[-4:]
+    masked = _MASKED_CARD.fullmatch(value)
+    if masked:
+        return masked.group(1)
+    # The value is not echoed: whatever it is, it is card data.
+    raise _BadValue(
+        "card_last4",
+        f"expected 4 digits or a full or masked card number, got {len(value)} characters",
+    )
+
+
+def _is_blank(row: _Row) -> bool:
+    return all(not value.strip() for value in row)
+
+
+def _raw(row: _Row) -> str:
+    """The row as one CSV line, card-masked, with undecodable bytes shown as U+FFFD."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(row)
+    return mask_card_numbers(_printable(buffer.getvalue()))
+
+
+def _show(value: str) -> str:
+    """A value quoted in a reject reason: masked first, so a cut cannot leave a card number."""
+    shown = mask_card_numbers(_printable(value))
+    if len(shown) > _SHOWN_VALUE_LENGTH:
+        shown = shown[: _SHOWN_VALUE_LENGTH - 3] + "..."
+    return repr(shown)
+
+
+def _printable(text: str) -> str:
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _normalise(name: str) -> str:
+    return name.strip().casefold()

@@ -1,0 +1,66 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from supporter.domain.masking import contains_card_number, luhn_valid, mask_card_numbers
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("card 4111 1111 1111 1111 thanks", "card **** 1111 thanks"),
+        ("4111-1111-1111-1111", "**** 1111"),
+        ("4111111111111111", "**** 1111"),
+        ("amex 3782 822463 10005.", "amex **** 0005."),
+        ("order 12345 4111 1111 1111 1111", "order 12345 **** 1111"),
+        ("my card 5500 0000 0000 0004 12/26", "my card **** 0004 [removed]"),
+        ("card 4111111111111111 exp 04/27, CVV 123", "card **** 1111 [removed], [removed]"),
+    ],
+)
+def test_card_numbers_are_masked_to_their_last_four(text: str, expected: str) -> None:
+    assert mask_card_numbers(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 1234567890123",  # 13 digits, not Luhn-valid
+        "phone +44 20 7946 0958",
+        "charged 49.99 on 2024-05-01",
+        "ref 4111 1111 1111 1112",  # Luhn fails
+        "no digits at all",
+    ],
+)
+def test_other_numbers_are_left_alone(text: str) -> None:
+    assert mask_card_numbers(text) == text
+
+
+def test_luhn() -> None:
+    assert luhn_valid("79927398713")
+    assert not luhn_valid("79927398710")
+
+
+def luhn_complete(prefix: str) -> str:
+    for digit in "0123456789":
+        if luhn_valid(prefix + digit):
+            return prefix + digit
+    raise AssertionError
+
+
+@given(
+    digits=st.text(alphabet="0123456789", min_size=12, max_size=18),
+    separator=st.sampled_from(["", " ", "-"]),
+    # Surrounding digits could join the kept last four into a new digit run; cases with
+    # digit neighbours are the parametrized ones above.
+    before=st.text(alphabet=st.characters(blacklist_categories=["Nd"]), max_size=20),
+    after=st.text(alphabet=st.characters(blacklist_categories=["Nd"]), max_size=20),
+)
+def test_no_card_number_survives_masking(
+    digits: str, separator: str, before: str, after: str
+) -> None:
+    card = luhn_complete(digits)
+    written = separator.join(card[i : i + 4] for i in range(0, len(card), 4))
+    masked = mask_card_numbers(f"{before} {written} {after}")
+    assert card not in masked.replace(" ", "").replace("-", "")
+    assert not contains_card_number(masked)
+    assert f"**** {card[-4:]}" in masked

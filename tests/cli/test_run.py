@@ -79,9 +79,9 @@ def test_no_full_card_number_reaches_any_output(workdir: Path) -> None:
     for name in ("results.jsonl", "rejects.jsonl", "supporter.db"):
         data = (workdir / name).read_bytes().decode("utf-8", errors="replace")
         assert not contains_card_number(data), name
-    assert "**** 1111" in Path("results.jsonl").read_text() + Path("supporter.db").read_bytes().decode(
-        "utf-8", errors="replace"
-    )
+    assert "**** 1111" in Path("results.jsonl").read_text() + Path(
+        "supporter.db"
+    ).read_bytes().decode("utf-8", errors="replace")
 
 
 def test_rerun_skips_done_tickets_and_still_outputs_each_once(workdir: Path) -> None:
@@ -208,6 +208,8 @@ def test_sigterm_mid_run_stops_cleanly_and_a_rerun_finishes(tmp_path: Path) -> N
     assert first <= set(ids)
     with (tmp_path / "tickets.csv").open(encoding="utf-8", newline="") as file:
         open_ids = {
-            row["ticket_id"] for row in csv.DictReader(file) if row["status"].lower() in {"new", "open"}
+            row["ticket_id"]
+            for row in csv.DictReader(file)
+            if row["status"].lower() in {"new", "open"}
         }
     assert set(ids) == open_ids

@@ -232,7 +232,8 @@ class Pipeline:
                 )
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._progress.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._progress.wait()
 
     async def _write_earlier_results(self, ticket_ids: list[str]) -> None:
         """Tickets done in an earlier run still get their line in this run's output."""

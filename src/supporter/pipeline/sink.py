@@ -104,8 +104,11 @@ class OutputStage:
                     remaining = deadline - loop.time()
                     if remaining <= 0:
                         break
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
+                    # cancellation that races with a delivery, and the stage never stops.
                     try:
-                        batch.append(await asyncio.wait_for(anext(deliveries), remaining))
+                        async with asyncio.timeout(remaining):
+                            batch.append(await anext(deliveries))
                     except TimeoutError:
                         break
                 await self._flush(batch)

@@ -60,17 +60,26 @@ class StageWorker(Generic[In, Out]):
         self._policy = policy
         self._counters = counters
         self._on_fatal = on_fatal
+        self._paused = False
 
     async def run(self) -> None:
-        """Consume until cancelled; in-flight messages then go back to the queue."""
+        """Consume until cancelled or a fatal error; unsettled messages go back to the queue.
+
+        After a fatal error the tasks in flight still finish (or meet the same error).
+        """
         tasks: set[asyncio.Task[None]] = set()
         prefetch = self.stage.concurrency
         async with self._broker.consume(self.stage.queue, prefetch=prefetch) as deliveries:
             try:
                 async for delivery in deliveries:
+                    if self._paused:
+                        # A fatal error: every further message would meet it too.
+                        await delivery.requeue()
+                        break
                     task = asyncio.create_task(self.process(delivery))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
+                await asyncio.gather(*tasks, return_exceptions=True)
             finally:
                 for task in tasks:
                     task.cancel()
@@ -90,6 +99,7 @@ class StageWorker(Generic[In, Out]):
         try:
             output = await self.stage.handle(message)
         except FatalError as error:
+            self._paused = True
             await delivery.requeue()
             self._on_fatal(error)
         except PermanentError as error:

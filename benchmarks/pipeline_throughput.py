@@ -20,7 +20,16 @@ from pathlib import Path
 def measure(size: int, workdir: Path) -> dict[str, float]:
     data = workdir / f"data-{size}"
     subprocess.run(
-        [sys.executable, "-m", "supporter", "sample-data", "--tickets", str(size), "--out", str(data)],
+        [
+            sys.executable,
+            "-m",
+            "supporter",
+            "sample-data",
+            "--tickets",
+            str(size),
+            "--out",
+            str(data),
+        ],
         check=True,
         capture_output=True,
     )
@@ -65,7 +74,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tickets", type=int, nargs="+", default=[10_000, 100_000])
     args = parser.parse_args()
-    print("| sample tickets | open tickets processed | wall time (s) | tickets/s | peak RSS (MiB) |")
+    print(
+        "| sample tickets | open tickets processed | wall time (s) | tickets/s | peak RSS (MiB) |"
+    )
     print("|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.tickets:

@@ -19,7 +19,8 @@ from supporter.domain.masking import contains_card_number
 
 TICKETS = (
     "ticket_id,customer_id,subject,body,status,created_at\n"
-    'T1,C1,Charged twice,"I was charged twice, 49.99 USD on 2024-05-01. Card 4111 1111 1111 1111",open,2024-05-02T09:00:00Z\n'
+    'T1,C1,Charged twice,"I was charged twice, 49.99 USD on 2024-05-01. '
+    'Card 4111 1111 1111 1111",open,2024-05-02T09:00:00Z\n'
     "T2,C2,Cancel,Please cancel my subscription,NEW,2024-05-03\n"
     "T3,C1,Thanks,All good now,closed,2024-05-03\n"
     "T4,C3,Bad date,Hello,open,not-a-date\n"
@@ -61,7 +62,8 @@ def test_run_writes_one_result_per_open_ticket(workdir: Path) -> None:
     assert t1["reply"]["cited_transaction_ids"]
     assert t1["provider"] == "offline"
     assert t1["error"] is None
-    rows = list(csv.DictReader(Path("results.csv").open(encoding="utf-8")))
+    with Path("results.csv").open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
     assert [row["ticket_id"] for row in rows] == [line["ticket_id"] for line in lines]
     rejects = [json.loads(line) for line in Path("rejects.jsonl").read_text().splitlines()]
     assert {(r["source"], r["line"]) for r in rejects} == {("tickets", 5), ("transactions", 5)}
@@ -160,7 +162,7 @@ def test_settings_come_from_the_config_file_and_environment(
 
 
 def test_dead_letters_are_listed(workdir: Path) -> None:
-    code, output = invoke("--tickets", "tickets.csv", "--transactions", "transactions.csv")
+    code, _ = invoke("--tickets", "tickets.csv", "--transactions", "transactions.csv")
     assert code == 0
     result = CliRunner().invoke(app, ["dlq", "list", "--json"])
     assert result.exit_code == 0

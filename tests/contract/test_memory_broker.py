@@ -1,9 +1,9 @@
 from collections.abc import AsyncIterator
 
 import pytest
+from tests.contract.broker_contract import BrokerContract
 
 from supporter.brokers.memory import MemoryBroker
-from tests.contract.broker_contract import BrokerContract
 
 
 class TestMemoryBroker(BrokerContract):

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from tests.pipeline.fakes import FlakyProvider
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.memory import MemoryBroker
@@ -22,7 +23,6 @@ from supporter.sources.base import Reject
 from supporter.sources.csv import CsvTicketSource
 from supporter.store.sql import SqlStore, sqlite_url
 from supporter.transactions.index import InMemoryTransactionIndex
-from tests.pipeline.fakes import FlakyProvider
 
 FAST_RETRIES = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
 

@@ -1,0 +1,1 @@
+"""What the analyze stage works with: the ticket taxonomy, rules and checks."""

@@ -40,7 +40,7 @@ from supporter.llm.base import AnalysisRequest, Category, ModelResponse, ReplyRe
 
 # Bump when the scoring or reply code changes; the tables below and the
 # taxonomy are fingerprinted into `version` on their own.
-RULES_VERSION: Final = "offline-1"
+RULES_VERSION: Final = "offline-2"
 FALLBACK_CATEGORY: Final = "general_inquiry"
 NEEDS_HUMAN_BELOW: Final = 0.5
 """Confidence under which a person should check the classification."""
@@ -1099,12 +1099,15 @@ def _related_transactions(
 def _issued_refunds(
     transactions: Sequence[Transaction], facts: TransactionFacts
 ) -> list[Transaction]:
-    """Refunds the facts name that exist and did not fail: only these may be called issued."""
+    """Refund transactions the facts name that did not fail: only these may be called
+    issued. A charge whose status is `refunded` is listed as a charge (with that status):
+    its date is the charge's, not the refund's."""
     refund_ids = set(facts.refund_ids)
     return [
         tx
         for tx in transactions
         if tx.transaction_id in refund_ids
+        and tx.type is TransactionType.REFUND
         and _STATUS_GROUPS.get(tx.status.strip().lower()) not in _UNDONE_STATUSES
     ]
 

@@ -23,7 +23,7 @@ from supporter.domain.models import (
     Usage,
 )
 from supporter.llm.base import AnalysisRequest, Category, ReplyRequest
-from supporter.llm.offline import OfflineProvider
+from supporter.llm.offline import RULES_VERSION, OfflineProvider
 
 NOW = datetime(2024, 3, 10, 9, 30, tzinfo=UTC)
 
@@ -102,7 +102,7 @@ async def analyze(
 
 def test_name_is_offline_and_version_names_the_rules(provider: OfflineProvider) -> None:
     assert provider.name == "offline"
-    assert re.fullmatch(r"offline-1:[0-9a-f]{12}", provider.version)
+    assert re.fullmatch(rf"{RULES_VERSION}:[0-9a-f]{{12}}", provider.version)
 
 
 def test_version_is_stable_for_the_same_taxonomy() -> None:
@@ -519,6 +519,17 @@ async def test_a_failed_refund_is_not_called_issued(provider: OfflineProvider) -
     body, cited = await draft(provider, "Where is my refund?", [*DUPLICATES, refund], facts)
     assert "already issued" not in body
     assert "re_5" not in cited
+
+
+async def test_a_charge_marked_refunded_is_listed_as_a_charge_not_as_an_issued_refund(
+    provider: OfflineProvider,
+) -> None:
+    refunded = charge("tx_9", "99.00", days_ago=20, status="refunded")
+    facts = TransactionFacts(related_transaction_ids=["tx_9"], refund_ids=["tx_9"])
+    body, cited = await draft(provider, "Where is my refund?", [refunded], facts)
+    assert "already issued" not in body
+    assert "99.00 USD on 2024-02-19" in body
+    assert cited == ["tx_9"]
 
 
 async def test_reply_asks_for_details_when_nothing_matched(provider: OfflineProvider) -> None:

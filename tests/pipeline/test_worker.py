@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
-from supporter.brokers.base import dead_letter_queue
+from supporter.brokers.base import BrokerError, dead_letter_queue
 from supporter.brokers.memory import MemoryBroker
 from supporter.domain.errors import FatalError
-from supporter.domain.messages import AnalyzedTicketMessage, DeadLetterMessage, TicketMessage
+from supporter.domain.messages import (
+    AnalyzedTicketMessage,
+    DeadLetterMessage,
+    TicketMessage,
+    encode,
+)
+from supporter.domain.models import Ticket
 from supporter.pipeline.retry import RetryPolicy
 from supporter.pipeline.stats import StageCounters
 from supporter.pipeline.worker import Stage, StageWorker
+
+TICKET = Ticket(
+    ticket_id="T1",
+    customer_id="C1",
+    subject="s",
+    body="b",
+    status="open",
+    created_at=datetime(2024, 1, 1, tzinfo=UTC),
+)
 
 
 async def never_called(message: TicketMessage) -> AnalyzedTicketMessage:
@@ -38,3 +54,42 @@ async def test_a_message_that_does_not_validate_is_dead_lettered_not_crashed_on(
     assert letter.original == '{"kind": "ticket", "ticket": {"oops": 1}}'
     assert counters.dead_lettered == 1
     assert await broker.depth("out") == 0
+
+
+class FailingOnceBroker(MemoryBroker):
+    """Refuses the first publish to `queue`, as a broker does when a connection drops."""
+
+    def __init__(self, queue: str) -> None:
+        super().__init__()
+        self._queue_to_fail = queue
+        self.failed = False
+
+    async def publish(self, queue: str, body: bytes, **kwargs: object) -> None:  # type: ignore[override]
+        if queue == self._queue_to_fail and not self.failed:
+            self.failed = True
+            raise BrokerError("connection reset")
+        await super().publish(queue, body, **kwargs)  # type: ignore[arg-type]
+
+
+async def pass_through(message: TicketMessage) -> TicketMessage:
+    return message
+
+
+async def test_a_failed_downstream_publish_returns_the_message_for_another_try() -> None:
+    broker = FailingOnceBroker("out")
+    for queue in ("in", "out"):
+        await broker.declare(queue)
+    stage = Stage("analyze", "in", "out", TicketMessage, pass_through)
+    counters = StageCounters()
+    worker = StageWorker(stage, broker, RetryPolicy(), counters, lambda error: None)
+    task = asyncio.create_task(worker.run())
+    message = TicketMessage(ticket=TICKET)
+    await broker.publish("in", encode(message), message_id=message.message_id)
+    async with broker.consume("out", prefetch=1) as deliveries:
+        delivery = await asyncio.wait_for(anext(deliveries), 5)
+        await delivery.ack()
+    task.cancel()
+    assert broker.failed
+    assert TicketMessage.model_validate_json(delivery.body).ticket == TICKET
+    assert counters.consumed == 2
+    assert counters.succeeded == 1

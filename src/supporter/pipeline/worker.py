@@ -9,6 +9,7 @@ whole history, and a fatal one hands the message back and stops intake.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -86,7 +87,20 @@ class StageWorker(Generic[In, Out]):
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     async def process(self, delivery: Delivery) -> None:
+        """Handle one delivery and settle it; never raises (but for cancellation)."""
         self._counters.consumed += 1
+        try:
+            await self._process(delivery)
+        except Exception:
+            # The broker failed us (publish or settle): hand the message back so it is
+            # done again; downstream is idempotent by ticket, so a repeat is harmless.
+            log.exception(
+                "stage %s could not settle message %s", self.stage.name, delivery.message_id
+            )
+            with contextlib.suppress(Exception):
+                await delivery.requeue()
+
+    async def _process(self, delivery: Delivery) -> None:
         try:
             # mypy widens `type[In]` to its bound here; the value is an `In`.
             message = cast(In, self.stage.message_type.model_validate_json(delivery.body))

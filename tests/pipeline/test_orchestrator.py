@@ -22,7 +22,7 @@ from supporter.sinks.jsonl import JsonlResultSink
 from supporter.sources.base import Reject
 from supporter.sources.csv import CsvTicketSource
 from supporter.store.sql import SqlStore, sqlite_url
-from supporter.transactions.index import InMemoryTransactionIndex
+from supporter.transactions.sqlite import SqliteTransactionIndex
 
 FAST_RETRIES = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
 
@@ -77,11 +77,11 @@ async def run_once(
         pipeline.request_stop()
 
     watcher = asyncio.create_task(stopper()) if stop_after is not None else None
+    index = SqliteTransactionIndex()
     try:
-        report = await pipeline.run(
-            CsvTicketSource(tickets), InMemoryTransactionIndex(), rejects.append
-        )
+        report = await pipeline.run(CsvTicketSource(tickets), index, rejects.append)
     finally:
+        index.close()
         if watcher:
             watcher.cancel()
         sink.close()

@@ -24,7 +24,7 @@ from supporter.sinks.rejects import JsonlRejectWriter
 from supporter.sources.base import Reject, SourceError
 from supporter.sources.csv import CsvTicketSource, CsvTransactionSource
 from supporter.store.base import StoreError
-from supporter.transactions.index import InMemoryTransactionIndex
+from supporter.transactions.sqlite import SqliteTransactionIndex
 
 Format = Literal["jsonl", "csv"]
 
@@ -217,15 +217,14 @@ async def _run(settings: Settings, stats: RunStats, show_progress: bool) -> RunR
         wiring.pipeline_options(settings),
         stats,
     )
+    index = SqliteTransactionIndex()
     try:
         install_stop_handlers(pipeline.request_stop)
         async with live_progress(stats, enabled=show_progress):
-            index = InMemoryTransactionIndex()
-            async for transaction in transaction_source.transactions(on_reject):
-                index.add(transaction)
-            stats.transactions = len(index)
+            stats.transactions = await index.load(transaction_source.transactions(on_reject))
             return await pipeline.run(ticket_source, index, on_reject)
     finally:
+        index.close()
         for sink in sinks:
             sink.close()
         rejects.close()

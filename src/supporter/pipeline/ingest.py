@@ -14,7 +14,7 @@ from supporter.domain.messages import TicketMessage, encode
 from supporter.pipeline.stages import TICKETS
 from supporter.pipeline.stats import RunStats
 from supporter.sources.base import RejectHandler, TicketSource
-from supporter.transactions.index import TransactionIndex
+from supporter.transactions.base import TransactionIndex
 
 # A ticket written minutes after a charge may carry a clock or zone that puts it
 # "before" the charge; a day of slack keeps such a charge in view.

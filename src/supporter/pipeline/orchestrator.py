@@ -33,7 +33,7 @@ from supporter.replies.responder import Responder
 from supporter.sinks.base import ResultSink
 from supporter.sources.base import RejectHandler, TicketSource
 from supporter.store.base import DeadLetterRecord, ResultStore
-from supporter.transactions.index import TransactionIndex
+from supporter.transactions.base import TransactionIndex
 
 log = logging.getLogger(__name__)
 

@@ -99,3 +99,12 @@ def test_an_unreadable_dead_letter_is_reported_not_replayed(db: Path) -> None:
     assert result.exit_code == 1
     assert "not replayable" in result.output
     assert "[2]" in result.output
+
+
+def test_a_database_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    for command in (["dlq", "list"], ["dlq", "replay", "--no-progress"]):
+        result = CliRunner().invoke(app, [*command, "--db", str(missing)])
+        assert result.exit_code == 2
+        assert "no database at" in result.output
+    assert not missing.exists()

@@ -161,14 +161,6 @@ def test_settings_come_from_the_config_file_and_environment(
     assert len(Path("from-env.jsonl").read_text().splitlines()) == 3
 
 
-def test_dead_letters_are_listed(workdir: Path) -> None:
-    code, _ = invoke("--tickets", "tickets.csv", "--transactions", "transactions.csv")
-    assert code == 0
-    result = CliRunner().invoke(app, ["dlq", "list", "--json"])
-    assert result.exit_code == 0
-    assert result.output.strip() == ""
-
-
 def test_sigterm_mid_run_stops_cleanly_and_a_rerun_finishes(tmp_path: Path) -> None:
     supporter = [sys.executable, "-m", "supporter"]
     subprocess.run(
@@ -215,3 +207,13 @@ def test_sigterm_mid_run_stops_cleanly_and_a_rerun_finishes(tmp_path: Path) -> N
             if row["status"].lower() in {"new", "open"}
         }
     assert set(ids) == open_ids
+
+
+def test_an_output_path_that_cannot_be_written_exits_2(workdir: Path) -> None:
+    (workdir / "taken").write_text("a file, not a folder")
+    code, output = invoke(
+        "--tickets", "tickets.csv", "--transactions", "transactions.csv", "--out", "taken/r.jsonl"
+    )
+    assert code == 2
+    assert "cannot write" in output
+    assert "taken" in output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -18,9 +18,11 @@ from supporter.llm.base import ModelProvider
 from supporter.llm.offline import OfflineProvider
 from supporter.pipeline.orchestrator import Pipeline, PipelineOptions, RunReport
 from supporter.pipeline.retry import RetryPolicy
+from supporter.sinks.base import ResultSink
 from supporter.sinks.jsonl import JsonlResultSink
 from supporter.sources.base import Reject
 from supporter.sources.csv import CsvTicketSource
+from supporter.store.base import Outcome, StoreError
 from supporter.store.sql import SqlStore, sqlite_url
 from supporter.transactions.sqlite import SqliteTransactionIndex
 
@@ -210,3 +212,66 @@ async def test_graceful_stop_mid_run_then_rerun_resumes(tmp_path: Path, store: S
     ids = [line["ticket_id"] for line in lines]
     assert sorted(ids) == [f"T{i:04d}" for i in range(600)]
     assert sum(provider.calls.values()) == 600, "some ticket was analysed twice"
+
+
+class BrokenSink:
+    def write(self, results: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    def close(self) -> None:
+        pass
+
+
+class BrokenStore(SqlStore):
+    """A store whose writes fail the way a read-only or full disk makes them fail."""
+
+    def __init__(self, inner: SqlStore) -> None:
+        super().__init__(inner._engine)
+        self.tries = 0
+
+    async def save(self, version: str, outcomes: Sequence[Outcome]) -> None:
+        self.tries += 1
+        raise StoreError("OperationalError: attempt to write a readonly database")
+
+
+async def run_with(
+    tmp_path: Path, store: SqlStore, sinks: list[ResultSink], count: int = 20
+) -> tuple[RunReport, str]:
+    tickets = write_tickets(tmp_path / "t.csv", count)
+    options = PipelineOptions(
+        policy=FAST_RETRIES,
+        store_retries=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02),
+        shutdown_timeout=5,
+    )
+    provider = OfflineProvider(DEFAULT_TAXONOMY)
+    pipeline = Pipeline(MemoryBroker(), store, provider, DEFAULT_TAXONOMY, sinks, options)
+    index = SqliteTransactionIndex()
+    try:
+        report = await asyncio.wait_for(
+            pipeline.run(CsvTicketSource(tickets), index, lambda reject: None), 30
+        )
+        return report, pipeline.version
+    finally:
+        index.close()
+
+
+async def test_a_results_file_that_cannot_be_written_stops_the_run(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    report, version = await run_with(tmp_path, store, [BrokenSink()])
+    assert report.fatal is not None
+    assert "No space left on device" in report.fatal
+    assert report.exit_code == 1
+    # What was stored stays stored: the next run writes it out again.
+    assert len(await store.done_ticket_ids(version)) > 0
+
+
+async def test_a_store_that_keeps_failing_stops_the_run_after_its_retries(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    broken = BrokenStore(store)
+    report, _ = await run_with(tmp_path, broken, [])
+    assert report.fatal is not None
+    assert "readonly database" in report.fatal
+    assert broken.tries == 3
+    assert report.exit_code == 1

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from supporter.domain.messages import AttemptRecord, DeadLetterMessage
-from supporter.domain.models import Ticket, TicketResult
+from supporter.domain.models import Analysis, GroundingCheck, Reply, Ticket, TicketResult
 from supporter.store.base import Outcome, StoreError
 from supporter.store.sql import SqlStore, sqlite_url
 
@@ -104,3 +104,50 @@ async def test_a_store_of_another_schema_version_is_refused(tmp_path: Path) -> N
 async def test_an_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot open the store"):
         await SqlStore.open(sqlite_url(tmp_path / "missing-dir" / "s.db"))
+
+
+def responded(body: str = "Hello") -> Outcome:
+    analysis = Analysis(
+        category="billing_question",
+        priority="low",  # type: ignore[arg-type]
+        sentiment="neutral",  # type: ignore[arg-type]
+        language="en",
+        summary="s",
+        confidence=0.9,
+        needs_human=False,
+    )
+    result = TicketResult(
+        ticket_id="T1",
+        customer_id="C1",
+        status="responded",
+        analysis=analysis,
+        reply=Reply(body=body),
+        grounding=GroundingCheck(passed=True),
+        attempts=1,
+    )
+    return Outcome(result=result, ticket=TICKET)
+
+
+async def test_a_later_failure_leaves_no_stale_reply_behind(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    await store.save("v1", [responded()])
+    assert await count(tmp_path / "s.db", "replies") == 1
+    await store.save("v2", [failed_outcome("d9")])
+    assert await count(tmp_path / "s.db", "replies") == 0
+    assert await count(tmp_path / "s.db", "analyses") == 0
+    (result,) = await store.results(["T1"])
+    assert result.status == "failed"
+
+
+async def test_a_store_error_does_not_quote_ticket_data(tmp_path: Path, store: SqlStore) -> None:
+    engine = create_async_engine(sqlite_url(tmp_path / "s.db"))
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP TABLE replies"))
+        await connection.execute(text("CREATE TABLE replies (ticket_id TEXT PRIMARY KEY)"))
+    await engine.dispose()
+    secret = "my private address is 1 Secret Lane"
+    with pytest.raises(StoreError) as caught:
+        await store.save("v1", [responded(body=secret)])
+    assert "Secret Lane" not in str(caught.value)
+    assert "could not store 1 results" in str(caught.value)

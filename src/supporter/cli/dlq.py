@@ -11,12 +11,12 @@ import typer
 from rich.table import Table
 
 from supporter.cli import wiring
-from supporter.cli.common import install_stop_handlers, settings_from, setup_logging
+from supporter.cli.common import fail, install_stop_handlers, settings_from, setup_logging
 from supporter.cli.ui import console, live_progress, summary
 from supporter.config import Settings
 from supporter.pipeline.orchestrator import Pipeline, RunReport
 from supporter.pipeline.stats import RunStats
-from supporter.store.base import DeadLetterRecord
+from supporter.store.base import DeadLetterRecord, StoreError
 
 app = typer.Typer(help="List and replay dead letters (tickets a stage gave up on).")
 
@@ -24,6 +24,14 @@ DbOption = Annotated[
     Path | None, typer.Option(help="The run's SQLite database. [default: supporter.db]")
 ]
 ConfigOption = Annotated[Path | None, typer.Option(help="TOML settings file.")]
+
+
+def _existing_store(db: Path | None, config: Path | None) -> Settings:
+    settings = settings_from({"db": db}, config)
+    if not settings.db.is_file():
+        # Opening would create an empty database and report nothing: say so instead.
+        fail(f"no database at {settings.db}: pass the --db of the run")
+    return settings
 
 
 async def _letters(
@@ -46,8 +54,11 @@ def list_(
     ] = False,
 ) -> None:
     """Show the dead letters waiting for attention: which ticket, which stage, why."""
-    settings = settings_from({"db": db}, config)
-    letters = asyncio.run(_letters(settings, None, all_))
+    settings = _existing_store(db, config)
+    try:
+        letters = asyncio.run(_letters(settings, None, all_))
+    except StoreError as error:
+        fail(str(error))
     if as_json:
         for letter in letters:
             typer.echo(json.dumps(letter.model_dump(mode="json", exclude={"original"})))
@@ -91,9 +102,12 @@ def replay(
     again gets a new one. Exit status 0 when all succeeded, 1 otherwise.
     """
     setup_logging(verbose)
-    settings = settings_from({"db": db}, config)
+    settings = _existing_store(db, config)
     stats = RunStats()
-    report = asyncio.run(_replay(settings, id_, out or Path("replayed.jsonl"), stats, progress))
+    try:
+        report = asyncio.run(_replay(settings, id_, out or Path("replayed.jsonl"), stats, progress))
+    except StoreError as error:
+        fail(str(error))
     console.print(summary(report.stats))
     if report.not_replayable:
         console.print(f"not replayable (unreadable original message): {report.not_replayable}")

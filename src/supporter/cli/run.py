@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -169,6 +170,8 @@ def run(
         report = asyncio.run(_run(settings, stats, progress))
     except (SourceError, StoreError) as error:
         fail(str(error))
+    except OSError as error:
+        fail(f"cannot write {error.filename or 'an output file'}: {error.strerror or error}")
     except asyncio.CancelledError:
         console.print(summary(stats))
         console.print("[yellow]aborted:[/] unfinished tickets were not stored; rerun to finish.")
@@ -195,39 +198,38 @@ async def _run(settings: Settings, stats: RunStats, show_progress: bool) -> RunR
     # Both headers are checked before any work, so a bad file costs nothing.
     ticket_source.check_header()
     transaction_source.check_header()
-    rejects = JsonlRejectWriter(settings.rejects)
+    async with contextlib.AsyncExitStack() as resources:
+        rejects = JsonlRejectWriter(settings.rejects)
+        resources.callback(rejects.close)
 
-    def on_reject(reject: Reject) -> None:
-        if reject.source == "tickets":
-            stats.rejected_tickets += 1
-        else:
-            stats.rejected_transactions += 1
-        rejects(reject)
+        def on_reject(reject: Reject) -> None:
+            if reject.source == "tickets":
+                stats.rejected_tickets += 1
+            else:
+                stats.rejected_transactions += 1
+            rejects(reject)
 
-    store = await wiring.store(settings)
-    broker = wiring.broker(settings)
-    model = wiring.provider(settings)
-    sinks = wiring.sinks(settings)
-    pipeline = Pipeline(
-        broker,
-        store,
-        model,
-        wiring.taxonomy(settings),
-        sinks,
-        wiring.pipeline_options(settings),
-        stats,
-    )
-    index = SqliteTransactionIndex()
-    try:
+        for sink in (sinks := wiring.sinks(settings)):
+            resources.callback(sink.close)
+        store = await wiring.store(settings)
+        resources.push_async_callback(store.close)
+        broker = wiring.broker(settings)
+        resources.push_async_callback(broker.close)
+        model = wiring.provider(settings)
+        resources.push_async_callback(model.aclose)
+        index = SqliteTransactionIndex()
+        resources.callback(index.close)
+        pipeline = Pipeline(
+            broker,
+            store,
+            model,
+            wiring.taxonomy(settings),
+            sinks,
+            wiring.pipeline_options(settings),
+            stats,
+        )
         install_stop_handlers(pipeline.request_stop)
         async with live_progress(stats, enabled=show_progress):
             stats.transactions = await index.load(transaction_source.transactions(on_reject))
             return await pipeline.run(ticket_source, index, on_reject)
-    finally:
-        index.close()
-        for sink in sinks:
-            sink.close()
-        rejects.close()
-        await broker.close()
-        await model.aclose()
-        await store.close()
+    raise AssertionError("unreachable")  # for mypy: the block above always returns or raises

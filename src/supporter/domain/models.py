@@ -130,3 +130,16 @@ class TicketResult(_Frozen):
     attempts: int = Field(ge=1)
     error: str | None = None
     usage: Usage = Field(default_factory=Usage)
+
+
+SourceName = Literal["tickets", "transactions"]
+
+
+class Reject(_Frozen):
+    """An input record that could not be used, and why. `raw` is already card-masked."""
+
+    source: SourceName
+    file: str
+    line: int
+    reason: str
+    raw: str

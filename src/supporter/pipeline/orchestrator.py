@@ -39,12 +39,16 @@ log = logging.getLogger(__name__)
 
 PIPELINE_VERSION = "1"
 QUEUES = (TICKETS, ANALYZED, RESPONDED)
+OUTPUT_QUEUES = (RESPONDED, *(dead_letter_queue(queue) for queue in QUEUES))
 
 
 @dataclass(frozen=True)
 class PipelineOptions:
     ingest: IngestOptions = field(default_factory=IngestOptions)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    store_retries: RetryPolicy = field(
+        default_factory=lambda: RetryPolicy(max_attempts=5, base_delay=0.5, max_delay=5.0)
+    )
     analyze_concurrency: int = 8
     respond_concurrency: int = 8
     output_batch_size: int = 256
@@ -65,7 +69,8 @@ class RunReport:
         stopped on a provider error, 130 when interrupted."""
         if self.interrupted and self.fatal is None:
             return 130
-        if self.fatal is not None or self.stats.failed or self.stats.earlier_failed:
+        stats = self.stats
+        if self.fatal is not None or stats.failed or stats.earlier_failed or stats.dropped:
             return 1
         return 0
 
@@ -115,16 +120,20 @@ class Pipeline:
         self._stop.set()
         self._progress.set()
 
-    def _on_fatal(self, error: FatalError) -> None:
+    def on_fatal(self, error: FatalError) -> None:
         if self._fatal is None:
             log.error("stopping intake: %s", error)
             self._fatal = error
         self._stop.set()
         self._progress.set()
 
-    def _on_stored(self, results: Sequence[TicketResult]) -> None:
+    def on_stored(self, results: Sequence[TicketResult]) -> None:
         for result in results:
             self.stats.count_result(result)
+        self._progress.set()
+
+    def on_dropped(self) -> None:
+        self.stats.dropped += 1
         self._progress.set()
 
     async def run(
@@ -174,17 +183,28 @@ class Pipeline:
     async def _process(self, intake: Coroutine[Any, Any, None]) -> None:
         for queue in QUEUES:
             await self._broker.declare(queue)
-        workers = self._start_workers()
+        output = OutputStage(
+            self._broker,
+            self._store,
+            self.version,
+            self._sinks,
+            self,
+            batch_size=self._options.output_batch_size,
+            store_retries=self._options.store_retries,
+        )
+        workers = self._start_workers(output)
         intake_task = asyncio.create_task(intake)
         try:
-            await self._wait_until_drained(intake_task)
+            await self._wait_until_drained(intake_task, workers)
+            if self._fatal is not None and not output.stopped:
+                await self._drain_output(output)
         finally:
             intake_task.cancel()
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(intake_task, *workers, return_exceptions=True)
 
-    def _start_workers(self) -> list[asyncio.Task[None]]:
+    def _start_workers(self, output: OutputStage) -> list[asyncio.Task[None]]:
         options = self._options
         analyzer = Analyzer(self._provider, self._taxonomy)
         tasks = [
@@ -193,47 +213,58 @@ class Pipeline:
                 respond_stage(Responder(self._provider), concurrency=options.respond_concurrency)
             ),
         ]
-        output = OutputStage(
-            self._broker,
-            self._store,
-            self.version,
-            self._sinks,
-            self._on_stored,
-            batch_size=options.output_batch_size,
-        )
-        for queue in (RESPONDED, *(dead_letter_queue(q) for q in QUEUES)):
+        for queue in OUTPUT_QUEUES:
             tasks.append(asyncio.create_task(output.run(queue), name=f"output-{queue}"))
         return tasks
 
     def _start(self, stage: Stage[In, Out]) -> asyncio.Task[None]:
         counters = self.stats.stage(stage.name)
-        worker = StageWorker(stage, self._broker, self._options.policy, counters, self._on_fatal)
+        worker = StageWorker(stage, self._broker, self._options.policy, counters, self.on_fatal)
         return asyncio.create_task(worker.run(), name=f"stage-{stage.name}")
 
-    async def _wait_until_drained(self, intake: asyncio.Task[None]) -> None:
+    async def _wait_until_drained(
+        self, intake: asyncio.Task[None], workers: Sequence[asyncio.Task[None]]
+    ) -> None:
         stats = self.stats
         deadline: float | None = None
         loop = asyncio.get_running_loop()
         while True:
-            if intake.done() and (exc := intake.exception()) is not None:
-                raise exc
+            for task in (intake, *workers):
+                # A stage that crashed would leave the run waiting forever: fail loudly.
+                if task.done() and not task.cancelled() and (error := task.exception()):
+                    raise error
             if intake.done() and stats.finalized >= stats.published:
                 return
             if self._fatal is not None:
                 return
             if self._stop.is_set() and deadline is None:
                 deadline = loop.time() + self._options.shutdown_timeout
-            self._progress.clear()
-            timeout = 0.2 if deadline is None else max(0.0, min(0.2, deadline - loop.time()))
             if deadline is not None and loop.time() >= deadline:
                 log.warning(
                     "shutdown timeout: %d tickets in flight are left for the next run",
                     stats.published - stats.finalized,
                 )
                 return
+            self._progress.clear()
+            timeout = 0.2 if deadline is None else max(0.0, min(0.2, deadline - loop.time()))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self._progress.wait()
+
+    async def _drain_output(self, output: OutputStage) -> None:
+        """After a fatal error, store what the other stages had already finished.
+
+        The stage that met the error keeps its messages for the next run; the
+        output stage is given up to `shutdown_timeout` to empty its queues.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._options.shutdown_timeout
+        quiet_checks = 0
+        while quiet_checks < 3 and loop.time() < deadline and not output.stopped:
+            depths = [await self._broker.depth(queue) for queue in OUTPUT_QUEUES]
+            idle = not any(depths) and not output.busy
+            quiet_checks = quiet_checks + 1 if idle else 0
+            await asyncio.sleep(0.05)
 
     async def _write_earlier_results(self, ticket_ids: list[str]) -> None:
         """Tickets done in an earlier run still get their line in this run's output."""

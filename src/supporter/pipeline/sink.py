@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from pydantic import ValidationError
 
 from supporter.brokers.base import Broker, Delivery
+from supporter.domain.errors import FatalError
 from supporter.domain.messages import (
     AnalyzedTicketMessage,
     DeadLetterMessage,
@@ -22,10 +24,23 @@ from supporter.domain.messages import (
     decode,
 )
 from supporter.domain.models import TicketResult, Usage
+from supporter.pipeline.retry import RetryPolicy
 from supporter.sinks.base import ResultSink
 from supporter.store.base import Outcome, ResultStore, StoreError
 
 log = logging.getLogger(__name__)
+
+
+class OutputEvents(Protocol):
+    """What the output stage tells whoever runs it."""
+
+    def on_stored(self, results: Sequence[TicketResult]) -> None: ...
+
+    def on_dropped(self) -> None:
+        """An unreadable message was dropped: it still counts as finished."""
+        ...
+
+    def on_fatal(self, error: FatalError) -> None: ...
 
 
 def outcome_of(body: bytes) -> Outcome:
@@ -73,32 +88,50 @@ def _failed(letter: DeadLetterMessage) -> Outcome:
 
 
 class OutputStage:
+    """Stores and writes what the other stages finished.
+
+    A store that keeps failing is retried with backoff, then stops the run as a
+    fatal error (the batch goes back to its queue, unstored). A results file that
+    cannot be written stops the run too; what was stored is written again by the
+    next run, which rewrites the file from the store.
+    """
+
     def __init__(
         self,
         broker: Broker,
         store: ResultStore,
         version: str,
         sinks: Sequence[ResultSink],
-        on_stored: Callable[[Sequence[TicketResult]], None],
+        events: OutputEvents,
         *,
         batch_size: int = 256,
         linger: float = 0.05,
+        store_retries: RetryPolicy,
     ) -> None:
         self._broker = broker
         self._store = store
         self._version = version
         self._sinks = sinks
-        self._on_stored = on_stored
+        self._events = events
         self._batch_size = batch_size
         self._linger = linger
+        self._store_retries = store_retries
         self._write_lock = asyncio.Lock()
+        self._taken = 0
+        self.stopped = False
+
+    @property
+    def busy(self) -> bool:
+        """Whether some delivery is taken but not yet settled."""
+        return self._taken > 0
 
     async def run(self, queue: str) -> None:
-        """Consume `queue` in batches until cancelled."""
+        """Consume `queue` in batches until cancelled or a fatal error."""
         loop = asyncio.get_running_loop()
         async with self._broker.consume(queue, prefetch=self._batch_size) as deliveries:
-            while True:
+            while not self.stopped:
                 batch = [await anext(deliveries)]
+                self._taken += 1
                 deadline = loop.time() + self._linger
                 while len(batch) < self._batch_size:
                     remaining = deadline - loop.time()
@@ -109,9 +142,16 @@ class OutputStage:
                     try:
                         async with asyncio.timeout(remaining):
                             batch.append(await anext(deliveries))
+                            self._taken += 1
                     except TimeoutError:
                         break
-                await self._flush(batch)
+                try:
+                    await self._flush(batch)
+                except FatalError as error:
+                    self.stopped = True
+                    self._events.on_fatal(error)
+                finally:
+                    self._taken -= len(batch)
 
     async def _flush(self, batch: list[Delivery]) -> None:
         readable: list[tuple[Delivery, Outcome]] = []
@@ -119,26 +159,53 @@ class OutputStage:
             try:
                 readable.append((delivery, outcome_of(delivery.body)))
             except (ValidationError, ValueError) as error:
-                # Only a bug or a foreign publisher sends these; nothing later could use it.
+                # Only a bug or a foreign publisher sends these; nothing later could use
+                # it. The error's text could quote ticket data, so only its kind is logged.
                 log.error(
-                    "output stage dropped unreadable message %s: %s", delivery.message_id, error
+                    "output stage dropped unreadable message %s (%s)",
+                    delivery.message_id,
+                    type(error).__name__,
                 )
                 await delivery.ack()
+                self._events.on_dropped()
         if not readable:
             return
         outcomes = [outcome for _, outcome in readable]
         async with self._write_lock:
             try:
-                await self._store.save(self._version, outcomes)
-            except StoreError:
-                log.exception("could not store %d results; they will be retried", len(outcomes))
+                await self._save(outcomes)
+            except FatalError:
                 for delivery, _ in readable:
                     await delivery.requeue()
-                await asyncio.sleep(1.0)
-                return
+                raise
             results = [outcome.result for outcome in outcomes]
-            for sink in self._sinks:
-                sink.write(results)
+            try:
+                for sink in self._sinks:
+                    sink.write(results)
+            except OSError as error:
+                await self._settle(readable, results)
+                raise FatalError(f"cannot write the results file: {error}") from error
+        await self._settle(readable, results)
+
+    async def _settle(
+        self, readable: list[tuple[Delivery, Outcome]], results: list[TicketResult]
+    ) -> None:
         for delivery, _ in readable:
             await delivery.ack()
-        self._on_stored(results)
+        self._events.on_stored(results)
+
+    async def _save(self, outcomes: list[Outcome]) -> None:
+        policy = self._store_retries
+        attempt = 1
+        while True:
+            try:
+                await self._store.save(self._version, outcomes)
+                return
+            except StoreError as error:
+                if not policy.can_retry(attempt):
+                    raise FatalError(f"cannot store results: {error}") from error
+                log.warning(
+                    "could not store %d results (try %d): %s", len(outcomes), attempt, error
+                )
+                await asyncio.sleep(policy.delay(attempt))
+                attempt += 1

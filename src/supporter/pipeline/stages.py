@@ -10,7 +10,6 @@ from supporter.replies.responder import Responder
 TICKETS = "tickets"
 ANALYZED = "analyzed"
 RESPONDED = "responded"
-STAGE_QUEUES = {"analyze": TICKETS, "respond": ANALYZED}
 
 
 def analyze_stage(

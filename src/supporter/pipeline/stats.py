@@ -31,6 +31,7 @@ class RunStats:
     published: int = 0
     responded: int = 0
     failed: int = 0
+    dropped: int = 0
     needs_human: int = 0
     grounding_failed: int = 0
     stages: dict[str, StageCounters] = field(default_factory=dict)
@@ -43,7 +44,8 @@ class RunStats:
 
     @property
     def finalized(self) -> int:
-        return self.responded + self.failed
+        """Published messages that reached their end (stored, or dropped as unreadable)."""
+        return self.responded + self.failed + self.dropped
 
     @property
     def elapsed(self) -> float:

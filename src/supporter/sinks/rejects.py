@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
-from supporter.sources.base import Reject
+from supporter.domain.models import Reject
 
 
 class JsonlRejectWriter:
@@ -16,14 +16,12 @@ class JsonlRejectWriter:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.count = 0
         self._file: TextIO | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._file = path.open("w", encoding="utf-8")
 
     def __call__(self, reject: Reject) -> None:
-        self.count += 1
         if self._file is None:
             return
         self._file.write(reject.model_dump_json() + "\n")

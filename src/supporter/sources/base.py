@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Literal, Protocol
-
-from pydantic import BaseModel, ConfigDict
+from typing import Protocol
 
 from supporter.domain.errors import SupporterError
-from supporter.domain.models import Ticket, Transaction
+from supporter.domain.models import Reject, SourceName, Ticket, Transaction
 
-SourceName = Literal["tickets", "transactions"]
-
-
-class Reject(BaseModel):
-    """A record that could not be used, and why. `raw` is already card-masked."""
-
-    model_config = ConfigDict(frozen=True)
-
-    source: SourceName
-    file: str
-    line: int
-    reason: str
-    raw: str
-
+__all__ = [
+    "Reject",
+    "RejectHandler",
+    "SourceError",
+    "SourceName",
+    "TicketSource",
+    "TransactionSource",
+]
 
 RejectHandler = Callable[[Reject], None]
 

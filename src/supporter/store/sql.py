@@ -41,7 +41,8 @@ class SqlStore:
     @classmethod
     async def open(cls, url: str) -> SqlStore:
         """Connect, create the tables when missing, and check the schema version."""
-        engine = create_async_engine(url)
+        # Parameters are ticket data: keep them out of every error message and log.
+        engine = create_async_engine(url, hide_parameters=True)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         store = cls(engine)
@@ -49,7 +50,7 @@ class SqlStore:
             await store._migrate()
         except SQLAlchemyError as error:
             await engine.dispose()
-            raise StoreError(f"cannot open the store at {url}: {error}") from error
+            raise StoreError(f"cannot open the store at {url}: {_describe(error)}") from error
         return store
 
     async def _migrate(self) -> None:
@@ -83,7 +84,9 @@ class SqlStore:
             async with self._engine.begin() as connection:
                 await self._save(connection, version, outcomes, now)
         except SQLAlchemyError as error:
-            raise StoreError(f"could not store {len(outcomes)} results: {error}") from error
+            raise StoreError(
+                f"could not store {len(outcomes)} results: {_describe(error)}"
+            ) from error
 
     async def _save(
         self,
@@ -102,14 +105,14 @@ class SqlStore:
             for o in outcomes
             for record in o.history
         ]
+        # A newer outcome replaces everything an older one recorded: a failure must not
+        # sit beside an earlier reply, nor a success beside old failed tries.
+        for table in (schema.analyses, schema.replies, schema.attempts):
+            await connection.execute(delete(table).where(table.c.ticket_id.in_(ids)))
         await self._upsert(connection, schema.tickets, ticket_rows, "ticket_id")
         await self._upsert(connection, schema.results, result_rows, "ticket_id")
         await self._upsert(connection, schema.analyses, analysis_rows, "ticket_id")
         await self._upsert(connection, schema.replies, reply_rows, "ticket_id")
-        # A newer outcome supersedes what an older one recorded of its tries and failures.
-        await connection.execute(
-            delete(schema.attempts).where(schema.attempts.c.ticket_id.in_(ids))
-        )
         if attempt_rows:
             await connection.execute(insert(schema.attempts), attempt_rows)
         dead_rows = [_dead_letter_row(o, now) for o in outcomes if o.dead_letter is not None]
@@ -176,6 +179,12 @@ class SqlStore:
             )
             for row in rows
         ]
+
+
+def _describe(error: SQLAlchemyError) -> str:
+    """The database's own words (e.g. 'database is locked'), without statement or data."""
+    original = getattr(error, "orig", None)
+    return f"{type(original or error).__name__}: {original or error}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

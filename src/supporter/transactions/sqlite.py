@@ -8,10 +8,11 @@ rebuilds exactly the model that was loaded.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import tempfile
 from collections.abc import AsyncIterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from supporter.domain.models import Transaction
@@ -32,8 +33,12 @@ _RECENT = (
 )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _micros(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)
+    # Integer arithmetic: a float timestamp can be a microsecond off at a window's edge.
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 class SqliteTransactionIndex:
@@ -64,6 +69,8 @@ class SqliteTransactionIndex:
             if len(batch) >= _BATCH:
                 self._insert(batch)
                 batch = []
+                # Reading a file never waits, so let signals and the progress bar in.
+                await asyncio.sleep(0)
         self._insert(batch)
         return self._count
 

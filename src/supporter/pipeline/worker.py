@@ -31,6 +31,8 @@ from supporter.pipeline.stats import StageCounters
 
 log = logging.getLogger(__name__)
 
+_BROKER_BACKOFF = 0.5
+
 In = TypeVar("In", bound=TicketMessage | AnalyzedTicketMessage)
 Out = TypeVar("Out", bound=BaseModel)
 
@@ -97,6 +99,9 @@ class StageWorker(Generic[In, Out]):
             log.exception(
                 "stage %s could not settle message %s", self.stage.name, delivery.message_id
             )
+            # A pause before handing it back keeps a broker that is down from being
+            # hammered in a tight loop; the held prefetch slot slows intake meanwhile.
+            await asyncio.sleep(_BROKER_BACKOFF)
             with contextlib.suppress(Exception):
                 await delivery.requeue()
 

@@ -23,6 +23,7 @@ from supporter.domain.errors import FatalError
 from supporter.domain.messages import AnalyzedTicketMessage, TicketMessage, decode, encode
 from supporter.domain.models import TicketResult
 from supporter.llm.base import Category, ModelProvider
+from supporter.pipeline.circuit import CircuitBreaker
 from supporter.pipeline.ingest import IngestOptions, Ingestor
 from supporter.pipeline.retry import RetryPolicy
 from supporter.pipeline.sink import OutputStage
@@ -49,6 +50,8 @@ class PipelineOptions:
     store_retries: RetryPolicy = field(
         default_factory=lambda: RetryPolicy(max_attempts=5, base_delay=0.5, max_delay=5.0)
     )
+    circuit_threshold: int = 5
+    circuit_reset_after: float = 30.0
     analyze_concurrency: int = 8
     respond_concurrency: int = 8
     output_batch_size: int = 256
@@ -113,6 +116,7 @@ class Pipeline:
         self._progress = asyncio.Event()
         self._fatal: FatalError | None = None
         self._interrupted = False
+        self.breakers: dict[str, CircuitBreaker] = {}
 
     def request_stop(self) -> None:
         """Stop intake and finish what is in flight (the first SIGINT/SIGTERM)."""
@@ -219,7 +223,15 @@ class Pipeline:
 
     def _start(self, stage: Stage[In, Out]) -> asyncio.Task[None]:
         counters = self.stats.stage(stage.name)
-        worker = StageWorker(stage, self._broker, self._options.policy, counters, self.on_fatal)
+        breaker = CircuitBreaker(
+            stage.name,
+            threshold=self._options.circuit_threshold,
+            reset_after=self._options.circuit_reset_after,
+        )
+        self.breakers[stage.name] = breaker
+        worker = StageWorker(
+            stage, self._broker, self._options.policy, counters, self.on_fatal, breaker
+        )
         return asyncio.create_task(worker.run(), name=f"stage-{stage.name}")
 
     async def _wait_until_drained(

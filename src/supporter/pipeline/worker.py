@@ -26,6 +26,7 @@ from supporter.domain.messages import (
     TicketMessage,
     encode,
 )
+from supporter.pipeline.circuit import CircuitBreaker
 from supporter.pipeline.retry import RetryPolicy
 from supporter.pipeline.stats import StageCounters
 
@@ -57,6 +58,7 @@ class StageWorker(Generic[In, Out]):
         policy: RetryPolicy,
         counters: StageCounters,
         on_fatal: Callable[[FatalError], None],
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.stage = stage
         self._broker = broker
@@ -64,6 +66,7 @@ class StageWorker(Generic[In, Out]):
         self._counters = counters
         self._on_fatal = on_fatal
         self._paused = False
+        self._breaker = breaker
 
     async def run(self) -> None:
         """Consume until cancelled or a fatal error; unsettled messages go back to the queue.
@@ -115,6 +118,8 @@ class StageWorker(Generic[In, Out]):
             )
             await self._dead_letter(delivery, None, reason, "InvalidMessage", [])
             return
+        if self._breaker is not None:
+            await self._breaker.admit()
         try:
             output = await self.stage.handle(message)
         except FatalError as error:
@@ -122,18 +127,27 @@ class StageWorker(Generic[In, Out]):
             await delivery.requeue()
             self._on_fatal(error)
         except PermanentError as error:
+            await self._answered()
             record = self._record(message, error, transient=False)
             await self._dead_letter(
                 delivery, message, str(error), type(error).__name__, [*message.history, record]
             )
         except Exception as error:
+            if self._breaker is not None:
+                await self._breaker.failure()
             await self._retry_or_give_up(delivery, message, error)
         else:
+            await self._answered()
             await self._broker.publish(
                 self.stage.output_queue, encode(output), message_id=_message_id(output)
             )
             await delivery.ack()
             self._counters.succeeded += 1
+
+    async def _answered(self) -> None:
+        """The provider answered (even with a refusal): it is up."""
+        if self._breaker is not None:
+            await self._breaker.success()
 
     async def _retry_or_give_up(self, delivery: Delivery, message: In, error: Exception) -> None:
         if not isinstance(error, TransientError):

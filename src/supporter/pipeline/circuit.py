@@ -1,0 +1,93 @@
+"""A circuit breaker per stage: when the provider keeps failing, stop sending it work.
+
+After `threshold` transient failures in a row the circuit opens and the stage
+stops taking messages (its bounded queue then holds intake back). After
+`reset_after` seconds one message is let through as a trial: success closes the
+circuit, failure opens it again. Messages are not tried while it is open, so
+an outage burns no tries and fills no dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from enum import StrEnum
+
+log = logging.getLogger(__name__)
+
+
+class CircuitState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    def __init__(
+        self,
+        name: str,
+        *,
+        threshold: int = 5,
+        reset_after: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if threshold < 1 or reset_after <= 0:
+            raise ValueError("threshold must be at least 1 and reset_after positive")
+        self.name = name
+        self._threshold = threshold
+        self._reset_after = reset_after
+        self._clock = clock
+        self._failures = 0
+        self._opened_at = 0.0
+        self._trial_running = False
+        self.state = CircuitState.CLOSED
+        self._changed = asyncio.Condition()
+
+    async def admit(self) -> None:
+        """Wait until a message may be tried: at once while closed, else after the pause."""
+        async with self._changed:
+            while True:
+                if self.state is CircuitState.CLOSED:
+                    return
+                wait = self._opened_at + self._reset_after - self._clock()
+                if self.state is CircuitState.OPEN and wait <= 0:
+                    self.state = CircuitState.HALF_OPEN
+                if self.state is CircuitState.HALF_OPEN and not self._trial_running:
+                    self._trial_running = True
+                    log.info("circuit %s half-open: trying one message", self.name)
+                    return
+                # Wake up at least every half second to re-read the clock.
+                timeout = min(max(wait, 0.05), 0.5) if self.state is CircuitState.OPEN else None
+                try:
+                    async with asyncio.timeout(timeout):
+                        await self._changed.wait()
+                except TimeoutError:
+                    pass
+
+    async def success(self) -> None:
+        async with self._changed:
+            if self.state is not CircuitState.CLOSED:
+                log.warning("circuit %s closed: the provider answers again", self.name)
+            self.state = CircuitState.CLOSED
+            self._failures = 0
+            self._trial_running = False
+            self._changed.notify_all()
+
+    async def failure(self) -> None:
+        async with self._changed:
+            self._failures += 1
+            trial_failed = self.state is CircuitState.HALF_OPEN
+            if trial_failed or self._failures >= self._threshold:
+                if self.state is CircuitState.CLOSED:
+                    log.warning(
+                        "circuit %s open after %d failures in a row: pausing for %.0fs",
+                        self.name,
+                        self._failures,
+                        self._reset_after,
+                    )
+                self.state = CircuitState.OPEN
+                self._opened_at = self._clock()
+                self._trial_running = False
+            self._changed.notify_all()

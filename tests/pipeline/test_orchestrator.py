@@ -275,3 +275,43 @@ async def test_a_store_that_keeps_failing_stops_the_run_after_its_retries(
     assert "readonly database" in report.fatal
     assert broken.tries == 3
     assert report.exit_code == 1
+
+
+async def test_the_fallback_answers_what_the_provider_cannot(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    tickets = write_tickets(tmp_path / "t.csv", 6)
+    provider = FlakyProvider(
+        {"T0001": 99, "T0002": 99},
+        lambda tid: PermanentError("model refused") if tid == "T0001" else TransientError("503"),
+    )
+    options = PipelineOptions(policy=FAST_RETRIES)
+    sink = JsonlResultSink(tmp_path / "out.jsonl")
+    pipeline = Pipeline(
+        MemoryBroker(),
+        store,
+        provider,
+        DEFAULT_TAXONOMY,
+        [sink],
+        options,
+        fallback=OfflineProvider(DEFAULT_TAXONOMY),
+    )
+    index = SqliteTransactionIndex()
+    try:
+        report = await pipeline.run(CsvTicketSource(tickets), index, lambda reject: None)
+    finally:
+        index.close()
+        sink.close()
+    assert report.exit_code == 0
+    assert await store.dead_letters() == []
+    lines = {
+        line["ticket_id"]: line
+        for line in map(json.loads, (tmp_path / "out.jsonl").read_text().splitlines())
+    }
+    assert lines["T0001"]["provider"].startswith("offline (fallback)")
+    assert lines["T0001"]["attempts"] == 2  # the refusal, then the fallback
+    assert lines["T0002"]["provider"].startswith("offline (fallback)")
+    assert lines["T0002"]["attempts"] == 4  # three tries, then the fallback
+    assert lines["T0003"]["provider"] == "offline"
+    assert report.stats.stage("analyze").fell_back == 2
+    assert provider.calls["T0001"] == 1

@@ -103,10 +103,12 @@ class Pipeline:
         sinks: Sequence[ResultSink],
         options: PipelineOptions,
         stats: RunStats | None = None,
+        fallback: ModelProvider | None = None,
     ) -> None:
         self._broker = broker
         self._store = store
         self._provider = provider
+        self._fallback = fallback
         self._taxonomy = list(taxonomy)
         self._sinks = sinks
         self._options = options
@@ -210,11 +212,21 @@ class Pipeline:
 
     def _start_workers(self, output: OutputStage) -> list[asyncio.Task[None]]:
         options = self._options
-        analyzer = Analyzer(self._provider, self._taxonomy)
+        backup = self._fallback
         tasks = [
-            self._start(analyze_stage(analyzer, concurrency=options.analyze_concurrency)),
             self._start(
-                respond_stage(Responder(self._provider), concurrency=options.respond_concurrency)
+                analyze_stage(
+                    Analyzer(self._provider, self._taxonomy),
+                    concurrency=options.analyze_concurrency,
+                    fallback=Analyzer(backup, self._taxonomy) if backup else None,
+                )
+            ),
+            self._start(
+                respond_stage(
+                    Responder(self._provider),
+                    concurrency=options.respond_concurrency,
+                    fallback=Responder(backup) if backup else None,
+                )
             ),
         ]
         for queue in OUTPUT_QUEUES:

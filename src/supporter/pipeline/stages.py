@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from supporter.analysis.analyzer import Analyzer
 from supporter.domain.messages import AnalyzedTicketMessage, RespondedTicketMessage, TicketMessage
 from supporter.pipeline.worker import Stage
@@ -12,9 +14,12 @@ ANALYZED = "analyzed"
 RESPONDED = "responded"
 
 
-def analyze_stage(
-    analyzer: Analyzer, *, concurrency: int
-) -> Stage[TicketMessage, AnalyzedTicketMessage]:
+FALLBACK_MARK = " (fallback)"
+
+
+def _analyze_with(
+    analyzer: Analyzer, mark: str = ""
+) -> Callable[[TicketMessage], Awaitable[AnalyzedTicketMessage]]:
     async def handle(message: TicketMessage) -> AnalyzedTicketMessage:
         facts, response = await analyzer.analyze(message.ticket, message.transactions)
         return AnalyzedTicketMessage(
@@ -22,24 +27,24 @@ def analyze_stage(
             transactions=message.transactions,
             facts=facts,
             analysis=response.value,
-            provider=response.provider,
+            provider=response.provider + mark,
             usage=response.usage,
             history=message.history,
         )
 
-    return Stage("analyze", TICKETS, ANALYZED, TicketMessage, handle, concurrency)
+    return handle
 
 
-def respond_stage(
-    responder: Responder, *, concurrency: int
-) -> Stage[AnalyzedTicketMessage, RespondedTicketMessage]:
+def _respond_with(
+    responder: Responder, mark: str = ""
+) -> Callable[[AnalyzedTicketMessage], Awaitable[RespondedTicketMessage]]:
     async def handle(message: AnalyzedTicketMessage) -> RespondedTicketMessage:
         drafted = await responder.respond(
             message.ticket, message.transactions, message.facts, message.analysis
         )
         provider = message.provider
-        if drafted.provider != provider:
-            provider = f"{provider}+{drafted.provider}"
+        if drafted.provider + mark != provider:
+            provider = f"{provider}+{drafted.provider}{mark}"
         return RespondedTicketMessage(
             ticket=message.ticket,
             analysis=drafted.analysis,
@@ -50,4 +55,32 @@ def respond_stage(
             history=message.history,
         )
 
-    return Stage("respond", ANALYZED, RESPONDED, AnalyzedTicketMessage, handle, concurrency)
+    return handle
+
+
+def analyze_stage(
+    analyzer: Analyzer, *, concurrency: int, fallback: Analyzer | None = None
+) -> Stage[TicketMessage, AnalyzedTicketMessage]:
+    return Stage(
+        "analyze",
+        TICKETS,
+        ANALYZED,
+        TicketMessage,
+        _analyze_with(analyzer),
+        concurrency,
+        _analyze_with(fallback, FALLBACK_MARK) if fallback else None,
+    )
+
+
+def respond_stage(
+    responder: Responder, *, concurrency: int, fallback: Responder | None = None
+) -> Stage[AnalyzedTicketMessage, RespondedTicketMessage]:
+    return Stage(
+        "respond",
+        ANALYZED,
+        RESPONDED,
+        AnalyzedTicketMessage,
+        _respond_with(responder),
+        concurrency,
+        _respond_with(fallback, FALLBACK_MARK) if fallback else None,
+    )

@@ -15,6 +15,7 @@ class StageCounters:
     succeeded: int = 0
     retried: int = 0
     dead_lettered: int = 0
+    fell_back: int = 0
 
 
 @dataclass

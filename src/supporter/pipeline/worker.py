@@ -48,6 +48,8 @@ class Stage(Generic[In, Out]):
     message_type: type[In]
     handle: Callable[[In], Awaitable[Out]]
     concurrency: int = 1
+    # Answers a message the stage gave up on, instead of dead-lettering it.
+    fallback: Callable[[In], Awaitable[Out]] | None = None
 
 
 class StageWorker(Generic[In, Out]):
@@ -129,7 +131,7 @@ class StageWorker(Generic[In, Out]):
         except PermanentError as error:
             await self._answered()
             record = self._record(message, error, transient=False)
-            await self._dead_letter(
+            await self._give_up(
                 delivery, message, str(error), type(error).__name__, [*message.history, record]
             )
         except Exception as error:
@@ -162,7 +164,7 @@ class StageWorker(Generic[In, Out]):
         history = [*message.history, record]
         if not self._policy.can_retry(message.attempt):
             reason = f"gave up after {message.attempt} tries: {record.error}"
-            await self._dead_letter(delivery, message, reason, type(error).__name__, history)
+            await self._give_up(delivery, message, reason, type(error).__name__, history)
             return
         retry_after = error.retry_after if isinstance(error, TransientError) else None
         delay = self._policy.delay(message.attempt, retry_after)
@@ -186,6 +188,41 @@ class StageWorker(Generic[In, Out]):
         return AttemptRecord(
             stage=self.stage.name, attempt=message.attempt, error=text, transient=transient
         )
+
+    async def _give_up(
+        self,
+        delivery: Delivery,
+        message: In,
+        reason: str,
+        error_type: str,
+        history: list[AttemptRecord],
+    ) -> None:
+        """The fallback answers when there is one; otherwise the dead-letter queue."""
+        fallback = self.stage.fallback
+        if fallback is not None:
+            try:
+                output = await fallback(cast(In, message.model_copy(update={"history": history})))
+            except Exception as error:
+                log.warning(
+                    "fallback of stage %s failed for ticket %s: %s",
+                    self.stage.name,
+                    message.ticket_id,
+                    type(error).__name__,
+                )
+            else:
+                log.info(
+                    "ticket %s answered by the fallback in stage %s: %s",
+                    message.ticket_id,
+                    self.stage.name,
+                    reason,
+                )
+                await self._broker.publish(
+                    self.stage.output_queue, encode(output), message_id=_message_id(output)
+                )
+                await delivery.ack()
+                self._counters.fell_back += 1
+                return
+        await self._dead_letter(delivery, message, reason, error_type, history)
 
     async def _dead_letter(
         self,

@@ -32,6 +32,10 @@ from supporter.llm.base import Category
 DEFAULT_CONFIG_FILE = Path("supporter.toml")
 
 
+class ConfigError(ValueError):
+    """Settings that cannot work together (no API key, a bad price table)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SUPPORTER_", extra="forbid")
 
@@ -41,15 +45,28 @@ class Settings(BaseSettings):
     formats: list[Literal["jsonl", "csv"]] = ["jsonl"]
     rejects: Path = Path("rejects.jsonl")
     db: Path = Path("supporter.db")
-    provider: Literal["offline"] = "offline"
+    provider: Literal["offline", "openai"] = "offline"
+    model: str = "gpt-4o"
+    base_url: str | None = None
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
+    llm_concurrency: int = Field(default=64, ge=1)
+    request_timeout: float = Field(default=30.0, gt=0)
+    ticket_deadline: float = Field(default=120.0, gt=0)
+    fallback: Literal["offline"] | None = None
+    llm_cache: Path | None = Path("supporter-llm-cache.db")
+    prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+    circuit_threshold: int = Field(default=5, ge=1)
+    circuit_reset_after: float = Field(default=30.0, gt=0)
     open_statuses: list[str] = Field(default_factory=lambda: ["new", "open"])
     ticket_columns: dict[str, str] = Field(default_factory=dict)
     transaction_columns: dict[str, str] = Field(default_factory=dict)
     taxonomy: list[Category] | None = None
     lookback_days: int = Field(default=90, ge=1)
     max_transactions: int = Field(default=20, ge=1, le=200)
-    analyze_concurrency: int = Field(default=8, ge=1)
-    respond_concurrency: int = Field(default=8, ge=1)
+    # None: 8 with the offline provider, `llm_concurrency` with a remote one.
+    analyze_concurrency: int | None = Field(default=None, ge=1)
+    respond_concurrency: int | None = Field(default=None, ge=1)
     queue_size: int = Field(default=256, ge=1)
     max_attempts: int = Field(default=5, ge=1)
     retry_base_delay: float = Field(default=0.5, ge=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from supporter.cli import dlq
+from supporter.cli.fake_llm import fake_llm
 from supporter.cli.run import run
 from supporter.cli.sample import sample_data
 
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.command()(run)
 app.command("sample-data")(sample_data)
+app.command("fake-llm")(fake_llm)
 app.add_typer(dlq.app, name="dlq")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +14,7 @@ from rich.table import Table
 from supporter.cli import wiring
 from supporter.cli.common import fail, install_stop_handlers, settings_from, setup_logging
 from supporter.cli.ui import console, live_progress, summary
-from supporter.config import Settings
+from supporter.config import ConfigError, Settings
 from supporter.pipeline.orchestrator import Pipeline, RunReport
 from supporter.pipeline.stats import RunStats
 from supporter.store.base import DeadLetterRecord, StoreError
@@ -26,8 +27,8 @@ DbOption = Annotated[
 ConfigOption = Annotated[Path | None, typer.Option(help="TOML settings file.")]
 
 
-def _existing_store(db: Path | None, config: Path | None) -> Settings:
-    settings = settings_from({"db": db}, config)
+def _existing_store(db: Path | None, config: Path | None, **options: str | None) -> Settings:
+    settings = settings_from({"db": db, **options}, config)
     if not settings.db.is_file():
         # Opening would create an empty database and report nothing: say so instead.
         fail(f"no database at {settings.db}: pass the --db of the run")
@@ -93,6 +94,17 @@ def replay(
             help="Write the replayed tickets' results here as JSON Lines. [default: replayed.jsonl]"
         ),
     ] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            help="Model provider, as for `run` (default from the config file or environment)."
+        ),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model name, as for `run`.")] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(envvar="OPENAI_BASE_URL", help="An OpenAI-compatible server, as for `run`."),
+    ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
@@ -102,11 +114,11 @@ def replay(
     again gets a new one. Exit status 0 when all succeeded, 1 otherwise.
     """
     setup_logging(verbose)
-    settings = _existing_store(db, config)
+    settings = _existing_store(db, config, provider=provider, model=model, base_url=base_url)
     stats = RunStats()
     try:
         report = asyncio.run(_replay(settings, id_, out or Path("replayed.jsonl"), stats, progress))
-    except StoreError as error:
+    except (StoreError, ConfigError) as error:
         fail(str(error))
     console.print(summary(report.stats))
     if report.not_replayable:
@@ -117,11 +129,14 @@ def replay(
 async def _replay(
     settings: Settings, ids: list[int] | None, out: Path, stats: RunStats, show_progress: bool
 ) -> RunReport:
-    store = await wiring.store(settings)
-    broker = wiring.broker(settings)
-    model = wiring.provider(settings)
-    sinks = wiring.sinks(settings, out)
-    try:
+    async with contextlib.AsyncExitStack() as resources:
+        store = await wiring.store(settings)
+        resources.push_async_callback(store.close)
+        broker = wiring.broker(settings)
+        resources.push_async_callback(broker.close)
+        model = wiring.provider(settings, resources)
+        for sink in (sinks := wiring.sinks(settings, out)):
+            resources.callback(sink.close)
         letters = await store.dead_letters(ids=ids)
         if ids:
             missing = sorted(set(ids) - {letter.id for letter in letters})
@@ -135,13 +150,9 @@ async def _replay(
             sinks,
             wiring.pipeline_options(settings),
             stats,
+            fallback=wiring.fallback(settings),
         )
         install_stop_handlers(pipeline.request_stop)
         async with live_progress(stats, enabled=show_progress):
             return await pipeline.replay(letters)
-    finally:
-        for sink in sinks:
-            sink.close()
-        await broker.close()
-        await model.aclose()
-        await store.close()
+    raise AssertionError("unreachable")  # for mypy: the block above always returns or raises

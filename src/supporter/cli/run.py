@@ -18,7 +18,7 @@ from supporter.cli.common import (
     setup_logging,
 )
 from supporter.cli.ui import console, live_progress, summary
-from supporter.config import Settings
+from supporter.config import ConfigError, Settings
 from supporter.pipeline.orchestrator import Pipeline, RunReport
 from supporter.pipeline.stats import RunStats
 from supporter.sinks.rejects import JsonlRejectWriter
@@ -71,7 +71,44 @@ def run(
     ] = None,
     provider: Annotated[
         str | None,
-        typer.Option(help="Model provider: 'offline' (rules, no network). [default: offline]"),
+        typer.Option(
+            help="Model provider: 'offline' (rules, no network) or 'openai' (needs OPENAI_API_KEY, or --base-url for a local server). [default: offline]"
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name for --provider openai. [default: gpt-4o]")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="OPENAI_BASE_URL",
+            help="An OpenAI-compatible server (Azure OpenAI, vLLM, Ollama, the simulator).",
+        ),
+    ] = None,
+    rpm: Annotated[
+        int | None,
+        typer.Option(help="Your requests-per-minute limit: calls are paced evenly under it."),
+    ] = None,
+    tpm: Annotated[
+        int | None, typer.Option(help="Your tokens-per-minute limit: calls are paced under it.")
+    ] = None,
+    llm_concurrency: Annotated[
+        int | None, typer.Option(help="Model calls in flight at most. [default: 64]")
+    ] = None,
+    request_timeout: Annotated[
+        float | None, typer.Option(help="Seconds one model request may take. [default: 30]")
+    ] = None,
+    fallback: Annotated[
+        str | None,
+        typer.Option(
+            help="'offline': answer with the rules when the provider cannot (refusal, retries used up); the record's provider says so."
+        ),
+    ] = None,
+    llm_cache: Annotated[
+        Path | None,
+        typer.Option(
+            help="Cache of model answers across runs, so the same input is never paid for twice. [default: supporter-llm-cache.db]"
+        ),
     ] = None,
     ticket_columns: Annotated[
         str | None,
@@ -147,6 +184,14 @@ def run(
             "rejects": rejects,
             "db": db,
             "provider": provider,
+            "model": model,
+            "base_url": base_url,
+            "rpm": rpm,
+            "tpm": tpm,
+            "llm_concurrency": llm_concurrency,
+            "request_timeout": request_timeout,
+            "fallback": fallback,
+            "llm_cache": llm_cache,
             "ticket_columns": parse_mapping(ticket_columns, "--ticket-columns"),
             "transaction_columns": parse_mapping(transaction_columns, "--transaction-columns"),
             "open_statuses": statuses,
@@ -168,7 +213,7 @@ def run(
     stats = RunStats()
     try:
         report = asyncio.run(_run(settings, stats, progress))
-    except (SourceError, StoreError) as error:
+    except (SourceError, StoreError, ConfigError) as error:
         fail(str(error))
     except OSError as error:
         fail(f"cannot write {error.filename or 'an output file'}: {error.strerror or error}")
@@ -215,8 +260,7 @@ async def _run(settings: Settings, stats: RunStats, show_progress: bool) -> RunR
         resources.push_async_callback(store.close)
         broker = wiring.broker(settings)
         resources.push_async_callback(broker.close)
-        model = wiring.provider(settings)
-        resources.push_async_callback(model.aclose)
+        model = wiring.provider(settings, resources)
         index = SqliteTransactionIndex()
         resources.callback(index.close)
         pipeline = Pipeline(
@@ -227,6 +271,7 @@ async def _run(settings: Settings, stats: RunStats, show_progress: bool) -> RunR
             sinks,
             wiring.pipeline_options(settings),
             stats,
+            fallback=wiring.fallback(settings),
         )
         install_stop_handlers(pipeline.request_stop)
         async with live_progress(stats, enabled=show_progress):

@@ -86,12 +86,19 @@ def summary(stats: RunStats) -> Table:
     table.add_row("retries", f"{retried:,}")
     table.add_row("time", f"{stats.elapsed:.2f} s")
     table.add_row("rate", f"{stats.rate:,.0f} tickets/s")
-    if stats.usage.prompt_tokens or stats.usage.completion_tokens:
+    usage = stats.usage
+    if usage.prompt_tokens or usage.completion_tokens:
         table.add_row(
             "tokens (prompt / cached / completion)",
-            f"{stats.usage.prompt_tokens:,} / {stats.usage.cached_tokens:,} / "
-            f"{stats.usage.completion_tokens:,}",
+            f"{usage.prompt_tokens:,} / {usage.cached_tokens:,} / {usage.completion_tokens:,}",
         )
+        answered = max(stats.responded, 1)
+        table.add_row(
+            "cost (USD)", f"{usage.cost_usd:.4f} ({usage.cost_usd / answered:.5f} per ticket)"
+        )
+    fell_back = sum(counters.fell_back for counters in stats.stages.values())
+    if fell_back:
+        table.add_row("answered by the fallback", f"{fell_back:,}")
     table.add_section()
     for title, counter in (("category", stats.categories), ("priority", stats.priorities)):
         for name, count in counter.most_common():

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.base import Broker
 from supporter.brokers.memory import MemoryBroker
-from supporter.config import Settings
+from supporter.config import ConfigError, Settings
 from supporter.llm.base import Category, ModelProvider
+from supporter.llm.cache import ResultCache
 from supporter.llm.offline import OfflineProvider
+from supporter.llm.openai import OpenAIProvider
+from supporter.llm.pricing import PriceTable
+from supporter.llm.ratelimit import RateLimiter
 from supporter.pipeline.ingest import IngestOptions
 from supporter.pipeline.orchestrator import PipelineOptions
 from supporter.pipeline.retry import RetryPolicy
@@ -23,9 +28,43 @@ def taxonomy(settings: Settings) -> list[Category]:
     return list(settings.taxonomy) if settings.taxonomy else list(DEFAULT_TAXONOMY)
 
 
-def provider(settings: Settings) -> ModelProvider:
-    # Only the offline provider exists so far; `provider` is validated by Settings.
-    return OfflineProvider(taxonomy(settings))
+def provider(settings: Settings, resources: contextlib.AsyncExitStack) -> ModelProvider:
+    """The configured provider; whatever it holds open is closed with `resources`.
+
+    Raises ConfigError when it cannot be set up (no API key, a bad price table).
+    """
+    if settings.provider == "offline":
+        return OfflineProvider(taxonomy(settings))
+    try:
+        prices = PriceTable.from_mapping(settings.prices)
+        limiter = RateLimiter(settings.rpm, settings.tpm, settings.llm_concurrency)
+        cache = None
+        if settings.llm_cache is not None:
+            cache = ResultCache(settings.llm_cache)
+            resources.callback(cache.close)
+        remote = OpenAIProvider(
+            settings.model,
+            base_url=settings.base_url,
+            limiter=limiter,
+            request_timeout=settings.request_timeout,
+            deadline=settings.ticket_deadline,
+            cache=cache,
+            prices=prices,
+        )
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+    resources.push_async_callback(remote.aclose)
+    return remote
+
+
+def fallback(settings: Settings) -> ModelProvider | None:
+    return OfflineProvider(taxonomy(settings)) if settings.fallback == "offline" else None
+
+
+def stage_concurrency(settings: Settings, given: int | None) -> int:
+    if given is not None:
+        return given
+    return 8 if settings.provider == "offline" else settings.llm_concurrency
 
 
 def broker(settings: Settings) -> Broker:
@@ -57,8 +96,10 @@ def pipeline_options(settings: Settings) -> PipelineOptions:
             base_delay=settings.retry_base_delay,
             max_delay=max(settings.retry_max_delay, settings.retry_base_delay),
         ),
-        analyze_concurrency=settings.analyze_concurrency,
-        respond_concurrency=settings.respond_concurrency,
+        analyze_concurrency=stage_concurrency(settings, settings.analyze_concurrency),
+        respond_concurrency=stage_concurrency(settings, settings.respond_concurrency),
+        circuit_threshold=settings.circuit_threshold,
+        circuit_reset_after=settings.circuit_reset_after,
         shutdown_timeout=settings.shutdown_timeout,
         force=settings.force,
     )

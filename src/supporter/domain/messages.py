@@ -24,7 +24,6 @@ from supporter.domain.models import (
     Usage,
 )
 
-
 # A random prefix per process and a counter: unique across processes, and much
 # cheaper than a uuid4 (an os.urandom call) for every message of every hop.
 _PROCESS_PREFIX = uuid.uuid4().hex[:16]

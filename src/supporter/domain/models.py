@@ -102,15 +102,19 @@ class GroundingCheck(_Frozen):
 
 
 class Usage(_Frozen):
+    """Tokens paid for, and what they cost in USD (0 when the price is unknown or free)."""
+
     prompt_tokens: int = 0
     cached_tokens: int = 0
     completion_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost_usd=self.cost_usd + other.cost_usd,
         )
 
 

@@ -1,0 +1,492 @@
+"""The OpenAI provider: GPT-4o, or any OpenAI-compatible server through `base_url`.
+
+Each call asks for Structured Outputs under a strict JSON schema, paced by a
+shared `RateLimiter`, and is answered from the `ResultCache` when the same
+masked question was asked before. The SDK's own retries are off: the
+pipeline's retry policy is the only one, so every failure is translated once
+into `TransientError` (try again later), `PermanentError` (dead-letter) or
+`FatalError` (stop: quota, credentials, a model or endpoint that does not exist).
+
+An answer that is not valid JSON or does not validate is a `TransientError`:
+strict decoding makes it rare, and when it happens a new sample usually
+parses, while the pipeline's try limit still dead-letters a ticket that
+keeps getting one. An answer cut off at the token limit or refused by the
+model would fail the same way again, so it is a `PermanentError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from typing import Any, Final, TypeVar
+
+import openai
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionMessageParam,
+    ChatCompletionSystemMessageParam,
+    ChatCompletionUserMessageParam,
+)
+from openai.types.shared_params import ResponseFormatJSONSchema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from supporter.domain.errors import FatalError, PermanentError, TransientError
+from supporter.domain.masking import mask_card_numbers
+from supporter.domain.models import Analysis, Priority, Reply, Sentiment, Usage
+from supporter.llm.base import AnalysisRequest, ModelResponse, ReplyRequest
+from supporter.llm.cache import ResultCache, cache_key
+from supporter.llm.pricing import PriceTable
+from supporter.llm.prompts import (
+    ANALYSIS_PROMPT,
+    PROMPT_VERSION,
+    REPLY_PROMPT,
+    ChatMessage,
+    analysis_messages,
+    reply_messages,
+)
+from supporter.llm.ratelimit import RateLimiter, estimate_tokens
+
+__all__ = ["AnalysisAnswer", "OpenAIProvider", "ReplyAnswer"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+
+# Request settings shape answers as much as the prompt does: changing one
+# means a new prompt version, so cached and stored results are not reused.
+ANALYSIS_MAX_TOKENS: Final = 400
+REPLY_MAX_TOKENS: Final = 900
+# Low: classification and grounded replies want the likeliest answer, yet not
+# zero, so a resample after an unusable answer can differ.
+_TEMPERATURE: Final = 0.2
+# Local servers (vLLM, Ollama) accept any key, but the SDK insists on one.
+_LOCAL_SERVER_KEY: Final = "not-needed"
+_MAX_DETAIL: Final = 120
+
+
+# What the model must answer. Strict mode wants every field required and no
+# extras; no docstrings, which pydantic would send along as descriptions.
+class AnalysisAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: str
+    priority: Priority
+    sentiment: Sentiment
+    language: str = Field(pattern=r"^[a-z]{2}$")
+    summary: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    needs_human: bool
+    related_transaction_ids: list[str]
+
+
+class ReplyAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: str
+    cited_transaction_ids: list[str]
+
+
+class _InvalidAnswer(ValueError):
+    """An answer that parses but breaks a rule the schema cannot state."""
+
+
+class OpenAIProvider:
+    """A `ModelProvider` over the Chat Completions API (see the module docstring).
+
+    `limiter` is shared by everything that uses the same account. `cache`, when
+    given, stays the caller's to close. `deadline` bounds one call overall:
+    waiting for a slot plus the request.
+    """
+
+    def __init__(
+        self,
+        model: str = "gpt-4o",
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        limiter: RateLimiter,
+        request_timeout: float = 30.0,
+        deadline: float = 120.0,
+        cache: ResultCache | None = None,
+        prices: PriceTable | None = None,
+    ) -> None:
+        if request_timeout <= 0 or deadline <= 0:
+            raise ValueError("request_timeout and deadline must be positive")
+        api_key = api_key or os.environ.get("OPENAI_API_KEY")
+        if not api_key:
+            if not (base_url or os.environ.get("OPENAI_BASE_URL")):
+                raise ValueError(
+                    "no OpenAI API key: set OPENAI_API_KEY, or give base_url for a local server"
+                )
+            api_key = _LOCAL_SERVER_KEY
+        self._model = model
+        self._limiter = limiter
+        self._deadline = deadline
+        self._cache = cache
+        self._prices = prices or PriceTable()
+        if self._prices.price(model) is None:
+            log.warning("no price known for model %s: its cost is reported as 0", model)
+        self._spent = Usage()
+        # Exactly one retry layer: the pipeline's. The SDK would retry 429s and
+        # 5xx on its own, unpaced and invisible to the attempt history.
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key, base_url=base_url, max_retries=0, timeout=request_timeout
+        )
+
+    @property
+    def name(self) -> str:
+        return f"openai:{self._model}"
+
+    @property
+    def version(self) -> str:
+        return f"openai:{self._model}:{PROMPT_VERSION}"
+
+    @property
+    def spent(self) -> Usage:
+        """Tokens paid for by this provider so far (cache hits add nothing)."""
+        return self._spent
+
+    def spent_usd(self) -> Decimal | None:
+        """What `spent` cost, or None when the model's price is unknown."""
+        return self._prices.cost(self._model, self._spent)
+
+    async def analyze(self, request: AnalysisRequest) -> ModelResponse[Analysis]:
+        names = list(dict.fromkeys(category.name for category in request.taxonomy))
+        if not names:
+            raise PermanentError("the analysis request has an empty taxonomy")
+        schema = _strict_schema(AnalysisAnswer)
+        schema["properties"]["category"] = {"type": "string", "enum": names}
+        return await self._complete(
+            kind="analysis",
+            prompt=ANALYSIS_PROMPT,
+            messages=analysis_messages(request),
+            schema_name="ticket_analysis",
+            schema=schema,
+            max_tokens=ANALYSIS_MAX_TOKENS,
+            convert=lambda content: _to_analysis(content, request),
+        )
+
+    async def draft_reply(self, request: ReplyRequest) -> ModelResponse[Reply]:
+        return await self._complete(
+            kind="reply",
+            prompt=REPLY_PROMPT,
+            messages=reply_messages(request),
+            schema_name="reply_draft",
+            schema=_strict_schema(ReplyAnswer),
+            max_tokens=REPLY_MAX_TOKENS,
+            convert=_to_reply,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def _complete(
+        self,
+        *,
+        kind: str,
+        prompt: str,
+        messages: list[ChatMessage],
+        schema_name: str,
+        schema: dict[str, Any],
+        max_tokens: int,
+        convert: Callable[[str], T],
+    ) -> ModelResponse[T]:
+        key = cache_key(
+            model=self._model,
+            prompt_version=prompt,
+            kind=kind,
+            messages=[dict(message) for message in messages],
+            schema_name=schema_name,
+            schema=schema,
+        )
+        cached = await self._from_cache(key, convert)
+        if cached is not None:
+            return ModelResponse[T](value=cached, usage=Usage(), provider=self.name)
+
+        completion = await self._paced_create(messages, schema_name, schema, max_tokens)
+        usage = _usage(completion)
+        cost = self._prices.cost(self._model, usage)
+        usage = usage.model_copy(update={"cost_usd": cost if cost is not None else Decimal(0)})
+        self._spent += usage
+        content = _answer_content(completion, max_tokens)
+        try:
+            value = convert(content)
+        except ValueError as error:  # pydantic's ValidationError is one
+            raise TransientError(f"model answer did not validate: {_explain(error)}") from None
+        await self._to_cache(key, content, usage)
+        return ModelResponse[T](value=value, usage=usage, provider=self.name)
+
+    async def _paced_create(
+        self,
+        messages: Sequence[ChatMessage],
+        schema_name: str,
+        schema: dict[str, Any],
+        max_tokens: int,
+    ) -> ChatCompletion:
+        """One request in its turn under the rate limits, all within the deadline."""
+        response_format: ResponseFormatJSONSchema = {
+            "type": "json_schema",
+            "json_schema": {"name": schema_name, "schema": schema, "strict": True},
+        }
+        estimate = (
+            sum(estimate_tokens(message["content"]) for message in messages)
+            + estimate_tokens(json.dumps(schema))
+            + max_tokens
+        )
+        try:
+            async with asyncio.timeout(self._deadline):
+                async with self._limiter.slot(estimate) as slot:
+                    completion = await self._create(messages, response_format, max_tokens)
+                    if completion.usage is not None:
+                        # What the server counts against TPM: the real prompt plus the
+                        # max_tokens it reserved up front, whatever the answer used.
+                        slot.record_usage(completion.usage.prompt_tokens + max_tokens)
+        except TimeoutError:
+            raise TransientError(f"deadline exceeded ({self._deadline:g}s)") from None
+        return completion
+
+    async def _from_cache(self, key: str, convert: Callable[[str], T]) -> T | None:
+        if self._cache is None:
+            return None
+        try:
+            hit = await asyncio.to_thread(self._cache.get, key)
+        except sqlite3.Error as error:
+            # The cache saves money; it must never cost a ticket.
+            log.warning("result cache unreadable, asking the model: %s", error)
+            return None
+        if hit is None:
+            return None
+        try:
+            return convert(hit.answer_json)
+        except ValueError:
+            # Stored by an older, laxer version: ask again rather than fail.
+            return None
+
+    async def _to_cache(self, key: str, content: str, usage: Usage) -> None:
+        if self._cache is None:
+            return
+        try:
+            await asyncio.to_thread(self._cache.put, key, content, usage)
+        except sqlite3.Error as error:
+            # Failing here would make the pipeline retry, and pay, for an answer we have.
+            log.warning("could not store a model answer in the result cache: %s", error)
+
+    async def _create(
+        self,
+        messages: Sequence[ChatMessage],
+        response_format: ResponseFormatJSONSchema,
+        max_tokens: int,
+    ) -> ChatCompletion:
+        try:
+            raw = await self._client.chat.completions.with_raw_response.create(
+                model=self._model,
+                messages=[_message_param(message) for message in messages],
+                response_format=response_format,
+                max_completion_tokens=max_tokens,
+                temperature=_TEMPERATURE,
+            )
+        except openai.APIStatusError as error:
+            self._limiter.observe_headers(error.response.headers)
+            raise self._status_error(error) from None
+        except openai.APITimeoutError:
+            raise TransientError("OpenAI request timed out") from None
+        except openai.APIConnectionError:
+            raise TransientError("could not connect to the OpenAI API") from None
+        except openai.APIError as error:
+            # A response the SDK could not read: as unusable as a malformed answer.
+            raise TransientError(f"unreadable OpenAI response ({type(error).__name__})") from None
+        self._limiter.observe_headers(raw.headers)
+        completion = raw.parse()
+        if not isinstance(completion, ChatCompletion):  # only a stream would not be
+            raise PermanentError("OpenAI answered with a stream, which was not asked for")
+        return completion
+
+    def _status_error(self, error: openai.APIStatusError) -> Exception:
+        """Our error for an HTTP error answer, without the key or any ticket text in it."""
+        status = error.status_code
+        detail = _status_detail(error)
+        retry_after = _retry_after(error.response.headers)
+        if isinstance(error, openai.RateLimitError):
+            if "insufficient_quota" in (error.code, error.type):
+                return FatalError(f"OpenAI quota exhausted: add credit or raise limits ({detail})")
+            if retry_after is not None:
+                # The limit is the account's: every caller waits, not just this one.
+                self._limiter.pause_for(retry_after)
+            return TransientError(f"rate limited by OpenAI ({detail})", retry_after=retry_after)
+        if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
+            # The server's text may echo part of the key: only the status and code.
+            return FatalError(
+                f"OpenAI refused the credentials ({detail}): check the API key and its access"
+            )
+        if status == 404:
+            # Not about one ticket: no request to this model or URL will ever work.
+            return FatalError(
+                f"OpenAI model or endpoint not found ({detail}): check the model and base_url"
+            )
+        if status in (408, 409) or status >= 500:
+            return TransientError(f"OpenAI server error ({detail})", retry_after=retry_after)
+        log.debug("OpenAI rejected a request (%s): %s", detail, _scrub(error.message))
+        return PermanentError(f"OpenAI rejected the request ({detail})")
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def _answer_content(completion: ChatCompletion, max_tokens: int) -> str:
+    if not completion.choices:
+        raise TransientError("model answer did not validate: no choices in the answer")
+    choice = completion.choices[0]
+    message = choice.message
+    if message.refusal:
+        raise PermanentError(f"model refused: {_scrub(message.refusal)}")
+    if choice.finish_reason == "content_filter":
+        raise PermanentError("model refused: stopped by the content filter")
+    if choice.finish_reason == "length":
+        raise PermanentError(f"model answer was cut off at the token limit ({max_tokens} tokens)")
+    if not message.content:
+        raise TransientError("model answer did not validate: empty answer")
+    return message.content
+
+
+def _to_analysis(content: str, request: AnalysisRequest) -> Analysis:
+    answer = AnalysisAnswer.model_validate_json(content)
+    if answer.category not in {category.name for category in request.taxonomy}:
+        raise _InvalidAnswer("category is not one of the taxonomy's names")
+    # An id the customer does not have refers to nothing: drop it rather than the answer.
+    known = {tx.transaction_id for tx in request.transactions}
+    related = [tx_id for tx_id in dict.fromkeys(answer.related_transaction_ids) if tx_id in known]
+    return Analysis(
+        category=answer.category,
+        priority=answer.priority,
+        sentiment=answer.sentiment,
+        language=answer.language,
+        summary=mask_card_numbers(answer.summary),
+        confidence=answer.confidence,
+        needs_human=answer.needs_human,
+        related_transaction_ids=related,
+    )
+
+
+def _to_reply(content: str) -> Reply:
+    answer = ReplyAnswer.model_validate_json(content)
+    # Cited ids are kept as given: the grounding check judges them, visibly.
+    return Reply(
+        body=mask_card_numbers(answer.body),
+        cited_transaction_ids=list(dict.fromkeys(answer.cited_transaction_ids)),
+    )
+
+
+def _usage(completion: ChatCompletion) -> Usage:
+    usage = completion.usage
+    if usage is None:  # some compatible servers leave it out
+        return Usage()
+    details = usage.prompt_tokens_details
+    return Usage(
+        prompt_tokens=usage.prompt_tokens,
+        cached_tokens=(details.cached_tokens or 0) if details else 0,
+        completion_tokens=usage.completion_tokens,
+    )
+
+
+def _explain(error: ValueError) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "answer"
+        # `msg` never quotes the offending value; the answer may hold ticket text.
+        return f"{error.error_count()} problem(s), first at {where}: {first['msg']}"
+    return str(error)
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def _message_param(message: ChatMessage) -> ChatCompletionMessageParam:
+    if message["role"] == "system":
+        return ChatCompletionSystemMessageParam(role="system", content=message["content"])
+    return ChatCompletionUserMessageParam(role="user", content=message["content"])
+
+
+def _strict_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema as strict mode wants it: refs inlined, every object closed
+    and fully required, no titles or defaults (which some compatible servers reject)."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def strict(node: Any) -> Any:
+        if isinstance(node, list):
+            return [strict(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            return strict(definitions[node["$ref"].rsplit("/", 1)[-1]])
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key == "properties":
+                out[key] = {name: strict(item) for name, item in value.items()}
+            elif key not in ("title", "default"):
+                out[key] = strict(value)
+        if out.get("type") == "object":
+            out["additionalProperties"] = False
+            out["required"] = list(out.get("properties", {}))
+        return out
+
+    result: dict[str, Any] = strict(schema)
+    return result
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _status_detail(error: openai.APIStatusError) -> str:
+    """Status, the server's error code and request id: enough to look it up, nothing more."""
+    parts = [f"HTTP {error.status_code}"]
+    code = error.code or error.type
+    if code:
+        parts.append(_scrub(code)[:_MAX_DETAIL])
+    if error.param:
+        parts.append(f"param {_scrub(error.param)[:_MAX_DETAIL]}")
+    if error.request_id:
+        parts.append(f"request {_scrub(error.request_id)[:_MAX_DETAIL]}")
+    return ", ".join(parts)
+
+
+def _scrub(text: str) -> str:
+    """Server or model text as it may appear in errors and logs: short, card-masked, no keys."""
+    words = [
+        "[key]" if word.startswith(("sk-", "sess-")) else word
+        for word in mask_card_numbers(text).split()
+    ]
+    cut = " ".join(words)
+    return cut if len(cut) <= 2 * _MAX_DETAIL else cut[: 2 * _MAX_DETAIL] + "…"
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date)."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    milliseconds = lowered.get("retry-after-ms")
+    if milliseconds is not None:
+        try:
+            return max(0.0, float(milliseconds) / 1000)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -1,0 +1,1 @@
+"""Test and benchmark helpers: an OpenAI-compatible simulator (`fake_llm`)."""

@@ -1,0 +1,151 @@
+"""`supporter run --provider openai` end to end: the real SDK against the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.cli.test_run import TICKETS, TRANSACTIONS
+from typer.testing import CliRunner
+
+from supporter.cli.app import app
+from supporter.domain.masking import contains_card_number
+from supporter.testing.fake_llm import FakeLLM, FakeLLMConfig
+
+
+class ThreadedFakeLLM:
+    """The simulator on its own event loop, so the CLI can run its own with asyncio.run."""
+
+    def __init__(self, config: FakeLLMConfig) -> None:
+        self.fake = FakeLLM(config)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> ThreadedFakeLLM:
+        self._thread.start()
+        self.base_url = asyncio.run_coroutine_threadsafe(self.fake.start(), self._loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.fake.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+@pytest.fixture
+def simulator() -> Iterator[ThreadedFakeLLM]:
+    with ThreadedFakeLLM(FakeLLMConfig(latency_ms=2, latency_jitter=0, seed=1)) as running:
+        yield running
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    (tmp_path / "tickets.csv").write_text(TICKETS, encoding="utf-8")
+    (tmp_path / "transactions.csv").write_text(TRANSACTIONS, encoding="utf-8")
+    return tmp_path
+
+
+def run_openai(simulator: ThreadedFakeLLM, *extra: str) -> tuple[int, str]:
+    args = [
+        "run",
+        "--no-progress",
+        "--tickets",
+        "tickets.csv",
+        "--transactions",
+        "transactions.csv",
+        "--provider",
+        "openai",
+        "--base-url",
+        simulator.base_url,
+        "--rpm",
+        "6000",
+        *extra,
+    ]
+    result = CliRunner().invoke(app, args)
+    return result.exit_code, result.output
+
+
+def results() -> dict[str, dict[str, object]]:
+    lines = Path("results.jsonl").read_text(encoding="utf-8").splitlines()
+    return {line["ticket_id"]: line for line in map(json.loads, lines)}
+
+
+def test_openai_run_answers_every_ticket_with_tokens_and_cost(
+    workdir: Path, simulator: ThreadedFakeLLM
+) -> None:
+    code, output = run_openai(simulator)
+    assert code == 0, output
+    records = results()
+    assert sorted(records) == ["T1", "T2"]
+    for record in records.values():
+        assert record["provider"] == "openai:gpt-4o"
+        usage = record["usage"]
+        assert isinstance(usage, dict)
+        assert usage["prompt_tokens"] > 0
+        assert float(usage["cost_usd"]) > 0
+    assert "cost (USD)" in output
+    assert "sk-test-not-a-real-key" not in output
+    # Two calls per ticket, and the card number in T1 never went over the wire.
+    assert len(simulator.fake.requests) == 4
+    assert not contains_card_number(json.dumps(simulator.fake.requests))
+
+    # The same input again is answered from the result cache: no request is paid twice.
+    code, _ = run_openai(simulator, "--force")
+    assert code == 0
+    assert len(simulator.fake.requests) == 4
+
+
+def test_an_exhausted_quota_stops_the_run_and_burns_nothing(
+    workdir: Path, simulator: ThreadedFakeLLM
+) -> None:
+    simulator.fake.config.quota_exhausted = True
+    code, output = run_openai(simulator)
+    assert code == 1
+    assert "quota" in output
+    assert "stopped" in output
+    assert results() == {}
+    dead = CliRunner().invoke(app, ["dlq", "list", "--json"])
+    assert dead.output.strip() == ""
+
+    simulator.fake.config.quota_exhausted = False
+    code, output = run_openai(simulator)
+    assert code == 0, output
+    assert sorted(results()) == ["T1", "T2"]
+
+
+def test_the_offline_fallback_answers_when_the_model_refuses(
+    workdir: Path, simulator: ThreadedFakeLLM
+) -> None:
+    simulator.fake.config.refusal_rate = 1.0
+    code, output = run_openai(simulator, "--fallback", "offline")
+    assert code == 0, output
+    assert {record["provider"] for record in results().values()} == {"offline (fallback)"}
+    assert "answered by the fallback" in output
+
+
+def test_without_a_key_or_server_the_run_stops_before_any_work(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--no-progress",
+            "--tickets",
+            "tickets.csv",
+            "--transactions",
+            "transactions.csv",
+            "--provider",
+            "openai",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "OPENAI_API_KEY" in result.output

@@ -149,3 +149,19 @@ def test_without_a_key_or_server_the_run_stops_before_any_work(
     )
     assert result.exit_code == 2
     assert "OPENAI_API_KEY" in result.output
+
+
+def test_server_errors_are_retried_until_every_ticket_is_answered(
+    workdir: Path, simulator: ThreadedFakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUPPORTER_RETRY_BASE_DELAY", "0.01")
+    monkeypatch.setenv("SUPPORTER_RETRY_MAX_DELAY", "0.05")
+    simulator.fake.config.error_rates = {500: 0.3, 503: 0.2}
+    code, output = run_openai(simulator, "--max-attempts", "30")
+    assert code == 0, output
+    records = results()
+    assert {record["status"] for record in records.values()} == {"responded"}
+    failed_calls = simulator.fake.outcomes["500"] + simulator.fake.outcomes["503"]
+    assert failed_calls > 0
+    # Every failed call shows up as one more try of its ticket, none retried twice.
+    assert sum(int(str(record["attempts"])) for record in records.values()) == 2 + failed_calls

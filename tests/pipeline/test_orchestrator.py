@@ -14,7 +14,8 @@ from tests.pipeline.fakes import FlakyProvider
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.memory import MemoryBroker
 from supporter.domain.errors import FatalError, PermanentError, TransientError
-from supporter.llm.base import ModelProvider
+from supporter.domain.models import Reply
+from supporter.llm.base import ModelProvider, ModelResponse, ReplyRequest
 from supporter.llm.offline import OfflineProvider
 from supporter.pipeline.orchestrator import Pipeline, PipelineOptions, RunReport
 from supporter.pipeline.retry import RetryPolicy
@@ -315,3 +316,30 @@ async def test_the_fallback_answers_what_the_provider_cannot(
     assert lines["T0003"]["provider"] == "offline"
     assert report.stats.stage("analyze").fell_back == 2
     assert provider.calls["T0001"] == 1
+
+
+class OverpromisingProvider(FlakyProvider):
+    """Drafts what a careless model might: an invented amount and a refund promise."""
+
+    def __init__(self) -> None:
+        super().__init__({}, TransientError)
+
+    async def draft_reply(self, request: ReplyRequest) -> ModelResponse[Reply]:
+        body = "Sorry! We will refund the 999.00 USD charge right away."
+        return ModelResponse[Reply](value=Reply(body=body), provider="careless")
+
+
+async def test_a_draft_that_fails_the_grounding_check_is_kept_for_review(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    tickets = write_tickets(tmp_path / "t.csv", 2)
+    report, lines = await run_once(tmp_path, store, OverpromisingProvider(), tickets)
+    assert report.exit_code == 0
+    assert report.stats.grounding_failed == 2
+    for line in lines:
+        assert line["status"] == "responded"
+        assert line["analysis"]["needs_human"] is True
+        assert line["grounding"]["passed"] is False
+        problems = " ".join(line["grounding"]["problems"])
+        assert "999.00" in problems
+        assert "refund" in problems.lower()

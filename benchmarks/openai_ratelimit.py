@@ -124,30 +124,24 @@ def measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tickets", type=int, default=420, help="sample tickets, paced run")
-    parser.add_argument("--serial-tickets", type=int, default=56, help="sample tickets, serial run")
+    parser.add_argument(
+        "--serial-tickets", type=int, default=56, help="sample tickets, serial run (0: skip it)"
+    )
     args = parser.parse_args()
     config = FakeLLMConfig(
         latency_ms=800, latency_jitter=0.25, rpm=RPM, tpm=TPM, seed=1, record_requests=False
     )
     fake, base_url = serve(config)
-    rows = [
-        ("paced, 64 in flight (default)", measure("paced", args.tickets, base_url, fake)),
-        (
-            "one call at a time",
-            measure(
-                "serial",
-                args.serial_tickets,
-                base_url,
-                fake,
-                "--llm-concurrency",
-                "1",
-                "--analyze-concurrency",
-                "1",
-                "--respond-concurrency",
-                "1",
-            ),
-        ),
-    ]
+    rows = [("paced, 64 in flight (default)", measure("paced", args.tickets, base_url, fake))]
+    if args.serial_tickets:
+        serial = ("--llm-concurrency", "1", "--analyze-concurrency", "1")
+        serial += ("--respond-concurrency", "1")
+        rows.append(
+            (
+                "one call at a time",
+                measure("serial", args.serial_tickets, base_url, fake, *serial),
+            )
+        )
     print(
         "| run | tickets | wall time (s) | tickets/min | ceiling tickets/min | fraction of ceiling "
         "| requests | 429 share | charged tokens/request | prompt tokens/ticket |"

@@ -15,7 +15,7 @@ from supporter.cli import wiring
 from supporter.cli.common import fail, install_stop_handlers, settings_from, setup_logging
 from supporter.cli.ui import console, live_progress, summary
 from supporter.config import ConfigError, Settings
-from supporter.pipeline.orchestrator import Pipeline, RunReport
+from supporter.pipeline.orchestrator import RunReport
 from supporter.pipeline.stats import RunStats
 from supporter.store.base import DeadLetterRecord, StoreError
 
@@ -130,28 +130,12 @@ async def _replay(
     settings: Settings, ids: list[int] | None, out: Path, stats: RunStats, show_progress: bool
 ) -> RunReport:
     async with contextlib.AsyncExitStack() as resources:
-        store = await wiring.store(settings)
-        resources.push_async_callback(store.close)
-        broker = wiring.broker(settings)
-        resources.push_async_callback(broker.close)
-        model = wiring.provider(settings, resources)
-        for sink in (sinks := wiring.sinks(settings, out)):
-            resources.callback(sink.close)
+        pipeline, store = await wiring.pipeline(settings, resources, stats, out)
         letters = await store.dead_letters(ids=ids)
         if ids:
             missing = sorted(set(ids) - {letter.id for letter in letters})
             if missing:
                 console.print(f"[yellow]no pending dead letter with id {missing}[/]")
-        pipeline = Pipeline(
-            broker,
-            store,
-            model,
-            wiring.taxonomy(settings),
-            sinks,
-            wiring.pipeline_options(settings),
-            stats,
-            fallback=wiring.fallback(settings),
-        )
         install_stop_handlers(pipeline.request_stop)
         async with live_progress(stats, enabled=show_progress):
             return await pipeline.replay(letters)

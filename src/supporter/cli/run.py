@@ -19,7 +19,7 @@ from supporter.cli.common import (
 )
 from supporter.cli.ui import console, live_progress, summary
 from supporter.config import ConfigError, Settings
-from supporter.pipeline.orchestrator import Pipeline, RunReport
+from supporter.pipeline.orchestrator import RunReport
 from supporter.pipeline.stats import RunStats
 from supporter.sinks.rejects import JsonlRejectWriter
 from supporter.sources.base import Reject, SourceError
@@ -254,25 +254,9 @@ async def _run(settings: Settings, stats: RunStats, show_progress: bool) -> RunR
                 stats.rejected_transactions += 1
             rejects(reject)
 
-        for sink in (sinks := wiring.sinks(settings)):
-            resources.callback(sink.close)
-        store = await wiring.store(settings)
-        resources.push_async_callback(store.close)
-        broker = wiring.broker(settings)
-        resources.push_async_callback(broker.close)
-        model = wiring.provider(settings, resources)
+        pipeline, _ = await wiring.pipeline(settings, resources, stats)
         index = SqliteTransactionIndex()
         resources.callback(index.close)
-        pipeline = Pipeline(
-            broker,
-            store,
-            model,
-            wiring.taxonomy(settings),
-            sinks,
-            wiring.pipeline_options(settings),
-            stats,
-            fallback=wiring.fallback(settings),
-        )
         install_stop_handlers(pipeline.request_stop)
         async with live_progress(stats, enabled=show_progress):
             stats.transactions = await index.load(transaction_source.transactions(on_reject))

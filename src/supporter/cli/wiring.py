@@ -16,8 +16,9 @@ from supporter.llm.openai import OpenAIProvider
 from supporter.llm.pricing import PriceTable
 from supporter.llm.ratelimit import RateLimiter
 from supporter.pipeline.ingest import IngestOptions
-from supporter.pipeline.orchestrator import PipelineOptions
+from supporter.pipeline.orchestrator import Pipeline, PipelineOptions
 from supporter.pipeline.retry import RetryPolicy
+from supporter.pipeline.stats import RunStats
 from supporter.sinks.base import ResultSink
 from supporter.sinks.csv import CsvResultSink
 from supporter.sinks.jsonl import JsonlResultSink
@@ -103,3 +104,29 @@ def pipeline_options(settings: Settings) -> PipelineOptions:
         shutdown_timeout=settings.shutdown_timeout,
         force=settings.force,
     )
+
+
+async def pipeline(
+    settings: Settings,
+    resources: contextlib.AsyncExitStack,
+    stats: RunStats,
+    out: Path | None = None,
+) -> tuple[Pipeline, SqlStore]:
+    """Every part a run needs, opened now and closed with `resources`."""
+    for sink in (result_sinks := sinks(settings, out)):
+        resources.callback(sink.close)
+    result_store = await store(settings)
+    resources.push_async_callback(result_store.close)
+    message_broker = broker(settings)
+    resources.push_async_callback(message_broker.close)
+    built = Pipeline(
+        message_broker,
+        result_store,
+        provider(settings, resources),
+        taxonomy(settings),
+        result_sinks,
+        pipeline_options(settings),
+        stats,
+        fallback=fallback(settings),
+    )
+    return built, result_store

@@ -71,7 +71,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import ClassVar, Protocol, TypeVar
 
 from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Priority, Ticket, Transaction, TransactionType
@@ -148,8 +148,10 @@ _SHOWN_VALUE_LENGTH = 60
 _SHOWN_COLUMNS = 20
 
 
-class CsvTicketSource:
-    """Tickets from a CSV file (see the module docstring for the format)."""
+class _CsvSource:
+    """What both CSV adapters share: the file, its columns, the header check."""
+
+    _columns: ClassVar[_Schema]
 
     def __init__(
         self,
@@ -158,7 +160,7 @@ class CsvTicketSource:
         column_map: Mapping[str, str] | None = None,
         limits: FieldLimits | None = None,
     ) -> None:
-        self._file = _CsvFile(path, _TICKETS, column_map)
+        self._file = _CsvFile(path, self._columns, column_map)
         self._limits = limits or FieldLimits()
 
     @property
@@ -168,6 +170,12 @@ class CsvTicketSource:
     def check_header(self) -> None:
         """Read the header only; raise `SourceError` when the file cannot be used."""
         self._file.check_header()
+
+
+class CsvTicketSource(_CsvSource):
+    """Tickets from a CSV file (see the module docstring for the format)."""
+
+    _columns = _TICKETS
 
     async def tickets(self, on_reject: RejectHandler) -> AsyncIterator[Ticket]:
         """Every valid ticket in file order; bad rows go to `on_reject`."""
@@ -177,26 +185,10 @@ class CsvTicketSource:
                 yield ticket
 
 
-class CsvTransactionSource:
+class CsvTransactionSource(_CsvSource):
     """Payment transactions from a CSV file (see the module docstring for the format)."""
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        column_map: Mapping[str, str] | None = None,
-        limits: FieldLimits | None = None,
-    ) -> None:
-        self._file = _CsvFile(path, _TRANSACTIONS, column_map)
-        self._limits = limits or FieldLimits()
-
-    @property
-    def path(self) -> Path:
-        return self._file.path
-
-    def check_header(self) -> None:
-        """Read the header only; raise `SourceError` when the file cannot be used."""
-        self._file.check_header()
+    _columns = _TRANSACTIONS
 
     async def transactions(self, on_reject: RejectHandler) -> AsyncIterator[Transaction]:
         """Every valid transaction in file order; bad rows go to `on_reject`."""

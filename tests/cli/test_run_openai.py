@@ -165,3 +165,49 @@ def test_server_errors_are_retried_until_every_ticket_is_answered(
     assert failed_calls > 0
     # Every failed call shows up as one more try of its ticket, none retried twice.
     assert sum(int(str(record["attempts"])) for record in records.values()) == 2 + failed_calls
+
+
+def test_a_model_draft_that_invents_and_promises_is_held_for_review(
+    workdir: Path, simulator: ThreadedFakeLLM
+) -> None:
+    simulator.fake.config.canned_answers = {
+        "reply_draft": json.dumps(
+            {
+                "body": "We will refund your 999.00 USD charge tx_777 today.",
+                "cited_transaction_ids": ["tx_777"],
+            }
+        )
+    }
+    code, output = run_openai(simulator)
+    assert code == 0, output
+    for record in results().values():
+        assert record["status"] == "responded"
+        assert record["analysis"]["needs_human"] is True  # type: ignore[index]
+        grounding = record["grounding"]
+        assert isinstance(grounding, dict)
+        assert grounding["passed"] is False
+        problems = " ".join(grounding["problems"])
+        assert "999.00" in problems
+        assert "tx_777" in problems
+    assert "failed grounding check" in output
+
+
+def test_an_outage_opens_the_circuit_and_the_run_resumes_when_it_recovers(
+    workdir: Path, simulator: ThreadedFakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUPPORTER_CIRCUIT_THRESHOLD", "2")
+    monkeypatch.setenv("SUPPORTER_CIRCUIT_RESET_AFTER", "0.3")
+    monkeypatch.setenv("SUPPORTER_RETRY_BASE_DELAY", "0.01")
+    monkeypatch.setenv("SUPPORTER_RETRY_MAX_DELAY", "0.05")
+    simulator.fake.config.error_rates = {503: 1.0}
+    recovery = threading.Timer(1.5, lambda: setattr(simulator.fake.config, "error_rates", {}))
+    recovery.start()
+    try:
+        code, output = run_openai(simulator, "--max-attempts", "10", "-v")
+    finally:
+        recovery.cancel()
+    assert code == 0, output
+    assert {record["status"] for record in results().values()} == {"responded"}
+    assert "circuit analyze open" in output
+    # Paused, not hammering: two failures to open it, then one trial every 0.3 s.
+    assert simulator.fake.outcomes["503"] <= 2 + 1.5 / 0.3 + 2

@@ -55,6 +55,9 @@ class FakeLLMConfig:
     seed: int | None = None
     # Long benchmark runs switch this off so memory stays flat.
     record_requests: bool = True
+    # Fixed answers by json_schema name (e.g. {"reply_draft": '{"body": ...}'}): a test
+    # can make the model say something specific, such as an unsupported promise.
+    canned_answers: dict[str, str] = field(default_factory=dict)
 
 
 class FakeLLM:
@@ -193,7 +196,12 @@ class FakeLLM:
         messages: list[JSONObject] = body["messages"]
         rng = _content_rng(seed, messages)
         response_format = body.get("response_format") or {"type": "text"}
-        if response_format["type"] == "json_schema":
+        canned = self.config.canned_answers.get(
+            str(response_format.get("json_schema", {}).get("name", ""))
+        )
+        if canned is not None:
+            content = canned
+        elif response_format["type"] == "json_schema":
             generate = self._schemas.generator(response_format["json_schema"])
             value = generate(rng, "", 0)
             content = json.dumps(value, ensure_ascii=False, separators=(",", ":"))

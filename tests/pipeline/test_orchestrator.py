@@ -343,3 +343,17 @@ async def test_a_draft_that_fails_the_grounding_check_is_kept_for_review(
         problems = " ".join(line["grounding"]["problems"])
         assert "999.00" in problems
         assert "refund" in problems.lower()
+
+
+async def test_a_retry_after_beyond_reason_stops_the_run_instead_of_parking_tickets(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    tickets = write_tickets(tmp_path / "t.csv", 5)
+    provider = FlakyProvider(
+        {"T0002": 1}, lambda tid: TransientError("429 rate limited", retry_after=3600)
+    )
+    report, _ = await run_once(tmp_path, store, provider, tickets)
+    assert report.fatal is not None
+    assert "asked to wait 3600s" in report.fatal
+    assert report.exit_code == 1
+    assert await store.dead_letters() == []

@@ -34,3 +34,10 @@ def test_try_limit() -> None:
 def test_invalid_policy_is_refused(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_retry_after_beyond_the_limit_is_not_acceptable() -> None:
+    policy = RetryPolicy(max_retry_after=60)
+    assert policy.retry_after_acceptable(None)
+    assert policy.retry_after_acceptable(60)
+    assert not policy.retry_after_acceptable(61)

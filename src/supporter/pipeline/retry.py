@@ -11,6 +11,8 @@ class RetryPolicy:
     max_attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 30.0
+    # A Retry-After longer than this stops the run instead of parking tickets for it.
+    max_retry_after: float = 600.0
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -18,6 +20,9 @@ class RetryPolicy:
             raise ValueError("max_attempts must be at least 1")
         if self.base_delay < 0 or self.max_delay < self.base_delay:
             raise ValueError("need 0 <= base_delay <= max_delay")
+
+    def retry_after_acceptable(self, retry_after: float | None) -> bool:
+        return retry_after is None or retry_after <= self.max_retry_after
 
     def can_retry(self, attempt: int) -> bool:
         """Whether try number `attempt` (from 1) may be followed by another."""

@@ -124,10 +124,18 @@ class StageWorker(Generic[In, Out]):
             await self._breaker.admit()
         try:
             output = await self.stage.handle(message)
+        except TransientError as error:
+            if not self._policy.retry_after_acceptable(error.retry_after):
+                # A server asking for an hour's wait is not a hiccup: stop, keep the ticket.
+                await self._stop_for(
+                    delivery, FatalError(f"{error} (asked to wait {error.retry_after:.0f}s)")
+                )
+                return
+            if self._breaker is not None:
+                await self._breaker.failure()
+            await self._retry_or_give_up(delivery, message, error)
         except FatalError as error:
-            self._paused = True
-            await delivery.requeue()
-            self._on_fatal(error)
+            await self._stop_for(delivery, error)
         except PermanentError as error:
             await self._answered()
             record = self._record(message, error, transient=False)
@@ -145,6 +153,11 @@ class StageWorker(Generic[In, Out]):
             )
             await delivery.ack()
             self._counters.succeeded += 1
+
+    async def _stop_for(self, delivery: Delivery, error: FatalError) -> None:
+        self._paused = True
+        await delivery.requeue()
+        self._on_fatal(error)
 
     async def _answered(self) -> None:
         """The provider answered (even with a refusal): it is up."""

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     formats: list[Literal["jsonl", "csv"]] = ["jsonl"]
     rejects: Path = Path("rejects.jsonl")
     db: Path = Path("supporter.db")
+    # A database URL (postgresql://…, sqlite:///…) takes the place of `db` when given.
+    store_url: str | None = None
     provider: Literal["offline", "openai"] = "offline"
     model: str = "gpt-4o"
     base_url: str | None = None

@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from tests.conftest import require_service
 
 from supporter.domain.messages import AttemptRecord, DeadLetterMessage
 from supporter.domain.models import Analysis, GroundingCheck, Reply, Ticket, TicketResult
 from supporter.store.base import Outcome, StoreError
-from supporter.store.sql import SqlStore, sqlite_url
+from supporter.store.sql import SqlStore, async_url, sqlite_url
 
 TICKET = Ticket(
     ticket_id="T1",
@@ -44,15 +47,35 @@ def failed_outcome(message_id: str) -> Outcome:
     return Outcome(result=result, ticket=TICKET, history=history, dead_letter=letter)
 
 
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The same tests on both databases; PostgreSQL gets a fresh database per test."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "s.db")
+        return
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    name = f"supporter_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(f"{POSTGRES}/postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
-    store = await SqlStore.open(sqlite_url(tmp_path / "s.db"))
+async def store(store_url: str) -> AsyncIterator[SqlStore]:
+    store = await SqlStore.open(store_url)
     yield store
     await store.close()
 
 
-async def count(store_path: Path, table: str) -> int:
-    engine = create_async_engine(sqlite_url(store_path))
+async def count(url: str, table: str) -> int:
+    engine = create_async_engine(async_url(url))
     async with engine.connect() as connection:
         value = (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
     await engine.dispose()
@@ -60,13 +83,13 @@ async def count(store_path: Path, table: str) -> int:
 
 
 async def test_saving_the_same_outcome_twice_changes_nothing(
-    tmp_path: Path, store: SqlStore
+    store_url: str, store: SqlStore
 ) -> None:
     outcome = failed_outcome("d1")
     await store.save("v1", [outcome])
     await store.save("v1", [outcome])
     for table, expected in [("results", 1), ("tickets", 1), ("attempts", 2), ("dead_letters", 1)]:
-        assert await count(tmp_path / "s.db", table) == expected, table
+        assert await count(store_url, table) == expected, table
     (letter,) = await store.dead_letters()
     assert letter.resolved_at is None, "a redelivered dead letter resolved itself"
     assert letter.history[1].attempt == 2
@@ -90,15 +113,15 @@ async def test_done_tickets_are_per_version(store: SqlStore) -> None:
     assert await store.done_ticket_ids("v2") == set()
 
 
-async def test_a_store_of_another_schema_version_is_refused(tmp_path: Path) -> None:
-    store = await SqlStore.open(sqlite_url(tmp_path / "s.db"))
+async def test_a_store_of_another_schema_version_is_refused(store_url: str) -> None:
+    store = await SqlStore.open(store_url)
     await store.close()
-    engine = create_async_engine(sqlite_url(tmp_path / "s.db"))
+    engine = create_async_engine(async_url(store_url))
     async with engine.begin() as connection:
         await connection.execute(text("UPDATE schema_info SET version = 99"))
     await engine.dispose()
     with pytest.raises(StoreError, match="schema version 99"):
-        await SqlStore.open(sqlite_url(tmp_path / "s.db"))
+        await SqlStore.open(store_url)
 
 
 async def test_an_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
@@ -129,19 +152,19 @@ def responded(body: str = "Hello") -> Outcome:
 
 
 async def test_a_later_failure_leaves_no_stale_reply_behind(
-    tmp_path: Path, store: SqlStore
+    store_url: str, store: SqlStore
 ) -> None:
     await store.save("v1", [responded()])
-    assert await count(tmp_path / "s.db", "replies") == 1
+    assert await count(store_url, "replies") == 1
     await store.save("v2", [failed_outcome("d9")])
-    assert await count(tmp_path / "s.db", "replies") == 0
-    assert await count(tmp_path / "s.db", "analyses") == 0
+    assert await count(store_url, "replies") == 0
+    assert await count(store_url, "analyses") == 0
     (result,) = await store.results(["T1"])
     assert result.status == "failed"
 
 
-async def test_a_store_error_does_not_quote_ticket_data(tmp_path: Path, store: SqlStore) -> None:
-    engine = create_async_engine(sqlite_url(tmp_path / "s.db"))
+async def test_a_store_error_does_not_quote_ticket_data(store_url: str, store: SqlStore) -> None:
+    engine = create_async_engine(async_url(store_url))
     async with engine.begin() as connection:
         await connection.execute(text("DROP TABLE replies"))
         await connection.execute(text("CREATE TABLE replies (ticket_id TEXT PRIMARY KEY)"))

@@ -29,7 +29,7 @@ ConfigOption = Annotated[Path | None, typer.Option(help="TOML settings file.")]
 
 def _existing_store(db: Path | None, config: Path | None, **options: str | None) -> Settings:
     settings = settings_from({"db": db, **options}, config)
-    if not settings.db.is_file():
+    if settings.store_url is None and not settings.db.is_file():
         # Opening would create an empty database and report nothing: say so instead.
         fail(f"no database at {settings.db}: pass the --db of the run")
     return settings

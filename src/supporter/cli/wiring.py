@@ -73,7 +73,7 @@ def broker(settings: Settings) -> Broker:
 
 
 async def store(settings: Settings) -> SqlStore:
-    return await SqlStore.open(sqlite_url(settings.db))
+    return await SqlStore.open(settings.store_url or sqlite_url(settings.db))
 
 
 def sinks(settings: Settings, out: Path | None = None) -> list[ResultSink]:

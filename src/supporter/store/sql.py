@@ -1,5 +1,6 @@
-"""The store on a SQL database through SQLAlchemy (SQLite now; the same tables serve
-PostgreSQL). Writes come in batches, one transaction each.
+"""The store on a SQL database through SQLAlchemy: SQLite (the default, a file) or
+PostgreSQL, with the same tables and the same idempotent writes. Writes come in
+batches, one transaction each.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import delete, event, insert, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -34,16 +35,35 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+def async_url(url: str) -> str:
+    """`postgresql://…` and `sqlite:///…` with the async driver this store uses."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
 class SqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # Both dialects spell "insert … on conflict" the same way.
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     @classmethod
     async def open(cls, url: str) -> SqlStore:
         """Connect, create the tables when missing, and check the schema version."""
         # Parameters are ticket data: keep them out of every error message and log.
-        engine = create_async_engine(url, hide_parameters=True)
+        engine = create_async_engine(async_url(url), hide_parameters=True)
         if engine.dialect.name == "sqlite":
+            folder = Path(engine.url.database or ".").parent
+            if not folder.is_dir():
+                # Checked here: a failed aiosqlite connect leaves its thread behind.
+                await engine.dispose()
+                raise StoreError(f"cannot open the store at {url}: no folder {folder}")
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         store = cls(engine)
         try:
@@ -126,7 +146,7 @@ class SqlStore:
             .values(resolved_at=now)
         )
         if dead_rows:
-            statement = sqlite_insert(schema.dead_letters).on_conflict_do_nothing(
+            statement = self._insert(schema.dead_letters).on_conflict_do_nothing(
                 index_elements=["message_id"]
             )
             await connection.execute(statement, dead_rows)
@@ -140,7 +160,7 @@ class SqlStore:
     ) -> None:
         if not rows:
             return
-        statement = sqlite_insert(table)
+        statement = self._insert(table)
         columns = {name: statement.excluded[name] for name in rows[0] if name != key}
         await connection.execute(
             statement.on_conflict_do_update(index_elements=[key], set_=columns), rows

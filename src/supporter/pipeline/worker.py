@@ -2,8 +2,10 @@
 
 Failures are sorted here, once for all stages: a transient one is retried later
 with backoff (a delayed publish of the same message with the try recorded), a
-permanent one or the last try goes to the stage's dead-letter queue with the
-whole history, and a fatal one hands the message back and stops intake.
+permanent one or the last try goes to the stage's fallback when it has one and
+otherwise to its dead-letter queue with the whole history, and a fatal one (or
+a Retry-After beyond reason) hands the message back and stops the stage. A
+circuit breaker, when given, holds messages back while the provider is down.
 """
 
 from __future__ import annotations

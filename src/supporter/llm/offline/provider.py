@@ -1,0 +1,105 @@
+"""The offline provider: the rules behind the model port."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from supporter.domain.errors import PermanentError
+from supporter.domain.models import Analysis, Reply
+from supporter.llm.base import AnalysisRequest, Category, ModelResponse, ReplyRequest
+from supporter.llm.offline.categories import (
+    CompiledTaxonomy,
+    TaxonomyKey,
+    compile_taxonomy,
+    pick_category,
+    score_categories,
+    taxonomy_key,
+)
+from supporter.llm.offline.language import detect_language
+from supporter.llm.offline.priority import has_large_amount, needs_human, pick_priority
+from supporter.llm.offline.replies import compose_reply
+from supporter.llm.offline.signals import read_signals
+from supporter.llm.offline.summary import summarize
+from supporter.llm.offline.text import tokenize
+from supporter.llm.offline.transactions import related_transactions
+from supporter.llm.offline.version import version_for
+
+_CACHE_LIMIT: Final = 16
+
+
+class OfflineProvider:
+    """Classifies and answers tickets with rules: no network, no key, the same answer every time.
+
+    `taxonomy` is the one the pipeline sends in its requests; it is part of
+    `version`. A request carrying another taxonomy is still served (its rules
+    are compiled once and kept), but the version only describes this one.
+    """
+
+    def __init__(self, taxonomy: Sequence[Category]) -> None:
+        if not taxonomy:
+            raise ValueError("OfflineProvider needs a taxonomy with at least one category")
+        key = taxonomy_key(taxonomy)
+        self._compiled: dict[TaxonomyKey, CompiledTaxonomy] = {key: compile_taxonomy(taxonomy)}
+        self._version = version_for(taxonomy)
+
+    @property
+    def name(self) -> str:
+        return "offline"
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    async def analyze(self, request: AnalysisRequest) -> ModelResponse[Analysis]:
+        return ModelResponse[Analysis](value=self._analyze(request), provider=self.name)
+
+    async def draft_reply(self, request: ReplyRequest) -> ModelResponse[Reply]:
+        return ModelResponse[Reply](value=compose_reply(request), provider=self.name)
+
+    async def aclose(self) -> None:
+        return None
+
+    def _analyze(self, request: AnalysisRequest) -> Analysis:
+        compiled = self._compiled_for(request.taxonomy)
+        ticket = request.ticket
+        subject = tokenize(ticket.subject)
+        body = tokenize(ticket.body)
+        raw_text = f"{ticket.subject}\n{ticket.body}"
+        signals = read_signals([*subject, *body], raw_text)
+        facts = request.facts
+        scores = score_categories(
+            compiled,
+            subject,
+            body,
+            facts,
+            about_money="money" in signals.found or bool(facts.mentioned_amounts),
+        )
+        index, confidence = pick_category(compiled, scores)
+        category = compiled.names[index]
+        language = detect_language([*subject, *body], raw_text)
+        related = related_transactions(request.transactions, facts)
+        priority = pick_priority(category, signals, facts, has_large_amount(related, facts))
+        return Analysis(
+            category=category,
+            priority=priority,
+            sentiment=signals.sentiment,
+            language=language,
+            summary=summarize(category, language, signals, related, facts),
+            confidence=confidence,
+            needs_human=needs_human(confidence, priority, signals, facts),
+            related_transaction_ids=list(facts.related_transaction_ids),
+        )
+
+    def _compiled_for(self, taxonomy: Sequence[Category]) -> CompiledTaxonomy:
+        if not taxonomy:
+            raise PermanentError("the analysis request has an empty taxonomy")
+        key = taxonomy_key(taxonomy)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            if len(self._compiled) >= _CACHE_LIMIT:
+                # Keep the constructor's taxonomy (first entry); drop the rest.
+                first = next(iter(self._compiled.items()))
+                self._compiled = dict([first])
+            compiled = self._compiled[key] = compile_taxonomy(taxonomy)
+        return compiled

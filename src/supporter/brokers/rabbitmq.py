@@ -1,0 +1,411 @@
+"""RabbitMQ through aio-pika: the broker for stages that run as separate processes.
+
+- **Connection.** Opened lazily by the first call (`declare` at a stage's start, so
+  a wrong URL or a server that is down stops the run before any work), with
+  `aio_pika.connect_robust`: after a lost connection or a broker restart it
+  reconnects, reopens its channels and resumes its consumers on its own. The
+  pause between attempts is the URL's `reconnect_interval` (seconds, default 5).
+  An operation that fails while the connection is down raises `BrokerError`;
+  retrying it is the caller's retry policy.
+- **Durability.** Queues are durable classic queues named `<prefix>.<queue>`;
+  messages are persistent, and `publish` returns only once the broker confirmed
+  the message (publisher confirms). Publishing to a queue nobody declared is an
+  error, not a silent drop (mandatory publishes).
+- **Consumers.** Each `consume` gets its own channel with a prefetch bound and
+  manual acknowledgements. Leaving it closes the channel, which makes RabbitMQ
+  return every unacknowledged delivery (handed out or still buffered here) to
+  the queue, marked redelivered.
+- **Delays.** RabbitMQ has no delayed delivery without a plugin, so a delayed
+  message waits in a delay queue `<prefix>.<queue>.delay.<ms>` whose
+  `x-message-ttl` is the delay and whose dead-letter route (the default exchange,
+  routing key `<prefix>.<queue>`) moves the message to its queue when the TTL
+  runs out. Every message in one delay queue has the same TTL, so the oldest
+  always expires first (RabbitMQ only expires messages at the head of a queue).
+  Delays are rounded *up* to two significant digits (`delay_bucket_ms`), at most
+  10 % late, so jittered retries share a few dozen queues per decade instead of
+  one queue each; an idle delay queue deletes itself (`x-expires`).
+- **Backpressure.** With `max_length`, a fresh publish first polls the queue's
+  depth and sleeps (with backoff) while it holds `max_length` or more ready
+  messages. Several publishers may overshoot the bound by one message each.
+  Delayed publishes (retries) skip the bound, as on every broker. It is not an
+  `x-max-length` queue argument: RabbitMQ would drop or reject messages at the
+  limit instead of slowing the publisher down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractIncomingMessage,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+    DeliveryMode,
+)
+from aio_pika.exceptions import (
+    AMQPError,
+    ChannelInvalidStateError,
+    ChannelNotFoundEntity,
+    PublishError,
+)
+from pamqp.common import FieldValue
+from yarl import URL
+
+from supporter.brokers.base import BrokerError, dead_letter_queue
+
+ANSWER_TIMEOUT = 30.0
+"""Seconds to wait for RabbitMQ to answer one operation before raising BrokerError."""
+
+_DELAY_QUEUE_REFRESH = 60.0
+_ROOM_POLL_FIRST = 0.05
+_ROOM_POLL_MAX = 1.0
+# RabbitMQ's record of the dead-lettering that moved a delayed message out of its
+# delay queue: bookkeeping of this adapter, not the publisher's headers.
+_DEATH_HEADERS = ("x-death", "x-first-death-", "x-last-death-")
+
+
+def delay_bucket_ms(delay: float) -> int:
+    """The delay queue TTL (milliseconds) that carries a `delay` (seconds):
+    `delay` rounded up to two significant digits (0.5 s -> 500, 1.234 s -> 1300)."""
+    ms = max(1, math.ceil(round(delay * 1000, 6)))  # 0.57 * 1000 is 570.0000000000001
+    step: int = 10 ** max(0, len(str(ms)) - 2)
+    return -(-ms // step) * step
+
+
+def _redacted(url: str) -> str:
+    parsed = URL(url)
+    return str(parsed.with_password("***")) if parsed.password else url
+
+
+@asynccontextmanager
+async def _answer(doing: str, *, queue: str | None = None) -> AsyncIterator[None]:
+    """Bounds one exchange with RabbitMQ in time and turns its failures into BrokerError
+    (naming `queue` when RabbitMQ does not know it)."""
+    try:
+        async with asyncio.timeout(ANSWER_TIMEOUT):
+            yield
+    except BrokerError:
+        raise
+    except ChannelNotFoundEntity as error:
+        if queue is None:
+            raise BrokerError(f"{doing}: {error!r}") from error
+        raise BrokerError(f"queue {queue!r} is not declared") from error
+    except TimeoutError as error:
+        raise BrokerError(
+            f"{doing}: RabbitMQ did not answer within {ANSWER_TIMEOUT:g} s"
+        ) from error
+    except (AMQPError, OSError, RuntimeError) as error:
+        # RuntimeError: aio-pika's word for a channel or connection that is closed
+        # (ChannelInvalidStateError, "Connection was not opened").
+        raise BrokerError(f"{doing}: {error!r}") from error
+
+
+def _string_headers(raw: Mapping[str, FieldValue] | None) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for key, value in (raw or {}).items():
+        if key.startswith(_DEATH_HEADERS):
+            continue
+        # pamqp reads an AMQP byte array as bytearray, a non-UTF-8 string as bytes.
+        if isinstance(value, bytes | bytearray):
+            headers[key] = value.decode("utf-8", errors="replace")
+        elif isinstance(value, str):
+            headers[key] = value
+    return headers
+
+
+def _is_stale(message: AbstractIncomingMessage) -> bool:
+    """True when the channel that delivered `message` is gone (a reconnect): RabbitMQ
+    has put the message back already, and it can no longer be settled."""
+    try:
+        return message.channel.is_closed
+    except ChannelInvalidStateError:
+        return True
+
+
+class RabbitMQDelivery:
+    def __init__(self, message: AbstractIncomingMessage) -> None:
+        self._message = message
+        self._headers = _string_headers(message.headers)
+        self._settled = False
+
+    @property
+    def body(self) -> bytes:
+        return self._message.body
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._headers
+
+    @property
+    def message_id(self) -> str:
+        return self._message.message_id or ""
+
+    @property
+    def redelivered(self) -> bool:
+        return bool(self._message.redelivered)
+
+    def _settle(self) -> None:
+        if self._settled:
+            raise BrokerError(f"message {self.message_id} is already settled")
+        self._settled = True
+
+    async def ack(self) -> None:
+        self._settle()
+        async with _answer(f"acknowledging {self.message_id}"):
+            await self._message.ack()
+
+    async def requeue(self) -> None:
+        self._settle()
+        if _is_stale(self._message):
+            return  # its channel closed, which already returned it to the queue
+        async with _answer(f"requeueing {self.message_id}"):
+            await self._message.nack(requeue=True)
+
+
+class _Consumer:
+    """Deliveries that RabbitMQ pushed to one consumer channel, buffered until asked for.
+
+    Waiting on the buffer can be cancelled (a timeout) without losing a message:
+    RabbitMQ keeps counting a buffered message against the prefetch bound until it
+    is settled or its channel closes, so nothing is handed out past the bound.
+    """
+
+    def __init__(self) -> None:
+        self._arrived: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+
+    async def on_message(self, message: AbstractIncomingMessage) -> None:
+        self._arrived.put_nowait(message)
+
+    def __aiter__(self) -> _Consumer:
+        return self
+
+    async def __anext__(self) -> RabbitMQDelivery:
+        while True:
+            message = await self._arrived.get()
+            if not _is_stale(message):
+                return RabbitMQDelivery(message)
+
+
+async def _close_quietly(channel: AbstractRobustChannel) -> None:
+    # A channel that fails to close (in time) is gone or going with its connection,
+    # and RabbitMQ returns its deliveries either way.
+    with contextlib.suppress(AMQPError, OSError, RuntimeError):
+        async with asyncio.timeout(ANSWER_TIMEOUT):
+            await channel.close()
+
+
+class RabbitMQBroker:
+    """Queues on a RabbitMQ server at `url` (`amqp://user:password@host:5672/vhost`).
+
+    `prefix` namespaces the queue names (`supporter.tickets`). `max_length` bounds
+    each queue for fresh publishes (backpressure); None leaves queues unbounded.
+    """
+
+    def __init__(
+        self, url: str, *, prefix: str = "supporter", max_length: int | None = None
+    ) -> None:
+        if max_length is not None and max_length < 1:
+            raise ValueError("max_length must be at least 1 (or None for unbounded queues)")
+        self._url = url
+        self._prefix = prefix
+        self._max_length = max_length
+        self._connection: AbstractRobustConnection | None = None
+        self._publisher: AbstractRobustChannel | None = None
+        self._inspector: AbstractRobustChannel | None = None
+        self._connecting = asyncio.Lock()
+        self._opening = asyncio.Lock()  # of the shared channels
+        self._closed = False
+        self._declared: dict[str, None] = {}
+        # Per queue: the delay queues made for it, with when each was last declared.
+        self._delay_queues: dict[str, dict[str, float]] = {}
+
+    @property
+    def declared(self) -> tuple[str, ...]:
+        """The queues declared through this broker, in order."""
+        return tuple(self._declared)
+
+    def _name(self, queue: str) -> str:
+        return f"{self._prefix}.{queue}" if self._prefix else queue
+
+    async def _connect(self) -> AbstractRobustConnection:
+        """The connection, opened on first use."""
+        async with self._connecting:
+            if self._closed:
+                raise BrokerError("broker is closed")
+            if self._connection is None:
+                try:
+                    self._connection = await aio_pika.connect_robust(
+                        self._url, timeout=ANSWER_TIMEOUT
+                    )
+                except (AMQPError, OSError) as error:
+                    raise BrokerError(
+                        f"cannot connect to RabbitMQ at {_redacted(self._url)}: {error!r}. "
+                        "Check that the server is running and that the URL's host, port, "
+                        "user, password and virtual host are right."
+                    ) from error
+            return self._connection
+
+    async def _open_channel(self, doing: str, *, confirms: bool = False) -> AbstractRobustChannel:
+        connection = await self._connect()
+        async with _answer(doing):
+            # Opening a channel while the connection is being restored fails at once.
+            await connection.ready()
+            return await connection.channel(publisher_confirms=confirms, on_return_raises=confirms)
+
+    async def _publisher_channel(self) -> AbstractRobustChannel:
+        async with self._opening:
+            if self._publisher is None:
+                self._publisher = await self._open_channel("opening a channel", confirms=True)
+            return self._publisher
+
+    @asynccontextmanager
+    async def _inspection(
+        self, doing: str, *, queue: str | None = None
+    ) -> AsyncIterator[AbstractRobustChannel]:
+        """The channel for declares, depth checks and deletes, with errors translated."""
+        async with self._opening:
+            if self._inspector is None:
+                self._inspector = await self._open_channel("opening a channel")
+            channel = self._inspector
+        async with _answer(doing, queue=queue):
+            try:
+                yield channel
+            except BaseException:
+                # RabbitMQ closes a channel on any error (a missing queue, other
+                # arguments), and one left mid-answer (a timeout) is no better: drop it,
+                # the next inspection opens another.
+                if self._inspector is channel:
+                    self._inspector = None
+                await _close_quietly(channel)
+                raise
+
+    async def _declare_queue(
+        self, name: str, arguments: dict[str, FieldValue] | None = None
+    ) -> None:
+        async with self._inspection(f"declaring queue {name!r}") as channel:
+            # Not robust: a queue recorded by a robust channel is declared again on
+            # every reconnect, even after `delete`.
+            await channel.declare_queue(name, durable=True, arguments=arguments, robust=False)
+
+    async def declare(self, queue: str) -> None:
+        for name in (queue, dead_letter_queue(queue)):
+            await self._declare_queue(self._name(name))
+        self._declared.setdefault(queue)
+
+    async def publish(
+        self,
+        queue: str,
+        body: bytes,
+        *,
+        message_id: str,
+        headers: Mapping[str, str] | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        if self._closed:
+            raise BrokerError("broker is closed")
+        fields: dict[str, FieldValue] = dict(headers or {})
+        message = aio_pika.Message(
+            body,
+            message_id=message_id,
+            headers=fields,
+            delivery_mode=DeliveryMode.PERSISTENT,
+        )
+        if delay > 0:
+            routing_key = await self._delay_queue(queue, delay)
+        else:
+            await self._wait_for_room(queue)
+            routing_key = self._name(queue)
+        channel = await self._publisher_channel()
+        async with _answer(f"publishing {message_id} to {queue!r}"):
+            try:
+                await channel.default_exchange.publish(message, routing_key=routing_key)
+            except PublishError as error:
+                raise BrokerError(f"queue {queue!r} is not declared") from error
+
+    async def _wait_for_room(self, queue: str) -> None:
+        if self._max_length is None:
+            return
+        pause = _ROOM_POLL_FIRST
+        while await self.depth(queue) >= self._max_length:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _ROOM_POLL_MAX)
+
+    async def _delay_queue(self, queue: str, delay: float) -> str:
+        """The delay queue for `delay`, declared if this broker has not lately."""
+        ttl = delay_bucket_ms(delay)
+        name = f"{self._name(queue)}.delay.{ttl}"
+        made = self._delay_queues.setdefault(queue, {})
+        now = asyncio.get_running_loop().time()
+        last = made.get(name)
+        if last is None or now - last > _DELAY_QUEUE_REFRESH:
+            # RabbitMQ drops a message dead-lettered to a missing queue: check first.
+            await self.depth(queue)
+            # Declaring again renews `x-expires`; since that outlasts the TTL by twice
+            # the refresh interval, the queue never expires with messages still in it.
+            await self._declare_queue(
+                name,
+                {
+                    "x-message-ttl": ttl,
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": self._name(queue),
+                    "x-expires": ttl + int(2 * _DELAY_QUEUE_REFRESH * 1000),
+                },
+            )
+            made[name] = now
+        return name
+
+    @asynccontextmanager
+    async def consume(
+        self, queue: str, *, prefetch: int
+    ) -> AsyncIterator[AsyncIterator[RabbitMQDelivery]]:
+        if prefetch < 1:
+            raise ValueError("prefetch must be at least 1")
+        await self.depth(queue)  # a clear error for a queue nobody declared
+        channel = await self._open_channel(f"opening a channel to consume {queue!r}")
+        consumer = _Consumer()
+        try:
+            async with _answer(f"consuming from {queue!r}"):
+                await channel.set_qos(prefetch_count=prefetch)
+                # Robust, so that the channel declares it again and resumes this
+                # consumer after a reconnect; a durable queue survives that anyway.
+                amqp_queue = await channel.declare_queue(self._name(queue), durable=True)
+                await amqp_queue.consume(consumer.on_message)
+            yield consumer
+        finally:
+            # Closing the channel returns every unacknowledged delivery to the queue.
+            # Shielded: a cancelled consumer task must not leave the channel open.
+            await asyncio.shield(_close_quietly(channel))
+
+    async def depth(self, queue: str) -> int:
+        doing = f"counting the messages in {queue!r}"
+        async with self._inspection(doing, queue=queue) as channel:
+            counted = await channel.declare_queue(self._name(queue), passive=True, robust=False)
+        return counted.declaration_result.message_count or 0
+
+    async def delete(self, queue: str) -> None:
+        """Delete `queue`, its dead-letter queue and the delay queues this broker made
+        for them, with every message in them. For tests and tools, not for stages."""
+        dead = dead_letter_queue(queue)
+        names = [
+            self._name(queue),
+            self._name(dead),
+            *self._delay_queues.pop(queue, {}),
+            *self._delay_queues.pop(dead, {}),
+        ]
+        async with self._inspection(f"deleting queue {queue!r}") as channel:
+            for name in names:
+                await channel.queue_delete(name)
+        self._declared.pop(queue, None)
+
+    async def close(self) -> None:
+        self._closed = True
+        async with self._connecting:
+            connection, self._connection = self._connection, None
+        self._publisher = self._inspector = None
+        if connection is not None:
+            await connection.close()

@@ -1,0 +1,284 @@
+"""What only the RabbitMQ broker promises: confirmed, persistent messages on durable
+queues, delays through delay queues, and deliveries that survive a lost connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import aio_pika
+import pytest
+from aio_pika.abc import DeliveryMode
+from aio_pika.exceptions import ChannelNotFoundEntity
+from tests.conftest import require_service
+
+from supporter.brokers.base import BrokerError
+from supporter.brokers.rabbitmq import RabbitMQBroker, delay_bucket_ms
+
+HOST, PORT = "127.0.0.1", 5672
+URL = f"amqp://guest:guest@{HOST}:{PORT}/"
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def broker(prefix: str) -> AsyncIterator[RabbitMQBroker]:
+    """Declares the queues of a test and deletes them afterwards."""
+    require_service("RabbitMQ", HOST, PORT)
+    broker = RabbitMQBroker(URL, prefix=prefix)
+    yield broker
+    for queue in broker.declared:
+        await broker.delete(queue)
+    await broker.close()
+
+
+@pytest.fixture
+async def other_broker(
+    prefix: str, broker: RabbitMQBroker
+) -> AsyncIterator[Callable[..., RabbitMQBroker]]:
+    """More brokers on the same queues (another worker process), each closed afterwards."""
+    made: list[RabbitMQBroker] = []
+
+    def make(url: str = URL, **options: int) -> RabbitMQBroker:
+        made.append(RabbitMQBroker(url, prefix=prefix, **options))
+        return made[-1]
+
+    yield make
+    for other in made:
+        await other.close()
+
+
+@pytest.fixture
+async def raw_channel() -> AsyncIterator[aio_pika.abc.AbstractChannel]:
+    """A plain aio-pika channel, to look at what the broker put on the server."""
+    require_service("RabbitMQ", HOST, PORT)
+    connection = await aio_pika.connect(URL)
+    async with connection:
+        yield await connection.channel()
+
+
+class Proxy:
+    """A TCP relay to RabbitMQ that can cut its connections, as a network failure or
+    a broker restart would."""
+
+    def __init__(self) -> None:
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"amqp://guest:guest@127.0.0.1:{port}/"
+
+    async def _relay(
+        self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
+    ) -> None:
+        server_in, server_out = await asyncio.open_connection(HOST, PORT)
+        self._writers |= {client_out, server_out}
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.transport.abort()
+
+        await asyncio.gather(pipe(client_in, server_out), pipe(server_in, client_out))
+
+    def sever(self) -> None:
+        for writer in self._writers:
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def stop(self) -> None:
+        self.sever()
+        if self._server is not None:
+            self._server.close()
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[Proxy]:
+    proxy = Proxy()
+    yield proxy
+    await proxy.stop()
+
+
+async def test_publish_returns_once_the_broker_has_the_message(broker: RabbitMQBroker) -> None:
+    await broker.declare("q")
+    for count in range(1, 11):
+        await broker.publish("q", b"x", message_id=f"m{count}")
+        assert await broker.depth("q") == count
+
+
+async def test_messages_are_persistent_on_durable_queues(
+    broker: RabbitMQBroker, prefix: str, raw_channel: aio_pika.abc.AbstractChannel
+) -> None:
+    await broker.declare("q")
+    await broker.publish("q", b"body", message_id="m1", headers={"trace": "t-1"})
+    # Declaring it durable again succeeds only if it is durable already.
+    queue = await raw_channel.declare_queue(f"{prefix}.q", durable=True)
+    message = await queue.get(timeout=5)
+    assert message.delivery_mode == DeliveryMode.PERSISTENT
+    assert message.message_id == "m1"
+    assert message.headers == {"trace": "t-1"}
+    await message.ack()
+
+
+async def test_headers_from_other_publishers_are_read_as_strings(
+    broker: RabbitMQBroker, prefix: str, raw_channel: aio_pika.abc.AbstractChannel
+) -> None:
+    await broker.declare("q")
+    message = aio_pika.Message(
+        b"x", message_id="m1", headers={"raw": bytearray(b"bytes"), "count": 3}
+    )
+    await raw_channel.default_exchange.publish(message, routing_key=f"{prefix}.q")
+    async with broker.consume("q", prefetch=1) as deliveries:
+        delivery = await asyncio.wait_for(anext(deliveries), 5)
+        assert delivery.headers == {"raw": "bytes"}
+        await delivery.ack()
+
+
+async def test_an_undeclared_queue_is_an_error(broker: RabbitMQBroker) -> None:
+    with pytest.raises(BrokerError, match="'nope' is not declared"):
+        await broker.publish("nope", b"x", message_id="m1")
+    with pytest.raises(BrokerError, match="'nope' is not declared"):
+        await broker.publish("nope", b"x", message_id="m1", delay=0.1)
+    with pytest.raises(BrokerError, match="'nope' is not declared"):
+        await broker.depth("nope")
+    with pytest.raises(BrokerError, match="'nope' is not declared"):
+        async with broker.consume("nope", prefetch=1):
+            pass
+    # The broker is still usable after RabbitMQ closed a channel over the error.
+    await broker.declare("q")
+    await broker.publish("q", b"x", message_id="m1")
+    assert await broker.depth("q") == 1
+
+
+async def test_a_delayed_message_keeps_its_id_and_headers(broker: RabbitMQBroker) -> None:
+    await broker.declare("q")
+    await broker.publish("q", b"later", message_id="m1", headers={"attempt": "2"}, delay=0.1)
+    async with broker.consume("q", prefetch=1) as deliveries:
+        delivery = await asyncio.wait_for(anext(deliveries), 5)
+        assert delivery.message_id == "m1"
+        # Without RabbitMQ's x-death record of the delay queue it passed through.
+        assert delivery.headers == {"attempt": "2"}
+        assert delivery.redelivered is False
+        await delivery.ack()
+
+
+def test_delays_round_up_to_two_significant_digits() -> None:
+    assert delay_bucket_ms(0.0001) == 1
+    assert delay_bucket_ms(0.5) == 500
+    assert delay_bucket_ms(0.57) == 570
+    assert delay_bucket_ms(1.234) == 1300
+    assert delay_bucket_ms(37.2) == 38_000
+    assert delay_bucket_ms(300) == 300_000
+
+
+async def test_delete_removes_the_delay_queues_too(
+    broker: RabbitMQBroker, prefix: str, raw_channel: aio_pika.abc.AbstractChannel
+) -> None:
+    await broker.declare("q")
+    await broker.publish("q", b"x", message_id="m1", delay=10)
+    await broker.delete("q")
+    assert broker.declared == ()
+    with pytest.raises(ChannelNotFoundEntity):
+        await raw_channel.declare_queue(f"{prefix}.q.delay.10000", passive=True)
+
+
+async def test_publish_waits_while_the_queue_is_full(
+    broker: RabbitMQBroker, other_broker: Callable[..., RabbitMQBroker]
+) -> None:
+    await broker.declare("q")
+    bounded = other_broker(max_length=2)
+    await bounded.publish("q", b"1", message_id="1")
+    await bounded.publish("q", b"2", message_id="2")
+    blocked = asyncio.ensure_future(bounded.publish("q", b"3", message_id="3"))
+    await asyncio.sleep(0.3)
+    assert not blocked.done()
+    # A delayed retry is admitted work: it never waits on the bound.
+    await asyncio.wait_for(bounded.publish("q", b"retry", message_id="4", delay=0.01), 2)
+    async with broker.consume("q", prefetch=1) as deliveries:
+        await (await asyncio.wait_for(anext(deliveries), 5)).ack()
+        await (await asyncio.wait_for(anext(deliveries), 5)).ack()
+    await asyncio.wait_for(blocked, 5)
+    assert await broker.depth("q") == 2
+    await bounded.delete("q")  # and the delay queue that only it knows of
+
+
+async def test_a_consumer_cut_off_abruptly_returns_its_deliveries(
+    broker: RabbitMQBroker, other_broker: Callable[..., RabbitMQBroker], proxy: Proxy
+) -> None:
+    await broker.declare("q")
+    for index in range(2):
+        await broker.publish("q", str(index).encode(), message_id=f"m{index}")
+    # The crashed worker must not reconnect and take them again during the test.
+    crashed = other_broker(f"{await proxy.start()}?reconnect_interval=60")
+    async with crashed.consume("q", prefetch=2) as taken:
+        for _ in range(2):
+            await asyncio.wait_for(anext(taken), 5)
+        proxy.sever()
+        got = []
+        async with broker.consume("q", prefetch=2) as deliveries:
+            for _ in range(2):
+                delivery = await asyncio.wait_for(anext(deliveries), 5)
+                assert delivery.redelivered is True
+                got.append(delivery.body)
+                await delivery.ack()
+    assert sorted(got) == [b"0", b"1"]
+
+
+async def test_a_lost_connection_is_restored_with_its_consumer(
+    broker: RabbitMQBroker, other_broker: Callable[..., RabbitMQBroker], proxy: Proxy
+) -> None:
+    await broker.declare("q")
+    await broker.publish("q", b"before", message_id="m1")
+    worker = other_broker(f"{await proxy.start()}?reconnect_interval=0.1")
+    async with worker.consume("q", prefetch=1) as deliveries:
+        before = await asyncio.wait_for(anext(deliveries), 5)
+        proxy.sever()
+        for _ in range(50):
+            with contextlib.suppress(BrokerError):
+                await worker.publish("q", b"after", message_id="m2")
+                break
+            await asyncio.sleep(0.1)
+        # Reconnected on another channel: RabbitMQ put it back, it cannot be settled.
+        with pytest.raises(BrokerError):
+            await before.ack()
+        got = {}
+        for _ in range(2):
+            delivery = await asyncio.wait_for(anext(deliveries), 5)
+            got[delivery.body] = delivery.redelivered
+            await delivery.ack()
+    assert got == {b"before": True, b"after": False}
+    assert await broker.depth("q") == 0
+
+
+async def test_settling_twice_is_an_error(broker: RabbitMQBroker) -> None:
+    await broker.declare("q")
+    await broker.publish("q", b"x", message_id="m1")
+    async with broker.consume("q", prefetch=1) as deliveries:
+        delivery = await asyncio.wait_for(anext(deliveries), 5)
+        await delivery.ack()
+        with pytest.raises(BrokerError, match="already settled"):
+            await delivery.requeue()
+
+
+async def test_an_unreachable_server_says_so_without_the_password() -> None:
+    broker = RabbitMQBroker("amqp://guest:s3cret@127.0.0.1:1/")
+    with pytest.raises(BrokerError, match="cannot connect to RabbitMQ") as raised:
+        await broker.declare("q")
+    assert "s3cret" not in str(raised.value)
+    await broker.close()
+
+
+async def test_a_closed_broker_refuses_work(broker: RabbitMQBroker, prefix: str) -> None:
+    closed = RabbitMQBroker(URL, prefix=prefix)
+    await closed.close()
+    with pytest.raises(BrokerError, match="closed"):
+        await closed.publish("q", b"x", message_id="m1")

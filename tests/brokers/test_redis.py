@@ -1,0 +1,306 @@
+"""What only the Redis Streams broker promises: dead consumers lose nothing, live
+ones keep what they hold, delayed messages move once, and bounded queues."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from tests.conftest import require_service
+
+from supporter.brokers.base import BrokerError
+from supporter.brokers.redis import RedisConsumer, RedisStreamsBroker
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+# A consumer in its own process that takes one message and then hangs until killed.
+DYING_CONSUMER = """
+import asyncio, sys
+from supporter.brokers.redis import RedisConsumer, RedisStreamsBroker
+
+async def main(prefix, queue, consumer_name):
+    broker = RedisStreamsBroker(sys.argv[1], prefix=prefix, consumer_name=consumer_name)
+    async with broker.consume(queue, prefetch=1) as deliveries:
+        delivery = await anext(deliveries)
+        print("taken", delivery.message_id, flush=True)
+        await asyncio.sleep(60)
+
+asyncio.run(main(*sys.argv[2:]))
+"""
+
+BrokerFactory = Callable[..., RedisStreamsBroker]
+
+
+@pytest.fixture
+async def make_broker() -> AsyncIterator[BrokerFactory]:
+    """Brokers sharing one fresh prefix (as separate processes would); keys removed after."""
+    require_service("Redis", "127.0.0.1", 6379)
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    made: list[RedisStreamsBroker] = []
+
+    def make(**options: Any) -> RedisStreamsBroker:
+        broker = RedisStreamsBroker(REDIS_URL, prefix=prefix, **options)
+        made.append(broker)
+        return broker
+
+    yield make
+    for broker in made:
+        await broker.close()
+    cleaner = RedisStreamsBroker(REDIS_URL, prefix=prefix)
+    await cleaner.delete_keys()
+    await cleaner.close()
+
+
+async def kill_after_taking(prefix: str, queue: str, consumer_name: str) -> None:
+    """Run DYING_CONSUMER until it holds a message, then SIGKILL it: nothing is settled
+    and nothing is returned."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        DYING_CONSUMER,
+        REDIS_URL,
+        prefix,
+        queue,
+        consumer_name,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 10)
+        assert line.split()[0] == b"taken", line
+    finally:
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+
+
+async def eventually(predicate: Callable[[], Awaitable[bool]], timeout: float = 3.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not await predicate():
+            await asyncio.sleep(0.02)
+
+
+async def test_a_killed_consumers_message_is_reclaimed_marked_redelivered(
+    make_broker: BrokerFactory,
+) -> None:
+    survivor = make_broker(claim_idle=0.2)
+    await survivor.declare("q")
+    await survivor.publish("q", b"\x00\xffprecious", message_id="m1", headers={"trace": "t"})
+    await kill_after_taking(survivor.prefix, "q", "doomed")
+    assert await survivor.depth("q") == 0  # pending on the dead consumer
+
+    async with survivor.consume("q", prefetch=1) as deliveries:
+        delivery = await asyncio.wait_for(anext(deliveries), 3)
+        assert (delivery.body, delivery.message_id) == (b"\x00\xffprecious", "m1")
+        assert delivery.headers == {"trace": "t"}
+        assert delivery.redelivered is True
+        await delivery.ack()
+    assert await survivor.depth("q") == 0
+
+
+async def test_a_restart_under_the_same_name_returns_its_messages_at_once(
+    make_broker: BrokerFactory,
+) -> None:
+    # claim_idle is long: only the restart can bring the message back in time.
+    restarted = make_broker(consumer_name="worker-a", claim_idle=60)
+    await restarted.declare("q")
+    await restarted.publish("q", b"x", message_id="m1")
+    await kill_after_taking(restarted.prefix, "q", "worker-a")
+
+    async with restarted.consume("q", prefetch=1) as deliveries:
+        delivery = await asyncio.wait_for(anext(deliveries), 1)
+        assert delivery.message_id == "m1"
+        assert delivery.redelivered is True
+        await delivery.ack()
+
+
+async def test_a_slow_live_consumer_keeps_its_message(make_broker: BrokerFactory) -> None:
+    holder = make_broker(claim_idle=0.3)
+    other = make_broker(claim_idle=0.3)
+    await holder.declare("q")
+    await holder.publish("q", b"slow", message_id="m1")
+    async with holder.consume("q", prefetch=1) as held:
+        delivery = await asyncio.wait_for(anext(held), 3)
+        async with other.consume("q", prefetch=1) as deliveries:
+            with pytest.raises(TimeoutError):
+                # Several claim_idle periods: the holder's heartbeat keeps it.
+                await asyncio.wait_for(anext(deliveries), 1.2)
+        await delivery.ack()
+    assert await holder.depth("q") == 0
+
+
+async def test_requeue_after_someone_else_reclaimed_it_adds_no_copy(
+    make_broker: BrokerFactory,
+) -> None:
+    broker = make_broker()
+    await broker.declare("q")
+    await broker.publish("q", b"x", message_id="m1")
+    async with broker.consume("q", prefetch=1) as deliveries:
+        delivery = await asyncio.wait_for(anext(deliveries), 3)
+        # As if the event loop had stalled past claim_idle and another consumer took it.
+        await broker.client.xclaim(
+            broker.stream_key("q"), broker.group, "someone-else", 0, [delivery.entry_id]
+        )
+        await delivery.requeue()
+        assert await broker.depth("q") == 0
+        assert await broker.client.xlen(broker.stream_key("q")) == 1  # still someone's
+
+
+async def test_two_movers_never_duplicate_a_delayed_message(make_broker: BrokerFactory) -> None:
+    first, second = make_broker(), make_broker()
+    await first.declare("q")
+    for index in range(50):
+        await first.publish("q", str(index).encode(), message_id=f"m{index}", delay=0.05)
+    assert await first.delayed("q") == 50
+    await asyncio.sleep(0.1)
+
+    async def move(broker: RedisStreamsBroker) -> None:
+        await broker.scripts["move_due"](
+            keys=[broker.delayed_key("q"), broker.stream_key("q")], args=[7]
+        )
+
+    await asyncio.gather(*(move(broker) for _ in range(10) for broker in (first, second)))
+    assert await first.delayed("q") == 0
+    assert await first.depth("q") == 50
+
+    seen: list[bytes] = []
+    async with first.consume("q", prefetch=10) as a, second.consume("q", prefetch=10) as b:
+
+        async def drain(deliveries: RedisConsumer) -> None:
+            while True:
+                try:
+                    delivery = await asyncio.wait_for(anext(deliveries), 0.5)
+                except TimeoutError:
+                    return
+                seen.append(delivery.body)
+                await delivery.ack()
+
+        await asyncio.gather(drain(a), drain(b))
+    assert sorted(seen, key=int) == [str(index).encode() for index in range(50)]
+
+
+async def test_concurrent_consumers_move_delayed_messages_once(make_broker: BrokerFactory) -> None:
+    first, second = make_broker(), make_broker()
+    await first.declare("q")
+    for index in range(20):
+        await first.publish("q", b"\x00:" + str(index).encode(), message_id=f"m{index}", delay=0.3)
+    seen: list[str] = []
+
+    async def worker(broker: RedisStreamsBroker) -> None:
+        async with broker.consume("q", prefetch=5) as deliveries:
+            while True:
+                try:
+                    delivery = await asyncio.wait_for(anext(deliveries), 1.0)
+                except TimeoutError:
+                    return
+                assert delivery.body.startswith(b"\x00:")
+                seen.append(delivery.message_id)
+                await delivery.ack()
+
+    await asyncio.gather(worker(first), worker(second))
+    assert sorted(seen) == sorted(f"m{index}" for index in range(20))
+
+
+async def test_publish_waits_while_the_queue_is_full(make_broker: BrokerFactory) -> None:
+    broker = make_broker(max_length=2)
+    await broker.declare("q")
+    await broker.publish("q", b"1", message_id="1")
+    await broker.publish("q", b"2", message_id="2")
+    blocked = asyncio.ensure_future(broker.publish("q", b"3", message_id="3"))
+    await asyncio.sleep(0.2)
+    assert not blocked.done()
+    async with broker.consume("q", prefetch=1) as deliveries:
+        await (await asyncio.wait_for(anext(deliveries), 3)).ack()
+    await asyncio.wait_for(blocked, 2)
+    assert await broker.depth("q") == 2
+
+
+async def test_delayed_retries_skip_the_bound(make_broker: BrokerFactory) -> None:
+    broker = make_broker(max_length=1)
+    await broker.declare("q")
+    await broker.publish("q", b"fresh", message_id="1")
+    await asyncio.wait_for(broker.publish("q", b"retry", message_id="2", delay=0.01), 1)
+    assert await broker.delayed("q") == 1
+
+
+async def test_undeclared_queue_is_an_error(make_broker: BrokerFactory) -> None:
+    broker = make_broker()
+    with pytest.raises(BrokerError, match="not declared"):
+        await broker.publish("nope", b"x", message_id="1")
+    with pytest.raises(BrokerError, match="not declared"):
+        await broker.publish("nope", b"x", message_id="1", delay=1)
+    with pytest.raises(BrokerError, match="not declared"):
+        await broker.depth("nope")
+    with pytest.raises(BrokerError, match="not declared"):
+        async with broker.consume("nope", prefetch=1):
+            pass
+
+
+async def test_settling_twice_is_an_error(make_broker: BrokerFactory) -> None:
+    broker = make_broker()
+    await broker.declare("q")
+    await broker.publish("q", b"x", message_id="1")
+    async with broker.consume("q", prefetch=1) as deliveries:
+        delivery = await asyncio.wait_for(anext(deliveries), 3)
+        await delivery.ack()
+        with pytest.raises(BrokerError, match="already settled"):
+            await delivery.requeue()
+
+
+async def test_closing_the_broker_returns_what_open_consumers_hold(
+    make_broker: BrokerFactory,
+) -> None:
+    closing, other = make_broker(), make_broker()
+    await closing.declare("q")
+    await closing.publish("q", b"x", message_id="m1")
+    consumer = closing.consume("q", prefetch=1)
+    deliveries = await consumer.__aenter__()
+    await asyncio.wait_for(anext(deliveries), 3)
+    await closing.close()
+    with pytest.raises(BrokerError, match="closed"):
+        await closing.publish("q", b"y", message_id="m2")
+    async with other.consume("q", prefetch=1) as again:
+        delivery = await asyncio.wait_for(anext(again), 3)
+        assert delivery.redelivered is True
+        await delivery.ack()
+
+
+async def test_acknowledged_entries_leave_the_stream(make_broker: BrokerFactory) -> None:
+    broker = make_broker()
+    await broker.declare("q")
+    for index in range(3):
+        await broker.publish("q", b"x", message_id=f"m{index}")
+    async with broker.consume("q", prefetch=3) as deliveries:
+        for _ in range(3):
+            await (await asyncio.wait_for(anext(deliveries), 3)).ack()
+    assert await broker.client.xlen(broker.stream_key("q")) == 0
+    groups = await broker.client.xinfo_groups(broker.stream_key("q"))
+    assert groups[0]["consumers"] == 0  # a consumer that left cleanly leaves no trace
+
+
+async def test_iteration_stops_with_the_context(make_broker: BrokerFactory) -> None:
+    broker = make_broker()
+    await broker.declare("q")
+    for index in range(3):
+        await broker.publish("q", b"x", message_id=f"m{index}")
+    async with broker.consume("q", prefetch=3) as deliveries:
+        taken = await asyncio.wait_for(anext(deliveries), 3)
+        await asyncio.sleep(0.1)  # the other two are buffered by now
+    with pytest.raises(StopAsyncIteration):
+        await anext(deliveries)  # buffered deliveries went back, not out
+    with pytest.raises(BrokerError, match="already settled"):
+        await taken.ack()
+    assert await broker.depth("q") == 3
+
+
+async def test_a_failing_read_surfaces_as_broker_error(make_broker: BrokerFactory) -> None:
+    broker = make_broker()
+    await broker.declare("q")
+    async with broker.consume("q", prefetch=1) as deliveries:
+        await broker.client.delete(broker.stream_key("q"))  # the queue vanishes
+        with pytest.raises(BrokerError, match="reading queue 'q' from Redis failed"):
+            await asyncio.wait_for(anext(deliveries), 3)

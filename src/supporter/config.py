@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     formats: list[Literal["jsonl", "csv"]] = ["jsonl"]
     rejects: Path = Path("rejects.jsonl")
     db: Path = Path("supporter.db")
+    # Where stages meet: memory:// (one process), amqp://… (RabbitMQ) or redis://….
+    broker_url: str = "memory://"
+    broker_prefix: str = "supporter"
     # A database URL (postgresql://…, sqlite:///…) takes the place of `db` when given.
     store_url: str | None = None
     provider: Literal["offline", "openai"] = "offline"

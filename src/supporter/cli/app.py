@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from supporter.cli import dlq
+from supporter.cli import dlq, worker
 from supporter.cli.fake_llm import fake_llm
 from supporter.cli.run import run
 from supporter.cli.sample import sample_data
@@ -19,6 +19,8 @@ app.command()(run)
 app.command("sample-data")(sample_data)
 app.command("fake-llm")(fake_llm)
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(worker.app, name="worker")
+app.command()(worker.ingest)
 
 
 def main() -> None:

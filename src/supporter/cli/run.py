@@ -248,10 +248,7 @@ async def _run(settings: Settings, stats: RunStats, show_progress: bool) -> RunR
         resources.callback(rejects.close)
 
         def on_reject(reject: Reject) -> None:
-            if reject.source == "tickets":
-                stats.rejected_tickets += 1
-            else:
-                stats.rejected_transactions += 1
+            stats.count_reject(reject)
             rejects(reject)
 
         pipeline, _ = await wiring.pipeline(settings, resources, stats)

@@ -8,6 +8,8 @@ from pathlib import Path
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.base import Broker
 from supporter.brokers.memory import MemoryBroker
+from supporter.brokers.rabbitmq import RabbitMQBroker
+from supporter.brokers.redis import RedisStreamsBroker
 from supporter.config import ConfigError, Settings
 from supporter.llm.base import Category, ModelProvider
 from supporter.llm.cache import ResultCache
@@ -69,19 +71,31 @@ def stage_concurrency(settings: Settings, given: int | None) -> int:
 
 
 def broker(settings: Settings) -> Broker:
-    return MemoryBroker(maxsize=settings.queue_size)
+    """The broker named by `broker_url`; queues are bounded by `queue_size` on each."""
+    url = settings.broker_url
+    if url.startswith("memory://"):
+        return MemoryBroker(maxsize=settings.queue_size)
+    if url.startswith(("amqp://", "amqps://")):
+        return RabbitMQBroker(url, prefix=settings.broker_prefix, max_length=settings.queue_size)
+    if url.startswith(("redis://", "rediss://")):
+        return RedisStreamsBroker(
+            url, prefix=settings.broker_prefix, max_length=settings.queue_size
+        )
+    raise ConfigError(
+        f"unknown broker URL {url.split('://')[0]}://…: use memory://, amqp:// or redis://"
+    )
 
 
 async def store(settings: Settings) -> SqlStore:
     return await SqlStore.open(settings.store_url or sqlite_url(settings.db))
 
 
-def sinks(settings: Settings, out: Path | None = None) -> list[ResultSink]:
+def sinks(settings: Settings, out: Path | None = None, *, append: bool = False) -> list[ResultSink]:
     """JSON Lines at `out` always, and a CSV beside it (same name, .csv) with `--format csv`."""
     path = out if out is not None else settings.out
-    result: list[ResultSink] = [JsonlResultSink(path)]
+    result: list[ResultSink] = [JsonlResultSink(path, append=append)]
     if "csv" in settings.formats:
-        result.append(CsvResultSink(path.with_suffix(".csv")))
+        result.append(CsvResultSink(path.with_suffix(".csv"), append=append))
     return result
 
 
@@ -111,13 +125,24 @@ async def pipeline(
     resources: contextlib.AsyncExitStack,
     stats: RunStats,
     out: Path | None = None,
+    *,
+    one_process: bool = True,
+    append: bool = False,
+    write_results: bool = True,
 ) -> tuple[Pipeline, SqlStore]:
-    """Every part a run needs, opened now and closed with `resources`."""
-    for sink in (result_sinks := sinks(settings, out)):
+    """Every part a run needs, opened now and closed with `resources`.
+
+    `one_process` (run, dlq replay) keeps the stages in memory whatever
+    `broker_url` says: their completion counting needs queues of their own.
+    `append` adds to the results file (a worker that restarts) instead of rewriting it;
+    without `write_results` (ingest, analyze and respond workers) no file is opened.
+    """
+    result_sinks = sinks(settings, out, append=append) if write_results else []
+    for sink in result_sinks:
         resources.callback(sink.close)
     result_store = await store(settings)
     resources.push_async_callback(result_store.close)
-    message_broker = broker(settings)
+    message_broker = MemoryBroker(maxsize=settings.queue_size) if one_process else broker(settings)
     resources.push_async_callback(message_broker.close)
     built = Pipeline(
         message_broker,

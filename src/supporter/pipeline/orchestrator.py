@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from supporter.analysis.analyzer import Analyzer
 from supporter.brokers.base import Broker, dead_letter_queue
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 PIPELINE_VERSION = "1"
 QUEUES = (TICKETS, ANALYZED, RESPONDED)
+StageName = Literal["analyze", "respond", "sink"]
 OUTPUT_QUEUES = (RESPONDED, *(dead_letter_queue(queue) for queue in QUEUES))
 
 
@@ -186,10 +187,45 @@ class Pipeline:
         fatal = str(self._fatal) if self._fatal else None
         return RunReport(self.stats, self._interrupted, fatal)
 
-    async def _process(self, intake: Coroutine[Any, Any, None]) -> None:
+    async def serve(self, stage: StageName) -> RunReport:
+        """Run one stage on a shared broker until a stop request or a fatal error.
+
+        This is `supporter worker …`: as many processes of a stage as needed, on any
+        machines; messages in flight when it stops go back to the broker.
+        """
+        await self._declare()
+        workers = self._start_workers(self._output_stage(), (stage,))
+        try:
+            while not self._stop.is_set():
+                for task in workers:
+                    if task.done() and not task.cancelled() and (error := task.exception()):
+                        raise error
+                self._progress.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await self._progress.wait()
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        return self._report()
+
+    async def ingest(
+        self, source: TicketSource, index: TransactionIndex, on_reject: RejectHandler
+    ) -> RunReport:
+        """Publish the open tickets not done yet, then return (`supporter ingest`)."""
+        await self._declare()
+        done = set() if self._options.force else await self._store.done_ticket_ids(self.version)
+        ingestor = Ingestor(self._broker, index, self._options.ingest, self.stats, done)
+        await ingestor.run(source, on_reject, self._stop)
+        return self._report()
+
+    async def _declare(self) -> None:
         for queue in QUEUES:
             await self._broker.declare(queue)
-        output = OutputStage(
+
+    def _output_stage(self) -> OutputStage:
+        return OutputStage(
             self._broker,
             self._store,
             self.version,
@@ -198,7 +234,11 @@ class Pipeline:
             batch_size=self._options.output_batch_size,
             store_retries=self._options.store_retries,
         )
-        workers = self._start_workers(output)
+
+    async def _process(self, intake: Coroutine[Any, Any, None]) -> None:
+        await self._declare()
+        output = self._output_stage()
+        workers = self._start_workers(output, ("analyze", "respond", "sink"))
         intake_task = asyncio.create_task(intake)
         try:
             await self._wait_until_drained(intake_task, workers)
@@ -210,27 +250,32 @@ class Pipeline:
                 worker.cancel()
             await asyncio.gather(intake_task, *workers, return_exceptions=True)
 
-    def _start_workers(self, output: OutputStage) -> list[asyncio.Task[None]]:
+    def _start_workers(
+        self, output: OutputStage, stages: Sequence[StageName]
+    ) -> list[asyncio.Task[None]]:
         options = self._options
         backup = self._fallback
-        tasks = [
-            self._start(
-                analyze_stage(
-                    Analyzer(self._provider, self._taxonomy),
-                    concurrency=options.analyze_concurrency,
-                    fallback=Analyzer(backup, self._taxonomy) if backup else None,
+        tasks: list[asyncio.Task[None]] = []
+        if "analyze" in stages:
+            analyzer = Analyzer(self._provider, self._taxonomy)
+            spare = Analyzer(backup, self._taxonomy) if backup else None
+            stage = analyze_stage(analyzer, concurrency=options.analyze_concurrency, fallback=spare)
+            tasks.append(self._start(stage))
+        if "respond" in stages:
+            responder = Responder(self._provider)
+            spare_responder = Responder(backup) if backup else None
+            tasks.append(
+                self._start(
+                    respond_stage(
+                        responder,
+                        concurrency=options.respond_concurrency,
+                        fallback=spare_responder,
+                    )
                 )
-            ),
-            self._start(
-                respond_stage(
-                    Responder(self._provider),
-                    concurrency=options.respond_concurrency,
-                    fallback=Responder(backup) if backup else None,
-                )
-            ),
-        ]
-        for queue in OUTPUT_QUEUES:
-            tasks.append(asyncio.create_task(output.run(queue), name=f"output-{queue}"))
+            )
+        if "sink" in stages:
+            for queue in OUTPUT_QUEUES:
+                tasks.append(asyncio.create_task(output.run(queue), name=f"output-{queue}"))
         return tasks
 
     def _start(self, stage: Stage[In, Out]) -> asyncio.Task[None]:

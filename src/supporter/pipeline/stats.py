@@ -6,7 +6,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from supporter.domain.models import TicketResult, Usage
+from supporter.domain.models import Reject, TicketResult, Usage
 
 
 @dataclass
@@ -56,6 +56,12 @@ class RunStats:
     def rate(self) -> float:
         """Tickets finalized per second of this run."""
         return self.finalized / self.elapsed if self.elapsed > 0 else 0.0
+
+    def count_reject(self, reject: Reject) -> None:
+        if reject.source == "tickets":
+            self.rejected_tickets += 1
+        else:
+            self.rejected_transactions += 1
 
     def count_result(self, result: TicketResult) -> None:
         if result.status == "responded":

@@ -55,12 +55,14 @@ def flatten(result: TicketResult) -> dict[str, str]:
 
 
 class CsvResultSink:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, append: bool = False) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("w", encoding="utf-8", newline="")
+        fresh = not append or not path.exists() or path.stat().st_size == 0
+        self._file = path.open("a" if append else "w", encoding="utf-8", newline="")
         self._writer = csv.DictWriter(self._file, fieldnames=COLUMNS)
-        self._writer.writeheader()
+        if fresh:
+            self._writer.writeheader()
 
     def write(self, results: Sequence[TicketResult]) -> None:
         self._writer.writerows(flatten(result) for result in results)

@@ -9,10 +9,10 @@ from supporter.domain.models import TicketResult
 
 
 class JsonlResultSink:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, append: bool = False) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("w", encoding="utf-8")
+        self._file = path.open("a" if append else "w", encoding="utf-8")
 
     def write(self, results: Sequence[TicketResult]) -> None:
         self._file.writelines(result.model_dump_json() + "\n" for result in results)

@@ -5,6 +5,7 @@ batches, one transaction each.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from supporter.store.base import DeadLetterRecord, Outcome, StoreError
 
 _history = TypeAdapter(list[AttemptRecord])
 _CHUNK = 500
+_OPEN_TRIES = 5
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -66,12 +68,20 @@ class SqlStore:
                 raise StoreError(f"cannot open the store at {url}: no folder {folder}")
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         store = cls(engine)
-        try:
-            await store._migrate()
-        except SQLAlchemyError as error:
-            await engine.dispose()
-            raise StoreError(f"cannot open the store at {url}: {_describe(error)}") from error
-        return store
+        for attempt in range(1, _OPEN_TRIES + 1):
+            try:
+                await store._migrate()
+                return store
+            except SQLAlchemyError as error:
+                if attempt == _OPEN_TRIES:
+                    await engine.dispose()
+                    raise StoreError(
+                        f"cannot open the store at {url}: {_describe(error)}"
+                    ) from error
+                # Workers starting together race to create the tables (locked file,
+                # "already exists", a duplicate schema row): the loser tries again.
+                await asyncio.sleep(0.2 * attempt)
+        raise AssertionError("unreachable")
 
     async def _migrate(self) -> None:
         async with self._engine.begin() as connection:

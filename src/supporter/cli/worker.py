@@ -1,0 +1,162 @@
+"""`supporter worker` and `supporter ingest`: the stages as separate processes on a
+shared broker (SUPPORTER_BROKER_URL) and store (SUPPORTER_STORE_URL)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from supporter.cli import wiring
+from supporter.cli.common import fail, install_stop_handlers, settings_from, setup_logging
+from supporter.cli.ui import console, summary
+from supporter.config import ConfigError, Settings
+from supporter.pipeline.orchestrator import RunReport, StageName
+from supporter.pipeline.stats import RunStats
+from supporter.sinks.rejects import JsonlRejectWriter
+from supporter.sources.base import Reject, SourceError
+from supporter.sources.csv import CsvTicketSource, CsvTransactionSource
+from supporter.store.base import StoreError
+from supporter.transactions.sqlite import SqliteTransactionIndex
+
+app = typer.Typer(help="Run one stage against the shared broker until SIGTERM.")
+
+ConfigOption = Annotated[Path | None, typer.Option(help="TOML settings file.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log retries and other events.")]
+
+
+def _shared_settings(options: dict[str, object], config: Path | None) -> Settings:
+    settings = settings_from(options, config)
+    if settings.broker_url.startswith("memory://"):
+        fail("a worker needs a shared broker: set SUPPORTER_BROKER_URL to amqp://… or redis://…")
+    return settings
+
+
+def _serve(
+    stage: StageName, options: dict[str, object], config: Path | None, out: Path | None
+) -> None:
+    settings = _shared_settings(options, config)
+    stats = RunStats()
+
+    async def main() -> RunReport:
+        async with contextlib.AsyncExitStack() as resources:
+            pipeline, _ = await wiring.pipeline(
+                settings,
+                resources,
+                stats,
+                out,
+                one_process=False,
+                append=True,
+                write_results=out is not None,
+            )
+            install_stop_handlers(pipeline.request_stop)
+            console.print(f"worker {stage} started on {settings.broker_prefix}")
+            return await pipeline.serve(stage)
+        raise AssertionError("unreachable")
+
+    try:
+        report = asyncio.run(main())
+    except (StoreError, ConfigError) as error:
+        fail(str(error))
+    if report.fatal:
+        console.print(f"[bold red]stopped:[/] {report.fatal}")
+        raise typer.Exit(1)
+    console.print(f"worker {stage} stopped")
+
+
+@app.command()
+def analyze(
+    concurrency: Annotated[int | None, typer.Option(help="Tickets analysed at once.")] = None,
+    config: ConfigOption = None,
+    verbose: Verbose = False,
+) -> None:
+    """Consume the tickets queue: classify each ticket."""
+    setup_logging(verbose)
+    _serve("analyze", {"analyze_concurrency": concurrency}, config, None)
+
+
+@app.command()
+def respond(
+    concurrency: Annotated[int | None, typer.Option(help="Replies drafted at once.")] = None,
+    config: ConfigOption = None,
+    verbose: Verbose = False,
+) -> None:
+    """Consume the analyzed queue: draft and check each reply."""
+    setup_logging(verbose)
+    _serve("respond", {"respond_concurrency": concurrency}, config, None)
+
+
+@app.command()
+def sink(
+    out: Annotated[
+        Path | None, typer.Option(help="Also append results to this JSON Lines file.")
+    ] = None,
+    config: ConfigOption = None,
+    verbose: Verbose = False,
+) -> None:
+    """Consume the responded and dead-letter queues: store results (and write --out)."""
+    setup_logging(verbose)
+    _serve("sink", {}, config, out)
+
+
+def ingest(
+    tickets: Annotated[Path | None, typer.Option(help="Tickets CSV.")] = None,
+    transactions: Annotated[
+        Path | None,
+        typer.Option(help="Transactions CSV: each ticket carries the customer's recent ones."),
+    ] = None,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Rejected rows as JSON Lines. [default: rejects.jsonl]")
+    ] = None,
+    force: Annotated[
+        bool | None, typer.Option("--force/--no-force", help="Publish tickets already done too.")
+    ] = None,
+    config: ConfigOption = None,
+    verbose: Verbose = False,
+) -> None:
+    """Publish the open tickets not done yet to the shared broker, then exit."""
+    setup_logging(verbose)
+    settings = _shared_settings(
+        {"tickets": tickets, "transactions": transactions, "rejects": rejects, "force": force},
+        config,
+    )
+    if settings.tickets is None or settings.transactions is None:
+        fail("pass --tickets and --transactions (or set them in the config file)")
+    stats = RunStats()
+    try:
+        report = asyncio.run(_ingest(settings, stats))
+    except (SourceError, StoreError, ConfigError) as error:
+        fail(str(error))
+    console.print(summary(report.stats))
+    raise typer.Exit(130 if report.interrupted else 0)
+
+
+async def _ingest(settings: Settings, stats: RunStats) -> RunReport:
+    assert settings.tickets is not None
+    assert settings.transactions is not None
+    ticket_source = CsvTicketSource(settings.tickets, column_map=settings.ticket_columns)
+    transaction_source = CsvTransactionSource(
+        settings.transactions, column_map=settings.transaction_columns
+    )
+    ticket_source.check_header()
+    transaction_source.check_header()
+    async with contextlib.AsyncExitStack() as resources:
+        rejects = JsonlRejectWriter(settings.rejects)
+        resources.callback(rejects.close)
+        pipeline, _ = await wiring.pipeline(
+            settings, resources, stats, one_process=False, write_results=False
+        )
+        index = SqliteTransactionIndex()
+        resources.callback(index.close)
+        install_stop_handlers(pipeline.request_stop)
+
+        def on_reject(reject: Reject) -> None:
+            stats.count_reject(reject)
+            rejects(reject)
+
+        stats.transactions = await index.load(transaction_source.transactions(on_reject))
+        return await pipeline.ingest(ticket_source, index, on_reject)
+    raise AssertionError("unreachable")

@@ -1,0 +1,142 @@
+"""`supporter ingest` and `supporter worker analyze|respond|sink` as separate processes
+on a real broker: every open ticket ends with exactly one stored result."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.conftest import require_service
+
+from supporter.brokers.rabbitmq import RabbitMQBroker
+from supporter.brokers.redis import RedisStreamsBroker
+from supporter.pipeline.orchestrator import QUEUES
+
+SUPPORTER = [sys.executable, "-m", "supporter"]
+BROKERS = {
+    "rabbitmq": ("amqp://guest:guest@127.0.0.1:5672/", 5672),
+    "redis": ("redis://127.0.0.1:6379/0", 6379),
+}
+
+
+async def _clean(kind: str, url: str, prefix: str) -> None:
+    if kind == "rabbitmq":
+        rabbit = RabbitMQBroker(url, prefix=prefix)
+        for queue in QUEUES:
+            await rabbit.delete(queue)
+        await rabbit.close()
+    else:
+        redis = RedisStreamsBroker(url, prefix=prefix)
+        await redis.delete_keys()
+        await redis.close()
+
+
+@pytest.fixture(params=sorted(BROKERS))
+def environment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    url, port = BROKERS[request.param]
+    require_service(request.param, "127.0.0.1", port)
+    prefix = f"e2e-{uuid.uuid4().hex[:10]}"
+    yield {
+        **os.environ,
+        "SUPPORTER_BROKER_URL": url,
+        "SUPPORTER_BROKER_PREFIX": prefix,
+        "SUPPORTER_DB": str(tmp_path / "shared.db"),
+    }
+    asyncio.run(_clean(request.param, url, prefix))
+
+
+def stored(db: Path) -> int:
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as connection:
+        try:
+            return int(connection.execute("SELECT count(*) FROM results").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+
+
+def test_stages_as_separate_processes_store_every_ticket_once(
+    tmp_path: Path, environment: dict[str, str]
+) -> None:
+    data = tmp_path / "data"
+    subprocess.run(
+        [*SUPPORTER, "sample-data", "--tickets", "300", "--out", str(data)],
+        check=True,
+        capture_output=True,
+    )
+    with (data / "tickets.csv").open(encoding="utf-8", newline="") as file:
+        open_ids = {
+            row["ticket_id"]
+            for row in csv.DictReader(file)
+            if row["status"].strip().lower() in {"new", "open"}
+        }
+    out = tmp_path / "results.jsonl"
+    commands = [
+        [*SUPPORTER, "worker", "analyze"],
+        [*SUPPORTER, "worker", "analyze"],
+        [*SUPPORTER, "worker", "respond"],
+        [*SUPPORTER, "worker", "sink", "--out", str(out)],
+    ]
+    workers = [
+        subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for command in commands
+    ]
+    try:
+        ingest = subprocess.run(
+            [
+                *SUPPORTER,
+                "ingest",
+                "--tickets",
+                str(data / "tickets.csv"),
+                "--transactions",
+                str(data / "transactions.csv"),
+                "--rejects",
+                str(tmp_path / "rejects.jsonl"),
+            ],
+            env=environment,
+            capture_output=True,
+            timeout=120,
+        )
+        assert ingest.returncode == 0, ingest.stderr.decode()[-2000:]
+        db = Path(environment["SUPPORTER_DB"])
+        deadline = time.monotonic() + 120
+        while stored(db) < len(open_ids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        codes = [worker.wait(timeout=60) for worker in workers]
+    assert codes == [0, 0, 0, 0], [w.stderr.read().decode()[-1500:] for w in workers if w.stderr]
+    assert stored(db) == len(open_ids)
+    lines = [json.loads(line)["ticket_id"] for line in out.read_text().splitlines()]
+    assert sorted(lines) == sorted(open_ids)
+
+    # Publishing the same input again publishes nothing: every ticket is done.
+    again = subprocess.run(
+        [
+            *SUPPORTER,
+            "ingest",
+            "--tickets",
+            str(data / "tickets.csv"),
+            "--transactions",
+            str(data / "transactions.csv"),
+            "--rejects",
+            str(tmp_path / "rejects.jsonl"),
+        ],
+        env=environment,
+        capture_output=True,
+        timeout=120,
+    )
+    assert again.returncode == 0
+    assert "processed now" in again.stderr.decode()

@@ -140,3 +140,16 @@ def test_stages_as_separate_processes_store_every_ticket_once(
     )
     assert again.returncode == 0
     assert "processed now" in again.stderr.decode()
+
+    status = subprocess.run(
+        [*SUPPORTER, "status", "--json"], env=environment, capture_output=True, timeout=60
+    )
+    assert status.returncode == 0, status.stderr.decode()
+    found = json.loads(status.stdout)
+    assert found["store"]["responded"] == len(open_ids)
+    assert found["store"]["dead_letters"] == 0
+    assert [(q["stage"], q["waiting"]) for q in found["queues"]] == [
+        ("analyze", 0),
+        ("respond", 0),
+        ("sink", 0),
+    ]

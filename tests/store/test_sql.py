@@ -174,3 +174,11 @@ async def test_a_store_error_does_not_quote_ticket_data(store_url: str, store: S
         await store.save("v1", [responded(body=secret)])
     assert "Secret Lane" not in str(caught.value)
     assert "could not store 1 results" in str(caught.value)
+
+
+async def test_counts_by_status_and_pending_dead_letters(store: SqlStore) -> None:
+    assert await store.counts() == {"responded": 0, "failed": 0, "dead_letters": 0}
+    await store.save("v1", [failed_outcome("d1")])
+    assert await store.counts() == {"responded": 0, "failed": 1, "dead_letters": 1}
+    await store.save("v1", [responded()])
+    assert await store.counts() == {"responded": 1, "failed": 0, "dead_letters": 0}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import delete, event, insert, select, update
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -185,6 +185,16 @@ class SqlStore:
                 query = select(schema.results.c.record).where(schema.results.c.ticket_id.in_(chunk))
                 for (record,) in await connection.execute(query):
                     found.append(TicketResult.model_validate_json(record))
+        return found
+
+    async def counts(self) -> dict[str, int]:
+        by_status = select(schema.results.c.status, func.count()).group_by(schema.results.c.status)
+        pending = select(func.count()).where(schema.dead_letters.c.resolved_at.is_(None))
+        async with self._engine.connect() as connection:
+            found = {"responded": 0, "failed": 0}
+            for status, count in await connection.execute(by_status):
+                found[str(status)] = int(count)
+            found["dead_letters"] = int((await connection.execute(pending)).scalar_one())
         return found
 
     async def dead_letters(

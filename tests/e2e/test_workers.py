@@ -153,3 +153,74 @@ def test_stages_as_separate_processes_store_every_ticket_once(
         ("respond", 0),
         ("sink", 0),
     ]
+
+
+def test_a_killed_analyze_worker_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    require_service("RabbitMQ", "127.0.0.1", 5672)
+    url = BROKERS["rabbitmq"][0]
+    prefix = f"e2e-kill-{uuid.uuid4().hex[:8]}"
+    environment = {
+        **os.environ,
+        "SUPPORTER_BROKER_URL": url,
+        "SUPPORTER_BROKER_PREFIX": prefix,
+        "SUPPORTER_DB": str(tmp_path / "shared.db"),
+        "SUPPORTER_QUEUE_SIZE": "64",
+    }
+    data = tmp_path / "data"
+    subprocess.run(
+        [*SUPPORTER, "sample-data", "--tickets", "2800", "--out", str(data)],
+        check=True,
+        capture_output=True,
+    )
+    with (data / "tickets.csv").open(encoding="utf-8", newline="") as file:
+        open_ids = {
+            row["ticket_id"]
+            for row in csv.DictReader(file)
+            if row["status"].strip().lower() in {"new", "open"}
+        }
+    assert len(open_ids) >= 1900
+    out = tmp_path / "results.jsonl"
+    db = tmp_path / "shared.db"
+
+    def start(*command: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [*SUPPORTER, *command],
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    victim = start("worker", "analyze", "--concurrency", "16")
+    others = [start("worker", "respond"), start("worker", "sink", "--out", str(out))]
+    ingest = start(
+        "ingest",
+        "--tickets",
+        str(data / "tickets.csv"),
+        "--transactions",
+        str(data / "transactions.csv"),
+        "--rejects",
+        str(tmp_path / "rejects.jsonl"),
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while stored(db) < 300 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stored(db) < len(open_ids), "finished before the kill: nothing was tested"
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=30)
+        others.append(start("worker", "analyze"))
+        assert ingest.wait(timeout=180) == 0
+        deadline = time.monotonic() + 180
+        while stored(db) < len(open_ids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # let a late duplicate, if any, reach the sink
+    finally:
+        for worker in others:
+            worker.send_signal(signal.SIGTERM)
+        codes = [worker.wait(timeout=60) for worker in others]
+        asyncio.run(_clean("rabbitmq", url, prefix))
+    assert codes == [0, 0, 0]
+    assert stored(db) == len(open_ids)
+    lines = [json.loads(line)["ticket_id"] for line in out.read_text().splitlines()]
+    assert len(lines) == len(set(lines)), "a ticket got two output lines"
+    assert set(lines) == open_ids

@@ -182,3 +182,14 @@ async def test_counts_by_status_and_pending_dead_letters(store: SqlStore) -> Non
     assert await store.counts() == {"responded": 0, "failed": 1, "dead_letters": 1}
     await store.save("v1", [responded()])
     assert await store.counts() == {"responded": 1, "failed": 0, "dead_letters": 0}
+
+
+async def test_a_repeat_from_the_same_origin_is_not_new(store: SqlStore) -> None:
+    first = responded()
+    first = Outcome(result=first.result, ticket=first.ticket, origin_id="origin-1")
+    assert await store.save("v1", [first, first]) == [first]
+    assert await store.save("v1", [first]) == []
+    again = Outcome(result=first.result, ticket=first.ticket, origin_id="origin-2")
+    assert await store.save("v1", [again]) == [again]
+    without_origin = Outcome(result=first.result, ticket=first.ticket)
+    assert await store.save("v1", [without_origin]) == [without_origin]

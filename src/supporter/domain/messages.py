@@ -7,6 +7,7 @@ dead letter) never has to go back to the sources.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import uuid
 from datetime import UTC, datetime
@@ -25,13 +26,14 @@ from supporter.domain.models import (
 )
 
 # A random prefix per process and a counter: unique across processes, and much
-# cheaper than a uuid4 (an os.urandom call) for every message of every hop.
-_PROCESS_PREFIX = uuid.uuid4().hex[:16]
+# cheaper than a uuid4 (an os.urandom call) for every message of every hop. Both
+# parts are mostly letters, so an id never looks like a card number to the masker.
+_PROCESS_PREFIX = base64.b32encode(uuid.uuid4().bytes).decode()[:16].lower()
 _counter = itertools.count()
 
 
 def new_message_id() -> str:
-    return f"{_PROCESS_PREFIX}{next(_counter):016x}"
+    return f"{_PROCESS_PREFIX}x{next(_counter):x}"
 
 
 def utcnow() -> datetime:
@@ -70,12 +72,19 @@ class TicketMessage(_Envelope):
     transactions: list[Transaction] = Field(default_factory=list)
 
     @property
+    def origin_id(self) -> str:
+        """What every message derived from this one carries: a redelivered copy of it
+        yields results with the same origin, which the output stage writes only once."""
+        return self.message_id
+
+    @property
     def ticket_id(self) -> str:
         return self.ticket.ticket_id
 
 
 class AnalyzedTicketMessage(_Envelope):
     kind: Literal["analyzed"] = "analyzed"
+    origin_id: str = Field(description="message_id of the ticket message this came from")
     ticket: Ticket
     transactions: list[Transaction] = Field(default_factory=list)
     facts: TransactionFacts
@@ -90,6 +99,7 @@ class AnalyzedTicketMessage(_Envelope):
 
 class RespondedTicketMessage(_Envelope):
     kind: Literal["responded"] = "responded"
+    origin_id: str = Field(description="message_id of the ticket message this came from")
     ticket: Ticket
     analysis: Analysis
     reply: Reply

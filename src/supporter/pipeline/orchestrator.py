@@ -20,7 +20,13 @@ from typing import Any, Literal
 from supporter.analysis.analyzer import Analyzer
 from supporter.brokers.base import Broker, dead_letter_queue
 from supporter.domain.errors import FatalError
-from supporter.domain.messages import AnalyzedTicketMessage, TicketMessage, decode, encode
+from supporter.domain.messages import (
+    AnalyzedTicketMessage,
+    TicketMessage,
+    decode,
+    encode,
+    new_message_id,
+)
 from supporter.domain.models import TicketResult
 from supporter.llm.base import Category, ModelProvider
 from supporter.pipeline.circuit import CircuitBreaker
@@ -173,7 +179,12 @@ class Pipeline:
                 if not isinstance(message, TicketMessage | AnalyzedTicketMessage):
                     not_replayable.append(letter.id)
                     continue
-                fresh = message.model_copy(update={"attempt": 1, "history": []})
+                # A new identity: the replay's result must not pass for a redelivered copy.
+                replay_id = new_message_id()
+                update: dict[str, object] = {"attempt": 1, "history": [], "message_id": replay_id}
+                if isinstance(message, AnalyzedTicketMessage):
+                    update["origin_id"] = replay_id
+                fresh = message.model_copy(update=update)
                 await self._broker.publish(letter.queue, encode(fresh), message_id=fresh.message_id)
                 self.stats.published += 1
 

@@ -58,7 +58,12 @@ def outcome_of(body: bytes) -> Outcome:
             attempts=message.total_attempts,
             usage=message.usage,
         )
-        return Outcome(result=result, ticket=message.ticket, history=message.history)
+        return Outcome(
+            result=result,
+            ticket=message.ticket,
+            history=message.history,
+            origin_id=message.origin_id,
+        )
     if isinstance(message, DeadLetterMessage):
         return _failed(message)
     raise ValueError(f"the output stage cannot take a {message.kind!r} message")
@@ -84,7 +89,13 @@ def _failed(letter: DeadLetterMessage) -> Outcome:
         usage=original.usage if isinstance(original, AnalyzedTicketMessage) else Usage(),
     )
     ticket = original.ticket if original is not None else None
-    return Outcome(result=result, ticket=ticket, history=letter.history, dead_letter=letter)
+    return Outcome(
+        result=result,
+        ticket=ticket,
+        history=letter.history,
+        dead_letter=letter,
+        origin_id=original.origin_id if original is not None else None,
+    )
 
 
 class OutputStage:
@@ -173,12 +184,13 @@ class OutputStage:
         outcomes = [outcome for _, outcome in readable]
         async with self._write_lock:
             try:
-                await self._save(outcomes)
+                fresh = await self._save(outcomes)
             except FatalError:
                 for delivery, _ in readable:
                     await delivery.requeue()
                 raise
-            results = [outcome.result for outcome in outcomes]
+            # A redelivered copy's result is stored already: it gets no second line.
+            results = [outcome.result for outcome in fresh]
             try:
                 for sink in self._sinks:
                     sink.write(results)
@@ -194,13 +206,12 @@ class OutputStage:
             await delivery.ack()
         self._events.on_stored(results)
 
-    async def _save(self, outcomes: list[Outcome]) -> None:
+    async def _save(self, outcomes: list[Outcome]) -> list[Outcome]:
         policy = self._store_retries
         attempt = 1
         while True:
             try:
-                await self._store.save(self._version, outcomes)
-                return
+                return await self._store.save(self._version, outcomes)
             except StoreError as error:
                 if not policy.can_retry(attempt):
                     raise FatalError(f"cannot store results: {error}") from error

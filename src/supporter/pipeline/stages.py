@@ -30,6 +30,7 @@ def _analyze_with(
             provider=response.provider + mark,
             usage=response.usage,
             history=message.history,
+            origin_id=message.origin_id,
         )
 
     return handle
@@ -53,6 +54,7 @@ def _respond_with(
             provider=provider,
             usage=message.usage + drafted.usage,
             history=message.history,
+            origin_id=message.origin_id,
         )
 
     return handle

@@ -24,6 +24,7 @@ class Outcome:
     ticket: Ticket | None
     history: Sequence[AttemptRecord] = ()
     dead_letter: DeadLetterMessage | None = None
+    origin_id: str | None = None
 
 
 class DeadLetterRecord(BaseModel):
@@ -53,8 +54,12 @@ class ResultStore(Protocol):
         """Tickets with a final outcome (responded or failed) under this version."""
         ...
 
-    async def save(self, version: str, outcomes: Sequence[Outcome]) -> None:
-        """Store a batch atomically: all of it or none of it."""
+    async def save(self, version: str, outcomes: Sequence[Outcome]) -> list[Outcome]:
+        """Store a batch atomically: all of it or none of it.
+
+        Returns the outcomes that were new: not a repeat, from the same origin
+        message, of what is stored already (a redelivered message's result).
+        """
         ...
 
     async def results(self, ticket_ids: Iterable[str]) -> list[TicketResult]:

@@ -16,7 +16,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -45,6 +45,8 @@ results = Table(
     metadata,
     Column("ticket_id", String(128), primary_key=True),
     Column("version", String(128), nullable=False),
+    # The ticket message the result came from: a redelivered copy has the same one.
+    Column("origin_id", String(64)),
     Column("status", String(16), nullable=False),
     Column("provider", String(128)),
     Column("attempts", Integer, nullable=False),

@@ -106,17 +106,40 @@ class SqlStore:
             rows = await connection.stream(query)
             return {row.ticket_id async for row in rows}
 
-    async def save(self, version: str, outcomes: Sequence[Outcome]) -> None:
+    async def save(self, version: str, outcomes: Sequence[Outcome]) -> list[Outcome]:
         if not outcomes:
-            return
+            return []
         now = datetime.now(UTC)
         try:
             async with self._engine.begin() as connection:
-                await self._save(connection, version, outcomes, now)
+                fresh = await self._new_outcomes(connection, outcomes)
+                if fresh:
+                    await self._save(connection, version, fresh, now)
+                return fresh
         except SQLAlchemyError as error:
             raise StoreError(
                 f"could not store {len(outcomes)} results: {_describe(error)}"
             ) from error
+
+    async def _new_outcomes(
+        self, connection: AsyncConnection, outcomes: Sequence[Outcome]
+    ) -> list[Outcome]:
+        ids = list({outcome.result.ticket_id for outcome in outcomes})
+        query = select(schema.results.c.ticket_id, schema.results.c.origin_id).where(
+            schema.results.c.ticket_id.in_(ids)
+        )
+        stored = {row.ticket_id: row.origin_id for row in await connection.execute(query)}
+        fresh: list[Outcome] = []
+        seen: set[tuple[str, str]] = set()
+        for outcome in outcomes:
+            origin = outcome.origin_id
+            if origin is not None:
+                key = (outcome.result.ticket_id, origin)
+                if stored.get(key[0]) == origin or key in seen:
+                    continue
+                seen.add(key)
+            fresh.append(outcome)
+        return fresh
 
     async def _save(
         self,
@@ -127,7 +150,7 @@ class SqlStore:
     ) -> None:
         ids = [outcome.result.ticket_id for outcome in outcomes]
         ticket_rows = [o.ticket.model_dump() for o in outcomes if o.ticket is not None]
-        result_rows = [_result_row(o.result, version, now) for o in outcomes]
+        result_rows = [_result_row(o, version, now) for o in outcomes]
         analysis_rows = [_analysis_row(o.result, version) for o in outcomes if o.result.analysis]
         reply_rows = [_reply_row(o.result, version) for o in outcomes if o.result.reply]
         attempt_rows = [
@@ -236,10 +259,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _result_row(result: TicketResult, version: str, now: datetime) -> dict[str, Any]:
+def _result_row(outcome: Outcome, version: str, now: datetime) -> dict[str, Any]:
+    result = outcome.result
     return {
         "ticket_id": result.ticket_id,
         "version": version,
+        "origin_id": outcome.origin_id,
         "status": result.status,
         "provider": result.provider,
         "attempts": result.attempts,

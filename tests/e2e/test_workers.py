@@ -66,12 +66,11 @@ def stored(db: Path) -> int:
             return 0
 
 
-def test_stages_as_separate_processes_store_every_ticket_once(
-    tmp_path: Path, environment: dict[str, str]
-) -> None:
+def sample_with_open_ids(tmp_path: Path, tickets: int) -> tuple[Path, set[str]]:
+    """Sample data written by the CLI, and the ids of its tickets that wait for an answer."""
     data = tmp_path / "data"
     subprocess.run(
-        [*SUPPORTER, "sample-data", "--tickets", "300", "--out", str(data)],
+        [*SUPPORTER, "sample-data", "--tickets", str(tickets), "--out", str(data)],
         check=True,
         capture_output=True,
     )
@@ -81,6 +80,13 @@ def test_stages_as_separate_processes_store_every_ticket_once(
             for row in csv.DictReader(file)
             if row["status"].strip().lower() in {"new", "open"}
         }
+    return data, open_ids
+
+
+def test_stages_as_separate_processes_store_every_ticket_once(
+    tmp_path: Path, environment: dict[str, str]
+) -> None:
+    data, open_ids = sample_with_open_ids(tmp_path, 300)
     out = tmp_path / "results.jsonl"
     commands = [
         [*SUPPORTER, "worker", "analyze"],
@@ -166,18 +172,7 @@ def test_a_killed_analyze_worker_loses_and_duplicates_nothing(tmp_path: Path) ->
         "SUPPORTER_DB": str(tmp_path / "shared.db"),
         "SUPPORTER_QUEUE_SIZE": "64",
     }
-    data = tmp_path / "data"
-    subprocess.run(
-        [*SUPPORTER, "sample-data", "--tickets", "2800", "--out", str(data)],
-        check=True,
-        capture_output=True,
-    )
-    with (data / "tickets.csv").open(encoding="utf-8", newline="") as file:
-        open_ids = {
-            row["ticket_id"]
-            for row in csv.DictReader(file)
-            if row["status"].strip().lower() in {"new", "open"}
-        }
+    data, open_ids = sample_with_open_ids(tmp_path, 2800)
     assert len(open_ids) >= 1900
     out = tmp_path / "results.jsonl"
     db = tmp_path / "shared.db"

@@ -21,9 +21,7 @@ from supporter.cli.ui import console, live_progress, summary
 from supporter.config import ConfigError, Settings
 from supporter.pipeline.orchestrator import RunReport
 from supporter.pipeline.stats import RunStats
-from supporter.sinks.rejects import JsonlRejectWriter
-from supporter.sources.base import Reject, SourceError
-from supporter.sources.csv import CsvTicketSource, CsvTransactionSource
+from supporter.sources.base import SourceError
 from supporter.store.base import StoreError
 from supporter.transactions.sqlite import SqliteTransactionIndex
 
@@ -234,23 +232,9 @@ def run(
 
 
 async def _run(settings: Settings, stats: RunStats, show_progress: bool) -> RunReport:
-    assert settings.tickets is not None
-    assert settings.transactions is not None
-    ticket_source = CsvTicketSource(settings.tickets, column_map=settings.ticket_columns)
-    transaction_source = CsvTransactionSource(
-        settings.transactions, column_map=settings.transaction_columns
-    )
-    # Both headers are checked before any work, so a bad file costs nothing.
-    ticket_source.check_header()
-    transaction_source.check_header()
+    ticket_source, transaction_source = wiring.csv_sources(settings)
     async with contextlib.AsyncExitStack() as resources:
-        rejects = JsonlRejectWriter(settings.rejects)
-        resources.callback(rejects.close)
-
-        def on_reject(reject: Reject) -> None:
-            stats.count_reject(reject)
-            rejects(reject)
-
+        on_reject = wiring.reject_handler(settings, stats, resources)
         pipeline, _ = await wiring.pipeline(settings, resources, stats)
         index = SqliteTransactionIndex()
         resources.callback(index.close)

@@ -11,6 +11,7 @@ from supporter.brokers.memory import MemoryBroker
 from supporter.brokers.rabbitmq import RabbitMQBroker
 from supporter.brokers.redis import RedisStreamsBroker
 from supporter.config import ConfigError, Settings
+from supporter.domain.models import Reject
 from supporter.llm.base import Category, ModelProvider
 from supporter.llm.cache import ResultCache
 from supporter.llm.offline import OfflineProvider
@@ -24,6 +25,9 @@ from supporter.pipeline.stats import RunStats
 from supporter.sinks.base import ResultSink
 from supporter.sinks.csv import CsvResultSink
 from supporter.sinks.jsonl import JsonlResultSink
+from supporter.sinks.rejects import JsonlRejectWriter
+from supporter.sources.base import RejectHandler
+from supporter.sources.csv import CsvTicketSource, CsvTransactionSource
 from supporter.store.sql import SqlStore, sqlite_url
 
 
@@ -155,3 +159,30 @@ async def pipeline(
         fallback=fallback(settings),
     )
     return built, result_store
+
+
+def csv_sources(settings: Settings) -> tuple[CsvTicketSource, CsvTransactionSource]:
+    """Both input files, their headers checked before any work (SourceError if unusable)."""
+    assert settings.tickets is not None
+    assert settings.transactions is not None
+    tickets = CsvTicketSource(settings.tickets, column_map=settings.ticket_columns)
+    transactions = CsvTransactionSource(
+        settings.transactions, column_map=settings.transaction_columns
+    )
+    tickets.check_header()
+    transactions.check_header()
+    return tickets, transactions
+
+
+def reject_handler(
+    settings: Settings, stats: RunStats, resources: contextlib.AsyncExitStack
+) -> RejectHandler:
+    """Counts each rejected row and writes it to the rejects file (closed with `resources`)."""
+    writer = JsonlRejectWriter(settings.rejects)
+    resources.callback(writer.close)
+
+    def on_reject(reject: Reject) -> None:
+        stats.count_reject(reject)
+        writer(reject)
+
+    return on_reject

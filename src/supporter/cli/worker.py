@@ -16,9 +16,7 @@ from supporter.cli.ui import console, summary
 from supporter.config import ConfigError, Settings
 from supporter.pipeline.orchestrator import RunReport, StageName
 from supporter.pipeline.stats import RunStats
-from supporter.sinks.rejects import JsonlRejectWriter
-from supporter.sources.base import Reject, SourceError
-from supporter.sources.csv import CsvTicketSource, CsvTransactionSource
+from supporter.sources.base import SourceError
 from supporter.store.base import StoreError
 from supporter.transactions.sqlite import SqliteTransactionIndex
 
@@ -135,28 +133,15 @@ def ingest(
 
 
 async def _ingest(settings: Settings, stats: RunStats) -> RunReport:
-    assert settings.tickets is not None
-    assert settings.transactions is not None
-    ticket_source = CsvTicketSource(settings.tickets, column_map=settings.ticket_columns)
-    transaction_source = CsvTransactionSource(
-        settings.transactions, column_map=settings.transaction_columns
-    )
-    ticket_source.check_header()
-    transaction_source.check_header()
+    ticket_source, transaction_source = wiring.csv_sources(settings)
     async with contextlib.AsyncExitStack() as resources:
-        rejects = JsonlRejectWriter(settings.rejects)
-        resources.callback(rejects.close)
+        on_reject = wiring.reject_handler(settings, stats, resources)
         pipeline, _ = await wiring.pipeline(
             settings, resources, stats, one_process=False, write_results=False
         )
         index = SqliteTransactionIndex()
         resources.callback(index.close)
         install_stop_handlers(pipeline.request_stop)
-
-        def on_reject(reject: Reject) -> None:
-            stats.count_reject(reject)
-            rejects(reject)
-
         stats.transactions = await index.load(transaction_source.transactions(on_reject))
         return await pipeline.ingest(ticket_source, index, on_reject)
     raise AssertionError("unreachable")

@@ -16,7 +16,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -110,4 +110,16 @@ dead_letters = Table(
     Column("original", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True)),
+)
+
+# Payment transactions shared by every worker (`supporter transactions load`): a
+# customer's window is one range scan of the (customer_id, created_at) index.
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("transaction_id", String(128), primary_key=True),
+    Column("customer_id", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("record", Text, nullable=False),
+    Index("ix_transactions_customer_created", "customer_id", "created_at"),
 )

@@ -6,9 +6,13 @@ it is skipped on a laptop, but under CI=true a missing service is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import uuid
+from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 
@@ -22,3 +26,37 @@ def require_service(name: str, host: str, port: int) -> None:
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail(f"{message} (CI=true: a missing service is a failure)")
         pytest.skip(message)
+
+
+POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+async def create_postgres_database() -> str:
+    """A fresh, empty PostgreSQL database; its URL. Drop it with `drop_postgres_database`."""
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    name = f"supporter_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(f"{POSTGRES_SERVER}/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return f"{POSTGRES_SERVER}/{name}"
+
+
+async def drop_postgres_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(f"{POSTGRES_SERVER}/postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards; yields its URL."""
+    url = await create_postgres_database()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)

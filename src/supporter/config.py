@@ -48,10 +48,16 @@ class Settings(BaseSettings):
     # Where stages meet: memory:// (one process), amqp://… (RabbitMQ) or redis://….
     broker_url: str = "memory://"
     broker_prefix: str = "supporter"
+    # Redis Streams: a dead consumer's messages go to another after this many seconds.
+    broker_claim_idle: float = Field(default=30.0, gt=0)
     # A database URL (postgresql://…, sqlite:///…) takes the place of `db` when given.
     store_url: str | None = None
-    provider: Literal["offline", "openai"] = "offline"
+    provider: Literal["offline", "openai", "local", "cascade"] = "offline"
     model: str = "gpt-4o"
+    # A directory written by `supporter train`, for the local and cascade providers.
+    model_path: Path | None = None
+    # The cascade's local model answers where its confidence is at least this.
+    threshold: float = Field(default=0.9, ge=0.0, le=1.0)
     base_url: str | None = None
     rpm: int | None = Field(default=None, ge=1)
     tpm: int | None = Field(default=None, ge=1)
@@ -77,6 +83,8 @@ class Settings(BaseSettings):
     retry_base_delay: float = Field(default=0.5, ge=0)
     retry_max_delay: float = Field(default=30.0, ge=0)
     shutdown_timeout: float = Field(default=30.0, ge=0)
+    # A worker writes what it holds to the store this often (`supporter status`).
+    heartbeat_interval: float = Field(default=5.0, gt=0)
     force: bool = False
 
     @field_validator("open_statuses")

@@ -1,11 +1,14 @@
-"""Test doubles for the model port: the real offline provider with failures injected."""
+"""Test doubles: the real offline provider and the in-memory broker, with failures injected."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
+from supporter.brokers.base import BrokerError, Delivery
+from supporter.brokers.memory import MemoryBroker, MemoryDelivery
 from supporter.domain.models import Analysis, Reply
 from supporter.llm.base import AnalysisRequest, ModelResponse, ReplyRequest
 from supporter.llm.offline import OfflineProvider
@@ -52,3 +55,67 @@ class FlakyProvider:
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+class DroppingBroker(MemoryBroker):
+    """An in-memory broker whose connection drops as a real one's does: the first
+    `lost_consumers` consumers fail on their first read, and the first `lost_acks`
+    acknowledgements fail (the message goes back to its queue, as it would when its
+    channel closes)."""
+
+    def __init__(self, *, lost_consumers: int = 0, lost_acks: int = 0) -> None:
+        super().__init__()
+        self.lost_consumers = lost_consumers
+        self.lost_acks = lost_acks
+        self.consumers = 0
+
+    @asynccontextmanager
+    async def consume(  # type: ignore[override]
+        self, queue: str, *, prefetch: int
+    ) -> AsyncIterator[AsyncIterator[Delivery]]:
+        self.consumers += 1
+        async with super().consume(queue, prefetch=prefetch) as deliveries:
+            if self.lost_consumers > 0:
+                self.lost_consumers -= 1
+                yield _broken()
+            else:
+                yield _AcksMayFail(self, deliveries)
+
+
+async def _broken() -> AsyncIterator[Delivery]:
+    raise BrokerError("connection reset by peer")
+    yield  # an async generator that fails on its first read
+
+
+class _AcksMayFail:
+    # A class, not an async generator: a read cancelled by a timeout must leave the
+    # iterator usable, as a real broker's is.
+    def __init__(self, broker: DroppingBroker, deliveries: AsyncIterator[MemoryDelivery]) -> None:
+        self._broker = broker
+        self._deliveries = deliveries
+
+    def __aiter__(self) -> _AcksMayFail:
+        return self
+
+    async def __anext__(self) -> Delivery:
+        return _LosingAck(self._broker, await anext(self._deliveries))
+
+
+class _LosingAck:
+    def __init__(self, broker: DroppingBroker, delivery: MemoryDelivery) -> None:
+        self._broker = broker
+        self._delivery = delivery
+        self.body = delivery.body
+        self.message_id = delivery.message_id
+        self.headers = delivery.headers
+        self.redelivered = delivery.redelivered
+
+    async def ack(self) -> None:
+        if self._broker.lost_acks > 0:
+            self._broker.lost_acks -= 1
+            await self._delivery.requeue()
+            raise BrokerError("acknowledging: channel closed")
+        await self._delivery.ack()
+
+    async def requeue(self) -> None:
+        await self._delivery.requeue()

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
-from tests.pipeline.fakes import FlakyProvider
+from tests.pipeline.fakes import DroppingBroker, FlakyProvider
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.memory import MemoryBroker
@@ -65,10 +65,11 @@ async def run_once(
     out_name: str = "results.jsonl",
     force: bool = False,
     stop_after: int | None = None,
+    broker: MemoryBroker | None = None,
 ) -> tuple[RunReport, list[dict[str, object]]]:
     out = tmp_path / out_name
     sink = JsonlResultSink(out)
-    broker = MemoryBroker(maxsize=16)
+    broker = broker or MemoryBroker(maxsize=16)
     options = PipelineOptions(policy=FAST_RETRIES, force=force, shutdown_timeout=5)
     pipeline = Pipeline(broker, store, provider, DEFAULT_TAXONOMY, [sink], options)
     rejects: list[Reject] = []
@@ -101,6 +102,23 @@ async def test_every_open_ticket_gets_exactly_one_result(tmp_path: Path, store: 
     assert sorted(line["ticket_id"] for line in lines) == [f"T{i:04d}" for i in range(5, 40)]
     assert {line["status"] for line in lines} == {"responded"}
     assert all(line["reply"]["body"] for line in lines)
+
+
+async def test_dropped_consumers_and_lost_acks_lose_and_duplicate_nothing(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    # As when the broker's connection drops: every stage's first consumer fails at
+    # once, and the first acknowledgements are lost (their messages come back).
+    broker = DroppingBroker(lost_consumers=5, lost_acks=12)
+    tickets = write_tickets(tmp_path / "t.csv", 60)
+    report, lines = await run_once(
+        tmp_path, store, OfflineProvider(DEFAULT_TAXONOMY), tickets, broker=broker
+    )
+    assert (broker.lost_consumers, broker.lost_acks) == (0, 0), "no failure was injected"
+    assert broker.consumers > 5
+    assert report.exit_code == 0
+    assert sorted(line["ticket_id"] for line in lines) == [f"T{i:04d}" for i in range(60)]
+    assert len(await store.results(f"T{i:04d}" for i in range(60))) == 60
 
 
 async def test_rerun_processes_nothing_twice_and_outputs_every_ticket_once(

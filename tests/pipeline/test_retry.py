@@ -1,8 +1,10 @@
+import asyncio
+import contextlib
 import random
 
 import pytest
 
-from supporter.pipeline.retry import RetryPolicy
+from supporter.pipeline.retry import RetryPolicy, stop_if_cancelled
 
 
 def test_delay_grows_exponentially_within_the_cap() -> None:
@@ -41,3 +43,22 @@ def test_retry_after_beyond_the_limit_is_not_acceptable() -> None:
     assert policy.retry_after_acceptable(None)
     assert policy.retry_after_acceptable(60)
     assert not policy.retry_after_acceptable(61)
+
+
+async def test_a_swallowed_cancellation_still_ends_a_loop_that_checks() -> None:
+    rounds = 0
+
+    async def consuming_loop() -> None:
+        nonlocal rounds
+        while True:
+            stop_if_cancelled()
+            rounds += 1
+            with contextlib.suppress(asyncio.CancelledError):  # as a careless library does
+                await asyncio.sleep(10)
+
+    task = asyncio.create_task(consuming_loop())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 2)
+    assert rounds == 1

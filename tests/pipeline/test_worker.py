@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+from tests.pipeline.fakes import DroppingBroker
+
 from supporter.brokers.base import BrokerError, dead_letter_queue
 from supporter.brokers.memory import MemoryBroker
 from supporter.domain.errors import FatalError
@@ -33,7 +36,17 @@ async def never_called(message: TicketMessage) -> AnalyzedTicketMessage:
     raise AssertionError("the handler must not see an invalid message")
 
 
-async def test_a_message_that_does_not_validate_is_dead_lettered_not_crashed_on() -> None:
+@pytest.mark.parametrize(
+    ("body", "original"),
+    [
+        (b'{"kind": "ticket", "ticket": {"oops": 1}}', '{"kind": "ticket", "ticket": {"oops": 1}}'),
+        # What a text column can hold: no NUL, no invalid UTF-8.
+        (b"\x00garbage \xff", "\ufffdgarbage \ufffd"),
+    ],
+)
+async def test_a_message_that_does_not_validate_is_dead_lettered_not_crashed_on(
+    body: bytes, original: str
+) -> None:
     broker = MemoryBroker()
     for queue in ("in", "out"):
         await broker.declare(queue)
@@ -42,7 +55,7 @@ async def test_a_message_that_does_not_validate_is_dead_lettered_not_crashed_on(
     counters = StageCounters()
     worker = StageWorker(stage, broker, RetryPolicy(), counters, fatal.append)
     task = asyncio.create_task(worker.run())
-    await broker.publish("in", b'{"kind": "ticket", "ticket": {"oops": 1}}', message_id="bad")
+    await broker.publish("in", body, message_id="bad")
     async with broker.consume(dead_letter_queue("in"), prefetch=1) as deliveries:
         delivery = await asyncio.wait_for(anext(deliveries), 5)
         letter = DeadLetterMessage.model_validate_json(delivery.body)
@@ -51,7 +64,7 @@ async def test_a_message_that_does_not_validate_is_dead_lettered_not_crashed_on(
     assert letter.stage == "analyze"
     assert letter.ticket_id is None
     assert letter.reason.startswith("invalid message")
-    assert letter.original == '{"kind": "ticket", "ticket": {"oops": 1}}'
+    assert letter.original == original
     assert counters.dead_lettered == 1
     assert await broker.depth("out") == 0
 
@@ -92,4 +105,24 @@ async def test_a_failed_downstream_publish_returns_the_message_for_another_try()
     assert broker.failed
     assert TicketMessage.model_validate_json(delivery.body).ticket == TICKET
     assert counters.consumed == 2
+    assert counters.succeeded == 1
+
+
+async def test_a_consumer_lost_with_its_connection_is_opened_again() -> None:
+    broker = DroppingBroker(lost_consumers=2)
+    for queue in ("in", "out"):
+        await broker.declare(queue)
+    stage = Stage("analyze", "in", "out", TicketMessage, pass_through)
+    counters = StageCounters()
+    worker = StageWorker(stage, broker, RetryPolicy(), counters, lambda error: None)
+    task = asyncio.create_task(worker.run())
+    message = TicketMessage(ticket=TICKET)
+    await broker.publish("in", encode(message), message_id=message.message_id)
+    for _ in range(500):
+        if await broker.depth("out"):
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    assert await broker.depth("out") == 1
+    assert broker.consumers == 3  # two lost with their connection, then one that works
     assert counters.succeeded == 1

@@ -171,6 +171,16 @@ async def test_keeps_non_latin_text_and_emoji(tmp_path: Path) -> None:
     assert (ticket.subject, ticket.body) == ("Возврат 💳", "お金を返してください 🙏 مرحبا")
 
 
+async def test_a_nul_character_becomes_a_replacement_character(tmp_path: Path) -> None:
+    # No database column of text can hold a NUL; PostgreSQL refuses the whole batch.
+    path = write(tmp_path, ticket_csv("T1,C1,Re\x00fund,Please\x00 help,open,2024-03-01"))
+
+    tickets, rejects = await read_tickets(path)
+
+    assert rejects == []
+    assert (tickets[0].subject, tickets[0].body) == ("Re\ufffdfund", "Please\ufffd help")
+
+
 async def test_quoted_fields_keep_commas_quotes_and_newlines(tmp_path: Path) -> None:
     path = write(
         tmp_path, ticket_csv('T1,C1,"Hi, there","Line one\nsaid ""refund""\n\nend",open,2024-03-01')

@@ -113,17 +113,6 @@ async def test_done_tickets_are_per_version(store: SqlStore) -> None:
     assert await store.done_ticket_ids("v2") == set()
 
 
-async def test_a_store_of_another_schema_version_is_refused(store_url: str) -> None:
-    store = await SqlStore.open(store_url)
-    await store.close()
-    engine = create_async_engine(async_url(store_url))
-    async with engine.begin() as connection:
-        await connection.execute(text("UPDATE schema_info SET version = 99"))
-    await engine.dispose()
-    with pytest.raises(StoreError, match="schema version 99"):
-        await SqlStore.open(store_url)
-
-
 async def test_an_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot open the store"):
         await SqlStore.open(sqlite_url(tmp_path / "missing-dir" / "s.db"))

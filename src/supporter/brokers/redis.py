@@ -387,7 +387,10 @@ class RedisConsumer:
         try:
             # A read in progress ends within `block`; letting it finish (rather than
             # cancelling it) means Redis never hands out an entry nobody receives.
-            await asyncio.wait_for(self._reader, self._broker.block + 5)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancellation
+            # of the task that closes, which then never stops.
+            async with asyncio.timeout(self._broker.block + 5):
+                await self._reader
         except TimeoutError:
             log.warning("the reader of %s did not stop in time; cancelled it", self.name)
         finally:
@@ -419,7 +422,8 @@ class RedisConsumer:
                 if free <= 0:
                     self._room.clear()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._room.wait(), block)
+                        async with asyncio.timeout(block):
+                            await self._room.wait()
                     continue
                 entries: list[_Entry] = []
                 claimed = False

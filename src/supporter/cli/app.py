@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from supporter.cli import dlq, worker
+from supporter.cli import db, dlq, transactions, worker
+from supporter.cli.eval import evaluate_command
 from supporter.cli.fake_llm import fake_llm
 from supporter.cli.run import run
 from supporter.cli.sample import sample_data
 from supporter.cli.status import status
+from supporter.cli.train import train
 
 app = typer.Typer(
     help="Classify support tickets and draft replies grounded in payment transactions.",
@@ -17,10 +19,14 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.command()(run)
+app.command()(train)
+app.command("eval")(evaluate_command)
 app.command("sample-data")(sample_data)
 app.command("fake-llm")(fake_llm)
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(db.app, name="db")
 app.add_typer(worker.app, name="worker")
+app.add_typer(transactions.app, name="transactions")
 app.command()(worker.ingest)
 app.command()(status)
 

@@ -20,7 +20,8 @@ USAGE_ERROR = 2
 
 
 def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    # Unwrapped: an error names files and commands that must survive a copy and paste.
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

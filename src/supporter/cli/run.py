@@ -70,11 +70,24 @@ def run(
     provider: Annotated[
         str | None,
         typer.Option(
-            help="Model provider: 'offline' (rules, no network) or 'openai' (needs OPENAI_API_KEY, or --base-url for a local server). [default: offline]"
+            help="Model provider: 'offline' (rules, no network), 'openai' (needs OPENAI_API_KEY, or --base-url for a local server), 'local' (a model from `supporter train`, with --model-path) or 'cascade' (local where sure, openai elsewhere). [default: offline]"
         ),
     ] = None,
     model: Annotated[
-        str | None, typer.Option(help="Model name for --provider openai. [default: gpt-4o]")
+        str | None,
+        typer.Option(help="Model name for --provider openai or cascade. [default: gpt-4o]"),
+    ] = None,
+    model_path: Annotated[
+        Path | None,
+        typer.Option(
+            help="A model directory from `supporter train`, for --provider local or cascade."
+        ),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="--provider cascade: the local model answers where its confidence is at least this; the LLM elsewhere. [default: 0.9]"
+        ),
     ] = None,
     base_url: Annotated[
         str | None,
@@ -183,6 +196,8 @@ def run(
             "db": db,
             "provider": provider,
             "model": model,
+            "model_path": model_path,
+            "threshold": threshold,
             "base_url": base_url,
             "rpm": rpm,
             "tpm": tpm,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from supporter.brokers.base import dead_letter_queue
@@ -15,8 +16,10 @@ from supporter.cli import wiring
 from supporter.cli.common import fail, settings_from
 from supporter.cli.ui import console
 from supporter.config import ConfigError, Settings
+from supporter.pipeline.heartbeat import ALIVE_INTERVALS
 from supporter.pipeline.orchestrator import QUEUES
-from supporter.store.base import StoreError
+from supporter.store.base import StoreError, WorkerBeat
+from supporter.store.workers import SqlWorkerRegistry
 
 STAGE_OF = {"tickets": "analyze", "analyzed": "respond", "responded": "sink"}
 
@@ -25,6 +28,9 @@ async def _status(settings: Settings) -> dict[str, object]:
     store = await wiring.store(settings)
     try:
         counts = await store.counts()
+        alive = await SqlWorkerRegistry(store.engine).alive(
+            seen_within=ALIVE_INTERVALS * settings.heartbeat_interval
+        )
     finally:
         await store.close()
     queues: list[dict[str, object]] = []
@@ -33,24 +39,45 @@ async def _status(settings: Settings) -> dict[str, object]:
         try:
             for queue in QUEUES:
                 await broker.declare(queue)
+                stage = STAGE_OF[queue]
                 queues.append(
                     {
-                        "stage": STAGE_OF[queue],
+                        "stage": stage,
                         "queue": queue,
                         "waiting": await broker.depth(queue),
+                        **_in_flight([beat for beat in alive if beat.stage == stage]),
                         "dead_letters_waiting": await broker.depth(dead_letter_queue(queue)),
                     }
                 )
         finally:
             await broker.close()
-    return {"store": counts, "queues": queues}
+    return {
+        "store": counts,
+        "queues": queues,
+        "workers": [beat.model_dump(mode="json") for beat in alive],
+    }
+
+
+def _in_flight(beats: list[WorkerBeat]) -> dict[str, object]:
+    """What the live workers of one stage hold, from their last heartbeats."""
+    ages = [b.oldest_in_flight_seconds for b in beats if b.oldest_in_flight_seconds is not None]
+    return {
+        "workers": len(beats),
+        "in_flight": sum(beat.in_flight for beat in beats),
+        "oldest_in_flight_seconds": round(max(ages), 1) if ages else None,
+        "done": sum(beat.succeeded for beat in beats),
+        "retried": sum(beat.retried for beat in beats),
+        "dead_lettered": sum(beat.dead_lettered for beat in beats),
+    }
 
 
 def status(
     config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
-    """Queue depths per stage (on a shared broker) and results in the store."""
+    """Per stage: messages waiting, live workers and what they hold (in flight, the
+    oldest one's age), done, retried and dead-lettered since those workers started,
+    dead letters waiting; and the results in the store."""
     settings = settings_from({}, config)
     try:
         found = asyncio.run(_status(settings))
@@ -59,18 +86,40 @@ def status(
     if as_json:
         typer.echo(json.dumps(found))
         return
-    table = Table(title="Supporter status", title_justify="left")
-    for column in ("stage", "queue", "waiting", "dead letters waiting"):
-        table.add_column(column)
+    table = Table(
+        title="Supporter status",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        collapse_padding=True,
+        pad_edge=False,
+    )
+    columns = {
+        "stage": "stage",
+        "waiting": "waiting",
+        "workers": "workers",
+        "in_flight": "in flight",
+        "oldest_in_flight_seconds": "oldest s",
+        "done": "done",
+        "retried": "retried",
+        "dead_lettered": "dead",
+        "dead_letters_waiting": "DLQ",
+    }
+    for title in columns.values():
+        table.add_column(
+            title, justify="left" if title == "stage" else "right", min_width=len(title)
+        )
     queues = found["queues"]
     assert isinstance(queues, list)
     for row in queues:
-        table.add_row(
-            row["stage"], row["queue"], str(row["waiting"]), str(row["dead_letters_waiting"])
-        )
+        table.add_row(*("-" if row[key] is None else str(row[key]) for key in columns))
     if not queues:
-        table.add_row("-", "in memory (inside `supporter run`)", "-", "-")
+        table.add_row("in memory (inside `supporter run`)", *["-"] * (len(columns) - 1))
     console.print(table)
+    console.print(
+        "in flight, oldest s: what live workers hold now, the longest-held for how long; "
+        "done, retried, dead: since those workers started; DLQ: dead letters waiting"
+    )
     store = found["store"]
     assert isinstance(store, dict)
     console.print(

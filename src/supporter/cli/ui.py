@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from supporter.llm.cascade import CASCADE_PREFIX, LOCAL_ANSWER
 from supporter.pipeline.stats import RunStats
 
 console = Console(stderr=True)
@@ -61,6 +63,30 @@ async def live_progress(stats: RunStats, *, enabled: bool) -> AsyncIterator[None
             )
 
 
+def _cascade_rows(stats: RunStats) -> list[tuple[str, str]]:
+    """How much the cascade's local model spared: its share, and what those tickets would
+    have cost at the mean cost of the tickets the LLM answered and was paid for."""
+    tallies = stats.providers
+    if not any(name.startswith(CASCADE_PREFIX) for name in tallies):
+        return []
+    answered = sum(tally.answered for tally in tallies.values())
+    local = tallies[LOCAL_ANSWER].answered if LOCAL_ANSWER in tallies else 0
+    paid = [t for name, t in tallies.items() if name.startswith(CASCADE_PREFIX) and t.paid]
+    paid_tickets = sum(tally.paid for tally in paid)
+    rows = [("answered without a model call", f"{local:,} ({local / max(answered, 1):.1%})")]
+    if paid_tickets:
+        mean = sum((tally.cost_usd for tally in paid), Decimal(0)) / paid_tickets
+        rows.append(
+            (
+                "cost saved (USD, est.)",
+                f"{mean * local:.4f} (at {mean:.5f} per ticket, the mean of {paid_tickets:,} paid LLM answers)",
+            )
+        )
+    else:
+        rows.append(("cost saved (USD, est.)", "unknown: no paid LLM answer to price one by"))
+    return rows
+
+
 def summary(stats: RunStats) -> Table:
     table = Table(title="Supporter run", show_header=False, title_justify="left")
     table.add_column("what")
@@ -99,6 +125,8 @@ def summary(stats: RunStats) -> Table:
     fell_back = sum(counters.fell_back for counters in stats.stages.values())
     if fell_back:
         table.add_row("answered by the fallback", f"{fell_back:,}")
+    for name, text in _cascade_rows(stats):
+        table.add_row(name, text)
     table.add_section()
     for title, counter in (("category", stats.categories), ("priority", stats.priorities)):
         for name, count in counter.most_common():

@@ -10,10 +10,14 @@ from supporter.brokers.base import Broker
 from supporter.brokers.memory import MemoryBroker
 from supporter.brokers.rabbitmq import RabbitMQBroker
 from supporter.brokers.redis import RedisStreamsBroker
+from supporter.classifier import ModelError, missing_library
+from supporter.classifier.metadata import ModelMetadata, read_metadata
 from supporter.config import ConfigError, Settings
 from supporter.domain.models import Reject
 from supporter.llm.base import Category, ModelProvider
 from supporter.llm.cache import ResultCache
+from supporter.llm.cascade import CascadeProvider
+from supporter.llm.local import LocalProvider
 from supporter.llm.offline import OfflineProvider
 from supporter.llm.openai import OpenAIProvider
 from supporter.llm.pricing import PriceTable
@@ -29,10 +33,48 @@ from supporter.sinks.rejects import JsonlRejectWriter
 from supporter.sources.base import RejectHandler
 from supporter.sources.csv import CsvTicketSource, CsvTransactionSource
 from supporter.store.sql import SqlStore, sqlite_url
+from supporter.store.workers import SqlWorkerRegistry
+from supporter.transactions.sql import SqlTransactionIndex
 
 
 def taxonomy(settings: Settings) -> list[Category]:
-    return list(settings.taxonomy) if settings.taxonomy else list(DEFAULT_TAXONOMY)
+    configured = list(settings.taxonomy) if settings.taxonomy else list(DEFAULT_TAXONOMY)
+    if settings.provider not in ("local", "cascade"):
+        return configured
+    # A trained model's labels are the taxonomy; a configured category of the same
+    # name lends them its description (for the cascade's LLM) and keywords.
+    known = {category.name: category for category in configured}
+    return [known.get(label) or Category(name=label) for label in _model_metadata(settings).labels]
+
+
+def _model_path(settings: Settings) -> Path:
+    if settings.model_path is None:
+        raise ConfigError(
+            f"--provider {settings.provider} needs --model-path: a directory made by `supporter train`"
+        )
+    return settings.model_path
+
+
+def _model_metadata(settings: Settings) -> ModelMetadata:
+    try:
+        return read_metadata(_model_path(settings))
+    except ModelError as error:
+        raise ConfigError(str(error)) from None
+
+
+def local_provider(settings: Settings) -> LocalProvider:
+    """The classifier at `model_path` behind the model port (ConfigError if it cannot load)."""
+    path = _model_path(settings)
+    try:
+        # Imported here: NumPy and scikit-learn are slow to import and an optional extra.
+        from supporter.classifier.model import TextClassifier
+    except ImportError as error:
+        raise ConfigError(str(missing_library(error))) from None
+    try:
+        classifier = TextClassifier.load(path)
+    except ModelError as error:
+        raise ConfigError(str(error)) from None
+    return LocalProvider(classifier, taxonomy(settings))
 
 
 def provider(settings: Settings, resources: contextlib.AsyncExitStack) -> ModelProvider:
@@ -42,6 +84,8 @@ def provider(settings: Settings, resources: contextlib.AsyncExitStack) -> ModelP
     """
     if settings.provider == "offline":
         return OfflineProvider(taxonomy(settings))
+    if settings.provider == "local":
+        return local_provider(settings)
     try:
         prices = PriceTable.from_mapping(settings.prices)
         limiter = RateLimiter(settings.rpm, settings.tpm, settings.llm_concurrency)
@@ -61,6 +105,8 @@ def provider(settings: Settings, resources: contextlib.AsyncExitStack) -> ModelP
     except ValueError as error:
         raise ConfigError(str(error)) from error
     resources.push_async_callback(remote.aclose)
+    if settings.provider == "cascade":
+        return CascadeProvider(local_provider(settings), remote, settings.threshold)
     return remote
 
 
@@ -83,7 +129,10 @@ def broker(settings: Settings) -> Broker:
         return RabbitMQBroker(url, prefix=settings.broker_prefix, max_length=settings.queue_size)
     if url.startswith(("redis://", "rediss://")):
         return RedisStreamsBroker(
-            url, prefix=settings.broker_prefix, max_length=settings.queue_size
+            url,
+            prefix=settings.broker_prefix,
+            max_length=settings.queue_size,
+            claim_idle=settings.broker_claim_idle,
         )
     raise ConfigError(
         f"unknown broker URL {url.split('://')[0]}://…: use memory://, amqp:// or redis://"
@@ -121,6 +170,7 @@ def pipeline_options(settings: Settings) -> PipelineOptions:
         circuit_reset_after=settings.circuit_reset_after,
         shutdown_timeout=settings.shutdown_timeout,
         force=settings.force,
+        heartbeat_interval=settings.heartbeat_interval,
     )
 
 
@@ -157,21 +207,31 @@ async def pipeline(
         pipeline_options(settings),
         stats,
         fallback=fallback(settings),
+        transactions=SqlTransactionIndex(result_store.engine),
+        workers=SqlWorkerRegistry(result_store.engine),
     )
     return built, result_store
 
 
+def ticket_source(settings: Settings) -> CsvTicketSource:
+    """The tickets file, its header checked (SourceError if unusable)."""
+    assert settings.tickets is not None
+    source = CsvTicketSource(settings.tickets, column_map=settings.ticket_columns)
+    source.check_header()
+    return source
+
+
+def transaction_source(settings: Settings) -> CsvTransactionSource:
+    """The transactions file, its header checked (SourceError if unusable)."""
+    assert settings.transactions is not None
+    source = CsvTransactionSource(settings.transactions, column_map=settings.transaction_columns)
+    source.check_header()
+    return source
+
+
 def csv_sources(settings: Settings) -> tuple[CsvTicketSource, CsvTransactionSource]:
     """Both input files, their headers checked before any work (SourceError if unusable)."""
-    assert settings.tickets is not None
-    assert settings.transactions is not None
-    tickets = CsvTicketSource(settings.tickets, column_map=settings.ticket_columns)
-    transactions = CsvTransactionSource(
-        settings.transactions, column_map=settings.transaction_columns
-    )
-    tickets.check_header()
-    transactions.check_header()
-    return tickets, transactions
+    return ticket_source(settings), transaction_source(settings)
 
 
 def reject_handler(

@@ -18,6 +18,7 @@ from supporter.pipeline.orchestrator import RunReport, StageName
 from supporter.pipeline.stats import RunStats
 from supporter.sources.base import SourceError
 from supporter.store.base import StoreError
+from supporter.transactions.sql import SqlTransactionIndex
 from supporter.transactions.sqlite import SqliteTransactionIndex
 
 app = typer.Typer(help="Run one stage against the shared broker until SIGTERM.")
@@ -104,7 +105,9 @@ def ingest(
     tickets: Annotated[Path | None, typer.Option(help="Tickets CSV.")] = None,
     transactions: Annotated[
         Path | None,
-        typer.Option(help="Transactions CSV: each ticket carries the customer's recent ones."),
+        typer.Option(
+            help="Transactions CSV: each ticket carries the customer's recent ones. Without it the analyze workers look them up in the store (`supporter transactions load`)."
+        ),
     ] = None,
     rejects: Annotated[
         Path | None, typer.Option(help="Rejected rows as JSON Lines. [default: rejects.jsonl]")
@@ -121,8 +124,8 @@ def ingest(
         {"tickets": tickets, "transactions": transactions, "rejects": rejects, "force": force},
         config,
     )
-    if settings.tickets is None or settings.transactions is None:
-        fail("pass --tickets and --transactions (or set them in the config file)")
+    if settings.tickets is None:
+        fail("pass --tickets (or set it in the config file)")
     stats = RunStats()
     try:
         report = asyncio.run(_ingest(settings, stats))
@@ -133,15 +136,24 @@ def ingest(
 
 
 async def _ingest(settings: Settings, stats: RunStats) -> RunReport:
-    ticket_source, transaction_source = wiring.csv_sources(settings)
+    ticket_source = wiring.ticket_source(settings)
+    transaction_source = wiring.transaction_source(settings) if settings.transactions else None
     async with contextlib.AsyncExitStack() as resources:
         on_reject = wiring.reject_handler(settings, stats, resources)
-        pipeline, _ = await wiring.pipeline(
+        pipeline, store = await wiring.pipeline(
             settings, resources, stats, one_process=False, write_results=False
         )
-        index = SqliteTransactionIndex()
-        resources.callback(index.close)
+        index: SqliteTransactionIndex | None = None
+        if transaction_source is None:
+            if not await SqlTransactionIndex(store.engine).count():
+                raise ConfigError(
+                    "the store holds no transactions: load them with "
+                    "`supporter transactions load FILE`, or pass --transactions"
+                )
+        else:
+            index = SqliteTransactionIndex()
+            resources.callback(index.close)
+            stats.transactions = await index.load(transaction_source.transactions(on_reject))
         install_stop_handlers(pipeline.request_stop)
-        stats.transactions = await index.load(transaction_source.transactions(on_reject))
         return await pipeline.ingest(ticket_source, index, on_reject)
     raise AssertionError("unreachable")

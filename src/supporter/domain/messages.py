@@ -1,8 +1,10 @@
 """Messages that travel between stages.
 
-Every message is self-contained: it carries the ticket and the slice of the
-customer's transactions the later stages need, so a stage (or a replay of a
-dead letter) never has to go back to the sources.
+Every message past the analyze stage is self-contained: it carries the ticket and
+the slice of the customer's transactions the later stages need, so a stage (or a
+replay of a dead letter) never has to go back to the sources. A ticket message
+carries that slice too, unless ingest had no transactions at hand: the analyze
+stage then looks it up in the shared store.
 """
 
 from __future__ import annotations
@@ -69,7 +71,11 @@ class _Envelope(BaseModel):
 class TicketMessage(_Envelope):
     kind: Literal["ticket"] = "ticket"
     ticket: Ticket
-    transactions: list[Transaction] = Field(default_factory=list)
+    transactions: list[Transaction] | None = Field(
+        default=None,
+        description="the customer's recent transactions; None: the analyze stage looks "
+        "them up in the shared store",
+    )
 
     @property
     def origin_id(self) -> str:

@@ -1,5 +1,8 @@
 """The ingest stage: read tickets, keep those waiting for an answer, attach the
 customer's recent transactions, and publish them (waiting while the queue is full).
+
+Without an index at hand (`supporter ingest` with no transactions file), tickets go
+out without transactions and the analyze workers look them up in the shared store.
 """
 
 from __future__ import annotations
@@ -7,18 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
 
 from supporter.brokers.base import Broker
 from supporter.domain.messages import TicketMessage, encode
 from supporter.pipeline.stages import TICKETS
 from supporter.pipeline.stats import RunStats
 from supporter.sources.base import RejectHandler, TicketSource
-from supporter.transactions.base import TransactionIndex
-
-# A ticket written minutes after a charge may carry a clock or zone that puts it
-# "before" the charge; a day of slack keeps such a charge in view.
-_CLOCK_SLACK = timedelta(days=1)
+from supporter.transactions.base import TransactionIndex, TransactionWindow
 
 
 @dataclass(frozen=True)
@@ -27,12 +25,16 @@ class IngestOptions:
     lookback_days: int = 90
     max_transactions: int = 20
 
+    @property
+    def window(self) -> TransactionWindow:
+        return TransactionWindow(self.lookback_days, self.max_transactions)
+
 
 class Ingestor:
     def __init__(
         self,
         broker: Broker,
-        index: TransactionIndex,
+        index: TransactionIndex | None,
         options: IngestOptions,
         stats: RunStats,
         done: Collection[str],
@@ -60,12 +62,9 @@ class Ingestor:
                 self._stats.already_done += 1
                 self.skipped_done.append(ticket.ticket_id)
                 continue
-            transactions = self._index.recent(
-                ticket.customer_id,
-                until=ticket.created_at + _CLOCK_SLACK,
-                days=options.lookback_days,
-                limit=options.max_transactions,
-            )
+            transactions = None
+            if self._index is not None:
+                transactions = await options.window.of(self._index, ticket)
             message = TicketMessage(ticket=ticket, transactions=transactions)
             await self._broker.publish(TICKETS, encode(message), message_id=message.message_id)
             self._stats.published += 1

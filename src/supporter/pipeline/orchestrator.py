@@ -27,19 +27,27 @@ from supporter.domain.messages import (
     encode,
     new_message_id,
 )
-from supporter.domain.models import TicketResult
+from supporter.domain.models import Ticket, TicketResult, Transaction
 from supporter.llm.base import Category, ModelProvider
 from supporter.pipeline.circuit import CircuitBreaker
+from supporter.pipeline.heartbeat import Heartbeat
 from supporter.pipeline.ingest import IngestOptions, Ingestor
 from supporter.pipeline.retry import RetryPolicy
 from supporter.pipeline.sink import OutputStage
-from supporter.pipeline.stages import ANALYZED, RESPONDED, TICKETS, analyze_stage, respond_stage
+from supporter.pipeline.stages import (
+    ANALYZED,
+    RESPONDED,
+    TICKETS,
+    TransactionLookup,
+    analyze_stage,
+    respond_stage,
+)
 from supporter.pipeline.stats import RunStats
 from supporter.pipeline.worker import In, Out, Stage, StageWorker
 from supporter.replies.responder import Responder
 from supporter.sinks.base import ResultSink
 from supporter.sources.base import RejectHandler, TicketSource
-from supporter.store.base import DeadLetterRecord, ResultStore
+from supporter.store.base import DeadLetterRecord, ResultStore, WorkerRegistry
 from supporter.transactions.base import TransactionIndex
 
 log = logging.getLogger(__name__)
@@ -64,6 +72,7 @@ class PipelineOptions:
     output_batch_size: int = 256
     shutdown_timeout: float = 30.0
     force: bool = False
+    heartbeat_interval: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -111,8 +120,15 @@ class Pipeline:
         options: PipelineOptions,
         stats: RunStats | None = None,
         fallback: ModelProvider | None = None,
+        transactions: TransactionIndex | None = None,
+        workers: WorkerRegistry | None = None,
     ) -> None:
+        """`transactions`: where the analyze stage finds the transactions of a ticket
+        that came without them (ingest without a transactions file). `workers`: where
+        a served stage reports what it holds (`supporter status`)."""
         self._broker = broker
+        self._transactions = transactions
+        self._workers = workers
         self._store = store
         self._provider = provider
         self._fallback = fallback
@@ -126,6 +142,7 @@ class Pipeline:
         self._fatal: FatalError | None = None
         self._interrupted = False
         self.breakers: dict[str, CircuitBreaker] = {}
+        self._stage_workers: list[StageWorker[Any, Any]] = []
 
     def request_stop(self) -> None:
         """Stop intake and finish what is in flight (the first SIGINT/SIGTERM)."""
@@ -202,10 +219,20 @@ class Pipeline:
         """Run one stage on a shared broker until a stop request or a fatal error.
 
         This is `supporter worker …`: as many processes of a stage as needed, on any
-        machines; messages in flight when it stops go back to the broker.
+        machines. On a stop request it takes no more messages and gives those in
+        flight up to `shutdown_timeout` seconds to finish (model calls already paid
+        for are not thrown away); what is still unfinished then goes back to the broker.
         """
         await self._declare()
         workers = self._start_workers(self._output_stage(), (stage,))
+        if self._workers is not None:
+            heartbeat = Heartbeat(
+                self._workers,
+                stage,
+                self.stats.stage(stage),
+                interval=self._options.heartbeat_interval,
+            )
+            workers.append(asyncio.create_task(heartbeat.run(), name="heartbeat"))
         try:
             while not self._stop.is_set():
                 for task in workers:
@@ -215,16 +242,35 @@ class Pipeline:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(1.0):
                         await self._progress.wait()
+            await self._finish_in_flight(stage)
         finally:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
         return self._report()
 
+    async def _finish_in_flight(self, stage: StageName) -> None:
+        for worker in self._stage_workers:
+            worker.stop_intake()
+        counters = self.stats.stage(stage)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._options.shutdown_timeout
+        # Polled: handlers end in tasks of their own, and polling for a few seconds at
+        # exit costs nothing next to an event every handler would have to set.
+        while counters.in_flight and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        if counters.in_flight:
+            log.warning(
+                "shutdown timeout: %d messages in flight go back to the queue", counters.in_flight
+            )
+
     async def ingest(
-        self, source: TicketSource, index: TransactionIndex, on_reject: RejectHandler
+        self, source: TicketSource, index: TransactionIndex | None, on_reject: RejectHandler
     ) -> RunReport:
-        """Publish the open tickets not done yet, then return (`supporter ingest`)."""
+        """Publish the open tickets not done yet, then return (`supporter ingest`).
+
+        Without an `index` the tickets go out without transactions, for the analyze
+        workers to look up in the shared store."""
         await self._declare()
         done = set() if self._options.force else await self._store.done_ticket_ids(self.version)
         ingestor = Ingestor(self._broker, index, self._options.ingest, self.stats, done)
@@ -244,6 +290,7 @@ class Pipeline:
             self,
             batch_size=self._options.output_batch_size,
             store_retries=self._options.store_retries,
+            counters=self.stats.stage("sink"),
         )
 
     async def _process(self, intake: Coroutine[Any, Any, None]) -> None:
@@ -270,7 +317,12 @@ class Pipeline:
         if "analyze" in stages:
             analyzer = Analyzer(self._provider, self._taxonomy)
             spare = Analyzer(backup, self._taxonomy) if backup else None
-            stage = analyze_stage(analyzer, concurrency=options.analyze_concurrency, fallback=spare)
+            stage = analyze_stage(
+                analyzer,
+                concurrency=options.analyze_concurrency,
+                fallback=spare,
+                lookup=self._lookup(),
+            )
             tasks.append(self._start(stage))
         if "respond" in stages:
             responder = Responder(self._provider)
@@ -289,6 +341,16 @@ class Pipeline:
                 tasks.append(asyncio.create_task(output.run(queue), name=f"output-{queue}"))
         return tasks
 
+    def _lookup(self) -> TransactionLookup | None:
+        index, window = self._transactions, self._options.ingest.window
+        if index is None:
+            return None
+
+        async def lookup(ticket: Ticket) -> list[Transaction]:
+            return await window.of(index, ticket)
+
+        return lookup
+
     def _start(self, stage: Stage[In, Out]) -> asyncio.Task[None]:
         counters = self.stats.stage(stage.name)
         breaker = CircuitBreaker(
@@ -300,6 +362,7 @@ class Pipeline:
         worker = StageWorker(
             stage, self._broker, self._options.policy, counters, self.on_fatal, breaker
         )
+        self._stage_workers.append(worker)
         return asyncio.create_task(worker.run(), name=f"stage-{stage.name}")
 
     async def _wait_until_drained(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass, field
 
@@ -40,3 +41,15 @@ class RetryPolicy:
         if retry_after is not None:
             delay = max(delay, retry_after)
         return delay
+
+
+def stop_if_cancelled() -> None:
+    """Raise CancelledError if the running task is being cancelled.
+
+    For consuming loops: a cancellation that a library swallowed on the way (as
+    asyncio.wait_for can on 3.11, and a client library settling a message may) must
+    still end them, not leave them taking messages forever.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -8,13 +8,14 @@ either the whole batch stored or none of it (and it is delivered again).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Protocol
 
 from pydantic import ValidationError
 
-from supporter.brokers.base import Broker, Delivery
+from supporter.brokers.base import Broker, BrokerError, Delivery
 from supporter.domain.errors import FatalError
 from supporter.domain.messages import (
     AnalyzedTicketMessage,
@@ -24,7 +25,8 @@ from supporter.domain.messages import (
     decode,
 )
 from supporter.domain.models import TicketResult, Usage
-from supporter.pipeline.retry import RetryPolicy
+from supporter.pipeline.retry import RetryPolicy, stop_if_cancelled
+from supporter.pipeline.stats import StageCounters
 from supporter.sinks.base import ResultSink
 from supporter.store.base import Outcome, ResultStore, StoreError
 
@@ -98,6 +100,9 @@ def _failed(letter: DeadLetterMessage) -> Outcome:
     )
 
 
+_BROKER_BACKOFF = 0.5
+
+
 class OutputStage:
     """Stores and writes what the other stages finished.
 
@@ -118,8 +123,10 @@ class OutputStage:
         batch_size: int = 256,
         linger: float = 0.05,
         store_retries: RetryPolicy,
+        counters: StageCounters | None = None,
     ) -> None:
         self._broker = broker
+        self._counters = counters if counters is not None else StageCounters()
         self._store = store
         self._version = version
         self._sinks = sinks
@@ -128,21 +135,33 @@ class OutputStage:
         self._linger = linger
         self._store_retries = store_retries
         self._write_lock = asyncio.Lock()
-        self._taken = 0
         self.stopped = False
 
     @property
     def busy(self) -> bool:
         """Whether some delivery is taken but not yet settled."""
-        return self._taken > 0
+        return self._counters.in_flight > 0
 
     async def run(self, queue: str) -> None:
         """Consume `queue` in batches until cancelled or a fatal error."""
+        while not self.stopped:
+            try:
+                await self._consume(queue)
+                return
+            except BrokerError as error:
+                # What this consumer held goes back to the queue on the broker's side;
+                # a copy of something already stored is recognised and written once.
+                stop_if_cancelled()
+                log.warning("output stage lost its consumer of %s: %s", queue, error)
+                await asyncio.sleep(_BROKER_BACKOFF)
+
+    async def _consume(self, queue: str) -> None:
         loop = asyncio.get_running_loop()
         async with self._broker.consume(queue, prefetch=self._batch_size) as deliveries:
             while not self.stopped:
+                stop_if_cancelled()
                 batch = [await anext(deliveries)]
-                self._taken += 1
+                taken = [self._counters.begin()]
                 deadline = loop.time() + self._linger
                 while len(batch) < self._batch_size:
                     remaining = deadline - loop.time()
@@ -153,7 +172,7 @@ class OutputStage:
                     try:
                         async with asyncio.timeout(remaining):
                             batch.append(await anext(deliveries))
-                            self._taken += 1
+                            taken.append(self._counters.begin())
                     except TimeoutError:
                         break
                 try:
@@ -162,7 +181,8 @@ class OutputStage:
                     self.stopped = True
                     self._events.on_fatal(error)
                 finally:
-                    self._taken -= len(batch)
+                    for token in taken:
+                        self._counters.end(token)
 
     async def _flush(self, batch: list[Delivery]) -> None:
         readable: list[tuple[Delivery, Outcome]] = []
@@ -187,7 +207,9 @@ class OutputStage:
                 fresh = await self._save(outcomes)
             except FatalError:
                 for delivery, _ in readable:
-                    await delivery.requeue()
+                    # Unsettled, it comes back anyway once its connection is gone.
+                    with contextlib.suppress(BrokerError):
+                        await delivery.requeue()
                 raise
             # A redelivered copy's result is stored already: it gets no second line.
             results = [outcome.result for outcome in fresh]
@@ -202,9 +224,21 @@ class OutputStage:
     async def _settle(
         self, readable: list[tuple[Delivery, Outcome]], results: list[TicketResult]
     ) -> None:
-        for delivery, _ in readable:
-            await delivery.ack()
+        # Stored before acknowledged: if an ack is lost with its connection, the message
+        # comes back, is recognised as stored, and gets no second line.
+        self._counters.succeeded += len(readable)
         self._events.on_stored(results)
+        unsettled = 0
+        for delivery, _ in readable:
+            try:
+                await delivery.ack()
+            except BrokerError:
+                unsettled += 1
+        if unsettled:
+            log.warning(
+                "output stage could not acknowledge %d stored results: they come back once",
+                unsettled,
+            )
 
     async def _save(self, outcomes: list[Outcome]) -> list[Outcome]:
         policy = self._store_retries

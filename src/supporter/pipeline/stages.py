@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from supporter.analysis.analyzer import Analyzer
+from supporter.domain.errors import PermanentError
 from supporter.domain.messages import AnalyzedTicketMessage, RespondedTicketMessage, TicketMessage
+from supporter.domain.models import Ticket, Transaction
 from supporter.pipeline.worker import Stage
 from supporter.replies.responder import Responder
 
@@ -16,15 +18,30 @@ RESPONDED = "responded"
 
 FALLBACK_MARK = " (fallback)"
 
+TransactionLookup = Callable[[Ticket], Awaitable[list[Transaction]]]
+
+
+async def _transactions(
+    message: TicketMessage, lookup: TransactionLookup | None
+) -> list[Transaction]:
+    if message.transactions is not None:
+        return message.transactions
+    if lookup is None:
+        raise PermanentError(
+            "the ticket came without transactions and this worker has no transaction store"
+        )
+    return await lookup(message.ticket)
+
 
 def _analyze_with(
-    analyzer: Analyzer, mark: str = ""
+    analyzer: Analyzer, lookup: TransactionLookup | None, mark: str = ""
 ) -> Callable[[TicketMessage], Awaitable[AnalyzedTicketMessage]]:
     async def handle(message: TicketMessage) -> AnalyzedTicketMessage:
-        facts, response = await analyzer.analyze(message.ticket, message.transactions)
+        transactions = await _transactions(message, lookup)
+        facts, response = await analyzer.analyze(message.ticket, transactions)
         return AnalyzedTicketMessage(
             ticket=message.ticket,
-            transactions=message.transactions,
+            transactions=transactions,
             facts=facts,
             analysis=response.value,
             provider=response.provider + mark,
@@ -61,16 +78,21 @@ def _respond_with(
 
 
 def analyze_stage(
-    analyzer: Analyzer, *, concurrency: int, fallback: Analyzer | None = None
+    analyzer: Analyzer,
+    *,
+    concurrency: int,
+    fallback: Analyzer | None = None,
+    lookup: TransactionLookup | None = None,
 ) -> Stage[TicketMessage, AnalyzedTicketMessage]:
+    """`lookup` finds the transactions of a ticket that came without them."""
     return Stage(
         "analyze",
         TICKETS,
         ANALYZED,
         TicketMessage,
-        _analyze_with(analyzer),
+        _analyze_with(analyzer, lookup),
         concurrency,
-        _analyze_with(fallback, FALLBACK_MARK) if fallback else None,
+        _analyze_with(fallback, lookup, FALLBACK_MARK) if fallback else None,
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from supporter.domain.models import Reject, TicketResult, Usage
 
@@ -16,6 +18,38 @@ class StageCounters:
     retried: int = 0
     dead_lettered: int = 0
     fell_back: int = 0
+    # When each message now being handled was taken (monotonic), by a token per message.
+    _started: dict[int, float] = field(default_factory=dict, repr=False)
+    _tokens: itertools.count[int] = field(default_factory=itertools.count, repr=False)
+
+    def begin(self) -> int:
+        """A message is taken: count it and mark it in flight until `end(token)`."""
+        self.consumed += 1
+        token = next(self._tokens)
+        self._started[token] = time.monotonic()
+        return token
+
+    def end(self, token: int) -> None:
+        self._started.pop(token, None)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._started)
+
+    def oldest_in_flight(self) -> float | None:
+        """Seconds the longest-held message in flight has been held; None when idle."""
+        if not self._started:
+            return None
+        return time.monotonic() - min(self._started.values())
+
+
+@dataclass
+class ProviderTally:
+    """The results one provider answered, and those of them that cost money."""
+
+    answered: int = 0
+    paid: int = 0
+    cost_usd: Decimal = Decimal(0)
 
 
 @dataclass
@@ -39,6 +73,8 @@ class RunStats:
     categories: Counter[str] = field(default_factory=Counter)
     priorities: Counter[str] = field(default_factory=Counter)
     usage: Usage = field(default_factory=Usage)
+    # By the result's `provider` (`offline`, `cascade:local`, ...).
+    providers: dict[str, ProviderTally] = field(default_factory=dict)
 
     def stage(self, name: str) -> StageCounters:
         return self.stages.setdefault(name, StageCounters())
@@ -76,3 +112,9 @@ class RunStats:
         if result.grounding is not None and not result.grounding.passed:
             self.grounding_failed += 1
         self.usage = self.usage + result.usage
+        if result.provider is not None and result.analysis is not None:
+            tally = self.providers.setdefault(result.provider, ProviderTally())
+            tally.answered += 1
+            if result.usage.cost_usd > 0:
+                tally.paid += 1
+                tally.cost_usd += result.usage.cost_usd

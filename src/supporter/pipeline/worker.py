@@ -19,7 +19,7 @@ from typing import Generic, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
-from supporter.brokers.base import Broker, Delivery, dead_letter_queue
+from supporter.brokers.base import Broker, BrokerError, Delivery, dead_letter_queue
 from supporter.domain.errors import FatalError, PermanentError, TransientError
 from supporter.domain.messages import (
     AnalyzedTicketMessage,
@@ -29,7 +29,7 @@ from supporter.domain.messages import (
     encode,
 )
 from supporter.pipeline.circuit import CircuitBreaker
-from supporter.pipeline.retry import RetryPolicy
+from supporter.pipeline.retry import RetryPolicy, stop_if_cancelled
 from supporter.pipeline.stats import StageCounters
 
 log = logging.getLogger(__name__)
@@ -69,21 +69,39 @@ class StageWorker(Generic[In, Out]):
         self._policy = policy
         self._counters = counters
         self._on_fatal = on_fatal
-        self._paused = False
+        self._intake_stopped = False
         self._breaker = breaker
+
+    def stop_intake(self) -> None:
+        """Take no more messages (a later one goes back at once); those in flight finish."""
+        self._intake_stopped = True
 
     async def run(self) -> None:
         """Consume until cancelled or a fatal error; unsettled messages go back to the queue.
 
         After a fatal error the tasks in flight still finish (or meet the same error).
         """
+        while not self._intake_stopped:
+            try:
+                await self._consume()
+                return
+            except BrokerError as error:
+                # The connection dropped under the consumer; what it held goes back to
+                # the queue on the broker's side. Consume again once the broker is back,
+                # unless this is the stage being stopped.
+                stop_if_cancelled()
+                log.warning("stage %s lost its consumer: %s", self.stage.name, error)
+                await asyncio.sleep(_BROKER_BACKOFF)
+
+    async def _consume(self) -> None:
         tasks: set[asyncio.Task[None]] = set()
         prefetch = self.stage.concurrency
         async with self._broker.consume(self.stage.queue, prefetch=prefetch) as deliveries:
             try:
                 async for delivery in deliveries:
-                    if self._paused:
-                        # A fatal error: every further message would meet it too.
+                    stop_if_cancelled()
+                    if self._intake_stopped:
+                        # Stopping, or a fatal error: every further message would meet it too.
                         await delivery.requeue()
                         break
                     task = asyncio.create_task(self.process(delivery))
@@ -97,20 +115,28 @@ class StageWorker(Generic[In, Out]):
 
     async def process(self, delivery: Delivery) -> None:
         """Handle one delivery and settle it; never raises (but for cancellation)."""
-        self._counters.consumed += 1
+        token = self._counters.begin()
         try:
             await self._process(delivery)
-        except Exception:
+        except Exception as error:
             # The broker failed us (publish or settle): hand the message back so it is
             # done again; downstream is idempotent by ticket, so a repeat is harmless.
-            log.exception(
-                "stage %s could not settle message %s", self.stage.name, delivery.message_id
+            # A broker that is down is expected now and then; anything else is a bug.
+            log.log(
+                logging.WARNING if isinstance(error, BrokerError) else logging.ERROR,
+                "stage %s could not settle message %s: %s",
+                self.stage.name,
+                delivery.message_id,
+                error,
+                exc_info=not isinstance(error, BrokerError),
             )
             # A pause before handing it back keeps a broker that is down from being
             # hammered in a tight loop; the held prefetch slot slows intake meanwhile.
             await asyncio.sleep(_BROKER_BACKOFF)
             with contextlib.suppress(Exception):
                 await delivery.requeue()
+        finally:
+            self._counters.end(token)
 
     async def _process(self, delivery: Delivery) -> None:
         try:
@@ -157,7 +183,7 @@ class StageWorker(Generic[In, Out]):
             self._counters.succeeded += 1
 
     async def _stop_for(self, delivery: Delivery, error: FatalError) -> None:
-        self._paused = True
+        self._intake_stopped = True
         await delivery.requeue()
         self._on_fatal(error)
 
@@ -254,7 +280,8 @@ class StageWorker(Generic[In, Out]):
             error_type=error_type,
             ticket_id=message.ticket_id if message else None,
             customer_id=message.ticket.customer_id if message else None,
-            original=delivery.body.decode("utf-8", errors="replace"),
+            # Kept as text: a NUL, which only an unreadable body holds raw, cannot be.
+            original=delivery.body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
             history=history,
         )
         log.warning(

@@ -450,7 +450,8 @@ def _checked(value: str, field: str, limit: int) -> str:
     # isascii() is O(1) in CPython, so most values skip the search.
     if not value.isascii() and _UNDECODED.search(value):
         raise _BadValue(field, "not valid UTF-8; save the file as UTF-8")
-    return value
+    # No text database stores a NUL (PostgreSQL refuses the row); it never means anything.
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
 def _subject_and_body(subject: str, body: str, limits: FieldLimits) -> tuple[str, str]:

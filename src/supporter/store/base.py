@@ -45,6 +45,35 @@ class DeadLetterRecord(BaseModel):
     resolved_at: datetime | None = None
 
 
+class WorkerBeat(BaseModel):
+    """One worker's state at `seen_at`; counters are since the worker started."""
+
+    model_config = ConfigDict(frozen=True)
+
+    worker_id: str
+    stage: str
+    host: str
+    pid: int
+    started_at: datetime
+    seen_at: datetime
+    in_flight: int
+    oldest_in_flight_seconds: float | None
+    consumed: int
+    succeeded: int
+    retried: int
+    dead_lettered: int
+
+
+class WorkerRegistry(Protocol):
+    """Where workers say what they hold (`supporter status` reads it)."""
+
+    async def beat(self, beat: WorkerBeat) -> None: ...
+
+    async def retire(self, worker_id: str) -> None: ...
+
+    async def alive(self, *, seen_within: float) -> list[WorkerBeat]: ...
+
+
 class StoreError(Exception):
     """The store cannot be opened or written."""
 

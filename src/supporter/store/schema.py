@@ -16,7 +16,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -122,4 +122,23 @@ transactions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("record", Text, nullable=False),
     Index("ix_transactions_customer_created", "customer_id", "created_at"),
+)
+
+# One row per running worker process, refreshed every few seconds (a heartbeat):
+# what `supporter status` shows as in flight per stage, whatever the broker.
+workers = Table(
+    "workers",
+    metadata,
+    Column("worker_id", String(64), primary_key=True),
+    Column("stage", String(16), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Column("in_flight", Integer, nullable=False),
+    Column("oldest_in_flight_seconds", Float),
+    Column("consumed", Integer, nullable=False),
+    Column("succeeded", Integer, nullable=False),
+    Column("retried", Integer, nullable=False),
+    Column("dead_lettered", Integer, nullable=False),
 )

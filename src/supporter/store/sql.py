@@ -6,6 +6,7 @@ batches, one transaction each.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,12 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from supporter.domain.messages import AttemptRecord
 from supporter.domain.models import TicketResult
-from supporter.store import schema
+from supporter.store import migrations, schema
 from supporter.store.base import DeadLetterRecord, Outcome, StoreError
 
 _history = TypeAdapter(list[AttemptRecord])
 _CHUNK = 500
 _OPEN_TRIES = 5
+_upgrading: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -49,53 +53,31 @@ def async_url(url: str) -> str:
     return url
 
 
+def dialect_insert(engine: AsyncEngine) -> Any:
+    """`insert` of the engine's dialect: both spell "insert … on conflict" the same way."""
+    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+
 class SqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        # Both dialects spell "insert … on conflict" the same way.
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = dialect_insert(engine)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """For other tables of the same database (the shared transactions)."""
+        return self._engine
 
     @classmethod
     async def open(cls, url: str) -> SqlStore:
-        """Connect, create the tables when missing, and check the schema version."""
-        # Parameters are ticket data: keep them out of every error message and log.
-        engine = create_async_engine(async_url(url), hide_parameters=True)
-        if engine.dialect.name == "sqlite":
-            folder = Path(engine.url.database or ".").parent
-            if not folder.is_dir():
-                # Checked here: a failed aiosqlite connect leaves its thread behind.
-                await engine.dispose()
-                raise StoreError(f"cannot open the store at {url}: no folder {folder}")
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        store = cls(engine)
-        for attempt in range(1, _OPEN_TRIES + 1):
-            try:
-                await store._migrate()
-                return store
-            except SQLAlchemyError as error:
-                if attempt == _OPEN_TRIES:
-                    await engine.dispose()
-                    raise StoreError(
-                        f"cannot open the store at {url}: {_describe(error)}"
-                    ) from error
-                # Workers starting together race to create the tables (locked file,
-                # "already exists", a duplicate schema row): the loser tries again.
-                await asyncio.sleep(0.2 * attempt)
-        raise AssertionError("unreachable")
-
-    async def _migrate(self) -> None:
-        async with self._engine.begin() as connection:
-            await connection.run_sync(schema.metadata.create_all)
-            found = (await connection.execute(select(schema.schema_info.c.version))).scalar()
-            if found is None:
-                await connection.execute(
-                    insert(schema.schema_info).values(version=schema.SCHEMA_VERSION)
-                )
-            elif found != schema.SCHEMA_VERSION:
-                raise StoreError(
-                    f"the store has schema version {found}, this Supporter expects "
-                    f"{schema.SCHEMA_VERSION}: use a new --db or upgrade Supporter"
-                )
+        """Connect and bring the tables up to this Supporter's schema (`migrations`)."""
+        engine = await _connect(url)
+        try:
+            await _upgrade(engine, url)
+        except StoreError:
+            await engine.dispose()
+            raise
+        return cls(engine)
 
     async def close(self) -> None:
         await self._engine.dispose()
@@ -118,7 +100,7 @@ class SqlStore:
                 return fresh
         except SQLAlchemyError as error:
             raise StoreError(
-                f"could not store {len(outcomes)} results: {_describe(error)}"
+                f"could not store {len(outcomes)} results: {describe_error(error)}"
             ) from error
 
     async def _new_outcomes(
@@ -244,7 +226,62 @@ class SqlStore:
         ]
 
 
-def _describe(error: SQLAlchemyError) -> str:
+async def upgrade(url: str) -> migrations.Upgrade:
+    """Bring the store's tables to the head revision, as opening it does."""
+    engine = await _connect(url)
+    try:
+        return await _upgrade(engine, url)
+    finally:
+        await engine.dispose()
+
+
+async def revision(url: str) -> str | None:
+    """The store's schema revision, changing nothing; None for an empty database."""
+    engine = await _connect(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(migrations.current)
+    except SQLAlchemyError as error:
+        raise StoreError(f"cannot read the store at {url}: {describe_error(error)}") from error
+    finally:
+        await engine.dispose()
+
+
+async def _connect(url: str) -> AsyncEngine:
+    # Parameters are ticket data: keep them out of every error message and log.
+    # pool_pre_ping: a connection the database dropped (a restart, a failover) is
+    # replaced when taken from the pool instead of failing the next write.
+    engine = create_async_engine(async_url(url), hide_parameters=True, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        folder = Path(engine.url.database or ".").parent
+        if not folder.is_dir():
+            # Checked here: a failed aiosqlite connect leaves its thread behind.
+            await engine.dispose()
+            raise StoreError(f"cannot open the store at {url}: no folder {folder}")
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+async def _upgrade(engine: AsyncEngine, url: str) -> migrations.Upgrade:
+    # Alembic keeps the migration it runs in module globals, so a process runs one at a
+    # time, even on different databases (a lock per event loop: asyncio's are bound to one).
+    alone = _upgrading.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    for attempt in range(1, _OPEN_TRIES + 1):
+        try:
+            async with alone, engine.begin() as connection:
+                return await connection.run_sync(migrations.upgrade)
+        except SQLAlchemyError as error:
+            if attempt == _OPEN_TRIES:
+                raise StoreError(
+                    f"cannot open the store at {url}: {describe_error(error)}"
+                ) from error
+            # Upgrades are serialized (see `migrations`); what is left is a busy SQLite
+            # file (writes outlasting busy_timeout) or a database restarting.
+            await asyncio.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
+def describe_error(error: SQLAlchemyError) -> str:
     """The database's own words (e.g. 'database is locked'), without statement or data."""
     original = getattr(error, "orig", None)
     return f"{type(original or error).__name__}: {original or error}"

@@ -82,9 +82,10 @@ class SqliteTransactionIndex:
                 )
             self._count += len(rows)
 
-    def recent(
+    async def recent(
         self, customer_id: str, *, until: datetime, days: int, limit: int
     ) -> list[Transaction]:
+        # A local file read by one process: quicker inline than on a thread.
         since = until - timedelta(days=days)
         rows = self._connection.execute(
             _RECENT, (customer_id, _micros(since), _micros(until), limit)

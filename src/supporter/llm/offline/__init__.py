@@ -20,7 +20,13 @@ Modules: `text` (tokens), `matching` (the cue matcher), `negation`,
 
 from supporter.llm.offline.categories import FALLBACK_CATEGORY
 from supporter.llm.offline.priority import NEEDS_HUMAN_BELOW
-from supporter.llm.offline.provider import OfflineProvider
+from supporter.llm.offline.provider import OfflineProvider, rules_analysis
 from supporter.llm.offline.version import RULES_VERSION
 
-__all__ = ["FALLBACK_CATEGORY", "NEEDS_HUMAN_BELOW", "RULES_VERSION", "OfflineProvider"]
+__all__ = [
+    "FALLBACK_CATEGORY",
+    "NEEDS_HUMAN_BELOW",
+    "RULES_VERSION",
+    "OfflineProvider",
+    "rules_analysis",
+]

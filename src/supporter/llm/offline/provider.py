@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from supporter.domain.errors import PermanentError
@@ -19,7 +20,7 @@ from supporter.llm.offline.categories import (
 from supporter.llm.offline.language import detect_language
 from supporter.llm.offline.priority import has_large_amount, needs_human, pick_priority
 from supporter.llm.offline.replies import compose_reply
-from supporter.llm.offline.signals import read_signals
+from supporter.llm.offline.signals import Signals, read_signals
 from supporter.llm.offline.summary import summarize
 from supporter.llm.offline.text import tokenize
 from supporter.llm.offline.transactions import related_transactions
@@ -62,34 +63,17 @@ class OfflineProvider:
 
     def _analyze(self, request: AnalysisRequest) -> Analysis:
         compiled = self._compiled_for(request.taxonomy)
-        ticket = request.ticket
-        subject = tokenize(ticket.subject)
-        body = tokenize(ticket.body)
-        raw_text = f"{ticket.subject}\n{ticket.body}"
-        signals = read_signals([*subject, *body], raw_text)
+        reading = _read(request)
         facts = request.facts
         scores = score_categories(
             compiled,
-            subject,
-            body,
+            reading.subject,
+            reading.body,
             facts,
-            about_money="money" in signals.found or bool(facts.mentioned_amounts),
+            about_money="money" in reading.signals.found or bool(facts.mentioned_amounts),
         )
         index, confidence = pick_category(compiled, scores)
-        category = compiled.names[index]
-        language = detect_language([*subject, *body], raw_text)
-        related = related_transactions(request.transactions, facts)
-        priority = pick_priority(category, signals, facts, has_large_amount(related, facts))
-        return Analysis(
-            category=category,
-            priority=priority,
-            sentiment=signals.sentiment,
-            language=language,
-            summary=summarize(category, language, signals, related, facts),
-            confidence=confidence,
-            needs_human=needs_human(confidence, priority, signals, facts),
-            related_transaction_ids=list(facts.related_transaction_ids),
-        )
+        return _describe(request, reading, compiled.names[index], confidence)
 
     def _compiled_for(self, taxonomy: Sequence[Category]) -> CompiledTaxonomy:
         if not taxonomy:
@@ -103,3 +87,45 @@ class OfflineProvider:
                 self._compiled = dict([first])
             compiled = self._compiled[key] = compile_taxonomy(taxonomy)
         return compiled
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    subject: list[str]
+    body: list[str]
+    raw_text: str
+    signals: Signals
+
+
+def _read(request: AnalysisRequest) -> _Reading:
+    ticket = request.ticket
+    subject = tokenize(ticket.subject)
+    body = tokenize(ticket.body)
+    raw_text = f"{ticket.subject}\n{ticket.body}"
+    return _Reading(subject, body, raw_text, read_signals([*subject, *body], raw_text))
+
+
+def _describe(
+    request: AnalysisRequest, reading: _Reading, category: str, confidence: float
+) -> Analysis:
+    facts = request.facts
+    signals = reading.signals
+    language = detect_language([*reading.subject, *reading.body], reading.raw_text)
+    related = related_transactions(request.transactions, facts)
+    priority = pick_priority(category, signals, facts, has_large_amount(related, facts))
+    return Analysis(
+        category=category,
+        priority=priority,
+        sentiment=signals.sentiment,
+        language=language,
+        summary=summarize(category, language, signals, related, facts),
+        confidence=confidence,
+        needs_human=needs_human(confidence, priority, signals, facts),
+        related_transaction_ids=list(facts.related_transaction_ids),
+    )
+
+
+def rules_analysis(request: AnalysisRequest, category: str, confidence: float) -> Analysis:
+    """The rules' priority, sentiment, language, summary and review flag around a category
+    and confidence chosen elsewhere (by the local classifier, say)."""
+    return _describe(request, _read(request), category, confidence)

@@ -1,0 +1,272 @@
+"""`supporter eval`: how well a provider classifies a CSV of labelled tickets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from supporter.cli import wiring
+from supporter.cli.common import fail, settings_from, setup_logging
+from supporter.cli.ui import console
+from supporter.config import ConfigError, Settings
+from supporter.domain.errors import FatalError
+from supporter.evaluation.runner import EvalReport, evaluate
+from supporter.llm.base import Category
+from supporter.sources.base import SourceError
+from supporter.sources.labelled import LabelledFile, read_labelled
+
+_SHOWN_CONFUSED = 10
+
+
+def evaluate_command(
+    labeled: Annotated[
+        Path, typer.Option(help="CSV of labelled tickets: a text and its label on each row.")
+    ],
+    text_column: Annotated[
+        list[str] | None,
+        typer.Option(help="Column holding the text; repeat it to join several. [default: text]"),
+    ] = None,
+    label_column: Annotated[str, typer.Option(help="Column holding the true label.")] = "label",
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            help="'offline', 'openai', 'local' or 'cascade', as for `run`. [default: offline]"
+        ),
+    ] = None,
+    model_path: Annotated[
+        Path | None,
+        typer.Option(help="A model directory from `supporter train` (local, cascade)."),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="--provider cascade: the local model answers at this confidence or above. [default: 0.9]"
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name for openai or cascade. [default: gpt-4o]")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(envvar="OPENAI_BASE_URL", help="An OpenAI-compatible server."),
+    ] = None,
+    rpm: Annotated[int | None, typer.Option(help="Your requests-per-minute limit.")] = None,
+    tpm: Annotated[int | None, typer.Option(help="Your tokens-per-minute limit.")] = None,
+    llm_cache: Annotated[
+        Path | None,
+        typer.Option(help="Cache of model answers. [default: supporter-llm-cache.db]"),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Tickets classified at once. [default: 8 offline, 64 otherwise]"),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Evaluate only the first N labelled rows.")
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the full report as JSON here.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="TOML settings file. [default: ./supporter.toml if present]")
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")
+    ] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log retries.")] = False,
+) -> None:
+    """Classify every labelled ticket with a provider and score it: accuracy, macro-F1,
+    per-label precision/recall/F1, the most confused pairs, calibration of `confidence`
+    and speed.
+
+    Exit status: 0 scored, 1 the provider stopped (quota, credentials), 2 bad options or input.
+    """
+    setup_logging(verbose)
+    settings = settings_from(
+        {
+            "provider": provider,
+            "model_path": model_path,
+            "threshold": threshold,
+            "model": model,
+            "base_url": base_url,
+            "rpm": rpm,
+            "tpm": tpm,
+            "llm_cache": llm_cache,
+        },
+        config,
+    )
+    columns = text_column or ["text"]
+    try:
+        data = read_labelled(labeled, columns, label_column)
+    except SourceError as error:
+        fail(str(error))
+    if limit is not None:
+        data.examples = data.examples[:limit]
+    if not data.examples:
+        fail(f"{labeled}: no usable labelled rows")
+    workers = concurrency or wiring.stage_concurrency(settings, None)
+    try:
+        report = asyncio.run(_evaluate(settings, data, workers, progress))
+    except ConfigError as error:
+        fail(str(error))
+    except FatalError as error:
+        fail(f"stopped: {error}", code=1)
+    if json_path is not None:
+        try:
+            json_path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            fail(f"cannot write {json_path}: {error.strerror or error}")
+    for table in tables(report):
+        console.print(table)
+    for label, count in report.unknown_labels.items():
+        console.print(
+            f"[yellow]note:[/] label {label!r} ({count:,} rows) is not one the provider can answer",
+            highlight=False,
+        )
+
+
+def eval_taxonomy(settings: Settings, labels: set[str]) -> list[Category]:
+    """What the provider chooses from: a trained model's labels; else the configured
+    taxonomy when it covers the file's labels, or the file's labels (a configured
+    category of the same name lends its description and keywords)."""
+    configured = wiring.taxonomy(settings)
+    if settings.provider in ("local", "cascade"):
+        return configured
+    if labels <= {category.name for category in configured}:
+        return configured
+    known = {category.name: category for category in configured}
+    return [known.get(label) or Category(name=label) for label in sorted(labels)]
+
+
+async def _evaluate(settings: Settings, data: LabelledFile, workers: int, show: bool) -> EvalReport:
+    async with contextlib.AsyncExitStack() as resources:
+        chosen = wiring.provider(settings, resources)
+        taxonomy = eval_taxonomy(settings, set(data.labels))
+        bar = Progress(
+            TextColumn("classifying"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not show,
+        )
+        with bar:
+            task = bar.add_task("classifying", total=len(data.examples))
+            return await evaluate(
+                chosen,
+                taxonomy,
+                data.examples,
+                file=str(data.path),
+                skipped_rows=len(data.skipped),
+                concurrency=workers,
+                policy=wiring.pipeline_options(settings).policy,
+                progress=lambda done, _total: bar.update(task, completed=done),
+            )
+    raise AssertionError("unreachable")  # for mypy: the block above always returns or raises
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def tables(report: EvalReport) -> list[Table]:
+    scores = report.scores
+    headline = Table(title="Supporter evaluation", show_header=False, title_justify="left")
+    headline.add_column("what")
+    headline.add_column("value", justify="right")
+    rows = [
+        ("file", report.file),
+        ("provider", f"{report.provider} ({report.provider_version[:40]})"),
+        ("examples", f"{scores.examples:,}"),
+        ("failed (no answer)", f"{scores.failed:,}"),
+        ("accuracy", f"{scores.accuracy:.4f}"),
+        ("macro-F1", f"{scores.macro_f1:.4f}"),
+        (
+            "expected calibration error",
+            "–"
+            if scores.expected_calibration_error is None
+            else f"{scores.expected_calibration_error:.4f}",
+        ),
+        ("time", f"{report.seconds:.2f} s"),
+        ("speed", f"{report.tickets_per_second:,.1f} tickets/s"),
+    ]
+    if report.skipped_rows:
+        rows.insert(3, ("rows skipped (no text or label)", f"{report.skipped_rows:,}"))
+    usage = report.usage
+    if usage.prompt_tokens or usage.completion_tokens:
+        rows.append(
+            (
+                "tokens (prompt / cached / completion)",
+                f"{usage.prompt_tokens:,} / {usage.cached_tokens:,} / {usage.completion_tokens:,}",
+            )
+        )
+        rows.append(("cost (USD)", f"{usage.cost_usd:.4f}"))
+    cascade = report.cascade
+    if cascade is not None:
+        rows.append(
+            (
+                "answered without a model call",
+                f"{cascade.model_free:,} ({cascade.model_free_share:.1%}), accuracy {_percent(cascade.model_free_accuracy)}",
+            )
+        )
+        saving = cascade.estimated_saving_usd
+        rows.append(
+            (
+                "cost saved (USD, est.)",
+                "unknown: no paid LLM answer"
+                if saving is None
+                else f"{saving:.4f} (mean of {cascade.paid_answers:,} paid answers × model-free ones)",
+            )
+        )
+    for label, value in rows:
+        headline.add_row(label, value)
+    for error in report.errors:
+        headline.add_row("error", error)
+
+    calibration = Table(title="Confidence", title_justify="left")
+    for column in ("confidence at least", "share of tickets", "tickets", "accuracy"):
+        calibration.add_column(column, justify="right")
+    for row in scores.thresholds:
+        calibration.add_row(
+            f"{row.threshold:.2f}", f"{row.share:.1%}", f"{row.count:,}", _percent(row.accuracy)
+        )
+
+    result = [headline, calibration]
+    if len(scores.answered_by) > 1 or cascade is not None:
+        by = Table(title="Answered by", title_justify="left")
+        for column in ("provider", "tickets", "share", "accuracy"):
+            by.add_column(column, justify="right" if column != "provider" else "left")
+        for answered in scores.answered_by:
+            by.add_row(
+                answered.provider,
+                f"{answered.count:,}",
+                f"{answered.share:.1%}",
+                f"{answered.accuracy:.1%}",
+            )
+        result.append(by)
+    if scores.confused:
+        confused = Table(title="Most confused (true → predicted)", title_justify="left")
+        for column in ("true label", "predicted", "tickets"):
+            confused.add_column(column, justify="right" if column == "tickets" else "left")
+        for pair in scores.confused[:_SHOWN_CONFUSED]:
+            confused.add_row(pair.truth, pair.predicted, f"{pair.count:,}")
+        result.append(confused)
+    labels = Table(title="Per label (weakest first)", title_justify="left")
+    for column in ("label", "support", "predicted", "precision", "recall", "F1"):
+        labels.add_column(column, justify="left" if column == "label" else "right")
+    for entry in sorted(scores.labels, key=lambda item: (item.f1, item.label)):
+        labels.add_row(
+            entry.label,
+            f"{entry.support:,}",
+            f"{entry.predicted:,}",
+            f"{entry.precision:.3f}",
+            f"{entry.recall:.3f}",
+            f"{entry.f1:.3f}",
+        )
+    result.append(labels)
+    return result

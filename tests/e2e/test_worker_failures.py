@@ -1,0 +1,244 @@
+"""Workers as separate processes on a real broker, meeting what goes wrong in
+production: messages nobody can read, and connections to the broker and the database
+cut in the middle of a run. Nothing is lost, nothing is done twice, no worker dies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from tests.conftest import create_postgres_database, drop_postgres_database, require_service
+from tests.e2e.test_workers import BROKERS, SUPPORTER, _clean, sample_with_open_ids, stored_in
+from tests.proxy import TcpProxy
+
+from supporter.brokers.base import Broker
+from supporter.brokers.rabbitmq import RabbitMQBroker
+from supporter.brokers.redis import RedisStreamsBroker
+from supporter.domain.messages import TicketMessage, encode
+from supporter.domain.models import Ticket
+
+
+@pytest.fixture(params=sorted(BROKERS))
+def kind(request: pytest.FixtureRequest) -> str:
+    require_service(request.param, "127.0.0.1", BROKERS[request.param][1])
+    return str(request.param)
+
+
+@pytest.fixture
+def store_url() -> Iterator[str]:
+    url = asyncio.run(create_postgres_database())
+    yield url
+    asyncio.run(drop_postgres_database(url))
+
+
+def results_in(store_url: str) -> dict[str, str]:
+    async def query() -> dict[str, str]:
+        connection = await asyncpg.connect(store_url)
+        try:
+            rows = await connection.fetch("SELECT ticket_id, status FROM results")
+        finally:
+            await connection.close()
+        return {row["ticket_id"]: row["status"] for row in rows}
+
+    return asyncio.run(query())
+
+
+def start(command: list[str], environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """The command in a process of its own, its output in `log` (a pipe nobody reads
+    would fill up with the warnings of a bad moment and block the worker)."""
+    with log.open("ab") as file:
+        return subprocess.Popen(
+            [*SUPPORTER, *command], env=environment, stdout=file, stderr=subprocess.STDOUT
+        )
+
+
+def stop(workers: list[subprocess.Popen[bytes]]) -> list[int]:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    codes = []
+    for worker in workers:
+        try:
+            codes.append(worker.wait(timeout=60))
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            codes.append(worker.wait())
+    return codes
+
+
+def tails(logs: list[Path]) -> list[str]:
+    return [log.read_text(errors="replace")[-1500:] for log in logs]
+
+
+def connect(kind: str, url: str, prefix: str) -> Broker:
+    if kind == "rabbitmq":
+        return RabbitMQBroker(url, prefix=prefix)
+    return RedisStreamsBroker(url, prefix=prefix)
+
+
+async def publish_poison_and_good(kind: str, url: str, prefix: str, good: int) -> None:
+    broker = connect(kind, url, prefix)
+    try:
+        await broker.declare("tickets")
+        await broker.publish("tickets", b"\x00not json at all", message_id="poison-bytes")
+        wrong_version = {"kind": "ticket", "schema_version": 99, "ticket": {"ticket_id": "X"}}
+        await broker.publish(
+            "tickets", json.dumps(wrong_version).encode(), message_id="poison-version"
+        )
+        for number in range(good):
+            ticket = Ticket(
+                ticket_id=f"G{number}",
+                customer_id="C1",
+                subject="Refund",
+                body="Please refund my last payment",
+                status="open",
+                created_at="2024-05-02T10:00:00Z",  # type: ignore[arg-type]
+            )
+            message = TicketMessage(ticket=ticket, transactions=[])
+            await broker.publish("tickets", encode(message), message_id=message.message_id)
+    finally:
+        await broker.close()
+
+
+def test_poison_messages_go_to_the_dead_letter_queue_and_the_workers_go_on(
+    tmp_path: Path, kind: str, store_url: str
+) -> None:
+    url = BROKERS[kind][0]
+    prefix = f"e2e-poison-{uuid.uuid4().hex[:8]}"
+    environment = {
+        **os.environ,
+        "SUPPORTER_BROKER_URL": url,
+        "SUPPORTER_BROKER_PREFIX": prefix,
+        "SUPPORTER_STORE_URL": store_url,
+    }
+    logs = [tmp_path / f"{stage}.log" for stage in ("analyze", "respond", "sink")]
+    workers = [
+        start(["worker", "analyze"], environment, logs[0]),
+        start(["worker", "respond"], environment, logs[1]),
+        start(["worker", "sink"], environment, logs[2]),
+    ]
+    try:
+        asyncio.run(publish_poison_and_good(kind, url, prefix, good=20))
+        deadline = time.monotonic() + 90
+        while stored_in(store_url) < 22 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        letters: list[dict[str, object]] = []
+        while len(letters) < 2 and time.monotonic() < deadline:
+            listed = subprocess.run(
+                [*SUPPORTER, "dlq", "list", "--json"],
+                env=environment,
+                capture_output=True,
+                timeout=60,
+            )
+            assert listed.returncode == 0, listed.stderr.decode()
+            letters = [json.loads(line) for line in listed.stdout.splitlines()]
+            time.sleep(0.2)
+        alive = [worker.poll() is None for worker in workers]
+    finally:
+        codes = stop(workers)
+        asyncio.run(_clean(kind, url, prefix))
+    errors = tails(logs)
+    assert alive == [True, True, True], errors
+    assert codes == [0, 0, 0], errors
+    # An unreadable message still gets its failed result, under a name of its own.
+    results = results_in(store_url)
+    assert {name: status for name, status in results.items() if name.startswith("G")} == {
+        f"G{number}": "responded" for number in range(20)
+    }
+    unreadable = {name: status for name, status in results.items() if not name.startswith("G")}
+    assert list(unreadable.values()) == ["failed", "failed"]
+    assert all(name.startswith("unreadable:") for name in unreadable)
+    assert len(letters) == 2
+    for letter in letters:
+        assert letter["stage"] == "analyze"
+        assert letter["error_type"] == "InvalidMessage"
+        assert str(letter["reason"]).startswith("invalid message")
+        assert letter["ticket_id"] is None
+
+
+def test_cut_connections_to_broker_and_database_lose_and_duplicate_nothing(
+    tmp_path: Path, kind: str, store_url: str
+) -> None:
+    url, port = BROKERS[kind]
+    prefix = f"e2e-cut-{uuid.uuid4().hex[:8]}"
+    broker_proxy, database_proxy = TcpProxy("127.0.0.1", port), TcpProxy("127.0.0.1", 5432)
+    broker_port, database_port = broker_proxy.start(), database_proxy.start()
+    proxied_broker = (
+        f"amqp://guest:guest@127.0.0.1:{broker_port}/?reconnect_interval=0.5"
+        if kind == "rabbitmq"
+        else f"redis://127.0.0.1:{broker_port}/0"
+    )
+    proxied_store = store_url.replace("127.0.0.1:5432", f"127.0.0.1:{database_port}")
+    direct = {
+        **os.environ,
+        "SUPPORTER_BROKER_URL": url,
+        "SUPPORTER_BROKER_PREFIX": prefix,
+        "SUPPORTER_STORE_URL": store_url,
+        "SUPPORTER_QUEUE_SIZE": "64",
+    }
+    through_proxies = {
+        **direct,
+        "SUPPORTER_BROKER_URL": proxied_broker,
+        "SUPPORTER_STORE_URL": proxied_store,
+        "SUPPORTER_BROKER_CLAIM_IDLE": "3",
+    }
+    data, open_ids = sample_with_open_ids(tmp_path, 1400)
+    out = tmp_path / "results.jsonl"
+    logs = [tmp_path / f"{stage}.log" for stage in ("analyze", "respond", "sink")]
+    workers = [
+        start(["worker", "analyze"], through_proxies, logs[0]),
+        start(["worker", "respond"], through_proxies, logs[1]),
+        start(["worker", "sink", "--out", str(out)], through_proxies, logs[2]),
+    ]
+    cuts: list[tuple[int, int]] = []
+    ingest: subprocess.Popen[bytes] | None = None
+    try:
+        ingest = start(
+            [
+                "ingest",
+                "--tickets",
+                str(data / "tickets.csv"),
+                "--transactions",
+                str(data / "transactions.csv"),
+                "--rejects",
+                str(tmp_path / "rejects.jsonl"),
+            ],
+            direct,
+            tmp_path / "ingest.log",
+        )
+        deadline = time.monotonic() + 240
+        for share in (0.2, 0.5):
+            while stored_in(store_url) < share * len(open_ids) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            cuts.append((broker_proxy.sever(), database_proxy.sever()))
+        assert stored_in(store_url) < len(open_ids), "finished before the cuts: nothing tested"
+        assert ingest.wait(timeout=240) == 0
+        while stored_in(store_url) < len(open_ids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # let a late duplicate, if any, reach the sink
+        alive = [worker.poll() is None for worker in workers]
+    finally:
+        if ingest is not None and ingest.poll() is None:
+            ingest.kill()  # only when the test failed: it waits for room that never comes
+        codes = stop(workers)
+        broker_proxy.close()
+        database_proxy.close()
+        asyncio.run(_clean(kind, url, prefix))
+    assert all(broker > 0 for broker, _ in cuts), cuts
+    assert all(database > 0 for _, database in cuts), cuts
+    errors = tails(logs)
+    assert alive == [True, True, True], errors
+    assert codes == [0, 0, 0], errors
+    assert stored_in(store_url) == len(open_ids)
+    lines = [json.loads(line)["ticket_id"] for line in out.read_text().splitlines()]
+    assert len(lines) == len(set(lines)), "a ticket got two output lines"
+    assert set(lines) == open_ids

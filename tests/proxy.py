@@ -1,0 +1,75 @@
+"""A TCP relay to a server that can cut every connection through it at once, as a
+network failure or a server restart would; it runs on a thread of its own, so the
+processes and event loops of a test can all go through it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class TcpProxy:
+    def __init__(self, host: str, port: int) -> None:
+        self._target = (host, port)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    def start(self) -> int:
+        """Listen on a free loopback port; returns it."""
+        self._thread.start()
+        self._server = self._call(asyncio.start_server(self._relay, "127.0.0.1", 0))
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    def sever(self) -> int:
+        """Cut every open connection; returns how many sockets were cut."""
+
+        async def cut() -> int:
+            count = len(self._writers)
+            for writer in self._writers:
+                writer.transport.abort()
+            self._writers.clear()
+            return count
+
+        return self._call(cut())
+
+    def close(self) -> None:
+        async def stop() -> None:
+            for writer in self._writers:
+                writer.transport.abort()
+            if self._server is not None:
+                self._server.close()
+
+        self._call(stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
+
+    async def _relay(
+        self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
+    ) -> None:
+        try:
+            server_in, server_out = await asyncio.open_connection(*self._target)
+        except OSError:
+            client_out.transport.abort()
+            return
+        self._writers |= {client_out, server_out}
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.transport.abort()
+
+        await asyncio.gather(pipe(client_in, server_out), pipe(server_in, client_out))

@@ -1,0 +1,255 @@
+"""The store's migrations: empty databases, stores made by releases before them, newer
+stores, and workers that open one store at the same time."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+from tests.conftest import require_service
+from tests.store.releases import release_metadata
+
+from supporter.domain.models import Ticket, TicketResult
+from supporter.store import migrations, schema, sql
+from supporter.store.base import StoreError
+from supporter.store.sql import SqlStore, async_url, sqlite_url
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of each kind; PostgreSQL's is dropped afterwards."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "s.db")
+        return
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    name = f"supporter_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(f"{POSTGRES}/postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def on(url: str, work: Any) -> Any:
+    """`work(connection)` on a plain connection of its own, committed."""
+    engine = create_async_engine(async_url(url))
+    try:
+        async with engine.begin() as connection:
+            return await connection.run_sync(work)
+    finally:
+        await engine.dispose()
+
+
+def differences(connection: Connection) -> list[Any]:
+    return list(compare_metadata(MigrationContext.configure(connection), schema.metadata))
+
+
+def state(connection: Connection) -> tuple[str | None, int]:
+    heads = MigrationContext.configure(connection).get_current_heads()
+    version = connection.execute(text("SELECT version FROM schema_info")).scalar_one()
+    return ",".join(heads), int(version)
+
+
+def test_revision_ids_are_the_schema_versions_in_order() -> None:
+    assert migrations.revisions() == [
+        migrations.revision_of(n) for n in range(1, schema.SCHEMA_VERSION + 1)
+    ]
+    assert migrations.head() == migrations.revision_of(schema.SCHEMA_VERSION)
+
+
+async def test_upgrading_an_empty_database_gives_exactly_the_schema(url: str) -> None:
+    assert await sql.revision(url) is None
+    upgraded = await sql.upgrade(url)
+    assert upgraded == migrations.Upgrade(before=None, after=migrations.head())
+    assert await on(url, differences) == []
+    assert await on(url, state) == (migrations.head(), schema.SCHEMA_VERSION)
+    assert await sql.upgrade(url) == migrations.Upgrade(migrations.head(), migrations.head())
+
+
+async def test_every_migration_goes_down_and_up_again(url: str) -> None:
+    await sql.upgrade(url)
+
+    def down_to_nothing(connection: Connection) -> list[str]:
+        command.downgrade(migrations._config(connection), "base")
+        return sorted(inspect(connection).get_table_names())
+
+    assert await on(url, down_to_nothing) == ["alembic_version"]
+    await sql.upgrade(url)
+    assert await on(url, differences) == []
+
+
+TICKET = Ticket(
+    ticket_id="T1",
+    customer_id="C1",
+    subject="Refund",
+    body="Please refund",
+    status="open",
+    created_at=datetime(2024, 5, 1, tzinfo=UTC),
+)
+RESULT = TicketResult(ticket_id="T1", customer_id="C1", status="failed", attempts=2, error="x")
+
+
+@pytest.mark.parametrize("version", [1, 2])
+async def test_a_store_made_before_migrations_is_upgraded_in_place(url: str, version: int) -> None:
+    metadata = release_metadata(version)
+    tables = metadata.tables
+
+    def made_by_that_release(connection: Connection) -> None:
+        metadata.create_all(connection)
+        now = datetime.now(UTC)
+        connection.execute(tables["schema_info"].insert().values(version=version))
+        connection.execute(tables["tickets"].insert().values(TICKET.model_dump()))
+        connection.execute(
+            tables["results"]
+            .insert()
+            .values(
+                ticket_id="T1",
+                version="v1",
+                status="failed",
+                attempts=2,
+                error="x",
+                record=RESULT.model_dump_json(),
+                updated_at=now,
+            )
+        )
+        connection.execute(
+            tables["dead_letters"]
+            .insert()
+            .values(
+                message_id="m1",
+                ticket_id="T1",
+                stage="analyze",
+                queue="tickets",
+                reason="gave up",
+                error_type="TransientError",
+                attempts=2,
+                history=[],
+                original="{}",
+                created_at=now,
+            )
+        )
+
+    await on(url, made_by_that_release)
+    assert await sql.revision(url) == migrations.revision_of(version)
+
+    store = await SqlStore.open(url)
+    try:
+        assert await store.results(["T1"]) == [RESULT]
+        assert await store.done_ticket_ids("v1") == {"T1"}
+        assert await store.counts() == {"responded": 0, "failed": 1, "dead_letters": 1}
+    finally:
+        await store.close()
+
+    def columns(connection: Connection) -> tuple[set[str], list[str]]:
+        found = inspect(connection)
+        return set(found.get_table_names()), [c["name"] for c in found.get_columns("results")]
+
+    names, result_columns = await on(url, columns)
+    assert "transactions" in names
+    assert "origin_id" in result_columns
+    assert await on(url, state) == (migrations.head(), schema.SCHEMA_VERSION)
+    assert await on(url, differences) == []
+
+
+async def test_a_store_made_by_a_newer_supporter_is_refused(url: str) -> None:
+    await sql.upgrade(url)
+    await on(url, lambda c: c.execute(text("UPDATE alembic_version SET version_num = '0099'")))
+    with pytest.raises(StoreError, match=r"revision 0099.*made by a newer Supporter"):
+        await SqlStore.open(url)
+    with pytest.raises(StoreError, match="made by a newer Supporter"):
+        await sql.upgrade(url)
+
+
+async def test_a_newer_store_from_before_migrations_is_refused(url: str) -> None:
+    metadata = release_metadata(2)
+
+    def made_by_that_release(connection: Connection) -> None:
+        metadata.create_all(connection)
+        connection.execute(metadata.tables["schema_info"].insert().values(version=99))
+
+    await on(url, made_by_that_release)
+    with pytest.raises(StoreError, match="made by a newer Supporter"):
+        await SqlStore.open(url)
+
+
+# One worker process: opens the store when told to (all at once), with no second try,
+# so that the upgrade's lock alone has to keep the workers apart.
+WORKER = """
+import asyncio, sys
+from supporter.store import sql
+
+sql._OPEN_TRIES = 1
+print("ready", flush=True)
+sys.stdin.readline()
+
+async def main() -> None:
+    store = await sql.SqlStore.open(sys.argv[1])
+    await store.close()
+
+asyncio.run(main())
+"""
+
+
+async def test_workers_opening_a_new_store_together_all_succeed(url: str) -> None:
+    pipe = asyncio.subprocess.PIPE
+    workers = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", WORKER, url, stdin=pipe, stdout=pipe, stderr=pipe
+        )
+        for _ in range(4)
+    ]
+    async with asyncio.timeout(60):
+        for worker in workers:
+            assert worker.stdout is not None
+            assert await worker.stdout.readline() == b"ready\n"
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write(b"go\n")
+        for worker in workers:
+            _, stderr = await worker.communicate()
+            assert worker.returncode == 0, stderr.decode()
+    assert await on(url, state) == (migrations.head(), schema.SCHEMA_VERSION)
+    assert await on(url, differences) == []
+
+
+async def test_one_process_can_open_several_new_stores_at_once(tmp_path: Path) -> None:
+    urls = [sqlite_url(tmp_path / f"s{number}.db") for number in range(3)]
+    stores = await asyncio.gather(*(SqlStore.open(url) for url in urls))
+    for store in stores:
+        await store.close()
+    for url in urls:
+        assert await on(url, state) == (migrations.head(), schema.SCHEMA_VERSION)
+
+
+def test_the_alembic_command_sees_no_difference_at_head(tmp_path: Path) -> None:
+    """alembic.ini serves whoever writes the next migration (README)."""
+    database = tmp_path / "dev.db"
+    asyncio.run(sql.upgrade(sqlite_url(database)))
+    checked = subprocess.run(
+        [sys.executable, "-m", "alembic", "-x", f"url=sqlite:///{database}", "check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "No new upgrade operations detected" in checked.stdout

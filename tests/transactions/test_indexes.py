@@ -1,0 +1,174 @@
+"""Every transaction index answers the same: the scratch SQLite file of a run and the
+shared store's table (on SQLite and on PostgreSQL)."""
+
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+from tests.conftest import postgres_database
+
+from supporter.domain.errors import TransientError
+from supporter.domain.models import Ticket, Transaction, TransactionType
+from supporter.store.base import StoreError
+from supporter.store.sql import SqlStore, sqlite_url
+from supporter.transactions.base import TransactionWindow
+from supporter.transactions.sql import SqlTransactionIndex
+from supporter.transactions.sqlite import SqliteTransactionIndex
+
+BASE = datetime(2024, 5, 1, tzinfo=UTC)
+
+
+def tx(number: int, customer: str, days_before: float) -> Transaction:
+    return Transaction(
+        transaction_id=f"tx_{number}",
+        customer_id=customer,
+        amount=Decimal("10.10"),
+        currency="EUR",
+        status="succeeded",
+        created_at=BASE - timedelta(days=days_before),
+        type=TransactionType.REFUND,
+        card_last4="4242",
+    )
+
+
+async def stream(items: Iterable[Transaction]) -> AsyncIterator[Transaction]:
+    for item in items:
+        yield item
+
+
+class Index(Protocol):
+    async def load(self, transactions: AsyncIterator[Transaction]) -> int: ...
+
+    async def recent(
+        self, customer_id: str, *, until: datetime, days: int, limit: int
+    ) -> list[Transaction]: ...
+
+
+@pytest.fixture(params=["scratch", "store-sqlite", "store-postgresql"])
+async def index(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Index]:
+    if request.param == "scratch":
+        scratch = SqliteTransactionIndex(tmp_path)
+        yield scratch
+        scratch.close()
+        return
+    if request.param == "store-sqlite":
+        store = await SqlStore.open(sqlite_url(tmp_path / "s.db"))
+        yield SqlTransactionIndex(store.engine)
+        await store.close()
+        return
+    async with postgres_database() as url:
+        store = await SqlStore.open(url)
+        yield SqlTransactionIndex(store.engine)
+        await store.close()
+
+
+async def test_recent_gives_the_window_newest_first_for_that_customer_only(
+    index: Index,
+) -> None:
+    loaded = [tx(1, "A", 1), tx(2, "A", 100), tx(3, "B", 1), tx(4, "A", 0.5), tx(5, "A", -1)]
+    assert await index.load(stream(loaded)) == 5
+    found = await index.recent("A", until=BASE, days=90, limit=10)
+    assert [t.transaction_id for t in found] == ["tx_4", "tx_1"]
+
+
+async def test_a_transaction_comes_back_exactly_as_loaded(index: Index) -> None:
+    original = tx(1, "A", 1).model_copy(update={"description": "Coffee ☕", "merchant": "Bär"})
+    await index.load(stream([original]))
+    assert await index.recent("A", until=BASE, days=90, limit=1) == [original]
+
+
+async def test_recent_keeps_the_newest_when_over_the_limit(index: Index) -> None:
+    await index.load(stream(tx(n, "A", n) for n in range(1, 11)))
+    found = await index.recent("A", until=BASE, days=90, limit=3)
+    assert [t.transaction_id for t in found] == ["tx_1", "tx_2", "tx_3"]
+
+
+async def test_window_edges_are_inclusive_to_the_microsecond(index: Index) -> None:
+    edge = tx(1, "A", 90)
+    past_edge = tx(2, "A", 90).model_copy(
+        update={"created_at": BASE - timedelta(days=90, microseconds=1)}
+    )
+    at_until = tx(3, "A", 0)
+    after = tx(4, "A", 0).model_copy(update={"created_at": BASE + timedelta(microseconds=1)})
+    await index.load(stream([edge, past_edge, at_until, after]))
+    found = await index.recent("A", until=BASE, days=90, limit=10)
+    assert [t.transaction_id for t in found] == ["tx_3", "tx_1"]
+
+
+async def test_times_in_other_zones_are_compared_as_instants(index: Index) -> None:
+    # 23:30 at UTC-5 on the 30th is 04:30 UTC on May 1st: inside a window ending 05:00 UTC.
+    eastern = timezone(timedelta(hours=-5))
+    late = tx(1, "A", 0).model_copy(
+        update={"created_at": datetime(2024, 4, 30, 23, 30, tzinfo=eastern)}
+    )
+    await index.load(stream([late]))
+    until = datetime(2024, 5, 1, 5, 0, tzinfo=UTC)
+    assert [t.transaction_id for t in await index.recent("A", until=until, days=1, limit=5)] == [
+        "tx_1"
+    ]
+    before = datetime(2024, 5, 1, 4, 0, tzinfo=UTC)
+    assert await index.recent("A", until=before, days=1, limit=5) == []
+
+
+async def test_many_transactions_load_in_batches(index: Index) -> None:
+    await index.load(stream(tx(n, f"C{n % 100}", n % 50) for n in range(12_000)))
+    assert len(await index.recent("C7", until=BASE, days=90, limit=500)) == 120
+
+
+async def test_unknown_customer_has_no_transactions(index: Index) -> None:
+    assert await index.recent("nobody", until=BASE, days=90, limit=5) == []
+
+
+async def test_the_window_of_a_ticket_reaches_a_day_past_its_creation(index: Index) -> None:
+    await index.load(stream([tx(1, "A", -0.5), tx(2, "A", -2), tx(3, "A", 10), tx(4, "A", 40)]))
+    ticket = Ticket(
+        ticket_id="T1",
+        customer_id="A",
+        subject="s",
+        body="b",
+        status="open",
+        created_at=BASE,
+    )
+    found = await TransactionWindow(days=30, limit=5).of(index, ticket)
+    assert [t.transaction_id for t in found] == ["tx_1", "tx_3"]
+
+
+def test_close_removes_the_scratch_file(tmp_path: Path) -> None:
+    index = SqliteTransactionIndex(tmp_path)
+    assert any(tmp_path.iterdir())
+    index.close()
+    assert not any(tmp_path.iterdir())
+
+
+async def test_loading_again_updates_by_transaction_id(tmp_path: Path) -> None:
+    store = await SqlStore.open(sqlite_url(tmp_path / "s.db"))
+    index = SqlTransactionIndex(store.engine)
+    try:
+        await index.load(stream([tx(1, "A", 1), tx(2, "A", 2)]))
+        corrected = tx(1, "A", 3).model_copy(update={"amount": Decimal("99.00")})
+        assert await index.load(stream([corrected])) == 1
+        assert await index.count() == 2
+        found = await index.recent("A", until=BASE, days=90, limit=5)
+        assert [(t.transaction_id, t.amount) for t in found] == [
+            ("tx_2", Decimal("10.10")),
+            ("tx_1", Decimal("99.00")),
+        ]
+    finally:
+        await store.close()
+
+
+async def test_a_lookup_the_store_cannot_answer_is_worth_another_try(tmp_path: Path) -> None:
+    store = await SqlStore.open(sqlite_url(tmp_path / "s.db"))
+    index = SqlTransactionIndex(store.engine)
+    async with store.engine.begin() as connection:
+        await connection.exec_driver_sql("DROP TABLE transactions")
+    try:
+        with pytest.raises(TransientError, match="could not look up transactions"):
+            await index.recent("A", until=BASE, days=90, limit=5)
+        with pytest.raises(StoreError, match="could not load transactions after 0"):
+            await index.load(stream([tx(1, "A", 1)]))
+    finally:
+        await store.close()

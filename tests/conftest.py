@@ -6,11 +6,13 @@ it is skipped on a laptop, but under CI=true a missing service is a failure.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -60,3 +62,22 @@ async def postgres_database() -> AsyncIterator[str]:
         yield url
     finally:
         await drop_postgres_database(url)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for a test that is not async; dropped afterwards."""
+    url = asyncio.run(create_postgres_database())
+    yield url
+    asyncio.run(drop_postgres_database(url))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The test runs on each SQL database the store supports: an SQLite file, then a
+    fresh PostgreSQL database (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 's.db'}"
+        return
+    async with postgres_database() as url:
+        yield url

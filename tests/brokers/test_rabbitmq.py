@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import aio_pika
 import pytest
 from aio_pika.abc import DeliveryMode
 from aio_pika.exceptions import ChannelNotFoundEntity
 from tests.conftest import require_service
+from tests.proxy import TcpProxy
 
 from supporter.brokers.base import BrokerError
 from supporter.brokers.rabbitmq import RabbitMQBroker, delay_bucket_ms
@@ -62,50 +63,17 @@ async def raw_channel() -> AsyncIterator[aio_pika.abc.AbstractChannel]:
         yield await connection.channel()
 
 
-class Proxy:
-    """A TCP relay to RabbitMQ that can cut its connections, as a network failure or
-    a broker restart would."""
-
-    def __init__(self) -> None:
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> str:
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        return f"amqp://guest:guest@127.0.0.1:{port}/"
-
-    async def _relay(
-        self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
-    ) -> None:
-        server_in, server_out = await asyncio.open_connection(HOST, PORT)
-        self._writers |= {client_out, server_out}
-
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(ConnectionError):
-                while data := await source.read(65536):
-                    sink.write(data)
-                    await sink.drain()
-            sink.transport.abort()
-
-        await asyncio.gather(pipe(client_in, server_out), pipe(server_in, client_out))
-
-    def sever(self) -> None:
-        for writer in self._writers:
-            writer.transport.abort()
-        self._writers.clear()
-
-    async def stop(self) -> None:
-        self.sever()
-        if self._server is not None:
-            self._server.close()
-
-
 @pytest.fixture
-async def proxy() -> AsyncIterator[Proxy]:
-    proxy = Proxy()
+def proxy() -> Iterator[TcpProxy]:
+    """A relay to RabbitMQ that can cut its connections, as a network failure would."""
+    proxy = TcpProxy(HOST, PORT)
+    proxy.start()
     yield proxy
-    await proxy.stop()
+    proxy.close()
+
+
+def through(proxy: TcpProxy) -> str:
+    return f"amqp://guest:guest@127.0.0.1:{proxy.port}/"
 
 
 async def test_publish_returns_once_the_broker_has_the_message(broker: RabbitMQBroker) -> None:
@@ -212,13 +180,13 @@ async def test_publish_waits_while_the_queue_is_full(
 
 
 async def test_a_consumer_cut_off_abruptly_returns_its_deliveries(
-    broker: RabbitMQBroker, other_broker: Callable[..., RabbitMQBroker], proxy: Proxy
+    broker: RabbitMQBroker, other_broker: Callable[..., RabbitMQBroker], proxy: TcpProxy
 ) -> None:
     await broker.declare("q")
     for index in range(2):
         await broker.publish("q", str(index).encode(), message_id=f"m{index}")
     # The crashed worker must not reconnect and take them again during the test.
-    crashed = other_broker(f"{await proxy.start()}?reconnect_interval=60")
+    crashed = other_broker(f"{through(proxy)}?reconnect_interval=60")
     async with crashed.consume("q", prefetch=2) as taken:
         for _ in range(2):
             await asyncio.wait_for(anext(taken), 5)
@@ -234,11 +202,11 @@ async def test_a_consumer_cut_off_abruptly_returns_its_deliveries(
 
 
 async def test_a_lost_connection_is_restored_with_its_consumer(
-    broker: RabbitMQBroker, other_broker: Callable[..., RabbitMQBroker], proxy: Proxy
+    broker: RabbitMQBroker, other_broker: Callable[..., RabbitMQBroker], proxy: TcpProxy
 ) -> None:
     await broker.declare("q")
     await broker.publish("q", b"before", message_id="m1")
-    worker = other_broker(f"{await proxy.start()}?reconnect_interval=0.1")
+    worker = other_broker(f"{through(proxy)}?reconnect_interval=0.1")
     async with worker.consume("q", prefetch=1) as deliveries:
         before = await asyncio.wait_for(anext(deliveries), 5)
         proxy.sever()

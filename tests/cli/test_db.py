@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import create_engine, text
-from tests.conftest import require_service
 from tests.store.releases import release_metadata
 from typer.testing import CliRunner
 
@@ -19,7 +14,6 @@ from supporter.store import migrations
 from supporter.store.schema import SCHEMA_VERSION
 
 HEAD = migrations.head()
-SERVER = "postgresql://postgres@127.0.0.1:5432"
 
 
 @pytest.fixture(autouse=True)
@@ -88,29 +82,12 @@ def test_current_does_not_create_a_database() -> None:
     assert not Path("missing.db").exists()
 
 
-async def _admin(statement: str) -> None:
-    connection = await asyncpg.connect(f"{SERVER}/postgres")
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-@pytest.fixture
-def database() -> Iterator[str]:
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    name = f"supporter_cli_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
-
-
-def test_upgrade_and_current_on_postgresql(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SUPPORTER_STORE_URL", database)
+def test_upgrade_and_current_on_postgresql(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUPPORTER_STORE_URL", postgres_url)
     code, output = db("current")
-    assert (code, output.splitlines()[0]) == (0, f"store: empty ({database})")
-    assert db("upgrade") == (0, f"{database}: empty → {HEAD}\n")
+    assert (code, output.splitlines()[0]) == (0, f"store: empty ({postgres_url})")
+    assert db("upgrade") == (0, f"{postgres_url}: empty → {HEAD}\n")
     assert db("current")[1].endswith("up to date\n")
     assert not Path("supporter.db").exists()

@@ -7,17 +7,19 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-import pytest
-from tests.conftest import create_postgres_database, drop_postgres_database, require_service
-from tests.e2e.test_workers import BROKERS, SUPPORTER, _clean, sample_with_open_ids, stored_in
+from tests.e2e.processes import (
+    BROKERS,
+    Processes,
+    clean,
+    ingest_arguments,
+    sample_with_open_ids,
+    stored_in,
+)
 from tests.proxy import TcpProxy
 
 from supporter.brokers.base import Broker
@@ -25,19 +27,6 @@ from supporter.brokers.rabbitmq import RabbitMQBroker
 from supporter.brokers.redis import RedisStreamsBroker
 from supporter.domain.messages import TicketMessage, encode
 from supporter.domain.models import Ticket
-
-
-@pytest.fixture(params=sorted(BROKERS))
-def kind(request: pytest.FixtureRequest) -> str:
-    require_service(request.param, "127.0.0.1", BROKERS[request.param][1])
-    return str(request.param)
-
-
-@pytest.fixture
-def store_url() -> Iterator[str]:
-    url = asyncio.run(create_postgres_database())
-    yield url
-    asyncio.run(drop_postgres_database(url))
 
 
 def results_in(store_url: str) -> dict[str, str]:
@@ -50,33 +39,6 @@ def results_in(store_url: str) -> dict[str, str]:
         return {row["ticket_id"]: row["status"] for row in rows}
 
     return asyncio.run(query())
-
-
-def start(command: list[str], environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """The command in a process of its own, its output in `log` (a pipe nobody reads
-    would fill up with the warnings of a bad moment and block the worker)."""
-    with log.open("ab") as file:
-        return subprocess.Popen(
-            [*SUPPORTER, *command], env=environment, stdout=file, stderr=subprocess.STDOUT
-        )
-
-
-def stop(workers: list[subprocess.Popen[bytes]]) -> list[int]:
-    for worker in workers:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-    codes = []
-    for worker in workers:
-        try:
-            codes.append(worker.wait(timeout=60))
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            codes.append(worker.wait())
-    return codes
-
-
-def tails(logs: list[Path]) -> list[str]:
-    return [log.read_text(errors="replace")[-1500:] for log in logs]
 
 
 def connect(kind: str, url: str, prefix: str) -> Broker:
@@ -120,11 +82,11 @@ def test_poison_messages_go_to_the_dead_letter_queue_and_the_workers_go_on(
         "SUPPORTER_BROKER_PREFIX": prefix,
         "SUPPORTER_STORE_URL": store_url,
     }
-    logs = [tmp_path / f"{stage}.log" for stage in ("analyze", "respond", "sink")]
+    processes = Processes(tmp_path, environment)
     workers = [
-        start(["worker", "analyze"], environment, logs[0]),
-        start(["worker", "respond"], environment, logs[1]),
-        start(["worker", "sink"], environment, logs[2]),
+        processes.start("worker", "analyze"),
+        processes.start("worker", "respond"),
+        processes.start("worker", "sink"),
     ]
     try:
         asyncio.run(publish_poison_and_good(kind, url, prefix, good=20))
@@ -133,22 +95,16 @@ def test_poison_messages_go_to_the_dead_letter_queue_and_the_workers_go_on(
             time.sleep(0.2)
         letters: list[dict[str, object]] = []
         while len(letters) < 2 and time.monotonic() < deadline:
-            listed = subprocess.run(
-                [*SUPPORTER, "dlq", "list", "--json"],
-                env=environment,
-                capture_output=True,
-                timeout=60,
-            )
+            listed = processes.run("dlq", "list", "--json", timeout=60)
             assert listed.returncode == 0, listed.stderr.decode()
             letters = [json.loads(line) for line in listed.stdout.splitlines()]
             time.sleep(0.2)
         alive = [worker.poll() is None for worker in workers]
     finally:
-        codes = stop(workers)
-        asyncio.run(_clean(kind, url, prefix))
-    errors = tails(logs)
-    assert alive == [True, True, True], errors
-    assert codes == [0, 0, 0], errors
+        codes = processes.stop()
+        clean(kind, prefix)
+    assert alive == [True, True, True], processes.logs()
+    assert codes == [0, 0, 0], processes.logs()
     # An unreadable message still gets its failed result, under a name of its own.
     results = results_in(store_url)
     assert {name: status for name, status in results.items() if name.startswith("G")} == {
@@ -193,27 +149,16 @@ def test_cut_connections_to_broker_and_database_lose_and_duplicate_nothing(
     }
     data, open_ids = sample_with_open_ids(tmp_path, 1400)
     out = tmp_path / "results.jsonl"
-    logs = [tmp_path / f"{stage}.log" for stage in ("analyze", "respond", "sink")]
+    processes = Processes(tmp_path, through_proxies)
     workers = [
-        start(["worker", "analyze"], through_proxies, logs[0]),
-        start(["worker", "respond"], through_proxies, logs[1]),
-        start(["worker", "sink", "--out", str(out)], through_proxies, logs[2]),
+        processes.start("worker", "analyze"),
+        processes.start("worker", "respond"),
+        processes.start("worker", "sink", "--out", str(out)),
     ]
     cuts: list[tuple[int, int]] = []
-    ingest: subprocess.Popen[bytes] | None = None
     try:
-        ingest = start(
-            [
-                "ingest",
-                "--tickets",
-                str(data / "tickets.csv"),
-                "--transactions",
-                str(data / "transactions.csv"),
-                "--rejects",
-                str(tmp_path / "rejects.jsonl"),
-            ],
-            direct,
-            tmp_path / "ingest.log",
+        ingest = processes.start(
+            *ingest_arguments(data, tmp_path / "rejects.jsonl"), environment=direct
         )
         deadline = time.monotonic() + 240
         for share in (0.2, 0.5):
@@ -226,18 +171,16 @@ def test_cut_connections_to_broker_and_database_lose_and_duplicate_nothing(
             time.sleep(0.2)
         time.sleep(1.0)  # let a late duplicate, if any, reach the sink
         alive = [worker.poll() is None for worker in workers]
+        codes = processes.stop(*workers)
     finally:
-        if ingest is not None and ingest.poll() is None:
-            ingest.kill()  # only when the test failed: it waits for room that never comes
-        codes = stop(workers)
+        processes.kill_all()  # ingest, when the test failed: it waits for room forever
         broker_proxy.close()
         database_proxy.close()
-        asyncio.run(_clean(kind, url, prefix))
+        clean(kind, prefix)
     assert all(broker > 0 for broker, _ in cuts), cuts
     assert all(database > 0 for _, database in cuts), cuts
-    errors = tails(logs)
-    assert alive == [True, True, True], errors
-    assert codes == [0, 0, 0], errors
+    assert alive == [True, True, True], processes.logs()
+    assert codes == [0, 0, 0], processes.logs()
     assert stored_in(store_url) == len(open_ids)
     lines = [json.loads(line)["ticket_id"] for line in out.read_text().splitlines()]
     assert len(lines) == len(set(lines)), "a ticket got two output lines"

@@ -6,13 +6,10 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -20,7 +17,6 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
-from tests.conftest import require_service
 from tests.store.releases import release_metadata
 
 from supporter.domain.models import Ticket, TicketResult
@@ -28,25 +24,13 @@ from supporter.store import migrations, schema, sql
 from supporter.store.base import StoreError
 from supporter.store.sql import SqlStore, async_url, sqlite_url
 
-POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database of each kind; PostgreSQL's is dropped afterwards."""
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path / "s.db")
-        return
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    name = f"supporter_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(f"{POSTGRES}/postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{POSTGRES}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+@pytest.fixture
+def url(database_url: str) -> str:
+    """An empty database of each kind."""
+    return database_url
 
 
 async def on(url: str, work: Any) -> Any:

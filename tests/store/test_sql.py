@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
-from tests.conftest import require_service
 
 from supporter.domain.messages import AttemptRecord, DeadLetterMessage
 from supporter.domain.models import Analysis, GroundingCheck, Reply, Ticket, TicketResult
@@ -47,24 +44,9 @@ def failed_outcome(message_id: str) -> Outcome:
     return Outcome(result=result, ticket=TICKET, history=history, dead_letter=letter)
 
 
-POSTGRES = "postgresql://postgres@127.0.0.1:5432"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """The same tests on both databases; PostgreSQL gets a fresh database per test."""
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path / "s.db")
-        return
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    name = f"supporter_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(f"{POSTGRES}/postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{POSTGRES}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+@pytest.fixture
+def store_url(database_url: str) -> str:
+    return database_url
 
 
 @pytest.fixture

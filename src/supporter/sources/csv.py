@@ -287,22 +287,7 @@ class _CsvFile:
         )
 
     def _records(self, reader: _Reader) -> Iterator[tuple[int, _Row]]:
-        """Each record with the physical line it starts on; read failures become SourceError."""
-        while True:
-            # line_num counts the physical lines consumed, so the next record starts after them.
-            line = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as error:
-                raise SourceError(
-                    f"{self._name}, line {line}: cannot read the record that starts here "
-                    f"({error}); usually a quote that is never closed. Fix the file and run again"
-                ) from error
-            except OSError as error:
-                raise SourceError(self._unreadable(error)) from error
-            yield line, row
+        return csv_records(self._name, reader)
 
     def _reject(self, on_reject: RejectHandler, line: int, reason: str, row: _Row) -> None:
         if _is_blank(row):
@@ -372,13 +357,7 @@ class _CsvFile:
         )
 
     def _unreadable(self, error: OSError) -> str:
-        if isinstance(error, FileNotFoundError):
-            return f"{self._name}: no such file; check the path"
-        if isinstance(error, IsADirectoryError):
-            return f"{self._name}: is a directory; give the path of a CSV file"
-        if isinstance(error, PermissionError):
-            return f"{self._name}: permission denied; make the file readable"
-        return f"{self._name}: cannot be read ({error.strerror or error})"
+        return unreadable(self._name, error)
 
 
 def _ticket_parser(columns: _Columns, limits: FieldLimits) -> Callable[[_Row], Ticket]:
@@ -554,3 +533,33 @@ def _printable(text: str) -> str:
 
 def _normalise(name: str) -> str:
     return name.strip().casefold()
+
+
+def csv_records(name: str, reader: _Reader) -> Iterator[tuple[int, _Row]]:
+    """Each record with the physical line it starts on; read failures become SourceError."""
+    while True:
+        # line_num counts the physical lines consumed, so the next record starts after them.
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise SourceError(
+                f"{name}, line {line}: cannot read the record that starts here "
+                f"({error}); usually a quote that is never closed. Fix the file and run again"
+            ) from error
+        except OSError as error:
+            raise SourceError(unreadable(name, error)) from error
+        yield line, row
+
+
+def unreadable(name: str, error: OSError) -> str:
+    """Why the file `name` cannot be read, and what to do."""
+    if isinstance(error, FileNotFoundError):
+        return f"{name}: no such file; check the path"
+    if isinstance(error, IsADirectoryError):
+        return f"{name}: is a directory; give the path of a CSV file"
+    if isinstance(error, PermissionError):
+        return f"{name}: permission denied; make the file readable"
+    return f"{name}: cannot be read ({error.strerror or error})"

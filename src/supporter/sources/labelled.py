@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final
 
 from supporter.domain.masking import mask_card_numbers
 from supporter.sources.base import SourceError
+from supporter.sources.csv import csv_records, unreadable
 
 MAX_TEXT: Final = 20_000
 _SHOWN_COLUMNS: Final = 20
@@ -63,9 +64,9 @@ def read_labelled(
     try:
         stream = open(path, encoding="utf-8-sig", errors="replace", newline="")  # noqa: SIM115
     except OSError as error:
-        raise SourceError(_unreadable(name, error)) from error
+        raise SourceError(unreadable(name, error)) from error
     with stream:
-        records = _records(name, csv.reader(stream))
+        records = csv_records(name, csv.reader(stream))
         header = next(((line, row) for line, row in records if any(v.strip() for v in row)), None)
         if header is None:
             raise SourceError(
@@ -94,30 +95,6 @@ def read_labelled(
     return result
 
 
-class _Reader(Protocol):
-    @property
-    def line_num(self) -> int: ...
-
-    def __next__(self) -> list[str]: ...
-
-
-def _records(name: str, reader: _Reader) -> Iterator[tuple[int, list[str]]]:
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise SourceError(
-                f"{name}, line {line}: cannot read the record that starts here ({error}); "
-                "usually a quote that is never closed"
-            ) from error
-        except OSError as error:
-            raise SourceError(_unreadable(name, error)) from error
-        yield line, row
-
-
 def _positions(
     name: str, header: list[str], text_columns: Sequence[str], label_column: str
 ) -> tuple[list[int], int]:
@@ -134,11 +111,3 @@ def _positions(
             "name the columns with --text-column and --label-column"
         )
     return [found[c.strip().lower()] for c in text_columns], found[label_column.strip().lower()]
-
-
-def _unreadable(name: str, error: OSError) -> str:
-    if isinstance(error, FileNotFoundError):
-        return f"{name}: no such file; check the path"
-    if isinstance(error, IsADirectoryError):
-        return f"{name}: is a directory; give the path of a CSV file"
-    return f"{name}: cannot be read ({error.strerror or error})"

@@ -42,6 +42,10 @@ class TcpProxy:
         return self._call(cut())
 
     def close(self) -> None:
+        """Cut every connection and stop listening (new connections are refused)."""
+        if not self._thread.is_alive():
+            return
+
         async def stop() -> None:
             for writer in self._writers:
                 writer.transport.abort()

@@ -100,3 +100,15 @@ def test_status_sums_what_live_workers_hold_per_stage(
     assert table.exit_code == 0, table.output
     assert "oldest s" in table.output
     assert "7.2" in table.output
+
+
+def test_a_broker_out_of_reach_is_said_plainly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SUPPORTER_STORE_URL", raising=False)
+    monkeypatch.setenv("SUPPORTER_DB", str(tmp_path / "s.db"))
+    monkeypatch.setenv("SUPPORTER_BROKER_URL", "redis://127.0.0.1:1/0")
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 1
+    assert "error: the broker cannot be reached" in result.output
+    assert "Traceback" not in result.output

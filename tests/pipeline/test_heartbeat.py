@@ -76,3 +76,32 @@ async def test_a_worker_not_seen_lately_does_not_count(registry: SqlWorkerRegist
     assert len(await registry.alive(seen_within=5)) == 1
     await asyncio.sleep(0.3)
     assert await registry.alive(seen_within=0.2) == []
+
+
+class BrokenRegistry:
+    """A registry whose database is gone in a way no adapter foresaw."""
+
+    def __init__(self) -> None:
+        self.beats = 0
+
+    async def beat(self, beat: object) -> None:
+        self.beats += 1
+        raise ConnectionRefusedError("connect call failed")
+
+    async def retire(self, worker_id: str) -> None:
+        raise ConnectionRefusedError("connect call failed")
+
+    async def alive(self, *, seen_within: float) -> list[object]:
+        return []
+
+
+async def test_a_failing_registry_never_stops_the_worker() -> None:
+    registry = BrokenRegistry()
+    heartbeat = Heartbeat(registry, "analyze", StageCounters(), interval=0.01)  # type: ignore[arg-type]
+    task = asyncio.create_task(heartbeat.run())
+    await asyncio.sleep(0.1)
+    assert not task.done(), "the heartbeat died"
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert registry.beats > 2
+    assert task.cancelled()

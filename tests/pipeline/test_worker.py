@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
 from tests.pipeline.fakes import DroppingBroker
 
-from supporter.brokers.base import BrokerError, dead_letter_queue
+from supporter.brokers.base import BrokerError, Delivery, dead_letter_queue
 from supporter.brokers.memory import MemoryBroker
 from supporter.domain.errors import FatalError
 from supporter.domain.messages import (
@@ -125,4 +127,44 @@ async def test_a_consumer_lost_with_its_connection_is_opened_again() -> None:
     task.cancel()
     assert await broker.depth("out") == 1
     assert broker.consumers == 3  # two lost with their connection, then one that works
+    assert counters.succeeded == 1
+
+
+class LostAfterOne(MemoryBroker):
+    """Its consumer hands out one delivery, then its connection drops."""
+
+    @asynccontextmanager
+    async def consume(  # type: ignore[override]
+        self, queue: str, *, prefetch: int
+    ) -> AsyncIterator[AsyncIterator[Delivery]]:
+        async with super().consume(queue, prefetch=prefetch) as deliveries:
+            yield self._one_then_lost(deliveries)
+
+    async def _one_then_lost(self, deliveries: AsyncIterator[Delivery]) -> AsyncIterator[Delivery]:
+        yield await anext(deliveries)
+        raise BrokerError("connection reset by peer")
+
+
+async def slow_pass_through(message: TicketMessage) -> TicketMessage:
+    await asyncio.sleep(0.3)
+    return message
+
+
+async def test_work_in_flight_finishes_when_the_consumer_is_lost() -> None:
+    broker = LostAfterOne()
+    for queue in ("in", "out"):
+        await broker.declare(queue)
+    stage = Stage("analyze", "in", "out", TicketMessage, slow_pass_through)
+    counters = StageCounters()
+    worker = StageWorker(stage, broker, RetryPolicy(), counters, lambda error: None)
+    message = TicketMessage(ticket=TICKET)
+    await broker.publish("in", encode(message), message_id=message.message_id)
+    task = asyncio.create_task(worker.run())
+    for _ in range(100):
+        if await broker.depth("out"):
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert await broker.depth("out") == 1, "the answer in flight was thrown away"
     assert counters.succeeded == 1

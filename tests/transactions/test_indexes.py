@@ -172,3 +172,13 @@ async def test_a_lookup_the_store_cannot_answer_is_worth_another_try(tmp_path: P
             await index.load(stream([tx(1, "A", 1)]))
     finally:
         await store.close()
+
+
+async def test_transactions_at_the_same_moment_are_ordered_by_id_in_every_index(
+    index: Index,
+) -> None:
+    # Both indexes must pick the same window, or ingest and the workers would disagree.
+    same = [tx(n, "A", 1) for n in (3, 1, 2)]
+    await index.load(stream(same))
+    found = await index.recent("A", until=BASE, days=90, limit=2)
+    assert [t.transaction_id for t in found] == ["tx_3", "tx_2"]

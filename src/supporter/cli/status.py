@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from supporter.brokers.base import dead_letter_queue
+from supporter.brokers.base import BrokerError, dead_letter_queue
 from supporter.cli import wiring
 from supporter.cli.common import fail, settings_from
 from supporter.cli.ui import console
@@ -83,6 +83,8 @@ def status(
         found = asyncio.run(_status(settings))
     except (StoreError, ConfigError) as error:
         fail(str(error))
+    except BrokerError as error:
+        fail(f"the broker cannot be reached: {error}", code=1)
     if as_json:
         typer.echo(json.dumps(found))
         return

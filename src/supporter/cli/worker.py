@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from supporter.brokers.base import BrokerError
 from supporter.cli import wiring
 from supporter.cli.common import fail, install_stop_handlers, settings_from, setup_logging
 from supporter.cli.ui import console, summary
@@ -60,6 +61,8 @@ def _serve(
         report = asyncio.run(main())
     except (StoreError, ConfigError) as error:
         fail(str(error))
+    except BrokerError as error:
+        fail(f"the broker cannot be reached: {error}", code=1)
     if report.fatal:
         console.print(f"[bold red]stopped:[/] {report.fatal}")
         raise typer.Exit(1)
@@ -131,6 +134,8 @@ def ingest(
         report = asyncio.run(_ingest(settings, stats))
     except (SourceError, StoreError, ConfigError) as error:
         fail(str(error))
+    except BrokerError as error:
+        fail(f"the broker cannot be reached: {error}", code=1)
     console.print(summary(report.stats))
     raise typer.Exit(130 if report.interrupted else 0)
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from supporter.domain.messages import new_message_id
 from supporter.pipeline.stats import StageCounters
-from supporter.store.base import StoreError, WorkerBeat, WorkerRegistry
+from supporter.store.base import WorkerBeat, WorkerRegistry
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,9 @@ class Heartbeat:
             while True:
                 try:
                     await self._registry.beat(self.snapshot())
-                except StoreError as error:
-                    # Status goes stale for a while; the work itself does not depend on it.
+                except Exception as error:
+                    # Status goes stale for a while; the work itself does not depend on it,
+                    # so no failure here may stop the worker.
                     log.warning("heartbeat of %s worker not recorded: %s", self._stage, error)
                 await asyncio.sleep(self._interval)
         finally:
@@ -68,5 +69,5 @@ class Heartbeat:
                 # Bounded: a store that is down must not hold up the worker's exit.
                 async with asyncio.timeout(_RETIRE_TIMEOUT):
                     await asyncio.shield(self._registry.retire(self.worker_id))
-            except (StoreError, TimeoutError, asyncio.CancelledError):
+            except (Exception, asyncio.CancelledError):
                 log.info("%s worker %s not retired: its row expires", self._stage, self.worker_id)

@@ -143,6 +143,7 @@ class Pipeline:
         self._interrupted = False
         self.breakers: dict[str, CircuitBreaker] = {}
         self._stage_workers: list[StageWorker[Any, Any]] = []
+        self._output_stages: list[OutputStage] = []
 
     def request_stop(self) -> None:
         """Stop intake and finish what is in flight (the first SIGINT/SIGTERM)."""
@@ -252,6 +253,8 @@ class Pipeline:
     async def _finish_in_flight(self, stage: StageName) -> None:
         for worker in self._stage_workers:
             worker.stop_intake()
+        for output in self._output_stages:
+            output.stop_intake()
         counters = self.stats.stage(stage)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._options.shutdown_timeout
@@ -282,7 +285,7 @@ class Pipeline:
             await self._broker.declare(queue)
 
     def _output_stage(self) -> OutputStage:
-        return OutputStage(
+        output = OutputStage(
             self._broker,
             self._store,
             self.version,
@@ -292,6 +295,8 @@ class Pipeline:
             store_retries=self._options.store_retries,
             counters=self.stats.stage("sink"),
         )
+        self._output_stages.append(output)
+        return output
 
     async def _process(self, intake: Coroutine[Any, Any, None]) -> None:
         await self._declare()

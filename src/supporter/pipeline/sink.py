@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from pydantic import ValidationError
@@ -135,6 +135,7 @@ class OutputStage:
         self._linger = linger
         self._store_retries = store_retries
         self._write_lock = asyncio.Lock()
+        self._intake_stopped = False
         self.stopped = False
 
     @property
@@ -155,34 +156,49 @@ class OutputStage:
                 log.warning("output stage lost its consumer of %s: %s", queue, error)
                 await asyncio.sleep(_BROKER_BACKOFF)
 
+    def stop_intake(self) -> None:
+        """Take no more batches; the one being stored finishes (a stopping worker)."""
+        self._intake_stopped = True
+
     async def _consume(self, queue: str) -> None:
-        loop = asyncio.get_running_loop()
         async with self._broker.consume(queue, prefetch=self._batch_size) as deliveries:
-            while not self.stopped:
+            while not self.stopped and not self._intake_stopped:
                 stop_if_cancelled()
-                batch = [await anext(deliveries)]
-                taken = [self._counters.begin()]
-                deadline = loop.time() + self._linger
-                while len(batch) < self._batch_size:
-                    remaining = deadline - loop.time()
-                    if remaining <= 0:
-                        break
-                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
-                    # cancellation that races with a delivery, and the stage never stops.
-                    try:
-                        async with asyncio.timeout(remaining):
-                            batch.append(await anext(deliveries))
-                            taken.append(self._counters.begin())
-                    except TimeoutError:
-                        break
+                taken: list[int] = []
                 try:
+                    batch = await self._take(deliveries, taken)
+                    if self._intake_stopped:
+                        # Unsettled, the batch goes back with the consumer: a stop
+                        # request came while it was being gathered.
+                        return
                     await self._flush(batch)
                 except FatalError as error:
                     self.stopped = True
                     self._events.on_fatal(error)
                 finally:
+                    # Whatever ended the batch (a lost consumer, a cancellation), what
+                    # it took is no longer in flight here.
                     for token in taken:
                         self._counters.end(token)
+
+    async def _take(self, deliveries: AsyncIterator[Delivery], taken: list[int]) -> list[Delivery]:
+        """A delivery, and what else arrives within `linger`, up to a batch."""
+        batch = [await anext(deliveries)]
+        taken.append(self._counters.begin())
+        deadline = asyncio.get_running_loop().time() + self._linger
+        while len(batch) < self._batch_size:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
+            # cancellation that races with a delivery, and the stage never stops.
+            try:
+                async with asyncio.timeout(remaining):
+                    batch.append(await anext(deliveries))
+                    taken.append(self._counters.begin())
+            except TimeoutError:
+                break
+        return batch
 
     async def _flush(self, batch: list[Delivery]) -> None:
         readable: list[tuple[Delivery, Outcome]] = []

@@ -108,6 +108,11 @@ class StageWorker(Generic[In, Out]):
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                 await asyncio.gather(*tasks, return_exceptions=True)
+            except BrokerError:
+                # The consumer is gone, not the work in flight: let it finish (its model
+                # calls are paid for; where its ack fails, the message comes back).
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
             finally:
                 for task in tasks:
                     task.cancel()

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from pydantic import TypeAdapter
 from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from supporter.domain.messages import AttemptRecord
@@ -84,9 +87,10 @@ class SqlStore:
 
     async def done_ticket_ids(self, version: str) -> set[str]:
         query = select(schema.results.c.ticket_id).where(schema.results.c.version == version)
-        async with self._engine.connect() as connection:
-            rows = await connection.stream(query)
-            return {row.ticket_id async for row in rows}
+        with _store_errors("read the tickets done"):
+            async with self._engine.connect() as connection:
+                rows = await connection.stream(query)
+                return {row.ticket_id async for row in rows}
 
     async def save(self, version: str, outcomes: Sequence[Outcome]) -> list[Outcome]:
         if not outcomes:
@@ -98,7 +102,7 @@ class SqlStore:
                 if fresh:
                     await self._save(connection, version, fresh, now)
                 return fresh
-        except SQLAlchemyError as error:
+        except DATABASE_ERRORS as error:
             raise StoreError(
                 f"could not store {len(outcomes)} results: {describe_error(error)}"
             ) from error
@@ -184,22 +188,26 @@ class SqlStore:
     async def results(self, ticket_ids: Iterable[str]) -> list[TicketResult]:
         found: list[TicketResult] = []
         wanted = list(ticket_ids)
-        async with self._engine.connect() as connection:
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start : start + _CHUNK]
-                query = select(schema.results.c.record).where(schema.results.c.ticket_id.in_(chunk))
-                for (record,) in await connection.execute(query):
-                    found.append(TicketResult.model_validate_json(record))
+        with _store_errors("read results"):
+            async with self._engine.connect() as connection:
+                for start in range(0, len(wanted), _CHUNK):
+                    chunk = wanted[start : start + _CHUNK]
+                    query = select(schema.results.c.record).where(
+                        schema.results.c.ticket_id.in_(chunk)
+                    )
+                    for (record,) in await connection.execute(query):
+                        found.append(TicketResult.model_validate_json(record))
         return found
 
     async def counts(self) -> dict[str, int]:
         by_status = select(schema.results.c.status, func.count()).group_by(schema.results.c.status)
         pending = select(func.count()).where(schema.dead_letters.c.resolved_at.is_(None))
-        async with self._engine.connect() as connection:
-            found = {"responded": 0, "failed": 0}
-            for status, count in await connection.execute(by_status):
-                found[str(status)] = int(count)
-            found["dead_letters"] = int((await connection.execute(pending)).scalar_one())
+        with _store_errors("count results"):
+            async with self._engine.connect() as connection:
+                found = {"responded": 0, "failed": 0}
+                for status, count in await connection.execute(by_status):
+                    found[str(status)] = int(count)
+                found["dead_letters"] = int((await connection.execute(pending)).scalar_one())
         return found
 
     async def dead_letters(
@@ -211,8 +219,9 @@ class SqlStore:
             query = query.where(table.c.id.in_(list(ids)))
         if not include_resolved:
             query = query.where(table.c.resolved_at.is_(None))
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).mappings().all()
+        with _store_errors("read dead letters"):
+            async with self._engine.connect() as connection:
+                rows = (await connection.execute(query)).mappings().all()
         return [
             DeadLetterRecord(
                 **{
@@ -241,8 +250,10 @@ async def revision(url: str) -> str | None:
     try:
         async with engine.connect() as connection:
             return await connection.run_sync(migrations.current)
-    except SQLAlchemyError as error:
-        raise StoreError(f"cannot read the store at {url}: {describe_error(error)}") from error
+    except DATABASE_ERRORS as error:
+        raise StoreError(
+            f"cannot read the store at {redacted(url)}: {describe_error(error)}"
+        ) from error
     finally:
         await engine.dispose()
 
@@ -257,7 +268,7 @@ async def _connect(url: str) -> AsyncEngine:
         if not folder.is_dir():
             # Checked here: a failed aiosqlite connect leaves its thread behind.
             await engine.dispose()
-            raise StoreError(f"cannot open the store at {url}: no folder {folder}")
+            raise StoreError(f"cannot open the store at {redacted(url)}: no folder {folder}")
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -270,10 +281,10 @@ async def _upgrade(engine: AsyncEngine, url: str) -> migrations.Upgrade:
         try:
             async with alone, engine.begin() as connection:
                 return await connection.run_sync(migrations.upgrade)
-        except SQLAlchemyError as error:
+        except DATABASE_ERRORS as error:
             if attempt == _OPEN_TRIES:
                 raise StoreError(
-                    f"cannot open the store at {url}: {describe_error(error)}"
+                    f"cannot open the store at {redacted(url)}: {describe_error(error)}"
                 ) from error
             # Upgrades are serialized (see `migrations`); what is left is a busy SQLite
             # file (writes outlasting busy_timeout) or a database restarting.
@@ -281,7 +292,29 @@ async def _upgrade(engine: AsyncEngine, url: str) -> migrations.Upgrade:
     raise AssertionError("unreachable")
 
 
-def describe_error(error: SQLAlchemyError) -> str:
+# What a database failure raises: SQLAlchemy wraps the driver's errors, but a
+# connection that cannot be made at all (the server restarting) surfaces as the
+# socket's OSError, and asyncpg's own errors can pass through unwrapped.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, OSError, asyncpg.PostgresError)
+
+
+@contextmanager
+def _store_errors(doing: str) -> Iterator[None]:
+    try:
+        yield
+    except DATABASE_ERRORS as error:
+        raise StoreError(f"could not {doing}: {describe_error(error)}") from error
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@")[-1] if "@" in url else url
+
+
+def describe_error(error: BaseException) -> str:
     """The database's own words (e.g. 'database is locked'), without statement or data."""
     original = getattr(error, "orig", None)
     return f"{type(original or error).__name__}: {original or error}"

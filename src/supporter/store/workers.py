@@ -11,12 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from supporter.store import schema
 from supporter.store.base import StoreError, WorkerBeat
-from supporter.store.sql import describe_error, dialect_insert
+from supporter.store.sql import DATABASE_ERRORS, describe_error, dialect_insert
 
 _table = schema.workers
 _FORGET_AFTER = timedelta(hours=1)
@@ -43,8 +42,10 @@ class SqlWorkerRegistry:
         )
 
     async def alive(self, *, seen_within: float) -> list[WorkerBeat]:
-        """Workers seen in the last `seen_within` seconds (by the database's clock of the
-        writers: hosts' clocks are trusted to within that margin); forgets old rows."""
+        """Workers seen in the last `seen_within` seconds; forgets old rows.
+
+        `seen_at` is the worker host's clock and "now" this host's: the hosts' clocks
+        must agree to well within `seen_within` (NTP does)."""
         now = datetime.now(UTC)
         forget = delete(_table).where(_table.c.seen_at < now - _FORGET_AFTER)
         query = (
@@ -56,7 +57,7 @@ class SqlWorkerRegistry:
             async with self._engine.begin() as connection:
                 await connection.execute(forget)
                 rows = (await connection.execute(query)).mappings().all()
-        except SQLAlchemyError as error:
+        except DATABASE_ERRORS as error:
             raise StoreError(f"could not read workers: {describe_error(error)}") from error
         return [WorkerBeat.model_validate({**row, **_aware(row)}) for row in rows]
 
@@ -64,7 +65,7 @@ class SqlWorkerRegistry:
         try:
             async with self._engine.begin() as connection:
                 await connection.execute(statement, row)
-        except SQLAlchemyError as error:
+        except DATABASE_ERRORS as error:
             raise StoreError(f"could not {doing}: {describe_error(error)}") from error
 
 

@@ -13,14 +13,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from supporter.domain.errors import TransientError
 from supporter.domain.models import Transaction
 from supporter.store import schema
 from supporter.store.base import StoreError
-from supporter.store.sql import describe_error, dialect_insert
+from supporter.store.sql import DATABASE_ERRORS, describe_error, dialect_insert
 
 _BATCH = 2000
 _table = schema.transactions
@@ -55,7 +54,7 @@ class SqlTransactionIndex:
                     count += await self._write(upsert, batch)
                     batch = []
             count += await self._write(upsert, batch)
-        except SQLAlchemyError as error:
+        except DATABASE_ERRORS as error:
             raise StoreError(
                 f"could not load transactions after {count}: {describe_error(error)}"
             ) from error
@@ -75,7 +74,7 @@ class SqlTransactionIndex:
                         await connection.execute(select(func.count()).select_from(_table))
                     ).scalar_one()
                 )
-        except SQLAlchemyError as error:
+        except DATABASE_ERRORS as error:
             raise StoreError(f"could not count transactions: {describe_error(error)}") from error
 
     async def recent(
@@ -91,7 +90,7 @@ class SqlTransactionIndex:
         try:
             async with self._engine.connect() as connection:
                 rows = (await connection.execute(query)).all()
-        except SQLAlchemyError as error:
+        except DATABASE_ERRORS as error:
             # A store that restarts or fails over comes back: the stage tries again later.
             raise TransientError(
                 f"could not look up transactions: {describe_error(error)}"

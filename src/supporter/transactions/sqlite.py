@@ -29,7 +29,7 @@ CREATE INDEX ix_transactions_customer_time ON transactions (customer_id, created
 """
 _RECENT = (
     "SELECT body FROM transactions WHERE customer_id = ? AND created_us BETWEEN ? AND ? "
-    "ORDER BY created_us DESC, rowid DESC LIMIT ?"
+    "ORDER BY created_us DESC, transaction_id DESC LIMIT ?"
 )
 
 

@@ -32,6 +32,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -183,11 +184,72 @@ async def delete_queues(kind: str, url: str, prefix: str) -> None:
 # --- processes --------------------------------------------------------------------
 
 
+# With --model-latency-ms: every process of a case talks to the OpenAI-compatible
+# simulator instead of the offline rules (set once by `measure`).
+MODEL_SETTINGS: dict[str, str] = {}
+
+
 def child_environment(**settings: str) -> dict[str, str]:
-    """This environment without any SUPPORTER_* of the caller's, plus `settings`."""
+    """This environment without any SUPPORTER_* of the caller's, plus `settings` (and the
+    simulated model's, with a cache of answers of its own, so no case reuses another's)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("SUPPORTER_")}
+    if MODEL_SETTINGS:
+        env.update(MODEL_SETTINGS)
+        cache = Path(tempfile.gettempdir()) / f"bench-llm-cache-{uuid.uuid4().hex[:10]}.db"
+        env["SUPPORTER_LLM_CACHE"] = str(cache)
     env.update(settings)
     return env
+
+
+@contextlib.asynccontextmanager
+async def simulated_model(latency_ms: float, workdir: Path) -> AsyncIterator[None]:
+    """`supporter fake-llm` answering after `latency_ms` (no jitter, no limits) for the
+    whole session; the stages then wait on a model as they would on a real one."""
+    port = free_port()
+    log = workdir / "fake-llm.log"
+    server = await start(
+        [
+            "fake-llm",
+            "--port",
+            str(port),
+            "--latency-ms",
+            str(latency_ms),
+            "--latency-jitter",
+            "0",
+            "--seed",
+            "7",
+        ],
+        child_environment(),
+        workdir,
+        log,
+    )
+    MODEL_SETTINGS.update(
+        SUPPORTER_PROVIDER="openai",
+        SUPPORTER_BASE_URL=f"http://127.0.0.1:{port}/v1",
+        # Every case waits on the model with the same number of calls per process:
+        # 8 analyses at a time per analyze worker (and in `run`), respond never the limit.
+        SUPPORTER_ANALYZE_CONCURRENCY="8",
+        SUPPORTER_RESPOND_CONCURRENCY="64",
+        SUPPORTER_LLM_CONCURRENCY="128",
+    )
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            await asyncio.sleep(0.1)
+        yield
+    finally:
+        MODEL_SETTINGS.clear()
+        server.terminate()
+        await server.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def start(
@@ -476,25 +538,39 @@ async def measure(args: argparse.Namespace, workdir: Path) -> list[Row]:
     )
     services = Services(args.postgres_url, args.rabbitmq_url, args.redis_url)
     rows: list[Row] = []
-    for case in args.cases:
-        print(
-            f"{case}: {open_tickets:,} open tickets of {args.tickets:,} …",
-            file=sys.stderr,
-            flush=True,
-        )
-        if case.startswith("memory"):
-            row = await in_memory(case, inputs, services, workdir, args.timeout)
-        else:
-            row = await on_broker(
-                case, inputs, services, workdir, args.timeout, args.analyze_concurrency
-            )
-        print(
-            f"{case}: {row.seconds:.1f} s, {row.tickets_per_second:,.0f} tickets/s",
-            file=sys.stderr,
-            flush=True,
-        )
-        rows.append(row)
+    async with contextlib.AsyncExitStack() as resources:
+        if args.model_latency_ms is not None:
+            await resources.enter_async_context(simulated_model(args.model_latency_ms, workdir))
+        for case in args.cases:
+            rows.append(await measure_case(case, args, inputs, services, workdir, open_tickets))
     return rows
+
+
+async def measure_case(
+    case: str,
+    args: argparse.Namespace,
+    inputs: Inputs,
+    services: Services,
+    workdir: Path,
+    open_tickets: int,
+) -> Row:
+    print(
+        f"{case}: {open_tickets:,} open tickets of {args.tickets:,} …",
+        file=sys.stderr,
+        flush=True,
+    )
+    if case.startswith("memory"):
+        row = await in_memory(case, inputs, services, workdir, args.timeout)
+    else:
+        row = await on_broker(
+            case, inputs, services, workdir, args.timeout, args.analyze_concurrency
+        )
+    print(
+        f"{case}: {row.seconds:.1f} s, {row.tickets_per_second:,.0f} tickets/s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return row
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -540,6 +616,16 @@ def main() -> None:
         type=int,
         default=None,
         help="`worker analyze --concurrency` (default: the CLI's)",
+    )
+    parser.add_argument(
+        "--model-latency-ms",
+        type=float,
+        default=None,
+        help=(
+            "instead of the offline rules, the OpenAI provider against `supporter fake-llm` "
+            "answering after this many ms: a model the stages wait on (8 analyses at a "
+            "time per process)"
+        ),
     )
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per case")
     parser.add_argument(

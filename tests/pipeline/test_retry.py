@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from supporter.pipeline.retry import RetryPolicy, stop_if_cancelled
+from supporter.pipeline.retry import Reconnects, RetryPolicy, stop_if_cancelled
 
 
 def test_delay_grows_exponentially_within_the_cap() -> None:
@@ -62,3 +62,9 @@ async def test_a_swallowed_cancellation_still_ends_a_loop_that_checks() -> None:
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 2)
     assert rounds == 1
+
+
+def test_reconnect_pauses_grow_while_nothing_flows_and_reset_when_work_does() -> None:
+    reconnects = Reconnects(base=0.5, cap=3.0)
+    assert [reconnects.pause(progress=7) for _ in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    assert reconnects.pause(progress=8) == 0.5

@@ -53,3 +53,21 @@ def stop_if_cancelled() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+class Reconnects:
+    """The pause before consuming again after a lost consumer: doubling from `base` up
+    to `cap` while the broker keeps failing, back to `base` once work flowed again."""
+
+    def __init__(self, base: float = 0.5, cap: float = 15.0) -> None:
+        self._base = base
+        self._cap = cap
+        self._next = base
+        self._seen = -1
+
+    def pause(self, progress: int) -> float:
+        """The pause after a failure; `progress` is any count that grows with work done."""
+        if progress != self._seen:
+            self._seen, self._next = progress, self._base
+        pause, self._next = self._next, min(self._next * 2, self._cap)
+        return pause

@@ -25,7 +25,7 @@ from supporter.domain.messages import (
     decode,
 )
 from supporter.domain.models import TicketResult, Usage
-from supporter.pipeline.retry import RetryPolicy, stop_if_cancelled
+from supporter.pipeline.retry import Reconnects, RetryPolicy, stop_if_cancelled
 from supporter.pipeline.stats import StageCounters
 from supporter.sinks.base import ResultSink
 from supporter.store.base import Outcome, ResultStore, StoreError
@@ -100,9 +100,6 @@ def _failed(letter: DeadLetterMessage) -> Outcome:
     )
 
 
-_BROKER_BACKOFF = 0.5
-
-
 class OutputStage:
     """Stores and writes what the other stages finished.
 
@@ -145,6 +142,7 @@ class OutputStage:
 
     async def run(self, queue: str) -> None:
         """Consume `queue` in batches until cancelled or a fatal error."""
+        reconnects = Reconnects()
         while not self.stopped:
             try:
                 await self._consume(queue)
@@ -153,8 +151,11 @@ class OutputStage:
                 # What this consumer held goes back to the queue on the broker's side;
                 # a copy of something already stored is recognised and written once.
                 stop_if_cancelled()
-                log.warning("output stage lost its consumer of %s: %s", queue, error)
-                await asyncio.sleep(_BROKER_BACKOFF)
+                pause = reconnects.pause(self._counters.consumed)
+                log.warning(
+                    "output stage lost its consumer of %s (again in %.1fs): %s", queue, pause, error
+                )
+                await asyncio.sleep(pause)
 
     def stop_intake(self) -> None:
         """Take no more batches; the one being stored finishes (a stopping worker)."""

@@ -29,7 +29,7 @@ from supporter.domain.messages import (
     encode,
 )
 from supporter.pipeline.circuit import CircuitBreaker
-from supporter.pipeline.retry import RetryPolicy, stop_if_cancelled
+from supporter.pipeline.retry import Reconnects, RetryPolicy, stop_if_cancelled
 from supporter.pipeline.stats import StageCounters
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ class StageWorker(Generic[In, Out]):
 
         After a fatal error the tasks in flight still finish (or meet the same error).
         """
+        reconnects = Reconnects()
         while not self._intake_stopped:
             try:
                 await self._consume()
@@ -90,8 +91,11 @@ class StageWorker(Generic[In, Out]):
                 # the queue on the broker's side. Consume again once the broker is back,
                 # unless this is the stage being stopped.
                 stop_if_cancelled()
-                log.warning("stage %s lost its consumer: %s", self.stage.name, error)
-                await asyncio.sleep(_BROKER_BACKOFF)
+                pause = reconnects.pause(self._counters.consumed)
+                log.warning(
+                    "stage %s lost its consumer (again in %.1fs): %s", self.stage.name, pause, error
+                )
+                await asyncio.sleep(pause)
 
     async def _consume(self) -> None:
         tasks: set[asyncio.Task[None]] = set()

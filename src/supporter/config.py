@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(default=30.0, ge=0)
     # A worker writes what it holds to the store this often (`supporter status`).
     heartbeat_interval: float = Field(default=5.0, gt=0)
+    # /metrics, /healthz and /readyz; 0 is off. None: off for `run`, 9464 for a worker.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
     force: bool = False
 
     @field_validator("open_statuses")

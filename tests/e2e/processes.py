@@ -54,10 +54,12 @@ class Processes:
         self, *arguments: str, environment: dict[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
         log = self._folder / f"{len(self._started)}-{'-'.join(arguments[:2])}.log"
+        # Several workers on one host would contend for the default metrics port.
+        env = {"SUPPORTER_METRICS_PORT": "0", **(environment or self._environment)}
         with log.open("wb") as file:
             process = subprocess.Popen(
                 [*SUPPORTER, *arguments],
-                env=environment or self._environment,
+                env=env,
                 stdout=file,
                 stderr=subprocess.STDOUT,
             )

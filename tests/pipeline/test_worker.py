@@ -68,6 +68,7 @@ async def test_a_message_that_does_not_validate_is_dead_lettered_not_crashed_on(
     assert letter.reason.startswith("invalid message")
     assert letter.original == original
     assert counters.dead_lettered == 1
+    assert counters.dead_letter_causes == {"invalid": 1}
     assert await broker.depth("out") == 0
 
 

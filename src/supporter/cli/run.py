@@ -171,6 +171,12 @@ def run(
         bool | None,
         typer.Option("--force/--no-force", help="Redo tickets already done in an earlier run."),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve /metrics, /healthz and /readyz on this port while the run lasts. [default: off]"
+        ),
+    ] = None,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")
     ] = True,
@@ -216,6 +222,7 @@ def run(
             "max_attempts": max_attempts,
             "shutdown_timeout": shutdown_timeout,
             "force": force,
+            "metrics_port": metrics_port,
         },
         config,
     )
@@ -250,7 +257,10 @@ async def _run(settings: Settings, stats: RunStats, show_progress: bool) -> RunR
     ticket_source, transaction_source = wiring.csv_sources(settings)
     async with contextlib.AsyncExitStack() as resources:
         on_reject = wiring.reject_handler(settings, stats, resources)
-        pipeline, _ = await wiring.pipeline(settings, resources, stats)
+        pipeline, store = await wiring.pipeline(settings, resources, stats)
+        await wiring.serve_metrics(
+            settings, resources, pipeline, store, ("analyze", "respond", "sink"), default_port=None
+        )
         index = SqliteTransactionIndex()
         resources.callback(index.close)
         install_stop_handlers(pipeline.request_stop)

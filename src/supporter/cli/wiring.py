@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
-from supporter.brokers.base import Broker
+from supporter.brokers.base import Broker, dead_letter_queue
 from supporter.brokers.memory import MemoryBroker
 from supporter.brokers.rabbitmq import RabbitMQBroker
 from supporter.brokers.redis import RedisStreamsBroker
@@ -22,9 +23,12 @@ from supporter.llm.offline import OfflineProvider
 from supporter.llm.openai import OpenAIProvider
 from supporter.llm.pricing import PriceTable
 from supporter.llm.ratelimit import RateLimiter
+from supporter.observability.metrics import Metrics
+from supporter.observability.server import MetricsServer
 from supporter.pipeline.ingest import IngestOptions
-from supporter.pipeline.orchestrator import Pipeline, PipelineOptions
+from supporter.pipeline.orchestrator import QUEUES, Pipeline, PipelineOptions
 from supporter.pipeline.retry import RetryPolicy
+from supporter.pipeline.stages import TICKETS
 from supporter.pipeline.stats import RunStats
 from supporter.sinks.base import ResultSink
 from supporter.sinks.csv import CsvResultSink
@@ -211,6 +215,43 @@ async def pipeline(
         workers=SqlWorkerRegistry(result_store.engine),
     )
     return built, result_store
+
+
+async def serve_metrics(
+    settings: Settings,
+    resources: contextlib.AsyncExitStack,
+    pipeline: Pipeline,
+    store: SqlStore,
+    stages: Sequence[str],
+    *,
+    default_port: int | None,
+) -> MetricsServer | None:
+    """Start `/metrics`, `/healthz` and `/readyz` on `metrics_port` (or `default_port`)
+    unless it is 0 or unset; stopped with `resources`. Call it before the pipeline
+    runs: the processing-time histogram is hooked to the stages' counters here."""
+    port = settings.metrics_port if settings.metrics_port is not None else default_port
+    if not port:
+        return None
+    broker = pipeline.broker
+
+    async def broker_answers() -> None:
+        await broker.depth(TICKETS)
+
+    server = MetricsServer(
+        Metrics(pipeline.stats, stages, breakers=pipeline.breakers),
+        broker,
+        [*QUEUES, *(dead_letter_queue(queue) for queue in QUEUES)],
+        {"broker": broker_answers, "store": store.ping},
+        port=port,
+    )
+    try:
+        await server.start()
+    except OSError as error:
+        raise ConfigError(
+            f"cannot serve metrics on port {port}: {error.strerror or error}"
+        ) from None
+    resources.push_async_callback(server.stop)
+    return server
 
 
 def ticket_source(settings: Settings) -> CsvTicketSource:

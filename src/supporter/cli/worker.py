@@ -15,6 +15,7 @@ from supporter.cli import wiring
 from supporter.cli.common import fail, install_stop_handlers, settings_from, setup_logging
 from supporter.cli.ui import console, summary
 from supporter.config import ConfigError, Settings
+from supporter.observability.server import DEFAULT_PORT
 from supporter.pipeline.orchestrator import RunReport, StageName
 from supporter.pipeline.stats import RunStats
 from supporter.sources.base import SourceError
@@ -26,6 +27,12 @@ app = typer.Typer(help="Run one stage against the shared broker until SIGTERM.")
 
 ConfigOption = Annotated[Path | None, typer.Option(help="TOML settings file.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log retries and other events.")]
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(
+        help=f"Serve /metrics, /healthz and /readyz on this port; 0 turns it off. [default: {DEFAULT_PORT}]"
+    ),
+]
 
 
 def _shared_settings(options: dict[str, object], config: Path | None) -> Settings:
@@ -43,7 +50,7 @@ def _serve(
 
     async def main() -> RunReport:
         async with contextlib.AsyncExitStack() as resources:
-            pipeline, _ = await wiring.pipeline(
+            pipeline, store = await wiring.pipeline(
                 settings,
                 resources,
                 stats,
@@ -51,6 +58,9 @@ def _serve(
                 one_process=False,
                 append=True,
                 write_results=out is not None,
+            )
+            await wiring.serve_metrics(
+                settings, resources, pipeline, store, (stage,), default_port=DEFAULT_PORT
             )
             install_stop_handlers(pipeline.request_stop)
             console.print(f"worker {stage} started on {settings.broker_prefix}")
@@ -72,23 +82,29 @@ def _serve(
 @app.command()
 def analyze(
     concurrency: Annotated[int | None, typer.Option(help="Tickets analysed at once.")] = None,
+    metrics_port: MetricsPort = None,
     config: ConfigOption = None,
     verbose: Verbose = False,
 ) -> None:
     """Consume the tickets queue: classify each ticket."""
     setup_logging(verbose)
-    _serve("analyze", {"analyze_concurrency": concurrency}, config, None)
+    _serve(
+        "analyze", {"analyze_concurrency": concurrency, "metrics_port": metrics_port}, config, None
+    )
 
 
 @app.command()
 def respond(
     concurrency: Annotated[int | None, typer.Option(help="Replies drafted at once.")] = None,
+    metrics_port: MetricsPort = None,
     config: ConfigOption = None,
     verbose: Verbose = False,
 ) -> None:
     """Consume the analyzed queue: draft and check each reply."""
     setup_logging(verbose)
-    _serve("respond", {"respond_concurrency": concurrency}, config, None)
+    _serve(
+        "respond", {"respond_concurrency": concurrency, "metrics_port": metrics_port}, config, None
+    )
 
 
 @app.command()
@@ -96,12 +112,13 @@ def sink(
     out: Annotated[
         Path | None, typer.Option(help="Also append results to this JSON Lines file.")
     ] = None,
+    metrics_port: MetricsPort = None,
     config: ConfigOption = None,
     verbose: Verbose = False,
 ) -> None:
     """Consume the responded and dead-letter queues: store results (and write --out)."""
     setup_logging(verbose)
-    _serve("sink", {}, config, out)
+    _serve("sink", {"metrics_port": metrics_port}, config, out)
 
 
 def ingest(

@@ -145,6 +145,10 @@ class Pipeline:
         self._stage_workers: list[StageWorker[Any, Any]] = []
         self._output_stages: list[OutputStage] = []
 
+    @property
+    def broker(self) -> Broker:
+        return self._broker
+
     def request_stop(self) -> None:
         """Stop intake and finish what is in flight (the first SIGINT/SIGTERM)."""
         self._interrupted = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -18,6 +19,10 @@ class StageCounters:
     retried: int = 0
     dead_lettered: int = 0
     fell_back: int = 0
+    # Dead letters by the class of their cause (`invalid`, `permanent`, `retries_exhausted`).
+    dead_letter_causes: Counter[str] = field(default_factory=Counter)
+    # Told the seconds each message was held, as it is settled (the metrics' histogram).
+    on_end: Callable[[float], None] | None = field(default=None, repr=False)
     # When each message now being handled was taken (monotonic), by a token per message.
     _started: dict[int, float] = field(default_factory=dict, repr=False)
     _tokens: itertools.count[int] = field(default_factory=itertools.count, repr=False)
@@ -30,7 +35,9 @@ class StageCounters:
         return token
 
     def end(self, token: int) -> None:
-        self._started.pop(token, None)
+        started = self._started.pop(token, None)
+        if started is not None and self.on_end is not None:
+            self.on_end(time.monotonic() - started)
 
     @property
     def in_flight(self) -> int:
@@ -72,6 +79,8 @@ class RunStats:
     stages: dict[str, StageCounters] = field(default_factory=dict)
     categories: Counter[str] = field(default_factory=Counter)
     priorities: Counter[str] = field(default_factory=Counter)
+    # Stored results by (status, category, priority); "none" where there is no analysis.
+    outcomes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     usage: Usage = field(default_factory=Usage)
     # By the result's `provider` (`offline`, `cascade:local`, ...).
     providers: dict[str, ProviderTally] = field(default_factory=dict)
@@ -104,6 +113,14 @@ class RunStats:
             self.responded += 1
         else:
             self.failed += 1
+        analysis = result.analysis
+        self.outcomes[
+            (
+                result.status,
+                analysis.category if analysis else "none",
+                analysis.priority.value if analysis else "none",
+            )
+        ] += 1
         if result.analysis is not None:
             self.categories[result.analysis.category] += 1
             self.priorities[result.analysis.priority.value] += 1

@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar, cast
+from typing import Generic, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -38,6 +38,8 @@ _BROKER_BACKOFF = 0.5
 
 In = TypeVar("In", bound=TicketMessage | AnalyzedTicketMessage)
 Out = TypeVar("Out", bound=BaseModel)
+# Why a message was dead-lettered, as a bounded class (a metric label).
+DeadLetterCause = Literal["invalid", "permanent", "retries_exhausted"]
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ class StageWorker(Generic[In, Out]):
             reason = (
                 f"invalid message: {error.error_count()} errors, first: {error.errors()[0]['msg']}"
             )
-            await self._dead_letter(delivery, None, reason, "InvalidMessage", [])
+            await self._dead_letter(delivery, None, reason, "InvalidMessage", [], "invalid")
             return
         if self._breaker is not None:
             await self._breaker.admit()
@@ -177,7 +179,12 @@ class StageWorker(Generic[In, Out]):
             await self._answered()
             record = self._record(message, error, transient=False)
             await self._give_up(
-                delivery, message, str(error), type(error).__name__, [*message.history, record]
+                delivery,
+                message,
+                str(error),
+                type(error).__name__,
+                [*message.history, record],
+                "permanent",
             )
         except Exception as error:
             if self._breaker is not None:
@@ -214,7 +221,9 @@ class StageWorker(Generic[In, Out]):
         history = [*message.history, record]
         if not self._policy.can_retry(message.attempt):
             reason = f"gave up after {message.attempt} tries: {record.error}"
-            await self._give_up(delivery, message, reason, type(error).__name__, history)
+            await self._give_up(
+                delivery, message, reason, type(error).__name__, history, "retries_exhausted"
+            )
             return
         retry_after = error.retry_after if isinstance(error, TransientError) else None
         delay = self._policy.delay(message.attempt, retry_after)
@@ -246,6 +255,7 @@ class StageWorker(Generic[In, Out]):
         reason: str,
         error_type: str,
         history: list[AttemptRecord],
+        cause: DeadLetterCause,
     ) -> None:
         """The fallback answers when there is one; otherwise the dead-letter queue."""
         fallback = self.stage.fallback
@@ -272,7 +282,7 @@ class StageWorker(Generic[In, Out]):
                 await delivery.ack()
                 self._counters.fell_back += 1
                 return
-        await self._dead_letter(delivery, message, reason, error_type, history)
+        await self._dead_letter(delivery, message, reason, error_type, history, cause)
 
     async def _dead_letter(
         self,
@@ -281,6 +291,7 @@ class StageWorker(Generic[In, Out]):
         reason: str,
         error_type: str,
         history: list[AttemptRecord],
+        cause: DeadLetterCause,
     ) -> None:
         letter = DeadLetterMessage(
             stage=self.stage.name,
@@ -307,6 +318,7 @@ class StageWorker(Generic[In, Out]):
         )
         await delivery.ack()
         self._counters.dead_lettered += 1
+        self._counters.dead_letter_causes[cause] += 1
 
 
 def _message_id(message: BaseModel) -> str:

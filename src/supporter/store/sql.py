@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 from pydantic import TypeAdapter
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import delete, event, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -65,6 +65,7 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._insert = dialect_insert(engine)
+        self._closed = False
 
     @property
     def engine(self) -> AsyncEngine:
@@ -83,7 +84,16 @@ class SqlStore:
         return cls(engine)
 
     async def close(self) -> None:
+        self._closed = True
         await self._engine.dispose()
+
+    async def ping(self) -> None:
+        """A trivial query: StoreError unless the database answers (readiness probes)."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        with _store_errors("reach the database"):
+            async with self._engine.connect() as connection:
+                await connection.execute(select(literal(1)))
 
     async def done_ticket_ids(self, version: str) -> set[str]:
         query = select(schema.results.c.ticket_id).where(schema.results.c.version == version)

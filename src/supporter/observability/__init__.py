@@ -1,0 +1,1 @@
+"""Metrics and health endpoints: what operators and Kubernetes see of a worker."""

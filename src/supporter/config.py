@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     # /metrics, /healthz and /readyz; 0 is off. None: off for `run`, 9464 for a worker.
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     force: bool = False
+    # 'console': readable lines; 'json': one JSON object per line on stderr.
+    log_format: Literal["console", "json"] = "console"
 
     @field_validator("open_statuses")
     @classmethod

@@ -7,10 +7,12 @@ import contextlib
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from tests.llm.test_openai import analysis_request, reply_request
 from tests.pipeline.fakes import FlakyProvider
 from tests.pipeline.test_orchestrator import FAST_RETRIES, run_once, write_tickets
 
@@ -18,6 +20,9 @@ from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.base import BrokerError, dead_letter_queue
 from supporter.brokers.memory import MemoryBroker
 from supporter.domain.errors import PermanentError, TransientError
+from supporter.domain.models import Usage
+from supporter.llm.openai import OpenAIProvider
+from supporter.llm.ratelimit import RateLimiter
 from supporter.observability.metrics import Metrics
 from supporter.observability.server import MetricsServer
 from supporter.pipeline.orchestrator import QUEUES, Pipeline, PipelineOptions
@@ -26,6 +31,7 @@ from supporter.pipeline.stats import RunStats
 from supporter.sinks.jsonl import JsonlResultSink
 from supporter.sources.csv import CsvTicketSource
 from supporter.store.sql import SqlStore, sqlite_url
+from supporter.testing.fake_llm import FakeLLM, FakeLLMConfig
 from supporter.transactions.sqlite import SqliteTransactionIndex
 
 STAGES = ("analyze", "respond", "sink")
@@ -220,3 +226,143 @@ async def test_not_ready_without_the_broker(store: SqlStore, hang: bool, reason:
         # The metrics still answer, without the depths the broker cannot tell.
         samples = await scrape(server)
         assert not any(name == "supporter_queue_depth" for name, _ in samples)
+
+
+# --------------------------------------------------------------------------- model calls
+
+
+@pytest.fixture
+async def llm() -> AsyncIterator[tuple[FakeLLM, str]]:
+    fake = FakeLLM(FakeLLMConfig(latency_ms=5, latency_jitter=0, error_rates={}, seed=11))
+    base_url = await fake.start()
+    yield fake, base_url
+    await fake.stop()
+
+
+def observed_provider(base_url: str, metrics: Metrics, **overrides: Any) -> OpenAIProvider:
+    arguments: dict[str, Any] = {
+        "api_key": "sk-test",
+        "base_url": base_url,
+        "limiter": RateLimiter(rpm=None, tpm=None, concurrency=16),
+        "request_timeout": 5.0,
+        "observer": metrics,
+        **overrides,
+    }
+    return OpenAIProvider("gpt-4o", **arguments)
+
+
+def rendered(metrics: Metrics) -> Samples:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(metrics.render().decode())
+        for sample in family.samples
+    }
+
+
+MODEL = {"provider": "openai", "model": "gpt-4o"}
+
+
+async def test_model_calls_are_counted_by_outcome_with_tokens_and_cost(
+    llm: tuple[FakeLLM, str],
+) -> None:
+    fake, base_url = llm
+    fake.config.error_rates = {429: 0.3, 503: 0.2}
+    fake.config.rpm = 100_000  # only for the x-ratelimit-* headers: never reached
+    metrics = Metrics(RunStats(), STAGES)
+    provider = observed_provider(base_url, metrics)
+    requests = [analysis_request(f"Charged twice, order {n}.") for n in range(16)]
+    # At once, so that no 429's Retry-After holds the rest back.
+    answers = await asyncio.gather(
+        *(provider.analyze(request) for request in requests), return_exceptions=True
+    )
+    await provider.aclose()
+    samples = rendered(metrics)
+
+    answered = [answer for answer in answers if not isinstance(answer, BaseException)]
+    requests_total = "supporter_model_requests_total"
+    assert value(samples, requests_total, **MODEL, outcome="ok") == len(answered)
+    assert value(samples, requests_total, **MODEL, outcome="rate_limited") == fake.outcomes["429"]
+    assert value(samples, requests_total, **MODEL, outcome="server_error") == fake.outcomes["503"]
+    assert fake.outcomes["429"] > 0
+    assert fake.outcomes["503"] > 0
+    assert len(answered) == fake.outcomes["ok"] > 0
+    assert sum(v for (name, _), v in samples.items() if name == requests_total) == 16
+    assert value(samples, "supporter_model_request_seconds_count", **MODEL) == 16
+    assert value(samples, "supporter_model_request_seconds_sum", **MODEL) > 0
+
+    spent = sum((answer.usage for answer in answered), Usage())
+    assert spent == provider.spent
+    tokens = "supporter_model_tokens_total"
+    assert value(samples, tokens, **MODEL, kind="prompt") == spent.prompt_tokens > 0
+    assert value(samples, tokens, **MODEL, kind="cached") == spent.cached_tokens
+    assert value(samples, tokens, **MODEL, kind="completion") == spent.completion_tokens > 0
+    cost = value(samples, "supporter_model_cost_usd_total", **MODEL)
+    assert cost == pytest.approx(float(spent.cost_usd))
+    assert cost > 0
+    left = value(samples, "supporter_model_ratelimit_remaining", **MODEL, kind="requests")
+    assert 0 < left <= 100_000
+    label_values = {label for _, labels in samples for _, label in labels}
+    assert "T-1" not in label_values
+    assert "C-1" not in label_values
+
+
+@pytest.mark.parametrize(
+    ("setting", "outcome", "billed"),
+    [
+        ("malformed_rate", "invalid", True),
+        ("refusal_rate", "refused", True),
+        ("timeout_rate", "timeout", False),
+    ],
+)
+async def test_an_unusable_answer_or_a_hang_is_counted_by_its_kind(
+    llm: tuple[FakeLLM, str], setting: str, outcome: str, billed: bool
+) -> None:
+    fake, base_url = llm
+    setattr(fake.config, setting, 1.0)
+    metrics = Metrics(RunStats(), STAGES)
+    provider = observed_provider(base_url, metrics, request_timeout=0.3)
+    with pytest.raises((TransientError, PermanentError)):
+        await provider.draft_reply(reply_request("Charged twice."))
+    await provider.aclose()
+    samples = rendered(metrics)
+
+    requests_total = "supporter_model_requests_total"
+    assert value(samples, requests_total, **MODEL, outcome=outcome) == 1
+    assert sum(v for (name, _), v in samples.items() if name == requests_total) == 1
+    prompt = value(samples, "supporter_model_tokens_total", **MODEL, kind="prompt")
+    assert prompt == provider.spent.prompt_tokens
+    assert (prompt > 0) is billed
+    cost = value(samples, "supporter_model_cost_usd_total", **MODEL)
+    assert cost == pytest.approx(float(provider.spent.cost_usd))
+    if outcome == "timeout":
+        assert value(samples, "supporter_model_request_seconds_sum", **MODEL) >= 0.3
+
+
+async def test_no_call_is_counted_when_the_deadline_ends_the_wait_for_a_slot(
+    llm: tuple[FakeLLM, str],
+) -> None:
+    _, base_url = llm
+    limiter = RateLimiter(rpm=None, tpm=None, concurrency=1)
+    limiter.pause_for(10)
+    metrics = Metrics(RunStats(), STAGES)
+    provider = observed_provider(base_url, metrics, limiter=limiter, deadline=0.2)
+    with pytest.raises(TransientError, match="deadline exceeded"):
+        await provider.analyze(analysis_request("Charged twice."))
+    await provider.aclose()
+    samples = rendered(metrics)
+    assert not any(name == "supporter_model_requests_total" for name, _ in samples)
+
+
+async def test_a_call_cut_off_by_the_deadline_is_counted_as_a_timeout(
+    llm: tuple[FakeLLM, str],
+) -> None:
+    fake, base_url = llm
+    fake.config.timeout_rate = 1.0
+    metrics = Metrics(RunStats(), STAGES)
+    provider = observed_provider(base_url, metrics, request_timeout=10.0, deadline=0.3)
+    with pytest.raises(TransientError, match="deadline exceeded"):
+        await provider.analyze(analysis_request("Charged twice."))
+    await provider.aclose()
+    samples = rendered(metrics)
+    assert value(samples, "supporter_model_requests_total", **MODEL, outcome="timeout") == 1
+    assert value(samples, "supporter_model_request_seconds_count", **MODEL) == 1

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -15,8 +16,16 @@ from rich.logging import RichHandler
 
 from supporter.cli.ui import console
 from supporter.config import Settings, load_settings
+from supporter.observability.logging import LogFormat, configure
 
 USAGE_ERROR = 2
+
+LogFormatOption = Annotated[
+    LogFormat | None,
+    typer.Option(
+        help="Log lines as 'json' (one object per line on stderr, for a log shipper) or readable 'console' ones. [default: console]"
+    ),
+]
 
 
 def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
@@ -51,13 +60,15 @@ def settings_from(options: dict[str, Any], config: Path | None) -> Settings:
         fail(str(error))
 
 
-def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
-        force=True,
-    )
+def setup_logging(verbose: bool, log_format: LogFormat = "console") -> None:
+    """'console': readable lines on the console; 'json': one JSON object per line on
+    stderr. Either way each line about a ticket names its ticket, stage and try."""
+    handler: logging.Handler
+    if log_format == "json":
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
+    configure(handler, log_format, logging.INFO if verbose else logging.WARNING)
 
 
 def install_stop_handlers(on_first: Callable[[], None]) -> None:

@@ -11,6 +11,7 @@ import typer
 
 from supporter.cli import wiring
 from supporter.cli.common import (
+    LogFormatOption,
     fail,
     install_stop_handlers,
     parse_mapping,
@@ -19,6 +20,7 @@ from supporter.cli.common import (
 )
 from supporter.cli.ui import console, live_progress, summary
 from supporter.config import ConfigError, Settings
+from supporter.observability.metrics import Metrics
 from supporter.pipeline.orchestrator import RunReport
 from supporter.pipeline.stats import RunStats
 from supporter.sources.base import SourceError
@@ -184,13 +186,13 @@ def run(
         bool,
         typer.Option("--verbose", "-v", help="Log retries and other events (never ticket text)."),
     ] = False,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Read tickets and transactions, analyse every open ticket, draft grounded replies.
 
     Exit status: 0 every open ticket answered, 1 some ended in the dead-letter queue
     (see `supporter dlq list`), 2 bad options or input headers, 130 interrupted.
     """
-    setup_logging(verbose)
     statuses = open_statuses.split(",") if open_statuses is not None else None
     settings = settings_from(
         {
@@ -223,9 +225,11 @@ def run(
             "shutdown_timeout": shutdown_timeout,
             "force": force,
             "metrics_port": metrics_port,
+            "log_format": log_format,
         },
         config,
     )
+    setup_logging(verbose, settings.log_format)
     if settings.tickets is None:
         fail("no tickets file: pass --tickets PATH (or set tickets in the config file)")
     if settings.transactions is None:
@@ -257,9 +261,11 @@ async def _run(settings: Settings, stats: RunStats, show_progress: bool) -> RunR
     ticket_source, transaction_source = wiring.csv_sources(settings)
     async with contextlib.AsyncExitStack() as resources:
         on_reject = wiring.reject_handler(settings, stats, resources)
-        pipeline, store = await wiring.pipeline(settings, resources, stats)
+        stages = ("analyze", "respond", "sink")
+        metrics = Metrics(stats, stages)
+        pipeline, store = await wiring.pipeline(settings, resources, stats, observer=metrics)
         await wiring.serve_metrics(
-            settings, resources, pipeline, store, ("analyze", "respond", "sink"), default_port=None
+            settings, resources, pipeline, store, stages, default_port=None, metrics=metrics
         )
         index = SqliteTransactionIndex()
         resources.callback(index.close)

@@ -15,7 +15,7 @@ from supporter.classifier import ModelError, missing_library
 from supporter.classifier.metadata import ModelMetadata, read_metadata
 from supporter.config import ConfigError, Settings
 from supporter.domain.models import Reject
-from supporter.llm.base import Category, ModelProvider
+from supporter.llm.base import Category, ModelObserver, ModelProvider
 from supporter.llm.cache import ResultCache
 from supporter.llm.cascade import CascadeProvider
 from supporter.llm.local import LocalProvider
@@ -81,8 +81,13 @@ def local_provider(settings: Settings) -> LocalProvider:
     return LocalProvider(classifier, taxonomy(settings))
 
 
-def provider(settings: Settings, resources: contextlib.AsyncExitStack) -> ModelProvider:
+def provider(
+    settings: Settings,
+    resources: contextlib.AsyncExitStack,
+    observer: ModelObserver | None = None,
+) -> ModelProvider:
     """The configured provider; whatever it holds open is closed with `resources`.
+    `observer` (the metrics) is told of each call to a remote model.
 
     Raises ConfigError when it cannot be set up (no API key, a bad price table).
     """
@@ -105,6 +110,7 @@ def provider(settings: Settings, resources: contextlib.AsyncExitStack) -> ModelP
             deadline=settings.ticket_deadline,
             cache=cache,
             prices=prices,
+            observer=observer,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error
@@ -187,6 +193,7 @@ async def pipeline(
     one_process: bool = True,
     append: bool = False,
     write_results: bool = True,
+    observer: ModelObserver | None = None,
 ) -> tuple[Pipeline, SqlStore]:
     """Every part a run needs, opened now and closed with `resources`.
 
@@ -194,6 +201,7 @@ async def pipeline(
     `broker_url` says: their completion counting needs queues of their own.
     `append` adds to the results file (a worker that restarts) instead of rewriting it;
     without `write_results` (ingest, analyze and respond workers) no file is opened.
+    `observer` (the `Metrics` later given to `serve_metrics`) sees the model calls.
     """
     result_sinks = sinks(settings, out, append=append) if write_results else []
     for sink in result_sinks:
@@ -205,7 +213,7 @@ async def pipeline(
     built = Pipeline(
         message_broker,
         result_store,
-        provider(settings, resources),
+        provider(settings, resources, observer),
         taxonomy(settings),
         result_sinks,
         pipeline_options(settings),
@@ -225,10 +233,13 @@ async def serve_metrics(
     stages: Sequence[str],
     *,
     default_port: int | None,
+    metrics: Metrics | None = None,
 ) -> MetricsServer | None:
     """Start `/metrics`, `/healthz` and `/readyz` on `metrics_port` (or `default_port`)
     unless it is 0 or unset; stopped with `resources`. Call it before the pipeline
-    runs: the processing-time histogram is hooked to the stages' counters here."""
+    runs: the processing-time histogram is hooked to the stages' counters when `Metrics`
+    is made (here, unless `metrics` is given: one made before the pipeline, for `stats`
+    and `stages`, which also observes the model provider)."""
     port = settings.metrics_port if settings.metrics_port is not None else default_port
     if not port:
         return None
@@ -237,8 +248,11 @@ async def serve_metrics(
     async def broker_answers() -> None:
         await broker.depth(TICKETS)
 
+    if metrics is None:
+        metrics = Metrics(pipeline.stats, stages)
+    metrics.watch_breakers(pipeline.breakers)
     server = MetricsServer(
-        Metrics(pipeline.stats, stages, breakers=pipeline.breakers),
+        metrics,
         broker,
         [*QUEUES, *(dead_letter_queue(queue) for queue in QUEUES)],
         {"broker": broker_answers, "store": store.ping},

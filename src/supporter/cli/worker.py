@@ -12,9 +12,16 @@ import typer
 
 from supporter.brokers.base import BrokerError
 from supporter.cli import wiring
-from supporter.cli.common import fail, install_stop_handlers, settings_from, setup_logging
+from supporter.cli.common import (
+    LogFormatOption,
+    fail,
+    install_stop_handlers,
+    settings_from,
+    setup_logging,
+)
 from supporter.cli.ui import console, summary
 from supporter.config import ConfigError, Settings
+from supporter.observability.metrics import Metrics
 from supporter.observability.server import DEFAULT_PORT
 from supporter.pipeline.orchestrator import RunReport, StageName
 from supporter.pipeline.stats import RunStats
@@ -35,21 +42,30 @@ MetricsPort = Annotated[
 ]
 
 
-def _shared_settings(options: dict[str, object], config: Path | None) -> Settings:
-    settings = settings_from(options, config)
+def _shared_settings(
+    options: dict[str, object], config: Path | None, verbose: bool, log_format: str | None
+) -> Settings:
+    settings = settings_from({**options, "log_format": log_format}, config)
+    setup_logging(verbose, settings.log_format)
     if settings.broker_url.startswith("memory://"):
         fail("a worker needs a shared broker: set SUPPORTER_BROKER_URL to amqp://… or redis://…")
     return settings
 
 
 def _serve(
-    stage: StageName, options: dict[str, object], config: Path | None, out: Path | None
+    stage: StageName,
+    options: dict[str, object],
+    config: Path | None,
+    out: Path | None,
+    verbose: bool,
+    log_format: str | None,
 ) -> None:
-    settings = _shared_settings(options, config)
+    settings = _shared_settings(options, config, verbose, log_format)
     stats = RunStats()
 
     async def main() -> RunReport:
         async with contextlib.AsyncExitStack() as resources:
+            metrics = Metrics(stats, (stage,))
             pipeline, store = await wiring.pipeline(
                 settings,
                 resources,
@@ -58,9 +74,16 @@ def _serve(
                 one_process=False,
                 append=True,
                 write_results=out is not None,
+                observer=metrics,
             )
             await wiring.serve_metrics(
-                settings, resources, pipeline, store, (stage,), default_port=DEFAULT_PORT
+                settings,
+                resources,
+                pipeline,
+                store,
+                (stage,),
+                default_port=DEFAULT_PORT,
+                metrics=metrics,
             )
             install_stop_handlers(pipeline.request_stop)
             console.print(f"worker {stage} started on {settings.broker_prefix}")
@@ -85,11 +108,16 @@ def analyze(
     metrics_port: MetricsPort = None,
     config: ConfigOption = None,
     verbose: Verbose = False,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Consume the tickets queue: classify each ticket."""
-    setup_logging(verbose)
     _serve(
-        "analyze", {"analyze_concurrency": concurrency, "metrics_port": metrics_port}, config, None
+        "analyze",
+        {"analyze_concurrency": concurrency, "metrics_port": metrics_port},
+        config,
+        None,
+        verbose,
+        log_format,
     )
 
 
@@ -99,11 +127,16 @@ def respond(
     metrics_port: MetricsPort = None,
     config: ConfigOption = None,
     verbose: Verbose = False,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Consume the analyzed queue: draft and check each reply."""
-    setup_logging(verbose)
     _serve(
-        "respond", {"respond_concurrency": concurrency, "metrics_port": metrics_port}, config, None
+        "respond",
+        {"respond_concurrency": concurrency, "metrics_port": metrics_port},
+        config,
+        None,
+        verbose,
+        log_format,
     )
 
 
@@ -115,10 +148,10 @@ def sink(
     metrics_port: MetricsPort = None,
     config: ConfigOption = None,
     verbose: Verbose = False,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Consume the responded and dead-letter queues: store results (and write --out)."""
-    setup_logging(verbose)
-    _serve("sink", {"metrics_port": metrics_port}, config, out)
+    _serve("sink", {"metrics_port": metrics_port}, config, out, verbose, log_format)
 
 
 def ingest(
@@ -137,12 +170,14 @@ def ingest(
     ] = None,
     config: ConfigOption = None,
     verbose: Verbose = False,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Publish the open tickets not done yet to the shared broker, then exit."""
-    setup_logging(verbose)
     settings = _shared_settings(
         {"tickets": tickets, "transactions": transactions, "rejects": rejects, "force": force},
         config,
+        verbose,
+        log_format,
     )
     if settings.tickets is None:
         fail("pass --tickets (or set it in the config file)")

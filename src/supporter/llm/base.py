@@ -7,7 +7,9 @@ the pipeline owns the one retry policy.
 
 from __future__ import annotations
 
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +23,13 @@ from supporter.domain.models import (
 )
 
 T = TypeVar("T", bound=BaseModel)
+
+# How one HTTP call to a model provider ended: `rate_limited` a 429, `server_error` a 5xx,
+# `timeout` no answer in time, `refused` the model declined, `invalid` an answer that
+# could not be used (malformed, cut off, unreadable), `other` anything else.
+CallOutcome = Literal[
+    "ok", "rate_limited", "server_error", "timeout", "refused", "invalid", "other"
+]
 
 
 class Category(BaseModel):
@@ -78,3 +87,33 @@ class ModelProvider(Protocol):
     async def draft_reply(self, request: ReplyRequest) -> ModelResponse[Reply]: ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCall:
+    """One HTTP call to a model provider, as an observer sees it: no ticket in it.
+
+    `usage` is what the call was billed (with its cost), empty when it failed before an
+    answer; `ratelimit_remaining` is the server's `x-ratelimit-remaining-*` by kind
+    (`requests`, `tokens`), for the kinds it sent.
+    """
+
+    provider: str
+    model: str
+    outcome: CallOutcome
+    seconds: float
+    usage: Usage = field(default_factory=Usage)
+    ratelimit_remaining: Mapping[str, int] = field(default_factory=dict)
+
+
+class ModelObserver(Protocol):
+    """Told of every HTTP call a provider makes (metrics); must be quick and not raise."""
+
+    def on_call(self, call: ModelCall) -> None: ...
+
+
+class NoObserver:
+    """The default observer: ignores every call."""
+
+    def on_call(self, call: ModelCall) -> None:
+        pass

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -40,7 +41,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from supporter.domain.errors import FatalError, PermanentError, TransientError
 from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Analysis, Priority, Reply, Sentiment, Usage
-from supporter.llm.base import AnalysisRequest, ModelResponse, ReplyRequest
+from supporter.llm.base import (
+    AnalysisRequest,
+    CallOutcome,
+    ModelCall,
+    ModelObserver,
+    ModelResponse,
+    NoObserver,
+    ReplyRequest,
+)
 from supporter.llm.cache import ResultCache, cache_key
 from supporter.llm.pricing import PriceTable
 from supporter.llm.prompts import (
@@ -51,7 +60,7 @@ from supporter.llm.prompts import (
     analysis_messages,
     reply_messages,
 )
-from supporter.llm.ratelimit import RateLimiter, estimate_tokens
+from supporter.llm.ratelimit import RateLimiter, estimate_tokens, remaining_budget
 
 __all__ = ["AnalysisAnswer", "OpenAIProvider", "ReplyAnswer"]
 
@@ -69,6 +78,8 @@ _TEMPERATURE: Final = 0.2
 # Local servers (vLLM, Ollama) accept any key, but the SDK insists on one.
 _LOCAL_SERVER_KEY: Final = "not-needed"
 _MAX_DETAIL: Final = 120
+# The `provider` label of this provider's metrics (the model is the other label).
+PROVIDER_LABEL: Final = "openai"
 
 
 # What the model must answer. Strict mode wants every field required and no
@@ -102,7 +113,9 @@ class OpenAIProvider:
 
     `limiter` is shared by everything that uses the same account. `cache`, when
     given, stays the caller's to close. `deadline` bounds one call overall:
-    waiting for a slot plus the request.
+    waiting for a slot plus the request. `observer` is told of each HTTP call (its
+    outcome, latency, usage and cost) once it ends; a call cut short by a cancellation
+    other than the deadline is not reported.
     """
 
     def __init__(
@@ -116,6 +129,7 @@ class OpenAIProvider:
         deadline: float = 120.0,
         cache: ResultCache | None = None,
         prices: PriceTable | None = None,
+        observer: ModelObserver | None = None,
     ) -> None:
         if request_timeout <= 0 or deadline <= 0:
             raise ValueError("request_timeout and deadline must be positive")
@@ -134,6 +148,7 @@ class OpenAIProvider:
         if self._prices.price(model) is None:
             log.warning("no price known for model %s: its cost is reported as 0", model)
         self._spent = Usage()
+        self._observer: ModelObserver = observer if observer is not None else NoObserver()
         # Exactly one retry layer: the pipeline's. The SDK would retry 429s and
         # 5xx on its own, unpaced and invisible to the attempt history.
         self._client = openai.AsyncOpenAI(
@@ -210,16 +225,22 @@ class OpenAIProvider:
         if cached is not None:
             return ModelResponse[T](value=cached, usage=Usage(), provider=self.name)
 
-        completion = await self._paced_create(messages, schema_name, schema, max_tokens)
+        attempt = _Attempt(self._model, self._observer)
+        completion = await self._paced_create(messages, schema_name, schema, max_tokens, attempt)
         usage = _usage(completion)
         cost = self._prices.cost(self._model, usage)
         usage = usage.model_copy(update={"cost_usd": cost if cost is not None else Decimal(0)})
         self._spent += usage
-        content = _answer_content(completion, max_tokens)
         try:
-            value = convert(content)
-        except ValueError as error:  # pydantic's ValidationError is one
-            raise TransientError(f"model answer did not validate: {_explain(error)}") from None
+            content = _answer_content(completion, max_tokens)
+            try:
+                value = convert(content)
+            except ValueError as error:  # pydantic's ValidationError is one
+                raise TransientError(f"model answer did not validate: {_explain(error)}") from None
+        except (TransientError, PermanentError):
+            attempt.report("refused" if _refused(completion) else "invalid", usage)
+            raise
+        attempt.report("ok", usage)
         await self._to_cache(key, content, usage)
         return ModelResponse[T](value=value, usage=usage, provider=self.name)
 
@@ -229,6 +250,7 @@ class OpenAIProvider:
         schema_name: str,
         schema: dict[str, Any],
         max_tokens: int,
+        attempt: _Attempt,
     ) -> ChatCompletion:
         """One request in its turn under the rate limits, all within the deadline."""
         response_format: ResponseFormatJSONSchema = {
@@ -243,12 +265,14 @@ class OpenAIProvider:
         try:
             async with asyncio.timeout(self._deadline):
                 async with self._limiter.slot(estimate) as slot:
-                    completion = await self._create(messages, response_format, max_tokens)
+                    completion = await self._create(messages, response_format, max_tokens, attempt)
                     if completion.usage is not None:
                         # What the server counts against TPM: the real prompt plus the
                         # max_tokens it reserved up front, whatever the answer used.
                         slot.record_usage(completion.usage.prompt_tokens + max_tokens)
         except TimeoutError:
+            # Cut short by the deadline: a timeout if the request had been sent.
+            attempt.report("timeout")
             raise TransientError(f"deadline exceeded ({self._deadline:g}s)") from None
         return completion
 
@@ -283,7 +307,9 @@ class OpenAIProvider:
         messages: Sequence[ChatMessage],
         response_format: ResponseFormatJSONSchema,
         max_tokens: int,
+        attempt: _Attempt,
     ) -> ChatCompletion:
+        attempt.start()
         try:
             raw = await self._client.chat.completions.with_raw_response.create(
                 model=self._model,
@@ -294,17 +320,28 @@ class OpenAIProvider:
             )
         except openai.APIStatusError as error:
             self._limiter.observe_headers(error.response.headers)
+            attempt.stop(error.response.headers)
+            attempt.report(_status_outcome(error.status_code))
             raise self._status_error(error) from None
         except openai.APITimeoutError:
+            attempt.report("timeout")
             raise TransientError("OpenAI request timed out") from None
         except openai.APIConnectionError:
+            attempt.report("other")
             raise TransientError("could not connect to the OpenAI API") from None
         except openai.APIError as error:
             # A response the SDK could not read: as unusable as a malformed answer.
+            attempt.report("invalid")
             raise TransientError(f"unreadable OpenAI response ({type(error).__name__})") from None
         self._limiter.observe_headers(raw.headers)
-        completion = raw.parse()
+        attempt.stop(raw.headers)
+        try:
+            completion = raw.parse()
+        except Exception:
+            attempt.report("invalid")
+            raise
         if not isinstance(completion, ChatCompletion):  # only a stream would not be
+            attempt.report("invalid")
             raise PermanentError("OpenAI answered with a stream, which was not asked for")
         return completion
 
@@ -334,6 +371,67 @@ class OpenAIProvider:
             return TransientError(f"OpenAI server error ({detail})", retry_after=retry_after)
         log.debug("OpenAI rejected a request (%s): %s", detail, _scrub(error.message))
         return PermanentError(f"OpenAI rejected the request ({detail})")
+
+
+# --------------------------------------------------------------------------- observing
+
+
+class _Attempt:
+    """One HTTP call's latency and rate-limit headers, reported to the observer at most once
+    (and only if the request was sent)."""
+
+    def __init__(self, model: str, observer: ModelObserver) -> None:
+        self._model = model
+        self._observer = observer
+        self._started: float | None = None
+        self._seconds: float | None = None
+        self._remaining: dict[str, int] = {}
+        self._reported = False
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+
+    def stop(self, headers: Mapping[str, str]) -> None:
+        """The answer came back: its latency ends here, whatever it turns out to hold."""
+        if self._started is not None and self._seconds is None:
+            self._seconds = time.monotonic() - self._started
+        self._remaining = remaining_budget(headers)
+
+    def report(self, outcome: CallOutcome, usage: Usage | None = None) -> None:
+        if self._reported or self._started is None:
+            return
+        self._reported = True
+        seconds = self._seconds if self._seconds is not None else time.monotonic() - self._started
+        call = ModelCall(
+            provider=PROVIDER_LABEL,
+            model=self._model,
+            outcome=outcome,
+            seconds=seconds,
+            usage=usage if usage is not None else Usage(),
+            ratelimit_remaining=self._remaining,
+        )
+        try:
+            self._observer.on_call(call)
+        except Exception:
+            # Metrics must never cost a ticket.
+            log.warning("model call observer failed", exc_info=True)
+
+
+def _status_outcome(status: int) -> CallOutcome:
+    if status == 429:
+        return "rate_limited"
+    if status >= 500:
+        return "server_error"
+    if status == 408:  # the server gave up waiting
+        return "timeout"
+    return "other"
+
+
+def _refused(completion: ChatCompletion) -> bool:
+    if not completion.choices:
+        return False
+    choice = completion.choices[0]
+    return bool(choice.message.refusal) or choice.finish_reason == "content_filter"
 
 
 # --------------------------------------------------------------------------- answers

@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Final, Literal
 
-__all__ = ["RateLimiter", "Slot", "estimate_tokens", "parse_duration"]
+__all__ = ["RateLimiter", "Slot", "estimate_tokens", "parse_duration", "remaining_budget"]
 
 # A waiter woken a little late keeps its place on the timeline instead of
 # pushing everyone after it back; without this, event-loop lateness (~1 ms a
@@ -59,6 +59,17 @@ def parse_duration(text: str | None) -> float | None:
         return None
     scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
     return sum(float(number) * scale[unit] for number, unit in parts)
+
+
+def remaining_budget(headers: Mapping[str, str]) -> dict[str, int]:
+    """What `x-ratelimit-remaining-requests` and `-tokens` say is left, by kind (those sent)."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    left: dict[str, int] = {}
+    for kind in ("requests", "tokens"):
+        value = _parse_int(lowered.get(f"x-ratelimit-remaining-{kind}"))
+        if value is not None:
+            left[kind] = value
+    return left
 
 
 @dataclass(frozen=True, slots=True)

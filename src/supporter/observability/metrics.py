@@ -3,8 +3,10 @@
 Counters are read from `RunStats` when scraped (the stages already keep them),
 so the stages call nothing here; only the processing-time histogram is fed as
 each message is settled, and the queue depths are asked of the broker at each
-scrape. Label values are bounded: stage and queue names, categories of the
-taxonomy, priorities, statuses, cause classes — never a ticket or customer id.
+scrape. Model calls are counted as the provider reports them (`Metrics` is its
+`ModelObserver`). Label values are bounded: stage and queue names, categories of the
+taxonomy, priorities, statuses, cause classes, provider and configured model names,
+call outcomes — never a ticket or customer id.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import contextlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from supporter.brokers.base import Broker
+from supporter.llm.base import ModelCall
 from supporter.pipeline.circuit import CircuitBreaker, CircuitState
 from supporter.pipeline.stats import RunStats
 
@@ -34,7 +37,8 @@ class Metrics:
 
     `stages`: the stages this process runs (all three for `supporter run`, one for a
     worker); `breakers`: the pipeline's circuit breakers by stage, read at each scrape
-    (the pipeline fills the mapping as it starts its stages).
+    (the pipeline fills the mapping as it starts its stages; `watch_breakers` gives them
+    to a `Metrics` made before its pipeline, as it must be to observe the model provider).
     """
 
     def __init__(
@@ -46,7 +50,8 @@ class Metrics:
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         breakers = breakers if breakers is not None else {}
-        self.registry.register(_RunCollector(stats, stages, breakers))
+        self._run = _RunCollector(stats, stages, breakers)
+        self.registry.register(self._run)
         processing = Histogram(
             "supporter_stage_processing_seconds",
             "Seconds from taking a message to settling it, by stage.",
@@ -63,6 +68,61 @@ class Metrics:
             ["queue"],
             registry=self.registry,
         )
+        model = ["provider", "model"]
+        self._model_requests = Counter(
+            "supporter_model_requests",
+            "HTTP calls to the model provider, by outcome (ok, rate_limited, server_error, "
+            "timeout, refused, invalid, other).",
+            [*model, "outcome"],
+            registry=self.registry,
+        )
+        self._model_seconds = Histogram(
+            "supporter_model_request_seconds",
+            "Seconds each HTTP call to the model provider took.",
+            model,
+            buckets=PROCESSING_BUCKETS,
+            registry=self.registry,
+        )
+        self._model_tokens = Counter(
+            "supporter_model_tokens",
+            "Tokens billed by the model provider, by kind (prompt; cached, the part of the "
+            "prompt read from the provider's cache; completion).",
+            [*model, "kind"],
+            registry=self.registry,
+        )
+        self._model_cost = Counter(
+            "supporter_model_cost_usd",
+            "What the model calls cost in USD (0 for a model without a known price).",
+            model,
+            registry=self.registry,
+        )
+        self._model_remaining = Gauge(
+            "supporter_model_ratelimit_remaining",
+            "Requests or tokens the provider's rate limit had left at its last answer.",
+            [*model, "kind"],
+            registry=self.registry,
+        )
+
+    def watch_breakers(self, breakers: Mapping[str, CircuitBreaker]) -> None:
+        """Read the state of these circuit breakers (a pipeline's) at each scrape."""
+        self._run.breakers = breakers
+
+    def on_call(self, call: ModelCall) -> None:
+        """Count one HTTP call to a model provider (the `ModelObserver` protocol)."""
+        labels = {"provider": call.provider, "model": call.model}
+        self._model_requests.labels(**labels, outcome=call.outcome).inc()
+        self._model_seconds.labels(**labels).observe(call.seconds)
+        usage = call.usage
+        for kind, tokens in (
+            ("prompt", usage.prompt_tokens),
+            ("cached", usage.cached_tokens),
+            ("completion", usage.completion_tokens),
+        ):
+            # Touched even at 0, so each kind is there from the first call on.
+            self._model_tokens.labels(**labels, kind=kind).inc(tokens)
+        self._model_cost.labels(**labels).inc(float(usage.cost_usd))
+        for kind, left in call.ratelimit_remaining.items():
+            self._model_remaining.labels(**labels, kind=kind).set(left)
 
     async def refresh_queue_depths(
         self, broker: Broker, queues: Iterable[str], *, patience: float = 2.0
@@ -91,7 +151,7 @@ class _RunCollector(Collector):
     ) -> None:
         self._stats = stats
         self._stages = list(stages)
-        self._breakers = breakers
+        self.breakers = breakers
 
     def collect(self) -> Iterator[Metric]:
         yield from self._stage_metrics()
@@ -101,7 +161,7 @@ class _RunCollector(Collector):
             "1 for the state each stage's circuit breaker is in, 0 for the others.",
             labels=["stage", "state"],
         )
-        for stage, breaker in sorted(self._breakers.items()):
+        for stage, breaker in sorted(self.breakers.items()):
             for state in CircuitState:
                 states.add_metric([stage, state.value], 1.0 if breaker.state is state else 0.0)
         yield states

@@ -9,6 +9,7 @@ import socket
 from datetime import UTC, datetime
 
 from supporter.domain.messages import new_message_id
+from supporter.observability.logging import ticket_context
 from supporter.pipeline.stats import StageCounters
 from supporter.store.base import WorkerBeat, WorkerRegistry
 
@@ -55,6 +56,10 @@ class Heartbeat:
 
     async def run(self) -> None:
         """Beat until cancelled, then remove the row (a clean stop holds nothing)."""
+        with ticket_context(stage=self._stage):
+            await self._beat()
+
+    async def _beat(self) -> None:
         try:
             while True:
                 try:

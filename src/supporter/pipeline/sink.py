@@ -25,12 +25,16 @@ from supporter.domain.messages import (
     decode,
 )
 from supporter.domain.models import TicketResult, Usage
+from supporter.observability.logging import ticket_context
 from supporter.pipeline.retry import Reconnects, RetryPolicy, stop_if_cancelled
 from supporter.pipeline.stats import StageCounters
 from supporter.sinks.base import ResultSink
 from supporter.store.base import Outcome, ResultStore, StoreError
 
 log = logging.getLogger(__name__)
+
+# The output stage's name in logs, metrics and `supporter status`.
+STAGE = "sink"
 
 
 class OutputEvents(Protocol):
@@ -143,19 +147,23 @@ class OutputStage:
     async def run(self, queue: str) -> None:
         """Consume `queue` in batches until cancelled or a fatal error."""
         reconnects = Reconnects()
-        while not self.stopped:
-            try:
-                await self._consume(queue)
-                return
-            except BrokerError as error:
-                # What this consumer held goes back to the queue on the broker's side;
-                # a copy of something already stored is recognised and written once.
-                stop_if_cancelled()
-                pause = reconnects.pause(self._counters.consumed)
-                log.warning(
-                    "output stage lost its consumer of %s (again in %.1fs): %s", queue, pause, error
-                )
-                await asyncio.sleep(pause)
+        with ticket_context(stage=STAGE):
+            while not self.stopped:
+                try:
+                    await self._consume(queue)
+                    return
+                except BrokerError as error:
+                    # What this consumer held goes back to the queue on the broker's side;
+                    # a copy of something already stored is recognised and written once.
+                    stop_if_cancelled()
+                    pause = reconnects.pause(self._counters.consumed)
+                    log.warning(
+                        "output stage lost its consumer of %s (again in %.1fs): %s",
+                        queue,
+                        pause,
+                        error,
+                    )
+                    await asyncio.sleep(pause)
 
     def stop_intake(self) -> None:
         """Take no more batches; the one being stored finishes (a stopping worker)."""
@@ -230,6 +238,7 @@ class OutputStage:
                 raise
             # A redelivered copy's result is stored already: it gets no second line.
             results = [outcome.result for outcome in fresh]
+            _log_stored(outcomes, fresh)
             try:
                 for sink in self._sinks:
                     sink.write(results)
@@ -271,3 +280,18 @@ class OutputStage:
                 )
                 await asyncio.sleep(policy.delay(attempt))
                 attempt += 1
+
+
+def _log_stored(outcomes: Sequence[Outcome], fresh: Sequence[Outcome]) -> None:
+    """A line per ticket (DEBUG: routine), each with the ticket's context."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    stored = {id(outcome) for outcome in fresh}
+    for outcome in outcomes:
+        result = outcome.result
+        # The output stage has no tries of its own: `attempt` is left out.
+        with ticket_context(result.ticket_id, STAGE):
+            if id(outcome) in stored:
+                log.debug("stored ticket %s as %s", result.ticket_id, result.status)
+            else:
+                log.debug("ticket %s was stored already: not written again", result.ticket_id)

@@ -28,6 +28,7 @@ from supporter.domain.messages import (
     TicketMessage,
     encode,
 )
+from supporter.observability.logging import ticket_context
 from supporter.pipeline.circuit import CircuitBreaker
 from supporter.pipeline.retry import Reconnects, RetryPolicy, stop_if_cancelled
 from supporter.pipeline.stats import StageCounters
@@ -125,10 +126,39 @@ class StageWorker(Generic[In, Out]):
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     async def process(self, delivery: Delivery) -> None:
-        """Handle one delivery and settle it; never raises (but for cancellation)."""
+        """Handle one delivery and settle it; never raises (but for cancellation).
+
+        Every log line meanwhile names the stage, and once the message is read, its
+        ticket and try too."""
         token = self._counters.begin()
         try:
-            await self._process(delivery)
+            message, invalid = self._parse(delivery)
+            if message is None:
+                context = ticket_context(stage=self.stage.name)
+            else:
+                context = ticket_context(message.ticket_id, self.stage.name, message.attempt)
+            with context:
+                await self._settle(delivery, message, invalid)
+        finally:
+            self._counters.end(token)
+
+    def _parse(self, delivery: Delivery) -> tuple[In | None, str]:
+        """The message, or None and why it cannot be read."""
+        try:
+            # mypy widens `type[In]` to its bound here; the value is an `In`.
+            return cast(In, self.stage.message_type.model_validate_json(delivery.body)), ""
+        except ValidationError as error:
+            reason = (
+                f"invalid message: {error.error_count()} errors, first: {error.errors()[0]['msg']}"
+            )
+            return None, reason
+
+    async def _settle(self, delivery: Delivery, message: In | None, invalid: str) -> None:
+        try:
+            if message is None:
+                await self._dead_letter(delivery, None, invalid, "InvalidMessage", [], "invalid")
+            else:
+                await self._process(delivery, message)
         except Exception as error:
             # The broker failed us (publish or settle): hand the message back so it is
             # done again; downstream is idempotent by ticket, so a repeat is harmless.
@@ -146,19 +176,8 @@ class StageWorker(Generic[In, Out]):
             await asyncio.sleep(_BROKER_BACKOFF)
             with contextlib.suppress(Exception):
                 await delivery.requeue()
-        finally:
-            self._counters.end(token)
 
-    async def _process(self, delivery: Delivery) -> None:
-        try:
-            # mypy widens `type[In]` to its bound here; the value is an `In`.
-            message = cast(In, self.stage.message_type.model_validate_json(delivery.body))
-        except ValidationError as error:
-            reason = (
-                f"invalid message: {error.error_count()} errors, first: {error.errors()[0]['msg']}"
-            )
-            await self._dead_letter(delivery, None, reason, "InvalidMessage", [], "invalid")
-            return
+    async def _process(self, delivery: Delivery, message: In) -> None:
         if self._breaker is not None:
             await self._breaker.admit()
         try:

@@ -119,3 +119,18 @@ class _LosingAck:
 
     async def requeue(self) -> None:
         await self._delivery.requeue()
+
+
+class LostAfterOne(MemoryBroker):
+    """Its consumer hands out one delivery, then its connection drops."""
+
+    @asynccontextmanager
+    async def consume(  # type: ignore[override]
+        self, queue: str, *, prefetch: int
+    ) -> AsyncIterator[AsyncIterator[Delivery]]:
+        async with super().consume(queue, prefetch=prefetch) as deliveries:
+            yield self._one_then_lost(deliveries)
+
+    async def _one_then_lost(self, deliveries: AsyncIterator[Delivery]) -> AsyncIterator[Delivery]:
+        yield await anext(deliveries)
+        raise BrokerError("connection reset by peer")

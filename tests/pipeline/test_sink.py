@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from tests.pipeline.fakes import LostAfterOne
 
-from supporter.brokers.base import BrokerError, Delivery
 from supporter.brokers.memory import MemoryBroker
 from supporter.domain.errors import FatalError
 from supporter.domain.models import TicketResult
@@ -25,21 +24,6 @@ class Events:
     def on_dropped(self) -> None: ...
 
     def on_fatal(self, error: FatalError) -> None: ...
-
-
-class LostAfterOne(MemoryBroker):
-    """Its consumer hands out one delivery, then its connection drops."""
-
-    @asynccontextmanager
-    async def consume(  # type: ignore[override]
-        self, queue: str, *, prefetch: int
-    ) -> AsyncIterator[AsyncIterator[Delivery]]:
-        async with super().consume(queue, prefetch=prefetch) as deliveries:
-            yield self._one_then_lost(deliveries)
-
-    async def _one_then_lost(self, deliveries: AsyncIterator[Delivery]) -> AsyncIterator[Delivery]:
-        yield await anext(deliveries)
-        raise BrokerError("connection reset by peer")
 
 
 @pytest.fixture

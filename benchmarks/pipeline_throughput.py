@@ -4,21 +4,33 @@ Each size runs in a fresh process (so peak RSS is that run's own), on a fresh
 database, with the default settings (offline provider, in-memory broker, SQLite).
 
     .venv/bin/python benchmarks/pipeline_throughput.py --tickets 10000 100000
+
+`--tracing off otlp` runs each size twice: without traces, and with every span
+exported over OTLP/HTTP to a receiver in this process (what a collector gets).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from supporter.testing.otlp import OtlpReceiver
 
-def measure(size: int, workdir: Path) -> dict[str, float]:
+_runs = itertools.count()
+
+
+def measure(size: int, workdir: Path, tracing: str) -> dict[str, float]:
     data = workdir / f"data-{size}"
+    if data.exists():
+        shutil.rmtree(data)
     subprocess.run(
         [
             sys.executable,
@@ -33,7 +45,8 @@ def measure(size: int, workdir: Path) -> dict[str, float]:
         check=True,
         capture_output=True,
     )
-    out = workdir / f"results-{size}.jsonl"
+    run = f"{size}-{tracing}-{next(_runs)}"
+    out = workdir / f"results-{run}.jsonl"
     command = [
         sys.executable,
         "-m",
@@ -45,23 +58,33 @@ def measure(size: int, workdir: Path) -> dict[str, float]:
         "--transactions",
         str(data / "transactions.csv"),
         "--db",
-        str(workdir / f"run-{size}.db"),
+        str(workdir / f"run-{run}.db"),
         "--out",
         str(out),
         "--rejects",
-        str(workdir / f"rejects-{size}.jsonl"),
+        str(workdir / f"rejects-{run}.jsonl"),
     ]
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # wait4 gives this child's own resource usage, so the peak is this run's alone.
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
+    with contextlib.ExitStack() as stack:
+        receiver = None
+        if tracing == "otlp":
+            receiver = stack.enter_context(OtlpReceiver())
+            environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environ
+        )
+        # wait4 gives this child's own resource usage, so the peak is this run's alone.
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        spans = len(receiver.received()) if receiver is not None else 0
     code = os.waitstatus_to_exitcode(status)
     peak_kib = usage.ru_maxrss
     if code not in (0, 1):
         raise SystemExit(f"run of {size} tickets failed with exit status {code}")
     processed = sum(1 for _ in out.open(encoding="utf-8"))
     return {
+        "spans": spans,
         "tickets": size,
         "processed": processed,
         "seconds": elapsed,
@@ -73,19 +96,25 @@ def measure(size: int, workdir: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tickets", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument(
+        "--tracing", nargs="+", choices=("off", "otlp"), default=["off"], help="trace modes"
+    )
     args = parser.parse_args()
     print(
-        "| sample tickets | open tickets processed | wall time (s) | tickets/s | peak RSS (MiB) |"
+        "| sample tickets | tracing | open tickets processed | spans exported | wall time (s) "
+        "| tickets/s | peak RSS (MiB) |"
     )
-    print("|---:|---:|---:|---:|---:|")
+    print("|---:|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.tickets:
-            row = measure(size, Path(tmp))
-            print(
-                f"| {row['tickets']:,.0f} | {row['processed']:,.0f} | {row['seconds']:.1f} | "
-                f"{row['tickets_per_second']:,.0f} | {row['peak_rss_mib']:.0f} |",
-                flush=True,
-            )
+            for tracing in args.tracing:
+                row = measure(size, Path(tmp), tracing)
+                print(
+                    f"| {row['tickets']:,.0f} | {tracing} | {row['processed']:,.0f} | "
+                    f"{row['spans']:,.0f} | {row['seconds']:.1f} | "
+                    f"{row['tickets_per_second']:,.0f} | {row['peak_rss_mib']:.0f} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

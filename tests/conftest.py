@@ -17,6 +17,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from supporter.testing.tansu import TansuError, TansuServer
+
 
 def require_service(name: str, host: str, port: int) -> None:
     """Skip (or, under CI, fail) unless something listens on host:port."""
@@ -81,3 +83,23 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     async with postgres_database() as url:
         yield url
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def tansu() -> Iterator[TansuServer]:
+    """Tansu, a Kafka-protocol server, on a free port for the whole session (memory
+    storage). Skipped when it cannot start, but under CI=true that is a failure."""
+    server = TansuServer()
+    try:
+        server.start()
+    except TansuError as error:
+        message = f"Tansu (the Kafka test server) did not start: {error}"
+        if _in_ci():
+            pytest.fail(f"{message} (CI=true: a missing service is a failure)")
+        pytest.skip(message)
+    yield server
+    server.stop()

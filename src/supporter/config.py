@@ -45,11 +45,19 @@ class Settings(BaseSettings):
     formats: list[Literal["jsonl", "csv"]] = ["jsonl"]
     rejects: Path = Path("rejects.jsonl")
     db: Path = Path("supporter.db")
-    # Where stages meet: memory:// (one process), amqp://… (RabbitMQ) or redis://….
+    # Where stages meet: memory:// (one process), amqp://… (RabbitMQ), redis://… or
+    # kafka://host:port.
     broker_url: str = "memory://"
     broker_prefix: str = "supporter"
     # Redis Streams: a dead consumer's messages go to another after this many seconds.
     broker_claim_idle: float = Field(default=30.0, gt=0)
+    # Kafka (kafka://host:port): each queue's topics are made with this many partitions
+    # (the most consumers of one stage that get work) and replicas (3 on a real cluster).
+    kafka_partitions: int = Field(default=6, ge=1)
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    # Kafka: a consumer that stops heartbeating (a killed worker) leaves its group,
+    # and its partitions go to the others, after this many seconds.
+    kafka_session_timeout: float = Field(default=10.0, gt=0)
     # A database URL (postgresql://…, sqlite:///…) takes the place of `db` when given.
     store_url: str | None = None
     provider: Literal["offline", "openai", "local", "cascade"] = "offline"

@@ -93,7 +93,12 @@ async def test_messages_are_persistent_on_durable_queues(
     message = await queue.get(timeout=5)
     assert message.delivery_mode == DeliveryMode.PERSISTENT
     assert message.message_id == "m1"
+    # On the wire beside the caller's headers: when the message became visible, for
+    # `oldest_age` (consumers never see it).
+    visible_at = message.headers.pop("x-supporter-visible-at")
     assert message.headers == {"trace": "t-1"}
+    assert message.timestamp is not None
+    assert abs(float(str(visible_at)) - message.timestamp.timestamp()) < 1
     await message.ack()
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,13 +14,16 @@ import pytest
 from tests.conftest import require_service
 from typer.testing import CliRunner
 
+from supporter.brokers.rabbitmq import RabbitMQBroker
 from supporter.brokers.redis import RedisStreamsBroker
 from supporter.cli.app import app
+from supporter.cli.ui import console
 from supporter.store.base import WorkerBeat
 from supporter.store.sql import SqlStore, sqlite_url
 from supporter.store.workers import SqlWorkerRegistry
 
 REDIS = "redis://127.0.0.1:6379/0"
+RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/"
 runner = CliRunner()
 
 
@@ -73,14 +78,23 @@ def test_status_sums_what_live_workers_hold_per_stage(
     monkeypatch.setenv("SUPPORTER_BROKER_URL", REDIS)
     monkeypatch.setenv("SUPPORTER_BROKER_PREFIX", prefix)
     try:
+        published = time.time()
         asyncio.run(prepare(tmp_path / "s.db", prefix))
+        time.sleep(0.5)
         result = runner.invoke(app, ["status", "--json"])
+        asked = time.time()
+        narrow = runner.invoke(app, ["status"])
+        monkeypatch.setattr(console, "width", 200)
         table = runner.invoke(app, ["status"], terminal_width=200)
     finally:
         asyncio.run(clean(prefix))
     assert result.exit_code == 0, result.output
     found = json.loads(result.output)
     rows = {row["stage"]: row for row in found["queues"]}
+    # The first of the 4 tickets published has waited since then (rounded to 0.1 s).
+    oldest_waiting = rows["analyze"].pop("oldest_waiting_seconds")
+    assert 0.45 <= oldest_waiting <= asked - published + 0.05
+    assert rows["respond"]["oldest_waiting_seconds"] is None  # nothing waits there
     assert rows["analyze"] | {} == {
         "stage": "analyze",
         "queue": "tickets",
@@ -98,8 +112,64 @@ def test_status_sums_what_live_workers_hold_per_stage(
     assert (rows["sink"]["workers"], rows["sink"]["waiting"]) == (0, 0)
     assert sorted(worker["worker_id"] for worker in found["workers"]) == ["a1", "a2", "r1"]
     assert table.exit_code == 0, table.output
+    # On 80 columns the titles wrap and every column stays, the last one too.
+    assert narrow.exit_code == 0, narrow.output
+    assert max(len(line) for line in narrow.output.splitlines()) <= 80
+    assert "DLQ" in narrow.output
     assert "oldest s" in table.output
+    assert "oldest waiting s" in table.output
     assert "7.2" in table.output
+    analyze_line = next(
+        line.strip() for line in table.output.splitlines() if line.strip().startswith("analyze")
+    )
+    waited = float(analyze_line.split()[2])  # stage, waiting, oldest waiting s, ...
+    assert analyze_line.split()[1] == "4"
+    assert oldest_waiting <= waited <= oldest_waiting + 30
+
+
+async def fill_rabbitmq(prefix: str) -> None:
+    broker = RabbitMQBroker(RABBITMQ, prefix=prefix)
+    await broker.declare("analyzed")
+    await broker.publish("analyzed", b"{}", message_id="a1")
+    await broker.publish("analyzed", b"{}", message_id="a2")
+    await broker.close()
+
+
+async def empty_rabbitmq(prefix: str) -> None:
+    broker = RabbitMQBroker(RABBITMQ, prefix=prefix)
+    for queue in ("tickets", "analyzed", "responded"):
+        await broker.declare(queue)
+        await broker.delete(queue)
+    await broker.close()
+
+
+def test_status_tells_how_long_the_oldest_message_waits_on_rabbitmq(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_service("RabbitMQ", "127.0.0.1", 5672)
+    prefix = f"status-{uuid.uuid4().hex[:8]}"
+    monkeypatch.delenv("SUPPORTER_STORE_URL", raising=False)
+    monkeypatch.setenv("SUPPORTER_DB", str(tmp_path / "s.db"))
+    monkeypatch.setenv("SUPPORTER_BROKER_URL", RABBITMQ)
+    monkeypatch.setenv("SUPPORTER_BROKER_PREFIX", prefix)
+    try:
+        published = time.time()
+        asyncio.run(fill_rabbitmq(prefix))
+        time.sleep(0.5)
+        result = runner.invoke(app, ["status", "--json"])
+        asked = time.time()
+        monkeypatch.setattr(console, "width", 200)
+        table = runner.invoke(app, ["status"], terminal_width=200)
+    finally:
+        asyncio.run(empty_rabbitmq(prefix))
+    assert result.exit_code == 0, result.output
+    rows = {row["stage"]: row for row in json.loads(result.output)["queues"]}
+    assert rows["respond"]["waiting"] == 2
+    assert 0.45 <= rows["respond"]["oldest_waiting_seconds"] <= asked - published + 0.05
+    assert rows["analyze"]["oldest_waiting_seconds"] is None
+    assert rows["sink"]["oldest_waiting_seconds"] is None
+    assert table.exit_code == 0, table.output
+    assert re.search(r"^ *respond +2 +\d+\.\d +0 +0 ", table.output, re.MULTILINE), table.output
 
 
 def test_a_broker_out_of_reach_is_said_plainly(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -209,3 +210,96 @@ class BrokerContract:
             delivery = await next_delivery(deliveries)
             assert delivery.body == b"after"
             await delivery.ack()
+
+    # ----------------------------------------------------------------- oldest_age
+
+    async def _make_due_visible(self, broker: Broker, queue: str) -> None:
+        """Wait until the delayed messages that are due have entered `queue` (a broker
+        that moves them only while a consumer runs overrides this)."""
+        for _ in range(100):
+            if await broker.depth(queue) > 0:
+                return
+            await asyncio.sleep(0.05)
+
+    async def test_oldest_age_is_none_for_an_empty_queue(self, broker: Broker, queue: str) -> None:
+        await self._declare(broker, queue)
+        assert await broker.oldest_age(queue) is None
+        assert await broker.oldest_age(dead_letter_queue(queue)) is None
+
+    async def test_oldest_age_is_how_long_the_head_has_waited(
+        self, broker: Broker, queue: str
+    ) -> None:
+        await self._declare(broker, queue)
+        published = time.time()
+        await broker.publish(queue, b"0", message_id="m0")
+        await asyncio.sleep(0.2)
+        await broker.publish(queue, b"1", message_id="m1")
+        await asyncio.sleep(0.2)
+        third = time.time()
+        await broker.publish(queue, b"2", message_id="m2")
+        await asyncio.sleep(0.4)
+        age = await broker.oldest_age(queue)
+        assert age is not None
+        assert 0.78 <= age <= time.time() - published + 0.05
+
+        async with broker.consume(queue, prefetch=1) as deliveries:
+            oldest = await next_delivery(deliveries)
+            assert oldest.body == b"0"
+            await oldest.ack()
+            held = await next_delivery(deliveries)  # in flight, so no longer waiting
+            assert held.body == b"1"
+            age = await broker.oldest_age(queue)
+            assert age is not None
+            assert 0.38 <= age <= time.time() - third + 0.05
+            await held.ack()
+            last = await next_delivery(deliveries)
+            assert last.body == b"2"
+            assert await broker.oldest_age(queue) is None
+            await last.ack()
+        assert await broker.oldest_age(queue) is None
+
+    async def test_asking_the_oldest_age_leaves_the_queue_as_it_was(
+        self, broker: Broker, queue: str
+    ) -> None:
+        await self._declare(broker, queue)
+        for index in range(3):
+            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        for _ in range(5):
+            assert await broker.oldest_age(queue) is not None
+        assert await broker.depth(queue) == 3
+        seen = []
+        async with broker.consume(queue, prefetch=1) as deliveries:
+            for _ in range(3):
+                delivery = await next_delivery(deliveries)
+                seen.append(delivery.body)
+                assert delivery.message_id == f"m{int(delivery.body)}"
+                assert dict(delivery.headers) == {}
+                await delivery.ack()
+        assert seen == [b"0", b"1", b"2"]
+
+    async def test_a_delayed_message_does_not_wait_before_its_delay(
+        self, broker: Broker, queue: str
+    ) -> None:
+        await self._declare(broker, queue)
+        await broker.publish(queue, b"later", message_id="d1", delay=1.0)
+        assert await broker.oldest_age(queue) is None
+        await asyncio.sleep(0.2)
+        assert await broker.oldest_age(queue) is None
+        fresh = time.time()
+        await broker.publish(queue, b"now", message_id="m1")
+        await asyncio.sleep(0.2)
+        age = await broker.oldest_age(queue)
+        assert age is not None
+        assert 0.18 <= age <= time.time() - fresh + 0.05
+
+    async def test_a_delayed_message_waits_from_when_it_became_visible(
+        self, broker: Broker, queue: str
+    ) -> None:
+        await self._declare(broker, queue)
+        published = time.time()
+        await broker.publish(queue, b"later", message_id="d1", delay=0.3)
+        await asyncio.sleep(0.8)
+        await self._make_due_visible(broker, queue)
+        age = await broker.oldest_age(queue)
+        assert age is not None
+        assert age <= time.time() - published - 0.3 + 0.05

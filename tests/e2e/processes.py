@@ -14,6 +14,7 @@ from pathlib import Path
 
 import asyncpg
 
+from supporter.brokers.kafka import KafkaBroker
 from supporter.brokers.rabbitmq import RabbitMQBroker
 from supporter.brokers.redis import RedisStreamsBroker
 from supporter.pipeline.orchestrator import QUEUES
@@ -22,7 +23,12 @@ SUPPORTER = [sys.executable, "-m", "supporter"]
 BROKERS = {
     "rabbitmq": ("amqp://guest:guest@127.0.0.1:5672/", 5672),
     "redis": ("redis://127.0.0.1:6379/0", 6379),
+    # Tansu on a port of its own, started for the session: the `kind` fixture fills it in.
+    "kafka": ("kafka://", 0),
 }
+# Kafka settings for every process on Tansu: it lets a consumer group form after half
+# the session timeout, so a short one makes joins (and a killed worker's eviction) quick.
+KAFKA_ENVIRONMENT = {"SUPPORTER_KAFKA_SESSION_TIMEOUT": "3"}
 
 
 async def _clean(kind: str, url: str, prefix: str) -> None:
@@ -31,6 +37,11 @@ async def _clean(kind: str, url: str, prefix: str) -> None:
         for queue in QUEUES:
             await rabbit.delete(queue)
         await rabbit.close()
+    elif kind == "kafka":
+        kafka = KafkaBroker(url, prefix=prefix)
+        for queue in QUEUES:
+            await kafka.delete(queue)
+        await kafka.close()
     else:
         redis = RedisStreamsBroker(url, prefix=prefix)
         await redis.delete_keys()
@@ -55,7 +66,11 @@ class Processes:
     ) -> subprocess.Popen[bytes]:
         log = self._folder / f"{len(self._started)}-{'-'.join(arguments[:2])}.log"
         # Several workers on one host would contend for the default metrics port.
-        env = {"SUPPORTER_METRICS_PORT": "0", **(environment or self._environment)}
+        env = {
+            "SUPPORTER_METRICS_PORT": "0",
+            **KAFKA_ENVIRONMENT,
+            **(environment or self._environment),
+        }
         with log.open("wb") as file:
             process = subprocess.Popen(
                 [*SUPPORTER, *arguments],
@@ -69,7 +84,10 @@ class Processes:
     def run(self, *arguments: str, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
         """A command to its end; its output is returned, not logged."""
         return subprocess.run(
-            [*SUPPORTER, *arguments], env=self._environment, capture_output=True, timeout=timeout
+            [*SUPPORTER, *arguments],
+            env={**KAFKA_ENVIRONMENT, **self._environment},
+            capture_output=True,
+            timeout=timeout,
         )
 
     def stop(self, *processes: subprocess.Popen[bytes]) -> list[int]:

@@ -14,6 +14,7 @@ from tests.pipeline.test_orchestrator import write_tickets
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.base import Broker
+from supporter.brokers.kafka import KafkaBroker
 from supporter.brokers.rabbitmq import RabbitMQBroker
 from supporter.brokers.redis import RedisStreamsBroker
 from supporter.domain.errors import PermanentError, TransientError
@@ -21,13 +22,21 @@ from supporter.pipeline.orchestrator import QUEUES, Pipeline, PipelineOptions
 from supporter.pipeline.retry import RetryPolicy
 from supporter.sources.csv import CsvTicketSource
 from supporter.store.sql import SqlStore, sqlite_url
+from supporter.testing.tansu import TansuServer
 from supporter.transactions.sqlite import SqliteTransactionIndex
 
 
-@pytest.fixture(params=["rabbitmq", "redis"])
+@pytest.fixture(params=["rabbitmq", "redis", "kafka"])
 async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
     prefix = f"e2e-{uuid.uuid4().hex[:10]}"
-    if request.param == "rabbitmq":
+    if request.param == "kafka":
+        tansu: TansuServer = request.getfixturevalue("tansu")
+        kafka = KafkaBroker(tansu.url, prefix=prefix, session_timeout=2.0)
+        yield kafka
+        for queue in QUEUES:
+            await kafka.delete(queue)
+        await kafka.close()
+    elif request.param == "rabbitmq":
         require_service("RabbitMQ", "127.0.0.1", 5672)
         rabbit = RabbitMQBroker("amqp://guest:guest@127.0.0.1:5672/", prefix=prefix)
         yield rabbit

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import pytest
 from tests.e2e.processes import (
     BROKERS,
     Processes,
@@ -23,6 +24,7 @@ from tests.e2e.processes import (
 from tests.proxy import TcpProxy
 
 from supporter.brokers.base import Broker
+from supporter.brokers.kafka import KafkaBroker
 from supporter.brokers.rabbitmq import RabbitMQBroker
 from supporter.brokers.redis import RedisStreamsBroker
 from supporter.domain.messages import TicketMessage, encode
@@ -44,6 +46,8 @@ def results_in(store_url: str) -> dict[str, str]:
 def connect(kind: str, url: str, prefix: str) -> Broker:
     if kind == "rabbitmq":
         return RabbitMQBroker(url, prefix=prefix)
+    if kind == "kafka":
+        return KafkaBroker(url, prefix=prefix)
     return RedisStreamsBroker(url, prefix=prefix)
 
 
@@ -124,6 +128,11 @@ def test_poison_messages_go_to_the_dead_letter_queue_and_the_workers_go_on(
 def test_cut_connections_to_broker_and_database_lose_and_duplicate_nothing(
     tmp_path: Path, kind: str, store_url: str
 ) -> None:
+    if kind == "kafka":
+        # A Kafka client reaches the servers the bootstrap server advertises, not the
+        # proxy in front of it: cutting its connections needs a server that advertises
+        # the proxy, which this test does not set up yet.
+        pytest.skip("not covered on Kafka: clients bypass a proxy in front of the bootstrap")
     url, port = BROKERS[kind]
     prefix = f"e2e-cut-{uuid.uuid4().hex[:8]}"
     broker_proxy, database_proxy = TcpProxy("127.0.0.1", port), TcpProxy("127.0.0.1", 5432)

@@ -31,6 +31,7 @@ from supporter.observability.logging import (
 from supporter.pipeline.retry import RetryPolicy
 from supporter.pipeline.stats import StageCounters
 from supporter.pipeline.worker import Stage, StageWorker
+from supporter.store.sql import describe_error
 from supporter.testing.fake_llm import FakeLLMConfig
 
 MARKER = "QUOKKA-7731-SECRET-BODY"
@@ -243,3 +244,61 @@ async def test_the_stage_loop_logs_each_message_with_its_ticket_stage_and_try(
     assert lines[1]["message"].startswith("dead-lettered ticket T1")
     assert lines[2]["message"].startswith("dead-lettered an unreadable message")
     assert set(current_context().values()) == {None}
+
+
+async def test_an_unexpected_error_quoting_the_ticket_is_logged_by_its_type_only(
+    worker_lines: io.StringIO,
+) -> None:
+    """A library's error may quote its input (a pydantic ValidationError quotes the
+    value): at INFO and above only its type is logged, on retry and on dead-lettering."""
+
+    async def quote_the_body(message: TicketMessage) -> AnalyzedTicketMessage:
+        raise ValueError(f"cannot parse {message.ticket.body!r}: {MARKER}")
+
+    broker = MemoryBroker()
+    for queue in ("in", "out", "in.dead"):
+        await broker.declare(queue)
+    stage = Stage("analyze", "in", "out", TicketMessage, quote_the_body)
+    worker = StageWorker(
+        stage, broker, RetryPolicy(max_attempts=2, base_delay=0), StageCounters(), lambda e: None
+    )
+    await broker.publish("in", encode(TicketMessage(ticket=TICKET, attempt=1)), message_id="m1")
+    async with broker.consume("in", prefetch=1) as deliveries:
+        await worker.process(await anext(deliveries))  # retried
+        await worker.process(await anext(deliveries))  # dead-lettered
+
+    lines = json_lines(worker_lines)
+    loud = [line for line in lines if line["level"] != "DEBUG"]
+    messages = [line["message"] for line in loud]
+    assert any(
+        m.startswith("unexpected error in stage analyze for ticket T1: ValueError")
+        for m in messages
+    )
+    assert any(m.startswith("retrying ticket T1") and m.endswith("ValueError") for m in messages)
+    assert any(
+        m.startswith("dead-lettered ticket T1") and m.endswith("ValueError") for m in messages
+    )
+    for line in loud:
+        assert MARKER not in json.dumps(line), line
+    # The traceback, with the error's own words, is there for whoever debugs at DEBUG.
+    assert any("exception" in line for line in lines if line["level"] == "DEBUG")
+
+
+def test_a_database_error_is_described_without_the_row_it_quotes() -> None:
+    class NotNullViolationError(Exception):
+        pass
+
+    class IntegrityError(Exception):
+        def __init__(self, orig: Exception) -> None:
+            super().__init__(f"(IntegrityError) {orig}\n[SQL: INSERT …]")
+            self.orig = orig
+
+    row = (
+        'null value in column "x" violates not-null constraint\n'
+        f"DETAIL:  Failing row contains (T1, {MARKER})."
+    )
+    described = describe_error(IntegrityError(NotNullViolationError(row)))
+    assert described == (
+        'NotNullViolationError: null value in column "x" violates not-null constraint'
+    )
+    assert MARKER not in described

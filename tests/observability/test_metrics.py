@@ -226,6 +226,33 @@ async def test_not_ready_without_the_broker(store: SqlStore, hang: bool, reason:
         # The metrics still answer, without the depths the broker cannot tell.
         samples = await scrape(server)
         assert not any(name == "supporter_queue_depth" for name, _ in samples)
+        assert not any(name == "supporter_queue_oldest_age_seconds" for name, _ in samples)
+
+
+async def test_the_oldest_waiting_message_age_is_asked_of_the_broker(store: SqlStore) -> None:
+    broker = MemoryBroker()
+    for queue in QUEUES:
+        await broker.declare(queue)
+    async with server_for(Metrics(RunStats(), STAGES), broker, store) as server:
+        samples = await scrape(server)
+        oldest = "supporter_queue_oldest_age_seconds"
+        assert (oldest, frozenset({("queue", TICKETS)})) in samples
+        assert value(samples, oldest, queue=TICKETS) == 0  # nothing waits: 0, not absent
+        published = asyncio.get_running_loop().time()
+        await broker.publish(TICKETS, b"{}", message_id="m1")
+        await asyncio.sleep(0.3)
+        await broker.publish(TICKETS, b"{}", message_id="m2")
+        samples = await scrape(server)
+        waited = asyncio.get_running_loop().time() - published
+        assert 0.3 <= value(samples, oldest, queue=TICKETS) <= waited
+        assert value(samples, oldest, queue=dead_letter_queue(TICKETS)) == 0
+        assert value(samples, "supporter_queue_depth", queue=TICKETS) == 2
+        async with broker.consume(TICKETS, prefetch=2) as deliveries:
+            for _ in range(2):
+                await (await anext(deliveries)).ack()
+        samples = await scrape(server)
+        assert value(samples, oldest, queue=TICKETS) == 0
+    await broker.close()
 
 
 # --------------------------------------------------------------------------- model calls

@@ -61,12 +61,15 @@ class Broker(Protocol):
         message_id: str,
         headers: Mapping[str, str] | None = None,
         delay: float = 0.0,
+        key: str | None = None,
     ) -> None:
         """Hand a message to the broker; returns once the broker has it.
 
         With `delay` (seconds) the message becomes visible to consumers no sooner.
         Waits while the queue is full (backpressure) unless the message is a delayed
         retry, which must never wait on the stage that sends it.
+        `key` groups messages that must stay in order (the customer's id); brokers
+        that partition a queue (Kafka) route on it, the others ignore it.
         """
         ...
 
@@ -81,6 +84,11 @@ class Broker(Protocol):
 
     async def depth(self, queue: str) -> int:
         """Messages waiting in `queue` (not counting delayed or unsettled ones)."""
+        ...
+
+    async def oldest_age(self, queue: str) -> float | None:
+        """Seconds the oldest message waiting in `queue` has waited since it was
+        published (or became visible, for a delayed one); None when nothing waits."""
         ...
 
     async def close(self) -> None: ...

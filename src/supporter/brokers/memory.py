@@ -23,6 +23,9 @@ class _Message:
     message_id: str
     headers: Mapping[str, str]
     redelivered: bool = False
+    # The event loop's clock when the message first became visible in its queue
+    # (published, or its delay over); a requeued message keeps it.
+    visible_at: float | None = None
 
 
 @dataclass(eq=False)
@@ -36,6 +39,8 @@ class _Queue:
         async with self.changed:
             if bounded:
                 await self.changed.wait_for(lambda: len(self.ready) < self.maxsize)
+            if message.visible_at is None:
+                message.visible_at = asyncio.get_running_loop().time()
             if front:
                 self.ready.appendleft(message)
             else:
@@ -157,6 +162,7 @@ class MemoryBroker:
         message_id: str,
         headers: Mapping[str, str] | None = None,
         delay: float = 0.0,
+        key: str | None = None,
     ) -> None:
         if self._closed:
             raise BrokerError("broker is closed")
@@ -189,6 +195,13 @@ class MemoryBroker:
 
     async def depth(self, queue: str) -> int:
         return len(self._queue(queue).ready)
+
+    async def oldest_age(self, queue: str) -> float | None:
+        ready = self._queue(queue).ready
+        times = [message.visible_at for message in ready if message.visible_at is not None]
+        if not times:
+            return None
+        return max(0.0, asyncio.get_running_loop().time() - min(times))
 
     async def delayed(self, queue: str) -> int:
         """Messages published with a delay that is not over yet."""

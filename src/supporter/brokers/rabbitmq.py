@@ -30,6 +30,21 @@
   Delayed publishes (retries) skip the bound, as on every broker. It is not an
   `x-max-length` queue argument: RabbitMQ would drop or reject messages at the
   limit instead of slowing the publisher down.
+- **Oldest age.** Every message carries the AMQP `timestamp` property (publish
+  time, whole seconds) and the header `x-supporter-visible-at`: the publisher's
+  wall clock (seconds, as a decimal string) when it becomes visible in its queue (publish time,
+  plus the delay queue's TTL for a delayed one). Without the management API
+  nothing else tells a message's age, so `oldest_age` peeks at the head of the
+  queue: a `basic.get` on the inspection channel (never a consumer's), then
+  `basic.reject` with requeue, which puts the message back at its original
+  position. The costs: the peeked message is marked redelivered (the pipeline does
+  not act on that flag; it only tells a consumer "maybe seen before", still true
+  of any message), and for the instant it is held a consumer may be handed the
+  next message first (competing consumers and prefetch reorder anyway); if the
+  inspection channel dies meanwhile, RabbitMQ requeues the message itself. Only
+  ready messages are peeked, never unacknowledged or delayed ones. The age
+  compares two hosts' clocks (publisher, inspector), so it is as good as their
+  sync, and None for a head message published without either stamp.
 """
 
 from __future__ import annotations
@@ -37,8 +52,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import aio_pika
 from aio_pika.abc import (
@@ -67,6 +84,10 @@ _ROOM_POLL_MAX = 1.0
 # RabbitMQ's record of the dead-lettering that moved a delayed message out of its
 # delay queue: bookkeeping of this adapter, not the publisher's headers.
 _DEATH_HEADERS = ("x-death", "x-first-death-", "x-last-death-")
+# When the message becomes visible in its queue (wall clock, float seconds): this
+# adapter's bookkeeping too, for `oldest_age`.
+VISIBLE_AT_HEADER = "x-supporter-visible-at"
+_BOOKKEEPING_HEADERS = (*_DEATH_HEADERS, VISIBLE_AT_HEADER)
 
 
 def delay_bucket_ms(delay: float) -> int:
@@ -108,7 +129,7 @@ async def _answer(doing: str, *, queue: str | None = None) -> AsyncIterator[None
 def _string_headers(raw: Mapping[str, FieldValue] | None) -> dict[str, str]:
     headers: dict[str, str] = {}
     for key, value in (raw or {}).items():
-        if key.startswith(_DEATH_HEADERS):
+        if key.startswith(_BOOKKEEPING_HEADERS):
             continue
         # pamqp reads an AMQP byte array as bytearray, a non-UTF-8 string as bytes.
         if isinstance(value, bytes | bytearray):
@@ -125,6 +146,20 @@ def _is_stale(message: AbstractIncomingMessage) -> bool:
         return message.channel.is_closed
     except ChannelInvalidStateError:
         return True
+
+
+def _visible_at(message: AbstractIncomingMessage) -> float | None:
+    """When `message` became visible in its queue (wall clock, seconds), from this
+    adapter's header or else the AMQP timestamp; None without either."""
+    stamp = (message.headers or {}).get(VISIBLE_AT_HEADER)
+    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+        return float(stamp)
+    if isinstance(stamp, bytes | bytearray | str):
+        with contextlib.suppress(ValueError):
+            return float(stamp)
+    if isinstance(message.timestamp, datetime):
+        return message.timestamp.timestamp()
+    return None
 
 
 class RabbitMQDelivery:
@@ -305,21 +340,28 @@ class RabbitMQBroker:
         message_id: str,
         headers: Mapping[str, str] | None = None,
         delay: float = 0.0,
+        key: str | None = None,
     ) -> None:
         if self._closed:
             raise BrokerError("broker is closed")
         fields: dict[str, FieldValue] = dict(headers or {})
+        if delay > 0:
+            routing_key = await self._delay_queue(queue, delay)
+            visible_in = delay_bucket_ms(delay) / 1000
+        else:
+            await self._wait_for_room(queue)
+            routing_key = self._name(queue)
+            visible_in = 0.0
+        now = time.time()
+        # A string: pamqp would write a float as single precision, off by seconds.
+        fields[VISIBLE_AT_HEADER] = f"{now + visible_in:.6f}"
         message = aio_pika.Message(
             body,
             message_id=message_id,
             headers=fields,
             delivery_mode=DeliveryMode.PERSISTENT,
+            timestamp=now,
         )
-        if delay > 0:
-            routing_key = await self._delay_queue(queue, delay)
-        else:
-            await self._wait_for_room(queue)
-            routing_key = self._name(queue)
         channel = await self._publisher_channel()
         async with _answer(f"publishing {message_id} to {queue!r}"):
             try:
@@ -386,6 +428,20 @@ class RabbitMQBroker:
         async with self._inspection(doing, queue=queue) as channel:
             counted = await channel.declare_queue(self._name(queue), passive=True, robust=False)
         return counted.declaration_result.message_count or 0
+
+    async def oldest_age(self, queue: str) -> float | None:
+        doing = f"peeking at the oldest message in {queue!r}"
+        async with self._inspection(doing, queue=queue) as channel:
+            amqp_queue = await channel.get_queue(self._name(queue), ensure=False)
+            head = await amqp_queue.get(no_ack=False, fail=False, timeout=ANSWER_TIMEOUT)
+            if head is None:
+                return None
+            try:
+                visible_at = _visible_at(head)
+            finally:
+                # Back to its original place in the queue.
+                await head.reject(requeue=True)
+        return None if visible_at is None else max(0.0, time.time() - visible_at)
 
     async def delete(self, queue: str) -> None:
         """Delete `queue`, its dead-letter queue and the delay queues this broker made

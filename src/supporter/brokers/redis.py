@@ -49,6 +49,12 @@
 - **Depth** is the stream's length minus the group's pending entries (exact
   because acknowledged entries are deleted; `XINFO GROUPS` "lag" is often
   unknown after deletions).
+- **Oldest age** is exact: the first entry after the group's `last-delivered-id`
+  is the oldest message not yet delivered, and its id is the Redis clock (ms) when
+  it was added: published, moved in from the delayed set (so a delayed message
+  counts from when it became visible, up to `block` late), or added back by a
+  requeue (which restarts its wait, as it goes to the back of the queue). Measured
+  against the Redis clock in one Lua script, so host clocks do not matter.
 - **Backpressure.** With `max_length`, a fresh publish adds its entry only while
   the depth is below `max_length` (checked and added in one Lua script, so the
   bound holds with many publishers) and otherwise polls with backoff. Delayed
@@ -148,6 +154,25 @@ end
 return #due
 """
 )
+
+# KEYS: stream. ARGV: group. Returns -1 when the queue is not declared, else
+# {now in microseconds, id of the first entry not yet delivered to the group (none
+# when every entry was delivered)}, both on the Redis clock.
+_OLDEST = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local now = redis.call('TIME')
+local now_us = string.format('%.0f', tonumber(now[1]) * 1000000 + tonumber(now[2]))
+for _, info in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local fields = {}
+  for i = 1, #info, 2 do fields[info[i]] = info[i + 1] end
+  if fields['name'] == ARGV[1] then
+    local first = redis.call('XRANGE', KEYS[1], '(' .. fields['last-delivered-id'], '+', 'COUNT', 1)
+    if #first == 0 then return {now_us} end
+    return {now_us, first[1][1]}
+  end
+end
+return -1
+"""
 
 # KEYS: stream. ARGV: group, consumer, entry ids (none: every entry the consumer
 # holds, and then the consumer itself is removed from the group).
@@ -524,6 +549,7 @@ class RedisStreamsBroker:
                 "move_due": _MOVE_DUE,
                 "return": _RETURN,
                 "touch": _TOUCH,
+                "oldest": _OLDEST,
             }.items()
         }
         self._closed = False
@@ -552,6 +578,7 @@ class RedisStreamsBroker:
         message_id: str,
         headers: Mapping[str, str] | None = None,
         delay: float = 0.0,
+        key: str | None = None,
     ) -> None:
         if self._closed:
             raise BrokerError("broker is closed")
@@ -612,6 +639,17 @@ class RedisStreamsBroker:
                 raise _not_declared(queue) from error
             raise BrokerError(f"Redis could not measure queue {queue!r}: {error}") from error
         return max(0, int(length) - int(pending["pending"]))
+
+    async def oldest_age(self, queue: str) -> float | None:
+        with _translated(f"find the oldest message of queue {queue!r}"):
+            found = await self.scripts["oldest"](keys=[self.stream_key(queue)], args=[self.group])
+        if found == -1:
+            raise _not_declared(queue)
+        if len(found) < 2:
+            return None
+        now_ms = int(found[0]) / 1000
+        added_ms = int(bytes(found[1]).split(b"-")[0])
+        return max(0.0, (now_ms - added_ms) / 1000)
 
     async def delayed(self, queue: str) -> int:
         """Messages published with a delay that no consumer has moved to the queue yet."""

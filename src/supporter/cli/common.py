@@ -6,19 +6,21 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.logging import RichHandler
 
 from supporter.cli.ui import console
-from supporter.config import Settings, load_settings
+from supporter.config import ConfigError, Settings, load_settings
+from supporter.observability import tracing
 from supporter.observability.logging import LogFormat, configure
 
 USAGE_ERROR = 2
+T = TypeVar("T")
 
 LogFormatOption = Annotated[
     LogFormat | None,
@@ -58,6 +60,20 @@ def settings_from(options: dict[str, Any], config: Path | None) -> Settings:
         fail(f"invalid configuration: {problems}")
     except ValueError as error:
         fail(str(error))
+
+
+def run_traced(service: str, main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)`, traced when the OTEL_* environment asks for it (the spans
+    still buffered are sent at the end). Raises ConfigError for an unusable exporter."""
+    try:
+        provider = tracing.configure(service)
+    except ConfigError:
+        main.close()
+        raise
+    try:
+        return asyncio.run(main)
+    finally:
+        tracing.shutdown(provider)
 
 
 def setup_logging(verbose: bool, log_format: LogFormat = "console") -> None:

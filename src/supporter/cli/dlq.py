@@ -12,7 +12,14 @@ import typer
 from rich.table import Table
 
 from supporter.cli import wiring
-from supporter.cli.common import fail, install_stop_handlers, settings_from, setup_logging
+from supporter.cli.common import (
+    LogFormatOption,
+    fail,
+    install_stop_handlers,
+    run_traced,
+    settings_from,
+    setup_logging,
+)
 from supporter.cli.ui import console, live_progress, summary
 from supporter.config import ConfigError, Settings
 from supporter.pipeline.orchestrator import RunReport
@@ -107,17 +114,23 @@ def replay(
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Send dead letters back to the stage that gave up on them.
 
     A replayed ticket that now succeeds resolves its dead letter; one that fails
     again gets a new one. Exit status 0 when all succeeded, 1 otherwise.
     """
-    setup_logging(verbose)
-    settings = _existing_store(db, config, provider=provider, model=model, base_url=base_url)
+    settings = _existing_store(
+        db, config, provider=provider, model=model, base_url=base_url, log_format=log_format
+    )
+    setup_logging(verbose, settings.log_format)
     stats = RunStats()
     try:
-        report = asyncio.run(_replay(settings, id_, out or Path("replayed.jsonl"), stats, progress))
+        report = run_traced(
+            "supporter-replay",
+            _replay(settings, id_, out or Path("replayed.jsonl"), stats, progress),
+        )
     except (StoreError, ConfigError) as error:
         fail(str(error))
     console.print(summary(report.stats))

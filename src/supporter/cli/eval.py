@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from supporter.cli import wiring
-from supporter.cli.common import fail, settings_from, setup_logging
+from supporter.cli.common import LogFormatOption, fail, settings_from, setup_logging
 from supporter.cli.ui import console
 from supporter.config import ConfigError, Settings
 from supporter.domain.errors import FatalError
@@ -79,6 +79,7 @@ def evaluate_command(
         bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")
     ] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log retries.")] = False,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Classify every labelled ticket with a provider and score it: accuracy, macro-F1,
     per-label precision/recall/F1, the most confused pairs, calibration of `confidence`
@@ -86,9 +87,9 @@ def evaluate_command(
 
     Exit status: 0 scored, 1 the provider stopped (quota, credentials), 2 bad options or input.
     """
-    setup_logging(verbose)
     settings = settings_from(
         {
+            "log_format": log_format,
             "provider": provider,
             "model_path": model_path,
             "threshold": threshold,
@@ -100,6 +101,7 @@ def evaluate_command(
         },
         config,
     )
+    setup_logging(verbose, settings.log_format)
     columns = text_column or ["text"]
     try:
         data = read_labelled(labeled, columns, label_column)

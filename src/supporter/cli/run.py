@@ -15,6 +15,7 @@ from supporter.cli.common import (
     fail,
     install_stop_handlers,
     parse_mapping,
+    run_traced,
     settings_from,
     setup_logging,
 )
@@ -236,7 +237,7 @@ def run(
         fail("no transactions file: pass --transactions PATH (or set it in the config file)")
     stats = RunStats()
     try:
-        report = asyncio.run(_run(settings, stats, progress))
+        report = run_traced("supporter", _run(settings, stats, progress))
     except (SourceError, StoreError, ConfigError) as error:
         fail(str(error))
     except OSError as error:

@@ -45,6 +45,7 @@ async def _status(settings: Settings) -> dict[str, object]:
                         "stage": stage,
                         "queue": queue,
                         "waiting": await broker.depth(queue),
+                        "oldest_waiting_seconds": _rounded(await broker.oldest_age(queue)),
                         **_in_flight([beat for beat in alive if beat.stage == stage]),
                         "dead_letters_waiting": await broker.depth(dead_letter_queue(queue)),
                     }
@@ -56,6 +57,10 @@ async def _status(settings: Settings) -> dict[str, object]:
         "queues": queues,
         "workers": [beat.model_dump(mode="json") for beat in alive],
     }
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)
 
 
 def _in_flight(beats: list[WorkerBeat]) -> dict[str, object]:
@@ -75,8 +80,8 @@ def status(
     config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
-    """Per stage: messages waiting, live workers and what they hold (in flight, the
-    oldest one's age), done, retried and dead-lettered since those workers started,
+    """Per stage: messages waiting and how long the oldest of them has waited, live
+    workers and what they hold (in flight, the oldest one's age), done, retried and dead-lettered since those workers started,
     dead letters waiting; and the results in the store."""
     settings = settings_from({}, config)
     try:
@@ -99,6 +104,7 @@ def status(
     columns = {
         "stage": "stage",
         "waiting": "waiting",
+        "oldest_waiting_seconds": "oldest waiting s",
         "workers": "workers",
         "in_flight": "in flight",
         "oldest_in_flight_seconds": "oldest s",
@@ -109,7 +115,11 @@ def status(
     }
     for title in columns.values():
         table.add_column(
-            title, justify="left" if title == "stage" else "right", min_width=len(title)
+            title,
+            justify="left" if title == "stage" else "right",
+            # Titles wrap at spaces rather than push the last columns off a narrow
+            # (80-column) terminal.
+            min_width=max(len(word) for word in title.split()),
         )
     queues = found["queues"]
     assert isinstance(queues, list)
@@ -119,6 +129,7 @@ def status(
         table.add_row("in memory (inside `supporter run`)", *["-"] * (len(columns) - 1))
     console.print(table)
     console.print(
+        "oldest waiting s: how long the oldest message in the queue has waited; "
         "in flight, oldest s: what live workers hold now, the longest-held for how long; "
         "done, retried, dead: since those workers started; DLQ: dead letters waiting"
     )

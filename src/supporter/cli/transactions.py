@@ -12,7 +12,7 @@ import typer
 from sqlalchemy.engine import make_url
 
 from supporter.cli import wiring
-from supporter.cli.common import fail, settings_from, setup_logging
+from supporter.cli.common import LogFormatOption, fail, settings_from, setup_logging
 from supporter.cli.ui import console
 from supporter.config import ConfigError, Settings
 from supporter.pipeline.stats import RunStats
@@ -31,14 +31,17 @@ def load(
     ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Add (or update, by transaction_id) the file's transactions in the store.
 
     Then `supporter ingest --tickets …` without --transactions: the analyze workers
     look up each ticket's recent transactions there.
     """
-    setup_logging(verbose)
-    settings = settings_from({"transactions": transactions, "rejects": rejects}, config)
+    settings = settings_from(
+        {"transactions": transactions, "rejects": rejects, "log_format": log_format}, config
+    )
+    setup_logging(verbose, settings.log_format)
     stats = RunStats()
     try:
         loaded, total = asyncio.run(_load(settings, stats))

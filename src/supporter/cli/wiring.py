@@ -8,6 +8,7 @@ from pathlib import Path
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.base import Broker, dead_letter_queue
+from supporter.brokers.kafka import KafkaBroker
 from supporter.brokers.memory import MemoryBroker
 from supporter.brokers.rabbitmq import RabbitMQBroker
 from supporter.brokers.redis import RedisStreamsBroker
@@ -144,8 +145,20 @@ def broker(settings: Settings) -> Broker:
             max_length=settings.queue_size,
             claim_idle=settings.broker_claim_idle,
         )
+    if url.startswith("kafka://"):
+        try:
+            return KafkaBroker(
+                url,
+                prefix=settings.broker_prefix,
+                partitions=settings.kafka_partitions,
+                replication_factor=settings.kafka_replication_factor,
+                max_length=settings.queue_size,
+                session_timeout=settings.kafka_session_timeout,
+            )
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
     raise ConfigError(
-        f"unknown broker URL {url.split('://')[0]}://…: use memory://, amqp:// or redis://"
+        f"unknown broker URL {url.split('://')[0]}://…: use memory://, amqp://, redis:// or kafka://"
     )
 
 

@@ -3,7 +3,6 @@ shared broker (SUPPORTER_BROKER_URL) and store (SUPPORTER_STORE_URL)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +15,7 @@ from supporter.cli.common import (
     LogFormatOption,
     fail,
     install_stop_handlers,
+    run_traced,
     settings_from,
     setup_logging,
 )
@@ -91,7 +91,7 @@ def _serve(
         raise AssertionError("unreachable")
 
     try:
-        report = asyncio.run(main())
+        report = run_traced(f"supporter-{stage}", main())
     except (StoreError, ConfigError) as error:
         fail(str(error))
     except BrokerError as error:
@@ -183,7 +183,7 @@ def ingest(
         fail("pass --tickets (or set it in the config file)")
     stats = RunStats()
     try:
-        report = asyncio.run(_ingest(settings, stats))
+        report = run_traced("supporter-ingest", _ingest(settings, stats))
     except (SourceError, StoreError, ConfigError) as error:
         fail(str(error))
     except BrokerError as error:

@@ -36,6 +36,7 @@ from openai.types.chat import (
     ChatCompletionUserMessageParam,
 )
 from openai.types.shared_params import ResponseFormatJSONSchema
+from opentelemetry.trace import Span, SpanKind
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from supporter.domain.errors import FatalError, PermanentError, TransientError
@@ -61,6 +62,7 @@ from supporter.llm.prompts import (
     reply_messages,
 )
 from supporter.llm.ratelimit import RateLimiter, estimate_tokens, remaining_budget
+from supporter.observability import tracing
 
 __all__ = ["AnalysisAnswer", "OpenAIProvider", "ReplyAnswer"]
 
@@ -226,6 +228,24 @@ class OpenAIProvider:
             return ModelResponse[T](value=cached, usage=Usage(), provider=self.name)
 
         attempt = _Attempt(self._model, self._observer)
+        try:
+            return await self._answer(
+                messages, schema_name, schema, max_tokens, convert, attempt, key
+            )
+        finally:
+            attempt.close()
+
+    async def _answer(
+        self,
+        messages: list[ChatMessage],
+        schema_name: str,
+        schema: dict[str, Any],
+        max_tokens: int,
+        convert: Callable[[str], T],
+        attempt: _Attempt,
+        key: str,
+    ) -> ModelResponse[T]:
+        """One request and its answer, validated; `attempt` reports how the call went."""
         completion = await self._paced_create(messages, schema_name, schema, max_tokens, attempt)
         usage = _usage(completion)
         cost = self._prices.cost(self._model, usage)
@@ -387,9 +407,23 @@ class _Attempt:
         self._seconds: float | None = None
         self._remaining: dict[str, int] = {}
         self._reported = False
+        self._span: Span | None = None
 
     def start(self) -> None:
+        """The request is about to be sent: a model call span begins (a child of the
+        stage's span), named and described as OpenTelemetry's GenAI conventions say."""
         self._started = time.monotonic()
+        if not tracing.on():
+            return
+        self._span = tracing.tracer().start_span(
+            f"chat {self._model}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "gen_ai.operation.name": "chat",
+                "gen_ai.system": PROVIDER_LABEL,
+                "gen_ai.request.model": self._model,
+            },
+        )
 
     def stop(self, headers: Mapping[str, str]) -> None:
         """The answer came back: its latency ends here, whatever it turns out to hold."""
@@ -410,11 +444,35 @@ class _Attempt:
             usage=usage if usage is not None else Usage(),
             ratelimit_remaining=self._remaining,
         )
+        self._end_span(call)
         try:
             self._observer.on_call(call)
         except Exception:
             # Metrics must never cost a ticket.
             log.warning("model call observer failed", exc_info=True)
+
+    def _end_span(self, call: ModelCall) -> None:
+        span, self._span = self._span, None
+        if span is None:
+            return
+        span.set_attributes(
+            {
+                "supporter.model.outcome": call.outcome,
+                "gen_ai.usage.input_tokens": call.usage.prompt_tokens,
+                "gen_ai.usage.output_tokens": call.usage.completion_tokens,
+            }
+        )
+        if call.outcome != "ok":
+            tracing.failed(span, call.outcome)
+        span.end()
+
+    def close(self) -> None:
+        """The call is over however it ended: a span not ended yet (the task was
+        cancelled mid-call) ends now as cancelled."""
+        span, self._span = self._span, None
+        if span is not None:
+            tracing.failed(span, "cancelled")
+            span.end()
 
 
 def _status_outcome(status: int) -> CallOutcome:

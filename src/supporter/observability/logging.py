@@ -16,6 +16,9 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from supporter.domain.errors import SupporterError
+from supporter.observability.tracing import trace_id
+
 LogFormat = Literal["console", "json"]
 
 # The fields every line carries (None where a line is not about a ticket).
@@ -24,8 +27,6 @@ CONTEXT_FIELDS = ("ticket_id", "stage", "attempt", "trace_id")
 _ticket_id: ContextVar[str | None] = ContextVar("ticket_id", default=None)
 _stage: ContextVar[str | None] = ContextVar("stage", default=None)
 _attempt: ContextVar[int | None] = ContextVar("attempt", default=None)
-# Filled in once tracing exists; always None for now.
-_trace_id: ContextVar[str | None] = ContextVar("trace_id", default=None)
 
 
 def current_context() -> dict[str, Any]:
@@ -34,7 +35,8 @@ def current_context() -> dict[str, Any]:
         "ticket_id": _ticket_id.get(),
         "stage": _stage.get(),
         "attempt": _attempt.get(),
-        "trace_id": _trace_id.get(),
+        # OpenTelemetry keeps the current span in a contextvar too.
+        "trace_id": trace_id(),
     }
 
 
@@ -117,3 +119,13 @@ def configure(handler: logging.Handler, log_format: LogFormat, level: int) -> No
     handler.setFormatter(JsonFormatter() if log_format == "json" else ConsoleFormatter())
     handler.addFilter(ContextFilter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def error_text(error: BaseException) -> str:
+    """What a log line at INFO or above may say about `error`: the words of an error
+    Supporter raises on purpose (written to quote no ticket text, no secret), only the
+    type of any other (a library's message may quote its input: a pydantic
+    ValidationError its `input_value`, a database error its row)."""
+    if isinstance(error, SupporterError):
+        return str(error) or type(error).__name__
+    return type(error).__name__

@@ -68,6 +68,13 @@ class Metrics:
             ["queue"],
             registry=self.registry,
         )
+        self._oldest_age = Gauge(
+            "supporter_queue_oldest_age_seconds",
+            "Seconds the oldest message waiting in a queue has waited (0 when none "
+            "waits), as the broker tells it at scrape time.",
+            ["queue"],
+            registry=self.registry,
+        )
         model = ["provider", "model"]
         self._model_requests = Counter(
             "supporter_model_requests",
@@ -127,8 +134,9 @@ class Metrics:
     async def refresh_queue_depths(
         self, broker: Broker, queues: Iterable[str], *, patience: float = 2.0
     ) -> None:
-        """Ask the broker for each queue's depth (waiting up to `patience` seconds for
-        each); a queue it cannot tell is left out."""
+        """Ask the broker for each queue's depth and the age of its oldest waiting
+        message (waiting up to `patience` seconds for each); what it cannot tell is
+        left out."""
         for queue in queues:
             try:
                 async with asyncio.timeout(patience):
@@ -137,8 +145,20 @@ class Metrics:
                 log.debug("no depth for queue %s: %s", queue, error)
                 with contextlib.suppress(KeyError):
                     self._depth.remove(queue)
+                with contextlib.suppress(KeyError):
+                    self._oldest_age.remove(queue)
                 continue
             self._depth.labels(queue=queue).set(depth)
+            try:
+                async with asyncio.timeout(patience):
+                    age = await broker.oldest_age(queue)
+            except Exception as error:
+                log.debug("no oldest age for queue %s: %s", queue, error)
+                with contextlib.suppress(KeyError):
+                    self._oldest_age.remove(queue)
+                continue
+            # 0 when nothing waits: a steady series that alerts can compare with a bound.
+            self._oldest_age.labels(queue=queue).set(age or 0.0)
 
     def render(self) -> bytes:
         """The registry in the Prometheus text format."""

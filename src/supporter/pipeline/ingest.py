@@ -11,8 +11,12 @@ import asyncio
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind
+
 from supporter.brokers.base import Broker
-from supporter.domain.messages import TicketMessage, encode
+from supporter.domain.messages import AnalyzedTicketMessage, TicketMessage, encode
+from supporter.observability import tracing
 from supporter.pipeline.stages import TICKETS
 from supporter.pipeline.stats import RunStats
 from supporter.sources.base import RejectHandler, TicketSource
@@ -66,5 +70,23 @@ class Ingestor:
             if self._index is not None:
                 transactions = await options.window.of(self._index, ticket)
             message = TicketMessage(ticket=ticket, transactions=transactions)
-            await self._broker.publish(TICKETS, encode(message), message_id=message.message_id)
+            await publish_ticket(self._broker, TICKETS, message, "ingest")
             self._stats.published += 1
+
+
+async def publish_ticket(
+    broker: Broker, queue: str, message: TicketMessage | AnalyzedTicketMessage, how: str
+) -> None:
+    """Send a ticket into the pipeline (from `how`: ingest, replay), starting its trace:
+    every stage's span for it joins the one begun here."""
+    with tracing.stage_span(
+        how, kind=SpanKind.PRODUCER, queue=queue, message_id=message.message_id, parent=Context()
+    ) as span:
+        span.set_attribute("supporter.ticket_id", message.ticket_id)
+        await broker.publish(
+            queue,
+            encode(message),
+            message_id=message.message_id,
+            headers=tracing.headers(),
+            key=message.ticket.customer_id,
+        )

@@ -24,14 +24,13 @@ from supporter.domain.messages import (
     AnalyzedTicketMessage,
     TicketMessage,
     decode,
-    encode,
     new_message_id,
 )
 from supporter.domain.models import Ticket, TicketResult, Transaction
 from supporter.llm.base import Category, ModelProvider
 from supporter.pipeline.circuit import CircuitBreaker
 from supporter.pipeline.heartbeat import Heartbeat
-from supporter.pipeline.ingest import IngestOptions, Ingestor
+from supporter.pipeline.ingest import IngestOptions, Ingestor, publish_ticket
 from supporter.pipeline.retry import RetryPolicy
 from supporter.pipeline.sink import OutputStage
 from supporter.pipeline.stages import (
@@ -207,7 +206,7 @@ class Pipeline:
                 if isinstance(message, AnalyzedTicketMessage):
                     update["origin_id"] = replay_id
                 fresh = message.model_copy(update=update)
-                await self._broker.publish(letter.queue, encode(fresh), message_id=fresh.message_id)
+                await publish_ticket(self._broker, letter.queue, fresh, "replay")
                 self.stats.published += 1
 
         await self._process(intake())

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from supporter.brokers.base import Broker, BrokerError, Delivery
@@ -25,6 +27,7 @@ from supporter.domain.messages import (
     decode,
 )
 from supporter.domain.models import TicketResult, Usage
+from supporter.observability import tracing
 from supporter.observability.logging import ticket_context
 from supporter.pipeline.retry import Reconnects, RetryPolicy, stop_if_cancelled
 from supporter.pipeline.stats import StageCounters
@@ -210,6 +213,7 @@ class OutputStage:
         return batch
 
     async def _flush(self, batch: list[Delivery]) -> None:
+        started = time.time_ns()
         readable: list[tuple[Delivery, Outcome]] = []
         for delivery in batch:
             try:
@@ -224,18 +228,28 @@ class OutputStage:
                 )
                 await delivery.ack()
                 self._events.on_dropped()
+                _trace(delivery, None, started, "dropped", type(error).__name__)
         if not readable:
             return
         outcomes = [outcome for _, outcome in readable]
         async with self._write_lock:
             try:
                 fresh = await self._save(outcomes)
-            except FatalError:
-                for delivery, _ in readable:
+            except FatalError as error:
+                for delivery, outcome in readable:
+                    _trace(delivery, outcome, started, "requeued", type(error).__name__)
                     # Unsettled, it comes back anyway once its connection is gone.
                     with contextlib.suppress(BrokerError):
                         await delivery.requeue()
                 raise
+            stored = {id(outcome) for outcome in fresh}
+            for delivery, outcome in readable:
+                _trace(
+                    delivery,
+                    outcome,
+                    started,
+                    "stored" if id(outcome) in stored else "stored_already",
+                )
             # A redelivered copy's result is stored already: it gets no second line.
             results = [outcome.result for outcome in fresh]
             _log_stored(outcomes, fresh)
@@ -280,6 +294,41 @@ class OutputStage:
                 )
                 await asyncio.sleep(policy.delay(attempt))
                 attempt += 1
+
+
+def _trace(
+    delivery: Delivery,
+    outcome: Outcome | None,
+    started: int,
+    what: str,
+    error_type: str | None = None,
+) -> None:
+    """The output stage's span for one message, in the trace the message carries: from
+    the start of its batch's flush (in ns since the epoch) to now."""
+    if not tracing.on():
+        return
+    span = tracing.tracer().start_span(
+        STAGE,
+        context=tracing.parent_of(delivery.headers),
+        kind=SpanKind.CONSUMER,
+        start_time=started,
+        attributes={
+            "messaging.message.id": delivery.message_id,
+            "messaging.operation.type": "process",
+            "supporter.stage": STAGE,
+            "supporter.outcome": what,
+        },
+    )
+    if outcome is not None:
+        span.set_attributes(
+            {
+                "supporter.ticket_id": outcome.result.ticket_id,
+                "supporter.status": outcome.result.status,
+            }
+        )
+    if error_type is not None:
+        tracing.failed(span, error_type)
+    span.end()
 
 
 def _log_stored(outcomes: Sequence[Outcome], fresh: Sequence[Outcome]) -> None:

@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar, cast
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 
 from supporter.brokers.base import Broker, BrokerError, Delivery, dead_letter_queue
@@ -28,7 +30,8 @@ from supporter.domain.messages import (
     TicketMessage,
     encode,
 )
-from supporter.observability.logging import ticket_context
+from supporter.observability import tracing
+from supporter.observability.logging import error_text, ticket_context
 from supporter.pipeline.circuit import CircuitBreaker
 from supporter.pipeline.retry import Reconnects, RetryPolicy, stop_if_cancelled
 from supporter.pipeline.stats import StageCounters
@@ -132,13 +135,26 @@ class StageWorker(Generic[In, Out]):
         ticket and try too."""
         token = self._counters.begin()
         try:
-            message, invalid = self._parse(delivery)
-            if message is None:
-                context = ticket_context(stage=self.stage.name)
-            else:
-                context = ticket_context(message.ticket_id, self.stage.name, message.attempt)
-            with context:
-                await self._settle(delivery, message, invalid)
+            with tracing.stage_span(
+                self.stage.name,
+                kind=SpanKind.CONSUMER,
+                queue=self.stage.queue,
+                message_id=delivery.message_id,
+                parent=tracing.parent_of(delivery.headers),
+            ) as span:
+                message, invalid = self._parse(delivery)
+                if message is None:
+                    context = ticket_context(stage=self.stage.name)
+                else:
+                    span.set_attributes(
+                        {
+                            "supporter.ticket_id": message.ticket_id,
+                            "supporter.attempt": message.attempt,
+                        }
+                    )
+                    context = ticket_context(message.ticket_id, self.stage.name, message.attempt)
+                with context:
+                    await self._settle(delivery, message, invalid)
         finally:
             self._counters.end(token)
 
@@ -173,6 +189,7 @@ class StageWorker(Generic[In, Out]):
             )
             # A pause before handing it back keeps a broker that is down from being
             # hammered in a tight loop; the held prefetch slot slows intake meanwhile.
+            tracing.failed(trace.get_current_span(), type(error).__name__)
             await asyncio.sleep(_BROKER_BACKOFF)
             with contextlib.suppress(Exception):
                 await delivery.requeue()
@@ -211,13 +228,35 @@ class StageWorker(Generic[In, Out]):
             await self._retry_or_give_up(delivery, message, error)
         else:
             await self._answered()
-            await self._broker.publish(
-                self.stage.output_queue, encode(output), message_id=_message_id(output)
-            )
+            await self._publish(self.stage.output_queue, output, message)
             await delivery.ack()
             self._counters.succeeded += 1
+            _outcome("succeeded")
+
+    async def _publish(
+        self,
+        queue: str,
+        output: BaseModel,
+        source: In | None,
+        *,
+        delay: float = 0.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Publish what this stage made of `source`: keyed by its customer (so a
+        partitioning broker keeps a customer's tickets in order) and carrying the
+        trace this work belongs to."""
+        await self._broker.publish(
+            queue,
+            encode(output),
+            message_id=_message_id(output),
+            headers={**(headers or {}), **tracing.headers()},
+            delay=delay,
+            key=source.ticket.customer_id if source is not None else None,
+        )
 
     async def _stop_for(self, delivery: Delivery, error: FatalError) -> None:
+        _outcome("requeued")
+        tracing.failed(trace.get_current_span(), type(error).__name__)
         self._intake_stopped = True
         await delivery.requeue()
         self._on_fatal(error)
@@ -231,15 +270,16 @@ class StageWorker(Generic[In, Out]):
         if not isinstance(error, TransientError):
             # Unknown errors are retried too: they may pass, and the history keeps them.
             log.warning(
-                "unexpected error in stage %s for ticket %s",
+                "unexpected error in stage %s for ticket %s: %s",
                 self.stage.name,
                 message.ticket_id,
-                exc_info=error,
+                error_text(error),  # its text may quote the ticket: the traceback at DEBUG
             )
+            log.debug("unexpected error in stage %s", self.stage.name, exc_info=error)
         record = self._record(message, error, transient=True)
         history = [*message.history, record]
         if not self._policy.can_retry(message.attempt):
-            reason = f"gave up after {message.attempt} tries: {record.error}"
+            reason = f"gave up after {message.attempt} tries: {error_text(error)}"
             await self._give_up(
                 delivery, message, reason, type(error).__name__, history, "retries_exhausted"
             )
@@ -253,13 +293,12 @@ class StageWorker(Generic[In, Out]):
             self.stage.name,
             retry.attempt,
             delay,
-            record.error,
+            error_text(error),
         )
-        await self._broker.publish(
-            self.stage.queue, encode(retry), message_id=retry.message_id, delay=delay
-        )
+        await self._publish(self.stage.queue, retry, message, delay=delay)
         await delivery.ack()
         self._counters.retried += 1
+        _outcome("retried", type(error).__name__)
 
     def _record(self, message: In, error: Exception, *, transient: bool) -> AttemptRecord:
         text = str(error) or type(error).__name__
@@ -295,11 +334,10 @@ class StageWorker(Generic[In, Out]):
                     self.stage.name,
                     reason,
                 )
-                await self._broker.publish(
-                    self.stage.output_queue, encode(output), message_id=_message_id(output)
-                )
+                await self._publish(self.stage.output_queue, output, message)
                 await delivery.ack()
                 self._counters.fell_back += 1
+                _outcome("fell_back", error_type)
                 return
         await self._dead_letter(delivery, message, reason, error_type, history, cause)
 
@@ -329,15 +367,29 @@ class StageWorker(Generic[In, Out]):
             self.stage.name,
             reason,
         )
-        await self._broker.publish(
+        await self._publish(
             dead_letter_queue(self.stage.queue),
-            encode(letter),
-            message_id=letter.message_id,
+            letter,
+            message,
             headers={"reason": reason[:200], "stage": self.stage.name},
         )
         await delivery.ack()
         self._counters.dead_lettered += 1
+        _outcome("dead_lettered", error_type)
         self._counters.dead_letter_causes[cause] += 1
+
+
+def _outcome(outcome: str, error_type: str | None = None) -> None:
+    """Record on the current span how the stage settled its message."""
+    span = trace.get_current_span()
+    span.set_attribute("supporter.outcome", outcome)
+    if error_type is None:
+        return
+    if outcome == "fell_back":
+        # The ticket was answered after all, by the fallback: not a failed span.
+        span.set_attribute("error.type", error_type)
+    else:
+        tracing.failed(span, error_type)
 
 
 def _message_id(message: BaseModel) -> str:

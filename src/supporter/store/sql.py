@@ -325,9 +325,12 @@ def redacted(url: str) -> str:
 
 
 def describe_error(error: BaseException) -> str:
-    """The database's own words (e.g. 'database is locked'), without statement or data."""
+    """The database's own words (e.g. 'database is locked'), without statement or data:
+    the first line only, as PostgreSQL's DETAIL (asyncpg puts it on the next line) can
+    quote a row ("Failing row contains (…)"), ticket text included."""
     original = getattr(error, "orig", None)
-    return f"{type(original or error).__name__}: {original or error}"
+    first_line = str(original or error).strip().split("\n", 1)[0]
+    return f"{type(original or error).__name__}: {first_line}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,0 +1,315 @@
+"""What the Kafka adapter does beyond the broker contract, against a real Tansu: keys
+and partitions, commits that never pass unfinished work, replay after a crash,
+requeue, delays that hold nothing up, rebalances, and its failures."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import textwrap
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from tests.contract.broker_contract import next_delivery
+
+from supporter.brokers.base import BrokerError
+from supporter.brokers.kafka import KafkaBroker, KafkaDelivery, parse_url
+from supporter.cli.wiring import broker as broker_from_settings
+from supporter.config import ConfigError, Settings
+from supporter.testing.tansu import TansuServer, free_port
+
+# Tansu lets a consumer group form after half the session timeout.
+SESSION = 2.0
+
+
+@pytest.fixture
+async def broker(tansu: TansuServer) -> AsyncIterator[KafkaBroker]:
+    kafka = KafkaBroker(tansu.url, prefix=f"t-{uuid.uuid4().hex[:10]}", session_timeout=SESSION)
+    yield kafka
+    for queue in kafka.declared:
+        await kafka.delete(queue)
+    await kafka.close()
+
+
+@pytest.fixture
+def queue() -> str:
+    return f"q-{uuid.uuid4().hex[:8]}"
+
+
+async def committed(broker: KafkaBroker, queue: str, partition: int = 0) -> int | None:
+    """The offset the queue's group has committed on `partition`, read from outside."""
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=broker.servers, group_id=broker.group(queue), enable_auto_commit=False
+    )
+    await reader.start()
+    try:
+        offset: int | None = await reader.committed(TopicPartition(broker.topic(queue), partition))
+        return offset
+    finally:
+        await reader.stop()
+
+
+async def test_a_key_keeps_a_customers_messages_on_one_partition_in_order(
+    broker: KafkaBroker, queue: str
+) -> None:
+    await broker.declare(queue)
+    for index in range(30):
+        customer = f"C{index % 5}"
+        await broker.publish(
+            queue, f"{customer}:{index}".encode(), message_id=f"m{index}", key=customer
+        )
+    seen: dict[str, list[int]] = {}
+    partitions: dict[str, set[int]] = {}
+    async with broker.consume(queue, prefetch=30) as deliveries:
+        for _ in range(30):
+            delivery = await next_delivery(deliveries)
+            assert isinstance(delivery, KafkaDelivery)
+            customer, index = delivery.body.decode().split(":")
+            seen.setdefault(customer, []).append(int(index))
+            partitions.setdefault(customer, set()).add(delivery.partition.tp.partition)
+            await delivery.ack()
+    assert all(numbers == sorted(numbers) for numbers in seen.values())
+    assert sorted(number for numbers in seen.values() for number in numbers) == list(range(30))
+    assert all(len(found) == 1 for found in partitions.values())
+    assert len(set().union(*partitions.values())) > 1, "five customers on a single partition"
+
+
+async def test_the_commit_never_passes_a_message_still_in_flight(
+    broker: KafkaBroker, queue: str
+) -> None:
+    await broker.declare(queue)
+    for index in range(3):
+        await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+    async with broker.consume(queue, prefetch=3) as deliveries:
+        first, second, third = [await next_delivery(deliveries) for _ in range(3)]
+        await third.ack()
+        await second.ack()
+        await deliveries.commit()
+        assert await committed(broker, queue) in (None, 0)
+        await first.ack()
+        await deliveries.commit()
+        assert await committed(broker, queue) == 3
+
+
+CRASHING_CONSUMER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from supporter.brokers.kafka import KafkaBroker
+
+    async def main():
+        broker = KafkaBroker(sys.argv[1], prefix=sys.argv[2], session_timeout=float(sys.argv[4]))
+        async with broker.consume(sys.argv[3], prefetch=3) as deliveries:
+            first = await anext(deliveries)
+            await anext(deliveries)
+            await anext(deliveries)
+            await first.ack()
+            await deliveries.commit()
+            print("ready", flush=True)
+            await asyncio.sleep(600)
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_a_killed_consumer_is_replayed_from_its_last_commit(
+    broker: KafkaBroker, queue: str, tansu: TansuServer
+) -> None:
+    await broker.declare(queue)
+    for index in range(3):
+        await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        CRASHING_CONSUMER,
+        tansu.url,
+        broker.prefix,
+        queue,
+        str(SESSION),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert child.stdout is not None
+    assert child.stderr is not None
+    try:
+        line = await asyncio.wait_for(child.stdout.readline(), 60)
+        if line.strip() != b"ready":
+            child.kill()
+            pytest.fail((await child.stderr.read()).decode())
+    finally:
+        if child.returncode is None:
+            child.kill()  # SIGKILL: nothing given back, nothing committed after "ready"
+        await child.wait()
+    assert await committed(broker, queue) == 1
+    async with broker.consume(queue, prefetch=3) as deliveries:
+        replayed = [await next_delivery(deliveries, timeout=30) for _ in range(2)]
+        assert [d.body for d in replayed] == [b"1", b"2"]
+        for delivery in replayed:
+            await delivery.ack()
+    assert await broker.depth(queue) == 0
+
+
+async def test_requeue_puts_a_marked_copy_at_the_end_and_finishes_the_original(
+    broker: KafkaBroker, queue: str
+) -> None:
+    await broker.declare(queue)
+    await broker.publish(queue, b"a", message_id="ma", headers={"traceparent": "00-abc-01"})
+    await broker.publish(queue, b"b", message_id="mb")
+    async with broker.consume(queue, prefetch=1) as deliveries:
+        first = await next_delivery(deliveries)
+        assert first.body == b"a"
+        await first.requeue()
+        following = await next_delivery(deliveries)
+        assert (following.body, following.redelivered) == (b"b", False)
+        await following.ack()
+        again = await next_delivery(deliveries)
+        assert (again.body, again.message_id, again.redelivered) == (b"a", "ma", True)
+        assert dict(again.headers) == {"traceparent": "00-abc-01"}
+        await again.ack()
+        await deliveries.commit()
+    assert await broker.depth(queue) == 0
+    assert await committed(broker, queue) == 3  # a, b and the copy of a
+
+
+async def test_a_delayed_retry_holds_up_nothing_behind_it(broker: KafkaBroker, queue: str) -> None:
+    await broker.declare(queue)
+    loop = asyncio.get_running_loop()
+    await broker.publish(queue, b"later", message_id="d1", delay=2.0, key="C1")
+    started = loop.time()
+    await broker.publish(queue, b"now", message_id="n1", key="C1")
+    assert await broker.depth(queue) == 1  # the delayed one waits elsewhere, uncounted
+    async with broker.consume(queue, prefetch=2) as deliveries:
+        now = await next_delivery(deliveries)
+        assert now.body == b"now"
+        await now.ack()
+        later = await next_delivery(deliveries, timeout=10)
+        assert later.body == b"later"
+        assert loop.time() - started >= 1.95
+        assert (later.message_id, later.redelivered, dict(later.headers)) == ("d1", False, {})
+        await later.ack()
+
+
+async def test_every_header_arrives_as_given_and_the_adapters_own_stay_hidden(
+    broker: KafkaBroker, queue: str
+) -> None:
+    await broker.declare(queue)
+    headers = {
+        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "reason": "gave up: zürich 🙂",
+        "stage": "analyze",
+        "empty": "",
+    }
+    await broker.publish(queue, b"x", message_id="m1", headers=headers)
+    await broker.publish(queue, b"y", message_id="m2", headers=headers, delay=0.1)
+    async with broker.consume(queue, prefetch=2) as deliveries:
+        for _ in range(2):
+            delivery = await next_delivery(deliveries)
+            assert dict(delivery.headers) == headers
+            await delivery.ack()
+
+
+async def test_a_rebalance_waits_for_work_in_flight_and_hands_nothing_out_twice(
+    broker: KafkaBroker, queue: str
+) -> None:
+    await broker.declare(queue)
+    total = 60
+    for index in range(total):
+        await broker.publish(queue, str(index).encode(), message_id=f"m{index}", key=f"C{index}")
+    seen: list[int] = []
+    done = asyncio.Event()
+    first_taken = asyncio.Event()
+
+    async def worker() -> None:
+        async with broker.consume(queue, prefetch=4) as deliveries:
+            while not done.is_set():
+                try:
+                    delivery = await asyncio.wait_for(anext(deliveries), 0.5)
+                except TimeoutError:
+                    continue
+                first_taken.set()
+                await asyncio.sleep(0.05)  # work: a rebalance finds some of it in flight
+                seen.append(int(delivery.body))
+                await delivery.ack()
+                if len(seen) >= total:
+                    done.set()
+
+    first = asyncio.create_task(worker())
+    await asyncio.wait_for(first_taken.wait(), 15)
+    second = asyncio.create_task(worker())  # joins: the group rebalances mid-work
+    await asyncio.wait_for(asyncio.gather(first, second), 60)
+    assert sorted(seen) == list(range(total)), "a message was lost or handed out twice"
+
+
+# --- failures ---------------------------------------------------------------------
+
+
+async def test_an_unreachable_server_raises_broker_error() -> None:
+    kafka = KafkaBroker(f"kafka://127.0.0.1:{free_port()}", answer_timeout=3.0)
+    try:
+        with pytest.raises(BrokerError):
+            await kafka.declare("tickets")
+        with pytest.raises(BrokerError):
+            await kafka.publish("tickets", b"x", message_id="m1")
+        with pytest.raises(BrokerError):
+            await kafka.depth("tickets")
+        with pytest.raises(BrokerError):
+            async with kafka.consume("tickets", prefetch=1):
+                pass
+    finally:
+        await kafka.close()
+
+
+async def test_a_queue_nobody_declared_is_an_error(broker: KafkaBroker, queue: str) -> None:
+    with pytest.raises(BrokerError, match="not declared"):
+        await broker.publish(queue, b"x", message_id="m1")
+    with pytest.raises(BrokerError, match="not declared"):
+        async with broker.consume(queue, prefetch=1):
+            pass
+    with pytest.raises(BrokerError, match="not declared"):
+        await broker.depth(queue)
+
+
+async def test_an_idempotent_producer_the_server_refuses_is_a_broker_error_with_a_hint(
+    tansu: TansuServer, queue: str
+) -> None:
+    url = tansu.url.replace("?idempotence=false", "")
+    kafka = KafkaBroker(url, prefix=f"t-{uuid.uuid4().hex[:10]}", answer_timeout=10.0)
+    try:
+        await kafka.declare(queue)
+        with pytest.raises(BrokerError, match=r"idempotence=false"):
+            await kafka.publish(queue, b"x", message_id="m1")
+    finally:
+        await kafka.delete(queue)
+        await kafka.close()
+
+
+async def test_a_server_that_goes_away_makes_publish_raise_broker_error(queue: str) -> None:
+    server = TansuServer()
+    server.start()
+    kafka = KafkaBroker(server.url, prefix="gone", answer_timeout=3.0)
+    try:
+        await kafka.declare(queue)
+        await kafka.publish(queue, b"before", message_id="m1")
+        server.stop()
+        with pytest.raises(BrokerError):
+            await kafka.publish(queue, b"after", message_id="m2")
+    finally:
+        server.stop()
+        await kafka.close()
+
+
+def test_urls_and_settings() -> None:
+    assert parse_url("kafka://a:9092,b:9092") == ("a:9092,b:9092", True)
+    assert parse_url("kafka://a:9092?idempotence=false") == ("a:9092", False)
+    for wrong in ("kafka://", "redis://a:1", "kafka://a:1?acks=1", "kafka://a:1?idempotence=x"):
+        with pytest.raises(ValueError, match=r"Kafka URL|idempotence"):
+            parse_url(wrong)
+    chosen = broker_from_settings(
+        Settings(broker_url="kafka://127.0.0.1:9092", kafka_partitions=3, broker_prefix="p")
+    )
+    assert isinstance(chosen, KafkaBroker)
+    assert (chosen.partitions, chosen.topic("tickets")) == (3, "p.tickets")
+    with pytest.raises(ConfigError):
+        broker_from_settings(Settings(broker_url="kafka://127.0.0.1:9092?acks=0"))

@@ -89,11 +89,8 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-@pytest.fixture(scope="session")
-def tansu() -> Iterator[TansuServer]:
-    """Tansu, a Kafka-protocol server, on a free port for the whole session (memory
-    storage). Skipped when it cannot start, but under CI=true that is a failure."""
-    server = TansuServer()
+def start_tansu(server: TansuServer) -> None:
+    """Start Tansu, or skip the test (under CI=true: fail it) when it cannot start."""
     try:
         server.start()
     except TansuError as error:
@@ -101,5 +98,13 @@ def tansu() -> Iterator[TansuServer]:
         if _in_ci():
             pytest.fail(f"{message} (CI=true: a missing service is a failure)")
         pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def tansu() -> Iterator[TansuServer]:
+    """Tansu, a Kafka-protocol server, on a free port for the whole session (memory
+    storage). Skipped when it cannot start, but under CI=true that is a failure."""
+    server = TansuServer()
+    start_tansu(server)
     yield server
     server.stop()

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from tests.conftest import start_tansu
 from tests.contract.broker_contract import next_delivery
 
 from supporter.brokers.base import BrokerError
@@ -287,7 +288,7 @@ async def test_an_idempotent_producer_the_server_refuses_is_a_broker_error_with_
 
 async def test_a_server_that_goes_away_makes_publish_raise_broker_error(queue: str) -> None:
     server = TansuServer()
-    server.start()
+    start_tansu(server)
     kafka = KafkaBroker(server.url, prefix="gone", answer_timeout=3.0)
     try:
         await kafka.declare(queue)
@@ -313,3 +314,66 @@ def test_urls_and_settings() -> None:
     assert (chosen.partitions, chosen.topic("tickets")) == (3, "p.tickets")
     with pytest.raises(ConfigError):
         broker_from_settings(Settings(broker_url="kafka://127.0.0.1:9092?acks=0"))
+
+
+async def test_a_server_lost_while_consuming_leaves_the_messages_for_later(
+    queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Neither the commit nor the give-back on leaving can reach the server: both are
+    logged, and leaving `consume` does not raise (the workers then consume again)."""
+    server = TansuServer()
+    start_tansu(server)
+    kafka = KafkaBroker(server.url, prefix="lost", session_timeout=SESSION, answer_timeout=2.0)
+    try:
+        await kafka.declare(queue)
+        for index in range(2):
+            await kafka.publish(queue, str(index).encode(), message_id=f"m{index}")
+        async with kafka.consume(queue, prefetch=2) as deliveries:
+            first = await next_delivery(deliveries)
+            await next_delivery(deliveries)  # left unsettled
+            server.stop()
+            await first.ack()
+            await deliveries.commit()  # fails: logged, not raised
+        assert "could not commit offsets" in caplog.text
+        assert "could not give back m1" in caplog.text
+    finally:
+        server.stop()
+        await kafka.close()
+
+
+async def test_settling_twice_is_an_error(broker: KafkaBroker, queue: str) -> None:
+    await broker.declare(queue)
+    await broker.publish(queue, b"x", message_id="m1")
+    async with broker.consume(queue, prefetch=1) as deliveries:
+        delivery = await next_delivery(deliveries)
+        await delivery.ack()
+        with pytest.raises(BrokerError, match="already settled"):
+            await delivery.requeue()
+
+
+async def test_a_topic_the_server_will_not_create_is_a_broker_error() -> None:
+    """Tansu creates any topic; a Kafka cluster refuses some (here: too many replicas).
+    The refusal, as the admin client returns it, becomes a BrokerError."""
+
+    class Refusing:
+        async def create_topics(self, topics: list[object]) -> object:
+            reason = "Replication factor: 3 > brokers: 1"
+            errors = [(getattr(topic, "name", ""), 38, reason) for topic in topics]
+            return type("Response", (), {"topic_errors": errors})()
+
+    kafka = KafkaBroker("kafka://127.0.0.1:9", replication_factor=3)
+    kafka._admin = Refusing()
+    with pytest.raises(BrokerError, match="Replication factor"):
+        await kafka.declare("tickets")
+    assert kafka.declared == ()
+
+
+def test_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        KafkaBroker("kafka://a:1", partitions=0)
+    with pytest.raises(ValueError, match="max_length"):
+        KafkaBroker("kafka://a:1", max_length=0)
+    with pytest.raises(ValueError, match="positive"):
+        KafkaBroker("kafka://a:1", session_timeout=0)
+    with pytest.raises(ValueError, match="prefetch"):
+        KafkaBroker("kafka://a:1").consume("q", prefetch=0)

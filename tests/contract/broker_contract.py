@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from supporter.brokers.base import Broker, Delivery, dead_letter_queue
+from supporter.brokers.base import Broker, BrokerError, Delivery, dead_letter_queue
 
 
 async def next_delivery(deliveries: AsyncIterator[Delivery], timeout: float = 5.0) -> Delivery:
@@ -276,6 +276,27 @@ class BrokerContract:
                 assert dict(delivery.headers) == {}
                 await delivery.ack()
         assert seen == [b"0", b"1", b"2"]
+
+    async def test_a_failed_look_at_a_missing_queue_leaves_the_broker_working(
+        self, broker: Broker, queue: str
+    ) -> None:
+        await self._declare(broker, queue)
+        await broker.publish(queue, b"0", message_id="m0")
+        # At the same time as other calls: the failed look must take none of them down
+        # (on whatever channel or connection they share).
+        missing, depth, age = await asyncio.gather(
+            broker.oldest_age(f"{queue}-never-declared"),
+            broker.depth(queue),
+            broker.oldest_age(queue),
+            return_exceptions=True,
+        )
+        assert isinstance(missing, BrokerError)
+        assert depth == 1
+        assert isinstance(age, float)
+        assert await broker.oldest_age(queue) is not None
+        assert await broker.depth(queue) == 1
+        await broker.publish(queue, b"1", message_id="m1")
+        assert await broker.depth(queue) == 2
 
     async def test_a_delayed_message_does_not_wait_before_its_delay(
         self, broker: Broker, queue: str

@@ -309,6 +309,7 @@ def test_every_alert_is_complete_and_uses_exposed_metrics_and_labels(
     alerts = [rule for rule in rules() if "alert" in rule]
     assert {alert["alert"] for alert in alerts} == {
         "SupporterStageStalled",
+        "SupporterMessagesWaitingLong",
         "SupporterDeadLettersRising",
         "SupporterModelRateLimited",
         "SupporterCircuitOpen",

@@ -28,7 +28,7 @@ BROKERS = {
 }
 # Kafka settings for every process on Tansu: it lets a consumer group form after half
 # the session timeout, so a short one makes joins (and a killed worker's eviction) quick.
-KAFKA_ENVIRONMENT = {"SUPPORTER_KAFKA_SESSION_TIMEOUT": "3"}
+KAFKA_ENVIRONMENT = {"SUPPORTER_KAFKA_SESSION_TIMEOUT": "6"}
 
 
 async def _clean(kind: str, url: str, prefix: str) -> None:

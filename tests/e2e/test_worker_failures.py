@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import asyncpg
-import pytest
+from tests.conftest import start_tansu
 from tests.e2e.processes import (
     BROKERS,
     Processes,
@@ -29,6 +29,7 @@ from supporter.brokers.rabbitmq import RabbitMQBroker
 from supporter.brokers.redis import RedisStreamsBroker
 from supporter.domain.messages import TicketMessage, encode
 from supporter.domain.models import Ticket
+from supporter.testing.tansu import TansuServer, free_port
 
 
 def results_in(store_url: str) -> dict[str, str]:
@@ -128,20 +129,30 @@ def test_poison_messages_go_to_the_dead_letter_queue_and_the_workers_go_on(
 def test_cut_connections_to_broker_and_database_lose_and_duplicate_nothing(
     tmp_path: Path, kind: str, store_url: str
 ) -> None:
-    if kind == "kafka":
-        # A Kafka client reaches the servers the bootstrap server advertises, not the
-        # proxy in front of it: cutting its connections needs a server that advertises
-        # the proxy, which this test does not set up yet.
-        pytest.skip("not covered on Kafka: clients bypass a proxy in front of the bootstrap")
     url, port = BROKERS[kind]
+    kafka_server: TansuServer | None = None
+    if kind == "kafka":
+        # A Kafka client talks to the servers its bootstrap server advertises, so this
+        # test's Tansu advertises the proxy: every process (ingest too) goes through it.
+        port = free_port()
     prefix = f"e2e-cut-{uuid.uuid4().hex[:8]}"
     broker_proxy, database_proxy = TcpProxy("127.0.0.1", port), TcpProxy("127.0.0.1", 5432)
     broker_port, database_port = broker_proxy.start(), database_proxy.start()
-    proxied_broker = (
-        f"amqp://guest:guest@127.0.0.1:{broker_port}/?reconnect_interval=0.5"
-        if kind == "rabbitmq"
-        else f"redis://127.0.0.1:{broker_port}/0"
-    )
+    if kind == "kafka":
+        kafka_server = TansuServer(port, advertised_port=broker_port)
+        try:
+            start_tansu(kafka_server)
+        except BaseException:  # skipped (or failed): nothing else of the test ran
+            broker_proxy.close()
+            database_proxy.close()
+            raise
+        url = proxied_broker = kafka_server.url
+    else:
+        proxied_broker = (
+            f"amqp://guest:guest@127.0.0.1:{broker_port}/?reconnect_interval=0.5"
+            if kind == "rabbitmq"
+            else f"redis://127.0.0.1:{broker_port}/0"
+        )
     proxied_store = store_url.replace("127.0.0.1:5432", f"127.0.0.1:{database_port}")
     direct = {
         **os.environ,
@@ -185,7 +196,10 @@ def test_cut_connections_to_broker_and_database_lose_and_duplicate_nothing(
         processes.kill_all()  # ingest, when the test failed: it waits for room forever
         broker_proxy.close()
         database_proxy.close()
-        clean(kind, prefix)
+        if kafka_server is not None:
+            kafka_server.stop()
+        else:
+            clean(kind, prefix)
     assert all(broker > 0 for broker, _ in cuts), cuts
     assert all(database > 0 for _, database in cuts), cuts
     assert alive == [True, True, True], processes.logs()

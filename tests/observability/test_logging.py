@@ -284,6 +284,44 @@ async def test_an_unexpected_error_quoting_the_ticket_is_logged_by_its_type_only
     assert any("exception" in line for line in lines if line["level"] == "DEBUG")
 
 
+async def test_a_failure_to_settle_quoting_the_ticket_is_logged_by_its_type_only(
+    worker_lines: io.StringIO,
+) -> None:
+    """A bug on the way out (here: publishing the result) is logged at ERROR by its
+    type, the traceback with its words at DEBUG; the message goes back to the queue."""
+
+    class QuotingBroker(MemoryBroker):
+        async def publish(self, queue: str, body: bytes, **options: Any) -> None:
+            if queue == "out":
+                raise RuntimeError(f"cannot encode {body[:400]!r} {MARKER}")
+            await super().publish(queue, body, **options)
+
+    async def analyze(message: TicketMessage) -> TicketMessage:
+        return message
+
+    broker = QuotingBroker()
+    for queue in ("in", "out", "in.dead"):
+        await broker.declare(queue)
+    stage = Stage("analyze", "in", "out", TicketMessage, analyze)
+    worker = StageWorker(stage, broker, RetryPolicy(), StageCounters(), lambda e: None)
+    await broker.publish("in", encode(TicketMessage(ticket=TICKET)), message_id="m1")
+    async with broker.consume("in", prefetch=1) as deliveries:
+        await worker.process(await anext(deliveries))
+        again = await anext(deliveries)
+        assert again.message_id == "m1"
+        await again.ack()
+
+    lines = json_lines(worker_lines)
+    errors = [line for line in lines if line["level"] == "ERROR"]
+    assert [line["message"] for line in errors] == [
+        "stage analyze could not settle message m1: RuntimeError"
+    ]
+    for line in lines:
+        if line["level"] != "DEBUG":
+            assert MARKER not in json.dumps(line), line
+    assert any(MARKER in line.get("exception", "") for line in lines if line["level"] == "DEBUG")
+
+
 def test_a_database_error_is_described_without_the_row_it_quotes() -> None:
     class NotNullViolationError(Exception):
         pass

@@ -393,3 +393,17 @@ async def test_a_call_cut_off_by_the_deadline_is_counted_as_a_timeout(
     samples = rendered(metrics)
     assert value(samples, "supporter_model_requests_total", **MODEL, outcome="timeout") == 1
     assert value(samples, "supporter_model_request_seconds_count", **MODEL) == 1
+
+
+def test_dead_letter_series_exist_at_zero_before_the_first_dead_letter() -> None:
+    # A series born at 1 would hide its first dead letter from increase() and the alert.
+    stats = RunStats()
+    metrics = Metrics(stats, STAGES)
+    samples = rendered(metrics)
+    name = "supporter_stage_messages_dead_lettered_total"
+    for stage in STAGES:
+        for reason in ("invalid", "permanent", "retries_exhausted"):
+            assert (name, frozenset({"stage": stage, "reason": reason}.items())) in samples
+            assert value(samples, name, stage=stage, reason=reason) == 0
+    stats.stage("analyze").dead_letter_causes["permanent"] += 1
+    assert value(rendered(metrics), name, stage="analyze", reason="permanent") == 1

@@ -7,6 +7,8 @@ import io
 import itertools
 import json
 import logging
+import os
+import socket
 import time
 import uuid
 from collections import defaultdict
@@ -22,6 +24,7 @@ from tests.conftest import require_service
 from tests.llm.test_openai import analysis_request
 from tests.pipeline.fakes import FlakyProvider
 from tests.pipeline.test_orchestrator import FAST_RETRIES, write_tickets
+from tests.pipeline.test_worker import TICKET
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.base import Broker
@@ -30,15 +33,27 @@ from supporter.brokers.rabbitmq import RabbitMQBroker
 from supporter.brokers.redis import RedisStreamsBroker
 from supporter.config import ConfigError
 from supporter.domain.errors import PermanentError, TransientError
+from supporter.domain.messages import TicketMessage, encode
 from supporter.llm.openai import OpenAIProvider
 from supporter.llm.ratelimit import RateLimiter
 from supporter.observability import tracing
 from supporter.observability.logging import ContextFilter, JsonFormatter, current_context
 from supporter.pipeline.orchestrator import QUEUES, Pipeline, PipelineOptions
+from supporter.pipeline.stats import StageCounters
+from supporter.pipeline.worker import Stage, StageWorker
 from supporter.sources.csv import CsvTicketSource
 from supporter.store.sql import SqlStore, sqlite_url
 from supporter.testing.fake_llm import FakeLLM, FakeLLMConfig
 from supporter.transactions.sqlite import SqliteTransactionIndex
+
+
+def set_environment(monkeypatch: pytest.MonkeyPatch, environ: dict[str, str]) -> None:
+    """Exactly `environ` of the OTEL_* variables."""
+    for key in list(os.environ):
+        if key.startswith("OTEL_"):
+            monkeypatch.delenv(key)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
 
 
 @pytest.fixture
@@ -320,8 +335,11 @@ async def test_a_model_call_cut_off_by_the_deadline_ends_its_span(
         {"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"},
     ],
 )
-def test_tracing_is_off_unless_configured(environ: dict[str, str]) -> None:
-    assert tracing.configure("supporter-test", environ) is None
+def test_tracing_is_off_unless_configured(
+    environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_environment(monkeypatch, environ)
+    assert tracing.configure("supporter-test") is None
 
 
 @pytest.mark.parametrize(
@@ -332,8 +350,11 @@ def test_tracing_is_off_unless_configured(environ: dict[str, str]) -> None:
         {"OTEL_TRACES_EXPORTER": "console"},
     ],
 )
-def test_tracing_starts_when_an_exporter_is_configured(environ: dict[str, str]) -> None:
-    session = tracing.configure("supporter-test", environ)
+def test_tracing_starts_when_an_exporter_is_configured(
+    environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_environment(monkeypatch, environ)
+    session = tracing.configure("supporter-test")
     try:
         assert session is not None
         assert session.provider.resource.attributes["service.name"] == "supporter-test"
@@ -357,24 +378,80 @@ def test_tracing_starts_when_an_exporter_is_configured(environ: dict[str, str]) 
     ],
 )
 def test_an_exporter_supporter_cannot_use_is_a_clear_error(
-    environ: dict[str, str], message: str
+    environ: dict[str, str], message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    set_environment(monkeypatch, environ)
     with pytest.raises(ConfigError, match=message):
-        tracing.configure("supporter-test", environ)
+        tracing.configure("supporter-test")
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"OTEL_SERVICE_NAME": "billing-support"}, "billing-support"),
+        ({"OTEL_RESOURCE_ATTRIBUTES": "service.name=eu-support,team=ops"}, "eu-support"),
+        ({}, "supporter-test"),
+    ],
+)
+def test_the_environment_names_the_service_over_the_default(
+    environ: dict[str, str], expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_environment(monkeypatch, {"OTEL_TRACES_EXPORTER": "console", **environ})
+    session = tracing.configure("supporter-test")
+    assert session is not None
+    try:
+        assert session.provider.resource.attributes["service.name"] == expected
+    finally:
+        session.shutdown()
 
 
 def test_a_collector_that_does_not_answer_holds_up_a_stop_only_briefly(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(tracing, "FLUSH_SECONDS", 0.5)
-    # Port 9 (discard) refuses: the exporter would retry with backoff for 10 s a batch.
-    session = tracing.configure(
-        "supporter-test", {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"}
-    )
-    assert session is not None
-    for _ in range(600):
-        with tracing.tracer().start_as_current_span("work"):
-            pass
-    started = time.monotonic()
-    session.shutdown()
-    assert time.monotonic() - started < 5
+    with socket.socket() as listener:
+        # Takes connections and never answers: each export would wait out its timeout
+        # (10 s) and then retry with backoff.
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        port = listener.getsockname()[1]
+        set_environment(monkeypatch, {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}"})
+        session = tracing.configure("supporter-test")
+        assert session is not None
+        for _ in range(600):
+            with tracing.tracer().start_as_current_span("work"):
+                pass
+        started = time.monotonic()
+        session.shutdown()
+        assert time.monotonic() - started < 0.5 + 1.5
+
+
+async def test_a_fallback_answer_is_a_span_that_did_not_fail_and_continues_the_trace(
+    spans: InMemorySpanExporter,
+) -> None:
+    async def refuse(message: TicketMessage) -> TicketMessage:
+        raise PermanentError("refused")
+
+    async def fallback(message: TicketMessage) -> TicketMessage:
+        return message
+
+    broker = MemoryBroker()
+    for queue in ("in", "out", "in.dead"):
+        await broker.declare(queue)
+    stage = Stage("analyze", "in", "out", TicketMessage, refuse, fallback=fallback)
+    worker = StageWorker(stage, broker, FAST_RETRIES, StageCounters(), lambda error: None)
+    # Published without a trace context (a foreign publisher): the stage starts one.
+    await broker.publish("in", encode(TicketMessage(ticket=TICKET)), message_id="m1")
+    async with broker.consume("in", prefetch=1) as deliveries:
+        await worker.process(await anext(deliveries))
+    async with broker.consume("out", prefetch=1) as deliveries:
+        answered = await anext(deliveries)
+        await answered.ack()
+
+    (span,) = spans.get_finished_spans()
+    attributes = span.attributes or {}
+    assert span.parent is None
+    assert attributes["supporter.outcome"] == "fell_back"
+    assert attributes["error.type"] == "PermanentError"
+    assert span.status.status_code == StatusCode.UNSET
+    assert answered.headers["traceparent"].split("-")[1] == f"{trace_of(span):032x}"

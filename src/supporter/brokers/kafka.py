@@ -33,10 +33,11 @@
   (`session_timeout`); its partitions are then read again from their committed
   offsets by the others: the messages after that offset come again, and the
   idempotent store makes such repeats harmless.
-- **Prefetch.** At most `prefetch` deliveries are held (fetched and not yet
-  handed out, or handed out and not settled). While the bound is reached, the
-  queue's partitions are paused, and the consumer keeps polling (so it stays in
-  its group and keeps moving delayed messages).
+- **Prefetch.** At most `prefetch` deliveries are held (taken from aiokafka and not
+  yet handed out, or handed out and not settled). While the bound is reached the
+  consumer takes only delay-topic records (the queue's wait in aiokafka's fetch
+  buffer, bounded by its fetch sizes) and waits for a settle. Fetches are held by
+  the server at most 20 ms (`FETCH_MAX_WAIT_MS`), so a refill is quick.
 - **Requeue.** `requeue` publishes a copy of the message (same key, id and
   headers, with the marker header `x-supporter-redelivered`) to the end of the
   queue and then marks the original finished; seeking back instead would replay
@@ -61,12 +62,15 @@
   and the next owner moves it (possibly once more: a repeat). Without a running
   consumer of the queue delayed messages wait in the delay topic, invisible and
   not counted by `depth`.
-- **Depth** is, over the queue's partitions, the end offset minus the group's
-  committed offset (the log start where nothing was committed). It counts what
-  waits plus what consumers hold and have not committed yet, so it is a slight
-  overcount while consumers work. `oldest_age` reads, per partition where
-  something waits, the record at the committed offset and returns how long ago
-  the oldest of them was written (for a delayed message: moved to the queue).
+- **Depth** is, over the queue's partitions, the end offset minus where waiting
+  starts: the group's committed offset (the log start where nothing was
+  committed), or, on a partition that a consumer of this same broker object
+  reads, the first offset it has not handed out. So it is exact in the process
+  that consumes, and elsewhere (`supporter status`, another stage's metrics) it
+  also counts what the consumers hold and have not committed yet: a slight
+  overcount while they work. `oldest_age` reads, per partition where something
+  waits, the record at that offset and returns how long ago the oldest of them
+  was written (for a delayed message: moved to the queue), or None.
 - **Backpressure.** With `max_length`, a fresh publish waits (polling with
   backoff) while the queue's depth is `max_length` or more. The depth is checked
   again after `max_length / 4` publishes by this broker or after a second, so
@@ -87,7 +91,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -99,7 +103,12 @@ from aiokafka import (
     TopicPartition,
 )
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalGenerationError,
+    KafkaError,
+    RebalanceInProgressError,
+)
 
 from supporter.brokers.base import BrokerError, dead_letter_queue
 
@@ -118,6 +127,7 @@ _ROOM_POLL_FIRST = 0.02
 _ROOM_POLL_MAX = 0.5
 _ROOM_RECHECK = 1.0
 _URL_OPTIONS = frozenset({"idempotence"})
+_REBALANCING = (CommitFailedError, IllegalGenerationError, RebalanceInProgressError)
 
 # A record as aiokafka returns it (ConsumerRecord: topic, partition, offset,
 # timestamp, key, value, headers); aiokafka ships no type information.
@@ -300,9 +310,8 @@ class KafkaConsumer:
         try:
             async with _answer(f"joining the consumers of {self.queue!r}", broker.answer_timeout):
                 await client.start()
-        except BrokerError:
-            with contextlib.suppress(KafkaError, OSError):
-                await client.stop()
+        except BaseException:  # BrokerError, or cancelled while joining
+            await _stop_quietly(client.stop, broker.answer_timeout)
             raise
         self._client = client
         self._reader = asyncio.create_task(self._read(), name=f"kafka-reader-{self.queue}")
@@ -389,7 +398,10 @@ class KafkaConsumer:
                 async with asyncio.timeout(self._broker.answer_timeout):
                     await self._client.commit(offsets)
             except (KafkaError, OSError, TimeoutError) as error:
-                log.warning("could not commit offsets of %r: %r", self.queue, error)
+                # A rebalance under way is routine (the listener commits what it may);
+                # anything else is worth a warning.
+                level = logging.INFO if isinstance(error, _REBALANCING) else logging.WARNING
+                log.log(level, "could not commit offsets of %r: %r", self.queue, error)
                 return
             for state in chosen:
                 if state.tp in offsets:
@@ -542,9 +554,19 @@ class KafkaConsumer:
             state.live = False
         self._arrived.set()
         if self._client is not None:
-            with contextlib.suppress(KafkaError, OSError, TimeoutError):
-                async with asyncio.timeout(self._broker.answer_timeout):
-                    await self._client.stop()
+            await _stop_quietly(self._client.stop, self._broker.answer_timeout)
+
+
+async def _stop_quietly(stop: Callable[[], Awaitable[None]], within: float) -> None:
+    """Stop an aiokafka client, waiting at most `within` seconds. Its stop can fail when
+    the server is gone (even with a CancelledError of its own fetch tasks, which must not
+    pass for a cancellation of the caller); the client is done with either way."""
+    stopping = asyncio.ensure_future(stop())
+    await asyncio.wait({stopping}, timeout=within)
+    if not stopping.done():
+        stopping.cancel()
+    elif not stopping.cancelled() and stopping.exception() is not None:
+        log.debug("an aiokafka client stopped with %r", stopping.exception())
 
 
 def _due_ms(record: _Record) -> int:
@@ -643,8 +665,7 @@ class KafkaBroker:
                     ):
                         await producer.start()
                 except BrokerError as error:
-                    with contextlib.suppress(KafkaError, OSError):
-                        await producer.stop()
+                    await _stop_quietly(producer.stop, self.answer_timeout)
                     hint = (
                         " If the server does not support idempotent producers, add"
                         " ?idempotence=false to the URL."
@@ -670,8 +691,7 @@ class KafkaBroker:
                     ):
                         await admin.start()
                 except BrokerError:
-                    with contextlib.suppress(KafkaError, OSError):
-                        await admin.close()
+                    await _stop_quietly(admin.close, self.answer_timeout)
                     raise
                 self._admin = admin
             return self._admin
@@ -696,8 +716,7 @@ class KafkaBroker:
                     ):
                         await client.start()
                 except BrokerError:
-                    with contextlib.suppress(KafkaError, OSError):
-                        await client.stop()
+                    await _stop_quietly(client.stop, self.answer_timeout)
                     raise
                 found = self._inspectors[queue] = (client, asyncio.Lock())
             return found
@@ -909,9 +928,6 @@ class KafkaBroker:
             admin, self._admin = self._admin, None
         for client in [*clients, producer]:
             if client is not None:
-                with contextlib.suppress(KafkaError, OSError, TimeoutError):
-                    async with asyncio.timeout(self.answer_timeout):
-                        await client.stop()
+                await _stop_quietly(client.stop, self.answer_timeout)
         if admin is not None:
-            with contextlib.suppress(KafkaError, OSError):
-                await admin.close()
+            await _stop_quietly(admin.close, self.answer_timeout)

@@ -35,13 +35,17 @@
   wall clock (seconds, as a decimal string) when it becomes visible in its queue (publish time,
   plus the delay queue's TTL for a delayed one). Without the management API
   nothing else tells a message's age, so `oldest_age` peeks at the head of the
-  queue: a `basic.get` on the inspection channel (never a consumer's), then
-  `basic.reject` with requeue, which puts the message back at its original
-  position. The costs: the peeked message is marked redelivered (the pipeline does
+  queue: a `basic.get` on a channel opened for that look alone (never a
+  consumer's), then `basic.nack` with requeue, which puts the message back at its
+  original position, and the channel is closed, which returns once RabbitMQ has
+  it back. The costs: the peeked message is marked redelivered (the pipeline does
   not act on that flag; it only tells a consumer "maybe seen before", still true
   of any message), and for the instant it is held a consumer may be handed the
   next message first (competing consumers and prefetch reorder anyway); if the
-  inspection channel dies meanwhile, RabbitMQ requeues the message itself. Only
+  channel dies meanwhile, RabbitMQ requeues the message itself. The queues are
+  classic queues: on a quorum queue (made so by a policy or the vhost's default
+  type) every return counts against its delivery limit (20 by default on 4.x),
+  and enough peeks would drop the head message, so do not make them quorum. Only
   ready messages are peeked, never unacknowledged or delayed ones. The age
   compares two hosts' clocks (publisher, inspector), so it is as good as their
   sync, and None for a head message published without either stamp.
@@ -431,16 +435,23 @@ class RabbitMQBroker:
 
     async def oldest_age(self, queue: str) -> float | None:
         doing = f"peeking at the oldest message in {queue!r}"
-        async with self._inspection(doing, queue=queue) as channel:
-            amqp_queue = await channel.get_queue(self._name(queue), ensure=False)
-            head = await amqp_queue.get(no_ack=False, fail=False, timeout=ANSWER_TIMEOUT)
-            if head is None:
-                return None
-            try:
-                visible_at = _visible_at(head)
-            finally:
-                # Back to its original place in the queue.
-                await head.reject(requeue=True)
+        # A channel of its own, closed after each look: a failed or cut-short peek then
+        # takes no other call down with it, and closing it waits until RabbitMQ has the
+        # message back (a nack has no answer of its own).
+        channel = await self._open_channel(doing)
+        try:
+            async with _answer(doing, queue=queue):
+                amqp_queue = await channel.get_queue(self._name(queue), ensure=False)
+                head = await amqp_queue.get(no_ack=False, fail=False, timeout=ANSWER_TIMEOUT)
+                if head is None:
+                    return None
+                try:
+                    visible_at = _visible_at(head)
+                finally:
+                    # Back to its original place in the queue.
+                    await head.nack(requeue=True)
+        finally:
+            await _close_quietly(channel)
         return None if visible_at is None else max(0.0, time.time() - visible_at)
 
     async def delete(self, queue: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -24,8 +25,11 @@ from supporter.brokers.base import Broker
 from supporter.llm.base import ModelCall
 from supporter.pipeline.circuit import CircuitBreaker, CircuitState
 from supporter.pipeline.stats import RunStats
+from supporter.pipeline.worker import DeadLetterCause
 
 log = logging.getLogger(__name__)
+
+_DEAD_LETTER_CAUSES: tuple[DeadLetterCause, ...] = typing.get_args(DeadLetterCause)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Model calls take from milliseconds (offline) to a minute (a slow LLM answer).
@@ -219,8 +223,10 @@ class _RunCollector(Collector):
             succeeded.add_metric([stage], counters.succeeded)
             retried.add_metric([stage], counters.retried)
             fell_back.add_metric([stage], counters.fell_back)
-            for cause, count in sorted(counters.dead_letter_causes.items()):
-                dead.add_metric([stage, cause], count)
+            # Every cause from the start, at 0: a series born at 1 hides its first dead
+            # letter from increase() and rate(), and so from the alert on them.
+            for cause in _DEAD_LETTER_CAUSES:
+                dead.add_metric([stage, cause], counters.dead_letter_causes[cause])
             in_flight.add_metric([stage], counters.in_flight)
         yield from (consumed, succeeded, retried, fell_back, dead, in_flight)
 

@@ -44,6 +44,7 @@ INSTRUMENTATION = "supporter"
 _EXPORTERS = ("otlp", "console")
 # How long a stopping process waits to send its last spans.
 FLUSH_SECONDS = 5.0
+_AFTER_SHUTDOWN_SECONDS = 0.5
 
 # Set by `use` (tests, or a process that configured tracing); else the global provider,
 # which is a no-op unless someone set one.
@@ -137,7 +138,9 @@ class Tracing:
                 )
                 for exporter in self.exporters:
                     exporter.shutdown()
-                stopper.join(FLUSH_SECONDS)
+                # A request in the air ends at its own timeout: not waited for (the
+                # thread is a daemon), so the whole stop stays within the bound.
+                stopper.join(_AFTER_SHUTDOWN_SECONDS)
         finally:
             use(None)
 
@@ -149,13 +152,15 @@ class Tracing:
             log.warning("could not send the last spans: %s", type(error).__name__)
 
 
-def configure(service: str, environ: Mapping[str, str] | None = None) -> Tracing | None:
-    """Start tracing if the environment asks for it; None when tracing stays off.
+def configure(service: str) -> Tracing | None:
+    """Start tracing if the environment (`os.environ`, which the SDK's exporter reads
+    too) asks for it; None when tracing stays off.
 
     `service` names the process (`supporter-analyze`, …) unless `OTEL_SERVICE_NAME`
-    does. Raises ConfigError for an exporter Supporter cannot use.
+    (or `service.name` in `OTEL_RESOURCE_ATTRIBUTES`) does. Raises ConfigError for an
+    exporter Supporter cannot use.
     """
-    environ = os.environ if environ is None else environ
+    environ = os.environ
     if not enabled(environ):
         return None
     names = tuple(_named_exporters(environ) or ["otlp"])
@@ -165,8 +170,12 @@ def configure(service: str, environ: Mapping[str, str] | None = None) -> Tracing
             f"OTEL_TRACES_EXPORTER={','.join(unknown)} is not supported: use otlp, console or none"
         )
     exporters = tuple(_exporter(name, environ) for name in names)
-    # Resource.create reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES over these.
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    # Resource.create() reads OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME, and names
+    # an unnamed service `unknown_service…`: ours is the name then.
+    resource = Resource.create()
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = Resource.create({"service.name": service})
+    provider = TracerProvider(resource=resource)
     for exporter in exporters:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     use(provider)

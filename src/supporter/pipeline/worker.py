@@ -179,14 +179,18 @@ class StageWorker(Generic[In, Out]):
             # The broker failed us (publish or settle): hand the message back so it is
             # done again; downstream is idempotent by ticket, so a repeat is harmless.
             # A broker that is down is expected now and then; anything else is a bug.
+            broker_down = isinstance(error, BrokerError)
             log.log(
-                logging.WARNING if isinstance(error, BrokerError) else logging.ERROR,
+                logging.WARNING if broker_down else logging.ERROR,
                 "stage %s could not settle message %s: %s",
                 self.stage.name,
                 delivery.message_id,
-                error,
-                exc_info=not isinstance(error, BrokerError),
+                # A broker's words name no ticket; a bug's could quote one: its
+                # traceback goes to DEBUG.
+                error if broker_down else error_text(error),
             )
+            if not broker_down:
+                log.debug("stage %s failed to settle", self.stage.name, exc_info=error)
             # A pause before handing it back keeps a broker that is down from being
             # hammered in a tight loop; the held prefetch slot slows intake meanwhile.
             tracing.failed(trace.get_current_span(), type(error).__name__)

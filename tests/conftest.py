@@ -17,6 +17,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from supporter.brokers.base import Broker
+from supporter.brokers.kafka import KafkaBroker
+from supporter.brokers.rabbitmq import RabbitMQBroker
+from supporter.brokers.redis import RedisStreamsBroker
+from supporter.pipeline.orchestrator import QUEUES
 from supporter.testing.tansu import TansuError, TansuServer
 
 
@@ -108,3 +113,30 @@ def tansu() -> Iterator[TansuServer]:
     start_tansu(server)
     yield server
     server.stop()
+
+
+@pytest.fixture(params=["rabbitmq", "redis", "kafka"])
+async def real_broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
+    """Each real broker in turn (the test runs once on each), under a prefix of its own
+    that is deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    if request.param == "kafka":
+        tansu: TansuServer = request.getfixturevalue("tansu")
+        kafka = KafkaBroker(tansu.url, prefix=prefix, session_timeout=2.0)
+        yield kafka
+        for queue in QUEUES:
+            await kafka.delete(queue)
+        await kafka.close()
+    elif request.param == "rabbitmq":
+        require_service("RabbitMQ", "127.0.0.1", 5672)
+        rabbit = RabbitMQBroker("amqp://guest:guest@127.0.0.1:5672/", prefix=prefix)
+        yield rabbit
+        for queue in QUEUES:
+            await rabbit.delete(queue)
+        await rabbit.close()
+    else:
+        require_service("Redis", "127.0.0.1", 6379)
+        redis = RedisStreamsBroker("redis://127.0.0.1:6379/0", prefix=prefix)
+        yield redis
+        await redis.delete_keys()
+        await redis.close()

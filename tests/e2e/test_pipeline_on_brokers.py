@@ -3,56 +3,23 @@ letters through the stage's dead-letter queue, results stored once."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-from tests.conftest import require_service
 from tests.pipeline.fakes import FlakyProvider
 from tests.pipeline.test_orchestrator import write_tickets
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.base import Broker
-from supporter.brokers.kafka import KafkaBroker
-from supporter.brokers.rabbitmq import RabbitMQBroker
-from supporter.brokers.redis import RedisStreamsBroker
 from supporter.domain.errors import PermanentError, TransientError
-from supporter.pipeline.orchestrator import QUEUES, Pipeline, PipelineOptions
+from supporter.pipeline.orchestrator import Pipeline, PipelineOptions
 from supporter.pipeline.retry import RetryPolicy
 from supporter.sources.csv import CsvTicketSource
 from supporter.store.sql import SqlStore, sqlite_url
-from supporter.testing.tansu import TansuServer
 from supporter.transactions.sqlite import SqliteTransactionIndex
 
 
-@pytest.fixture(params=["rabbitmq", "redis", "kafka"])
-async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
-    prefix = f"e2e-{uuid.uuid4().hex[:10]}"
-    if request.param == "kafka":
-        tansu: TansuServer = request.getfixturevalue("tansu")
-        kafka = KafkaBroker(tansu.url, prefix=prefix, session_timeout=2.0)
-        yield kafka
-        for queue in QUEUES:
-            await kafka.delete(queue)
-        await kafka.close()
-    elif request.param == "rabbitmq":
-        require_service("RabbitMQ", "127.0.0.1", 5672)
-        rabbit = RabbitMQBroker("amqp://guest:guest@127.0.0.1:5672/", prefix=prefix)
-        yield rabbit
-        for queue in QUEUES:
-            await rabbit.delete(queue)
-        await rabbit.close()
-    else:
-        require_service("Redis", "127.0.0.1", 6379)
-        redis = RedisStreamsBroker("redis://127.0.0.1:6379/0", prefix=prefix)
-        yield redis
-        await redis.delete_keys()
-        await redis.close()
-
-
 async def test_retries_and_dead_letters_work_the_same_on_a_real_broker(
-    tmp_path: Path, broker: Broker
+    tmp_path: Path, real_broker: Broker
 ) -> None:
     tickets = write_tickets(tmp_path / "t.csv", 30)
     provider = FlakyProvider(
@@ -66,7 +33,7 @@ async def test_retries_and_dead_letters_work_the_same_on_a_real_broker(
         respond_concurrency=4,
         output_batch_size=16,
     )
-    pipeline = Pipeline(broker, store, provider, DEFAULT_TAXONOMY, [], options)
+    pipeline = Pipeline(real_broker, store, provider, DEFAULT_TAXONOMY, [], options)
     index = SqliteTransactionIndex()
     try:
         report = await pipeline.run(CsvTicketSource(tickets), index, lambda reject: None)

@@ -31,7 +31,7 @@ from supporter.pipeline.stats import RunStats
 from supporter.sinks.jsonl import JsonlResultSink
 from supporter.sources.csv import CsvTicketSource
 from supporter.store.sql import SqlStore, sqlite_url
-from supporter.testing.fake_llm import FakeLLM, FakeLLMConfig
+from supporter.testing.fake_llm import FakeLLM
 from supporter.transactions.sqlite import SqliteTransactionIndex
 
 STAGES = ("analyze", "respond", "sink")
@@ -256,14 +256,6 @@ async def test_the_oldest_waiting_message_age_is_asked_of_the_broker(store: SqlS
 
 
 # --------------------------------------------------------------------------- model calls
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[tuple[FakeLLM, str]]:
-    fake = FakeLLM(FakeLLMConfig(latency_ms=5, latency_jitter=0, error_rates={}, seed=11))
-    base_url = await fake.start()
-    yield fake, base_url
-    await fake.stop()
 
 
 def observed_provider(base_url: str, metrics: Metrics, **overrides: Any) -> OpenAIProvider:

@@ -10,9 +10,8 @@ import logging
 import os
 import socket
 import time
-import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
-from tests.conftest import require_service
 from tests.llm.test_openai import analysis_request
 from tests.pipeline.fakes import FlakyProvider
 from tests.pipeline.test_orchestrator import FAST_RETRIES, write_tickets
@@ -29,8 +27,6 @@ from tests.pipeline.test_worker import TICKET
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.base import Broker
 from supporter.brokers.memory import MemoryBroker
-from supporter.brokers.rabbitmq import RabbitMQBroker
-from supporter.brokers.redis import RedisStreamsBroker
 from supporter.config import ConfigError
 from supporter.domain.errors import PermanentError, TransientError
 from supporter.domain.messages import TicketMessage, encode
@@ -38,12 +34,12 @@ from supporter.llm.openai import OpenAIProvider
 from supporter.llm.ratelimit import RateLimiter
 from supporter.observability import tracing
 from supporter.observability.logging import ContextFilter, JsonFormatter, current_context
-from supporter.pipeline.orchestrator import QUEUES, Pipeline, PipelineOptions
+from supporter.pipeline.orchestrator import Pipeline, PipelineOptions
 from supporter.pipeline.stats import StageCounters
 from supporter.pipeline.worker import Stage, StageWorker
 from supporter.sources.csv import CsvTicketSource
 from supporter.store.sql import SqlStore, sqlite_url
-from supporter.testing.fake_llm import FakeLLM, FakeLLMConfig
+from supporter.testing.fake_llm import FakeLLM
 from supporter.transactions.sqlite import SqliteTransactionIndex
 
 
@@ -184,24 +180,6 @@ async def test_one_trace_per_ticket_through_the_in_memory_broker(
     assert tries[1].status.status_code == StatusCode.UNSET
 
 
-@pytest.fixture(params=["rabbitmq", "redis"])
-async def real_broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
-    prefix = f"trace-{uuid.uuid4().hex[:10]}"
-    if request.param == "rabbitmq":
-        require_service("RabbitMQ", "127.0.0.1", 5672)
-        rabbit = RabbitMQBroker("amqp://guest:guest@127.0.0.1:5672/", prefix=prefix)
-        yield rabbit
-        for queue in QUEUES:
-            await rabbit.delete(queue)
-        await rabbit.close()
-    else:
-        require_service("Redis", "127.0.0.1", 6379)
-        redis = RedisStreamsBroker("redis://127.0.0.1:6379/0", prefix=prefix)
-        yield redis
-        await redis.delete_keys()
-        await redis.close()
-
-
 async def test_one_trace_per_ticket_through_a_real_broker(
     tmp_path: Path, spans: InMemorySpanExporter, real_broker: Broker
 ) -> None:
@@ -255,14 +233,6 @@ def test_the_trace_id_is_the_current_spans(spans: InMemorySpanExporter) -> None:
 
 
 # --------------------------------------------------------------------------- model calls
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[tuple[FakeLLM, str]]:
-    fake = FakeLLM(FakeLLMConfig(latency_ms=5, latency_jitter=0, error_rates={}, seed=3))
-    base_url = await fake.start()
-    yield fake, base_url
-    await fake.stop()
 
 
 def provider_for(base_url: str) -> OpenAIProvider:

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # Kafka: a consumer that stops heartbeating (a killed worker) leaves its group,
     # and its partitions go to the others, after this many seconds.
     kafka_session_timeout: float = Field(default=10.0, gt=0)
+    # Kafka: when a rebalance takes partitions from a worker, it waits this many
+    # seconds for the messages it is working on from them to be settled (at least
+    # the usual time a stage holds a message); what is left is read again elsewhere.
+    kafka_revoke_wait: float = Field(default=30.0, ge=0)
     # A database URL (postgresql://…, sqlite:///…) takes the place of `db` when given.
     store_url: str | None = None
     provider: Literal["offline", "openai", "local", "cascade"] = "offline"

@@ -9,14 +9,16 @@ import sys
 import textwrap
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaConnectionError
 from tests.conftest import start_tansu
 from tests.contract.broker_contract import next_delivery
 
 from supporter.brokers.base import BrokerError
-from supporter.brokers.kafka import KafkaBroker, KafkaDelivery, parse_url
+from supporter.brokers.kafka import COMMIT_FAILURES_FATAL, KafkaBroker, KafkaDelivery, parse_url
 from supporter.cli.wiring import broker as broker_from_settings
 from supporter.config import ConfigError, Settings
 from supporter.testing.tansu import TansuServer, free_port
@@ -177,8 +179,8 @@ async def test_requeue_puts_a_marked_copy_at_the_end_and_finishes_the_original(
 async def test_a_delayed_retry_holds_up_nothing_behind_it(broker: KafkaBroker, queue: str) -> None:
     await broker.declare(queue)
     loop = asyncio.get_running_loop()
+    started = loop.time()  # before the publish: the due time counts from there
     await broker.publish(queue, b"later", message_id="d1", delay=2.0, key="C1")
-    started = loop.time()
     await broker.publish(queue, b"now", message_id="n1", key="C1")
     assert await broker.depth(queue) == 1  # the delayed one waits elsewhere, uncounted
     async with broker.consume(queue, prefetch=2) as deliveries:
@@ -312,6 +314,13 @@ def test_urls_and_settings() -> None:
     )
     assert isinstance(chosen, KafkaBroker)
     assert (chosen.partitions, chosen.topic("tickets")) == (3, "p.tickets")
+    assert isinstance(chosen, KafkaBroker)
+    assert chosen.revoke_wait == 30.0
+    waiting = broker_from_settings(
+        Settings(broker_url="kafka://127.0.0.1:9092", kafka_revoke_wait=12.5)
+    )
+    assert isinstance(waiting, KafkaBroker)
+    assert waiting.revoke_wait == 12.5
     with pytest.raises(ConfigError):
         broker_from_settings(Settings(broker_url="kafka://127.0.0.1:9092?acks=0"))
 
@@ -377,3 +386,181 @@ def test_options_are_checked() -> None:
         KafkaBroker("kafka://a:1", session_timeout=0)
     with pytest.raises(ValueError, match="prefetch"):
         KafkaBroker("kafka://a:1").consume("q", prefetch=0)
+
+
+# --- requeue failures, give-backs in flight, commit failures, oldest_age -----------
+
+
+def failing_sends(broker: KafkaBroker, monkeypatch: pytest.MonkeyPatch, times: int) -> None:
+    """The broker's next `times` publishes to the server fail like a lost server."""
+    real = broker.send
+    left = [times]
+
+    async def send(*args: Any, **kwargs: Any) -> None:
+        if left[0] > 0:
+            left[0] -= 1
+            raise BrokerError("publishing: Kafka did not answer")
+        await real(*args, **kwargs)
+
+    monkeypatch.setattr(broker, "send", send)
+
+
+def slow_sends(broker: KafkaBroker, monkeypatch: pytest.MonkeyPatch, pause: float) -> None:
+    real = broker.send
+
+    async def send(*args: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(pause)
+        await real(*args, **kwargs)
+
+    monkeypatch.setattr(broker, "send", send)
+
+
+async def test_a_requeue_that_fails_leaves_the_delivery_unsettled_for_a_retry(
+    broker: KafkaBroker, queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await broker.declare(queue)
+    await broker.publish(queue, b"a", message_id="ma")
+    async with broker.consume(queue, prefetch=2) as deliveries:
+        first = await next_delivery(deliveries)
+        failing_sends(broker, monkeypatch, times=1)
+        with pytest.raises(BrokerError):
+            await first.requeue()
+        await first.requeue()  # the worker's retry: not "already settled"
+        again = await next_delivery(deliveries)
+        assert (again.body, again.redelivered) == (b"a", True)
+        await again.ack()
+        await deliveries.commit()
+    assert await committed(broker, queue) == 2  # the original is finished, and its copy
+
+
+async def test_a_rebalance_waits_for_a_requeue_in_flight(
+    broker: KafkaBroker, queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await broker.declare(queue)
+    await broker.publish(queue, b"a", message_id="ma")
+    async with broker.consume(queue, prefetch=1) as deliveries:
+        delivery = await next_delivery(deliveries)
+        assert isinstance(delivery, KafkaDelivery)
+        slow_sends(broker, monkeypatch, pause=1.0)
+        requeuing = asyncio.create_task(delivery.requeue())
+        await asyncio.sleep(0.1)  # the copy is being published
+        await deliveries.revoked({delivery.partition.tp})  # what the listener calls
+        assert requeuing.done(), "the partition was let go with a requeue in flight"
+        await requeuing
+    # The original was finished before the commit: its next owner reads only the copy.
+    assert await committed(broker, queue) == 1
+
+
+async def test_leaving_waits_for_a_requeue_in_flight_and_gives_nothing_back_twice(
+    broker: KafkaBroker, queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await broker.declare(queue)
+    await broker.publish(queue, b"a", message_id="ma")
+    async with broker.consume(queue, prefetch=1) as deliveries:
+        delivery = await next_delivery(deliveries)
+        slow_sends(broker, monkeypatch, pause=1.0)
+        requeuing = asyncio.create_task(delivery.requeue())
+        await asyncio.sleep(0.1)
+    await requeuing
+    assert await committed(broker, queue) == 1
+    assert await broker.depth(queue) == 1  # one copy, not two
+
+
+async def test_a_committer_that_dies_makes_the_consumer_raise(
+    broker: KafkaBroker, queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await broker.declare(queue)
+    for index in range(2):
+        await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+    async with broker.consume(queue, prefetch=1) as deliveries:
+        first = await next_delivery(deliveries)
+        client = deliveries._client
+        real_commit = client.commit
+
+        async def broken(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(client, "commit", broken)
+        await first.ack()
+        committer = deliveries._committer
+        assert committer is not None
+        await asyncio.wait({committer}, timeout=10)
+        assert committer.done()
+        with pytest.raises(BrokerError, match="boom"):
+            await asyncio.wait_for(anext(deliveries), 5)
+        monkeypatch.setattr(client, "commit", real_commit)
+
+
+async def test_commits_failing_again_and_again_make_the_consumer_raise(
+    broker: KafkaBroker, queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await broker.declare(queue)
+    for index in range(2):
+        await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+    async with broker.consume(queue, prefetch=1) as deliveries:
+        first = await next_delivery(deliveries)
+        client = deliveries._client
+
+        async def refused(*args: Any, **kwargs: Any) -> None:
+            raise KafkaConnectionError("the coordinator is gone")
+
+        monkeypatch.setattr(client, "commit", refused)
+        await first.ack()
+        for _ in range(COMMIT_FAILURES_FATAL):
+            await deliveries.commit()  # each one logged, not raised
+        with pytest.raises(BrokerError, match="commits in a row failed"):
+            await asyncio.wait_for(anext(deliveries), 5)
+
+
+async def test_oldest_age_skips_a_partition_with_nothing_readable(
+    tansu: TansuServer, queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where only markers remain past the committed offset, nothing is fetched there:
+    the partition is skipped instead of waited on until the answer timeout."""
+    kafka = KafkaBroker(tansu.url, prefix=f"t-{uuid.uuid4().hex[:10]}", answer_timeout=8.0)
+    try:
+        await kafka.declare(queue)
+        await kafka.publish(queue, b"x", message_id="m1")  # unkeyed: partition 0
+        client, _ = await kafka._inspector(queue)
+        real_getmany = client.getmany
+
+        async def markers_only(*partitions: TopicPartition, **kwargs: Any) -> Any:
+            found = await real_getmany(*partitions, **kwargs)
+            return {tp: records for tp, records in found.items() if tp.partition != 0}
+
+        monkeypatch.setattr(client, "getmany", markers_only)
+        assert await kafka.depth(queue) == 1
+        assert await asyncio.wait_for(kafka.oldest_age(queue), 6) is None
+    finally:
+        await kafka.delete(queue)
+        await kafka.close()
+
+
+async def test_oldest_age_does_not_wait_for_a_record_that_is_gone(
+    tansu: TansuServer, queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A committed offset whose record is gone (deleted by retention since the offsets
+    were read): the inspector resets to the log start (a Kafka server answers such a
+    fetch with "offset out of range"; Tansu answers it empty), and a partition where
+    nothing can be read is skipped instead of waited on until the answer timeout."""
+    kafka = KafkaBroker(tansu.url, prefix=f"t-{uuid.uuid4().hex[:10]}", answer_timeout=8.0)
+    try:
+        await kafka.declare(queue)
+        await kafka.publish(queue, b"x", message_id="m1")  # partition 0, offset 0
+        client, _ = await kafka._inspector(queue)
+        real_committed, real_ends = client.committed, client.end_offsets
+
+        async def committed_far(tp: TopicPartition) -> int | None:
+            return 5 if tp.partition == 0 else await real_committed(tp)
+
+        async def ends_far(tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+            ends: dict[TopicPartition, int] = await real_ends(tps)
+            return {tp: 10 if tp.partition == 0 else end for tp, end in ends.items()}
+
+        monkeypatch.setattr(client, "committed", committed_far)
+        monkeypatch.setattr(client, "end_offsets", ends_far)
+        assert client._auto_offset_reset == "earliest"
+        assert await asyncio.wait_for(kafka.oldest_age(queue), 6) is None
+    finally:
+        await kafka.delete(queue)
+        await kafka.close()

@@ -41,15 +41,21 @@
 - **Requeue.** `requeue` publishes a copy of the message (same key, id and
   headers, with the marker header `x-supporter-redelivered`) to the end of the
   queue and then marks the original finished; seeking back instead would replay
-  every later message of the partition too. Leaving `consume` does the same for
-  every delivery handed out and not settled; what was fetched but not handed out
-  is simply not committed, so it comes again. `redelivered` is true for such
+  every later message of the partition too. The delivery counts as settled only
+  once the copy is published: if publishing fails, `requeue` raises BrokerError
+  and the delivery stays handed out and unsettled (a retry of `requeue`, or leaving
+  `consume`, gives it back; a rebalance waits for it). Leaving `consume` waits for
+  requeues in flight (at most `answer_timeout`), then does the same for every
+  delivery handed out and not settled; what was fetched but not handed out is
+  simply not committed, so it comes again. `redelivered` is true for such
   copies only: a message read again after a crash or a rebalance is not marked
   (Kafka keeps no record of what was delivered).
 - **Rebalances.** When the group takes partitions from a consumer (a worker
   joins or dies), the consumer drops what it fetched from them and did not hand
-  out, waits up to `revoke_wait` seconds for what it handed out from them to be
-  settled, commits, and lets go. A delivery still unsettled after that is read
+  out, waits up to `revoke_wait` seconds (the setting `kafka_revoke_wait`, 30 by
+  default: at least the usual time a stage holds a message) for what it handed
+  out from them to be settled (a requeue in flight included), commits, and lets
+  go. A delivery still unsettled after that is read
   again by the partition's next owner (a repeat, not a loss); settling the stale
   copy afterwards changes nothing.
 - **Delays.** A delayed message is published to the queue's delay topic with its
@@ -61,7 +67,13 @@
   partition; a consumer that dies before moving a record leaves it uncommitted,
   and the next owner moves it (possibly once more: a repeat). Without a running
   consumer of the queue delayed messages wait in the delay topic, invisible and
-  not counted by `depth`.
+  not counted by `depth`. The known limit of this scheme: a delay partition
+  commits only up to its lowest record not moved yet, so one long delay (a
+  Retry-After of up to 600 s) pins its commit point; a restart or a rebalance then
+  replays the delay records behind it that were already moved, so those retries
+  run twice (duplicate work, harmless to the results: the store is idempotent by
+  origin), and every delayed record is held in the consumer's memory until due.
+  Tiered delay topics (one per delay range) would lift this.
 - **Depth** is, over the queue's partitions, the end offset minus where waiting
   starts: the group's committed offset (the log start where nothing was
   committed), or, on a partition that a consumer of this same broker object
@@ -70,7 +82,10 @@
   also counts what the consumers hold and have not committed yet: a slight
   overcount while they work. `oldest_age` reads, per partition where something
   waits, the record at that offset and returns how long ago the oldest of them
-  was written (for a delayed message: moved to the queue), or None.
+  was written (for a delayed message: moved to the queue), or None. A partition
+  whose record there cannot be read after a few short fetches (only markers
+  left) is skipped; an offset whose record is gone (retention) reads from the log
+  start.
 - **Backpressure.** With `max_length`, a fresh publish waits (polling with
   backoff) while the queue's depth is `max_length` or more. The depth is checked
   again after `max_length / 4` publishes by this broker or after a second, so
@@ -79,6 +94,10 @@
   operation within `answer_timeout` seconds, raises BrokerError (the workers then
   consume again after a pause). aiokafka reconnects on its own underneath; a
   consumer's poll does not fail while the server is away, it just gets nothing.
+  Commits that fail are logged (what is not committed is read again); after
+  `COMMIT_FAILURES_FATAL` failures in a row that are not due to a rebalance, or
+  if the committing task dies, the consumer's next `__anext__` raises BrokerError
+  so that the worker consumes anew.
 """
 
 from __future__ import annotations
@@ -128,6 +147,11 @@ _ROOM_POLL_MAX = 0.5
 _ROOM_RECHECK = 1.0
 _URL_OPTIONS = frozenset({"idempotence"})
 _REBALANCING = (CommitFailedError, IllegalGenerationError, RebalanceInProgressError)
+# This many commits in a row failing for another reason than a rebalance end the
+# consumer (its next `__anext__` raises BrokerError, and the worker consumes anew).
+COMMIT_FAILURES_FATAL = 5
+# How many short fetches `oldest_age` tries per partition before skipping it.
+_OLDEST_TRIES = 10
 
 # A record as aiokafka returns it (ConsumerRecord: topic, partition, offset,
 # timestamp, key, value, headers); aiokafka ships no type information.
@@ -219,6 +243,7 @@ class KafkaDelivery:
         self._message_id = message_id or f"{record.topic}:{record.partition}:{record.offset}"
         self._redelivered = redelivered
         self.settled = False
+        self.giving_back = False  # a requeue is publishing its copy
 
     @property
     def body(self) -> bytes:
@@ -241,8 +266,7 @@ class KafkaDelivery:
         self._consumer.finish(self)
 
     async def requeue(self) -> None:
-        self._consumer.settle(self)
-        await self._consumer.give_back(self)
+        await self._consumer.requeue(self)
 
 
 class _Stopped(Exception):
@@ -289,6 +313,7 @@ class KafkaConsumer:
         self._reader: asyncio.Task[None] | None = None
         self._committer: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
+        self._commit_failures = 0  # in a row, not counting rebalances
         self._stopping = False
         self._closed = False
 
@@ -318,6 +343,7 @@ class KafkaConsumer:
         self._committer = asyncio.create_task(
             self._commit_loop(), name=f"kafka-committer-{self.queue}"
         )
+        self._committer.add_done_callback(self._committer_done)
         broker.consumers.add(self)
         return self
 
@@ -337,14 +363,15 @@ class KafkaConsumer:
         if self._client is None:
             raise BrokerError("iterate inside `async with broker.consume(...)`")
         while True:
+            if self._error is not None:
+                # What is buffered is not handed out: never finished, it comes again.
+                raise BrokerError(
+                    f"consuming queue {self.queue!r} from Kafka failed: {self._error}"
+                ) from self._error
             if self._buffer:
                 delivery = self._buffer.popleft()
                 self._handed.add(delivery)
                 return delivery
-            if self._error is not None:
-                raise BrokerError(
-                    f"reading queue {self.queue!r} from Kafka failed: {self._error}"
-                ) from self._error
             if self._stopping:
                 raise StopAsyncIteration
             self._arrived.clear()
@@ -352,9 +379,14 @@ class KafkaConsumer:
 
     # --- settling -----------------------------------------------------------------
 
-    def settle(self, delivery: KafkaDelivery) -> None:
+    def _check_unsettled(self, delivery: KafkaDelivery) -> None:
         if delivery.settled:
             raise BrokerError(f"message {delivery.message_id} is already settled")
+        if delivery.giving_back:
+            raise BrokerError(f"message {delivery.message_id} is being requeued")
+
+    def settle(self, delivery: KafkaDelivery) -> None:
+        self._check_unsettled(delivery)
         delivery.settled = True
         self._handed.discard(delivery)
         self._settled.set()
@@ -364,6 +396,21 @@ class KafkaConsumer:
         if delivery.partition.live:
             delivery.partition.finish(delivery.offset)
             self._dirty.set()
+
+    async def requeue(self, delivery: KafkaDelivery) -> None:
+        """Give the delivery back; it counts as settled only once the copy is published.
+        If publishing fails it stays handed out and unsettled (BrokerError): a retry of
+        `requeue`, or the give-back on leaving, still handles it, and a rebalance still
+        waits for it."""
+        self._check_unsettled(delivery)
+        delivery.giving_back = True
+        try:
+            await self.give_back(delivery)
+        finally:
+            delivery.giving_back = False
+            self._settled.set()  # wakes whoever waits for give-backs in flight
+        if not delivery.settled:  # close() may have taken it over meanwhile
+            self.settle(delivery)
 
     async def give_back(self, delivery: KafkaDelivery) -> None:
         """A copy marked redelivered at the end of the queue, then the original is
@@ -399,10 +446,26 @@ class KafkaConsumer:
                     await self._client.commit(offsets)
             except (KafkaError, OSError, TimeoutError) as error:
                 # A rebalance under way is routine (the listener commits what it may);
-                # anything else is worth a warning.
-                level = logging.INFO if isinstance(error, _REBALANCING) else logging.WARNING
-                log.log(level, "could not commit offsets of %r: %r", self.queue, error)
+                # anything else is worth a warning, and several in a row end the consumer.
+                if isinstance(error, _REBALANCING):
+                    log.info("could not commit offsets of %r: %r", self.queue, error)
+                    return
+                self._commit_failures += 1
+                log.warning(
+                    "could not commit offsets of %r (%d in a row): %r",
+                    self.queue,
+                    self._commit_failures,
+                    error,
+                )
+                if self._commit_failures >= COMMIT_FAILURES_FATAL and not self._stopping:
+                    self._fail(
+                        BrokerError(
+                            f"{self._commit_failures} commits in a row failed, the last"
+                            f" with {error!r}"
+                        )
+                    )
                 return
+            self._commit_failures = 0
             for state in chosen:
                 if state.tp in offsets:
                     state.committed = max(state.committed, offsets[state.tp])
@@ -437,16 +500,11 @@ class KafkaConsumer:
         kept = [item for item in self._delayed if item[3].tp not in revoked]
         heapq.heapify(kept)
         self._delayed = kept
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._broker.revoke_wait
-        while any(d.partition.tp in revoked for d in self._handed):
-            left = deadline - loop.time()
-            if left <= 0:
-                break
-            self._settled.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(left):
-                    await self._settled.wait()
+        # A requeue in flight stays handed out until its copy is published: waited for.
+        await self._wait_until(
+            lambda: not any(d.partition.tp in revoked for d in self._handed),
+            self._broker.revoke_wait,
+        )
         unsettled = sum(d.partition.tp in revoked for d in self._handed)
         if unsettled:
             log.warning(
@@ -460,7 +518,33 @@ class KafkaConsumer:
             if state is not None:
                 state.live = False
 
+    async def _wait_until(self, done: Callable[[], bool], within: float) -> None:
+        """Wait, at most `within` seconds, until `done()` holds (checked at each settle)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while not done():
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            self._settled.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await self._settled.wait()
+
     # --- reading ------------------------------------------------------------------
+
+    def _fail(self, error: BaseException) -> None:
+        """Ends the consumer: its next `__anext__` raises BrokerError."""
+        if self._error is None:
+            self._error = error
+        self._arrived.set()
+
+    def _committer_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or self._stopping:
+            return
+        error = task.exception() or RuntimeError("the committer ended")
+        log.error("committing offsets of %r failed: %r", self.queue, error)
+        self._fail(error)
 
     def _room(self) -> int:
         return self._prefetch - len(self._handed) - len(self._buffer)
@@ -537,11 +621,19 @@ class KafkaConsumer:
         for task in (self._reader, self._committer):
             if task is not None:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                # A committer that failed was reported already (see _committer_done).
+                with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         self._buffer.clear()
         self._delayed.clear()
+        # Requeues in flight publish their copies themselves (each bounded by the
+        # answer timeout): wait for them, so as not to publish a second copy.
+        await self._wait_until(
+            lambda: not any(d.giving_back for d in self._handed), self._broker.answer_timeout
+        )
         for delivery in sorted(self._handed, key=lambda d: (d.partition.tp, d.offset)):
+            if delivery.giving_back:
+                continue  # still publishing its copy; not finished, so read again anyway
             delivery.settled = True
             try:
                 await self.give_back(delivery)
@@ -549,7 +641,10 @@ class KafkaConsumer:
                 log.warning("could not give back %s: %s", delivery.message_id, error)
                 break  # the rest is read again from the committed offset
         self._handed.clear()
-        await self.commit()
+        try:
+            await self.commit()
+        except Exception as error:  # what is not committed is read again
+            log.warning("could not commit offsets of %r on leaving: %r", self.queue, error)
         for state in self._partitions.values():
             state.live = False
         self._arrived.set()
@@ -590,7 +685,7 @@ class KafkaBroker:
         replication_factor: int = 1,
         max_length: int | None = None,
         session_timeout: float = 10.0,
-        revoke_wait: float = 10.0,
+        revoke_wait: float = 30.0,
         commit_interval: float = 0.05,
         answer_timeout: float = 30.0,
         block: float = 0.1,
@@ -708,6 +803,10 @@ class KafkaBroker:
                     group_id=self.group(queue),
                     client_id=self.client_id,
                     enable_auto_commit=False,
+                    # A committed offset whose record is gone (retention) reads from
+                    # the log start instead of waiting at the end for nothing.
+                    auto_offset_reset="earliest",
+                    fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
                     request_timeout_ms=round(self.answer_timeout * 1000) + 5000,
                 )
                 try:
@@ -890,15 +989,19 @@ class KafkaBroker:
                 for tp, start in waiting.items():
                     client.seek(tp, start)
                 for tp in waiting:
-                    records: list[_Record] = []
-                    while not records:
+                    # Bounded: where only markers (or nothing readable) remain, the
+                    # partition is skipped rather than waited on until the timeout.
+                    for _ in range(_OLDEST_TRIES):
                         fetched = await client.getmany(tp, timeout_ms=200, max_records=1)
-                        records = fetched.get(tp, [])
-                    written = records[0].timestamp / 1000
-                    oldest = written if oldest is None else min(oldest, written)
+                        records: Sequence[_Record] = fetched.get(tp, [])
+                        if records:
+                            written = records[0].timestamp / 1000
+                            oldest = written if oldest is None else min(oldest, written)
+                            break
             finally:
                 client.unsubscribe()
-        assert oldest is not None
+        if oldest is None:
+            return None
         return max(0.0, time.time() - oldest)
 
     # --- cleaning up ----------------------------------------------------------------

@@ -154,6 +154,7 @@ def broker(settings: Settings) -> Broker:
                 replication_factor=settings.kafka_replication_factor,
                 max_length=settings.queue_size,
                 session_timeout=settings.kafka_session_timeout,
+                revoke_wait=settings.kafka_revoke_wait,
             )
         except ValueError as error:
             raise ConfigError(str(error)) from None

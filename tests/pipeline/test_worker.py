@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +11,7 @@ from tests.pipeline.fakes import DroppingBroker, LostAfterOne
 
 from supporter.brokers.base import BrokerError, dead_letter_queue
 from supporter.brokers.memory import MemoryBroker
-from supporter.domain.errors import FatalError
+from supporter.domain.errors import FatalError, TransientError
 from supporter.domain.messages import (
     AnalyzedTicketMessage,
     DeadLetterMessage,
@@ -152,3 +153,35 @@ async def test_work_in_flight_finishes_when_the_consumer_is_lost() -> None:
     await asyncio.gather(task, return_exceptions=True)
     assert await broker.depth("out") == 1, "the answer in flight was thrown away"
     assert counters.succeeded == 1
+
+
+async def test_a_dead_letter_carries_its_reason_and_tries_in_headers() -> None:
+    """What a tool routing dead letters reads without the body (on every broker)."""
+
+    async def unavailable(message: TicketMessage) -> AnalyzedTicketMessage:
+        raise TransientError(f"503 from the model (try {message.attempt})")
+
+    broker = MemoryBroker()
+    for queue in ("in", "out"):
+        await broker.declare(queue)
+    stage = Stage("analyze", "in", "out", TicketMessage, unavailable)
+    policy = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0)
+    worker = StageWorker(stage, broker, policy, StageCounters(), lambda error: None)
+    task = asyncio.create_task(worker.run())
+    await broker.publish("in", encode(TicketMessage(ticket=TICKET)), message_id="m1")
+    async with broker.consume(dead_letter_queue("in"), prefetch=1) as deliveries:
+        delivery = await asyncio.wait_for(anext(deliveries), 5)
+        await delivery.ack()
+    task.cancel()
+    headers = delivery.headers
+    assert headers["stage"] == "analyze"
+    assert headers["reason"] == "gave up after 3 tries: 503 from the model (try 3)"
+    assert headers["error_type"] == "TransientError"
+    assert headers["attempts"] == "3"
+    tries = json.loads(headers["history"])
+    assert [(t["stage"], t["attempt"], t["transient"]) for t in tries] == [
+        ("analyze", 1, True),
+        ("analyze", 2, True),
+        ("analyze", 3, True),
+    ]
+    assert tries[2]["error"] == "503 from the model (try 3)"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -191,9 +192,9 @@ class StageWorker(Generic[In, Out]):
             )
             if not broker_down:
                 log.debug("stage %s failed to settle", self.stage.name, exc_info=error)
+            tracing.failed(trace.get_current_span(), type(error).__name__)
             # A pause before handing it back keeps a broker that is down from being
             # hammered in a tight loop; the held prefetch slot slows intake meanwhile.
-            tracing.failed(trace.get_current_span(), type(error).__name__)
             await asyncio.sleep(_BROKER_BACKOFF)
             with contextlib.suppress(Exception):
                 await delivery.requeue()
@@ -375,12 +376,45 @@ class StageWorker(Generic[In, Out]):
             dead_letter_queue(self.stage.queue),
             letter,
             message,
-            headers={"reason": reason[:200], "stage": self.stage.name},
+            headers=_dead_letter_headers(letter),
         )
         await delivery.ack()
         self._counters.dead_lettered += 1
         _outcome("dead_lettered", error_type)
         self._counters.dead_letter_causes[cause] += 1
+
+
+# Bounds of the dead-letter headers: the whole letter is in the body; headers are
+# for tools that route or list dead letters without reading it.
+_REASON_CHARS = 200
+_HISTORY_CHARS = 2000
+
+
+def _dead_letter_headers(letter: DeadLetterMessage) -> dict[str, str]:
+    """Why and after which tries a message was dead-lettered, as headers: the reason,
+    stage, error type, number of tries, and the tries (stage, try, error type, when)
+    as JSON, newest kept when they do not all fit."""
+    tries = [
+        {
+            "stage": record.stage,
+            "attempt": record.attempt,
+            "error": record.error[:80],
+            "transient": record.transient,
+            "at": record.at.isoformat(),
+        }
+        for record in letter.history
+    ]
+    history = json.dumps(tries, separators=(",", ":"))
+    while len(history) > _HISTORY_CHARS and tries:
+        tries.pop(0)
+        history = json.dumps(tries, separators=(",", ":"))
+    return {
+        "reason": letter.reason[:_REASON_CHARS],
+        "stage": letter.stage,
+        "error_type": letter.error_type,
+        "attempts": str(len(letter.history)),
+        "history": history,
+    }
 
 
 def _outcome(outcome: str, error_type: str | None = None) -> None:

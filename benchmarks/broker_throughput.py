@@ -182,20 +182,13 @@ async def rabbitmq_consumers(url: str, prefix: str) -> dict[str, int]:
 
 
 async def delete_queues(kind: str, url: str, prefix: str) -> None:
-    if kind == "rabbitmq":
-        rabbit = RabbitMQBroker(url, prefix=prefix)
+    if kind in ("rabbitmq", "kafka"):
+        broker = (RabbitMQBroker if kind == "rabbitmq" else KafkaBroker)(url, prefix=prefix)
         try:
             for queue in QUEUES:
-                await rabbit.delete(queue)
+                await broker.delete(queue)
         finally:
-            await rabbit.close()
-    elif kind == "kafka":
-        kafka = KafkaBroker(url, prefix=prefix)
-        try:
-            for queue in QUEUES:
-                await kafka.delete(queue)
-        finally:
-            await kafka.close()
+            await broker.close()
     else:
         redis = RedisStreamsBroker(url, prefix=prefix)
         try:

@@ -62,6 +62,17 @@ async def prepare(db: Path, prefix: str) -> None:
     await broker.close()
 
 
+def use_broker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str) -> str:
+    """`supporter status` on the broker at `url` under a fresh prefix (returned), with
+    a SQLite store in `tmp_path/s.db`."""
+    prefix = f"status-{uuid.uuid4().hex[:8]}"
+    monkeypatch.delenv("SUPPORTER_STORE_URL", raising=False)
+    monkeypatch.setenv("SUPPORTER_DB", str(tmp_path / "s.db"))
+    monkeypatch.setenv("SUPPORTER_BROKER_URL", url)
+    monkeypatch.setenv("SUPPORTER_BROKER_PREFIX", prefix)
+    return prefix
+
+
 async def clean(prefix: str) -> None:
     broker = RedisStreamsBroker(REDIS, prefix=prefix)
     await broker.delete_keys()
@@ -72,11 +83,7 @@ def test_status_sums_what_live_workers_hold_per_stage(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     require_service("Redis", "127.0.0.1", 6379)
-    prefix = f"status-{uuid.uuid4().hex[:8]}"
-    monkeypatch.delenv("SUPPORTER_STORE_URL", raising=False)
-    monkeypatch.setenv("SUPPORTER_DB", str(tmp_path / "s.db"))
-    monkeypatch.setenv("SUPPORTER_BROKER_URL", REDIS)
-    monkeypatch.setenv("SUPPORTER_BROKER_PREFIX", prefix)
+    prefix = use_broker(monkeypatch, tmp_path, REDIS)
     try:
         published = time.time()
         asyncio.run(prepare(tmp_path / "s.db", prefix))
@@ -147,11 +154,7 @@ def test_status_tells_how_long_the_oldest_message_waits_on_rabbitmq(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     require_service("RabbitMQ", "127.0.0.1", 5672)
-    prefix = f"status-{uuid.uuid4().hex[:8]}"
-    monkeypatch.delenv("SUPPORTER_STORE_URL", raising=False)
-    monkeypatch.setenv("SUPPORTER_DB", str(tmp_path / "s.db"))
-    monkeypatch.setenv("SUPPORTER_BROKER_URL", RABBITMQ)
-    monkeypatch.setenv("SUPPORTER_BROKER_PREFIX", prefix)
+    prefix = use_broker(monkeypatch, tmp_path, RABBITMQ)
     try:
         published = time.time()
         asyncio.run(fill_rabbitmq(prefix))

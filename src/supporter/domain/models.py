@@ -60,6 +60,17 @@ class Transaction(_Frozen):
     type: TransactionType = TransactionType.CHARGE
     description: str | None = None
     card_last4: str | None = None
+    # What processors' exports record beside the charge itself. The e-mail joins a payment to
+    # a ticket where the two sides share no customer id (compare it normalised: case, spaces).
+    customer_email: str | None = None
+    # Refunded part of this charge when the export records refunds as a column (Stripe's
+    # `Amount Refunded`) rather than as rows of their own.
+    amount_refunded: Decimal | None = None
+    # A chargeback in progress on this charge (Stripe's `Dispute Status`, `Disputed Amount`).
+    dispute_status: str | None = None
+    disputed_amount: Decimal | None = None
+    # References a customer may quote: order numbers, invoice ids, the processor's other ids.
+    references: tuple[str, ...] = ()
 
 
 class TransactionFacts(_Frozen):

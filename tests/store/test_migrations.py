@@ -225,7 +225,7 @@ async def test_one_process_can_open_several_new_stores_at_once(tmp_path: Path) -
 
 
 def test_the_alembic_command_sees_no_difference_at_head(tmp_path: Path) -> None:
-    """alembic.ini serves whoever writes the next migration (README)."""
+    """alembic.ini serves whoever writes the next migration (docs/development.md)."""
     database = tmp_path / "dev.db"
     asyncio.run(sql.upgrade(sqlite_url(database)))
     checked = subprocess.run(

@@ -13,11 +13,14 @@ from supporter.brokers.memory import MemoryBroker
 from supporter.domain.errors import TransientError
 from supporter.domain.models import Analysis
 from supporter.llm.base import AnalysisRequest, ModelResponse
+from supporter.llm.openai import OpenAIProvider
+from supporter.llm.ratelimit import RateLimiter
 from supporter.pipeline.circuit import CircuitBreaker, CircuitState
 from supporter.pipeline.orchestrator import Pipeline, PipelineOptions
 from supporter.pipeline.retry import RetryPolicy
 from supporter.sources.csv import CsvTicketSource
 from supporter.store.sql import SqlStore, sqlite_url
+from supporter.testing.fake_llm import FakeLLM, FakeLLMConfig
 from supporter.transactions.sqlite import SqliteTransactionIndex
 
 
@@ -118,3 +121,49 @@ async def test_an_open_circuit_stops_hammering_a_failing_provider(tmp_path: Path
     # Open: a trial every 0.2 s over 0.6 s, plus what was in flight when it opened.
     assert guarded.failed_calls <= 3 + 8 + 4
     assert unguarded.failed_calls > 3 * guarded.failed_calls
+
+
+async def test_a_provider_answering_out_of_schema_is_not_down(tmp_path: Path) -> None:
+    """Every answer is malformed: each ticket uses its tries at the normal pace and is
+    dead-lettered; the circuit never opens (it would hold the run back for a minute)."""
+    tickets = write_tickets(tmp_path / "t.csv", 9)
+    store = await SqlStore.open(sqlite_url(tmp_path / "s.db"))
+    server = FakeLLM(FakeLLMConfig(latency_ms=1, latency_jitter=0, malformed_rate=1.0, seed=3))
+    options = PipelineOptions(
+        policy=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02),
+        circuit_threshold=2,
+        circuit_reset_after=60,
+    )
+    index = SqliteTransactionIndex()
+    try:
+        async with server as base_url:
+            provider = OpenAIProvider(
+                "gpt-4o",
+                api_key="sk-test",
+                base_url=base_url,
+                limiter=RateLimiter(rpm=None, tpm=None, concurrency=4),
+            )
+            pipeline = Pipeline(MemoryBroker(), store, provider, DEFAULT_TAXONOMY, [], options)
+            try:
+                run = pipeline.run(CsvTicketSource(tickets), index, lambda reject: None)
+                report = await asyncio.wait_for(run, 20)
+            finally:
+                await provider.aclose()
+    finally:
+        index.close()
+        await store.close()
+    assert report.stats.failed == 9
+    assert server.outcomes["malformed"] == 9 * 3
+    assert pipeline.breakers["analyze"].state is CircuitState.CLOSED
+
+
+async def test_a_bug_in_a_trial_lets_the_next_trial_through() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker("analyze", threshold=1, reset_after=5, clock=clock)
+    await breaker.failure()
+    clock.now = 6
+    await breaker.admit()
+    assert not await _admitted_within(breaker, 0.1), "two trials at once"
+    await breaker.inconclusive()
+    assert breaker.state is CircuitState.HALF_OPEN
+    assert await _admitted_within(breaker, 1)

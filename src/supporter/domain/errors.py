@@ -8,12 +8,23 @@ class SupporterError(Exception):
 class TransientError(SupporterError):
     """Worth another try later: a timeout, a 429, a 5xx, a broker hiccup.
 
+    These say the other side is unavailable, which is what opens a circuit
+    breaker; a provider that answers badly raises `InvalidAnswerError` instead.
+
     `retry_after` (seconds) is a hint from the other side, honoured over our backoff.
     """
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class InvalidAnswerError(TransientError):
+    """The provider answered, but not in the shape asked for: another sample may do.
+
+    Unlike the rest of `TransientError`, it says the provider is up: it uses the
+    ticket's tries but never opens a circuit breaker.
+    """
 
 
 class PermanentError(SupporterError):

@@ -7,7 +7,8 @@ pipeline's retry policy is the only one, so every failure is translated once
 into `TransientError` (try again later), `PermanentError` (dead-letter) or
 `FatalError` (stop: quota, credentials, a model or endpoint that does not exist).
 
-An answer that is not valid JSON or does not validate is a `TransientError`:
+An answer that is not valid JSON or does not validate is an `InvalidAnswerError`
+(transient, but the provider is up: no circuit breaker opens for it):
 strict decoding makes it rare, and when it happens a new sample usually
 parses, while the pipeline's try limit still dead-letters a ticket that
 keeps getting one. An answer cut off at the token limit or refused by the
@@ -39,7 +40,12 @@ from openai.types.shared_params import ResponseFormatJSONSchema
 from opentelemetry.trace import Span, SpanKind
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from supporter.domain.errors import FatalError, PermanentError, TransientError
+from supporter.domain.errors import (
+    FatalError,
+    InvalidAnswerError,
+    PermanentError,
+    TransientError,
+)
 from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Analysis, Priority, Reply, Sentiment, Usage
 from supporter.llm.base import (
@@ -256,7 +262,9 @@ class OpenAIProvider:
             try:
                 value = convert(content)
             except ValueError as error:  # pydantic's ValidationError is one
-                raise TransientError(f"model answer did not validate: {_explain(error)}") from None
+                raise InvalidAnswerError(
+                    f"model answer did not validate: {_explain(error)}"
+                ) from None
         except (TransientError, PermanentError):
             attempt.report("refused" if _refused(completion) else "invalid", usage)
             raise
@@ -352,14 +360,18 @@ class OpenAIProvider:
         except openai.APIError as error:
             # A response the SDK could not read: as unusable as a malformed answer.
             attempt.report("invalid")
-            raise TransientError(f"unreadable OpenAI response ({type(error).__name__})") from None
+            raise InvalidAnswerError(
+                f"unreadable OpenAI response ({type(error).__name__})"
+            ) from None
         self._limiter.observe_headers(raw.headers)
         attempt.stop(raw.headers)
         try:
             completion = raw.parse()
-        except Exception:
+        except Exception as error:
             attempt.report("invalid")
-            raise
+            raise InvalidAnswerError(
+                f"unreadable OpenAI response ({type(error).__name__})"
+            ) from None
         if not isinstance(completion, ChatCompletion):  # only a stream would not be
             attempt.report("invalid")
             raise PermanentError("OpenAI answered with a stream, which was not asked for")
@@ -497,7 +509,7 @@ def _refused(completion: ChatCompletion) -> bool:
 
 def _answer_content(completion: ChatCompletion, max_tokens: int) -> str:
     if not completion.choices:
-        raise TransientError("model answer did not validate: no choices in the answer")
+        raise InvalidAnswerError("model answer did not validate: no choices in the answer")
     choice = completion.choices[0]
     message = choice.message
     if message.refusal:
@@ -507,7 +519,7 @@ def _answer_content(completion: ChatCompletion, max_tokens: int) -> str:
     if choice.finish_reason == "length":
         raise PermanentError(f"model answer was cut off at the token limit ({max_tokens} tokens)")
     if not message.content:
-        raise TransientError("model answer did not validate: empty answer")
+        raise InvalidAnswerError("model answer did not validate: empty answer")
     return message.content
 
 

@@ -1,6 +1,7 @@
 """A circuit breaker per stage: when the provider keeps failing, stop sending it work.
 
-After `threshold` transient failures in a row the circuit opens and the stage
+After `threshold` failures in a row that say the provider is unavailable (5xx,
+timeouts, refused connections; never an answer out of schema) the circuit opens and the stage
 stops taking messages (its bounded queue then holds intake back). After
 `reset_after` seconds one message is let through as a trial: success closes the
 circuit, failure opens it again. Messages are not tried while it is open, so
@@ -90,4 +91,11 @@ class CircuitBreaker:
                 self.state = CircuitState.OPEN
                 self._opened_at = self._clock()
                 self._trial_running = False
+            self._changed.notify_all()
+
+    async def inconclusive(self) -> None:
+        """A try ended in a way that says nothing about the provider (a bug of ours):
+        the state stays, but a half-open circuit may let its next trial through."""
+        async with self._changed:
+            self._trial_running = False
             self._changed.notify_all()

@@ -5,7 +5,10 @@ with backoff (a delayed publish of the same message with the try recorded), a
 permanent one or the last try goes to the stage's fallback when it has one and
 otherwise to its dead-letter queue with the whole history, and a fatal one (or
 a Retry-After beyond reason) hands the message back and stops the stage. A
-circuit breaker, when given, holds messages back while the provider is down.
+circuit breaker, when given, holds messages back while the provider is down:
+only unavailability counts (a `TransientError` other than `InvalidAnswerError`);
+a provider that answers, even out of schema, is up, and such a ticket uses its
+tries at the normal pace.
 """
 
 from __future__ import annotations
@@ -23,7 +26,12 @@ from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 
 from supporter.brokers.base import Broker, BrokerError, Delivery, dead_letter_queue
-from supporter.domain.errors import FatalError, PermanentError, TransientError
+from supporter.domain.errors import (
+    FatalError,
+    InvalidAnswerError,
+    PermanentError,
+    TransientError,
+)
 from supporter.domain.messages import (
     AnalyzedTicketMessage,
     AttemptRecord,
@@ -211,7 +219,9 @@ class StageWorker(Generic[In, Out]):
                     delivery, FatalError(f"{error} (asked to wait {error.retry_after:.0f}s)")
                 )
                 return
-            if self._breaker is not None:
+            if isinstance(error, InvalidAnswerError):
+                await self._answered()
+            elif self._breaker is not None:
                 await self._breaker.failure()
             await self._retry_or_give_up(delivery, message, error)
         except FatalError as error:
@@ -228,8 +238,9 @@ class StageWorker(Generic[In, Out]):
                 "permanent",
             )
         except Exception as error:
+            # A bug says nothing about the provider: it neither opens nor closes the circuit.
             if self._breaker is not None:
-                await self._breaker.failure()
+                await self._breaker.inconclusive()
             await self._retry_or_give_up(delivery, message, error)
         else:
             await self._answered()
@@ -267,7 +278,7 @@ class StageWorker(Generic[In, Out]):
         self._on_fatal(error)
 
     async def _answered(self) -> None:
-        """The provider answered (even with a refusal): it is up."""
+        """The provider answered (even with a refusal or out of schema): it is up."""
         if self._breaker is not None:
             await self._breaker.success()
 

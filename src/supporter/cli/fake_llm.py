@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from supporter.cli.ui import console
+from supporter.testing.fake_batches import FakeBatchConfig, FakeBatches
 from supporter.testing.fake_llm import FakeLLM, FakeLLMConfig
 
 
@@ -77,8 +78,15 @@ def fake_llm(
         bool, typer.Option(help="Answer every request 401 invalid_api_key.")
     ] = False,
     seed: Annotated[int | None, typer.Option(help="Same seed, same outcomes and answers.")] = None,
+    batch_window: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Seconds that stand for a batch's 24 h completion window (Batch API)."
+        ),
+    ] = 86400.0,
 ) -> None:
-    """Serve a simulated OpenAI API (chat completions) until Ctrl-C, then print what it answered."""
+    """Serve a simulated OpenAI API (chat completions, files and batches) until Ctrl-C, then
+    print what it answered."""
     try:
         error_rates = parse_error_rates(error_rate)
     except typer.BadParameter as error:
@@ -99,6 +107,7 @@ def fake_llm(
         record_requests=False,
     )
     server = FakeLLM(config)
+    FakeBatches(server, FakeBatchConfig(completion_window_seconds=batch_window))
     asyncio.run(_serve(server, host, port))
     total = sum(server.outcomes.values())
     counts = ", ".join(f"{name} {count:,}" for name, count in server.outcomes.most_common())

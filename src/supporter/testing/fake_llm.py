@@ -88,6 +88,8 @@ class FakeLLM:
         self._ids = itertools.count(1)
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        # More of the API on the same server (`fake_batches`): each adds its routes.
+        self.mounts: list[Callable[[web.Application], None]] = []
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on `host:port` (0 = a free port) and return the base URL ending in `/v1`."""
@@ -96,6 +98,8 @@ class FakeLLM:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat_completions)
         app.router.add_get("/v1/models", self._models)
+        for mount in self.mounts:
+            mount(app)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         # handler_cancellation: a client that gave up frees its handler (hangs included);
         # a short shutdown_timeout: stop() does not sit out in-flight latencies.

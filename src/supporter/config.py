@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     kafka_revoke_wait: float = Field(default=30.0, ge=0)
     # A database URL (postgresql://…, sqlite:///…) takes the place of `db` when given.
     store_url: str | None = None
+    # Help-center articles and saved replies (a folder or a file) the replies cite, and
+    # the index they are kept in (None: beside `db`, named <db>-knowledge.db).
+    knowledge: Path | None = None
+    knowledge_index: Path | None = None
+    # Passages of the knowledge base a reply is drafted from.
+    knowledge_passages: int = Field(default=5, ge=1, le=20)
     provider: Literal["offline", "openai", "local", "cascade"] = "offline"
     model: str = "gpt-4o"
     # A directory written by `supporter train`, for the local and cascade providers.
@@ -102,6 +108,12 @@ class Settings(BaseSettings):
     force: bool = False
     # 'console': readable lines; 'json': one JSON object per line on stderr.
     log_format: Literal["console", "json"] = "console"
+
+    @property
+    def knowledge_index_path(self) -> Path:
+        if self.knowledge_index is not None:
+            return self.knowledge_index
+        return self.db.with_name(f"{self.db.stem}-knowledge.db")
 
     @field_validator("open_statuses")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from supporter.cli import db, dlq, transactions, worker
+from supporter.cli import db, dlq, knowledge, transactions, worker
 from supporter.cli.eval import evaluate_command
 from supporter.cli.fake_llm import fake_llm
 from supporter.cli.run import run
@@ -27,6 +27,7 @@ app.add_typer(dlq.app, name="dlq")
 app.add_typer(db.app, name="db")
 app.add_typer(worker.app, name="worker")
 app.add_typer(transactions.app, name="transactions")
+app.add_typer(knowledge.app, name="knowledge")
 app.command()(worker.ingest)
 app.command()(status)
 

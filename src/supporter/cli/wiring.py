@@ -16,6 +16,10 @@ from supporter.classifier import ModelError, missing_library
 from supporter.classifier.metadata import ModelMetadata, read_metadata
 from supporter.config import ConfigError, Settings
 from supporter.domain.models import Reject
+from supporter.knowledge.base import IndexChanges
+from supporter.knowledge.documents import KnowledgeError, ProblemHandler
+from supporter.knowledge.folder import read_knowledge
+from supporter.knowledge.sqlite import SqliteKnowledgeIndex
 from supporter.llm.base import Category, ModelObserver, ModelProvider
 from supporter.llm.cache import ResultCache
 from supporter.llm.cascade import CascadeProvider
@@ -315,3 +319,23 @@ def reject_handler(
         writer(reject)
 
     return on_reject
+
+
+def open_knowledge_index(path: Path) -> SqliteKnowledgeIndex:
+    """The index file (made when missing); KnowledgeIndexError when it cannot be used."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteKnowledgeIndex(path)
+
+
+def index_knowledge(source: Path, settings: Settings, on_problem: ProblemHandler) -> IndexChanges:
+    """Bring the index beside the store up to date with `source` (a folder or a file).
+
+    A source with nothing usable in it is an error, not an order to empty the index."""
+    documents = list(read_knowledge(source, on_problem))
+    if not documents:
+        raise KnowledgeError(str(source), None, "no usable article or saved reply in it")
+    knowledge = open_knowledge_index(settings.knowledge_index_path)
+    try:
+        return knowledge.update(documents)
+    finally:
+        knowledge.close()

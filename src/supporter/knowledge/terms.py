@@ -1,0 +1,46 @@
+"""Words as the lexical index sees them: lower-cased, stemmed in the text's language.
+
+Stemming ("refunds", "refunded" → "refund"; "Erstattungen" → "erstatt") is what lets
+a ticket's words meet an article's; the Snowball stemmers are the standard ones
+(https://snowballstem.org/algorithms/), from the `snowballstemmer` package.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Final
+
+import snowballstemmer
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_LANGUAGES: Final = {
+    "da": "danish",
+    "de": "german",
+    "en": "english",
+    "es": "spanish",
+    "fi": "finnish",
+    "fr": "french",
+    "it": "italian",
+    "nl": "dutch",
+    "no": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sv": "swedish",
+    "tr": "turkish",
+}
+
+
+@cache
+def _stemmer(name: str) -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer(name)
+
+
+def terms(text: str, language: str | None) -> list[str]:
+    """The index terms of `text`, in order, repeats kept (they weigh in BM25). Text of
+    no stated language, or one without a stemmer, is only lower-cased: a stemmer of the
+    wrong language would make words no query in the right one meets."""
+    words = _WORD.findall(text.lower())
+    name = _LANGUAGES.get(language or "")
+    return list(_stemmer(name).stemWords(words)) if name else words

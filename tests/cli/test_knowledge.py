@@ -1,0 +1,79 @@
+"""`supporter knowledge index` and `supporter knowledge search`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from supporter.cli.app import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in ("SUPPORTER_DB", "SUPPORTER_KNOWLEDGE_INDEX"):
+        monkeypatch.delenv(name, raising=False)
+    help_center = tmp_path / "help-center"
+    (help_center / "de").mkdir(parents=True)
+    (help_center / "refunds.md").write_text(
+        "---\nid: refunds\nlanguage: en\n---\n# Refunds\n\nAsk within 14 days for a refund.\n"
+    )
+    (help_center / "de" / "erstattung.md").write_text(
+        "---\nid: erstattung\nlanguage: de\n---\n# Erstattung\n\n"
+        "Eine Rückerstattung gibt es innerhalb von 14 Tagen.\n"
+    )
+    return tmp_path
+
+
+def test_index_then_update_reports_what_changed(workdir: Path) -> None:
+    first = runner.invoke(app, ["knowledge", "index", "help-center"])
+    assert first.exit_code == 0, first.output
+    assert "2 added, 0 changed, 0 removed, 0 unchanged (2 passages)" in first.output
+    assert (workdir / "supporter-knowledge.db").is_file()
+    (workdir / "help-center" / "refunds.md").write_text(
+        "---\nid: refunds\nlanguage: en\n---\n# Refunds\n\nAsk within 30 days.\n"
+    )
+    (workdir / "help-center" / "de" / "erstattung.md").unlink()
+    (workdir / "help-center" / "fees.md").write_text("# Fees\n\nNo fees.\n")
+    second = runner.invoke(app, ["knowledge", "index", "help-center"])
+    assert second.exit_code == 0, second.output
+    assert "1 added, 1 changed, 1 removed, 0 unchanged" in second.output
+    assert "  added: fees" in second.output
+    assert "  changed: refunds" in second.output
+    assert "  removed: erstattung" in second.output
+
+
+def test_search_in_a_language(workdir: Path) -> None:
+    assert runner.invoke(app, ["knowledge", "index", "help-center"]).exit_code == 0
+    result = runner.invoke(app, ["knowledge", "search", "Rückerstattung bitte", "--language", "de"])
+    assert result.exit_code == 0, result.output
+    assert "1. erstattung#1  [de] Erstattung" in result.output
+    assert "refunds#1" not in result.output
+
+
+def test_unusable_files_are_listed_and_the_rest_indexed(workdir: Path) -> None:
+    (workdir / "help-center" / "bad.json").write_text("{")
+    result = runner.invoke(app, ["knowledge", "index", "help-center"])
+    assert result.exit_code == 1
+    assert "bad.json:1: not valid JSON" in result.output
+    assert "2 added" in result.output
+
+
+def test_nothing_usable_leaves_the_index_alone(workdir: Path) -> None:
+    assert runner.invoke(app, ["knowledge", "index", "help-center"]).exit_code == 0
+    (workdir / "empty").mkdir()
+    result = runner.invoke(app, ["knowledge", "index", "empty"])
+    assert result.exit_code == 2
+    assert "no usable article or saved reply in it" in result.output
+    search = runner.invoke(app, ["knowledge", "search", "refund"])
+    assert "refunds#1" in search.output
+
+
+def test_search_without_an_index(workdir: Path) -> None:
+    result = runner.invoke(app, ["knowledge", "search", "refund", "--index", "none.db"])
+    assert result.exit_code == 2
+    assert "no knowledge index at none.db" in result.output

@@ -1,0 +1,173 @@
+"""Reading articles and saved replies: Markdown, HTML, text, Zendesk exports, CSV and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from supporter.knowledge.documents import MAX_PASSAGE_CHARS, Document, KnowledgeError, passages
+from supporter.knowledge.folder import read_knowledge
+
+
+def read(root: Path) -> tuple[dict[str, Document], list[str]]:
+    problems: list[KnowledgeError] = []
+    documents = {d.article_id: d for d in read_knowledge(root, problems.append)}
+    return documents, [str(problem) for problem in problems]
+
+
+def test_markdown_front_matter_and_sections(tmp_path: Path) -> None:
+    (tmp_path / "refunds.md").write_text(
+        "---\nid: refund-policy\ntitle: Refund policy\nlanguage: en-GB\ntags: [refunds, billing]\n"
+        "---\n# Refund policy\n\nWho can ask.\n\n## Refund window\n\nWithin 14 days.\n\n"
+        "```\n# not a heading\n```\n\n## How refunds are paid\nTo the card.\n",
+        encoding="utf-8",
+    )
+    documents, problems = read(tmp_path)
+    assert problems == []
+    document = documents["refund-policy"]
+    assert (document.title, document.language, document.tags) == (
+        "Refund policy",
+        "en",
+        ("refunds", "billing"),
+    )
+    found = passages(document)
+    assert [(p.passage_id, p.heading) for p in found] == [
+        ("refund-policy#1", ""),
+        ("refund-policy#2", "Refund window"),
+        ("refund-policy#3", "How refunds are paid"),
+    ]
+    assert "# not a heading" in found[1].text
+    assert found[2].text == "To the card."
+
+
+def test_markdown_without_front_matter_takes_its_path_and_heading(tmp_path: Path) -> None:
+    (tmp_path / "billing").mkdir()
+    (tmp_path / "billing" / "fees.md").write_text("# Our fees\n\nNo monthly fee.\n")
+    (tmp_path / "notes.txt").write_text("Plain words.\n\n\n\nMore words.\n")
+    documents, _ = read(tmp_path)
+    assert documents["billing/fees"].title == "Our fees"
+    assert documents["billing/fees"].language is None
+    assert passages(documents["notes"])[0].text == "Plain words.\n\nMore words."
+
+
+def test_html_article_sections_title_and_language(tmp_path: Path) -> None:
+    (tmp_path / "fees.html").write_text(
+        '<html lang="de-DE"><head><title>Gebühren</title><style>p {}</style></head><body>'
+        "<p>Einleitung &amp; mehr.</p><h2>Fremdwährung</h2><p>1,5 % Gebühr.</p>"
+        "<h2>Mahngebühren</h2><ul><li>Keine.</li><li>Nie.</li></ul><script>x()</script></body></html>"
+    )
+    document = read(tmp_path)[0]["fees"]
+    assert (document.title, document.language) == ("Gebühren", "de")
+    texts = [(p.heading, p.text) for p in passages(document)]
+    assert texts == [
+        ("", "Einleitung & mehr."),
+        ("Fremdwährung", "1,5 % Gebühr."),
+        ("Mahngebühren", "- Keine.\n- Nie."),
+    ]
+
+
+def test_zendesk_articles_export_pages(tmp_path: Path) -> None:
+    page = {
+        "articles": [
+            {
+                "id": 360001,
+                "title": "Cancel a subscription",
+                "body": "<p>Go to Settings.</p><h3>Refunds</h3><p>None after 14 days.</p>",
+                "locale": "en-us",
+                "label_names": ["subscription"],
+                "draft": False,
+            },
+            {"id": 360002, "title": "Draft", "body": "<p>x</p>", "locale": "en-us", "draft": True},
+            {"id": 360003, "title": "", "body": "<p>x</p>", "locale": "en-us"},
+        ],
+        "next_page": None,
+        "count": 3,
+    }
+    (tmp_path / "export.json").write_text(json.dumps([page]))
+    documents, problems = read(tmp_path)
+    assert list(documents) == ["360001"]
+    article = documents["360001"]
+    assert (article.language, article.tags) == ("en", ("subscription",))
+    assert [p.heading for p in passages(article)] == ["", "Refunds"]
+    assert problems == [f"{tmp_path / 'export.json'}: [0].articles[2].title: missing"]
+
+
+def test_saved_replies_csv_and_json(tmp_path: Path) -> None:
+    (tmp_path / "macros.csv").write_text(
+        "Title,Body,Category,Language\n"
+        'Duplicate charge,"We see {{amount}} twice.",duplicate_charge,en\n'
+        ",no title,,\n"
+        "Doppelte Abbuchung,Zweimal {{amount}}.,duplicate_charge,deutsch\n"
+    )
+    (tmp_path / "replies.json").write_text(
+        json.dumps(
+            {"saved_replies": [{"id": "r1", "title": "Hi", "body": "Hello", "language": "fr"}]}
+        )
+    )
+    documents, problems = read(tmp_path)
+    reply = documents["macros/duplicate-charge"]
+    assert (reply.kind, reply.category, reply.language) == ("saved_reply", "duplicate_charge", "en")
+    assert passages(reply)[0].text == "We see {{amount}} twice."
+    assert documents["r1"].language == "fr"
+    csv_file = tmp_path / "macros.csv"
+    assert problems == [
+        f"{csv_file}:3: title: missing",
+        f"{csv_file}:4: language: 'deutsch' is not a language code (de, en-US)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("bad.md", "---\ntitle: [unclosed\n---\nx", "bad.md:2: front matter is not valid YAML"),
+        ("open.md", "---\ntitle: x\n", "open.md:1: front matter starts with --- but never ends"),
+        ("list.md", "---\n- a\n---\nx", "list.md:2: front matter must be a mapping"),
+        ("lang.md", "---\nlanguage: klingon\n---\nx", "lang.md: front matter field language"),
+        ("broken.json", '{"articles": [', "broken.json:1: not valid JSON"),
+        ("other.json", '{"tickets": []}', "other.json: not a Zendesk articles export"),
+        ("columns.csv", "name,text\na,b\n", "columns.csv:1: a saved-replies CSV needs"),
+        ("latin1.txt", "caf\xe9", "latin1.txt: not UTF-8 text"),
+    ],
+)
+def test_a_bad_file_is_reported_and_the_rest_is_read(
+    tmp_path: Path, name: str, content: str, problem: str
+) -> None:
+    (tmp_path / "good.md").write_text("# Good\n\ntext")
+    encoding = "latin-1" if name.endswith(".txt") else "utf-8"
+    (tmp_path / name).write_text(content, encoding=encoding)
+    documents, problems = read(tmp_path)
+    assert list(documents) == ["good"]
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{tmp_path}/{problem}")
+
+
+def test_an_id_used_twice_keeps_the_first(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("---\nid: same\n---\nfirst")
+    (tmp_path / "b.md").write_text("---\nid: same\n---\nsecond")
+    documents, problems = read(tmp_path)
+    assert passages(documents["same"])[0].text == "first"
+    assert problems == [f"{tmp_path / 'b.md'}: id 'same' is already used by {tmp_path / 'a.md'}"]
+
+
+def test_missing_folder_and_hidden_files(tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeError, match="no such file or folder"):
+        read(tmp_path / "nowhere")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "notes.txt").write_text("not an article")
+    assert read(tmp_path) == ({}, [])
+
+
+def test_long_sections_are_cut_at_paragraphs_and_hashes_follow_content(tmp_path: Path) -> None:
+    paragraph = "word " * 100
+    (tmp_path / "long.md").write_text("# Long\n\n" + "\n\n".join([paragraph] * 8))
+    document = read(tmp_path)[0]["long"]
+    cut = passages(document)
+    assert len(cut) > 1
+    assert all(len(p.text) <= MAX_PASSAGE_CHARS for p in cut)
+    before = {p.passage_id: p.content_hash for p in cut}
+    (tmp_path / "long.md").write_text("# Long\n\n" + "\n\n".join([paragraph] * 7 + ["changed"]))
+    after = {p.passage_id: p.content_hash for p in passages(read(tmp_path)[0]["long"])}
+    assert before["long#1"] == after["long#1"]
+    assert before != after

@@ -28,7 +28,12 @@ runner = CliRunner()
 
 
 def beat(
-    worker: str, stage: str, in_flight: int, oldest: float | None, seen: datetime
+    worker: str,
+    stage: str,
+    in_flight: int,
+    oldest: float | None,
+    seen: datetime,
+    metrics_port: int | None = None,
 ) -> WorkerBeat:
     return WorkerBeat(
         worker_id=worker,
@@ -43,6 +48,7 @@ def beat(
         succeeded=8,
         retried=1,
         dead_lettered=1,
+        metrics_port=metrics_port,
     )
 
 
@@ -51,7 +57,7 @@ async def prepare(db: Path, prefix: str) -> None:
     registry = SqlWorkerRegistry(store.engine)
     now = datetime.now(UTC)
     await registry.beat(beat("a1", "analyze", 3, 2.5, now))
-    await registry.beat(beat("a2", "analyze", 1, 7.25, now))
+    await registry.beat(beat("a2", "analyze", 1, 7.25, now, metrics_port=9466))
     await registry.beat(beat("gone", "analyze", 5, 100.0, now - timedelta(minutes=2)))
     await registry.beat(beat("r1", "respond", 0, None, now))
     await store.close()
@@ -118,6 +124,13 @@ def test_status_sums_what_live_workers_hold_per_stage(
     assert rows["respond"]["oldest_in_flight_seconds"] is None
     assert (rows["sink"]["workers"], rows["sink"]["waiting"]) == (0, 0)
     assert sorted(worker["worker_id"] for worker in found["workers"]) == ["a1", "a2", "r1"]
+    assert sorted((w["worker_id"], w["metrics_port"]) for w in found["workers"]) == [
+        ("a1", None),
+        ("a2", 9466),
+        ("r1", None),
+    ]
+    assert "http://h:9466/metrics" in table.output
+    assert table.output.count(" off") == 2  # the two workers that serve no metrics
     assert table.exit_code == 0, table.output
     # On 80 columns the titles wrap and every column stays, the last one too.
     assert narrow.exit_code == 0, narrow.output

@@ -43,7 +43,7 @@ async def test_a_running_worker_is_seen_with_what_it_holds_and_leaves_no_row(
     counters.begin()
     counters.begin()
     counters.succeeded = 7
-    heartbeat = Heartbeat(registry, "analyze", counters, interval=0.05)
+    heartbeat = Heartbeat(registry, "analyze", counters, interval=0.05, metrics_port=9465)
     task = asyncio.create_task(heartbeat.run())
     try:
         for _ in range(100):
@@ -59,6 +59,7 @@ async def test_a_running_worker_is_seen_with_what_it_holds_and_leaves_no_row(
             7,
         )
         assert beat.oldest_in_flight_seconds is not None
+        assert beat.metrics_port == 9465
         counters.succeeded = 9
         await asyncio.sleep(0.2)
         [later] = await registry.alive(seen_within=5)

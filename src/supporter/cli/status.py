@@ -76,6 +76,23 @@ def _in_flight(beats: list[WorkerBeat]) -> dict[str, object]:
     }
 
 
+def metrics_url(beat: dict[str, object]) -> str | None:
+    """Where a worker serves /metrics, from its heartbeat; None when it serves none."""
+    port = beat.get("metrics_port")
+    return f"http://{beat['host']}:{port}/metrics" if port else None
+
+
+def _workers_table(workers: list[dict[str, object]]) -> Table:
+    table = Table(title="Live workers", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for title in ("stage", "host", "pid", "metrics"):
+        table.add_column(title, overflow="fold")
+    for beat in workers:
+        table.add_row(
+            str(beat["stage"]), str(beat["host"]), str(beat["pid"]), metrics_url(beat) or "off"
+        )
+    return table
+
+
 def status(
     config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
@@ -133,6 +150,10 @@ def status(
         "in flight, oldest s: what live workers hold now, the longest-held for how long; "
         "done, retried, dead: since those workers started; DLQ: dead letters waiting"
     )
+    workers = found["workers"]
+    assert isinstance(workers, list)
+    if workers:
+        console.print(_workers_table(workers))
     store = found["store"]
     assert isinstance(store, dict)
     console.print(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,6 +46,8 @@ from supporter.sources.csv import CsvTicketSource, CsvTransactionSource
 from supporter.store.sql import SqlStore, sqlite_url
 from supporter.store.workers import SqlWorkerRegistry
 from supporter.transactions.sql import SqlTransactionIndex
+
+log = logging.getLogger(__name__)
 
 
 def taxonomy(settings: Settings) -> list[Category]:
@@ -254,7 +258,8 @@ async def serve_metrics(
     metrics: Metrics | None = None,
 ) -> MetricsServer | None:
     """Start `/metrics`, `/healthz` and `/readyz` on `metrics_port` (or `default_port`)
-    unless it is 0 or unset; stopped with `resources`. Call it before the pipeline
+    unless it is 0 or unset, on a free port (logged) when that one is taken; stopped
+    with `resources`. None when nothing is served. Call it before the pipeline
     runs: the processing-time histogram is hooked to the stages' counters when `Metrics`
     is made (here, unless `metrics` is given: one made before the pipeline, for `stats`
     and `stages`, which also observes the model provider)."""
@@ -279,11 +284,33 @@ async def serve_metrics(
     try:
         await server.start()
     except OSError as error:
-        raise ConfigError(
-            f"cannot serve metrics on port {port}: {error.strerror or error}"
-        ) from None
+        # The worker's job is its queue, not this endpoint: another process on the
+        # host (a second worker started the same way) may hold the port. Take a free
+        # one instead; the heartbeat tells `supporter status` which.
+        server.port = 0
+        try:
+            await server.start()
+        except OSError as again:
+            log.warning(
+                "metrics not served: port %d is unavailable (%s), and so is any other (%s)",
+                port,
+                _why(error),
+                _why(again),
+            )
+            return None
+        log.warning(
+            "metrics port %d is unavailable (%s): serving metrics on port %d instead",
+            port,
+            _why(error),
+            server.port,
+        )
     resources.push_async_callback(server.stop)
     return server
+
+
+def _why(error: OSError) -> str:
+    # asyncio's bind error carries the errno but words of its own around it.
+    return os.strerror(error.errno) if error.errno else str(error)
 
 
 def ticket_source(settings: Settings) -> CsvTicketSource:

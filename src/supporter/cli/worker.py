@@ -76,7 +76,7 @@ def _serve(
                 write_results=out is not None,
                 observer=metrics,
             )
-            await wiring.serve_metrics(
+            served = await wiring.serve_metrics(
                 settings,
                 resources,
                 pipeline,
@@ -87,7 +87,7 @@ def _serve(
             )
             install_stop_handlers(pipeline.request_stop)
             console.print(f"worker {stage} started on {settings.broker_prefix}")
-            return await pipeline.serve(stage)
+            return await pipeline.serve(stage, metrics_port=served.port if served else None)
         raise AssertionError("unreachable")
 
     try:

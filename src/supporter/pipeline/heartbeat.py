@@ -28,11 +28,13 @@ class Heartbeat:
         counters: StageCounters,
         *,
         interval: float = 5.0,
+        metrics_port: int | None = None,
     ) -> None:
         self._registry = registry
         self._stage = stage
         self._counters = counters
         self._interval = interval
+        self._metrics_port = metrics_port
         self.worker_id = new_message_id()
         self._host = socket.gethostname()
         self._started = datetime.now(UTC)
@@ -52,6 +54,7 @@ class Heartbeat:
             succeeded=counters.succeeded,
             retried=counters.retried,
             dead_lettered=counters.dead_lettered,
+            metrics_port=self._metrics_port,
         )
 
     async def run(self) -> None:

@@ -219,8 +219,9 @@ class Pipeline:
         fatal = str(self._fatal) if self._fatal else None
         return RunReport(self.stats, self._interrupted, fatal)
 
-    async def serve(self, stage: StageName) -> RunReport:
-        """Run one stage on a shared broker until a stop request or a fatal error.
+    async def serve(self, stage: StageName, *, metrics_port: int | None = None) -> RunReport:
+        """Run one stage on a shared broker until a stop request or a fatal error;
+        its heartbeat says where it serves `/metrics` (`metrics_port`).
 
         This is `supporter worker …`: as many processes of a stage as needed, on any
         machines. On a stop request it takes no more messages and gives those in
@@ -235,6 +236,7 @@ class Pipeline:
                 stage,
                 self.stats.stage(stage),
                 interval=self._options.heartbeat_interval,
+                metrics_port=metrics_port,
             )
             workers.append(asyncio.create_task(heartbeat.run(), name="heartbeat"))
         try:

@@ -62,6 +62,8 @@ class WorkerBeat(BaseModel):
     succeeded: int
     retried: int
     dead_lettered: int
+    # Where this worker serves /metrics on `host` (None: not served).
+    metrics_port: int | None = None
 
 
 class WorkerRegistry(Protocol):

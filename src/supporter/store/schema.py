@@ -16,7 +16,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = MetaData()
 
@@ -141,4 +141,5 @@ workers = Table(
     Column("succeeded", Integer, nullable=False),
     Column("retried", Integer, nullable=False),
     Column("dead_lettered", Integer, nullable=False),
+    Column("metrics_port", Integer),
 )

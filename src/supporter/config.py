@@ -71,7 +71,13 @@ class Settings(BaseSettings):
     # Passages of the knowledge base a reply is drafted from.
     knowledge_passages: int = Field(default=5, ge=1, le=20)
     provider: Literal["offline", "openai", "local", "cascade"] = "offline"
-    model: str = "gpt-4o"
+    # OpenAI's named replacement for GPT-4o (which shuts down on 2027-01-14).
+    model: str = "gpt-6-luna"
+    # A TOML file of models (parameters, prices per tier, shutdown dates) over the
+    # packaged table: see docs/models.md.
+    models_file: Path | None = None
+    # OpenAI's processing tier: flex is cheaper and slower, priority dearer and faster.
+    service_tier: Literal["default", "flex", "priority"] = "default"
     # A directory written by `supporter train`, for the local and cascade providers.
     model_path: Path | None = None
     # The cascade's local model answers where its confidence is at least this.
@@ -80,8 +86,10 @@ class Settings(BaseSettings):
     rpm: int | None = Field(default=None, ge=1)
     tpm: int | None = Field(default=None, ge=1)
     llm_concurrency: int = Field(default=64, ge=1)
-    request_timeout: float = Field(default=30.0, gt=0)
-    ticket_deadline: float = Field(default=120.0, gt=0)
+    # None: 30 s, or 900 s at the flex tier, whose answers may queue (OpenAI's advice).
+    request_timeout: float | None = Field(default=None, gt=0)
+    # None: 120 s, or the flex request timeout plus a minute at the flex tier.
+    ticket_deadline: float | None = Field(default=None, gt=0)
     fallback: Literal["offline"] | None = None
     llm_cache: Path | None = Path("supporter-llm-cache.db")
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -84,16 +85,25 @@ def test_openai_run_answers_every_ticket_with_tokens_and_cost(
     records = results()
     assert sorted(records) == ["T1", "T2"]
     for record in records.values():
-        assert record["provider"] == "openai:gpt-4o"
+        assert record["provider"] == "openai:gpt-6-luna"
         usage = record["usage"]
         assert isinstance(usage, dict)
         assert usage["prompt_tokens"] > 0
+        # The default model reasons: its reasoning is billed as output.
+        assert 0 < usage["reasoning_tokens"] < usage["completion_tokens"]
         assert float(usage["cost_usd"]) > 0
     assert "cost (USD)" in output
     assert "sk-test-not-a-real-key" not in output
     # Two calls per ticket, and the card number in T1 never went over the wire.
     assert len(simulator.fake.requests) == 4
     assert not contains_card_number(json.dumps(simulator.fake.requests))
+    # A reasoning model: no sampling parameters, little effort to classify, more to reply.
+    efforts = {
+        request["response_format"]["json_schema"]["name"]: request["reasoning_effort"]
+        for request in simulator.fake.requests
+    }
+    assert efforts == {"ticket_analysis": "low", "reply_draft": "medium"}
+    assert all("temperature" not in request for request in simulator.fake.requests)
 
     # The same input again is answered from the result cache: no request is paid twice.
     code, _ = run_openai(simulator, "--force")
@@ -211,3 +221,35 @@ def test_an_outage_opens_the_circuit_and_the_run_resumes_when_it_recovers(
     assert "circuit analyze open" in output
     # Paused, not hammering: two failures to open it, then one trial every 0.3 s.
     assert simulator.fake.outcomes["503"] <= 2 + 1.5 / 0.3 + 2
+
+
+def test_gpt_4o_keeps_working_until_its_shutdown_with_a_warning(
+    workdir: Path, simulator: ThreadedFakeLLM
+) -> None:
+    # The packaged date (2027-01-14) moved closer, so the test does not depend on today.
+    soon = date.today() + timedelta(days=30)
+    Path("models.toml").write_text(
+        f'[models."gpt-4o"]\nshutdown = {soon.isoformat()}\n', encoding="utf-8"
+    )
+    code, output = run_openai(simulator, "--model", "gpt-4o", "--models-file", "models.toml")
+    assert code == 0, output
+    assert {record["provider"] for record in results().values()} == {"openai:gpt-4o"}
+    # It does not reason: the sampling parameters it takes, no reasoning effort.
+    assert all(request["temperature"] == 0.2 for request in simulator.fake.requests)
+    assert all("reasoning_effort" not in request for request in simulator.fake.requests)
+    assert f"model gpt-4o shuts down on {soon} (in 30 days)" in " ".join(output.split())
+    assert "--model gpt-6-luna" in output
+
+
+def test_a_model_past_its_shutdown_is_refused_naming_its_replacement(
+    workdir: Path, simulator: ThreadedFakeLLM
+) -> None:
+    yesterday = date.today() - timedelta(days=1)
+    Path("models.toml").write_text(
+        f'[models."gpt-4o"]\nshutdown = {yesterday.isoformat()}\n', encoding="utf-8"
+    )
+    code, output = run_openai(simulator, "--model", "gpt-4o", "--models-file", "models.toml")
+    assert code == 2, output
+    assert f"model gpt-4o was shut down on {yesterday}" in " ".join(output.split())
+    assert "--model gpt-6-luna" in output
+    assert simulator.fake.requests == []

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -491,3 +492,49 @@ def test_transaction_type_is_sent_for_refund_reasoning() -> None:
     user = analysis_messages(request)[1]["content"]
     assert '"type": "refund"' in user
     assert '"date": "2024-05-02"' in user
+
+
+@pytest.mark.parametrize(
+    ("model", "effort", "sampling"),
+    [("gpt-6-luna", "low", False), ("gpt-6.2-sol", "low", False), ("gpt-4o", None, True)],
+)
+async def test_each_model_is_asked_with_the_parameters_it_takes(
+    fake: Simulator, model: str, effort: str | None, sampling: bool
+) -> None:
+    provider = make_provider(fake, model=model)
+    response = await provider.analyze(analysis_request("I was charged twice."))
+    await provider.aclose()
+
+    (body,) = fake.requests
+    assert body.get("reasoning_effort") == effort
+    assert ("temperature" in body) is sampling
+    assert "max_tokens" not in body
+    # A reasoning model gets room to think on top of the answer's own budget.
+    assert (body["max_completion_tokens"] > 1000) is (effort is not None)
+    assert (response.usage.reasoning_tokens > 0) is (effort is not None)
+
+
+async def test_flex_is_asked_for_and_costed_at_its_tier(fake: Simulator) -> None:
+    standard = make_provider(fake, model="gpt-6-luna")
+    flex = make_provider(fake, model="gpt-6-luna", service_tier="flex")
+    first = await standard.analyze(analysis_request("I was charged twice."))
+    second = await flex.analyze(analysis_request("I was charged twice."))
+    await standard.aclose()
+    await flex.aclose()
+
+    assert "service_tier" not in fake.requests[0]  # compatible servers never see it
+    assert fake.requests[1]["service_tier"] == "flex"
+    assert second.usage.prompt_tokens == first.usage.prompt_tokens
+    # The same tokens at half the price (the second prompt also hit the cache).
+    assert second.usage.cost_usd < first.usage.cost_usd * Decimal("0.55")
+
+
+async def test_an_unknown_model_is_warned_about_and_gets_no_price(
+    fake: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        provider = make_provider(fake, model="llama3:8b")
+    await provider.aclose()
+    assert "model llama3:8b is not in the model table" in caplog.text
+    assert "its cost is not known" in caplog.text
+    assert provider.spent_usd() is None

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from supporter.domain.models import Usage
+from supporter.llm.catalog import ServiceTier
 from supporter.llm.pricing import ModelPrice, PriceTable
 
 
@@ -82,3 +83,36 @@ def test_a_toml_file_without_prices_gives_the_defaults(tmp_path: Path) -> None:
 def test_bad_price_entries_say_what_is_wrong(entry: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PriceTable.from_mapping({"m": entry})
+
+
+def test_gpt_6_luna_bills_cache_writes_apart_and_reasoning_as_output() -> None:
+    usage = Usage(
+        prompt_tokens=3_000_000,
+        cached_tokens=1_000_000,
+        cache_write_tokens=1_000_000,
+        completion_tokens=2_000_000,
+        reasoning_tokens=1_500_000,
+    )
+    # 1M uncached * 0.10 + 1M cached * 0.01 + 1M written * 0.125 + 2M output * 0.50
+    assert PriceTable().cost("gpt-6-luna", usage) == Decimal("1.235")
+
+
+@pytest.mark.parametrize(
+    ("tier", "expected"),
+    [("standard", "0.60"), ("batch", "0.30"), ("flex", "0.30"), ("priority", "1.20")],
+)
+def test_each_service_tier_has_its_price(tier: ServiceTier, expected: str) -> None:
+    usage = Usage(prompt_tokens=1_000_000, completion_tokens=1_000_000)
+    assert PriceTable().cost("gpt-6-luna", usage, tier) == Decimal(expected)
+
+
+def test_a_tier_a_model_is_not_offered_at_has_no_cost() -> None:
+    # gpt-4o has no flex price: unknown, never guessed from another tier.
+    assert PriceTable().cost("gpt-4o", Usage(prompt_tokens=10), "flex") is None
+
+
+def test_a_price_override_keeps_the_other_tiers() -> None:
+    table = PriceTable.from_mapping({"gpt-6-luna": {"input": 1, "output": 2}})
+    usage = Usage(prompt_tokens=1_000_000)
+    assert table.cost("gpt-6-luna", usage) == Decimal(1)
+    assert table.cost("gpt-6-luna", usage, "batch") == Decimal("0.05")

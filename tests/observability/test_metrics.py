@@ -315,6 +315,8 @@ async def test_model_calls_are_counted_by_outcome_with_tokens_and_cost(
     assert value(samples, tokens, **MODEL, kind="prompt") == spent.prompt_tokens > 0
     assert value(samples, tokens, **MODEL, kind="cached") == spent.cached_tokens
     assert value(samples, tokens, **MODEL, kind="completion") == spent.completion_tokens > 0
+    assert value(samples, tokens, **MODEL, kind="reasoning") == spent.reasoning_tokens
+    assert value(samples, tokens, **MODEL, kind="cache_write") == spent.cache_write_tokens
     cost = value(samples, "supporter_model_cost_usd_total", **MODEL)
     assert cost == pytest.approx(float(spent.cost_usd))
     assert cost > 0

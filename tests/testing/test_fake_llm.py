@@ -191,8 +191,11 @@ async def test_too_small_max_tokens_cuts_the_answer_off(fake: Fake) -> None:
 
 async def test_lists_models(fake: Fake) -> None:
     _, client = fake
-    models = await client.models.list()
-    assert [model.id for model in models.data] == ["fake-llm"]
+    models = {model.id: model async for model in client.models.list()}
+    assert "fake-llm" in models
+    assert models["gpt-4o"].shutdown_date == "2027-01-14"
+    assert models["gpt-5"].shutdown_date == "2026-12-11"
+    assert models["gpt-6-luna"].shutdown_date is None
 
 
 async def test_requests_are_recorded_in_order(fake: Fake) -> None:

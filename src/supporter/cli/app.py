@@ -7,6 +7,7 @@ import typer
 from supporter.cli import db, dlq, knowledge, transactions, worker
 from supporter.cli.eval import evaluate_command
 from supporter.cli.fake_llm import fake_llm
+from supporter.cli.models import models
 from supporter.cli.run import run
 from supporter.cli.sample import sample_data
 from supporter.cli.status import status
@@ -30,6 +31,7 @@ app.add_typer(transactions.app, name="transactions")
 app.add_typer(knowledge.app, name="knowledge")
 app.command()(worker.ingest)
 app.command()(status)
+app.command()(models)
 
 
 def main() -> None:

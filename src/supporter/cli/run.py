@@ -78,7 +78,21 @@ def run(
     ] = None,
     model: Annotated[
         str | None,
-        typer.Option(help="Model name for --provider openai or cascade. [default: gpt-4o]"),
+        typer.Option(
+            help="Model name for --provider openai or cascade (`supporter models` lists them). [default: gpt-6-luna]"
+        ),
+    ] = None,
+    models_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="A TOML table of models (parameters, prices per tier, shutdown dates) over the packaged one; see docs/models.md."
+        ),
+    ] = None,
+    service_tier: Annotated[
+        str | None,
+        typer.Option(
+            help="OpenAI processing tier: 'default', 'flex' (batch prices, slower, may be unavailable: retried) or 'priority' (faster, dearer). [default: default]"
+        ),
     ] = None,
     model_path: Annotated[
         Path | None,
@@ -110,7 +124,8 @@ def run(
         int | None, typer.Option(help="Model calls in flight at most. [default: 64]")
     ] = None,
     request_timeout: Annotated[
-        float | None, typer.Option(help="Seconds one model request may take. [default: 30]")
+        float | None,
+        typer.Option(help="Seconds one model request may take. [default: 30; 900 with flex]"),
     ] = None,
     fallback: Annotated[
         str | None,
@@ -205,6 +220,8 @@ def run(
             "db": db,
             "provider": provider,
             "model": model,
+            "models_file": models_file,
+            "service_tier": service_tier,
             "model_path": model_path,
             "threshold": threshold,
             "base_url": base_url,

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
@@ -25,6 +26,7 @@ from supporter.knowledge.sqlite import SqliteKnowledgeIndex
 from supporter.llm.base import Category, ModelObserver, ModelProvider
 from supporter.llm.cache import ResultCache
 from supporter.llm.cascade import CascadeProvider
+from supporter.llm.catalog import ModelCatalog, ServiceTier, shutdown_notice
 from supporter.llm.local import LocalProvider
 from supporter.llm.offline import OfflineProvider
 from supporter.llm.openai import OpenAIProvider
@@ -105,20 +107,26 @@ def provider(
     if settings.provider == "local":
         return local_provider(settings)
     try:
-        prices = PriceTable.from_mapping(settings.prices)
+        catalog = ModelCatalog.load(settings.models_file)
+        notice = shutdown_notice(catalog.info(settings.model), datetime.now(UTC).date())
+        if notice is not None:
+            log.warning("%s", notice)
+        prices = PriceTable.from_mapping(settings.prices, catalog=catalog)
         limiter = RateLimiter(settings.rpm, settings.tpm, settings.llm_concurrency)
         cache = None
         if settings.llm_cache is not None:
             cache = ResultCache(settings.llm_cache)
             resources.callback(cache.close)
+        timeout, deadline = model_timeouts(settings)
         remote = OpenAIProvider(
             settings.model,
             base_url=settings.base_url,
             limiter=limiter,
-            request_timeout=settings.request_timeout,
-            deadline=settings.ticket_deadline,
+            request_timeout=timeout,
+            deadline=deadline,
             cache=cache,
             prices=prices,
+            service_tier=SETTING_TIERS[settings.service_tier],
             observer=observer,
         )
     except ValueError as error:
@@ -127,6 +135,25 @@ def provider(
     if settings.provider == "cascade":
         return CascadeProvider(local_provider(settings), remote, settings.threshold)
     return remote
+
+
+# `--service-tier` as the price table names the tiers.
+SETTING_TIERS: dict[str, ServiceTier] = {
+    "default": "standard",
+    "flex": "flex",
+    "priority": "priority",
+}
+# https://developers.openai.com/api/docs/guides/flex-processing: "increase default
+# timeout to 15 minutes"; flex requests may wait for capacity.
+FLEX_REQUEST_TIMEOUT = 900.0
+
+
+def model_timeouts(settings: Settings) -> tuple[float, float]:
+    """One request's timeout and one call's deadline (waiting for a slot included)."""
+    flex = settings.service_tier == "flex"
+    timeout = settings.request_timeout or (FLEX_REQUEST_TIMEOUT if flex else 30.0)
+    deadline = settings.ticket_deadline or (timeout + 60.0 if flex else 120.0)
+    return timeout, deadline
 
 
 def fallback(settings: Settings) -> ModelProvider | None:

@@ -116,15 +116,21 @@ class Usage(_Frozen):
     """Tokens paid for, and what they cost in USD (0 when the price is unknown or free)."""
 
     prompt_tokens: int = 0
+    # Part of prompt_tokens: read from the prompt cache, or written to it (billed apart).
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
     completion_tokens: int = 0
+    # Part of completion_tokens: the model's reasoning, billed as output but never shown.
+    reasoning_tokens: int = 0
     cost_usd: Decimal = Decimal(0)
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
             cost_usd=self.cost_usd + other.cost_usd,
         )
 

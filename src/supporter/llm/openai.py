@@ -24,18 +24,21 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar, cast
 
 import openai
+from openai import Omit, omit
 from openai.types.chat import (
     ChatCompletion,
     ChatCompletionMessageParam,
     ChatCompletionSystemMessageParam,
     ChatCompletionUserMessageParam,
 )
+from openai.types.shared import ReasoningEffort
 from openai.types.shared_params import ResponseFormatJSONSchema
 from opentelemetry.trace import Span, SpanKind
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -58,6 +61,7 @@ from supporter.llm.base import (
     ReplyRequest,
 )
 from supporter.llm.cache import ResultCache, cache_key
+from supporter.llm.catalog import ServiceTier
 from supporter.llm.pricing import PriceTable
 from supporter.llm.prompts import (
     ANALYSIS_PROMPT,
@@ -75,14 +79,25 @@ __all__ = ["AnalysisAnswer", "OpenAIProvider", "ReplyAnswer"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
+V = TypeVar("V")
 
 # Request settings shape answers as much as the prompt does: changing one
 # means a new prompt version, so cached and stored results are not reused.
 ANALYSIS_MAX_TOKENS: Final = 400
 REPLY_MAX_TOKENS: Final = 900
 # Low: classification and grounded replies want the likeliest answer, yet not
-# zero, so a resample after an unusable answer can differ.
+# zero, so a resample after an unusable answer can differ. Only for models that
+# take sampling parameters (reasoning models reject them).
 _TEMPERATURE: Final = 0.2
+# How hard a reasoning model thinks, per stage: picking a category from a short
+# list needs little; a reply that must stay within the facts given needs more.
+ANALYSIS_EFFORT: Final = "low"
+REPLY_EFFORT: Final = "medium"
+# Reasoning tokens count against max_completion_tokens: room for them on top of
+# the answer's own budget, so a model that thinks is not cut off mid-answer.
+_REASONING_ROOM: Final = {"low": 2_000, "medium": 6_000}
+_DEFAULT_REASONING_ROOM: Final = 16_000
+DEFAULT_MODEL: Final = "gpt-6-luna"
 # Local servers (vLLM, Ollama) accept any key, but the SDK insists on one.
 _LOCAL_SERVER_KEY: Final = "not-needed"
 _MAX_DETAIL: Final = 120
@@ -112,6 +127,30 @@ class ReplyAnswer(BaseModel):
     cited_transaction_ids: list[str]
 
 
+@dataclass(frozen=True, slots=True)
+class RequestSettings:
+    """The per-model parameters of one request (None: not sent)."""
+
+    max_tokens: int
+    reasoning_effort: ReasoningEffort | None
+    temperature: float | None
+    service_tier: Literal["flex", "priority"] | None
+
+
+# Our tier names (the price table's) as the API spells them; the standard tier is
+# the default and is not sent, so compatible servers never see the parameter.
+_API_TIERS: Final[dict[ServiceTier, Literal["flex", "priority"] | None]] = {
+    "standard": None,
+    "batch": None,
+    "flex": "flex",
+    "priority": "priority",
+}
+
+
+def _given(value: V | None) -> V | Omit:
+    return omit if value is None else value
+
+
 class _InvalidAnswer(ValueError):
     """An answer that parses but breaks a rule the schema cannot state."""
 
@@ -128,7 +167,7 @@ class OpenAIProvider:
 
     def __init__(
         self,
-        model: str = "gpt-4o",
+        model: str = DEFAULT_MODEL,
         *,
         api_key: str | None = None,
         base_url: str | None = None,
@@ -137,6 +176,7 @@ class OpenAIProvider:
         deadline: float = 120.0,
         cache: ResultCache | None = None,
         prices: PriceTable | None = None,
+        service_tier: ServiceTier = "standard",
         observer: ModelObserver | None = None,
     ) -> None:
         if request_timeout <= 0 or deadline <= 0:
@@ -153,8 +193,21 @@ class OpenAIProvider:
         self._deadline = deadline
         self._cache = cache
         self._prices = prices or PriceTable()
-        if self._prices.price(model) is None:
-            log.warning("no price known for model %s: its cost is reported as 0", model)
+        self._info = self._prices.catalog.info(model)
+        self._tier = service_tier
+        if self._prices.catalog.get(model) is None:
+            log.warning(
+                "model %s is not in the model table: it is called with the parameters every "
+                "chat model takes, and its cost is not known (reported as 0); add it to a "
+                "models file (docs/models.md) to fix both",
+                model,
+            )
+        elif self._prices.price(model, service_tier) is None:
+            log.warning(
+                "no %s-tier price known for model %s: its cost is reported as 0",
+                service_tier,
+                model,
+            )
         self._spent = Usage()
         self._observer: ModelObserver = observer if observer is not None else NoObserver()
         # Exactly one retry layer: the pipeline's. The SDK would retry 429s and
@@ -192,7 +245,7 @@ class OpenAIProvider:
             messages=analysis_messages(request),
             schema_name="ticket_analysis",
             schema=schema,
-            max_tokens=ANALYSIS_MAX_TOKENS,
+            request=self._settings(ANALYSIS_MAX_TOKENS, ANALYSIS_EFFORT),
             convert=lambda content: _to_analysis(content, request),
         )
 
@@ -203,12 +256,27 @@ class OpenAIProvider:
             messages=reply_messages(request),
             schema_name="reply_draft",
             schema=_strict_schema(ReplyAnswer),
-            max_tokens=REPLY_MAX_TOKENS,
+            request=self._settings(REPLY_MAX_TOKENS, REPLY_EFFORT),
             convert=_to_reply,
         )
 
     async def aclose(self) -> None:
         await self._client.close()
+
+    def _settings(self, answer_tokens: int, wanted_effort: str) -> RequestSettings:
+        """What this model is asked with for an answer of `answer_tokens` at best."""
+        effort = self._info.effort(wanted_effort)
+        max_tokens = answer_tokens
+        if effort is not None and effort != "none":
+            max_tokens += _REASONING_ROOM.get(effort, _DEFAULT_REASONING_ROOM)
+        if self._info.max_output_tokens is not None:
+            max_tokens = min(max_tokens, self._info.max_output_tokens)
+        return RequestSettings(
+            max_tokens=max_tokens,
+            reasoning_effort=cast(ReasoningEffort, effort),
+            temperature=_TEMPERATURE if self._info.takes_sampling(effort) else None,
+            service_tier=_API_TIERS[self._tier],
+        )
 
     async def _complete(
         self,
@@ -218,13 +286,14 @@ class OpenAIProvider:
         messages: list[ChatMessage],
         schema_name: str,
         schema: dict[str, Any],
-        max_tokens: int,
+        request: RequestSettings,
         convert: Callable[[str], T],
     ) -> ModelResponse[T]:
         key = cache_key(
             model=self._model,
             prompt_version=prompt,
-            kind=kind,
+            # The effort shapes the answer; the tier and token room do not.
+            kind=kind if request.reasoning_effort is None else f"{kind}:{request.reasoning_effort}",
             messages=[dict(message) for message in messages],
             schema_name=schema_name,
             schema=schema,
@@ -235,9 +304,7 @@ class OpenAIProvider:
 
         attempt = _Attempt(self._model, self._observer)
         try:
-            return await self._answer(
-                messages, schema_name, schema, max_tokens, convert, attempt, key
-            )
+            return await self._answer(messages, schema_name, schema, request, convert, attempt, key)
         finally:
             attempt.close()
 
@@ -246,19 +313,19 @@ class OpenAIProvider:
         messages: list[ChatMessage],
         schema_name: str,
         schema: dict[str, Any],
-        max_tokens: int,
+        request: RequestSettings,
         convert: Callable[[str], T],
         attempt: _Attempt,
         key: str,
     ) -> ModelResponse[T]:
         """One request and its answer, validated; `attempt` reports how the call went."""
-        completion = await self._paced_create(messages, schema_name, schema, max_tokens, attempt)
+        completion = await self._paced_create(messages, schema_name, schema, request, attempt)
         usage = _usage(completion)
-        cost = self._prices.cost(self._model, usage)
+        cost = self._prices.cost(self._model, usage, self._tier)
         usage = usage.model_copy(update={"cost_usd": cost if cost is not None else Decimal(0)})
         self._spent += usage
         try:
-            content = _answer_content(completion, max_tokens)
+            content = _answer_content(completion, request.max_tokens)
             try:
                 value = convert(content)
             except ValueError as error:  # pydantic's ValidationError is one
@@ -277,7 +344,7 @@ class OpenAIProvider:
         messages: Sequence[ChatMessage],
         schema_name: str,
         schema: dict[str, Any],
-        max_tokens: int,
+        request: RequestSettings,
         attempt: _Attempt,
     ) -> ChatCompletion:
         """One request in its turn under the rate limits, all within the deadline."""
@@ -288,16 +355,16 @@ class OpenAIProvider:
         estimate = (
             sum(estimate_tokens(message["content"]) for message in messages)
             + estimate_tokens(json.dumps(schema))
-            + max_tokens
+            + request.max_tokens
         )
         try:
             async with asyncio.timeout(self._deadline):
                 async with self._limiter.slot(estimate) as slot:
-                    completion = await self._create(messages, response_format, max_tokens, attempt)
+                    completion = await self._create(messages, response_format, request, attempt)
                     if completion.usage is not None:
                         # What the server counts against TPM: the real prompt plus the
                         # max_tokens it reserved up front, whatever the answer used.
-                        slot.record_usage(completion.usage.prompt_tokens + max_tokens)
+                        slot.record_usage(completion.usage.prompt_tokens + request.max_tokens)
         except TimeoutError:
             # Cut short by the deadline: a timeout if the request had been sent.
             attempt.report("timeout")
@@ -334,17 +401,22 @@ class OpenAIProvider:
         self,
         messages: Sequence[ChatMessage],
         response_format: ResponseFormatJSONSchema,
-        max_tokens: int,
+        request: RequestSettings,
         attempt: _Attempt,
     ) -> ChatCompletion:
         attempt.start()
         try:
+            # Only what the model takes: a reasoning model rejects `temperature`, and a
+            # compatible server may reject `reasoning_effort` or `service_tier`.
+            # https://developers.openai.com/api/docs/guides/reasoning
             raw = await self._client.chat.completions.with_raw_response.create(
                 model=self._model,
                 messages=[_message_param(message) for message in messages],
                 response_format=response_format,
-                max_completion_tokens=max_tokens,
-                temperature=_TEMPERATURE,
+                max_completion_tokens=request.max_tokens,
+                temperature=_given(request.temperature),
+                reasoning_effort=_given(request.reasoning_effort),
+                service_tier=_given(request.service_tier),
             )
         except openai.APIStatusError as error:
             self._limiter.observe_headers(error.response.headers)
@@ -555,11 +627,14 @@ def _usage(completion: ChatCompletion) -> Usage:
     usage = completion.usage
     if usage is None:  # some compatible servers leave it out
         return Usage()
-    details = usage.prompt_tokens_details
+    prompt = usage.prompt_tokens_details
+    completed = usage.completion_tokens_details
     return Usage(
         prompt_tokens=usage.prompt_tokens,
-        cached_tokens=(details.cached_tokens or 0) if details else 0,
+        cached_tokens=(prompt.cached_tokens or 0) if prompt else 0,
+        cache_write_tokens=(prompt.cache_write_tokens or 0) if prompt else 0,
         completion_tokens=usage.completion_tokens,
+        reasoning_tokens=(completed.reasoning_tokens or 0) if completed else 0,
     )
 
 

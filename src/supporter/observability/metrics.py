@@ -96,8 +96,9 @@ class Metrics:
         )
         self._model_tokens = Counter(
             "supporter_model_tokens",
-            "Tokens billed by the model provider, by kind (prompt; cached, the part of the "
-            "prompt read from the provider's cache; completion).",
+            "Tokens billed by the model provider, by kind (prompt; cached and cache_write, the "
+            "parts of the prompt read from and written to the provider's cache; completion; "
+            "reasoning, the part of the completion the model spent reasoning).",
             [*model, "kind"],
             registry=self.registry,
         )
@@ -127,7 +128,9 @@ class Metrics:
         for kind, tokens in (
             ("prompt", usage.prompt_tokens),
             ("cached", usage.cached_tokens),
+            ("cache_write", usage.cache_write_tokens),
             ("completion", usage.completion_tokens),
+            ("reasoning", usage.reasoning_tokens),
         ):
             # Touched even at 0, so each kind is there from the first call on.
             self._model_tokens.labels(**labels, kind=kind).inc(tokens)

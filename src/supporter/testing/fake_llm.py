@@ -30,6 +30,8 @@ from typing import Any
 
 from aiohttp import web
 
+from supporter.testing.fake_models import FakeModels
+
 JSONObject = dict[str, Any]
 
 
@@ -85,6 +87,7 @@ class FakeLLM:
         self._limits = _RateLimits()
         self._prompt_cache = _PromptCache()
         self._schemas = _SchemaCache()
+        self._known_models = FakeModels()
         self._ids = itertools.count(1)
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -153,7 +156,7 @@ class FakeLLM:
         # The real API checks the key first, then the request, then billing, then limits.
         if config.invalid_api_key:
             return self._fail(401, _INVALID_API_KEY)
-        problem = _validate(body)
+        problem = _validate(body) or self._known_models.problem(body)
         if problem is not None:
             return self._fail(400, problem)
         if config.quota_exhausted:
@@ -220,11 +223,12 @@ class FakeLLM:
             prompt_tokens=sum(len(_message_text(m)) for m in messages) // 4 + 4 * len(messages),
             content=content,
             max_tokens=max_out if isinstance(max_out, int) and max_out > 0 else None,
+            reasoning_tokens=self._known_models.reasoning_tokens(body),
+            service_tier=str(body.get("service_tier") or "default"),
         )
 
     async def _models(self, request: web.Request) -> web.Response:
-        models = [{"id": "fake-llm", "object": "model", "created": 0, "owned_by": "supporter"}]
-        return _json_response(200, {"object": "list", "data": models}, {})
+        return _json_response(200, self._known_models.listing(), {})
 
     async def _not_found(self, request: web.Request) -> web.Response:
         error = _invalid_request(f"Invalid URL ({request.method} {request.path})")
@@ -302,10 +306,12 @@ class _Answer:
     prompt_tokens: int
     content: str
     max_tokens: int | None
+    reasoning_tokens: int = 0
+    service_tier: str = "default"
 
     @property
     def completion_tokens(self) -> int:
-        return _estimate_tokens(self.content)
+        return _estimate_tokens(self.content) + self.reasoning_tokens
 
     @property
     def reserved_tokens(self) -> int:
@@ -321,10 +327,11 @@ class _Answer:
         elif outcome == "refusal":
             content, refusal = None, _REFUSAL
         elif self.max_tokens is not None and self.completion_tokens > self.max_tokens:
-            # Cut off mid-answer, as a model that runs out of tokens is.
-            content = self.content[: self.max_tokens * 4]
+            # Cut off mid-answer, as a model that runs out of tokens is (reasoning first).
+            content = self.content[: max(0, self.max_tokens - self.reasoning_tokens) * 4]
             finish_reason = "length"
-        completion_tokens = _estimate_tokens(content or refusal or "")
+        # Reasoning tokens are billed as output tokens, never shown.
+        completion_tokens = _estimate_tokens(content or refusal or "") + self.reasoning_tokens
         message: JSONObject = {
             "role": "assistant",
             "content": content,
@@ -344,9 +351,12 @@ class _Answer:
                 "completion_tokens": completion_tokens,
                 "total_tokens": self.prompt_tokens + completion_tokens,
                 "prompt_tokens_details": {"cached_tokens": cached_tokens, "audio_tokens": 0},
-                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+                "completion_tokens_details": {
+                    "reasoning_tokens": self.reasoning_tokens,
+                    "audio_tokens": 0,
+                },
             },
-            "service_tier": "default",
+            "service_tier": self.service_tier,
             "system_fingerprint": "fp_fakellm",
         }
 

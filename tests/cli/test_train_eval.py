@@ -151,7 +151,7 @@ def test_the_cascade_calls_the_llm_only_where_the_model_is_unsure(
     records = results()
     # T1 names a cue the model learnt ("charged twice"); T2 asks about something it never saw.
     assert records["T1"]["provider"] == "cascade:local"
-    assert records["T2"]["provider"] == "cascade:openai:gpt-4o"
+    assert records["T2"]["provider"] == "cascade:openai:gpt-6-luna"
     assert len(simulator.fake.requests) == 2  # T2's analysis and reply
     assert "answered without a model call" in output
     assert "1 (50.0%)" in output
@@ -217,6 +217,6 @@ def test_evaluate_the_cascade_against_the_simulator(
     assert cascade["paid_answers"] == 1
     assert float(cascade["estimated_saving_usd"]) > 0
     by = {entry["provider"]: entry["count"] for entry in report["scores"]["answered_by"]}
-    assert by == {"cascade:local": 8, "cascade:openai:gpt-4o": 1}
+    assert by == {"cascade:local": 8, "cascade:openai:gpt-6-luna": 1}
     assert len(simulator.fake.requests) == 1
     assert "answered without a model call" in output

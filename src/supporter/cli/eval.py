@@ -50,7 +50,7 @@ def evaluate_command(
         ),
     ] = None,
     model: Annotated[
-        str | None, typer.Option(help="Model name for openai or cascade. [default: gpt-4o]")
+        str | None, typer.Option(help="Model name for openai or cascade. [default: gpt-6-luna]")
     ] = None,
     base_url: Annotated[
         str | None,

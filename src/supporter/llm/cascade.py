@@ -4,7 +4,7 @@ A ticket whose local confidence (a calibrated probability) reaches
 `threshold` is analysed and answered by the local provider, with no model
 call; any other goes to the remote provider for both steps. Which one answered
 is recorded in the result's `provider`: `cascade:local` or `cascade:` and the
-remote's name (`cascade:openai:gpt-4o`).
+remote's name (`cascade:openai:gpt-6-luna`).
 
 The reply step decides again rather than remembering: the local model's
 probability of the analysed category reaches the threshold exactly when the

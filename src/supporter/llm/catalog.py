@@ -8,6 +8,7 @@ called with the parameters every chat model takes, and its cost is unknown.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import tomllib
@@ -175,23 +176,8 @@ class ModelCatalog:
         for name, price in overrides.items():
             known = self.info(name)
             prices = {**known.prices, "standard": price}
-            models[name] = _replace(known, prices)
+            models[name] = dataclasses.replace(known, prices=prices)
         return ModelCatalog(models)
-
-
-def _replace(info: ModelInfo, prices: Mapping[ServiceTier, ModelPrice]) -> ModelInfo:
-    return ModelInfo(
-        name=info.name,
-        family=info.family,
-        reasoning_efforts=info.reasoning_efforts,
-        default_effort=info.default_effort,
-        sampling=info.sampling,
-        context_window=info.context_window,
-        max_output_tokens=info.max_output_tokens,
-        shutdown=info.shutdown,
-        replacement=info.replacement,
-        prices=prices,
-    )
 
 
 def _models_section(document: Mapping[str, Any], source: str) -> dict[str, dict[str, Any]]:

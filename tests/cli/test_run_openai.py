@@ -253,3 +253,35 @@ def test_a_model_past_its_shutdown_is_refused_naming_its_replacement(
     assert f"model gpt-4o was shut down on {yesterday}" in " ".join(output.split())
     assert "--model gpt-6-luna" in output
     assert simulator.fake.requests == []
+
+
+def test_flex_answers_every_ticket_through_resource_unavailable_errors_at_flex_prices(
+    workdir: Path, simulator: ThreadedFakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUPPORTER_RETRY_BASE_DELAY", "0.01")
+    monkeypatch.setenv("SUPPORTER_RETRY_MAX_DELAY", "0.05")
+    code, output = run_openai(simulator, "--llm-cache", "standard.db")
+    assert code == 0, output
+    standard = {tid: record["usage"] for tid, record in results().items()}
+
+    simulator.fake.config.flex_unavailable_rate = 0.5
+    code, output = run_openai(
+        simulator,
+        *("--service-tier", "flex", "--max-attempts", "30", "--llm-cache", "flex.db", "--force"),
+    )
+    assert code == 0, output
+    records = results()
+    assert {record["status"] for record in records.values()} == {"responded"}
+    turned_away = simulator.fake.outcomes["flex_unavailable"]
+    assert turned_away > 0
+    # Each 429 was one more try of its ticket: retried, not fatal, nothing lost.
+    assert sum(int(str(record["attempts"])) for record in records.values()) == 2 + turned_away
+    flex_requests = [r for r in simulator.fake.requests if r.get("service_tier") == "flex"]
+    assert len(flex_requests) == 4 + turned_away
+    assert len(simulator.fake.requests) == 4 + len(flex_requests)
+    for tid, record in records.items():
+        usage, before = record["usage"], standard[tid]
+        assert isinstance(usage, dict)
+        assert isinstance(before, dict)
+        # The same tokens (prompt caching aside) at half of gpt-6-luna's standard price.
+        assert float(usage["cost_usd"]) < 0.6 * float(before["cost_usd"])

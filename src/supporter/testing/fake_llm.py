@@ -60,6 +60,10 @@ class FakeLLMConfig:
     # Fixed answers by json_schema name (e.g. {"reply_draft": '{"body": ...}'}): a test
     # can make the model say something specific, such as an unsupported promise.
     canned_answers: dict[str, str] = field(default_factory=dict)
+    # Requests with service_tier "flex": this share is turned away with 429 "Resource
+    # Unavailable" (not billed), and the rest answer this many times more slowly.
+    flex_unavailable_rate: float = 0.0
+    flex_latency_factor: float = 3.0
 
 
 class FakeLLM:
@@ -176,6 +180,13 @@ class FakeLLM:
 
         outcome = self._draw_outcome(config)
         latency = self._latency(config)
+        if body.get("service_tier") == "flex":
+            if self._rng.random() < config.flex_unavailable_rate:
+                await asyncio.sleep(latency * 0.1)
+                return self._fail(
+                    429, _RESOURCE_UNAVAILABLE, outcome="flex_unavailable", headers=headers
+                )
+            latency *= config.flex_latency_factor
         if outcome == "timeout":
             self.outcomes["timeout"] += 1
             await self._stopping.wait()
@@ -588,6 +599,15 @@ _INSUFFICIENT_QUOTA: JSONObject = {
     "type": "insufficient_quota",
     "param": None,
     "code": "insufficient_quota",
+}
+# "the API will return a 429 Resource Unavailable error code, and you will not be charged"
+# (https://developers.openai.com/api/docs/guides/flex-processing): no retry headers.
+_RESOURCE_UNAVAILABLE: JSONObject = {
+    "message": "Resource Unavailable: flex processing has no capacity for this request "
+    "right now. Please try again later, or use the default service tier.",
+    "type": "invalid_request_error",
+    "param": None,
+    "code": "resource_unavailable",
 }
 _SERVER_ERROR_MESSAGES = {
     408: "Request timed out.",

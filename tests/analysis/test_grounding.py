@@ -540,3 +540,21 @@ def test_a_full_card_number_is_a_problem() -> None:
 def test_every_problem_is_reported() -> None:
     result = check("We will refund 99.00 USD from 2024-01-01 (tx_000555).", cited=["tx_x"])
     assert len(result.problems) == 5
+
+
+def test_a_transaction_the_ticket_quotes_is_related_whatever_its_amount() -> None:
+    order = tx("py_7", "80.00", NOW - timedelta(days=30)).model_copy(
+        update={"references": ("#1001",)}
+    )
+    charge = tx("ch_3MmlLrLkdIwHu7ix0snN2B5a", "12.00", NOW - timedelta(days=20))
+    other = tx("ch_9", "15.00", NOW - timedelta(days=1))
+    ticket = Ticket(
+        ticket_id="T9",
+        customer_id="cus_1",
+        subject="Order 1001",
+        body="Where is order #1001? And what is ch_3MmlLrLkdIwHu7ix0snN2B5a?",
+        status="open",
+        created_at=NOW,
+    )
+    facts = compute_facts(ticket, [other, charge, order])
+    assert facts.related_transaction_ids == ["ch_3MmlLrLkdIwHu7ix0snN2B5a", "py_7"]

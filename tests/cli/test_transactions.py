@@ -103,3 +103,49 @@ async def clean(prefix: str) -> None:
     broker = RedisStreamsBroker("redis://127.0.0.1:6379/0", prefix=prefix)
     await broker.delete_keys()
     await broker.close()
+
+
+def test_load_keeps_the_join_columns_normalised_and_finds_by_email_and_reference(
+    workdir: Path,
+) -> None:
+    (workdir / "payments.csv").write_text(
+        "transaction_id,customer_id,amount,currency,status,created_at,customer_email,"
+        "amount_refunded,dispute_status,disputed_amount,references\n"
+        "ch_1,cus_A,49.99,USD,succeeded,2024-05-01,Alice.Martin@Example.com ,10.00,,,#1001\n"
+        "ch_2,cus_B,5.00,USD,succeeded,2024-05-01,bob@example.com,,lost,5.00,\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["transactions", "load", "payments.csv"])
+    assert result.exit_code == 0, result.output
+
+    async def stored() -> tuple[list[tuple[object, ...]], list[str], list[str]]:
+        store = await SqlStore.open(sqlite_url(workdir / "supporter.db"))
+        index = SqlTransactionIndex(store.engine)
+        until = datetime(2024, 5, 2, tzinfo=UTC)
+        try:
+            async with store.engine.connect() as connection:
+                rows = await connection.exec_driver_sql(
+                    "SELECT transaction_id, customer_email, amount_refunded, dispute_status, "
+                    "disputed_amount FROM transactions ORDER BY transaction_id"
+                )
+                columns = [tuple(row) for row in rows]
+            by_email = await index.recent_by_email(
+                "alice.martin@example.com", until=until, days=90, limit=5
+            )
+            by_reference = await index.referenced(["1001"], until=until, limit=5)
+        finally:
+            await store.close()
+        return (
+            columns,
+            [t.transaction_id for t in by_email],
+            [t.transaction_id for t in by_reference],
+        )
+
+    columns, by_email, by_reference = asyncio.run(stored())
+    assert [(tid, email, status) for tid, email, _, status, _ in columns] == [
+        ("ch_1", "alice.martin@example.com", None),
+        ("ch_2", "bob@example.com", "lost"),
+    ]
+    assert float(columns[0][2]) == 10.0  # type: ignore[arg-type]
+    assert by_email == ["ch_1"]
+    assert by_reference == ["ch_1"]

@@ -856,3 +856,59 @@ async def test_transaction_column_map_and_missing_column_message(tmp_path: Path)
     assert [(t.transaction_id, t.amount, t.currency) for t in transactions] == [
         ("X1", Decimal("9.99"), "USD")
     ]
+
+
+# --- the columns that join and the facts a processor records -------------------------
+
+
+async def test_reads_the_join_refund_and_dispute_columns(tmp_path: Path) -> None:
+    header = (
+        TRANSACTION_HEADER + ",customer_email,amount_refunded,dispute_status,disputed_amount,"
+        "references"
+    )
+    path = write(
+        tmp_path,
+        transaction_csv(
+            "ch_1,cus_A,49.99,USD,succeeded,2024-03-01,Alice.Martin@Example.com ,10.00,"
+            'Needs_Response,49.99,"#1001; inv_7, #1001"',
+            "ch_2,cus_A,49.99,USD,succeeded,2024-03-02,,,,,",
+            header=header,
+        ),
+        "transactions.csv",
+    )
+
+    transactions, rejects = await read_transactions(path)
+
+    assert rejects == []
+    first, second = transactions
+    assert first.customer_email == "Alice.Martin@Example.com"  # the index normalises it
+    assert first.amount_refunded == Decimal("10.00")
+    assert first.dispute_status == "needs_response"
+    assert first.disputed_amount == Decimal("49.99")
+    assert first.references == ("#1001", "inv_7")
+    assert (second.customer_email, second.amount_refunded, second.references) == (None, None, ())
+
+
+@pytest.mark.parametrize("field", ["amount_refunded", "disputed_amount"])
+async def test_rejects_an_unreadable_refunded_or_disputed_amount(
+    tmp_path: Path, field: str
+) -> None:
+    header = f"{TRANSACTION_HEADER},{field}"
+    row = 'ch_1,cus_A,49.99,USD,succeeded,2024-03-01,"1.250,00"'
+    path = write(tmp_path, transaction_csv(row, header=header), "transactions.csv")
+
+    transactions, rejects = await read_transactions(path)
+
+    assert transactions == []
+    assert [(r.line, r.reason.split(":")[0]) for r in rejects] == [(2, field)]
+
+
+async def test_reads_ticket_tags(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        ticket_csv(
+            "T1,C1,Hi,Body,open,2024-03-01,billing refund;vip", header=TICKET_HEADER + ",tags"
+        ),
+    )
+    tickets, _ = await read_tickets(path)
+    assert tickets[0].tags == ("billing", "refund", "vip")

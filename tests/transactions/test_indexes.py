@@ -1,7 +1,7 @@
 """Every transaction index answers the same: the scratch SQLite file of a run and the
 shared store's table (on SQLite and on PostgreSQL)."""
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -44,6 +44,14 @@ class Index(Protocol):
 
     async def recent(
         self, customer_id: str, *, until: datetime, days: int, limit: int
+    ) -> list[Transaction]: ...
+
+    async def recent_by_email(
+        self, email: str, *, until: datetime, days: int, limit: int
+    ) -> list[Transaction]: ...
+
+    async def referenced(
+        self, quoted: Collection[str], *, until: datetime, limit: int
     ) -> list[Transaction]: ...
 
 
@@ -182,3 +190,131 @@ async def test_transactions_at_the_same_moment_are_ordered_by_id_in_every_index(
     await index.load(stream(same))
     found = await index.recent("A", until=BASE, days=90, limit=2)
     assert [t.transaction_id for t in found] == ["tx_3", "tx_2"]
+
+
+def paid(
+    number: int,
+    customer: str,
+    days_before: float,
+    email: str | None = None,
+    references: tuple[str, ...] = (),
+) -> Transaction:
+    return tx(number, customer, days_before).model_copy(
+        update={
+            "type": TransactionType.CHARGE,
+            "customer_email": email,
+            "references": references,
+        }
+    )
+
+
+def ticket_of(customer: str, email: str | None, body: str = "I was charged twice") -> Ticket:
+    return Ticket(
+        ticket_id="T1",
+        customer_id=customer,
+        subject="Billing",
+        body=body,
+        status="open",
+        created_at=BASE,
+        customer_email=email,
+    )
+
+
+def ids(transactions: Iterable[Transaction]) -> list[str]:
+    return [t.transaction_id for t in transactions]
+
+
+async def test_recent_by_email_matches_the_address_whatever_its_case_and_spaces(
+    index: Index,
+) -> None:
+    await index.load(
+        stream(
+            [
+                paid(1, "cus_A", 1, "Alice.Martin@Example.com "),
+                paid(2, "cus_B", 2, "alice.martin@example.com"),
+                paid(3, "cus_C", 1, "bob@example.com"),
+                paid(4, "cus_A", 100, "alice.martin@example.com"),
+                paid(5, "cus_A", 1),
+            ]
+        )
+    )
+    found = await index.recent_by_email("alice.martin@example.com", until=BASE, days=90, limit=10)
+    assert ids(found) == ["tx_1", "tx_2"]
+    assert found[0].customer_email == "Alice.Martin@Example.com "  # the record as loaded
+    assert await index.recent_by_email("nobody@example.com", until=BASE, days=90, limit=10) == []
+
+
+async def test_referenced_finds_ids_as_written_and_references_normalised(index: Index) -> None:
+    await index.load(
+        stream(
+            [
+                paid(1, "cus_A", 1, references=("#SO-1001", "inv_77")),
+                paid(2, "cus_B", 400),
+                paid(3, "cus_C", 1, references=("SO-1002",)),
+                paid(4, "cus_D", -2, references=("SO-1003",)),
+            ]
+        )
+    )
+    found = await index.referenced(["so-1001", "tx_2", "SO-1003", "TX_3"], until=BASE, limit=10)
+    # tx_2 is a year old and still found; tx_4 is after the ticket; ids match as written.
+    assert ids(found) == ["tx_1", "tx_2"]
+    assert ids(await index.referenced(["INV_77"], until=BASE, limit=10)) == ["tx_1"]
+    assert ids(await index.referenced(["SO-1001", "tx_2"], until=BASE, limit=1)) == ["tx_1"]
+    assert await index.referenced(["#"], until=BASE, limit=10) == []
+
+
+async def test_loading_again_replaces_the_references(index: Index) -> None:
+    await index.load(stream([paid(1, "cus_A", 1, references=("SO-1", "SO-2"))]))
+    await index.load(stream([paid(1, "cus_A", 1, references=("SO-2", "SO-3"))]))
+    assert await index.referenced(["SO-1"], until=BASE, limit=10) == []
+    assert ids(await index.referenced(["SO-3"], until=BASE, limit=10)) == ["tx_1"]
+
+
+async def test_a_ticket_joins_payments_by_email_alone(index: Index) -> None:
+    # The helpdesk's requester id is not the processor's customer id: only the e-mail joins.
+    await index.load(
+        stream(
+            [
+                paid(1, "cus_A", 1, "Alice.Martin@Example.com "),
+                paid(2, "cus_A", 1.5, "alice.martin@example.com"),
+                paid(3, "cus_B", 1, "bob@example.com"),
+            ]
+        )
+    )
+    found = await TransactionWindow().of(index, ticket_of("zd-381", " alice.martin@EXAMPLE.com"))
+    assert ids(found) == ["tx_1", "tx_2"]
+    assert await TransactionWindow().of(index, ticket_of("zd-381", None)) == []
+
+
+async def test_id_and_email_matches_are_one_window_newest_first(index: Index) -> None:
+    await index.load(
+        stream(
+            [
+                paid(1, "C1", 1),
+                paid(2, "cus_A", 2, "alice@example.com"),
+                paid(3, "C1", 3, "alice@example.com"),
+                paid(4, "C1", 4),
+                paid(5, "cus_A", 5, "alice@example.com"),
+            ]
+        )
+    )
+    found = await TransactionWindow(limit=3).of(index, ticket_of("C1", "alice@example.com"))
+    assert ids(found) == ["tx_1", "tx_2", "tx_3"]
+
+
+async def test_a_quoted_payment_joins_however_old_beside_the_window(index: Index) -> None:
+    await index.load(
+        stream(
+            [
+                paid(1, "C1", 1),
+                paid(5, "C1", 1.5),
+                paid(2, "C1", 2).model_copy(update={"transaction_id": "ch_000002"}),
+                paid(3, "cus_X", 200, "billing@other.example", ("#1001",)),
+                paid(4, "cus_Y", 1, "someone@else.example"),
+            ]
+        )
+    )
+    ticket = ticket_of("C1", "alice@example.com", "Where is my order #1001? Paid: ch_000002.")
+    found = await TransactionWindow(limit=2).of(index, ticket)
+    # The window keeps the newest two by customer id; the quoted ones come on top of it.
+    assert ids(found) == ["tx_1", "tx_5", "ch_000002", "tx_3"]

@@ -6,7 +6,14 @@ from collections.abc import Sequence
 
 from supporter.analysis.grounding import compute_facts
 from supporter.domain.errors import PermanentError
-from supporter.domain.models import Analysis, Ticket, Transaction, TransactionFacts
+from supporter.domain.keys import Quoted, matched_by
+from supporter.domain.models import (
+    Analysis,
+    RelatedTransaction,
+    Ticket,
+    Transaction,
+    TransactionFacts,
+)
 from supporter.llm.base import AnalysisRequest, Category, ModelProvider, ModelResponse
 
 
@@ -29,11 +36,15 @@ class Analyzer:
                 f"{response.provider} answered category {response.value.category!r}, "
                 "which is not in the taxonomy"
             )
-        known = {transaction.transaction_id for transaction in transactions}
-        unknown = [i for i in response.value.related_transaction_ids if i not in known]
-        if unknown:
-            # A model may invent ids; keep only the customer's real ones.
-            related = [i for i in response.value.related_transaction_ids if i in known]
-            value = response.value.model_copy(update={"related_transaction_ids": related})
-            response = response.model_copy(update={"value": value})
-        return facts, response
+        known = {transaction.transaction_id: transaction for transaction in transactions}
+        # A model may invent ids; keep only the customer's real ones.
+        related = [i for i in response.value.related_transaction_ids if i in known]
+        quoted = Quoted.in_ticket(ticket)
+        joined = [
+            RelatedTransaction(transaction_id=i, matched_by=matched_by(ticket, known[i], quoted))
+            for i in related
+        ]
+        value = response.value.model_copy(
+            update={"related_transaction_ids": related, "related_transactions": joined}
+        )
+        return facts, response.model_copy(update={"value": value})

@@ -22,6 +22,7 @@ from string import ascii_letters
 
 from supporter.analysis.mentions import Amount, Reading, scan_amounts, scan_dates, ticket_dates
 from supporter.analysis.promises import promise_problems
+from supporter.domain.keys import Quoted
 from supporter.domain.masking import contains_card_number
 from supporter.domain.models import (
     GroundingCheck,
@@ -201,7 +202,8 @@ def compute_facts(ticket: Ticket, transactions: Sequence[Transaction]) -> Transa
     currency, if written) matches an amount the ticket mentions, or its UTC
     date a date the ticket mentions; duplicate charges are always related;
     failed, pending, refund and chargeback transactions are related when the
-    ticket talks about that kind. When no amount or date names a transaction,
+    ticket talks about that kind; a transaction whose id or reference (an order
+    number, say) the ticket quotes is related. When nothing names a transaction,
     the ticket is about money (a charge, a payment, a plan, an invoice, ...) and
     the customer has at most `FEW_TRANSACTIONS` transactions, the newest charge
     is related too: with so few, it is what the customer most likely means.
@@ -214,7 +216,10 @@ def compute_facts(ticket: Ticket, transactions: Sequence[Transaction]) -> Transa
     ordered = _newest_first(transactions)
     kinds = _kinds(ordered)
     duplicates = _duplicate_charge_ids(ordered)
-    named = _matched_ids(ordered, amounts, days)
+    quoted = Quoted.in_ticket(ticket)
+    named = _matched_ids(ordered, amounts, days) | {
+        tx.transaction_id for tx in ordered if quoted.matches(tx)
+    }
     related = named | _topic_ids(lowered, kinds) | duplicates
     if not named and (newest := _fallback_charge(lowered, ordered)):
         related.add(newest)

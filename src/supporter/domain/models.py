@@ -46,6 +46,8 @@ class Ticket(_Frozen):
     customer_email: str | None = None
     channel: str | None = None
     priority: Priority | None = None
+    # The helpdesk's labels (Zendesk tags): kept for people and filters, not for matching.
+    tags: tuple[str, ...] = ()
 
 
 class Transaction(_Frozen):
@@ -73,6 +75,20 @@ class Transaction(_Frozen):
     references: tuple[str, ...] = ()
 
 
+class MatchedBy(StrEnum):
+    """How a transaction was joined to a ticket, strongest first: a customer id both
+    sides carry, the e-mail (normalised), or a reference the customer quoted."""
+
+    CUSTOMER_ID = "customer_id"
+    EMAIL = "email"
+    REFERENCE = "reference"
+
+
+class RelatedTransaction(_Frozen):
+    transaction_id: str
+    matched_by: MatchedBy
+
+
 class TransactionFacts(_Frozen):
     """What code (not a model) established about a ticket and the customer's transactions.
 
@@ -98,6 +114,8 @@ class Analysis(_Frozen):
     confidence: float = Field(ge=0.0, le=1.0)
     needs_human: bool
     related_transaction_ids: list[str] = Field(default_factory=list)
+    # The same transactions, in the same order, each with how it was joined to the ticket.
+    related_transactions: list[RelatedTransaction] = Field(default_factory=list)
 
 
 class Reply(_Frozen):

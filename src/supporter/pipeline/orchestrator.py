@@ -51,7 +51,8 @@ from supporter.transactions.base import TransactionIndex
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "1"
+# 2: tickets joined to payments by e-mail and quoted references too.
+PIPELINE_VERSION = "2"
 QUEUES = (TICKETS, ANALYZED, RESPONDED)
 StageName = Literal["analyze", "respond", "sink"]
 OUTPUT_QUEUES = (RESPONDED, *(dead_letter_queue(queue) for queue in QUEUES))

@@ -27,6 +27,8 @@ COLUMNS = [
     "provider",
     "attempts",
     "error",
+    # Last, so the columns before it keep their places: "ch_1=email ch_2=customer_id".
+    "related_matched_by",
 ]
 
 
@@ -51,6 +53,10 @@ def flatten(result: TicketResult) -> dict[str, str]:
         "provider": result.provider or "",
         "attempts": str(result.attempts),
         "error": result.error or "",
+        "related_matched_by": " ".join(
+            f"{related.transaction_id}={related.matched_by.value}"
+            for related in (analysis.related_transactions if analysis else [])
+        ),
     }
 
 

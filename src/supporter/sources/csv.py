@@ -10,10 +10,14 @@ File format
 
 Columns
     tickets: ticket_id, customer_id, subject, body, status, created_at;
-    optional customer_email, channel, priority (low, medium, high, urgent).
+    optional customer_email, channel, priority (low, medium, high, urgent),
+    tags (separated by spaces, commas or semicolons).
     transactions: transaction_id, customer_id, amount, currency, status,
     created_at; optional type (charge, refund, chargeback, payout; empty means
-    charge), description, card_last4.
+    charge), description, card_last4, customer_email (joins the transaction to
+    tickets by e-mail), amount_refunded, dispute_status, disputed_amount
+    (amounts written as amount is), references (order numbers and other ids a
+    customer may quote, separated by spaces, commas or semicolons).
 
 Values
     Surrounding spaces are stripped from every value. Ids, status, created_at,
@@ -118,7 +122,7 @@ _TICKETS = _Schema(
     source="tickets",
     record_name="ticket",
     required=("ticket_id", "customer_id", "subject", "body", "status", "created_at"),
-    optional=("customer_email", "channel", "priority"),
+    optional=("customer_email", "channel", "priority", "tags"),
     map_option="--ticket-columns",
     map_example="body=Description",
 )
@@ -126,7 +130,16 @@ _TRANSACTIONS = _Schema(
     source="transactions",
     record_name="transaction",
     required=("transaction_id", "customer_id", "amount", "currency", "status", "created_at"),
-    optional=("type", "description", "card_last4"),
+    optional=(
+        "type",
+        "description",
+        "card_last4",
+        "customer_email",
+        "amount_refunded",
+        "dispute_status",
+        "disputed_amount",
+        "references",
+    ),
     map_option="--transaction-columns",
     map_example="transaction_id=Id",
 )
@@ -142,6 +155,7 @@ _CURRENCY = re.compile(r"[A-Za-z]{3}")
 _LAST4 = re.compile(r"[0-9]{4}")
 _GROUPED_DIGITS = re.compile(r"[0-9]+(?:[ -][0-9]+)*")
 _MASKED_CARD = re.compile(r"[*xX•·. -]*[*xX•·][*xX•·. -]*([0-9]{4})")
+_LIST_SEPARATORS = re.compile(r"[\s,;]+")
 _PRIORITIES = {priority.value: priority for priority in Priority}
 _TYPES = {kind.value: kind for kind in TransactionType}
 _SHOWN_VALUE_LENGTH = 60
@@ -362,7 +376,7 @@ class _CsvFile:
 
 def _ticket_parser(columns: _Columns, limits: FieldLimits) -> Callable[[_Row], Ticket]:
     ticket_id, customer_id, subject, body, status, created_at = columns.required.values()
-    email, channel, priority = columns.optional.values()
+    email, channel, priority, tags = columns.optional.values()
 
     def parse(row: _Row) -> Ticket:
         # Fields are checked in column order, so the first bad one is the one reported.
@@ -379,6 +393,7 @@ def _ticket_parser(columns: _Columns, limits: FieldLimits) -> Callable[[_Row], T
             customer_email=_optional(row, email, "customer_email", limits.text),
             channel=_optional(row, channel, "channel", limits.text),
             priority=_priority(_optional(row, priority, "priority", limits.text)),
+            tags=_list(_optional(row, tags, "tags", limits.text)),
         )
 
     return parse
@@ -386,7 +401,9 @@ def _ticket_parser(columns: _Columns, limits: FieldLimits) -> Callable[[_Row], T
 
 def _transaction_parser(columns: _Columns, limits: FieldLimits) -> Callable[[_Row], Transaction]:
     transaction_id, customer_id, amount, currency, status, created_at = columns.required.values()
-    kind, description, card_last4 = columns.optional.values()
+    kind, description, card_last4, email, refunded, dispute, disputed, references = (
+        columns.optional.values()
+    )
 
     def parse(row: _Row) -> Transaction:
         # Keyword arguments are evaluated in order: the first bad field is the one reported.
@@ -400,6 +417,11 @@ def _transaction_parser(columns: _Columns, limits: FieldLimits) -> Callable[[_Ro
             type=_transaction_type(_optional(row, kind, "type", limits.text)),
             description=_masked(_optional(row, description, "description", limits.description)),
             card_last4=_card_last4(_optional(row, card_last4, "card_last4", limits.text)),
+            customer_email=_optional(row, email, "customer_email", limits.text),
+            amount_refunded=_optional_amount(row, refunded, "amount_refunded", limits.text),
+            dispute_status=_lower(_optional(row, dispute, "dispute_status", limits.text)),
+            disputed_amount=_optional_amount(row, disputed, "disputed_amount", limits.text),
+            references=_list(_optional(row, references, "references", limits.text)),
         )
 
     return parse
@@ -454,13 +476,28 @@ def _timestamp(value: str) -> datetime:
         raise _BadValue("created_at", f"not an ISO 8601 date: {_show(value)}") from None
 
 
-def _amount(value: str) -> Decimal:
+def _amount(value: str, field: str = "amount") -> Decimal:
     # Checked by pattern first: Decimal() alone would take "NaN", "1e3" and "١٢".
     if _AMOUNT.fullmatch(value) is None:
         raise _BadValue(
-            "amount", f"not a number like -12.50 (dot for decimals, no separators): {_show(value)}"
+            field, f"not a number like -12.50 (dot for decimals, no separators): {_show(value)}"
         )
     return Decimal(value)
+
+
+def _optional_amount(row: _Row, position: int | None, field: str, limit: int) -> Decimal | None:
+    value = _optional(row, position, field, limit)
+    return None if value is None else _amount(value, field)
+
+
+def _lower(value: str | None) -> str | None:
+    return None if value is None else value.lower()
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return tuple(item for item in dict.fromkeys(_LIST_SEPARATORS.split(value)) if item)
 
 
 def _currency(value: str) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -38,6 +39,7 @@ tickets = Table(
     Column("customer_email", String(320)),
     Column("channel", String(64)),
     Column("priority", String(16)),
+    Column("tags", JSON),
 )
 
 results = Table(
@@ -69,6 +71,8 @@ analyses = Table(
     Column("confidence", Float, nullable=False),
     Column("needs_human", Boolean, nullable=False),
     Column("related_transaction_ids", JSON, nullable=False),
+    # [{"transaction_id", "matched_by"}]: how each related transaction was joined.
+    Column("related_transactions", JSON),
 )
 
 replies = Table(
@@ -113,7 +117,9 @@ dead_letters = Table(
 )
 
 # Payment transactions shared by every worker (`supporter transactions load`): a
-# customer's window is one range scan of the (customer_id, created_at) index.
+# customer's window is one range scan of the (customer_id, created_at) index, or of
+# the (customer_email, created_at) one. `record` is the transaction as loaded (JSON);
+# the other columns repeat parts of it for lookups and for people querying the store.
 transactions = Table(
     "transactions",
     metadata,
@@ -121,7 +127,24 @@ transactions = Table(
     Column("customer_id", String(128), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("record", Text, nullable=False),
+    # Normalised (no surrounding spaces, lower case): the record keeps it as written.
+    Column("customer_email", String(320)),
+    Column("amount_refunded", Numeric(19, 4)),
+    Column("dispute_status", String(64)),
+    Column("disputed_amount", Numeric(19, 4)),
+    Column("references", JSON),
     Index("ix_transactions_customer_created", "customer_id", "created_at"),
+    Index("ix_transactions_email_created", "customer_email", "created_at"),
+)
+
+# A transaction's quotable references, normalised (no leading "#", lower case): the
+# index that finds the payment a ticket quotes.
+transaction_references = Table(
+    "transaction_references",
+    metadata,
+    Column("reference", String(256), primary_key=True),
+    Column("transaction_id", String(128), primary_key=True),
+    Index("ix_transaction_references_transaction", "transaction_id"),
 )
 
 # One row per running worker process, refreshed every few seconds (a heartbeat):

@@ -1,11 +1,14 @@
-"""The transaction-index port: a customer's recent transactions, without a full scan."""
+"""The transaction-index port: a customer's recent transactions, without a full scan,
+and the join of a ticket to them (by customer id, by e-mail, by a quoted reference)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from supporter.domain.keys import normalise_email, quoted_references
 from supporter.domain.models import Ticket, Transaction
 
 # A ticket written minutes after a charge may carry a clock or zone that puts it
@@ -21,18 +24,61 @@ class TransactionIndex(Protocol):
         at most `limit` of them (the newest)."""
         ...
 
+    async def recent_by_email(
+        self, email: str, *, until: datetime, days: int, limit: int
+    ) -> list[Transaction]:
+        """As `recent`, for the transactions whose `customer_email`, normalised
+        (`supporter.domain.keys.normalise_email`), is `email` (given normalised)."""
+        ...
+
+    async def referenced(
+        self, quoted: Collection[str], *, until: datetime, limit: int
+    ) -> list[Transaction]:
+        """Transactions up to `until` (however old) whose id is one of `quoted` as
+        written, or one of whose `references`, normalised, is one of `quoted` normalised
+        (`supporter.domain.keys.normalise_reference`); newest first, at most `limit`."""
+        ...
+
 
 @dataclass(frozen=True)
 class TransactionWindow:
-    """Which of a customer's transactions a ticket is answered with."""
+    """Which transactions a ticket is answered with.
+
+    Those of the ticket's customer id and those of its e-mail address, within `days`
+    before the ticket: the newest `limit` of them together. Then every transaction the
+    ticket quotes by id or reference, however old (the customer named it), up to
+    `limit` more. Newest first; how each joined is `supporter.domain.keys.matched_by`.
+    """
 
     days: int = 90
     limit: int = 20
 
     async def of(self, index: TransactionIndex, ticket: Ticket) -> list[Transaction]:
-        return await index.recent(
-            ticket.customer_id,
-            until=ticket.created_at + CLOCK_SLACK,
-            days=self.days,
-            limit=self.limit,
+        until = ticket.created_at + CLOCK_SLACK
+        found = await index.recent(
+            ticket.customer_id, until=until, days=self.days, limit=self.limit
         )
+        if email := normalise_email(ticket.customer_email):
+            found += await index.recent_by_email(
+                email, until=until, days=self.days, limit=self.limit
+            )
+        window = _newest_first(found)[: self.limit]
+        quoted = quoted_references(f"{ticket.subject}\n{ticket.body}")
+        if quoted:
+            window += await index.referenced(quoted, until=until, limit=self.limit)
+        return _newest_first(window)
+
+
+def _newest_first(transactions: Iterable[Transaction]) -> list[Transaction]:
+    """Each transaction once, in the indexes' own order: newest first, ties by id descending."""
+    unique = {transaction.transaction_id: transaction for transaction in transactions}
+    return sorted(
+        unique.values(),
+        key=lambda transaction: (_utc(transaction.created_at), transaction.transaction_id),
+        reverse=True,
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    # Naive times are UTC, as the sources write them.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

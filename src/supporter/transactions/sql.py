@@ -2,20 +2,23 @@
 
 `supporter transactions load` fills the `transactions` table; analyze workers
 look up the window of each ticket that ingest sent without one. A lookup is one
-range scan of the (customer_id, created_at) index, however many rows the table has.
-Rows keep the transaction as JSON, so a lookup rebuilds exactly the model that was loaded.
+range scan of the (customer_id, created_at) or the (customer_email, created_at)
+index, however many rows the table has; quoted references are looked up in
+`transaction_references`. Rows keep the transaction as JSON, so a lookup rebuilds
+exactly the model that was loaded.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from supporter.domain.errors import TransientError
+from supporter.domain.keys import Quoted, normalise_email, reference_keys
 from supporter.domain.models import Transaction
 from supporter.store import schema
 from supporter.store.base import StoreError
@@ -23,6 +26,17 @@ from supporter.store.sql import DATABASE_ERRORS, describe_error, dialect_insert
 
 _BATCH = 2000
 _table = schema.transactions
+_references = schema.transaction_references
+_COLUMNS = (
+    "customer_id",
+    "created_at",
+    "record",
+    "customer_email",
+    "amount_refunded",
+    "dispute_status",
+    "disputed_amount",
+    "references",
+)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -41,15 +55,13 @@ class SqlTransactionIndex:
         statement = self._insert(_table)
         upsert = statement.on_conflict_do_update(
             index_elements=["transaction_id"],
-            set_={
-                name: statement.excluded[name] for name in ("customer_id", "created_at", "record")
-            },
+            set_={name: statement.excluded[name] for name in _COLUMNS},
         )
         count = 0
-        batch: list[dict[str, Any]] = []
+        batch: list[Transaction] = []
         try:
             async for transaction in transactions:
-                batch.append(_row(transaction))
+                batch.append(transaction)
                 if len(batch) >= _BATCH:
                     count += await self._write(upsert, batch)
                     batch = []
@@ -60,11 +72,24 @@ class SqlTransactionIndex:
             ) from error
         return count
 
-    async def _write(self, statement: Any, rows: list[dict[str, Any]]) -> int:
-        if rows:
-            async with self._engine.begin() as connection:
-                await connection.execute(statement, rows)
-        return len(rows)
+    async def _write(self, statement: Any, batch: list[Transaction]) -> int:
+        if not batch:
+            return 0
+        ids = [transaction.transaction_id for transaction in batch]
+        keys = [
+            {"reference": key, "transaction_id": transaction.transaction_id}
+            for transaction in batch
+            for key in reference_keys(transaction)
+        ]
+        async with self._engine.begin() as connection:
+            await connection.execute(statement, [_row(transaction) for transaction in batch])
+            # A transaction loaded again replaces its references, as its row is replaced.
+            await connection.execute(
+                delete(_references).where(_references.c.transaction_id.in_(ids))
+            )
+            if keys:
+                await connection.execute(self._insert(_references).on_conflict_do_nothing(), keys)
+        return len(batch)
 
     async def count(self) -> int:
         try:
@@ -80,10 +105,42 @@ class SqlTransactionIndex:
     async def recent(
         self, customer_id: str, *, until: datetime, days: int, limit: int
     ) -> list[Transaction]:
+        return await self._window(_table.c.customer_id == customer_id, until, days, limit)
+
+    async def recent_by_email(
+        self, email: str, *, until: datetime, days: int, limit: int
+    ) -> list[Transaction]:
+        return await self._window(_table.c.customer_email == email, until, days, limit)
+
+    async def _window(
+        self, whose: ColumnElement[bool], until: datetime, days: int, limit: int
+    ) -> list[Transaction]:
+        since = until - timedelta(days=days)
+        return await self._select(
+            whose & _table.c.created_at.between(_utc(since), _utc(until)), limit
+        )
+
+    async def referenced(
+        self, quoted: Collection[str], *, until: datetime, limit: int
+    ) -> list[Transaction]:
+        wanted = Quoted.of(quoted)
+        by_reference = select(_references.c.transaction_id).where(
+            _references.c.reference.in_(sorted(wanted.keys))
+        )
+        found = await self._select(
+            (_table.c.created_at <= _utc(until))
+            & or_(
+                _table.c.transaction_id.in_(sorted(wanted.ids)),
+                _table.c.transaction_id.in_(by_reference),
+            ),
+            limit,
+        )
+        return [transaction for transaction in found if wanted.matches(transaction)]
+
+    async def _select(self, where: ColumnElement[bool], limit: int) -> list[Transaction]:
         query = (
             select(_table.c.record)
-            .where(_table.c.customer_id == customer_id)
-            .where(_table.c.created_at.between(_utc(until - timedelta(days=days)), _utc(until)))
+            .where(where)
             .order_by(_table.c.created_at.desc(), _table.c.transaction_id.desc())
             .limit(limit)
         )
@@ -104,4 +161,9 @@ def _row(transaction: Transaction) -> dict[str, Any]:
         "customer_id": transaction.customer_id,
         "created_at": _utc(transaction.created_at),
         "record": transaction.model_dump_json(),
+        "customer_email": normalise_email(transaction.customer_email),
+        "amount_refunded": transaction.amount_refunded,
+        "dispute_status": transaction.dispute_status,
+        "disputed_amount": transaction.disputed_amount,
+        "references": list(transaction.references) or None,
     }

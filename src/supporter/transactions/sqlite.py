@@ -1,9 +1,10 @@
 """A transaction index on disk: memory stays flat however many transactions there are.
 
 Transactions are loaded into an SQLite file (a temporary one unless a path is
-given) with an index on (customer_id, created_at), so a lookup reads only the
-rows of one customer's window. Rows keep the transaction as JSON, so a lookup
-rebuilds exactly the model that was loaded.
+given) with an index on (customer_id, created_at) and one on (normalised e-mail,
+created_at), so a lookup reads only the rows of one customer's window; quotable
+references sit in a table of their own, keyed by the normalised reference. Rows
+keep the transaction as JSON, so a lookup rebuilds exactly the model that was loaded.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import tempfile
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from supporter.domain.keys import Quoted, normalise_email, reference_keys
 from supporter.domain.models import Transaction
 
 _BATCH = 5000
@@ -22,15 +24,23 @@ _SCHEMA = """
 CREATE TABLE transactions (
     transaction_id TEXT PRIMARY KEY,
     customer_id TEXT NOT NULL,
+    email TEXT,
     created_us INTEGER NOT NULL,
     body TEXT NOT NULL
 );
 CREATE INDEX ix_transactions_customer_time ON transactions (customer_id, created_us);
+CREATE INDEX ix_transactions_email_time ON transactions (email, created_us)
+    WHERE email IS NOT NULL;
+CREATE TABLE refs (
+    reference TEXT NOT NULL,
+    transaction_id TEXT NOT NULL,
+    PRIMARY KEY (reference, transaction_id)
+) WITHOUT ROWID;
 """
-_RECENT = (
-    "SELECT body FROM transactions WHERE customer_id = ? AND created_us BETWEEN ? AND ? "
-    "ORDER BY created_us DESC, transaction_id DESC LIMIT ?"
-)
+_WINDOW = "created_us BETWEEN ? AND ? ORDER BY created_us DESC, transaction_id DESC LIMIT ?"
+_RECENT = f"SELECT body FROM transactions WHERE customer_id = ? AND {_WINDOW}"
+_RECENT_BY_EMAIL = f"SELECT body FROM transactions WHERE email = ? AND {_WINDOW}"
+_Row = tuple[str, str, str | None, int, str]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -56,42 +66,79 @@ class SqliteTransactionIndex:
 
     async def load(self, transactions: AsyncIterable[Transaction]) -> int:
         """Add every transaction; returns how many were added."""
-        batch: list[tuple[str, str, int, str]] = []
+        batch: list[_Row] = []
+        references: list[tuple[str, str]] = []
         async for transaction in transactions:
             batch.append(
                 (
                     transaction.transaction_id,
                     transaction.customer_id,
+                    normalise_email(transaction.customer_email),
                     _micros(transaction.created_at),
                     transaction.model_dump_json(),
                 )
             )
+            references.extend(
+                (key, transaction.transaction_id) for key in reference_keys(transaction)
+            )
             if len(batch) >= _BATCH:
-                self._insert(batch)
-                batch = []
+                self._insert(batch, references)
+                batch, references = [], []
                 # Reading a file never waits, so let signals and the progress bar in.
                 await asyncio.sleep(0)
-        self._insert(batch)
+        self._insert(batch, references)
         return self._count
 
-    def _insert(self, rows: list[tuple[str, str, int, str]]) -> None:
+    def _insert(self, rows: list[_Row], references: list[tuple[str, str]]) -> None:
         if rows:
             with self._connection:
                 self._connection.executemany(
-                    "INSERT OR REPLACE INTO transactions VALUES (?, ?, ?, ?)", rows
+                    "INSERT OR REPLACE INTO transactions VALUES (?, ?, ?, ?, ?)", rows
                 )
+                # A transaction read twice keeps its first references too: `referenced`
+                # checks each answer against the transaction itself.
+                self._connection.executemany("INSERT OR IGNORE INTO refs VALUES (?, ?)", references)
             self._count += len(rows)
 
     async def recent(
         self, customer_id: str, *, until: datetime, days: int, limit: int
     ) -> list[Transaction]:
+        return self._window(_RECENT, customer_id, until, days, limit)
+
+    async def recent_by_email(
+        self, email: str, *, until: datetime, days: int, limit: int
+    ) -> list[Transaction]:
+        return self._window(_RECENT_BY_EMAIL, email, until, days, limit)
+
+    def _window(
+        self, query: str, key: str, until: datetime, days: int, limit: int
+    ) -> list[Transaction]:
         # A local file read by one process: quicker inline than on a thread.
         since = until - timedelta(days=days)
         rows = self._connection.execute(
-            _RECENT, (customer_id, _micros(since), _micros(until), limit)
+            query, (key, _micros(since), _micros(until), limit)
         ).fetchall()
         return [Transaction.model_validate_json(body) for (body,) in rows]
+
+    async def referenced(
+        self, quoted: Collection[str], *, until: datetime, limit: int
+    ) -> list[Transaction]:
+        wanted = Quoted.of(quoted)
+        ids, keys = sorted(wanted.ids), sorted(wanted.keys)
+        query = (
+            "SELECT body FROM transactions WHERE created_us <= ? AND (transaction_id IN "
+            f"({_marks(ids)}) OR transaction_id IN (SELECT transaction_id FROM refs "
+            f"WHERE reference IN ({_marks(keys)}))) "
+            "ORDER BY created_us DESC, transaction_id DESC LIMIT ?"
+        )
+        rows = self._connection.execute(query, (_micros(until), *ids, *keys, limit)).fetchall()
+        found = [Transaction.model_validate_json(body) for (body,) in rows]
+        return [transaction for transaction in found if wanted.matches(transaction)]
 
     def close(self) -> None:
         self._connection.close()
         self._dir.cleanup()
+
+
+def _marks(values: Collection[str]) -> str:
+    return ", ".join("?" * len(values))

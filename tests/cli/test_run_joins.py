@@ -7,9 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from supporter.cli.app import app
+from tests.cli.test_run import invoke
 
 TICKETS = (
     "ticket_id,customer_id,subject,body,status,created_at,customer_email\n"
@@ -36,20 +34,10 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_tickets_join_payments_by_email_and_by_quoted_order_number(workdir: Path) -> None:
-    result = CliRunner().invoke(
-        app,
-        [
-            "run",
-            "--no-progress",
-            "--tickets",
-            "tickets.csv",
-            "--transactions",
-            "transactions.csv",
-            "--format",
-            "csv",
-        ],
+    code, output = invoke(
+        "--tickets", "tickets.csv", "--transactions", "transactions.csv", "--format", "csv"
     )
-    assert result.exit_code == 0, result.output
+    assert code == 0, output
     lines = {
         line["ticket_id"]: line
         for line in map(json.loads, Path("results.jsonl").read_text().splitlines())

@@ -101,7 +101,7 @@ async def test_a_store_made_before_migrations_is_upgraded_in_place(url: str, ver
         metadata.create_all(connection)
         now = datetime.now(UTC)
         connection.execute(tables["schema_info"].insert().values(version=version))
-        # Tags came with version 5.
+        # Tags came with version 6.
         old_ticket = TICKET.model_dump(exclude={"tags"})
         connection.execute(tables["tickets"].insert().values(old_ticket))
         connection.execute(

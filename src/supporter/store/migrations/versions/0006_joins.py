@@ -1,12 +1,12 @@
-"""Joining tickets to payments by e-mail and by reference (schema version 5): the
+"""Joining tickets to payments by e-mail and by reference (schema version 6): the
 transactions' e-mail, refund and dispute columns, their references, ticket tags and
 how each related transaction was matched.
 
 Rows loaded before this version keep working by customer id; load the file again to
 join them by e-mail and reference too.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 
 
 def _transaction_columns() -> list[sa.Column[object]]:
@@ -49,7 +49,7 @@ def upgrade() -> None:
     with op.batch_alter_table("analyses") as table:
         table.add_column(sa.Column("related_transactions", sa.JSON))
     # Releases before migrations read only this marker: keep it equal to SCHEMA_VERSION.
-    op.execute(sa.text("UPDATE schema_info SET version = 5"))
+    op.execute(sa.text("UPDATE schema_info SET version = 6"))
 
 
 def downgrade() -> None:
@@ -62,4 +62,4 @@ def downgrade() -> None:
     with op.batch_alter_table("transactions") as table:
         for column in reversed(_transaction_columns()):
             table.drop_column(column.name)
-    op.execute(sa.text("UPDATE schema_info SET version = 4"))
+    op.execute(sa.text("UPDATE schema_info SET version = 5"))

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     models_file: Path | None = None
     # OpenAI's processing tier: flex is cheaper and slower, priority dearer and faster.
     service_tier: Literal["default", "flex", "priority"] = "default"
+    # None: the Responses API on OpenAI's own endpoint, Chat Completions on any other
+    # base_url (vLLM, Ollama, Azure and other compatible servers speak that one).
+    api: Literal["responses", "chat"] | None = None
     # A directory written by `supporter train`, for the local and cascade providers.
     model_path: Path | None = None
     # The cascade's local model answers where its confidence is at least this.

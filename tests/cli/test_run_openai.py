@@ -285,3 +285,16 @@ def test_flex_answers_every_ticket_through_resource_unavailable_errors_at_flex_p
         assert isinstance(before, dict)
         # The same tokens (prompt caching aside) at half of gpt-6-luna's standard price.
         assert float(usage["cost_usd"]) < 0.6 * float(before["cost_usd"])
+
+
+def test_a_run_through_the_responses_api(workdir: Path, simulator: ThreadedFakeLLM) -> None:
+    code, output = run_openai(simulator, "--api", "responses")
+    assert code == 0, output
+    records = results()
+    assert {record["status"] for record in records.values()} == {"responded"}
+    assert all("input" in request for request in simulator.fake.requests)
+    for record in records.values():
+        usage = record["usage"]
+        assert isinstance(usage, dict)
+        assert usage["reasoning_tokens"] > 0
+        assert float(usage["cost_usd"]) > 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from supporter.cli.wiring import model_timeouts
+import pytest
+
+from supporter.cli.wiring import model_api, model_timeouts
 from supporter.config import Settings
 
 
@@ -12,3 +14,16 @@ def test_flex_waits_longer_by_default_and_explicit_timeouts_win() -> None:
     assert model_timeouts(Settings(service_tier="flex")) == (900.0, 960.0)
     assert model_timeouts(Settings(service_tier="flex", request_timeout=60)) == (60.0, 120.0)
     assert model_timeouts(Settings(request_timeout=5, ticket_deadline=20)) == (5.0, 20.0)
+
+
+def test_the_responses_api_on_openai_and_chat_completions_on_compatible_servers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    assert model_api(Settings()) == "responses"
+    assert model_api(Settings(base_url="https://api.openai.com/v1")) == "responses"
+    assert model_api(Settings(base_url="http://127.0.0.1:11434/v1")) == "chat"
+    assert model_api(Settings(base_url="http://vllm:8000/v1", api="responses")) == "responses"
+    assert model_api(Settings(api="chat")) == "chat"
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8000/v1")
+    assert model_api(Settings()) == "chat"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
-from supporter.domain.errors import FatalError, PermanentError, TransientError
+from supporter.domain.errors import FatalError, InvalidAnswerError, PermanentError, TransientError
 from supporter.domain.masking import contains_card_number
 from supporter.domain.models import (
     Analysis,
@@ -538,3 +538,59 @@ async def test_an_unknown_model_is_warned_about_and_gets_no_price(
     assert "model llama3:8b is not in the model table" in caplog.text
     assert "its cost is not known" in caplog.text
     assert provider.spent_usd() is None
+
+
+async def test_the_responses_api_answers_with_structured_outputs_and_usage(
+    fake: Simulator,
+) -> None:
+    provider = make_provider(fake, model="gpt-6-luna", api="responses")
+    analysis = await provider.analyze(analysis_request("I was charged twice for one order."))
+    reply = await provider.draft_reply(reply_request("Charged twice."))
+    await provider.aclose()
+
+    assert analysis.value.category in TAXONOMY_NAMES
+    assert reply.value.body
+    first, second = fake.requests
+    assert "messages" not in first
+    assert [item["role"] for item in first["input"]] == ["system", "user"]
+    text_format = first["text"]["format"]
+    assert text_format["type"] == "json_schema"
+    assert text_format["strict"] is True
+    assert text_format["schema"]["properties"]["category"]["enum"] == TAXONOMY_NAMES
+    assert first["reasoning"] == {"effort": "low"}
+    assert second["reasoning"] == {"effort": "medium"}
+    assert first["max_output_tokens"] > 1000
+    assert first["store"] is False
+    assert "temperature" not in first
+    usage = analysis.usage
+    assert usage.prompt_tokens > 1000
+    assert 0 < usage.reasoning_tokens < usage.completion_tokens
+    assert usage.cost_usd > 0
+
+
+@pytest.mark.parametrize(
+    ("setting", "error", "message"),
+    [
+        ("malformed_rate", InvalidAnswerError, "model answer did not validate"),
+        ("refusal_rate", PermanentError, "model refused"),
+    ],
+)
+async def test_the_responses_api_sorts_bad_answers_like_chat_completions(
+    fake: Simulator, setting: str, error: type[Exception], message: str
+) -> None:
+    setattr(fake.config, setting, 1.0)
+    provider = make_provider(fake, model="gpt-6-luna", api="responses")
+    with pytest.raises(error, match=message):
+        await provider.analyze(analysis_request("Charged twice."))
+    await provider.aclose()
+
+
+async def test_the_responses_api_reports_an_answer_cut_off_at_the_token_limit(
+    fake: Simulator,
+) -> None:
+    # An answer longer than the analysis's token budget (400 tokens for gpt-4o).
+    fake.config.canned_answers = {"ticket_analysis": json.dumps({"summary": "x" * 4000})}
+    provider = make_provider(fake, model="gpt-4o", api="responses")
+    with pytest.raises(PermanentError, match="cut off at the token limit"):
+        await provider.analyze(analysis_request("Charged twice."))
+    await provider.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -74,3 +75,43 @@ async def test_reasoning_is_billed_as_output_tokens(client: openai.AsyncOpenAI) 
     assert low.usage.completion_tokens_details is not None
     assert low.usage.completion_tokens_details.reasoning_tokens == REASONING_TOKENS["low"]
     assert low.usage.completion_tokens == off.usage.completion_tokens + REASONING_TOKENS["low"]
+
+
+async def test_the_responses_api_answers_structured_outputs(client: openai.AsyncOpenAI) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "body": {"type": "string"},
+            "ids": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["body", "ids"],
+        "additionalProperties": False,
+    }
+    response = await client.responses.create(
+        model="gpt-6-luna",
+        input=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hello"}],
+        text={"format": {"type": "json_schema", "name": "reply", "schema": schema, "strict": True}},
+        reasoning={"effort": "low"},
+        max_output_tokens=2000,
+    )
+    assert response.status == "completed"
+    assert set(json.loads(response.output_text)) == {"body", "ids"}
+    assert response.usage is not None
+    assert response.usage.output_tokens_details.reasoning_tokens == REASONING_TOKENS["low"]
+    assert response.usage.input_tokens > 0
+
+
+@pytest.mark.parametrize(
+    ("model", "options", "param"),
+    [
+        ("gpt-6-luna", {"temperature": 0.2}, "temperature"),
+        ("gpt-6.2-sol", {"reasoning": {"effort": "none"}}, "reasoning.effort"),
+    ],
+)
+async def test_the_responses_api_rejects_what_the_model_rejects(
+    client: openai.AsyncOpenAI, model: str, options: dict[str, Any], param: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.responses.create(model=model, input="hello", **options)
+    assert caught.value.param == param
+    assert "reasoning_effort" not in str(caught.value.message)

@@ -88,6 +88,12 @@ def run(
             help="A TOML table of models (parameters, prices per tier, shutdown dates) over the packaged one; see docs/models.md."
         ),
     ] = None,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            help="'responses' or 'chat' (Chat Completions). [default: responses on OpenAI's endpoint, chat with --base-url]"
+        ),
+    ] = None,
     service_tier: Annotated[
         str | None,
         typer.Option(
@@ -222,6 +228,7 @@ def run(
             "model": model,
             "models_file": models_file,
             "service_tier": service_tier,
+            "api": api,
             "model_path": model_path,
             "threshold": threshold,
             "base_url": base_url,

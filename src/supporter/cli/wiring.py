@@ -8,6 +8,7 @@ import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.base import Broker, dead_letter_queue
@@ -30,6 +31,7 @@ from supporter.llm.catalog import ModelCatalog, ServiceTier, shutdown_notice
 from supporter.llm.local import LocalProvider
 from supporter.llm.offline import OfflineProvider
 from supporter.llm.openai import OpenAIProvider
+from supporter.llm.openai_wire import Api
 from supporter.llm.pricing import PriceTable
 from supporter.llm.ratelimit import RateLimiter
 from supporter.observability.metrics import Metrics
@@ -127,6 +129,7 @@ def provider(
             cache=cache,
             prices=prices,
             service_tier=SETTING_TIERS[settings.service_tier],
+            api=model_api(settings),
             observer=observer,
         )
     except ValueError as error:
@@ -146,6 +149,17 @@ SETTING_TIERS: dict[str, ServiceTier] = {
 # https://developers.openai.com/api/docs/guides/flex-processing: "increase default
 # timeout to 15 minutes"; flex requests may wait for capacity.
 FLEX_REQUEST_TIMEOUT = 900.0
+
+
+def model_api(settings: Settings) -> Api:
+    """The API asked for, else Responses where the server is OpenAI's own (no base_url,
+    or api.openai.com) and Chat Completions elsewhere: compatible servers speak that."""
+    if settings.api is not None:
+        return settings.api
+    base_url = settings.base_url or os.environ.get("OPENAI_BASE_URL")
+    if not base_url:
+        return "responses"
+    return "responses" if urlsplit(base_url).hostname == "api.openai.com" else "chat"
 
 
 def model_timeouts(settings: Settings) -> tuple[float, float]:

@@ -1,6 +1,8 @@
-"""The OpenAI provider: GPT-4o, or any OpenAI-compatible server through `base_url`.
+"""The OpenAI provider: OpenAI's models, or any OpenAI-compatible server through `base_url`.
 
-Each call asks for Structured Outputs under a strict JSON schema, paced by a
+Each call goes through the Responses API or Chat Completions (see openai_wire),
+with the parameters its model takes (see catalog), and asks for Structured
+Outputs under a strict JSON schema, paced by a
 shared `RateLimiter`, and is answered from the `ResultCache` when the same
 masked question was asked before. The SDK's own retries are off: the
 pipeline's retry policy is the only one, so every failure is translated once
@@ -24,22 +26,13 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any, Final, Literal, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 import openai
-from openai import Omit, omit
-from openai.types.chat import (
-    ChatCompletion,
-    ChatCompletionMessageParam,
-    ChatCompletionSystemMessageParam,
-    ChatCompletionUserMessageParam,
-)
 from openai.types.shared import ReasoningEffort
-from openai.types.shared_params import ResponseFormatJSONSchema
 from opentelemetry.trace import Span, SpanKind
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -62,6 +55,14 @@ from supporter.llm.base import (
 )
 from supporter.llm.cache import ResultCache, cache_key
 from supporter.llm.catalog import ServiceTier
+from supporter.llm.openai_wire import (
+    Api,
+    Completed,
+    RequestSettings,
+    api_tier,
+    completed,
+    create_raw,
+)
 from supporter.llm.pricing import PriceTable
 from supporter.llm.prompts import (
     ANALYSIS_PROMPT,
@@ -79,7 +80,6 @@ __all__ = ["AnalysisAnswer", "OpenAIProvider", "ReplyAnswer"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
-V = TypeVar("V")
 
 # Request settings shape answers as much as the prompt does: changing one
 # means a new prompt version, so cached and stored results are not reused.
@@ -127,30 +127,6 @@ class ReplyAnswer(BaseModel):
     cited_transaction_ids: list[str]
 
 
-@dataclass(frozen=True, slots=True)
-class RequestSettings:
-    """The per-model parameters of one request (None: not sent)."""
-
-    max_tokens: int
-    reasoning_effort: ReasoningEffort | None
-    temperature: float | None
-    service_tier: Literal["flex", "priority"] | None
-
-
-# Our tier names (the price table's) as the API spells them; the standard tier is
-# the default and is not sent, so compatible servers never see the parameter.
-_API_TIERS: Final[dict[ServiceTier, Literal["flex", "priority"] | None]] = {
-    "standard": None,
-    "batch": None,
-    "flex": "flex",
-    "priority": "priority",
-}
-
-
-def _given(value: V | None) -> V | Omit:
-    return omit if value is None else value
-
-
 class _InvalidAnswer(ValueError):
     """An answer that parses but breaks a rule the schema cannot state."""
 
@@ -177,6 +153,7 @@ class OpenAIProvider:
         cache: ResultCache | None = None,
         prices: PriceTable | None = None,
         service_tier: ServiceTier = "standard",
+        api: Api = "chat",
         observer: ModelObserver | None = None,
     ) -> None:
         if request_timeout <= 0 or deadline <= 0:
@@ -195,6 +172,7 @@ class OpenAIProvider:
         self._prices = prices or PriceTable()
         self._info = self._prices.catalog.info(model)
         self._tier = service_tier
+        self._api: Api = api
         if self._prices.catalog.get(model) is None:
             log.warning(
                 "model %s is not in the model table: it is called with the parameters every "
@@ -275,7 +253,7 @@ class OpenAIProvider:
             max_tokens=max_tokens,
             reasoning_effort=cast(ReasoningEffort, effort),
             temperature=_TEMPERATURE if self._info.takes_sampling(effort) else None,
-            service_tier=_API_TIERS[self._tier],
+            service_tier=api_tier(self._tier),
         )
 
     async def _complete(
@@ -320,7 +298,7 @@ class OpenAIProvider:
     ) -> ModelResponse[T]:
         """One request and its answer, validated; `attempt` reports how the call went."""
         completion = await self._paced_create(messages, schema_name, schema, request, attempt)
-        usage = _usage(completion)
+        usage = completion.usage
         cost = self._prices.cost(self._model, usage, self._tier)
         usage = usage.model_copy(update={"cost_usd": cost if cost is not None else Decimal(0)})
         self._spent += usage
@@ -346,12 +324,8 @@ class OpenAIProvider:
         schema: dict[str, Any],
         request: RequestSettings,
         attempt: _Attempt,
-    ) -> ChatCompletion:
+    ) -> Completed:
         """One request in its turn under the rate limits, all within the deadline."""
-        response_format: ResponseFormatJSONSchema = {
-            "type": "json_schema",
-            "json_schema": {"name": schema_name, "schema": schema, "strict": True},
-        }
         estimate = (
             sum(estimate_tokens(message["content"]) for message in messages)
             + estimate_tokens(json.dumps(schema))
@@ -360,11 +334,11 @@ class OpenAIProvider:
         try:
             async with asyncio.timeout(self._deadline):
                 async with self._limiter.slot(estimate) as slot:
-                    completion = await self._create(messages, response_format, request, attempt)
-                    if completion.usage is not None:
+                    completion = await self._create(messages, schema_name, schema, request, attempt)
+                    if completion.prompt_tokens is not None:
                         # What the server counts against TPM: the real prompt plus the
                         # max_tokens it reserved up front, whatever the answer used.
-                        slot.record_usage(completion.usage.prompt_tokens + request.max_tokens)
+                        slot.record_usage(completion.prompt_tokens + request.max_tokens)
         except TimeoutError:
             # Cut short by the deadline: a timeout if the request had been sent.
             attempt.report("timeout")
@@ -400,23 +374,15 @@ class OpenAIProvider:
     async def _create(
         self,
         messages: Sequence[ChatMessage],
-        response_format: ResponseFormatJSONSchema,
+        schema_name: str,
+        schema: dict[str, Any],
         request: RequestSettings,
         attempt: _Attempt,
-    ) -> ChatCompletion:
+    ) -> Completed:
         attempt.start()
         try:
-            # Only what the model takes: a reasoning model rejects `temperature`, and a
-            # compatible server may reject `reasoning_effort` or `service_tier`.
-            # https://developers.openai.com/api/docs/guides/reasoning
-            raw = await self._client.chat.completions.with_raw_response.create(
-                model=self._model,
-                messages=[_message_param(message) for message in messages],
-                response_format=response_format,
-                max_completion_tokens=request.max_tokens,
-                temperature=_given(request.temperature),
-                reasoning_effort=_given(request.reasoning_effort),
-                service_tier=_given(request.service_tier),
+            raw = await create_raw(
+                self._client, self._api, self._model, messages, schema_name, schema, request
             )
         except openai.APIStatusError as error:
             self._limiter.observe_headers(error.response.headers)
@@ -438,16 +404,16 @@ class OpenAIProvider:
         self._limiter.observe_headers(raw.headers)
         attempt.stop(raw.headers)
         try:
-            completion = raw.parse()
+            answer = completed(raw.parse())
         except Exception as error:
             attempt.report("invalid")
             raise InvalidAnswerError(
                 f"unreadable OpenAI response ({type(error).__name__})"
             ) from None
-        if not isinstance(completion, ChatCompletion):  # only a stream would not be
+        if answer is None:  # only a stream would not be read
             attempt.report("invalid")
             raise PermanentError("OpenAI answered with a stream, which was not asked for")
-        return completion
+        return answer
 
     def _status_error(self, error: openai.APIStatusError) -> Exception:
         """Our error for an HTTP error answer, without the key or any ticket text in it."""
@@ -569,30 +535,23 @@ def _status_outcome(status: int) -> CallOutcome:
     return "other"
 
 
-def _refused(completion: ChatCompletion) -> bool:
-    if not completion.choices:
-        return False
-    choice = completion.choices[0]
-    return bool(choice.message.refusal) or choice.finish_reason == "content_filter"
+def _refused(completion: Completed) -> bool:
+    return bool(completion.refusal) or completion.finish == "content_filter"
 
 
 # --------------------------------------------------------------------------- answers
 
 
-def _answer_content(completion: ChatCompletion, max_tokens: int) -> str:
-    if not completion.choices:
-        raise InvalidAnswerError("model answer did not validate: no choices in the answer")
-    choice = completion.choices[0]
-    message = choice.message
-    if message.refusal:
-        raise PermanentError(f"model refused: {_scrub(message.refusal)}")
-    if choice.finish_reason == "content_filter":
+def _answer_content(completion: Completed, max_tokens: int) -> str:
+    if completion.refusal:
+        raise PermanentError(f"model refused: {_scrub(completion.refusal)}")
+    if completion.finish == "content_filter":
         raise PermanentError("model refused: stopped by the content filter")
-    if choice.finish_reason == "length":
+    if completion.finish == "length":
         raise PermanentError(f"model answer was cut off at the token limit ({max_tokens} tokens)")
-    if not message.content:
+    if not completion.content:
         raise InvalidAnswerError("model answer did not validate: empty answer")
-    return message.content
+    return completion.content
 
 
 def _to_analysis(content: str, request: AnalysisRequest) -> Analysis:
@@ -623,21 +582,6 @@ def _to_reply(content: str) -> Reply:
     )
 
 
-def _usage(completion: ChatCompletion) -> Usage:
-    usage = completion.usage
-    if usage is None:  # some compatible servers leave it out
-        return Usage()
-    prompt = usage.prompt_tokens_details
-    completed = usage.completion_tokens_details
-    return Usage(
-        prompt_tokens=usage.prompt_tokens,
-        cached_tokens=(prompt.cached_tokens or 0) if prompt else 0,
-        cache_write_tokens=(prompt.cache_write_tokens or 0) if prompt else 0,
-        completion_tokens=usage.completion_tokens,
-        reasoning_tokens=(completed.reasoning_tokens or 0) if completed else 0,
-    )
-
-
 def _explain(error: ValueError) -> str:
     if isinstance(error, ValidationError):
         first = error.errors()[0]
@@ -648,12 +592,6 @@ def _explain(error: ValueError) -> str:
 
 
 # --------------------------------------------------------------------------- requests
-
-
-def _message_param(message: ChatMessage) -> ChatCompletionMessageParam:
-    if message["role"] == "system":
-        return ChatCompletionSystemMessageParam(role="system", content=message["content"])
-    return ChatCompletionUserMessageParam(role="user", content=message["content"])
 
 
 def _strict_schema(model: type[BaseModel]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
+from supporter.testing import fake_responses
 from supporter.testing.fake_models import FakeModels
 
 JSONObject = dict[str, Any]
@@ -104,6 +105,7 @@ class FakeLLM:
             raise RuntimeError("FakeLLM is already running")
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat_completions)
+        app.router.add_post("/v1/responses", self._responses)
         app.router.add_get("/v1/models", self._models)
         for mount in self.mounts:
             mount(app)
@@ -147,6 +149,14 @@ class FakeLLM:
     # -- handlers ---------------------------------------------------------------------------
 
     async def _chat_completions(self, request: web.Request) -> web.Response:
+        return await self._serve(request, responses=False)
+
+    async def _responses(self, request: web.Request) -> web.Response:
+        return await self._serve(request, responses=True)
+
+    async def _serve(self, request: web.Request, *, responses: bool) -> web.Response:
+        """One request to either API: the Responses API's is answered as the Chat
+        Completions request it amounts to (see fake_responses)."""
         started = time.monotonic()
         config = self.config
         try:
@@ -160,9 +170,12 @@ class FakeLLM:
         # The real API checks the key first, then the request, then billing, then limits.
         if config.invalid_api_key:
             return self._fail(401, _INVALID_API_KEY)
-        problem = _validate(body) or self._known_models.problem(body)
+        original, problem = body, None
+        if responses:
+            body, problem = fake_responses.chat_body(original)
+        problem = problem or _validate(body) or self._known_models.problem(body)
         if problem is not None:
-            return self._fail(400, problem)
+            return self._fail(400, fake_responses.renamed(problem) if responses else problem)
         if config.quota_exhausted:
             return self._fail(429, _INSUFFICIENT_QUOTA, outcome="quota")
         try:
@@ -207,6 +220,8 @@ class FakeLLM:
         self._prompt_cache.remember(prefix_digests)
         self.outcomes[outcome] += 1
         payload = answer.completion(f"chatcmpl-fake{next(self._ids):010d}", outcome, cached_tokens)
+        if responses:
+            payload = fake_responses.response(payload, original)
         headers["openai-processing-ms"] = str(round((time.monotonic() - started) * 1000))
         return _json_response(200, payload, headers)
 

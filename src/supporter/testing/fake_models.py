@@ -73,7 +73,7 @@ class FakeModels:
             if body.get(name) is not None and not info.takes_sampling(applied):
                 return _unsupported(
                     f"Unsupported parameter: '{name}' is not supported with this model "
-                    "unless reasoning_effort is 'none'.",
+                    "unless 'reasoning_effort' is 'none'.",
                     name,
                     code="unsupported_parameter",
                 )

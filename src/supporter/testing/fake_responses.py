@@ -45,7 +45,8 @@ def chat_body(body: object) -> tuple[JSONObject | None, JSONObject | None]:
     elif isinstance(given, list) and all(
         isinstance(item, dict) and isinstance(item.get("role"), str) for item in given
     ):
-        messages += [{"role": item["role"], "content": _text(item)} for item in given]
+        # Content parts (input_text) pass as they are: the engine reads their text.
+        messages += [{"role": item["role"], "content": item.get("content")} for item in given]
     else:
         return None, _invalid(
             "Missing or invalid required parameter: 'input' (a string or a list of messages).",
@@ -134,19 +135,6 @@ def response(completion: JSONObject, body: JSONObject) -> JSONObject:
             "total_tokens": usage["total_tokens"],
         },
     }
-
-
-def _text(item: JSONObject) -> str:
-    content = item.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            str(part.get("text", ""))
-            for part in content
-            if isinstance(part, dict) and part.get("type") in ("input_text", "output_text")
-        )
-    return ""
 
 
 def _invalid(message: str, param: str | None = None) -> JSONObject:

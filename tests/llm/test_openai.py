@@ -182,7 +182,7 @@ def test_name_and_version_follow_model_and_prompts(fake: Simulator) -> None:
     provider = make_provider(fake)
     assert provider.name == "openai:gpt-4o"
     assert provider.version == f"openai:gpt-4o:{PROMPT_VERSION}"
-    assert PROMPT_VERSION == "analysis-v1+reply-v1"
+    assert PROMPT_VERSION == "analysis-v1+reply-v2"
 
 
 # --------------------------------------------------------------------------- failures

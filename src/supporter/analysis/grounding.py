@@ -20,9 +20,11 @@ from functools import lru_cache
 from itertools import pairwise
 from string import ascii_letters
 
+from supporter.analysis.citations import PolicySources, citation_problems
 from supporter.analysis.mentions import Amount, Reading, scan_amounts, scan_dates, ticket_dates
 from supporter.analysis.promises import promise_problems
 from supporter.domain.keys import Quoted
+from supporter.domain.knowledge import Passage
 from supporter.domain.masking import contains_card_number
 from supporter.domain.models import (
     GroundingCheck,
@@ -238,11 +240,18 @@ def compute_facts(ticket: Ticket, transactions: Sequence[Transaction]) -> Transa
 # --- checking a draft reply --------------------------------------------------------
 
 
-def _amount_problems(body: str, transactions: Sequence[Transaction]) -> Iterator[str]:
+def _amount_problems(
+    body: str, transactions: Sequence[Transaction], policies: PolicySources
+) -> Iterator[str]:
     for amount in scan_amounts(body, bare_needs_context=False):
-        if not any(_amount_matches(tx, amount) for tx in transactions):
-            written = f"{amount.value} {amount.label}".strip()
-            yield f"amount {written} not in the customer's transactions"
+        if any(_amount_matches(tx, amount) for tx in transactions):
+            continue
+        if policies.amount_is_cited(amount):
+            continue  # a fee or limit the cited passage states
+        written = f"{amount.value} {amount.label}".strip()
+        yield policies.amount_problem(amount) or (
+            f"amount {written} not in the customer's transactions"
+        )
 
 
 def _date_problems(
@@ -346,28 +355,49 @@ _MAYBE_CARD = re.compile(r"(?=\d)\d(?:[ -]?\d){12}")
 
 
 def check_reply(
-    reply: Reply, transactions: Sequence[Transaction], ticket: Ticket | None = None
+    reply: Reply,
+    transactions: Sequence[Transaction],
+    ticket: Ticket | None = None,
+    passages: Sequence[Passage] | None = None,
 ) -> GroundingCheck:
-    """Hold a draft to the customer's transactions; `passed` is False with the reasons if not.
+    """Hold a draft to the customer's transactions and, with a knowledge base, to the
+    help-center `passages` it was given (None: no knowledge base, perhaps an empty
+    list: none was found); `passed` is False with the reasons if it states something
+    unsupported.
 
     A draft fails when it states an amount, a date or a transaction id that no
     transaction has (the ticket's own id and date are allowed), cites an id
     that is not the customer's, promises a refund or credit, claims a refund
     was made while the customer has no refund transaction, or holds a full
     card number. Amounts compare as Decimals ("49.9" == "49.90"); a currency,
-    when written, must match too.
+    when written, must match too. With a knowledge base, an amount, a number of days
+    (weeks, ...) or a percentage that is no transaction's must be in a passage the
+    draft cites; a citation of a passage it was not given fails too. A refund promise that a
+    cited passage makes is not a failure, but is put `for_review` all the same.
     """
     has_refund = any(
         tx.type is TransactionType.REFUND or _status(tx) in _REFUNDED_STATUSES
         for tx in transactions
     )
+    given = passages or ()
+    policies = PolicySources.of(given, reply.cited_articles)
+    promises = list(promise_problems(reply.body, has_refund))
+    for_review: list[str] = []
+    if promises and policies.makes_promises:
+        # Only the commitments are the passage's to make; a claim of a refund that did
+        # not happen stays a failure.
+        allowed = set(promise_problems(reply.body, has_refund=True))
+        for_review = [f"{promise}, as a cited passage does" for promise in allowed]
+        promises = [problem for problem in promises if problem not in allowed]
     found = [
-        *_amount_problems(reply.body, transactions),
+        *_amount_problems(reply.body, transactions, policies),
         *_date_problems(reply.body, transactions, ticket),
         *_id_problems(reply, transactions, ticket),
-        *promise_problems(reply.body, has_refund),
+        *(policies.figure_problems(reply.body) if passages is not None else ()),
+        *citation_problems(reply.cited_articles, given),
+        *promises,
     ]
     if _MAYBE_CARD.search(reply.body) and contains_card_number(reply.body):
         found.append("contains a full card number")
     problems = list(dict.fromkeys(found))
-    return GroundingCheck(passed=not problems, problems=problems)
+    return GroundingCheck(passed=not problems, problems=problems, for_review=for_review)

@@ -128,3 +128,13 @@ def promise_problems(body: str, has_refund: bool) -> Iterator[str]:
     for match in _REFUND_CLAIM.finditer(lowered):
         if _affirmed(lowered, match):
             yield f'says money was refunded but the customer has no refund: "{match[0]}"'
+
+
+def states_refund_policy(text: str) -> bool:
+    """Whether `text` (a help-center passage) commits to paying money back in some case:
+    a policy states its conditions ("if charged twice, the duplicate will be
+    refunded"), so a conditional commitment counts; a negated one does not."""
+    lowered = text.lower()
+    if not any(stem in lowered for stem in _MONEY_BACK_STEMS):
+        return False
+    return any(not _NEGATION.search(match[0]) for match in _REFUND_PROMISE.finditer(lowered))

@@ -11,6 +11,7 @@ import typer
 from supporter.cli import wiring
 from supporter.cli.common import fail, settings_from
 from supporter.cli.ui import console
+from supporter.config import Settings
 from supporter.knowledge.base import IndexChanges
 from supporter.knowledge.documents import KnowledgeError
 from supporter.knowledge.sqlite import KnowledgeIndexError
@@ -45,6 +46,13 @@ def index(
     2 nothing could be indexed.
     """
     settings = settings_from({"knowledge_index": index, "db": db}, config)
+    if update_index(source, settings):
+        raise typer.Exit(1)
+
+
+def update_index(source: Path, settings: Settings) -> list[KnowledgeError]:
+    """Index `source` beside the store and say what changed; returns what was skipped.
+    Nothing usable at all, or an unusable index, stops the command."""
     problems: list[KnowledgeError] = []
     try:
         changes = wiring.index_knowledge(source, settings, problems.append)
@@ -55,8 +63,7 @@ def index(
     console.print(
         describe_changes(changes, settings.knowledge_index_path), markup=False, highlight=False
     )
-    if problems:
-        raise typer.Exit(1)
+    return problems
 
 
 def describe_changes(changes: IndexChanges, path: Path) -> str:

@@ -19,6 +19,7 @@ from supporter.cli.common import (
     settings_from,
     setup_logging,
 )
+from supporter.cli.knowledge import update_index
 from supporter.cli.ui import console, live_progress, summary
 from supporter.config import ConfigError, Settings
 from supporter.observability.metrics import Metrics
@@ -53,6 +54,12 @@ def run(
         typer.Option(
             "--format",
             help="Also write 'csv': a flat CSV beside --out (same name, .csv). JSON Lines is always written.",
+        ),
+    ] = None,
+    knowledge: Annotated[
+        Path | None,
+        typer.Option(
+            help="Help-center articles and saved replies (a folder or file) the replies follow and cite; indexed beside the store first (only what changed)."
         ),
     ] = None,
     rejects: Annotated[
@@ -220,6 +227,7 @@ def run(
         {
             "tickets": tickets,
             "transactions": transactions,
+            "knowledge": knowledge,
             "out": out,
             "formats": format,
             "rejects": rejects,
@@ -259,6 +267,8 @@ def run(
         fail("no tickets file: pass --tickets PATH (or set tickets in the config file)")
     if settings.transactions is None:
         fail("no transactions file: pass --transactions PATH (or set it in the config file)")
+    if settings.knowledge is not None:
+        update_index(settings.knowledge, settings)
     stats = RunStats()
     try:
         report = run_traced("supporter", _run(settings, stats, progress))

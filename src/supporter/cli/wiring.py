@@ -23,7 +23,8 @@ from supporter.domain.models import Reject
 from supporter.knowledge.base import IndexChanges
 from supporter.knowledge.documents import KnowledgeError, ProblemHandler
 from supporter.knowledge.folder import read_knowledge
-from supporter.knowledge.sqlite import SqliteKnowledgeIndex
+from supporter.knowledge.retrieval import Retriever
+from supporter.knowledge.sqlite import KnowledgeIndexError, SqliteKnowledgeIndex
 from supporter.llm.base import Category, ModelObserver, ModelProvider
 from supporter.llm.cache import ResultCache
 from supporter.llm.cascade import CascadeProvider
@@ -284,6 +285,7 @@ async def pipeline(
         fallback=fallback(settings),
         transactions=SqlTransactionIndex(result_store.engine),
         workers=SqlWorkerRegistry(result_store.engine),
+        knowledge=knowledge_retriever(settings, resources),
     )
     return built, result_store
 
@@ -387,6 +389,26 @@ def reject_handler(
         writer(reject)
 
     return on_reject
+
+
+def knowledge_retriever(
+    settings: Settings, resources: contextlib.AsyncExitStack
+) -> Retriever | None:
+    """The retriever over the index beside the store when `knowledge` is set (closed
+    with `resources`); ConfigError when there is no usable index yet."""
+    if settings.knowledge is None:
+        return None
+    path = settings.knowledge_index_path
+    if not path.is_file():
+        raise ConfigError(
+            f"no knowledge index at {path}: run `supporter knowledge index {settings.knowledge}` first"
+        )
+    try:
+        index = open_knowledge_index(path)
+    except KnowledgeIndexError as error:
+        raise ConfigError(str(error)) from None
+    resources.callback(index.close)
+    return Retriever(index, settings.knowledge_passages)
 
 
 def open_knowledge_index(path: Path) -> SqliteKnowledgeIndex:

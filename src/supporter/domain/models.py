@@ -121,6 +121,10 @@ class Analysis(_Frozen):
 class Reply(_Frozen):
     body: str
     cited_transaction_ids: list[str] = Field(default_factory=list)
+    # Help-center passages the reply relies on (`<article_id>#<n>`), and a digest of
+    # their text when it was drafted: a rerun redoes the ticket when one of them changed.
+    cited_articles: list[str] = Field(default_factory=list)
+    knowledge_version: str | None = None
 
 
 class GroundingCheck(_Frozen):
@@ -128,6 +132,9 @@ class GroundingCheck(_Frozen):
 
     passed: bool
     problems: list[str] = Field(default_factory=list)
+    # Allowed, but for a person to look at before it is sent (a refund promise that a
+    # cited help-center passage makes).
+    for_review: list[str] = Field(default_factory=list)
 
 
 class Usage(_Frozen):

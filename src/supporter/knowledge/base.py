@@ -47,4 +47,9 @@ class KnowledgeIndex(Protocol):
         """The passages of these ids that the index holds."""
         ...
 
+    def saved_replies(self, category: str, language: str | None) -> list[Passage]:
+        """Saved replies made for tickets of this category, in this language (or of no
+        stated language, listed after those), by id."""
+        ...
+
     def close(self) -> None: ...

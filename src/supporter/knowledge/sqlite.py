@@ -18,7 +18,7 @@ from supporter.knowledge.base import Hit, IndexChanges
 from supporter.knowledge.documents import Document, passages
 from supporter.knowledge.terms import terms
 
-FORMAT: Final = "1"
+FORMAT: Final = "2"
 TITLE_WEIGHT: Final = 2.0
 BODY_WEIGHT: Final = 1.0
 # Words in more than this share of passages ("the", "your", "und") add little to the
@@ -36,9 +36,12 @@ CREATE TABLE IF NOT EXISTS passages (
     passage_id TEXT NOT NULL UNIQUE,
     article_id TEXT NOT NULL,
     language TEXT,
+    kind TEXT NOT NULL,
+    category TEXT,
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages (article_id);
+CREATE INDEX IF NOT EXISTS passages_category ON passages (category, kind);
 CREATE VIRTUAL TABLE IF NOT EXISTS passage_terms USING fts5(
     title, body, tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -124,12 +127,14 @@ class SqliteKnowledgeIndex:
         )
         for passage in passages(document):
             cursor = self._db.execute(
-                "INSERT INTO passages (passage_id, article_id, language, record) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO passages (passage_id, article_id, language, kind, category, record) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     passage.passage_id,
                     passage.article_id,
                     passage.language,
+                    passage.kind,
+                    passage.category,
                     passage.model_dump_json(),
                 ),
             )
@@ -186,6 +191,14 @@ class SqliteKnowledgeIndex:
         )
         found = (Passage.model_validate_json(record) for (record,) in rows)
         return {passage.passage_id: passage for passage in found}
+
+    def saved_replies(self, category: str, language: str | None) -> list[Passage]:
+        rows = self._db.execute(
+            "SELECT record FROM passages WHERE category = ? AND kind = 'saved_reply' "
+            "AND (language = ? OR language IS NULL) ORDER BY language IS NULL, passage_id",
+            (category, language),
+        )
+        return [Passage.model_validate_json(record) for (record,) in rows]
 
     def close(self) -> None:
         self._db.close()

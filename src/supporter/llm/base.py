@@ -13,6 +13,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from supporter.domain.knowledge import Passage
 from supporter.domain.models import (
     Analysis,
     Reply,
@@ -58,6 +59,9 @@ class ReplyRequest(BaseModel):
     transactions: list[Transaction]
     facts: TransactionFacts
     analysis: Analysis
+    # Help-center passages and saved replies retrieved for this ticket, best first: a
+    # reply may rely on them, and must cite (`Reply.cited_articles`) those it does.
+    passages: list[Passage] = Field(default_factory=list)
 
 
 class ModelResponse(BaseModel, Generic[T]):

@@ -125,6 +125,9 @@ class ReplyAnswer(BaseModel):
 
     body: str
     cited_transaction_ids: list[str]
+    # Required in the schema sent (strict mode); a server that ignores the schema and
+    # leaves it out is read as citing nothing.
+    cited_articles: list[str] = Field(default_factory=list)
 
 
 class _InvalidAnswer(ValueError):
@@ -579,6 +582,7 @@ def _to_reply(content: str) -> Reply:
     return Reply(
         body=mask_card_numbers(answer.body),
         cited_transaction_ids=list(dict.fromkeys(answer.cited_transaction_ids)),
+        cited_articles=list(dict.fromkeys(answer.cited_articles)),
     )
 
 

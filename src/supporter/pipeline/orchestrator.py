@@ -27,6 +27,7 @@ from supporter.domain.messages import (
     new_message_id,
 )
 from supporter.domain.models import Ticket, TicketResult, Transaction
+from supporter.knowledge.retrieval import Retriever
 from supporter.llm.base import Category, ModelProvider
 from supporter.pipeline.circuit import CircuitBreaker
 from supporter.pipeline.heartbeat import Heartbeat
@@ -95,9 +96,15 @@ class RunReport:
 
 
 def result_version(
-    provider: ModelProvider, options: PipelineOptions, taxonomy: Sequence[Category]
+    provider: ModelProvider,
+    options: PipelineOptions,
+    taxonomy: Sequence[Category],
+    knowledge: Retriever | None = None,
 ) -> str:
-    """The idempotency version: a ticket done under another one is done again."""
+    """The idempotency version: a ticket done under another one is done again.
+
+    With a knowledge base it names how passages are retrieved, not what they say: a
+    changed passage redoes only the tickets whose replies cited it (see `Pipeline`)."""
     parts = [
         PIPELINE_VERSION,
         provider.version,
@@ -105,6 +112,8 @@ def result_version(
         str(options.ingest.max_transactions),
         ",".join(category.name for category in taxonomy),
     ]
+    if knowledge is not None:
+        parts.append(knowledge.version)
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
     return f"{provider.name}:{digest}"
 
@@ -122,10 +131,13 @@ class Pipeline:
         fallback: ModelProvider | None = None,
         transactions: TransactionIndex | None = None,
         workers: WorkerRegistry | None = None,
+        knowledge: Retriever | None = None,
     ) -> None:
         """`transactions`: where the analyze stage finds the transactions of a ticket
         that came without them (ingest without a transactions file). `workers`: where
-        a served stage reports what it holds (`supporter status`)."""
+        a served stage reports what it holds (`supporter status`). `knowledge`: the
+        help-center passages replies are drafted from and cite."""
+        self._knowledge = knowledge
         self._broker = broker
         self._transactions = transactions
         self._workers = workers
@@ -136,7 +148,7 @@ class Pipeline:
         self._sinks = sinks
         self._options = options
         self.stats = stats or RunStats()
-        self.version = result_version(provider, options, taxonomy)
+        self.version = result_version(provider, options, taxonomy, knowledge)
         self._stop = asyncio.Event()
         self._progress = asyncio.Event()
         self._fatal: FatalError | None = None
@@ -174,8 +186,9 @@ class Pipeline:
     async def run(
         self, source: TicketSource, index: TransactionIndex, on_reject: RejectHandler
     ) -> RunReport:
-        done = set() if self._options.force else await self._store.done_ticket_ids(self.version)
-        ingestor = Ingestor(self._broker, index, self._options.ingest, self.stats, done)
+        ingestor = Ingestor(
+            self._broker, index, self._options.ingest, self.stats, await self._done()
+        )
 
         async def intake() -> None:
             await ingestor.run(source, on_reject, self._stop)
@@ -213,6 +226,26 @@ class Pipeline:
         await self._process(intake())
         report = self._report()
         return RunReport(report.stats, report.interrupted, report.fatal, not_replayable)
+
+    async def _done(self) -> set[str]:
+        """Tickets not to do again: done under this version, and with a knowledge base,
+        not citing a passage that has changed (or gone) since."""
+        if self._options.force:
+            return set()
+        done = await self._store.done_ticket_ids(self.version)
+        if self._knowledge is None or not done:
+            return done
+        knowledge = self._knowledge
+        stale = {
+            result.ticket_id
+            for result in await self._store.results(done)
+            if result.reply is not None
+            and result.reply.cited_articles
+            and knowledge.version_of(result.reply.cited_articles) != result.reply.knowledge_version
+        }
+        if stale:
+            log.info("%d tickets cited help-center passages that changed: redoing them", len(stale))
+        return done - stale
 
     def _report(self) -> RunReport:
         if self.stats.finished is None:
@@ -281,8 +314,9 @@ class Pipeline:
         Without an `index` the tickets go out without transactions, for the analyze
         workers to look up in the shared store."""
         await self._declare()
-        done = set() if self._options.force else await self._store.done_ticket_ids(self.version)
-        ingestor = Ingestor(self._broker, index, self._options.ingest, self.stats, done)
+        ingestor = Ingestor(
+            self._broker, index, self._options.ingest, self.stats, await self._done()
+        )
         await ingestor.run(source, on_reject, self._stop)
         return self._report()
 
@@ -336,8 +370,8 @@ class Pipeline:
             )
             tasks.append(self._start(stage))
         if "respond" in stages:
-            responder = Responder(self._provider)
-            spare_responder = Responder(backup) if backup else None
+            responder = Responder(self._provider, self._knowledge)
+            spare_responder = Responder(backup, self._knowledge) if backup else None
             tasks.append(
                 self._start(
                     respond_stage(

@@ -1,7 +1,9 @@
-"""The respond step: a draft from the model, checked against the transactions.
+"""The respond step: a draft from the model, checked against the transactions and the
+help-center passages it was given.
 
-A draft that states something the transactions do not support is kept for a
-person to review (`needs_human`), never presented as ready to send.
+A draft that states something the transactions or cited passages do not support is
+kept for a person to review (`needs_human`), never presented as ready to send; so is
+one that makes a promise only a cited passage allows.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from supporter.domain.models import (
     TransactionFacts,
     Usage,
 )
+from supporter.knowledge.retrieval import Retriever
 from supporter.llm.base import ModelProvider, ReplyRequest
 
 
@@ -32,8 +35,11 @@ class DraftedReply:
 
 
 class Responder:
-    def __init__(self, provider: ModelProvider) -> None:
+    """`knowledge`, when given, finds the passages each reply is drafted from."""
+
+    def __init__(self, provider: ModelProvider, knowledge: Retriever | None = None) -> None:
         self._provider = provider
+        self._knowledge = knowledge
 
     async def respond(
         self,
@@ -42,15 +48,24 @@ class Responder:
         facts: TransactionFacts,
         analysis: Analysis,
     ) -> DraftedReply:
+        passages = self._knowledge.passages_for(ticket, analysis) if self._knowledge else None
         request = ReplyRequest(
-            ticket=ticket, transactions=list(transactions), facts=facts, analysis=analysis
+            ticket=ticket,
+            transactions=list(transactions),
+            facts=facts,
+            analysis=analysis,
+            passages=passages or [],
         )
         response = await self._provider.draft_reply(request)
-        grounding = check_reply(response.value, transactions, ticket)
-        if not grounding.passed and not analysis.needs_human:
+        reply = response.value
+        if self._knowledge is not None and reply.cited_articles:
+            version = self._knowledge.version_of(reply.cited_articles)
+            reply = reply.model_copy(update={"knowledge_version": version})
+        grounding = check_reply(reply, transactions, ticket, passages)
+        if (not grounding.passed or grounding.for_review) and not analysis.needs_human:
             analysis = analysis.model_copy(update={"needs_human": True})
         return DraftedReply(
-            reply=response.value,
+            reply=reply,
             grounding=grounding,
             analysis=analysis,
             usage=response.usage,

@@ -961,7 +961,17 @@ def _boolean(rng: random.Random, name: str, depth: int) -> Any:
 
 def _usually_empty(name: str) -> bool:
     lowered = name.lower()
-    return lowered.endswith("ids") or lowered in ("problems", "errors", "warnings", "issues")
+    return (
+        lowered.endswith("ids")
+        or lowered.startswith("cited")
+        or lowered
+        in (
+            "problems",
+            "errors",
+            "warnings",
+            "issues",
+        )
+    )
 
 
 def _looks_like_score(name: str) -> bool:

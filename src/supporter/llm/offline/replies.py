@@ -10,6 +10,7 @@ from typing import Final
 from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Reply, Transaction, TransactionFacts
 from supporter.llm.base import ReplyRequest
+from supporter.llm.offline.knowledge import excerpt, policy_passage, saved_reply
 from supporter.llm.offline.phrasebooks import ENGLISH, PHRASEBOOKS, Phrasebook
 from supporter.llm.offline.transactions import (
     STATUS_GROUPS,
@@ -57,6 +58,16 @@ def _transaction_line(book: Phrasebook, tx: Transaction) -> str:
 
 
 def compose_reply(request: ReplyRequest) -> Reply:
+    """The team's saved reply for the category when there is one; otherwise our
+    phrasebook around the related transactions, with the best help-center passage as
+    the next steps (cited) when the request carries one."""
+    filled = saved_reply(request)
+    if filled is not None:
+        return Reply(
+            body=mask_card_numbers(filled.body),
+            cited_transaction_ids=filled.transaction_ids,
+            cited_articles=[filled.passage.passage_id],
+        )
     category = request.analysis.category
     book = PHRASEBOOKS.get(request.analysis.language, ENGLISH)
     facts = request.facts
@@ -78,10 +89,18 @@ def compose_reply(request: ReplyRequest) -> Reply:
     notes = _fact_notes(book, category, listed, refunds, facts)
     if notes:
         paragraphs.append(" ".join(notes))
-    paragraphs.append(book.next_steps.get(category, book.next_steps_other))
+    policy = policy_passage(request)
+    if policy is not None:
+        paragraphs.append(excerpt(policy.text))
+    else:
+        paragraphs.append(book.next_steps.get(category, book.next_steps_other))
     paragraphs.append(book.closing)
     cited = [tx.transaction_id for tx in listed] + [tx.transaction_id for tx in refunds]
-    return Reply(body=mask_card_numbers("\n\n".join(paragraphs)), cited_transaction_ids=cited)
+    return Reply(
+        body=mask_card_numbers("\n\n".join(paragraphs)),
+        cited_transaction_ids=cited,
+        cited_articles=[policy.passage_id] if policy is not None else [],
+    )
 
 
 def _fact_notes(

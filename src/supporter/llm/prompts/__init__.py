@@ -24,6 +24,7 @@ from functools import cache
 from importlib import resources
 from typing import Final, Literal, TypedDict
 
+from supporter.domain.knowledge import Passage
 from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Ticket, Transaction
 from supporter.llm.base import AnalysisRequest, Category, ReplyRequest
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 ANALYSIS_PROMPT: Final = "analysis-v1"
-REPLY_PROMPT: Final = "reply-v1"
+REPLY_PROMPT: Final = "reply-v2"
 PROMPT_VERSION: Final = f"{ANALYSIS_PROMPT}+{REPLY_PROMPT}"
 
 # Long e-mails mostly repeat quoted history at the end; the head carries the
@@ -49,7 +50,9 @@ MAX_BODY_CHARS: Final = 8000
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 # An opening or closing tag of one of our sections, however spaced or cased.
-_SECTION_TAG = re.compile(r"<(\s*/?\s*(?:ticket|transactions|facts|analysis)\b)", re.IGNORECASE)
+_SECTION_TAG = re.compile(
+    r"<(\s*/?\s*(?:ticket|transactions|facts|analysis|knowledge)\b)", re.IGNORECASE
+)
 _LAST4 = re.compile(r"\d{4}")
 
 
@@ -107,6 +110,7 @@ def reply_messages(request: ReplyRequest) -> list[ChatMessage]:
             _section("analysis", _json(summary)),
             _section("facts", _facts_json(request)),
             _section("transactions", _transactions_json(request.transactions)),
+            _section("knowledge", _passages_json(request.passages)),
             _section("ticket", _ticket_text(request.ticket)),
         ]
     )
@@ -165,6 +169,20 @@ def _transactions_json(transactions: Sequence[Transaction]) -> str:
             row["card_last4"] = tx.card_last4
         rows.append(row)
     return _json_rows(rows)
+
+
+def _passages_json(passages: Sequence[Passage]) -> str:
+    rows = [
+        {
+            "id": passage.passage_id,
+            "title": passage.label,
+            "kind": passage.kind,
+            "language": passage.language or "",
+            "text": passage.text,
+        }
+        for passage in passages
+    ]
+    return _json_rows(rows) if rows else "[]"
 
 
 def _ticket_text(ticket: Ticket) -> str:

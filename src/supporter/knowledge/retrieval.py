@@ -1,0 +1,70 @@
+"""The passages a ticket's reply is drafted from, and the version of those it cited."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Final
+
+from supporter.domain.knowledge import Passage
+from supporter.domain.masking import mask_card_numbers
+from supporter.domain.models import Analysis, Ticket
+from supporter.knowledge.base import KnowledgeIndex
+
+# Bump when how passages are found or handed over changes (not when they do).
+RETRIEVAL_VERSION: Final = "knowledge-1"
+
+# The head of a long e-mail says what it is about; the rest is mostly quoted history.
+QUERY_BODY_CHARS: Final = 2000
+
+
+def retrieval_query(ticket: Ticket, analysis: Analysis) -> str:
+    """The masked ticket plus its analysis: the category's words ("refund request") and
+    the summary carry what the customer asks in words the help centre uses."""
+    text = f"{ticket.subject}\n{ticket.body[:QUERY_BODY_CHARS]}"
+    category = analysis.category.replace("_", " ")
+    return mask_card_numbers(f"{text}\n{category}\n{analysis.summary}")
+
+
+class Retriever:
+    """Finds the passages for one ticket in the shared index."""
+
+    def __init__(self, index: KnowledgeIndex, limit: int = 5) -> None:
+        if limit < 1:
+            raise ValueError("a retriever needs a limit of at least one passage")
+        self._index = index
+        self._limit = limit
+
+    @property
+    def version(self) -> str:
+        """How passages are retrieved: part of the results' idempotency version."""
+        return f"{RETRIEVAL_VERSION}:{self._limit}"
+
+    def passages_for(self, ticket: Ticket, analysis: Analysis) -> list[Passage]:
+        """The saved reply made for the ticket's category and language (if there is
+        one) first, then the best passages in its language, `limit` in all."""
+        language = analysis.language
+        found = self._index.saved_replies(analysis.category, language)[:1]
+        hits = self._index.search(
+            retrieval_query(ticket, analysis), language=language, limit=self._limit
+        )
+        found.extend(hit.passage for hit in hits)
+        unique = {passage.passage_id: passage for passage in found}
+        return list(unique.values())[: self._limit]
+
+    def version_of(self, passage_ids: Sequence[str]) -> str | None:
+        """A digest of these passages' text as the index holds it now; None for none.
+        A passage no longer in the index counts as changed."""
+        if not passage_ids:
+            return None
+        held = self._index.passages(passage_ids)
+        return knowledge_version(
+            [(pid, held[pid].content_hash if pid in held else "") for pid in passage_ids]
+        )
+
+
+def knowledge_version(hashes: Sequence[tuple[str, str]]) -> str:
+    """Order-free digest of (passage id, content hash) pairs."""
+    canonical = json.dumps(sorted(hashes))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

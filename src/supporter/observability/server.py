@@ -91,17 +91,25 @@ class MetricsServer:
         return web.Response(text="ok\n")
 
     async def _readyz(self, request: web.Request) -> web.Response:
-        for name, check in self._checks.items():
-            try:
-                async with asyncio.timeout(self._timeout):
-                    await check()
-            except TimeoutError:
-                return _not_ready(f"{name}: no answer within {self._timeout:g}s")
-            except Exception as error:
-                return _not_ready(f"{name}: {error or type(error).__name__}")
-        return web.Response(text="ready\n")
+        reason = await not_ready(self._checks, self._timeout)
+        if reason is None:
+            return web.Response(text="ready\n")
+        return web.Response(status=503, text=f"not ready: {reason}\n")
 
 
-def _not_ready(reason: str) -> web.Response:
-    log.warning("not ready: %s", reason)
-    return web.Response(status=503, text=f"not ready: {reason}\n")
+async def not_ready(checks: Mapping[str, ReadinessCheck], patience: float) -> str | None:
+    """Why the process is not ready (the first check that fails or does not answer
+    within `patience` seconds), or None when every check answers."""
+    for name, check in checks.items():
+        try:
+            async with asyncio.timeout(patience):
+                await check()
+        except TimeoutError:
+            reason = f"{name}: no answer within {patience:g}s"
+        except Exception as error:
+            reason = f"{name}: {error or type(error).__name__}"
+        else:
+            continue
+        log.warning("not ready: %s", reason)
+        return reason
+    return None

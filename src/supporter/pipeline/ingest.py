@@ -15,11 +15,18 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 
 from supporter.brokers.base import Broker
-from supporter.domain.messages import AnalyzedTicketMessage, TicketMessage, encode
+from supporter.domain.messages import (
+    AnalyzedTicketMessage,
+    TicketMessage,
+    decode,
+    encode,
+    new_message_id,
+)
 from supporter.observability import tracing
 from supporter.pipeline.stages import TICKETS
 from supporter.pipeline.stats import RunStats
 from supporter.sources.base import RejectHandler, TicketSource
+from supporter.store.base import DeadLetterRecord
 from supporter.transactions.base import TransactionIndex, TransactionWindow
 
 
@@ -90,3 +97,21 @@ async def publish_ticket(
             headers=tracing.headers(),
             key=message.ticket.customer_id,
         )
+
+
+async def replay_letter(broker: Broker, letter: DeadLetterRecord) -> bool:
+    """Send a dead letter back to the queue of the stage that gave up on it; False when
+    its original message cannot be read (nothing is sent)."""
+    try:
+        message = decode(letter.original)
+    except ValueError:
+        return False
+    if not isinstance(message, TicketMessage | AnalyzedTicketMessage):
+        return False
+    # A new identity: the replay's result must not pass for a redelivered copy.
+    replay_id = new_message_id()
+    update: dict[str, object] = {"attempt": 1, "history": [], "message_id": replay_id}
+    if isinstance(message, AnalyzedTicketMessage):
+        update["origin_id"] = replay_id
+    await publish_ticket(broker, letter.queue, message.model_copy(update=update), "replay")
+    return True

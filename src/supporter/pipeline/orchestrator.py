@@ -20,18 +20,12 @@ from typing import Any, Literal
 from supporter.analysis.analyzer import Analyzer
 from supporter.brokers.base import Broker, dead_letter_queue
 from supporter.domain.errors import FatalError
-from supporter.domain.messages import (
-    AnalyzedTicketMessage,
-    TicketMessage,
-    decode,
-    new_message_id,
-)
 from supporter.domain.models import Ticket, TicketResult, Transaction
 from supporter.knowledge.retrieval import Retriever
 from supporter.llm.base import Category, ModelProvider
 from supporter.pipeline.circuit import CircuitBreaker
 from supporter.pipeline.heartbeat import Heartbeat
-from supporter.pipeline.ingest import IngestOptions, Ingestor, publish_ticket
+from supporter.pipeline.ingest import IngestOptions, Ingestor, replay_letter
 from supporter.pipeline.retry import RetryPolicy
 from supporter.pipeline.sink import OutputStage
 from supporter.pipeline.stages import (
@@ -206,22 +200,10 @@ class Pipeline:
             for letter in letters:
                 if self._stop.is_set():
                     return
-                try:
-                    message = decode(letter.original)
-                except ValueError:
+                if await replay_letter(self._broker, letter):
+                    self.stats.published += 1
+                else:
                     not_replayable.append(letter.id)
-                    continue
-                if not isinstance(message, TicketMessage | AnalyzedTicketMessage):
-                    not_replayable.append(letter.id)
-                    continue
-                # A new identity: the replay's result must not pass for a redelivered copy.
-                replay_id = new_message_id()
-                update: dict[str, object] = {"attempt": 1, "history": [], "message_id": replay_id}
-                if isinstance(message, AnalyzedTicketMessage):
-                    update["origin_id"] = replay_id
-                fresh = message.model_copy(update=update)
-                await publish_ticket(self._broker, letter.queue, fresh, "replay")
-                self.stats.published += 1
 
         await self._process(intake())
         report = self._report()
@@ -253,26 +235,28 @@ class Pipeline:
         fatal = str(self._fatal) if self._fatal else None
         return RunReport(self.stats, self._interrupted, fatal)
 
-    async def serve(self, stage: StageName, *, metrics_port: int | None = None) -> RunReport:
-        """Run one stage on a shared broker until a stop request or a fatal error;
-        its heartbeat says where it serves `/metrics` (`metrics_port`).
+    async def serve(self, *stages: StageName, metrics_port: int | None = None) -> RunReport:
+        """Run stages on the broker until a stop request or a fatal error; their
+        heartbeats say where they serve `/metrics` (`metrics_port`).
 
-        This is `supporter worker …`: as many processes of a stage as needed, on any
-        machines. On a stop request it takes no more messages and gives those in
-        flight up to `shutdown_timeout` seconds to finish (model calls already paid
-        for are not thrown away); what is still unfinished then goes back to the broker.
+        One stage is `supporter worker …`: as many processes of a stage as needed, on
+        any machines; all three in one process is `supporter serve` on the in-memory
+        broker. On a stop request it takes no more messages and gives those in flight
+        up to `shutdown_timeout` seconds to finish (model calls already paid for are
+        not thrown away); what is still unfinished then goes back to the broker.
         """
         await self._declare()
-        workers = self._start_workers(self._output_stage(), (stage,))
+        workers = self._start_workers(self._output_stage(), stages)
         if self._workers is not None:
-            heartbeat = Heartbeat(
-                self._workers,
-                stage,
-                self.stats.stage(stage),
-                interval=self._options.heartbeat_interval,
-                metrics_port=metrics_port,
-            )
-            workers.append(asyncio.create_task(heartbeat.run(), name="heartbeat"))
+            for stage in stages:
+                heartbeat = Heartbeat(
+                    self._workers,
+                    stage,
+                    self.stats.stage(stage),
+                    interval=self._options.heartbeat_interval,
+                    metrics_port=metrics_port,
+                )
+                workers.append(asyncio.create_task(heartbeat.run(), name=f"heartbeat-{stage}"))
         try:
             while not self._stop.is_set():
                 for task in workers:
@@ -282,29 +266,27 @@ class Pipeline:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(1.0):
                         await self._progress.wait()
-            await self._finish_in_flight(stage)
+            await self._finish_in_flight(stages)
         finally:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
         return self._report()
 
-    async def _finish_in_flight(self, stage: StageName) -> None:
+    async def _finish_in_flight(self, stages: Sequence[StageName]) -> None:
         for worker in self._stage_workers:
             worker.stop_intake()
         for output in self._output_stages:
             output.stop_intake()
-        counters = self.stats.stage(stage)
+        counters = [self.stats.stage(stage) for stage in stages]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._options.shutdown_timeout
         # Polled: handlers end in tasks of their own, and polling for a few seconds at
         # exit costs nothing next to an event every handler would have to set.
-        while counters.in_flight and loop.time() < deadline:  # noqa: ASYNC110
+        while any(c.in_flight for c in counters) and loop.time() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
-        if counters.in_flight:
-            log.warning(
-                "shutdown timeout: %d messages in flight go back to the queue", counters.in_flight
-            )
+        if left := sum(c.in_flight for c in counters):
+            log.warning("shutdown timeout: %d messages in flight go back to the queue", left)
 
     async def ingest(
         self, source: TicketSource, index: TransactionIndex | None, on_reject: RejectHandler

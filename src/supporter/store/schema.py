@@ -166,3 +166,62 @@ workers = Table(
     Column("dead_lettered", Integer, nullable=False),
     Column("metrics_port", Integer),
 )
+
+# People in the loop (`supporter serve`): who may sign in, which API tokens exist (only
+# a hash of each), and every review of a draft.
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# The audit trail: a row per review, never updated in place.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("review_id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", String(128), nullable=False, index=True),
+    Column("draft_version", String(32), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("reply", Text),
+    Column("draft", Text),
+    Column("edit_distance", Integer),
+    Column("category", String(128)),
+    Column("priority", String(16)),
+    Column("reason", Text),
+    Column("reviewer", String(64), nullable=False),
+    Column("provider", String(128)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# A ticket's latest review, for the queue's filter (the audit rows stay as they were).
+review_states = Table(
+    "review_states",
+    metadata,
+    Column("ticket_id", String(128), primary_key=True),
+    Column("review_id", Integer, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("draft_version", String(32), nullable=False),
+)
+
+# Values made once and shared by every replica of `serve` (the session-signing key).
+service_secrets = Table(
+    "service_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+)

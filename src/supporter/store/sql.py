@@ -34,7 +34,7 @@ _upgrading: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] =
 )
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def aware(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
@@ -91,13 +91,13 @@ class SqlStore:
         """A trivial query: StoreError unless the database answers (readiness probes)."""
         if self._closed:
             raise StoreError("the store is closed")
-        with _store_errors("reach the database"):
+        with store_errors("reach the database"):
             async with self._engine.connect() as connection:
                 await connection.execute(select(literal(1)))
 
     async def done_ticket_ids(self, version: str) -> set[str]:
         query = select(schema.results.c.ticket_id).where(schema.results.c.version == version)
-        with _store_errors("read the tickets done"):
+        with store_errors("read the tickets done"):
             async with self._engine.connect() as connection:
                 rows = await connection.stream(query)
                 return {row.ticket_id async for row in rows}
@@ -198,7 +198,7 @@ class SqlStore:
     async def results(self, ticket_ids: Iterable[str]) -> list[TicketResult]:
         found: list[TicketResult] = []
         wanted = list(ticket_ids)
-        with _store_errors("read results"):
+        with store_errors("read results"):
             async with self._engine.connect() as connection:
                 for start in range(0, len(wanted), _CHUNK):
                     chunk = wanted[start : start + _CHUNK]
@@ -212,7 +212,7 @@ class SqlStore:
     async def counts(self) -> dict[str, int]:
         by_status = select(schema.results.c.status, func.count()).group_by(schema.results.c.status)
         pending = select(func.count()).where(schema.dead_letters.c.resolved_at.is_(None))
-        with _store_errors("count results"):
+        with store_errors("count results"):
             async with self._engine.connect() as connection:
                 found = {"responded": 0, "failed": 0}
                 for status, count in await connection.execute(by_status):
@@ -229,7 +229,7 @@ class SqlStore:
             query = query.where(table.c.id.in_(list(ids)))
         if not include_resolved:
             query = query.where(table.c.resolved_at.is_(None))
-        with _store_errors("read dead letters"):
+        with store_errors("read dead letters"):
             async with self._engine.connect() as connection:
                 rows = (await connection.execute(query)).mappings().all()
         return [
@@ -237,8 +237,8 @@ class SqlStore:
                 **{
                     **row,
                     "history": _history.validate_python(row["history"]),
-                    "created_at": _aware(row["created_at"]),
-                    "resolved_at": _aware(row["resolved_at"]),
+                    "created_at": aware(row["created_at"]),
+                    "resolved_at": aware(row["resolved_at"]),
                 }
             )
             for row in rows
@@ -309,7 +309,7 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, OSError, asyncp
 
 
 @contextmanager
-def _store_errors(doing: str) -> Iterator[None]:
+def store_errors(doing: str) -> Iterator[None]:
     try:
         yield
     except DATABASE_ERRORS as error:

@@ -1,0 +1,330 @@
+"""Reviews of drafts: a ticket with everything a reviewer needs, the review itself
+(appended to an audit trail that is never updated in place), and what the
+reviews add up to.
+
+A draft's version is a digest of the stored result: a review names the version it
+was made on, so a draft that changed since it was read (the ticket was answered
+again) is refused instead of approved unseen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from rapidfuzz.distance import Levenshtein
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from supporter.domain.messages import AttemptRecord
+from supporter.domain.models import Priority, Ticket, TicketResult, Transaction
+from supporter.domain.people import ReviewAction, ReviewRecord
+from supporter.store import schema
+from supporter.store.base import StoreError
+from supporter.store.sql import aware, dialect_insert, store_errors
+
+
+class UnknownTicket(StoreError):
+    """No ticket with that id is stored."""
+
+
+class StaleDraft(StoreError):
+    """The draft changed since it was read, or there is none to review."""
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    ticket: Ticket
+    result: TicketResult | None
+    draft_version: str | None
+    transactions: list[Transaction]
+    tries: list[AttemptRecord]
+    reviews: list[ReviewRecord]
+
+    @property
+    def cited_ids(self) -> set[str]:
+        return _cited(self.result)
+
+
+@dataclass(frozen=True)
+class Review:
+    action: ReviewAction
+    draft_version: str
+    reviewer: str
+    reply: str | None = None
+    category: str | None = None
+    priority: Priority | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Tally:
+    reviewed: int = 0
+    approved: int = 0
+    edited: int = 0
+    edit_distance: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def approval_rate(self) -> float | None:
+        return self.approved / self.reviewed if self.reviewed else None
+
+    @property
+    def edited_share(self) -> float | None:
+        return self.edited / self.approved if self.approved else None
+
+    @property
+    def mean_edit_distance(self) -> float | None:
+        return self.edit_distance / self.edited if self.edited else None
+
+    @property
+    def cost_per_approved(self) -> float | None:
+        return self.cost_usd / self.approved if self.approved else None
+
+
+@dataclass
+class Overview:
+    waiting: int
+    total: Tally = field(default_factory=Tally)
+    by_category: dict[str, Tally] = field(default_factory=dict)
+    by_provider: dict[str, Tally] = field(default_factory=dict)
+
+
+def draft_version(record: str) -> str:
+    return hashlib.sha256(record.encode()).hexdigest()[:16]
+
+
+class SqlReviews:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._insert = dialect_insert(engine)
+
+    async def detail(self, ticket_id: str, *, transactions: int = 20) -> TicketDetail:
+        """Raises UnknownTicket. `transactions`: the customer's most recent ones shown,
+        besides every one the analysis or the draft cites."""
+        with store_errors("read the ticket"):
+            async with self._engine.connect() as connection:
+                ticket_row = (
+                    await connection.execute(
+                        select(schema.tickets).where(schema.tickets.c.ticket_id == ticket_id)
+                    )
+                ).first()
+                if ticket_row is None:
+                    raise UnknownTicket(f"no ticket {ticket_id!r}")
+                ticket = Ticket.model_validate(
+                    {**ticket_row._mapping, "created_at": aware(ticket_row.created_at)}
+                )
+                record = await _record(connection, ticket_id)
+                result = TicketResult.model_validate_json(record) if record else None
+                return TicketDetail(
+                    ticket=ticket,
+                    result=result,
+                    draft_version=draft_version(record) if record else None,
+                    transactions=await _transactions(
+                        connection, ticket.customer_id, _cited(result), transactions
+                    ),
+                    tries=await _tries(connection, ticket_id),
+                    reviews=await _reviews(connection, ticket_id),
+                )
+
+    async def review(self, ticket_id: str, review: Review) -> ReviewRecord:
+        """Record a review of the draft at `review.draft_version`.
+
+        Raises UnknownTicket, or StaleDraft when the stored draft is another one."""
+        now = datetime.now(UTC)
+        with store_errors("store the review"):
+            async with self._engine.begin() as connection:
+                exists = (
+                    await connection.execute(
+                        select(schema.tickets.c.ticket_id).where(
+                            schema.tickets.c.ticket_id == ticket_id
+                        )
+                    )
+                ).first()
+                if exists is None:
+                    raise UnknownTicket(f"no ticket {ticket_id!r}")
+                record = await _record(connection, ticket_id)
+                result = TicketResult.model_validate_json(record) if record else None
+                if result is None or result.reply is None:
+                    raise StaleDraft(f"ticket {ticket_id!r} has no draft to review yet")
+                if draft_version(record or "") != review.draft_version:
+                    raise StaleDraft(
+                        f"the draft of ticket {ticket_id!r} changed since it was read: "
+                        "read it again and review the new one"
+                    )
+                draft = result.reply.body
+                final = review.reply if review.reply is not None else draft
+                approved = review.action is ReviewAction.APPROVE
+                row = {
+                    "ticket_id": ticket_id,
+                    "draft_version": review.draft_version,
+                    "action": review.action.value,
+                    "reply": final if approved else review.reply,
+                    "draft": draft,
+                    "edit_distance": Levenshtein.distance(draft, final) if approved else None,
+                    "category": review.category,
+                    "priority": review.priority.value if review.priority else None,
+                    "reason": review.reason,
+                    "reviewer": review.reviewer,
+                    "provider": result.provider,
+                    "created_at": now,
+                }
+                inserted = await connection.execute(
+                    insert(schema.reviews).returning(schema.reviews.c.review_id), [row]
+                )
+                review_id = int(inserted.scalar_one())
+                state = self._insert(schema.review_states)
+                await connection.execute(
+                    state.on_conflict_do_update(
+                        index_elements=["ticket_id"],
+                        set_={
+                            name: state.excluded[name]
+                            for name in ("review_id", "action", "draft_version")
+                        },
+                    ),
+                    [
+                        {
+                            "ticket_id": ticket_id,
+                            "review_id": review_id,
+                            "action": review.action.value,
+                            "draft_version": review.draft_version,
+                        }
+                    ],
+                )
+        return _review_record({**row, "review_id": review_id})
+
+    async def export(self) -> AsyncIterator[dict[str, Any]]:
+        """Every review, oldest first, with the ticket's text and the labels it ends with
+        (a correction wins over the model's)."""
+        r, t, a = schema.reviews, schema.tickets, schema.analyses
+        query = (
+            select(
+                r,
+                t.c.subject,
+                t.c.body,
+                a.c.category.label("model_category"),
+                a.c.priority.label("model_priority"),
+            )
+            .select_from(
+                r.join(t, t.c.ticket_id == r.c.ticket_id).outerjoin(
+                    a, a.c.ticket_id == r.c.ticket_id
+                )
+            )
+            .order_by(r.c.review_id)
+        )
+        with store_errors("read the reviews"):
+            async with self._engine.connect() as connection:
+                async for row in await connection.stream(query):
+                    item = _review_record(row._mapping).model_dump(mode="json")
+                    item.update(
+                        subject=row.subject,
+                        body=row.body,
+                        model_category=row.model_category,
+                        model_priority=row.model_priority,
+                        final_category=row.category or row.model_category,
+                        final_priority=row.priority or row.model_priority,
+                    )
+                    yield item
+
+    async def overview(self) -> Overview:
+        r, s, res = schema.reviews, schema.review_states, schema.results
+        waiting_query = (
+            select(res.c.ticket_id)
+            .select_from(
+                res.join(schema.replies, schema.replies.c.ticket_id == res.c.ticket_id).outerjoin(
+                    s, s.c.ticket_id == res.c.ticket_id
+                )
+            )
+            .where(s.c.ticket_id.is_(None))
+        )
+        latest = select(
+            r.c.action, r.c.edit_distance, r.c.provider, schema.analyses.c.category, res.c.record
+        ).select_from(
+            s.join(r, r.c.review_id == s.c.review_id)
+            .outerjoin(schema.analyses, schema.analyses.c.ticket_id == s.c.ticket_id)
+            .outerjoin(res, res.c.ticket_id == s.c.ticket_id)
+        )
+        with store_errors("sum up the reviews"):
+            async with self._engine.connect() as connection:
+                waiting = len((await connection.execute(waiting_query)).all())
+                overview = Overview(waiting=waiting)
+                async for row in await connection.stream(latest):
+                    for tally in (
+                        overview.total,
+                        overview.by_category.setdefault(row.category or "(none)", Tally()),
+                        overview.by_provider.setdefault(row.provider or "(none)", Tally()),
+                    ):
+                        _count(tally, row)
+        return overview
+
+
+def _cited(result: TicketResult | None) -> set[str]:
+    """The transactions the draft cites and those the analysis found related."""
+    if result is None:
+        return set()
+    cited = set(result.reply.cited_transaction_ids if result.reply else ())
+    return cited | set(result.analysis.related_transaction_ids if result.analysis else ())
+
+
+def _count(tally: Tally, row: Any) -> None:
+    tally.reviewed += 1
+    if row.action != ReviewAction.APPROVE.value:
+        return
+    tally.approved += 1
+    if row.edit_distance:
+        tally.edited += 1
+        tally.edit_distance += row.edit_distance
+    if row.record:
+        tally.cost_usd += float(TicketResult.model_validate_json(row.record).usage.cost_usd)
+
+
+async def _record(connection: AsyncConnection, ticket_id: str) -> str | None:
+    query = select(schema.results.c.record).where(schema.results.c.ticket_id == ticket_id)
+    value = (await connection.execute(query)).scalar()
+    return None if value is None else str(value)
+
+
+async def _tries(connection: AsyncConnection, ticket_id: str) -> list[AttemptRecord]:
+    table = schema.attempts
+    query = select(table).where(table.c.ticket_id == ticket_id).order_by(table.c.id)
+    rows = (await connection.execute(query)).mappings().all()
+    return [
+        AttemptRecord.model_validate(
+            {key: value for key, value in row.items() if key not in ("id", "ticket_id")}
+            | {"at": aware(row["at"])}
+        )
+        for row in rows
+    ]
+
+
+async def _reviews(connection: AsyncConnection, ticket_id: str) -> list[ReviewRecord]:
+    table = schema.reviews
+    query = select(table).where(table.c.ticket_id == ticket_id).order_by(table.c.review_id)
+    return [_review_record(row) for row in (await connection.execute(query)).mappings().all()]
+
+
+async def _transactions(
+    connection: AsyncConnection, customer_id: str, cited: set[str], limit: int
+) -> list[Transaction]:
+    table = schema.transactions
+    recent = (
+        select(table.c.record)
+        .where(table.c.customer_id == customer_id)
+        .order_by(table.c.created_at.desc(), table.c.transaction_id.desc())
+        .limit(limit)
+    )
+    records = {str(record) for (record,) in await connection.execute(recent)}
+    if cited:
+        named = select(table.c.record).where(table.c.transaction_id.in_(sorted(cited)))
+        records |= {str(record) for (record,) in await connection.execute(named)}
+    found = [Transaction.model_validate_json(record) for record in records]
+    return sorted(found, key=lambda t: (t.created_at, t.transaction_id), reverse=True)
+
+
+def _review_record(row: Any) -> ReviewRecord:
+    values = dict(row)
+    values["created_at"] = aware(values["created_at"])
+    return ReviewRecord.model_validate({key: values[key] for key in ReviewRecord.model_fields})

@@ -117,6 +117,15 @@ class Settings(BaseSettings):
     # /metrics, /healthz and /readyz; 0 is off. None: off for `run`, 9464 for a worker.
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     force: bool = False
+    # `supporter serve`: where it listens (loopback unless told otherwise), the key that
+    # signs session cookies (None: one made once and kept in the store), whether cookies
+    # are for HTTPS only (None: yes, unless it listens on loopback without a proxy), and
+    # the proxies whose X-Forwarded-* headers it believes.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    session_secret: str | None = Field(default=None, min_length=32)
+    secure_cookies: bool | None = None
+    forwarded_allow_ips: str | None = None
     # 'console': readable lines; 'json': one JSON object per line on stderr.
     log_format: Literal["console", "json"] = "console"
 

@@ -10,6 +10,7 @@ from supporter.cli.fake_llm import fake_llm
 from supporter.cli.models import models
 from supporter.cli.run import run
 from supporter.cli.sample import sample_data
+from supporter.cli.serve import serve
 from supporter.cli.status import status
 from supporter.cli.train import train
 
@@ -34,6 +35,7 @@ app.add_typer(users.tokens_app, name="tokens")
 app.command()(worker.ingest)
 app.command()(status)
 app.command()(models)
+app.command()(serve)
 
 
 def main() -> None:

@@ -81,7 +81,14 @@ from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Priority, Ticket, Transaction, TransactionType
 from supporter.sources.base import Reject, RejectHandler, SourceError, SourceName
 
-__all__ = ["CsvTicketSource", "CsvTransactionSource", "FieldLimits"]
+__all__ = [
+    "BadValue",
+    "CsvTicketSource",
+    "CsvTransactionSource",
+    "FieldLimits",
+    "ticket_from_fields",
+    "transaction_from_fields",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +123,22 @@ class _Schema:
     @property
     def id_field(self) -> str:
         return self.required[0]
+
+    def from_fields(
+        self,
+        make_parser: Callable[[_Columns, FieldLimits], Callable[[_Row], _Record]],
+        values: Mapping[str, str | None],
+        limits: FieldLimits | None,
+    ) -> _Record:
+        """One record from named values: a row laid out in this schema's own order."""
+        positions = {name: position for position, name in enumerate(self.fields)}
+        columns = _Columns(
+            required={name: positions[name] for name in self.required},
+            optional={name: positions[name] for name in self.optional},
+            width=len(self.fields),
+        )
+        row = [values.get(name) or "" for name in self.fields]
+        return make_parser(columns, limits or FieldLimits())(row)
 
 
 _TICKETS = _Schema(
@@ -211,11 +234,13 @@ class CsvTransactionSource(_CsvSource):
                 yield transaction
 
 
-class _BadValue(Exception):
-    """One field of a row cannot be used; the message is the reject reason."""
+class BadValue(ValueError):
+    """One field of a record cannot be used; the message is the reject reason."""
 
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
 
 
 class _Reader(Protocol):
@@ -267,7 +292,7 @@ class _CsvFile:
                     continue
                 try:
                     record = parse(row)
-                except _BadValue as problem:
+                except BadValue as problem:
                     self._reject(on_reject, line, str(problem), row)
                     continue
                 first = seen.setdefault(_record_id(record), line)
@@ -427,6 +452,21 @@ def _transaction_parser(columns: _Columns, limits: FieldLimits) -> Callable[[_Ro
     return parse
 
 
+def ticket_from_fields(
+    values: Mapping[str, str | None], limits: FieldLimits | None = None
+) -> Ticket:
+    """A ticket from its fields' text, as a CSV row would give them (the HTTP API): the
+    same checks and card masking. Raises BadValue naming the first bad field."""
+    return _TICKETS.from_fields(_ticket_parser, values, limits)
+
+
+def transaction_from_fields(
+    values: Mapping[str, str | None], limits: FieldLimits | None = None
+) -> Transaction:
+    """A transaction from its fields' text, checked as a CSV row is. Raises BadValue."""
+    return _TRANSACTIONS.from_fields(_transaction_parser, values, limits)
+
+
 def _record_id(record: Ticket | Transaction) -> str:
     return record.ticket_id if isinstance(record, Ticket) else record.transaction_id
 
@@ -434,7 +474,7 @@ def _record_id(record: Ticket | Transaction) -> str:
 def _required(value: str, field: str, limit: int) -> str:
     value = value.strip()
     if not value:
-        raise _BadValue(field, "required but empty")
+        raise BadValue(field, "required but empty")
     return _checked(value, field, limit)
 
 
@@ -447,10 +487,10 @@ def _optional(row: _Row, position: int | None, field: str, limit: int) -> str | 
 
 def _checked(value: str, field: str, limit: int) -> str:
     if len(value) > limit:
-        raise _BadValue(field, f"{len(value):,} characters, over the limit of {limit:,}")
+        raise BadValue(field, f"{len(value):,} characters, over the limit of {limit:,}")
     # isascii() is O(1) in CPython, so most values skip the search.
     if not value.isascii() and _UNDECODED.search(value):
-        raise _BadValue(field, "not valid UTF-8; save the file as UTF-8")
+        raise BadValue(field, "not valid UTF-8; save the file as UTF-8")
     # No text database stores a NUL (PostgreSQL refuses the row); it never means anything.
     return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
@@ -459,7 +499,7 @@ def _subject_and_body(subject: str, body: str, limits: FieldLimits) -> tuple[str
     subject = _checked(subject.strip(), "subject", limits.subject)
     body = _checked(body.strip(), "body", limits.body)
     if not subject and not body:
-        raise _BadValue("body", "empty, and so is subject: nothing to answer")
+        raise BadValue("body", "empty, and so is subject: nothing to answer")
     return mask_card_numbers(subject), mask_card_numbers(body)
 
 
@@ -473,13 +513,13 @@ def _timestamp(value: str) -> datetime:
         # Naive means UTC; an aware time is converted so every datetime compares alike.
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise _BadValue("created_at", f"not an ISO 8601 date: {_show(value)}") from None
+        raise BadValue("created_at", f"not an ISO 8601 date: {_show(value)}") from None
 
 
 def _amount(value: str, field: str = "amount") -> Decimal:
     # Checked by pattern first: Decimal() alone would take "NaN", "1e3" and "١٢".
     if _AMOUNT.fullmatch(value) is None:
-        raise _BadValue(
+        raise BadValue(
             field, f"not a number like -12.50 (dot for decimals, no separators): {_show(value)}"
         )
     return Decimal(value)
@@ -502,7 +542,7 @@ def _list(value: str | None) -> tuple[str, ...]:
 
 def _currency(value: str) -> str:
     if _CURRENCY.fullmatch(value) is None:
-        raise _BadValue("currency", f"not a 3-letter code like EUR: {_show(value)}")
+        raise BadValue("currency", f"not a 3-letter code like EUR: {_show(value)}")
     return value.upper()
 
 
@@ -513,7 +553,7 @@ def _priority(value: str | None) -> Priority | None:
         return _PRIORITIES[value.lower()]
     except KeyError:
         expected = ", ".join(_PRIORITIES)
-        raise _BadValue("priority", f"unknown {_show(value)} (expected {expected})") from None
+        raise BadValue("priority", f"unknown {_show(value)} (expected {expected})") from None
 
 
 def _transaction_type(value: str | None) -> TransactionType:
@@ -523,7 +563,7 @@ def _transaction_type(value: str | None) -> TransactionType:
         return _TYPES[value.lower()]
     except KeyError:
         expected = ", ".join(_TYPES)
-        raise _BadValue("type", f"unknown {_show(value)} (expected {expected})") from None
+        raise BadValue("type", f"unknown {_show(value)} (expected {expected})") from None
 
 
 def _card_last4(value: str | None) -> str | None:
@@ -537,7 +577,7 @@ def _card_last4(value: str | None) -> str | None:
     if masked:
         return masked.group(1)
     # The value is not echoed: whatever it is, it is card data.
-    raise _BadValue(
+    raise BadValue(
         "card_last4",
         f"expected 4 digits or a full or masked card number, got {len(value)} characters",
     )

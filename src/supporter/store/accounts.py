@@ -81,6 +81,12 @@ class SqlAccounts:
             return None
         return Principal(name=name, role=Role(row.role), kind="user")
 
+    async def user(self, name: str) -> Principal | None:
+        """The user of that name as they are now (a session names its user only)."""
+        query = select(schema.users.c.role).where(schema.users.c.name == name)
+        row = await self._first(query, "read a user")
+        return None if row is None else Principal(name=name, role=Role(row.role), kind="user")
+
     async def create_token(self, name: str, role: Role) -> str:
         """A new bearer token, returned once: only its hash is kept."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from supporter.store import schema
-from supporter.store.sql import store_errors
+from supporter.store.sql import aware, store_errors
 
 TicketState = Literal["received", "responded", "failed"]
 ReviewState = Literal["pending", "approved", "rejected"]
@@ -184,7 +184,7 @@ def _row(row: Any) -> QueueRow:
         ticket_id=row.ticket_id,
         customer_id=row.customer_id,
         subject=row.subject,
-        created_at=row.created_at,
+        created_at=aware(row.created_at),
         status=row.status or "received",
         category=row.category,
         priority=row.priority,

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import asyncpg
 from pydantic import TypeAdapter
@@ -22,7 +22,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from supporter.domain.messages import AttemptRecord
-from supporter.domain.models import TicketResult
+from supporter.domain.models import Ticket, TicketResult
 from supporter.store import migrations, schema
 from supporter.store.base import DeadLetterRecord, Outcome, StoreError
 
@@ -34,7 +34,12 @@ _upgrading: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] =
 )
 
 
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
 def aware(value: datetime | None) -> datetime | None:
+    """A datetime read back from SQLite (which keeps no zone) as the UTC it was stored in."""
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
@@ -194,6 +199,37 @@ class SqlStore:
         await connection.execute(
             statement.on_conflict_do_update(index_elements=[key], set_=columns), rows
         )
+
+    async def add_tickets(self, tickets: Sequence[Ticket]) -> list[Ticket]:
+        """Store tickets received (the HTTP API) before any stage has them; returns those
+        that were new: a ticket already stored, received or done, is left as it is."""
+        if not tickets:
+            return []
+        statement = (
+            self._insert(schema.tickets)
+            .on_conflict_do_nothing(index_elements=["ticket_id"])
+            .returning(schema.tickets.c.ticket_id)
+        )
+        added: set[str] = set()
+        with store_errors("store the tickets"):
+            async with self._engine.begin() as connection:
+                # One statement per ticket: a multi-row insert returns nothing on SQLite.
+                for ticket in tickets:
+                    inserted = await connection.execute(statement, ticket.model_dump())
+                    added.update(str(ticket_id) for (ticket_id,) in inserted)
+        return [ticket for ticket in tickets if ticket.ticket_id in added]
+
+    async def forget_tickets(self, ticket_ids: Sequence[str]) -> None:
+        """Undo `add_tickets` for tickets that could not be handed to the pipeline."""
+        table = schema.tickets
+        done = select(schema.results.c.ticket_id)
+        with store_errors("take back the tickets"):
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    delete(table)
+                    .where(table.c.ticket_id.in_(list(ticket_ids)))
+                    .where(table.c.ticket_id.not_in(done))
+                )
 
     async def results(self, ticket_ids: Iterable[str]) -> list[TicketResult]:
         found: list[TicketResult] = []

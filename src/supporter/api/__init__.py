@@ -1,0 +1,1 @@
+"""The HTTP API of `supporter serve`, versioned under /api/v1."""

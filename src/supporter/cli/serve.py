@@ -1,0 +1,180 @@
+"""`supporter serve`: the HTTP API and the review screen over the shared store, with
+the stages running in this process (in memory) or on the configured broker's workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from supporter.api.services import Services
+from supporter.brokers.base import BrokerError
+from supporter.cli import wiring
+from supporter.cli.common import LogFormatOption, fail, run_traced, settings_from, setup_logging
+from supporter.cli.ui import console
+from supporter.config import ConfigError, Settings
+from supporter.observability.metrics import Metrics
+from supporter.pipeline.intake import TicketIntake
+from supporter.pipeline.orchestrator import Pipeline, RunReport, StageName
+from supporter.pipeline.stages import TICKETS
+from supporter.pipeline.stats import RunStats
+from supporter.store.accounts import SqlAccounts
+from supporter.store.base import StoreError
+from supporter.web.app import build_app
+
+log = logging.getLogger(__name__)
+STAGES: tuple[StageName, ...] = ("analyze", "respond", "sink")
+
+
+@dataclass
+class Served:
+    services: Services
+    pipeline: Pipeline
+    stages: tuple[StageName, ...]
+    session_secret: str
+
+
+def in_memory(settings: Settings) -> bool:
+    return settings.broker_url.startswith("memory://")
+
+
+def secure_cookies(settings: Settings) -> bool:
+    """HTTPS-only cookies unless said otherwise, or unless serving plain http on
+    loopback to this machine's own browser (which then could not sign in)."""
+    if settings.secure_cookies is not None:
+        return settings.secure_cookies
+    try:
+        loopback = ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = settings.host == "localhost"
+    return not loopback or settings.forwarded_allow_ips is not None
+
+
+async def open_served(
+    settings: Settings, resources: contextlib.AsyncExitStack, stats: RunStats
+) -> Served:
+    """Everything `serve` runs, opened now and closed with `resources`: on the
+    in-memory broker this process runs every stage; on a shared one, none."""
+    stages = STAGES if in_memory(settings) else ()
+    metrics = Metrics(stats, stages)
+    pipeline, store = await wiring.pipeline(
+        settings,
+        resources,
+        stats,
+        one_process=in_memory(settings),
+        write_results=False,
+        observer=metrics,
+    )
+    broker = pipeline.broker
+
+    async def broker_answers() -> None:
+        await broker.depth(TICKETS)
+
+    services = Services(
+        store=store,
+        broker=broker,
+        intake=TicketIntake(store, broker, settings.open_statuses),
+        metrics=metrics,
+        categories=[category.name for category in wiring.taxonomy(settings)],
+        checks={"broker": broker_answers, "store": store.ping},
+        secure_cookies=secure_cookies(settings),
+    )
+    secret = settings.session_secret or await SqlAccounts(store.engine).session_secret()
+    return Served(services, pipeline, stages, secret)
+
+
+def serve(
+    port: Annotated[int | None, typer.Option(help="Port to listen on. [default: 8080]")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to listen on; 0.0.0.0 for every interface. [default: 127.0.0.1]"
+        ),
+    ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            help="The SQLite database; SUPPORTER_STORE_URL names any other. [default: supporter.db]"
+        ),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxies (comma-separated addresses) whose X-Forwarded-For and -Proto to believe."
+        ),
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+    log_format: LogFormatOption = None,
+) -> None:
+    """Serve the HTTP API (/api/v1) and the review screen (/), and run the stages.
+
+    With the in-memory broker (the default) this process analyses and answers the
+    tickets it is sent; with SUPPORTER_BROKER_URL set, workers elsewhere do.
+    """
+    settings = settings_from(
+        {
+            "port": port,
+            "host": host,
+            "db": db,
+            "forwarded_allow_ips": forwarded_allow_ips,
+            "log_format": log_format,
+        },
+        config,
+    )
+    setup_logging(verbose, settings.log_format)
+    try:
+        report = run_traced("supporter-serve", _serve(settings))
+    except (StoreError, ConfigError) as error:
+        fail(str(error))
+    except BrokerError as error:
+        fail(f"the broker cannot be reached: {error}", code=1)
+    if report.fatal:
+        console.print(f"[bold red]stopped:[/] {report.fatal}")
+        raise typer.Exit(1)
+
+
+async def _serve(settings: Settings) -> RunReport:
+    stats = RunStats()
+    async with contextlib.AsyncExitStack() as resources:
+        served = await open_served(settings, resources, stats)
+        pipeline = served.pipeline
+        served.services.metrics.watch_breakers(pipeline.breakers)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                build_app(served.services, served.session_secret),
+                host=settings.host,
+                port=settings.port,
+                log_level="info" if logging.getLogger().isEnabledFor(logging.INFO) else "warning",
+                access_log=False,  # URLs hold ticket ids only, but access logs are the proxy's job
+                proxy_headers=settings.forwarded_allow_ips is not None,
+                forwarded_allow_ips=settings.forwarded_allow_ips,
+                server_header=False,
+            )
+        )
+        where = "in this process" if served.stages else f"on {settings.broker_prefix} (workers)"
+        console.print(
+            f"serving http://{settings.host}:{settings.port}/ (API at /api/v1); stages {where}"
+        )
+        stages = asyncio.create_task(pipeline.serve(*served.stages))
+        stages.add_done_callback(lambda _: setattr(server, "should_exit", True))
+        # uvicorn handles SIGINT/SIGTERM: it stops taking requests and returns, then the
+        # stages finish what is in flight. It exits when it cannot listen.
+        cannot_listen = False
+        try:
+            await server.serve()
+        except SystemExit:
+            cannot_listen = True
+        pipeline.request_stop()
+        report = await stages
+        if cannot_listen:
+            raise ConfigError(f"cannot listen on {settings.host}:{settings.port}")
+        return report
+    raise AssertionError("unreachable")

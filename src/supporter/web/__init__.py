@@ -1,0 +1,1 @@
+"""The review screen of `supporter serve`, and the application that carries it and the API."""

@@ -1,0 +1,78 @@
+"""A served Supporter in this process: the stages on the in-memory broker, the store on
+a fresh database, the application reached through httpx without a socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from supporter.cli.serve import Served, open_served
+from supporter.config import Settings
+from supporter.domain.people import Role
+from supporter.pipeline.stats import RunStats
+from supporter.store.accounts import SqlAccounts
+from supporter.web.app import build_app
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Api:
+    served: Served
+    client: httpx.AsyncClient
+    tokens: dict[Role, str]
+
+    @property
+    def accounts(self) -> SqlAccounts:
+        return self.served.services.accounts
+
+    def auth(self, role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    async def wait_for(self, ticket_id: str, status: str = "responded") -> dict[str, object]:
+        """The ticket once the pipeline has stored its outcome."""
+        for _ in range(200):
+            answer = await self.client.get(
+                f"/api/v1/tickets/{ticket_id}", headers=self.auth(Role.ADMIN)
+            )
+            if answer.status_code == 200 and answer.json()["status"] == status:
+                body: dict[str, object] = answer.json()
+                return body
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"ticket {ticket_id} never became {status}")
+
+
+@contextlib.asynccontextmanager
+async def served_api(store_url: str) -> AsyncIterator[Api]:
+    settings = Settings(store_url=store_url, llm_cache=None, heartbeat_interval=60)
+    async with contextlib.AsyncExitStack() as resources:
+        served = await open_served(settings, resources, RunStats())
+        stages = asyncio.create_task(served.pipeline.serve(*served.stages))
+        accounts = served.services.accounts
+        tokens = {role: await accounts.create_token(f"t-{role.value}", role) for role in Role}
+        app = build_app(served.services, served.session_secret)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            try:
+                yield Api(served, client, tokens)
+            finally:
+                served.pipeline.request_stop()
+                await stages
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    async with served_api(f"sqlite+aiosqlite:///{tmp_path / 's.db'}") as found:
+        yield found
+
+
+@pytest.fixture
+async def api_on_each_database(database_url: str) -> AsyncIterator[Api]:
+    async with served_api(database_url) as found:
+        yield found

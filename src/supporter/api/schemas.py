@@ -17,7 +17,7 @@ from supporter.domain.models import (
     Usage,
 )
 from supporter.domain.people import ReviewAction, ReviewRecord
-from supporter.store.queue import ReviewState, TicketState
+from supporter.store.queue import QueueRow, TicketState
 
 
 class _Input(BaseModel):
@@ -76,23 +76,8 @@ class TransactionsTaken(BaseModel):
     rejected: list[Problem]
 
 
-class QueueItem(BaseModel):
-    ticket_id: str
-    customer_id: str
-    subject: str
-    created_at: datetime
-    status: TicketState
-    category: str | None
-    priority: str | None
-    needs_human: bool | None
-    language: str | None
-    grounding_passed: bool | None
-    review: ReviewState
-    provider: str | None
-
-
 class TicketPage(BaseModel):
-    tickets: list[QueueItem]
+    tickets: list[QueueRow]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page.")
 
 

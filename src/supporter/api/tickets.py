@@ -15,7 +15,6 @@ from supporter.api.schemas import (
     CitedTransaction,
     Draft,
     Problem,
-    QueueItem,
     ReviewIn,
     TicketIn,
     TicketOut,
@@ -142,7 +141,7 @@ async def list_tickets(
     except BadCursor as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
     return TicketPage(
-        tickets=[QueueItem.model_validate(row.__dict__) for row in page.rows],
+        tickets=page.rows,
         next_cursor=page.next_cursor,
     )
 

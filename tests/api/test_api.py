@@ -40,6 +40,7 @@ TRANSACTIONS = [
         "status": "succeeded",
         "created_at": "2024-05-02T09:00:00Z",
         "card_last4": CARD,
+        "references": [f"INV-{n}", f"ORD-{n}"],
     }
     for n in (1, 2)
 ]
@@ -78,7 +79,7 @@ async def test_a_posted_ticket_is_masked_answered_and_posting_it_again_changes_n
 ) -> None:
     api = api_on_each_database
     posted = await api.client.post(
-        "/api/v1/tickets", json=ticket("T1"), headers=api.auth(Role.INGEST)
+        "/api/v1/tickets", json=ticket("T1", tags=["vip", "billing"]), headers=api.auth(Role.INGEST)
     )
     assert posted.status_code == 202
     assert posted.json()["accepted"] == ["T1"]
@@ -86,6 +87,7 @@ async def test_a_posted_ticket_is_masked_answered_and_posting_it_again_changes_n
     done = await api.wait_for("T1")
     assert CARD not in json.dumps(done)
     assert "**** 4242" in done["ticket"]["body"]  # type: ignore[index]
+    assert done["ticket"]["tags"] == ["vip", "billing"]  # type: ignore[index]
 
     again = await api.client.post(
         "/api/v1/tickets", json=[ticket("T1"), ticket("T1")], headers=api.auth(Role.INGEST)
@@ -170,6 +172,7 @@ async def test_transactions_are_upserted_and_the_ticket_shows_those_it_cites(api
     shown = {t["transaction"]["transaction_id"]: t for t in detail["transactions"]}  # type: ignore[attr-defined]
     assert set(shown) == {"tx_1", "tx_2"}
     assert shown["tx_1"]["transaction"]["card_last4"] == "4242"
+    assert shown["tx_1"]["transaction"]["references"] == ["INV-1", "ORD-1"]
     assert any(t["cited"] for t in shown.values())
 
 

@@ -23,6 +23,13 @@ from supporter.store.queue import QueueRow, TicketState
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    def fields(self) -> dict[str, str | None]:
+        """The values as a CSV row holds them (a list as one comma-separated value)."""
+        return {
+            name: ",".join(value) if isinstance(value, list) else value
+            for name, value in self.model_dump().items()
+        }
+
 
 class TicketIn(_Input):
     """A ticket, with the fields and rules of the tickets CSV: text as written there
@@ -38,6 +45,7 @@ class TicketIn(_Input):
     customer_email: str | None = None
     channel: str | None = None
     priority: str | None = None
+    tags: list[str] = Field(default_factory=list)
 
 
 class TransactionIn(_Input):
@@ -52,6 +60,11 @@ class TransactionIn(_Input):
     type: str | None = None
     description: str | None = None
     card_last4: str | None = None
+    customer_email: str | None = None
+    amount_refunded: str | None = None
+    dispute_status: str | None = None
+    disputed_amount: str | None = None
+    references: list[str] = Field(default_factory=list)
 
 
 class Problem(BaseModel):

@@ -42,13 +42,15 @@ _REJECTED: dict[int | str, dict[str, Any]] = {
 
 
 def _checked(
-    items: Sequence[BaseModel], parse: Callable[[Mapping[str, Any]], R], id_field: str
+    items: Sequence[TicketIn] | Sequence[TransactionIn],
+    parse: Callable[[Mapping[str, Any]], R],
+    id_field: str,
 ) -> tuple[list[R], list[Problem]]:
     """Each record through the CSV reader's checks; the bad ones as problems."""
     good: list[R] = []
     problems: list[Problem] = []
     for index, item in enumerate(items):
-        values = item.model_dump()
+        values = item.fields()
         try:
             good.append(parse(values))
         except BadValue as error:

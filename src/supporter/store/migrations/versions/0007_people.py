@@ -1,7 +1,7 @@
-"""Users, API tokens, reviews and the session secret for `supporter serve` (schema version 6).
+"""Users, API tokens, reviews and the session secret for `supporter serve` (schema version 7).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 
 
 def upgrade() -> None:
@@ -60,10 +60,10 @@ def upgrade() -> None:
         sa.Column("value", sa.String(256), nullable=False),
     )
     # Releases before migrations read only this marker: keep it equal to SCHEMA_VERSION.
-    op.execute(sa.text("UPDATE schema_info SET version = 6"))
+    op.execute(sa.text("UPDATE schema_info SET version = 7"))
 
 
 def downgrade() -> None:
     for name in ("service_secrets", "review_states", "reviews", "api_tokens", "users"):
         op.drop_table(name)
-    op.execute(sa.text("UPDATE schema_info SET version = 5"))
+    op.execute(sa.text("UPDATE schema_info SET version = 6"))

@@ -2,6 +2,7 @@
 
 import re
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -24,6 +25,9 @@ from supporter.domain.models import (
 )
 from supporter.llm.base import AnalysisRequest, Category, ReplyRequest
 from supporter.llm.offline import RULES_VERSION, OfflineProvider
+from supporter.llm.offline.phrasebooks import PHRASEBOOKS
+from supporter.sample_data.generator import iter_sample
+from supporter.sample_data.texts import TEXTS
 
 NOW = datetime(2024, 3, 10, 9, 30, tzinfo=UTC)
 
@@ -554,7 +558,8 @@ async def test_reply_never_contains_a_card_number(provider: OfflineProvider) -> 
         ("es", "Hola:"),
         ("fr", "Bonjour,"),
         ("de", "Guten Tag,"),
-        ("pt", "Hello,"),  # no Portuguese templates yet: English
+        ("pt", "Olá,"),
+        ("it", "Buongiorno,"),
     ],
 )
 async def test_reply_is_in_the_ticket_language(
@@ -566,7 +571,7 @@ async def test_reply_is_in_the_ticket_language(
     assert "2024-03-07" in body
 
 
-@pytest.mark.parametrize("language", ["en", "es", "fr", "de"])
+@pytest.mark.parametrize("language", sorted(PHRASEBOOKS))
 @pytest.mark.parametrize("category", [*(c.name for c in DEFAULT_TAXONOMY), "custom_thing"])
 async def test_every_reply_passes_the_grounding_check(
     provider: OfflineProvider, language: str, category: str
@@ -607,6 +612,77 @@ async def test_a_reply_without_refunds_passes_the_grounding_check(
         )
         verdict = check_reply(Reply(body=body, cited_transaction_ids=cited), DUPLICATES)
         assert verdict.passed, verdict.problems
+
+
+def test_every_language_of_the_sample_data_has_its_phrasebook() -> None:
+    assert set(TEXTS) <= set(PHRASEBOOKS)
+
+
+async def test_sample_tickets_are_answered_in_their_own_language(
+    provider: OfflineProvider,
+) -> None:
+    answered: Counter[str] = Counter()
+    right: Counter[str] = Counter()
+    for customer in iter_sample(300, seed=11):
+        for sample in customer.tickets:
+            request = analysis_request(sample.row["body"], sample.row["subject"])
+            analysis = (await provider.analyze(request)).value
+            reply = (
+                await provider.draft_reply(
+                    ReplyRequest(
+                        ticket=request.ticket,
+                        transactions=[],
+                        facts=TransactionFacts(),
+                        analysis=analysis,
+                    )
+                )
+            ).value
+            answered[sample.language] += 1
+            right[sample.language] += reply.body.startswith(PHRASEBOOKS[sample.language].greeting)
+    assert set(answered) == set(TEXTS)
+    for language, count in answered.items():
+        assert right[language] >= 0.9 * count, (language, right[language], count)
+
+
+@pytest.mark.parametrize("language", sorted(PHRASEBOOKS))
+async def test_sentences_about_several_payments_agree_in_number(
+    provider: OfflineProvider, language: str
+) -> None:
+    failed = [charge(f"tx_{n}", "20.00", days_ago=n, status="failed") for n in (1, 2)]
+    book = PHRASEBOOKS[language]
+    one, _ = await draft(
+        provider,
+        "my payment failed",
+        failed[:1],
+        TransactionFacts(related_transaction_ids=["tx_1"], failed_ids=["tx_1"]),
+        language=language,
+        category="payment_failed",
+    )
+    two, _ = await draft(
+        provider,
+        "my payments failed",
+        failed,
+        TransactionFacts(related_transaction_ids=["tx_1", "tx_2"], failed_ids=["tx_1", "tx_2"]),
+        language=language,
+        category="payment_failed",
+    )
+    assert book.failed.one.format(refs="tx_1") in one
+    assert book.failed.many.format(refs=f"tx_1 {book.and_word} tx_2") in two
+    assert book.failed.one != book.failed.many
+
+
+async def test_the_english_plural_reads_right(provider: OfflineProvider) -> None:
+    failed = [charge(f"tx_{n}", "20.00", days_ago=n, status="failed") for n in (1, 2)]
+    body, _ = await draft(
+        provider,
+        "my payments failed",
+        failed,
+        TransactionFacts(related_transaction_ids=["tx_1", "tx_2"], failed_ids=["tx_1", "tx_2"]),
+        language="en",
+        category="payment_failed",
+    )
+    assert "The payments tx_1 and tx_2 show as failed." in body
+    assert "shows as failed" not in body
 
 
 # --------------------------------------------------------------------------- determinism, speed

@@ -10,6 +10,17 @@ from supporter.domain.models import TransactionType
 
 
 @dataclass(frozen=True, slots=True)
+class Plural:
+    """A sentence about one transaction and about several: verbs and nouns agree."""
+
+    one: str
+    many: str
+
+    def of(self, count: int) -> str:
+        return self.one if count == 1 else self.many
+
+
+@dataclass(frozen=True, slots=True)
 class Phrasebook:
     """Everything a reply says, in one language. No template holds a digit of its own."""
 
@@ -26,10 +37,10 @@ class Phrasebook:
     nothing_found: str
     duplicates: str
     no_duplicates: str
-    failed: str
-    pending: str
+    failed: Plural
+    pending: Plural
     refund_issued: str
-    chargeback: str
+    chargeback: Plural
     next_steps: Mapping[str, str]
     next_steps_other: str
     closing: str
@@ -74,13 +85,21 @@ ENGLISH = Phrasebook(
     duplicates="The charges {refs} have the same amount and look like a possible duplicate.",
     no_duplicates="We cannot see the same charge twice among your recent transactions yet; "
     "if you can, please reply with the dates of both charges.",
-    failed="The payment {refs} shows as failed.",
-    pending="The payment {refs} is still pending; a pending payment is either completed or "
-    "released by the bank, which can take a few days.",
+    failed=Plural("The payment {refs} shows as failed.", "The payments {refs} show as failed."),
+    pending=Plural(
+        "The payment {refs} is still pending; a pending payment is either completed or "
+        "released by the bank, which can take a few days.",
+        "The payments {refs} are still pending; a pending payment is either completed or "
+        "released by the bank, which can take a few days.",
+    ),
     refund_issued="A refund of {amount} was already issued on {date} (reference {id}). "
     "Depending on your bank, it can take a few business days to appear on your statement.",
-    chargeback="We can see that a chargeback has been opened for {refs}; our team will "
-    "follow it up with your bank.",
+    chargeback=Plural(
+        "We can see that a chargeback has been opened for {refs}; our team will follow it "
+        "up with your bank.",
+        "We can see that chargebacks have been opened for {refs}; our team will follow them "
+        "up with your bank.",
+    ),
     next_steps={
         "billing_question": "If anything does not look right, reply with the details and our "
         "team will look into it.",
@@ -150,13 +169,21 @@ SPANISH = Phrasebook(
     duplicates="Los cargos {refs} tienen el mismo importe y parecen un posible duplicado.",
     no_duplicates="Todavía no vemos el mismo cargo dos veces entre sus transacciones "
     "recientes; si puede, responda con las fechas de ambos cargos.",
-    failed="El pago {refs} figura como fallido.",
-    pending="El pago {refs} sigue pendiente; un pago pendiente se completa o el banco lo "
-    "libera, lo que puede tardar unos días.",
+    failed=Plural("El pago {refs} figura como fallido.", "Los pagos {refs} figuran como fallidos."),
+    pending=Plural(
+        "El pago {refs} sigue pendiente; un pago pendiente se completa o el banco lo "
+        "libera, lo que puede tardar unos días.",
+        "Los pagos {refs} siguen pendientes; un pago pendiente se completa o el banco lo "
+        "libera, lo que puede tardar unos días.",
+    ),
     refund_issued="Ya se emitió un reembolso de {amount} el {date} (referencia {id}). Según "
     "su banco, puede tardar unos días hábiles en aparecer en su extracto.",
-    chargeback="Vemos que se ha abierto un contracargo para {refs}; nuestro equipo le dará "
-    "seguimiento con su banco.",
+    chargeback=Plural(
+        "Vemos que se ha abierto un contracargo para {refs}; nuestro equipo le dará "
+        "seguimiento con su banco.",
+        "Vemos que se han abierto contracargos para {refs}; nuestro equipo les dará "
+        "seguimiento con su banco.",
+    ),
     next_steps={
         "billing_question": "Si algo no le parece correcto, responda con los detalles y nuestro "
         "equipo lo revisará.",
@@ -227,14 +254,25 @@ FRENCH = Phrasebook(
     duplicates="Les prélèvements {refs} ont le même montant et semblent être un doublon.",
     no_duplicates="Nous ne voyons pas encore le même prélèvement deux fois parmi vos "
     "opérations récentes ; si possible, répondez-nous avec les dates des deux prélèvements.",
-    failed="Le paiement {refs} apparaît comme échoué.",
-    pending="Le paiement {refs} est toujours en attente ; un paiement en attente est soit "
-    "finalisé, soit libéré par la banque, ce qui peut prendre quelques jours.",
+    failed=Plural(
+        "Le paiement {refs} apparaît comme échoué.",
+        "Les paiements {refs} apparaissent comme échoués.",
+    ),
+    pending=Plural(
+        "Le paiement {refs} est toujours en attente ; un paiement en attente est soit "
+        "finalisé, soit libéré par la banque, ce qui peut prendre quelques jours.",
+        "Les paiements {refs} sont toujours en attente ; un paiement en attente est soit "
+        "finalisé, soit libéré par la banque, ce qui peut prendre quelques jours.",
+    ),
     refund_issued="Un remboursement de {amount} a déjà été émis le {date} (référence {id}). "
     "Selon votre banque, il peut falloir quelques jours ouvrés pour qu'il apparaisse sur "
     "votre relevé.",
-    chargeback="Nous voyons qu'une rétrofacturation a été ouverte pour {refs} ; notre équipe "
-    "en assure le suivi avec votre banque.",
+    chargeback=Plural(
+        "Nous voyons qu'une rétrofacturation a été ouverte pour {refs} ; notre équipe en "
+        "assure le suivi avec votre banque.",
+        "Nous voyons que des rétrofacturations ont été ouvertes pour {refs} ; notre équipe "
+        "en assure le suivi avec votre banque.",
+    ),
     next_steps={
         "billing_question": "Si quelque chose ne vous semble pas correct, répondez-nous avec "
         "les détails et notre équipe l'examinera.",
@@ -310,14 +348,25 @@ GERMAN = Phrasebook(
     "doppelten Abbuchung aus.",
     no_duplicates="Unter Ihren letzten Transaktionen sehen wir dieselbe Abbuchung noch nicht "
     "doppelt; wenn möglich, antworten Sie bitte mit den Daten beider Abbuchungen.",
-    failed="Die Zahlung {refs} wird als fehlgeschlagen angezeigt.",
-    pending="Die Zahlung {refs} ist noch ausstehend; eine ausstehende Zahlung wird entweder "
-    "abgeschlossen oder von der Bank freigegeben, was einige Tage dauern kann.",
+    failed=Plural(
+        "Die Zahlung {refs} wird als fehlgeschlagen angezeigt.",
+        "Die Zahlungen {refs} werden als fehlgeschlagen angezeigt.",
+    ),
+    pending=Plural(
+        "Die Zahlung {refs} ist noch ausstehend; eine ausstehende Zahlung wird entweder "
+        "abgeschlossen oder von der Bank freigegeben, was einige Tage dauern kann.",
+        "Die Zahlungen {refs} sind noch ausstehend; eine ausstehende Zahlung wird entweder "
+        "abgeschlossen oder von der Bank freigegeben, was einige Tage dauern kann.",
+    ),
     refund_issued="Eine Rückerstattung über {amount} wurde bereits am {date} veranlasst "
     "(Referenz {id}). Je nach Bank kann es einige Werktage dauern, bis sie auf Ihrem "
     "Kontoauszug erscheint.",
-    chargeback="Wir sehen, dass für {refs} eine Rückbuchung eröffnet wurde; unser Team "
-    "kümmert sich darum mit Ihrer Bank.",
+    chargeback=Plural(
+        "Wir sehen, dass für {refs} eine Rückbuchung eröffnet wurde; unser Team kümmert "
+        "sich darum mit Ihrer Bank.",
+        "Wir sehen, dass für {refs} Rückbuchungen eröffnet wurden; unser Team kümmert sich "
+        "darum mit Ihrer Bank.",
+    ),
     next_steps={
         "billing_question": "Falls Ihnen etwas nicht korrekt erscheint, antworten Sie bitte "
         "mit den Details, und unser Team prüft es.",
@@ -347,9 +396,187 @@ GERMAN = Phrasebook(
     closing="Mit freundlichen Grüßen\nIhr Kundenservice",
 )
 
+PORTUGUESE = Phrasebook(
+    greeting="Olá,",
+    openings={
+        "billing_question": "Obrigado pela sua pergunta sobre as suas cobranças.",
+        "refund_request": "Obrigado por nos contactar sobre um reembolso.",
+        "duplicate_charge": "Obrigado por nos avisar de uma possível cobrança duplicada.",
+        "payment_failed": "Obrigado por nos avisar de que o seu pagamento não foi concluído.",
+        "unrecognized_charge": "Obrigado por nos informar de uma cobrança que não reconhece.",
+        "subscription_cancellation": "Obrigado por nos informar de que deseja cancelar.",
+        "account_access": "Obrigado por nos contactar sobre o acesso à sua conta.",
+        "technical_issue": "Obrigado por nos informar deste problema e desculpe o incómodo.",
+        "general_inquiry": "Obrigado pela sua mensagem.",
+    },
+    opening_other="Obrigado pela sua mensagem.",
+    found_one="Esta é a transação que encontrámos na sua conta:",
+    found_many="Estas são as transações que encontrámos na sua conta:",
+    line="- {amount} em {date}, {kind}, {status}{card} (referência {id})",
+    card=", cartão terminado em {last4}",
+    kinds={
+        TransactionType.CHARGE: "pagamento",
+        TransactionType.REFUND: "reembolso",
+        TransactionType.CHARGEBACK: "estorno",
+        TransactionType.PAYOUT: "transferência",
+    },
+    statuses={
+        "completed": "concluído",
+        "pending": "pendente",
+        "failed": "falhado",
+        "declined": "recusado",
+        "refunded": "reembolsado",
+        "cancelled": "cancelado",
+        "disputed": "em disputa",
+    },
+    and_word="e",
+    nothing_found="Ainda não conseguimos associar a sua mensagem a uma transação concreta. Se "
+    "se tratar de um pagamento, responda com a data e o valor (nunca o número completo do "
+    "seu cartão).",
+    duplicates="As cobranças {refs} têm o mesmo valor e parecem uma possível duplicação.",
+    no_duplicates="Ainda não vemos a mesma cobrança duas vezes nas suas transações "
+    "recentes; se puder, responda com as datas de ambas as cobranças.",
+    failed=Plural(
+        "O pagamento {refs} aparece como falhado.", "Os pagamentos {refs} aparecem como falhados."
+    ),
+    pending=Plural(
+        "O pagamento {refs} continua pendente; um pagamento pendente é concluído ou libertado "
+        "pelo banco, o que pode demorar alguns dias.",
+        "Os pagamentos {refs} continuam pendentes; um pagamento pendente é concluído ou "
+        "libertado pelo banco, o que pode demorar alguns dias.",
+    ),
+    refund_issued="Já foi emitido um reembolso de {amount} em {date} (referência {id}). "
+    "Dependendo do seu banco, pode demorar alguns dias úteis a aparecer no seu extrato.",
+    chargeback=Plural(
+        "Vemos que foi aberto um estorno para {refs}; a nossa equipa vai acompanhá-lo com o "
+        "seu banco.",
+        "Vemos que foram abertos estornos para {refs}; a nossa equipa vai acompanhá-los com o "
+        "seu banco.",
+    ),
+    next_steps={
+        "billing_question": "Se algo não lhe parecer correto, responda com os detalhes e a "
+        "nossa equipa vai analisar.",
+        "refund_request": "A nossa equipa vai analisar o seu pedido e responder-lhe o mais "
+        "depressa possível.",
+        "duplicate_charge": "A nossa equipa vai analisar estas cobranças e responder-lhe o mais "
+        "depressa possível.",
+        "payment_failed": "Na maioria dos casos é o emissor do cartão que recusa o pagamento, "
+        "por exemplo por saldo insuficiente, um cartão expirado ou uma verificação de "
+        "segurança. Contacte o seu banco ou experimente outro meio de pagamento; se continuar "
+        "a falhar, responda e a nossa equipa vai analisar.",
+        "unrecognized_charge": "A nossa equipa vai analisar isto com atenção e responder-lhe. "
+        "Se acha que outra pessoa usou o seu cartão, contacte também o seu banco para o "
+        "bloquear.",
+        "subscription_cancellation": "Passámos o seu pedido à nossa equipa, que vai tratar dele "
+        "e confirmá-lo por e-mail.",
+        "account_access": "Por segurança, nunca nos envie a sua palavra-passe nem o número "
+        "completo do seu cartão. Pode redefinir a palavra-passe com a ligação «Esqueceu-se da "
+        "palavra-passe?» na página de início de sessão; se não funcionar, responda e a nossa "
+        "equipa vai ajudá-lo a recuperar o acesso.",
+        "technical_issue": "Pode indicar-nos que dispositivo e que aplicação ou navegador usa, "
+        "o que estava a fazer quando aconteceu e a mensagem de erro que viu? A nossa equipa "
+        "vai analisar.",
+        "general_inquiry": "Um membro da nossa equipa vai analisar a sua pergunta e responder-lhe.",
+    },
+    next_steps_other="Um membro da nossa equipa vai analisar e responder-lhe.",
+    closing="Com os melhores cumprimentos,\nApoio ao cliente",
+)
+
+ITALIAN = Phrasebook(
+    greeting="Buongiorno,",
+    openings={
+        "billing_question": "Grazie per la sua domanda sui suoi addebiti.",
+        "refund_request": "Grazie per averci scritto a proposito di un rimborso.",
+        "duplicate_charge": "Grazie per averci segnalato un possibile addebito doppio.",
+        "payment_failed": "Grazie per averci segnalato che il suo pagamento non è andato a "
+        "buon fine.",
+        "unrecognized_charge": "Grazie per averci segnalato un addebito che non riconosce.",
+        "subscription_cancellation": "Grazie per averci comunicato che desidera disdire.",
+        "account_access": "Grazie per averci contattato riguardo all'accesso al suo account.",
+        "technical_issue": "Grazie per averci segnalato questo problema e ci scusi per il disagio.",
+        "general_inquiry": "Grazie per il suo messaggio.",
+    },
+    opening_other="Grazie per il suo messaggio.",
+    found_one="Questa è la transazione che abbiamo trovato sul suo conto:",
+    found_many="Queste sono le transazioni che abbiamo trovato sul suo conto:",
+    line="- {amount} il {date}, {kind}, {status}{card} (riferimento {id})",
+    card=", carta che termina con {last4}",
+    kinds={
+        TransactionType.CHARGE: "pagamento",
+        TransactionType.REFUND: "rimborso",
+        TransactionType.CHARGEBACK: "chargeback",
+        TransactionType.PAYOUT: "accredito",
+    },
+    statuses={
+        "completed": "completato",
+        "pending": "in sospeso",
+        "failed": "non riuscito",
+        "declined": "rifiutato",
+        "refunded": "rimborsato",
+        "cancelled": "annullato",
+        "disputed": "contestato",
+    },
+    and_word="e",
+    nothing_found="Non siamo ancora riusciti a collegare il suo messaggio a una transazione "
+    "precisa. Se riguarda un pagamento, ci risponda indicandone la data e l'importo (mai il "
+    "numero completo della carta).",
+    duplicates="Gli addebiti {refs} hanno lo stesso importo e sembrano un possibile doppio "
+    "addebito.",
+    no_duplicates="Tra le sue transazioni recenti non vediamo ancora lo stesso addebito due "
+    "volte; se possibile, ci risponda con le date di entrambi gli addebiti.",
+    failed=Plural(
+        "Il pagamento {refs} risulta non riuscito.",
+        "I pagamenti {refs} risultano non riusciti.",
+    ),
+    pending=Plural(
+        "Il pagamento {refs} è ancora in sospeso; un pagamento in sospeso viene completato o "
+        "sbloccato dalla banca, il che può richiedere alcuni giorni.",
+        "I pagamenti {refs} sono ancora in sospeso; un pagamento in sospeso viene completato o "
+        "sbloccato dalla banca, il che può richiedere alcuni giorni.",
+    ),
+    refund_issued="Un rimborso di {amount} è già stato emesso il {date} (riferimento {id}). "
+    "A seconda della banca, possono servire alcuni giorni lavorativi prima che compaia "
+    "sull'estratto conto.",
+    chargeback=Plural(
+        "Vediamo che è stato aperto un chargeback per {refs}; il nostro team lo seguirà con "
+        "la sua banca.",
+        "Vediamo che sono stati aperti dei chargeback per {refs}; il nostro team li seguirà "
+        "con la sua banca.",
+    ),
+    next_steps={
+        "billing_question": "Se qualcosa non le sembra corretto, ci risponda con i dettagli e il "
+        "nostro team se ne occuperà.",
+        "refund_request": "Il nostro team esaminerà la sua richiesta e le risponderà il prima "
+        "possibile.",
+        "duplicate_charge": "Il nostro team esaminerà questi addebiti e le risponderà il prima "
+        "possibile.",
+        "payment_failed": "Di solito è l'emittente della carta a rifiutare il pagamento, per "
+        "esempio per fondi insufficienti, una carta scaduta o un controllo di sicurezza. "
+        "Verifichi con la sua banca o provi un altro metodo di pagamento; se continua a non "
+        "riuscire, ci risponda e il nostro team se ne occuperà.",
+        "unrecognized_charge": "Il nostro team esaminerà la questione con attenzione e le "
+        "risponderà. Se pensa che qualcun altro abbia usato la sua carta, contatti anche la "
+        "sua banca per bloccarla.",
+        "subscription_cancellation": "Abbiamo inoltrato la sua richiesta al nostro team, che se "
+        "ne occuperà e gliela confermerà via e-mail.",
+        "account_access": "Per la sua sicurezza, non ci invii mai la password né il numero "
+        "completo della carta. Può reimpostare la password con il link «Password dimenticata?» "
+        "nella pagina di accesso; se non funziona, ci risponda e il nostro team la aiuterà a "
+        "recuperare l'accesso.",
+        "technical_issue": "Può indicarci quale dispositivo e quale app o browser usa, che cosa "
+        "stava facendo quando è successo e il messaggio di errore che ha visto? Il nostro team "
+        "se ne occuperà.",
+        "general_inquiry": "Un membro del nostro team esaminerà la sua domanda e le risponderà.",
+    },
+    next_steps_other="Un membro del nostro team se ne occuperà e le risponderà.",
+    closing="Cordiali saluti,\nAssistenza clienti",
+)
+
 PHRASEBOOKS: Final[Mapping[str, Phrasebook]] = {
     "en": ENGLISH,
     "es": SPANISH,
     "fr": FRENCH,
     "de": GERMAN,
+    "pt": PORTUGUESE,
+    "it": ITALIAN,
 }

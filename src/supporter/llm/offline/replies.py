@@ -123,13 +123,13 @@ def _fact_notes(
         notes.append(book.duplicates.format(refs=_join_refs(duplicates, book.and_word)))
     elif category == "duplicate_charge" and listed:
         notes.append(book.no_duplicates)
-    for ids, template in (
+    for ids, sentence in (
         (among(facts.failed_ids), book.failed),
         (among(facts.pending_ids), book.pending),
         (among(facts.chargeback_ids), book.chargeback),
     ):
         if ids:
-            notes.append(template.format(refs=_join_refs(ids, book.and_word)))
+            notes.append(sentence.of(len(ids)).format(refs=_join_refs(ids, book.and_word)))
     notes.extend(
         book.refund_issued.format(amount=money_text(tx), date=utc_day(tx), id=tx.transaction_id)
         for tx in refunds

@@ -186,6 +186,9 @@ class Reject(_Frozen):
 
     source: SourceName
     file: str
-    line: int
+    # The physical line the record starts on; None in a JSON document (an API response is
+    # often one line), where `record` says where it is: "$[1].tickets[13]" (page, index).
+    line: int | None
     reason: str
     raw: str
+    record: str | None = None

@@ -1,0 +1,172 @@
+"""What the helpdesks' JSON ticket readers share: checking a record's fields, masking
+card numbers, rejecting a bad record with where it stands, skipping a repeated ticket.
+
+Values follow the CSV reader's rules (``supporter.sources.csv``): the same field
+limits, surrounding spaces stripped, card numbers masked in subject and body as
+they are read, and in a reject's ``raw`` text. A reject names the field
+(``status: ...``) and the record's JSON path (``$[1].tickets[13]``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+
+from supporter.domain.masking import mask_card_numbers
+from supporter.domain.models import Priority, Ticket
+from supporter.sources.base import Reject, RejectHandler
+from supporter.sources.csv import FieldLimits
+
+__all__ = ["BadField", "TicketRecords", "identifier", "plain_text", "text", "timestamp"]
+
+_LINE_BREAKS = frozenset({"br", "p", "div", "li", "tr", "blockquote", "pre", "h1", "h2", "h3"})
+_BLANK_RUNS = re.compile(r"[ \t]*\n[ \t\n]*\n")
+
+
+class BadField(Exception):
+    """One field of a record cannot be used; the message is the reject reason."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+
+
+def identifier(value: Any, field: str, limits: FieldLimits) -> str:
+    """An id written as a JSON number or string (APIs use both)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise BadField(field, "required" if value is None else f"not an id: {_shown(value)}")
+    written = str(value).strip()
+    if not written:
+        raise BadField(field, "required but empty")
+    if len(written) > limits.id:
+        raise BadField(field, f"{len(written):,} characters, over the limit of {limits.id:,}")
+    return written
+
+
+def text(value: Any, field: str, limit: int) -> str:
+    """A string field, stripped; null is empty."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadField(field, f"not text: {_shown(value)}")
+    written = value.strip()
+    if len(written) > limit:
+        raise BadField(field, f"{len(written):,} characters, over the limit of {limit:,}")
+    return written.replace("\x00", "\ufffd")
+
+
+def timestamp(value: Any, field: str) -> datetime:
+    """An ISO 8601 time as the APIs write it (``2024-05-02T10:00:00Z``), as aware UTC."""
+    if not isinstance(value, str) or not value.strip():
+        raise BadField(field, "required" if value in (None, "") else f"not a time: {_shown(value)}")
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise BadField(field, f"not an ISO 8601 time: {_shown(value)}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def subject_and_body(subject: Any, body: Any, limits: FieldLimits) -> tuple[str, str]:
+    subject_text = text(subject, "subject", limits.subject)
+    body_text = text(body, "body", limits.body)
+    if not subject_text and not body_text:
+        raise BadField("body", "empty, and so is subject: nothing to answer")
+    return mask_card_numbers(subject_text), mask_card_numbers(body_text)
+
+
+def priority(value: Any, names: dict[Any, Priority], field: str = "priority") -> Priority | None:
+    if value is None:
+        return None
+    try:
+        return names[value.lower() if isinstance(value, str) else value]
+    except (KeyError, TypeError):
+        known = ", ".join(str(name) for name in names)
+        raise BadField(field, f"unknown {_shown(value)} (expected {known})") from None
+
+
+def tags(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise BadField("tags", f"not a list: {_shown(value)}")
+    return tuple(dict.fromkeys(str(tag).strip() for tag in value if str(tag).strip()))
+
+
+class TicketRecords:
+    """Turns records into tickets for one file: rejects go to `on_reject` with their
+    path (or line). A ticket id already read is skipped when `repeats_skipped` (an API
+    export repeats a ticket that changed while it was paged; the first copy is kept),
+    else rejected as a duplicate."""
+
+    def __init__(self, name: str, on_reject: RejectHandler, *, repeats_skipped: bool) -> None:
+        self._name = name
+        self._on_reject = on_reject
+        self._skip_repeats = repeats_skipped
+        self._seen: set[str] = set()
+
+    def ticket(
+        self,
+        record: Any,
+        path: str,
+        parse: Callable[[dict[str, Any]], Ticket],
+        line: int | None = None,
+    ) -> Iterator[Ticket]:
+        """The ticket `parse` makes of `record`, or nothing (rejected, or a repeat)."""
+        if not isinstance(record, dict):
+            self.reject(path, f"record: not a JSON object but {_shown(record)}", record, line)
+            return
+        try:
+            ticket = parse(record)
+        except BadField as problem:
+            self.reject(path, str(problem), record, line)
+            return
+        if ticket.ticket_id in self._seen:
+            if not self._skip_repeats:
+                self.reject(path, "ticket_id: duplicate of an earlier ticket", record, line)
+            return
+        self._seen.add(ticket.ticket_id)
+        yield ticket
+
+    def reject(self, path: str, reason: str, record: Any, line: int | None = None) -> None:
+        raw = record if isinstance(record, str) else json.dumps(record, default=str)
+        self._on_reject(
+            Reject(
+                source="tickets",
+                file=self._name,
+                line=line,
+                record=None if line is not None else path,
+                reason=mask_card_numbers(reason),
+                raw=mask_card_numbers(raw),
+            )
+        )
+
+
+class _TextOf(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _LINE_BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(html: str) -> str:
+    """The text of a helpdesk message body written as HTML, a line per block."""
+    if "<" not in html and "&" not in html:
+        return html
+    parser = _TextOf()
+    parser.feed(html)
+    parser.close()
+    return _BLANK_RUNS.sub("\n\n", "".join(parser.parts)).strip()
+
+
+def _shown(value: Any) -> str:
+    shown = mask_card_numbers(json.dumps(value, default=str))
+    return shown if len(shown) <= 60 else shown[:57] + "..."

@@ -1,0 +1,86 @@
+"""Tickets as JSON Lines of our ticket model: one object a line, as `supporter` writes them.
+
+Keys are the ticket fields (``supporter.domain.models.Ticket``): ticket_id,
+customer_id, subject, body, status, created_at, and optional customer_email,
+channel, priority (low, medium, high, urgent), tags (a list). Values follow the
+CSV reader's rules (limits, masking, ISO 8601 times; ids may be numbers); other
+keys are ignored. A line that is not a JSON object, or whose fields cannot be
+used, is rejected with its line number and the field; blank lines are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+from supporter.domain.models import Priority, Ticket
+from supporter.sources.base import RejectHandler, SourceError
+from supporter.sources.csv import FieldLimits, unreadable
+from supporter.sources.helpdesk import (
+    BadField,
+    TicketRecords,
+    identifier,
+    priority,
+    subject_and_body,
+    tags,
+    text,
+    timestamp,
+)
+
+__all__ = ["JsonLinesTicketSource"]
+
+_PRIORITIES = {priority.value: priority for priority in Priority}
+
+
+class JsonLinesTicketSource:
+    """Tickets from a JSON Lines file of our ticket model."""
+
+    def __init__(self, path: str | os.PathLike[str], *, limits: FieldLimits | None = None) -> None:
+        self.path = path
+        self._limits = limits or FieldLimits()
+
+    async def tickets(self, on_reject: RejectHandler) -> AsyncIterator[Ticket]:
+        for ticket in self._read(on_reject):
+            yield ticket
+
+    def _read(self, on_reject: RejectHandler) -> Iterator[Ticket]:
+        name = os.fspath(self.path)
+        records = TicketRecords(name, on_reject, repeats_skipped=False)
+        try:
+            stream = Path(self.path).open(encoding="utf-8-sig", errors="replace")  # noqa: SIM115
+        except OSError as error:
+            raise SourceError(unreadable(name, error)) from error
+        with stream:
+            for number, line in enumerate(stream, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError as error:
+                    reason = f"record: not a JSON object ({error.args[0]})"
+                    records.reject("", reason, line.rstrip(), number)
+                    continue
+                yield from records.ticket(record, "", self._parse, line=number)
+
+    def _parse(self, record: dict[str, Any]) -> Ticket:
+        limits = self._limits
+        subject, body = subject_and_body(record.get("subject"), record.get("body"), limits)
+        status = text(record.get("status"), "status", limits.text).lower()
+        if not status:
+            raise BadField("status", "required but empty")
+        return Ticket(
+            ticket_id=identifier(record.get("ticket_id"), "ticket_id", limits),
+            customer_id=identifier(record.get("customer_id"), "customer_id", limits),
+            subject=subject,
+            body=body,
+            status=status,
+            created_at=timestamp(record.get("created_at"), "created_at"),
+            customer_email=text(record.get("customer_email"), "customer_email", limits.text)
+            or None,
+            channel=text(record.get("channel"), "channel", limits.text) or None,
+            priority=priority(record.get("priority"), _PRIORITIES),
+            tags=tags(record.get("tags")),
+        )

@@ -1,0 +1,43 @@
+"""Freshdesk's ticket list with requester and description: number codes mapped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from supporter.domain.models import Priority, Ticket
+from supporter.sources.base import Reject
+from supporter.sources.freshdesk import FreshdeskTicketSource
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+async def read(path: Path) -> tuple[list[Ticket], list[Reject]]:
+    rejects: list[Reject] = []
+    source = FreshdeskTicketSource(path)
+    return [ticket async for ticket in source.tickets(rejects.append)], rejects
+
+
+async def test_pages_of_tickets_with_their_codes_mapped() -> None:
+    tickets, rejects = await read(FIXTURES / "freshdesk_tickets.json")
+    assert rejects == []
+    assert [
+        (t.ticket_id, t.customer_id, t.status, t.priority, t.channel, t.customer_email)
+        for t in tickets
+    ] == [
+        ("21", "freshdesk:1000001", "open", Priority.HIGH, "email", "Alice.Martin@Example.com"),
+        ("22", "freshdesk:1000002", "closed", Priority.LOW, "phone", None),
+        ("23", "freshdesk:1000003", "status-6", Priority.URGENT, "chat", "carol@example.com"),
+    ]
+    assert tickets[0].body == "I was charged 49.99 twice."  # the plain text, not the HTML
+    assert tickets[0].tags == ("billing",)
+
+
+async def test_a_bad_code_is_rejected_with_its_path_and_field(tmp_path: Path) -> None:
+    good = {"id": 1, "requester_id": 5, "status": 2, "subject": "s", "created_at": "2024-05-02"}
+    path = tmp_path / "tickets.json"
+    path.write_text(json.dumps([good, {**good, "id": 2, "status": "open"}]), encoding="utf-8")
+    tickets, [reject] = await read(path)
+    assert [t.ticket_id for t in tickets] == ["1"]
+    assert reject.record == "$[1]"
+    assert reject.reason == "status: not a number code: 'open'"

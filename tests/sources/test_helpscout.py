@@ -1,0 +1,56 @@
+"""Help Scout conversations with threads: the customer's own messages make the body."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from supporter.domain.masking import contains_card_number
+from supporter.domain.models import Ticket
+from supporter.sources.base import Reject
+from supporter.sources.helpscout import HelpScoutTicketSource
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+async def read(path: Path) -> tuple[list[Ticket], list[Reject]]:
+    rejects: list[Reject] = []
+    source = HelpScoutTicketSource(path)
+    return [ticket async for ticket in source.tickets(rejects.append)], rejects
+
+
+async def test_customer_threads_oldest_first_make_the_body() -> None:
+    tickets, rejects = await read(FIXTURES / "helpscout_conversations.json")
+    assert rejects == []
+    alice, bob = tickets
+    assert (alice.ticket_id, alice.customer_id, alice.customer_email) == (
+        "10",
+        "helpscout:12",
+        "alice.martin@example.com",
+    )
+    assert alice.status == "open"  # Help Scout's "active"
+    assert alice.body.startswith("I was charged 49.99 twice & want one back.\n\nAny news?")
+    assert "looking into it" not in alice.body
+    assert "internal" not in alice.body
+    assert not contains_card_number(alice.body)
+    assert (alice.channel, alice.tags) == ("email", ("billing",))
+    # No customer thread: the preview is what there is.
+    assert (bob.status, bob.body, bob.channel) == ("closed", "Cannot log in", "chat")
+
+
+async def test_a_conversation_without_its_customer_is_rejected(tmp_path: Path) -> None:
+    page = {
+        "_embedded": {
+            "conversations": [
+                {"id": 1, "subject": "s", "status": "active", "createdAt": "2024-05-02T00:00:00Z"}
+            ]
+        }
+    }
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps(page), encoding="utf-8")
+    tickets, [reject] = await read(path)
+    assert tickets == []
+    assert (reject.record, reject.reason) == (
+        "$._embedded.conversations[0]",
+        "primaryCustomer: required",
+    )

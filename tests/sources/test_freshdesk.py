@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.sources.reading import read_all
+
 from supporter.domain.models import Priority, Ticket
 from supporter.sources.base import Reject
 from supporter.sources.freshdesk import FreshdeskTicketSource
@@ -13,9 +15,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 async def read(path: Path) -> tuple[list[Ticket], list[Reject]]:
-    rejects: list[Reject] = []
-    source = FreshdeskTicketSource(path)
-    return [ticket async for ticket in source.tickets(rejects.append)], rejects
+    return await read_all(FreshdeskTicketSource(path))
 
 
 async def test_pages_of_tickets_with_their_codes_mapped() -> None:

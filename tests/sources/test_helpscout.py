@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.sources.reading import read_all
+
 from supporter.domain.masking import contains_card_number
 from supporter.domain.models import Ticket
 from supporter.sources.base import Reject
@@ -14,9 +16,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 async def read(path: Path) -> tuple[list[Ticket], list[Reject]]:
-    rejects: list[Reject] = []
-    source = HelpScoutTicketSource(path)
-    return [ticket async for ticket in source.tickets(rejects.append)], rejects
+    return await read_all(HelpScoutTicketSource(path))
 
 
 async def test_customer_threads_oldest_first_make_the_body() -> None:

@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.sources.reading import read_all
+
 from supporter.domain.masking import contains_card_number
 from supporter.domain.models import Priority, Ticket
 from supporter.sources.base import Reject
@@ -25,9 +27,7 @@ TICKET = Ticket(
 
 
 async def read(path: Path) -> tuple[list[Ticket], list[Reject]]:
-    rejects: list[Reject] = []
-    source = JsonLinesTicketSource(path)
-    return [ticket async for ticket in source.tickets(rejects.append)], rejects
+    return await read_all(JsonLinesTicketSource(path))
 
 
 async def test_our_tickets_read_back_as_they_were_written(tmp_path: Path) -> None:

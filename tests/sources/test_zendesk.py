@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests.sources.reading import read_all
 
 from supporter.domain.masking import contains_card_number
 from supporter.domain.models import Priority, Ticket
@@ -17,9 +18,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 async def read(path: Path) -> tuple[list[Ticket], list[Reject]]:
-    rejects: list[Reject] = []
-    source = ZendeskTicketSource(path)
-    return [ticket async for ticket in source.tickets(rejects.append)], rejects
+    return await read_all(ZendeskTicketSource(path))
 
 
 async def test_time_based_pages_with_users_after_the_tickets() -> None:

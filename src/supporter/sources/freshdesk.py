@@ -20,16 +20,13 @@ Mapping
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from supporter.domain.models import Priority, Ticket
-from supporter.sources.base import RejectHandler
-from supporter.sources.csv import FieldLimits
 from supporter.sources.helpdesk import (
     BadField,
-    TicketRecords,
+    JsonTicketSource,
     identifier,
     priority,
     subject_and_body,
@@ -37,7 +34,6 @@ from supporter.sources.helpdesk import (
     text,
     timestamp,
 )
-from supporter.sources.jsonpages import Item, read_pages
 
 __all__ = ["FreshdeskTicketSource"]
 
@@ -53,25 +49,13 @@ _SOURCES = {
 }
 
 
-class FreshdeskTicketSource:
+class FreshdeskTicketSource(JsonTicketSource):
     """Tickets from a file of Freshdesk ticket-list pages."""
 
-    def __init__(self, path: str | os.PathLike[str], *, limits: FieldLimits | None = None) -> None:
-        self.path = path
-        self._limits = limits or FieldLimits()
+    ARRAYS: ClassVar[Mapping[str, str]] = {"tickets": ""}
 
-    async def tickets(self, on_reject: RejectHandler) -> AsyncIterator[Ticket]:
-        for ticket in self._read(on_reject):
-            yield ticket
-
-    def _read(self, on_reject: RejectHandler) -> Iterator[Ticket]:
-        records = TicketRecords(os.fspath(self.path), on_reject, repeats_skipped=True)
-        for item in read_pages(self.path, {"tickets": ""}):
-            if isinstance(item, Item):
-                yield from records.ticket(item.value, item.path, self._parse)
-
-    def _parse(self, record: dict[str, Any]) -> Ticket:
-        limits = self._limits
+    def parse(self, record: dict[str, Any]) -> Ticket:
+        limits = self.limits
         ticket_id = identifier(record.get("id"), "id", limits)
         requester_id = identifier(record.get("requester_id"), "requester_id", limits)
         subject, body = subject_and_body(

@@ -10,18 +10,28 @@ they are read, and in a reject's ``raw`` text. A reject names the field
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, ClassVar
 
 from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Priority, Ticket
 from supporter.sources.base import Reject, RejectHandler
 from supporter.sources.csv import FieldLimits
+from supporter.sources.jsonpages import Item, read_pages
 
-__all__ = ["BadField", "TicketRecords", "identifier", "plain_text", "text", "timestamp"]
+__all__ = [
+    "BadField",
+    "JsonTicketSource",
+    "TicketRecords",
+    "identifier",
+    "plain_text",
+    "text",
+    "timestamp",
+]
 
 _LINE_BREAKS = frozenset({"br", "p", "div", "li", "tr", "blockquote", "pre", "h1", "h2", "h3"})
 _BLANK_RUNS = re.compile(r"[ \t]*\n[ \t\n]*\n")
@@ -142,6 +152,30 @@ class TicketRecords:
                 raw=mask_card_numbers(raw),
             )
         )
+
+
+class JsonTicketSource:
+    """A helpdesk's JSON export as a ticket source: each record of the page arrays
+    `ARRAYS` (see `supporter.sources.jsonpages.read_pages`) made a ticket by `parse`."""
+
+    ARRAYS: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, path: str | os.PathLike[str], *, limits: FieldLimits | None = None) -> None:
+        self.path = path
+        self.limits = limits or FieldLimits()
+
+    async def tickets(self, on_reject: RejectHandler) -> AsyncIterator[Ticket]:
+        for ticket in self.read(on_reject):
+            yield ticket
+
+    def read(self, on_reject: RejectHandler) -> Iterator[Ticket]:
+        records = TicketRecords(os.fspath(self.path), on_reject, repeats_skipped=True)
+        for item in read_pages(self.path, self.ARRAYS):
+            if isinstance(item, Item):
+                yield from records.ticket(item.value, item.path, self.parse)
+
+    def parse(self, record: dict[str, Any]) -> Ticket:
+        raise NotImplementedError
 
 
 class _TextOf(HTMLParser):

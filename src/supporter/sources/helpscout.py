@@ -22,16 +22,13 @@ Mapping
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from supporter.domain.models import Ticket
-from supporter.sources.base import RejectHandler
-from supporter.sources.csv import FieldLimits
 from supporter.sources.helpdesk import (
     BadField,
-    TicketRecords,
+    JsonTicketSource,
     identifier,
     plain_text,
     subject_and_body,
@@ -39,32 +36,19 @@ from supporter.sources.helpdesk import (
     text,
     timestamp,
 )
-from supporter.sources.jsonpages import Item, read_pages
 
 __all__ = ["HelpScoutTicketSource"]
 
 _STATUSES = {"active": "open"}
 
 
-class HelpScoutTicketSource:
+class HelpScoutTicketSource(JsonTicketSource):
     """Tickets from a file of Help Scout conversation-list pages (with threads)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, limits: FieldLimits | None = None) -> None:
-        self.path = path
-        self._limits = limits or FieldLimits()
+    ARRAYS: ClassVar[Mapping[str, str]] = {"conversations": "_embedded.conversations"}
 
-    async def tickets(self, on_reject: RejectHandler) -> AsyncIterator[Ticket]:
-        for ticket in self._read(on_reject):
-            yield ticket
-
-    def _read(self, on_reject: RejectHandler) -> Iterator[Ticket]:
-        records = TicketRecords(os.fspath(self.path), on_reject, repeats_skipped=True)
-        for item in read_pages(self.path, {"conversations": "_embedded.conversations"}):
-            if isinstance(item, Item):
-                yield from records.ticket(item.value, item.path, self._parse)
-
-    def _parse(self, record: dict[str, Any]) -> Ticket:
-        limits = self._limits
+    def parse(self, record: dict[str, Any]) -> Ticket:
+        limits = self.limits
         ticket_id = identifier(record.get("id"), "id", limits)
         customer = record.get("primaryCustomer")
         if not isinstance(customer, dict):

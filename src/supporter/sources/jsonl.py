@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from supporter.domain.models import Priority, Ticket
 from supporter.sources.base import RejectHandler, SourceError
-from supporter.sources.csv import FieldLimits, unreadable
+from supporter.sources.csv import unreadable
 from supporter.sources.helpdesk import (
     BadField,
+    JsonTicketSource,
     TicketRecords,
     identifier,
     priority,
@@ -35,18 +36,10 @@ __all__ = ["JsonLinesTicketSource"]
 _PRIORITIES = {priority.value: priority for priority in Priority}
 
 
-class JsonLinesTicketSource:
+class JsonLinesTicketSource(JsonTicketSource):
     """Tickets from a JSON Lines file of our ticket model."""
 
-    def __init__(self, path: str | os.PathLike[str], *, limits: FieldLimits | None = None) -> None:
-        self.path = path
-        self._limits = limits or FieldLimits()
-
-    async def tickets(self, on_reject: RejectHandler) -> AsyncIterator[Ticket]:
-        for ticket in self._read(on_reject):
-            yield ticket
-
-    def _read(self, on_reject: RejectHandler) -> Iterator[Ticket]:
+    def read(self, on_reject: RejectHandler) -> Iterator[Ticket]:
         name = os.fspath(self.path)
         records = TicketRecords(name, on_reject, repeats_skipped=False)
         try:
@@ -63,10 +56,10 @@ class JsonLinesTicketSource:
                     reason = f"record: not a JSON object ({error.args[0]})"
                     records.reject("", reason, line.rstrip(), number)
                     continue
-                yield from records.ticket(record, "", self._parse, line=number)
+                yield from records.ticket(record, "", self.parse, line=number)
 
-    def _parse(self, record: dict[str, Any]) -> Ticket:
-        limits = self._limits
+    def parse(self, record: dict[str, Any]) -> Ticket:
+        limits = self.limits
         subject, body = subject_and_body(record.get("subject"), record.get("body"), limits)
         status = text(record.get("status"), "status", limits.text).lower()
         if not status:

@@ -30,7 +30,7 @@ Memory
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,7 @@ from supporter.sources.base import RejectHandler
 from supporter.sources.csv import FieldLimits
 from supporter.sources.helpdesk import (
     BadField,
+    JsonTicketSource,
     TicketRecords,
     identifier,
     priority,
@@ -66,18 +67,10 @@ class _Requester:
     external_id: str | None
 
 
-class ZendeskTicketSource:
+class ZendeskTicketSource(JsonTicketSource):
     """Tickets from a file of Zendesk incremental export pages."""
 
-    def __init__(self, path: str | os.PathLike[str], *, limits: FieldLimits | None = None) -> None:
-        self.path = path
-        self._limits = limits or FieldLimits()
-
-    async def tickets(self, on_reject: RejectHandler) -> AsyncIterator[Ticket]:
-        for ticket in self._read(on_reject):
-            yield ticket
-
-    def _read(self, on_reject: RejectHandler) -> Iterator[Ticket]:
+    def read(self, on_reject: RejectHandler) -> Iterator[Ticket]:
         records = TicketRecords(os.fspath(self.path), on_reject, repeats_skipped=True)
         users: dict[str, _Requester] = {}
         waiting: list[Item] = []  # tickets read before their page's users
@@ -96,7 +89,7 @@ class ZendeskTicketSource:
                 waiting.append(item)
 
     def _parser(self, users: dict[str, _Requester]) -> Callable[[dict[str, Any]], Ticket]:
-        limits = self._limits
+        limits = self.limits
 
         def parse(record: dict[str, Any]) -> Ticket:
             ticket_id = identifier(record.get("id"), "id", limits)

@@ -94,6 +94,17 @@ class Settings(BaseSettings):
     # None: 120 s, or the flex request timeout plus a minute at the flex tier.
     ticket_deadline: float | None = Field(default=None, gt=0)
     fallback: Literal["offline"] | None = None
+    # Model requests through OpenAI's Batch API at half price: for a backlog, not live tickets.
+    batch: bool = False
+    # 'realtime': a request its batch did not answer is asked in real time at once,
+    # instead of in a later batch.
+    batch_fallback: Literal["realtime"] | None = None
+    # One batch input file holds at most this many requests and bytes (OpenAI's limits).
+    batch_max_requests: int = Field(default=50_000, ge=1, le=50_000)
+    batch_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1, le=200 * 1024 * 1024)
+    # Requests are sent once none has come for this long; batches are polled this often.
+    batch_gather_seconds: float = Field(default=2.0, ge=0)
+    batch_poll_interval: float = Field(default=30.0, gt=0)
     llm_cache: Path | None = Path("supporter-llm-cache.db")
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     circuit_threshold: int = Field(default=5, ge=1)

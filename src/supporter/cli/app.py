@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from supporter.cli import db, dlq, knowledge, transactions, users, worker
+from supporter.cli import batch, db, dlq, knowledge, transactions, users, worker
 from supporter.cli.eval import evaluate_command
 from supporter.cli.fake_llm import fake_llm
 from supporter.cli.models import models
@@ -26,6 +26,7 @@ app.command("eval")(evaluate_command)
 app.command("sample-data")(sample_data)
 app.command("fake-llm")(fake_llm)
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(batch.app, name="batch")
 app.add_typer(db.app, name="db")
 app.add_typer(worker.app, name="worker")
 app.add_typer(transactions.app, name="transactions")

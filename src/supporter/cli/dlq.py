@@ -34,7 +34,7 @@ DbOption = Annotated[
 ConfigOption = Annotated[Path | None, typer.Option(help="TOML settings file.")]
 
 
-def _existing_store(db: Path | None, config: Path | None, **options: str | None) -> Settings:
+def existing_store(db: Path | None, config: Path | None, **options: str | None) -> Settings:
     settings = settings_from({"db": db, **options}, config)
     if settings.store_url is None and not settings.db.is_file():
         # Opening would create an empty database and report nothing: say so instead.
@@ -62,7 +62,7 @@ def list_(
     ] = False,
 ) -> None:
     """Show the dead letters waiting for attention: which ticket, which stage, why."""
-    settings = _existing_store(db, config)
+    settings = existing_store(db, config)
     try:
         letters = asyncio.run(_letters(settings, None, all_))
     except StoreError as error:
@@ -121,7 +121,7 @@ def replay(
     A replayed ticket that now succeeds resolves its dead letter; one that fails
     again gets a new one. Exit status 0 when all succeeded, 1 otherwise.
     """
-    settings = _existing_store(
+    settings = existing_store(
         db, config, provider=provider, model=model, base_url=base_url, log_format=log_format
     )
     setup_logging(verbose, settings.log_format)

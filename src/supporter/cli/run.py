@@ -146,6 +146,19 @@ def run(
             help="'offline': answer with the rules when the provider cannot (refusal, retries used up); the record's provider says so."
         ),
     ] = None,
+    batch: Annotated[
+        bool | None,
+        typer.Option(
+            "--batch/--no-batch",
+            help="Send the model requests through OpenAI's Batch API at half price (answers within 24 h): for a backlog. A rerun resumes the batches instead of paying again.",
+        ),
+    ] = None,
+    batch_fallback: Annotated[
+        str | None,
+        typer.Option(
+            help="'realtime': ask in real time what a batch did not answer (expired, failed), instead of in a later batch."
+        ),
+    ] = None,
     llm_cache: Annotated[
         Path | None,
         typer.Option(
@@ -245,6 +258,8 @@ def run(
             "llm_concurrency": llm_concurrency,
             "request_timeout": request_timeout,
             "fallback": fallback,
+            "batch": batch,
+            "batch_fallback": batch_fallback,
             "llm_cache": llm_cache,
             "ticket_columns": parse_mapping(ticket_columns, "--ticket-columns"),
             "transaction_columns": parse_mapping(transaction_columns, "--transaction-columns"),

@@ -18,6 +18,7 @@ from supporter.brokers.rabbitmq import RabbitMQBroker
 from supporter.brokers.redis import RedisStreamsBroker
 from supporter.classifier import ModelError, missing_library
 from supporter.classifier.metadata import ModelMetadata, read_metadata
+from supporter.cli.ui import console
 from supporter.config import ConfigError, Settings
 from supporter.domain.models import Reject
 from supporter.knowledge.base import IndexChanges
@@ -26,6 +27,7 @@ from supporter.knowledge.folder import read_knowledge
 from supporter.knowledge.retrieval import Retriever
 from supporter.knowledge.sqlite import KnowledgeIndexError, SqliteKnowledgeIndex
 from supporter.llm.base import Category, ModelObserver, ModelProvider
+from supporter.llm.batch import BatchLedger, BatchProgress, BatchProvider, BatchSettings
 from supporter.llm.cache import ResultCache
 from supporter.llm.cascade import CascadeProvider
 from supporter.llm.catalog import ModelCatalog, ServiceTier, shutdown_notice
@@ -48,6 +50,7 @@ from supporter.sinks.jsonl import JsonlResultSink
 from supporter.sinks.rejects import JsonlRejectWriter
 from supporter.sources.base import RejectHandler
 from supporter.sources.csv import CsvTicketSource, CsvTransactionSource
+from supporter.store.batches import SqlBatchLedger
 from supporter.store.sql import SqlStore, sqlite_url
 from supporter.store.workers import SqlWorkerRegistry
 from supporter.transactions.sql import SqlTransactionIndex
@@ -99,12 +102,16 @@ def provider(
     settings: Settings,
     resources: contextlib.AsyncExitStack,
     observer: ModelObserver | None = None,
+    ledger: BatchLedger | None = None,
 ) -> ModelProvider:
     """The configured provider; whatever it holds open is closed with `resources`.
-    `observer` (the metrics) is told of each call to a remote model.
+    `observer` (the metrics) is told of each call to a remote model; `ledger` (the
+    store) remembers the batches of `--batch`.
 
     Raises ConfigError when it cannot be set up (no API key, a bad price table).
     """
+    if settings.batch and settings.provider not in ("openai", "cascade"):
+        raise ConfigError("--batch needs --provider openai (or cascade): the Batch API is OpenAI's")
     if settings.provider == "offline":
         return OfflineProvider(taxonomy(settings))
     if settings.provider == "local":
@@ -121,7 +128,7 @@ def provider(
             cache = ResultCache(settings.llm_cache)
             resources.callback(cache.close)
         timeout, deadline = model_timeouts(settings)
-        remote = OpenAIProvider(
+        remote: ModelProvider = OpenAIProvider(
             settings.model,
             base_url=settings.base_url,
             limiter=limiter,
@@ -133,9 +140,12 @@ def provider(
             api=model_api(settings),
             observer=observer,
         )
+        resources.push_async_callback(remote.aclose)
+        if settings.batch:
+            remote = _batch_provider(settings, remote, prices, cache, observer, ledger)
+            resources.push_async_callback(remote.aclose)
     except ValueError as error:
         raise ConfigError(str(error)) from error
-    resources.push_async_callback(remote.aclose)
     if settings.provider == "cascade":
         return CascadeProvider(local_provider(settings), remote, settings.threshold)
     return remote
@@ -171,6 +181,44 @@ def model_timeouts(settings: Settings) -> tuple[float, float]:
     return timeout, deadline
 
 
+def _batch_provider(
+    settings: Settings,
+    realtime: ModelProvider,
+    prices: PriceTable,
+    cache: ResultCache | None,
+    observer: ModelObserver | None,
+    ledger: BatchLedger | None,
+) -> BatchProvider:
+    if ledger is None:
+        raise ConfigError("--batch is for `supporter run`: its store remembers the batches")
+    batch_settings = BatchSettings(
+        max_requests=settings.batch_max_requests,
+        max_bytes=settings.batch_max_bytes,
+        gather_seconds=settings.batch_gather_seconds,
+        poll_interval=settings.batch_poll_interval,
+    )
+    return BatchProvider(
+        settings.model,
+        ledger,
+        batch_settings,
+        base_url=settings.base_url,
+        cache=cache,
+        prices=prices,
+        observer=observer,
+        api=model_api(settings),
+        realtime=realtime if settings.batch_fallback == "realtime" else None,
+        on_progress=show_batch_progress,
+    )
+
+
+def show_batch_progress(progress: BatchProgress) -> None:
+    console.print(
+        f"batch {progress.batch_id}: {progress.status}, {progress.completed:,} of "
+        f"{progress.total:,} answered, {progress.failed:,} failed",
+        highlight=False,
+    )
+
+
 def fallback(settings: Settings) -> ModelProvider | None:
     return OfflineProvider(taxonomy(settings)) if settings.fallback == "offline" else None
 
@@ -178,6 +226,9 @@ def fallback(settings: Settings) -> ModelProvider | None:
 def stage_concurrency(settings: Settings, given: int | None) -> int:
     if given is not None:
         return given
+    if settings.batch:
+        # Every request of a batch waits for it at once: a file's worth in flight.
+        return settings.batch_max_requests
     return 8 if settings.provider == "offline" else settings.llm_concurrency
 
 
@@ -277,7 +328,7 @@ async def pipeline(
     built = Pipeline(
         message_broker,
         result_store,
-        provider(settings, resources, observer),
+        provider(settings, resources, observer, SqlBatchLedger(result_store.engine)),
         taxonomy(settings),
         result_sinks,
         pipeline_options(settings),

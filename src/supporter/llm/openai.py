@@ -31,6 +31,7 @@ from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, TypeVar, cast
 
+import httpx2 as httpx
 import openai
 from openai.types.shared import ReasoningEffort
 from opentelemetry.trace import Span, SpanKind
@@ -75,7 +76,7 @@ from supporter.llm.prompts import (
 from supporter.llm.ratelimit import RateLimiter, estimate_tokens, remaining_budget
 from supporter.observability import tracing
 
-__all__ = ["AnalysisAnswer", "OpenAIProvider", "ReplyAnswer"]
+__all__ = ["AnalysisAnswer", "OpenAIProvider", "ReplyAnswer", "resolve_api_key"]
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,18 @@ PROVIDER_LABEL: Final = "openai"
 
 # What the model must answer. Strict mode wants every field required and no
 # extras; no docstrings, which pydantic would send along as descriptions.
+def resolve_api_key(api_key: str | None, base_url: str | None) -> str:
+    """The key given, or OPENAI_API_KEY; ValueError if neither, but for a local server."""
+    api_key = api_key or os.environ.get("OPENAI_API_KEY")
+    if api_key:
+        return api_key
+    if not (base_url or os.environ.get("OPENAI_BASE_URL")):
+        raise ValueError(
+            "no OpenAI API key: set OPENAI_API_KEY, or give base_url for a local server"
+        )
+    return _LOCAL_SERVER_KEY
+
+
 class AnalysisAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -138,7 +151,8 @@ class OpenAIProvider:
     """A `ModelProvider` over the Chat Completions API (see the module docstring).
 
     `limiter` is shared by everything that uses the same account. `cache`, when
-    given, stays the caller's to close. `deadline` bounds one call overall:
+    given, stays the caller's to close; `http_client` (the Batch API's transport) is closed
+    with the provider. `deadline` bounds one call overall:
     waiting for a slot plus the request. `observer` is told of each HTTP call (its
     outcome, latency, usage and cost) once it ends; a call cut short by a cancellation
     other than the deadline is not reported.
@@ -158,16 +172,11 @@ class OpenAIProvider:
         service_tier: ServiceTier = "standard",
         api: Api = "chat",
         observer: ModelObserver | None = None,
+        http_client: httpx.AsyncClient | None = None,
     ) -> None:
         if request_timeout <= 0 or deadline <= 0:
             raise ValueError("request_timeout and deadline must be positive")
-        api_key = api_key or os.environ.get("OPENAI_API_KEY")
-        if not api_key:
-            if not (base_url or os.environ.get("OPENAI_BASE_URL")):
-                raise ValueError(
-                    "no OpenAI API key: set OPENAI_API_KEY, or give base_url for a local server"
-                )
-            api_key = _LOCAL_SERVER_KEY
+        api_key = resolve_api_key(api_key, base_url)
         self._model = model
         self._limiter = limiter
         self._deadline = deadline
@@ -194,7 +203,11 @@ class OpenAIProvider:
         # Exactly one retry layer: the pipeline's. The SDK would retry 429s and
         # 5xx on its own, unpaced and invisible to the attempt history.
         self._client = openai.AsyncOpenAI(
-            api_key=api_key, base_url=base_url, max_retries=0, timeout=request_timeout
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=0,
+            timeout=request_timeout,
+            http_client=http_client,
         )
 
     @property

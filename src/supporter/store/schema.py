@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 metadata = MetaData()
 
@@ -224,4 +224,33 @@ service_secrets = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", String(256), nullable=False),
+)
+
+# Batch API work (`supporter run --batch`): each batch by its input file, and each request
+# by its custom_id (a digest of the request), so a rerun resumes instead of paying again.
+batches = Table(
+    "batches",
+    metadata,
+    Column("input_file_id", String(128), primary_key=True),
+    Column("batch_id", String(128), unique=True),
+    Column("endpoint", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("completed", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("collected", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+batch_requests = Table(
+    "batch_requests",
+    metadata,
+    Column("custom_id", String(64), primary_key=True),
+    Column("input_file_id", String(128), index=True),
+    Column("state", String(16), nullable=False),
+    Column("status_code", Integer),
+    Column("body", Text),
+    Column("error", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

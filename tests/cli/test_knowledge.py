@@ -77,3 +77,13 @@ def test_search_without_an_index(workdir: Path) -> None:
     result = runner.invoke(app, ["knowledge", "search", "refund", "--index", "none.db"])
     assert result.exit_code == 2
     assert "no knowledge index at none.db" in result.output
+
+
+def test_a_long_list_of_changes_is_cut(workdir: Path) -> None:
+    for number in range(25):
+        (workdir / "help-center" / f"a{number:02d}.md").write_text(f"# A{number}\n\ntext\n")
+    result = runner.invoke(app, ["knowledge", "index", "help-center"])
+    assert "27 added" in result.output
+    assert "  added: a19" in result.output
+    assert "  added: a20" not in result.output
+    assert "  ... and 7 more added" in result.output

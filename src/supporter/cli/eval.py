@@ -8,14 +8,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from supporter.cli import wiring
 from supporter.cli.common import LogFormatOption, fail, settings_from, setup_logging
+from supporter.cli.knowledge import update_index
 from supporter.cli.ui import console
 from supporter.config import ConfigError, Settings
 from supporter.domain.errors import FatalError
+from supporter.evaluation.knowledge import KnowledgeScores, evaluate_knowledge
 from supporter.evaluation.runner import EvalReport, evaluate
 from supporter.llm.base import Category
 from supporter.sources.base import SourceError
@@ -28,11 +31,24 @@ def evaluate_command(
     labeled: Annotated[
         Path, typer.Option(help="CSV of labelled tickets: a text and its label on each row.")
     ],
+    knowledge: Annotated[
+        Path | None,
+        typer.Option(
+            help="Score the knowledge base instead: this folder of articles is indexed, each labelled ticket (--label-column: the id of the article that answers it) is answered from it, and retrieval (recall@1, recall@5, MRR) and the drafts' citations are scored."
+        ),
+    ] = None,
     text_column: Annotated[
         list[str] | None,
-        typer.Option(help="Column holding the text; repeat it to join several. [default: text]"),
+        typer.Option(
+            help="Column holding the text; repeat it to join several. [default: text; with --knowledge: subject and body]"
+        ),
     ] = None,
-    label_column: Annotated[str, typer.Option(help="Column holding the true label.")] = "label",
+    label_column: Annotated[
+        str | None,
+        typer.Option(
+            help="Column holding the true label. [default: label; with --knowledge: article_id]"
+        ),
+    ] = None,
     provider: Annotated[
         str | None,
         typer.Option(
@@ -98,13 +114,16 @@ def evaluate_command(
             "rpm": rpm,
             "tpm": tpm,
             "llm_cache": llm_cache,
+            "knowledge": knowledge,
         },
         config,
     )
     setup_logging(verbose, settings.log_format)
-    columns = text_column or ["text"]
+    default_columns = ["subject", "body"] if knowledge else ["text"]
+    columns = text_column or default_columns
+    label = label_column or ("article_id" if knowledge else "label")
     try:
-        data = read_labelled(labeled, columns, label_column)
+        data = read_labelled(labeled, columns, label)
     except SourceError as error:
         fail(str(error))
     if limit is not None:
@@ -112,17 +131,24 @@ def evaluate_command(
     if not data.examples:
         fail(f"{labeled}: no usable labelled rows")
     workers = concurrency or wiring.stage_concurrency(settings, None)
+    if knowledge is not None:
+        update_index(knowledge, settings)
+        try:
+            scores = asyncio.run(_evaluate_knowledge(settings, data, workers))
+        except ConfigError as error:
+            fail(str(error))
+        except FatalError as error:
+            fail(f"stopped: {error}", code=1)
+        _write_json(json_path, scores)
+        console.print(knowledge_table(scores))
+        return
     try:
         report = asyncio.run(_evaluate(settings, data, workers, progress))
     except ConfigError as error:
         fail(str(error))
     except FatalError as error:
         fail(f"stopped: {error}", code=1)
-    if json_path is not None:
-        try:
-            json_path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        except OSError as error:
-            fail(f"cannot write {json_path}: {error.strerror or error}")
+    _write_json(json_path, report)
     for table in tables(report):
         console.print(table)
     for label, count in report.unknown_labels.items():
@@ -130,6 +156,54 @@ def evaluate_command(
             f"[yellow]note:[/] label {label!r} ({count:,} rows) is not one the provider can answer",
             highlight=False,
         )
+
+
+def _write_json(path: Path | None, report: BaseModel) -> None:
+    if path is None:
+        return
+    try:
+        path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot write {path}: {error.strerror or error}")
+
+
+async def _evaluate_knowledge(
+    settings: Settings, data: LabelledFile, workers: int
+) -> KnowledgeScores:
+    async with contextlib.AsyncExitStack() as resources:
+        retriever = wiring.knowledge_retriever(settings, resources)
+        assert retriever is not None  # --knowledge is set
+        return await evaluate_knowledge(
+            wiring.provider(settings, resources),
+            wiring.taxonomy(settings),
+            retriever,
+            data.examples,
+            file=str(data.path),
+            concurrency=workers,
+        )
+    raise AssertionError("unreachable")  # for mypy: the block above always returns or raises
+
+
+def knowledge_table(scores: KnowledgeScores) -> Table:
+    table = Table(title="Knowledge evaluation", show_header=False, title_justify="left")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for what, value in (
+        ("file", scores.file),
+        ("provider", scores.provider),
+        ("examples", f"{scores.examples:,}"),
+        ("failed (no answer)", f"{scores.failed:,}"),
+        ("recall@1", f"{scores.recall_at_1:.3f}"),
+        ("recall@5", f"{scores.recall_at_5:.3f}"),
+        ("MRR", f"{scores.mrr:.3f}"),
+        ("citation accuracy (the article, no other)", f"{scores.citation_accuracy:.3f}"),
+        ("drafts citing the article", f"{scores.cites_label:.3f}"),
+        ("drafts citing nothing", f"{scores.uncited:.3f}"),
+        ("drafts passing the grounding check", f"{scores.grounding_passed:.3f}"),
+        ("time", f"{scores.seconds:.2f} s"),
+    ):
+        table.add_row(what, value)
+    return table
 
 
 def eval_taxonomy(settings: Settings, labels: set[str]) -> list[Category]:

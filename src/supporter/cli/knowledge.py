@@ -16,6 +16,9 @@ from supporter.knowledge.base import IndexChanges
 from supporter.knowledge.documents import KnowledgeError
 from supporter.knowledge.sqlite import KnowledgeIndexError
 
+# Ids listed per kind of change: a first import of a large help center lists no thousands.
+LISTED = 20
+
 app = typer.Typer(help="Help-center articles and saved replies the replies cite.")
 
 ConfigOption = Annotated[Path | None, typer.Option(help="TOML settings file.")]
@@ -72,9 +75,14 @@ def describe_changes(changes: IndexChanges, path: Path) -> str:
         f"{len(changes.removed)} removed, {changes.unchanged} unchanged "
         f"({changes.passages} passages)"
     ]
-    for label, ids in (("added", changes.added), ("changed", changes.changed)):
-        lines.extend(f"  {label}: {article_id}" for article_id in ids)
-    lines.extend(f"  removed: {article_id}" for article_id in changes.removed)
+    for label, ids in (
+        ("added", changes.added),
+        ("changed", changes.changed),
+        ("removed", changes.removed),
+    ):
+        lines.extend(f"  {label}: {article_id}" for article_id in ids[:LISTED])
+        if len(ids) > LISTED:
+            lines.append(f"  ... and {len(ids) - LISTED} more {label}")
     return "\n".join(lines)
 
 

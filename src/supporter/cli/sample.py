@@ -9,6 +9,7 @@ import typer
 
 from supporter.cli.ui import console
 from supporter.sample_data import write_sample_data
+from supporter.sample_data.help_center import write_help_center
 
 
 def sample_data(
@@ -17,7 +18,16 @@ def sample_data(
         "sample"
     ),
     seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 7,
+    knowledge: Annotated[
+        bool,
+        typer.Option(
+            "--knowledge",
+            help="Also write DIR/help-center/ (the sample company's articles in English and German, and saved replies) and DIR/knowledge-pairs.csv (tickets labelled with the article that answers them, for `supporter eval --knowledge`).",
+        ),
+    ] = False,
 ) -> None:
     """Write DIR/tickets.csv and DIR/transactions.csv for demos and benchmarks."""
     files = write_sample_data(out, tickets, seed=seed)
     console.print(f"wrote {files}")
+    if knowledge:
+        console.print(f"wrote {write_help_center(out, seed=seed)}")

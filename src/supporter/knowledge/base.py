@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from supporter.domain.knowledge import Passage
+from supporter.domain.knowledge import Passage, PassageKind
 from supporter.knowledge.documents import Document
 
 
@@ -37,10 +37,12 @@ class KnowledgeIndex(Protocol):
         (by content hash), remove the ones no longer given."""
         ...
 
-    def search(self, query: str, *, language: str | None, limit: int) -> list[Hit]:
+    def search(
+        self, query: str, *, language: str | None, limit: int, kind: PassageKind | None = None
+    ) -> list[Hit]:
         """The best passages for `query`, best first. With a `language`, passages in
         it (and those of no stated language) when the index has any in it; all
-        passages otherwise."""
+        passages otherwise. With a `kind`, passages of that kind only."""
         ...
 
     def passages(self, passage_ids: Sequence[str]) -> dict[str, Passage]:

@@ -43,7 +43,11 @@ def split_front_matter(text: str, file: str) -> FrontMatter:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
-        raise KnowledgeError(file, line, f"front matter is not valid YAML: {error}") from None
+        problem = getattr(error, "problem", None) or str(error).split("\n")[0]
+        hint = " (put a value with a colon in quotes)" if "mapping values" in problem else ""
+        raise KnowledgeError(
+            file, line, f"front matter is not valid YAML: {problem}{hint}"
+        ) from None
     if not isinstance(values, dict):
         raise KnowledgeError(file, 2, "front matter must be a mapping of keys to values")
     return FrontMatter(values, "\n".join(lines[end + 1 :]), end + 2)

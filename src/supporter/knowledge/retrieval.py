@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Sequence
 from typing import Final
 
 from supporter.domain.knowledge import Passage
 from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Analysis, Ticket
-from supporter.knowledge.base import KnowledgeIndex
+from supporter.knowledge.base import Hit, KnowledgeIndex
 
 # Bump when how passages are found or handed over changes (not when they do).
 RETRIEVAL_VERSION: Final = "knowledge-1"
+
+# Passages of one article a reply is given at most: the rest go to other articles, so a
+# near miss in the ranking still puts the right one in front of the model.
+PER_ARTICLE: Final = 2
 
 # The head of a long e-mail says what it is about; the rest is mostly quoted history.
 QUERY_BODY_CHARS: Final = 2000
@@ -43,15 +48,23 @@ class Retriever:
 
     def passages_for(self, ticket: Ticket, analysis: Analysis) -> list[Passage]:
         """The saved reply made for the ticket's category and language (if there is
-        one) first, then the best passages in its language, `limit` in all."""
-        language = analysis.language
-        found = self._index.saved_replies(analysis.category, language)[:1]
-        hits = self._index.search(
-            retrieval_query(ticket, analysis), language=language, limit=self._limit
-        )
-        found.extend(hit.passage for hit in hits)
-        unique = {passage.passage_id: passage for passage in found}
-        return list(unique.values())[: self._limit]
+        one) first, then the best article passages in its language, at most
+        `PER_ARTICLE` of an article, `limit` in all."""
+        found = self._index.saved_replies(analysis.category, analysis.language)[:1]
+        taken: Counter[str] = Counter()
+        for hit in self.search(ticket, analysis, self._limit * 3):
+            if len(found) == self._limit:
+                break
+            if taken[hit.passage.article_id] < PER_ARTICLE:
+                taken[hit.passage.article_id] += 1
+                found.append(hit.passage)
+        return found
+
+    def search(self, ticket: Ticket, analysis: Analysis, limit: int) -> list[Hit]:
+        """Article passages for the ticket, best first (saved replies are found by their
+        category, not their words: a body of placeholders says little)."""
+        query = retrieval_query(ticket, analysis)
+        return self._index.search(query, language=analysis.language, limit=limit, kind="article")
 
     def version_of(self, passage_ids: Sequence[str]) -> str | None:
         """A digest of these passages' text as the index holds it now; None for none.

@@ -21,7 +21,7 @@ from supporter.knowledge.documents import (
     language_code,
 )
 
-_SLUG = re.compile(r"[^a-z0-9]+")
+_SLUG = re.compile(r"\W+")
 
 
 def is_saved_replies(data: Any) -> bool:
@@ -88,7 +88,7 @@ def _document(
     language = language_code(raw_language)
     if raw_language and language is None:
         raise problem("language", f"{raw_language!r} is not a language code (de, en-US)")
-    reply_id = _text(item.get("id")) or f"{default_id}/{_SLUG.sub('-', title.lower()).strip('-')}"
+    reply_id = _text(item.get("id")) or f"{default_id}/{_SLUG.sub('-', title.lower()).strip('-_')}"
     if reply_id in seen:
         raise problem("id", f"{reply_id!r} is used twice in this file")
     seen.add(reply_id)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
-from supporter.domain.knowledge import Passage
+from supporter.domain.knowledge import Passage, PassageKind
 from supporter.knowledge.base import Hit, IndexChanges
 from supporter.knowledge.documents import Document, passages
 from supporter.knowledge.terms import terms
@@ -155,7 +155,9 @@ class SqliteKnowledgeIndex:
         self._db.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
         self._db.execute("DELETE FROM articles WHERE article_id = ?", (article_id,))
 
-    def search(self, query: str, *, language: str | None, limit: int) -> list[Hit]:
+    def search(
+        self, query: str, *, language: str | None, limit: int, kind: PassageKind | None = None
+    ) -> list[Hit]:
         wanted = self._query_terms(query, language)
         if not wanted or limit <= 0:
             return []
@@ -168,6 +170,9 @@ class SqliteKnowledgeIndex:
         if language in self._languages:
             sql += " AND (p.language = ? OR p.language IS NULL)"
             parameters.append(language)
+        if kind is not None:
+            sql += " AND p.kind = ?"
+            parameters.append(kind)
         sql += " ORDER BY score LIMIT ?"
         parameters.append(limit)
         rows = self._db.execute(sql, parameters).fetchall()

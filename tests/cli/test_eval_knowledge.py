@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from supporter.cli.app import app
 from supporter.knowledge.folder import read_knowledge
@@ -21,6 +21,13 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = runner.invoke(app, ["sample-data", "--tickets", "5", "--out", str(out), "--knowledge"])
     assert result.exit_code == 0, result.output
     return out
+
+
+def evaluate(sample: Path, labelled: Path, *options: str) -> Result:
+    help_center = str(sample / "help-center")
+    return runner.invoke(
+        app, ["eval", "--knowledge", help_center, "--labeled", str(labelled), *options]
+    )
 
 
 def test_the_sample_help_center_has_two_languages_and_its_own_policies(sample: Path) -> None:
@@ -49,18 +56,7 @@ def test_eval_scores_retrieval_and_citations(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     report = tmp_path / "report.json"
-    result = runner.invoke(
-        app,
-        [
-            "eval",
-            "--knowledge",
-            str(sample / "help-center"),
-            "--labeled",
-            str(sample / "knowledge-heldout.csv"),
-            "--json",
-            str(report),
-        ],
-    )
+    result = evaluate(sample, sample / "knowledge-heldout.csv", "--json", str(report))
     assert result.exit_code == 0, result.output
     assert "recall@5" in result.output
     scores = json.loads(report.read_text())
@@ -80,15 +76,6 @@ def test_eval_names_a_missing_label_column(
     monkeypatch.chdir(tmp_path)
     labelled = tmp_path / "labels.csv"
     labelled.write_text("subject,body,label\nhi,refund please,refund-window\n")
-    result = runner.invoke(
-        app,
-        [
-            "eval",
-            "--knowledge",
-            str(sample / "help-center"),
-            "--labeled",
-            str(labelled),
-        ],
-    )
+    result = evaluate(sample, labelled)
     assert result.exit_code == 2
     assert "no column 'article_id'" in result.output

@@ -21,17 +21,11 @@ from typing import Any, Final
 
 import yaml
 
+from supporter.sample_data.records import TICKET_COLUMNS
+
 HELD_OUT_PER_ARTICLE: Final = 3
-PAIR_COLUMNS: Final = (
-    "ticket_id",
-    "customer_id",
-    "subject",
-    "body",
-    "status",
-    "created_at",
-    "language",
-    "article_id",
-)
+# The tickets file's required columns, then what the ticket was written for.
+PAIR_COLUMNS: Final = (*TICKET_COLUMNS[:6], "language", "article_id")
 _TIERS: Final = ("Basic", "Plus", "Pro")
 _AMOUNTS: Final = {
     "en": ("4.99 EUR", "9.99 EUR", "€19.99", "99.00 EUR"),

@@ -8,14 +8,17 @@ name and the CSRF token, nothing else): https://www.starlette.io/middleware/#ses
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from supporter.api import health
 from supporter.api.app import PREFIX, answer_store_failures, api_app
 from supporter.api.services import Services
+from supporter.web import screen
 
 SESSION_COOKIE = "supporter_session"
 # Pages load nothing from elsewhere and run no inline script: an injected <script>
@@ -36,7 +39,13 @@ def build_app(services: Services, session_secret: str) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
     app.include_router(health.router)
+    app.include_router(screen.router)
     app.mount(PREFIX, api_app(services))
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    @app.exception_handler(screen.SignInNeeded)
+    async def sign_in_first(request: Request, error: Exception) -> Response:
+        return RedirectResponse("/login", status_code=303)
 
     answer_store_failures(app)
 

@@ -1,0 +1,189 @@
+"""The review screen: sign-in, the queue, a ticket beside the customer's payments with
+its draft, and the review. Pages are rendered on the server (Jinja2, every value
+escaped); the only script is static/keys.js, for keyboard shortcuts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from supporter.api.auth import csrf_ok, csrf_token, principal, services
+from supporter.api.schemas import ReviewIn
+from supporter.api.services import Services
+from supporter.api.tickets import record_review, review_of, ticket_out
+from supporter.domain.models import Priority
+from supporter.domain.people import Principal, ReviewAction, Role
+from supporter.store.queue import QueueFilter, ReviewState, TicketState
+from supporter.store.reviews import UnknownTicket
+from supporter.web.marks import marked
+from supporter.web.signin import SignInLimiter
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+limiter = SignInLimiter()
+Using = Annotated[Services, Depends(services)]
+
+
+class SignInNeeded(Exception):
+    """A page asked for without a session: answered with a redirect to /login."""
+
+
+def page(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+    values.update(request=request, csrf=csrf_token(request))
+    return templates.TemplateResponse(request, template, values, status_code=status_code)
+
+
+async def reviewer(request: Request) -> Principal:
+    who = await principal(request)
+    if who is None:
+        raise SignInNeeded
+    if who.role not in (Role.REVIEWER, Role.ADMIN):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this screen is for reviewers")
+    return who
+
+
+Reviewer = Annotated[Principal, Depends(reviewer)]
+
+
+def _checked_form(request: Request, token: str) -> None:
+    if not csrf_ok(request, token):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the form is stale: reload the page")
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> HTMLResponse:
+    return page(request, "login.html")
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request,
+    using: Using,
+    name: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf_token: Annotated[str, Form()],
+) -> Response:
+    _checked_form(request, csrf_token)
+    keys = (f"name:{name.casefold()}", f"address:{request.client.host if request.client else ''}")
+    if limiter.blocked(*keys):
+        return page(request, "login.html", 429, error="Too many attempts: wait a few minutes.")
+    who = await using.accounts.sign_in(name, password)
+    if who is None:
+        limiter.failed(*keys)
+        return page(request, "login.html", 401, error="Wrong name or password.", name=name)
+    limiter.succeeded(*keys)
+    # A fresh session: nothing from before signing in carries over (session fixation).
+    request.session.clear()
+    request.session["user"] = who.name
+    return RedirectResponse("/", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/logout")
+async def logout(request: Request, csrf_token: Annotated[str, Form()]) -> Response:
+    _checked_form(request, csrf_token)
+    request.session.clear()
+    return RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+
+
+def _flag(value: str | None) -> bool | None:
+    return {"yes": True, "no": False}.get(value or "")
+
+
+@router.get("/", response_class=HTMLResponse)
+async def queue(
+    request: Request,
+    who: Reviewer,
+    using: Using,
+    review: ReviewState | Literal[""] = "pending",
+    state: TicketState | Literal[""] = "responded",
+    category: str | None = None,
+    needs_human: str | None = None,
+    grounding_failed: str | None = None,
+    language: str | None = None,
+    cursor: str | None = None,
+) -> HTMLResponse:
+    where = QueueFilter(
+        status=state or None,
+        category=category or None,
+        needs_human=_flag(needs_human),
+        review=review or None,
+        grounding_failed=_flag(grounding_failed),
+        language=language or None,
+    )
+    found = await using.queue.page(where, cursor=cursor or None, limit=50)
+    return page(
+        request,
+        "queue.html",
+        who=who,
+        rows=found.rows,
+        next_cursor=found.next_cursor,
+        where=where,
+        categories=using.categories,
+        filters=dict(request.query_params),
+    )
+
+
+@router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
+async def ticket(request: Request, ticket_id: str, who: Reviewer, using: Using) -> HTMLResponse:
+    try:
+        detail = ticket_out(await using.reviews.detail(ticket_id))
+    except UnknownTicket as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    problems = detail.grounding.problems if detail.grounding else []
+    pieces = marked(detail.draft.body, problems) if detail.draft else []
+    return page(
+        request,
+        "ticket.html",
+        who=who,
+        t=detail,
+        pieces=pieces,
+        categories=using.categories,
+        priorities=[p.value for p in Priority],
+        error=request.query_params.get("error"),
+    )
+
+
+@router.post("/tickets/{ticket_id}/review")
+async def review(
+    request: Request,
+    ticket_id: str,
+    who: Reviewer,
+    using: Using,
+    csrf_token: Annotated[str, Form()],
+    action: Annotated[ReviewAction, Form()],
+    draft_version: Annotated[str, Form(max_length=32)],
+    reply: Annotated[str, Form()] = "",
+    category: Annotated[str, Form()] = "",
+    priority: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    _checked_form(request, csrf_token)
+    detail = await using.reviews.detail(ticket_id)
+    analysis = detail.result.analysis if detail.result else None
+    # A correction is a value other than the model's.
+    corrected_category = category if analysis and category != analysis.category else None
+    corrected_priority = (
+        Priority(priority) if analysis and priority and priority != analysis.priority else None
+    )
+    body = ReviewIn(
+        action=action,
+        draft_version=draft_version,
+        reply=reply.replace("\r\n", "\n") if action is ReviewAction.APPROVE and reply else None,
+        category=corrected_category or None,
+        priority=corrected_priority,
+        reason=reason or None,
+    )
+    try:
+        await record_review(using, ticket_id, review_of(body, who, using.categories))
+    except HTTPException as error:
+        if error.status_code not in (409, 422):
+            raise
+        return RedirectResponse(
+            request.url_for("ticket", ticket_id=ticket_id).include_query_params(error=error.detail),
+            status.HTTP_303_SEE_OTHER,
+        )
+    return RedirectResponse("/", status.HTTP_303_SEE_OTHER)

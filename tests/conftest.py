@@ -90,6 +90,27 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
 
 
+MARIADB_SERVER = "mariadb://root@127.0.0.1:3306"
+
+
+@contextlib.asynccontextmanager
+async def mariadb_database() -> AsyncIterator[str]:
+    """A fresh, empty MariaDB database for one test, dropped afterwards; yields its URL."""
+    import asyncmy  # only the tests that use MariaDB need it
+
+    require_service("MariaDB", "127.0.0.1", 3306)
+    name = f"supporter_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncmy.connect(host="127.0.0.1", port=3306, user="root")
+    try:
+        async with admin.cursor() as cursor:
+            await cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        yield f"{MARIADB_SERVER}/{name}"
+    finally:
+        async with admin.cursor() as cursor:
+            await cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
+
+
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

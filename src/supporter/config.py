@@ -39,8 +39,15 @@ class ConfigError(ValueError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SUPPORTER_", extra="forbid")
 
-    tickets: Path | None = None
-    transactions: Path | None = None
+    # A file, or a database URL (postgresql://…, mysql://…, mariadb://…, sqlite:///…) read
+    # with the query or table below; `sql_batch_size` rows are fetched at a time.
+    tickets: str | None = None
+    transactions: str | None = None
+    tickets_query: str | None = None
+    tickets_table: str | None = None
+    transactions_query: str | None = None
+    transactions_table: str | None = None
+    sql_batch_size: int = Field(default=1000, ge=1)
     out: Path = Path("results.jsonl")
     formats: list[Literal["jsonl", "csv"]] = ["jsonl"]
     rejects: Path = Path("rejects.jsonl")

@@ -29,6 +29,46 @@ LogFormatOption = Annotated[
     ),
 ]
 
+TicketsQueryOption = Annotated[
+    str | None,
+    typer.Option(help="With a database URL in --tickets: the SELECT that gives the tickets."),
+]
+TicketsTableOption = Annotated[
+    str | None,
+    typer.Option(help="With a database URL in --tickets: the table that holds them."),
+]
+TransactionsQueryOption = Annotated[
+    str | None,
+    typer.Option(
+        help="With a database URL in --transactions: the SELECT that gives the transactions."
+    ),
+]
+TransactionsTableOption = Annotated[
+    str | None,
+    typer.Option(help="With a database URL in --transactions: the table that holds them."),
+]
+SqlBatchSizeOption = Annotated[
+    int | None,
+    typer.Option(help="Rows fetched at a time from a database source. [default: 1000]"),
+]
+
+
+def sql_options(
+    tickets_query: str | None,
+    tickets_table: str | None,
+    transactions_query: str | None,
+    transactions_table: str | None,
+    sql_batch_size: int | None,
+) -> dict[str, Any]:
+    """The database-source options as settings."""
+    return {
+        "tickets_query": tickets_query,
+        "tickets_table": tickets_table,
+        "transactions_query": transactions_query,
+        "transactions_table": transactions_table,
+        "sql_batch_size": sql_batch_size,
+    }
+
 
 def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
     # Unwrapped: an error names files and commands that must survive a copy and paste.

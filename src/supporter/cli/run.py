@@ -12,12 +12,18 @@ import typer
 from supporter.cli import wiring
 from supporter.cli.common import (
     LogFormatOption,
+    SqlBatchSizeOption,
+    TicketsQueryOption,
+    TicketsTableOption,
+    TransactionsQueryOption,
+    TransactionsTableOption,
     fail,
     install_stop_handlers,
     parse_mapping,
     run_traced,
     settings_from,
     setup_logging,
+    sql_options,
 )
 from supporter.cli.knowledge import update_index
 from supporter.cli.ui import console, live_progress, summary
@@ -34,17 +40,22 @@ Format = Literal["jsonl", "csv"]
 
 def run(
     tickets: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            help="Tickets CSV (required columns: ticket_id, customer_id, subject, body, status, created_at)."
+            help="Tickets CSV (required columns: ticket_id, customer_id, subject, body, status, created_at), or a database URL (postgresql://…, mysql://…, mariadb://…, sqlite:///…) with --tickets-query or --tickets-table."
         ),
     ] = None,
     transactions: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            help="Transactions CSV (required: transaction_id, customer_id, amount, currency, status, created_at)."
+            help="Transactions CSV (required: transaction_id, customer_id, amount, currency, status, created_at), or a database URL with --transactions-query or --transactions-table."
         ),
     ] = None,
+    tickets_query: TicketsQueryOption = None,
+    tickets_table: TicketsTableOption = None,
+    transactions_query: TransactionsQueryOption = None,
+    transactions_table: TransactionsTableOption = None,
+    sql_batch_size: SqlBatchSizeOption = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Results as JSON Lines, one object per ticket. [default: results.jsonl]"),
@@ -241,6 +252,9 @@ def run(
             "tickets": tickets,
             "transactions": transactions,
             "knowledge": knowledge,
+            **sql_options(
+                tickets_query, tickets_table, transactions_query, transactions_table, sql_batch_size
+            ),
             "out": out,
             "formats": format,
             "rejects": rejects,
@@ -308,7 +322,7 @@ def run(
 
 
 async def _run(settings: Settings, stats: RunStats, show_progress: bool) -> RunReport:
-    ticket_source, transaction_source = wiring.csv_sources(settings)
+    ticket_source, transaction_source = await wiring.sources(settings)
     async with contextlib.AsyncExitStack() as resources:
         on_reject = wiring.reject_handler(settings, stats, resources)
         stages = ("analyze", "respond", "sink")

@@ -12,7 +12,16 @@ import typer
 from sqlalchemy.engine import make_url
 
 from supporter.cli import wiring
-from supporter.cli.common import LogFormatOption, fail, settings_from, setup_logging
+from supporter.cli.common import (
+    LogFormatOption,
+    SqlBatchSizeOption,
+    TransactionsQueryOption,
+    TransactionsTableOption,
+    fail,
+    settings_from,
+    setup_logging,
+    sql_options,
+)
 from supporter.cli.ui import console
 from supporter.config import ConfigError, Settings
 from supporter.pipeline.stats import RunStats
@@ -25,7 +34,15 @@ app = typer.Typer(help="Payment transactions in the shared store.")
 
 @app.command()
 def load(
-    transactions: Annotated[Path, typer.Argument(help="Transactions CSV.")],
+    transactions: Annotated[
+        str,
+        typer.Argument(
+            help="Transactions CSV, or a database URL with --transactions-query or --transactions-table."
+        ),
+    ],
+    transactions_query: TransactionsQueryOption = None,
+    transactions_table: TransactionsTableOption = None,
+    sql_batch_size: SqlBatchSizeOption = None,
     rejects: Annotated[
         Path | None, typer.Option(help="Rejected rows as JSON Lines. [default: rejects.jsonl]")
     ] = None,
@@ -39,7 +56,13 @@ def load(
     look up each ticket's recent transactions there.
     """
     settings = settings_from(
-        {"transactions": transactions, "rejects": rejects, "log_format": log_format}, config
+        {
+            "transactions": transactions,
+            "rejects": rejects,
+            "log_format": log_format,
+            **sql_options(None, None, transactions_query, transactions_table, sql_batch_size),
+        },
+        config,
     )
     setup_logging(verbose, settings.log_format)
     stats = RunStats()
@@ -59,7 +82,7 @@ def load(
 
 
 async def _load(settings: Settings, stats: RunStats) -> tuple[int, int]:
-    source = wiring.transaction_source(settings)
+    source = await wiring.transaction_source(settings)
     async with contextlib.AsyncExitStack() as resources:
         on_reject = wiring.reject_handler(settings, stats, resources)
         store = await wiring.store(settings)

@@ -48,9 +48,10 @@ from supporter.sinks.base import ResultSink
 from supporter.sinks.csv import CsvResultSink
 from supporter.sinks.jsonl import JsonlResultSink
 from supporter.sinks.rejects import JsonlRejectWriter
-from supporter.sources.base import RejectHandler
+from supporter.sources.base import RejectHandler, TicketSource, TransactionSource
 from supporter.sources.csv import CsvTicketSource, CsvTransactionSource
 from supporter.store.batches import SqlBatchLedger
+from supporter.sources.sql import SqlTicketSource, SqlTransactionSource, is_database_url
 from supporter.store.sql import SqlStore, sqlite_url
 from supporter.store.workers import SqlWorkerRegistry
 from supporter.transactions.sql import SqlTransactionIndex
@@ -407,25 +408,56 @@ def _why(error: OSError) -> str:
     return os.strerror(error.errno) if error.errno else str(error)
 
 
-def ticket_source(settings: Settings) -> CsvTicketSource:
-    """The tickets file, its header checked (SourceError if unusable)."""
+async def ticket_source(settings: Settings) -> TicketSource:
+    """The tickets file or database, checked before any work (SourceError if unusable)."""
     assert settings.tickets is not None
+    if is_database_url(settings.tickets):
+        database = SqlTicketSource(
+            settings.tickets,
+            query=settings.tickets_query,
+            table_name=settings.tickets_table,
+            column_map=settings.ticket_columns,
+            batch_size=settings.sql_batch_size,
+        )
+        await database.check()
+        return database
+    _no_sql_options("tickets", settings.tickets_query, settings.tickets_table)
     source = CsvTicketSource(settings.tickets, column_map=settings.ticket_columns)
     source.check_header()
     return source
 
 
-def transaction_source(settings: Settings) -> CsvTransactionSource:
-    """The transactions file, its header checked (SourceError if unusable)."""
+async def transaction_source(settings: Settings) -> TransactionSource:
+    """The transactions file or database, checked before any work (SourceError if unusable)."""
     assert settings.transactions is not None
+    if is_database_url(settings.transactions):
+        database = SqlTransactionSource(
+            settings.transactions,
+            query=settings.transactions_query,
+            table_name=settings.transactions_table,
+            column_map=settings.transaction_columns,
+            batch_size=settings.sql_batch_size,
+        )
+        await database.check()
+        return database
+    _no_sql_options("transactions", settings.transactions_query, settings.transactions_table)
     source = CsvTransactionSource(settings.transactions, column_map=settings.transaction_columns)
     source.check_header()
     return source
 
 
-def csv_sources(settings: Settings) -> tuple[CsvTicketSource, CsvTransactionSource]:
-    """Both input files, their headers checked before any work (SourceError if unusable)."""
-    return ticket_source(settings), transaction_source(settings)
+def _no_sql_options(name: str, query: str | None, table: str | None) -> None:
+    if query is not None or table is not None:
+        option = f"--{name}-query" if query is not None else f"--{name}-table"
+        raise ConfigError(
+            f"{option} reads a database: give --{name} a database URL "
+            "(postgresql://…, mysql://…, mariadb://… or sqlite:///…), not a file"
+        )
+
+
+async def sources(settings: Settings) -> tuple[TicketSource, TransactionSource]:
+    """Both inputs, checked before any work (SourceError if unusable)."""
+    return await ticket_source(settings), await transaction_source(settings)
 
 
 def reject_handler(

@@ -13,11 +13,17 @@ from supporter.brokers.base import BrokerError
 from supporter.cli import wiring
 from supporter.cli.common import (
     LogFormatOption,
+    SqlBatchSizeOption,
+    TicketsQueryOption,
+    TicketsTableOption,
+    TransactionsQueryOption,
+    TransactionsTableOption,
     fail,
     install_stop_handlers,
     run_traced,
     settings_from,
     setup_logging,
+    sql_options,
 )
 from supporter.cli.ui import console, summary
 from supporter.config import ConfigError, Settings
@@ -155,13 +161,23 @@ def sink(
 
 
 def ingest(
-    tickets: Annotated[Path | None, typer.Option(help="Tickets CSV.")] = None,
-    transactions: Annotated[
-        Path | None,
+    tickets: Annotated[
+        str | None,
         typer.Option(
-            help="Transactions CSV: each ticket carries the customer's recent ones. Without it the analyze workers look them up in the store (`supporter transactions load`)."
+            help="Tickets CSV, or a database URL with --tickets-query or --tickets-table."
         ),
     ] = None,
+    transactions: Annotated[
+        str | None,
+        typer.Option(
+            help="Transactions CSV or database URL: each ticket carries the customer's recent ones. Without it the analyze workers look them up in the store (`supporter transactions load`)."
+        ),
+    ] = None,
+    tickets_query: TicketsQueryOption = None,
+    tickets_table: TicketsTableOption = None,
+    transactions_query: TransactionsQueryOption = None,
+    transactions_table: TransactionsTableOption = None,
+    sql_batch_size: SqlBatchSizeOption = None,
     rejects: Annotated[
         Path | None, typer.Option(help="Rejected rows as JSON Lines. [default: rejects.jsonl]")
     ] = None,
@@ -174,7 +190,15 @@ def ingest(
 ) -> None:
     """Publish the open tickets not done yet to the shared broker, then exit."""
     settings = _shared_settings(
-        {"tickets": tickets, "transactions": transactions, "rejects": rejects, "force": force},
+        {
+            "tickets": tickets,
+            "transactions": transactions,
+            "rejects": rejects,
+            "force": force,
+            **sql_options(
+                tickets_query, tickets_table, transactions_query, transactions_table, sql_batch_size
+            ),
+        },
         config,
         verbose,
         log_format,
@@ -193,8 +217,10 @@ def ingest(
 
 
 async def _ingest(settings: Settings, stats: RunStats) -> RunReport:
-    ticket_source = wiring.ticket_source(settings)
-    transaction_source = wiring.transaction_source(settings) if settings.transactions else None
+    ticket_source = await wiring.ticket_source(settings)
+    transaction_source = (
+        await wiring.transaction_source(settings) if settings.transactions else None
+    )
     async with contextlib.AsyncExitStack() as resources:
         on_reject = wiring.reject_handler(settings, stats, resources)
         pipeline, store = await wiring.pipeline(

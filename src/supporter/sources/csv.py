@@ -108,7 +108,9 @@ class FieldLimits:
 
 
 @dataclass(frozen=True, slots=True)
-class _Schema:
+class Schema:
+    """The fields of one kind of record, and how error messages name them."""
+
     source: SourceName
     record_name: str
     required: tuple[str, ...]  # the first is the record's id
@@ -126,13 +128,13 @@ class _Schema:
 
     def from_fields(
         self,
-        make_parser: Callable[[_Columns, FieldLimits], Callable[[_Row], _Record]],
+        make_parser: Callable[[Columns, FieldLimits], Callable[[Row], _Record]],
         values: Mapping[str, str | None],
         limits: FieldLimits | None,
     ) -> _Record:
         """One record from named values: a row laid out in this schema's own order."""
         positions = {name: position for position, name in enumerate(self.fields)}
-        columns = _Columns(
+        columns = Columns(
             required={name: positions[name] for name in self.required},
             optional={name: positions[name] for name in self.optional},
             width=len(self.fields),
@@ -141,7 +143,7 @@ class _Schema:
         return make_parser(columns, limits or FieldLimits())(row)
 
 
-_TICKETS = _Schema(
+TICKET_SCHEMA = Schema(
     source="tickets",
     record_name="ticket",
     required=("ticket_id", "customer_id", "subject", "body", "status", "created_at"),
@@ -149,7 +151,7 @@ _TICKETS = _Schema(
     map_option="--ticket-columns",
     map_example="body=Description",
 )
-_TRANSACTIONS = _Schema(
+TRANSACTION_SCHEMA = Schema(
     source="transactions",
     record_name="transaction",
     required=("transaction_id", "customer_id", "amount", "currency", "status", "created_at"),
@@ -167,7 +169,7 @@ _TRANSACTIONS = _Schema(
     map_example="transaction_id=Id",
 )
 
-_Row = list[str]
+Row = list[str]
 _Record = TypeVar("_Record", Ticket, Transaction)
 
 # The file is decoded with surrogateescape so that a stray non-UTF-8 byte costs one
@@ -188,7 +190,7 @@ _SHOWN_COLUMNS = 20
 class _CsvSource:
     """What both CSV adapters share: the file, its columns, the header check."""
 
-    _columns: ClassVar[_Schema]
+    _columns: ClassVar[Schema]
 
     def __init__(
         self,
@@ -212,12 +214,12 @@ class _CsvSource:
 class CsvTicketSource(_CsvSource):
     """Tickets from a CSV file (see the module docstring for the format)."""
 
-    _columns = _TICKETS
+    _columns = TICKET_SCHEMA
 
     async def tickets(self, on_reject: RejectHandler) -> AsyncIterator[Ticket]:
         """Every valid ticket in file order; bad rows go to `on_reject`."""
         # closing(): an abandoned iteration closes the file now, not when collected.
-        with closing(self._file.read(_ticket_parser, self._limits, on_reject)) as rows:
+        with closing(self._file.read(ticket_parser, self._limits, on_reject)) as rows:
             for ticket in rows:
                 yield ticket
 
@@ -225,11 +227,11 @@ class CsvTicketSource(_CsvSource):
 class CsvTransactionSource(_CsvSource):
     """Payment transactions from a CSV file (see the module docstring for the format)."""
 
-    _columns = _TRANSACTIONS
+    _columns = TRANSACTION_SCHEMA
 
     async def transactions(self, on_reject: RejectHandler) -> AsyncIterator[Transaction]:
         """Every valid transaction in file order; bad rows go to `on_reject`."""
-        with closing(self._file.read(_transaction_parser, self._limits, on_reject)) as rows:
+        with closing(self._file.read(transaction_parser, self._limits, on_reject)) as rows:
             for transaction in rows:
                 yield transaction
 
@@ -249,11 +251,11 @@ class _Reader(Protocol):
     @property
     def line_num(self) -> int: ...
 
-    def __next__(self) -> _Row: ...
+    def __next__(self) -> Row: ...
 
 
 @dataclass(frozen=True, slots=True)
-class _Columns:
+class Columns:
     """Where each field is in a row; an optional field missing from the file is None."""
 
     required: dict[str, int]
@@ -261,74 +263,47 @@ class _Columns:
     width: int
 
 
-class _CsvFile:
-    """What both sources share: opening, the header, physical line numbers, rejects."""
+class NamedColumns:
+    """An input whose columns are found by name (a CSV header, the columns of a query's
+    result): the column map, each row checked and parsed, rejects and duplicate ids.
+    The CSV files and the SQL sources share it."""
 
-    def __init__(
-        self, path: str | os.PathLike[str], schema: _Schema, column_map: Mapping[str, str] | None
-    ) -> None:
-        self.path = Path(path)
-        self._name = os.fspath(path)
+    def __init__(self, name: str, schema: Schema, column_map: Mapping[str, str] | None) -> None:
+        self._name = name
         self._schema = schema
         self._wanted, self._mapped = self._wanted_columns(column_map or {})
 
-    def check_header(self) -> None:
-        with self._open():
-            pass
-
-    def read(
+    def parser(
         self,
-        make_parser: Callable[[_Columns, FieldLimits], Callable[[_Row], _Record]],
+        columns: Columns,
+        make_parser: Callable[[Columns, FieldLimits], Callable[[Row], _Record]],
         limits: FieldLimits,
         on_reject: RejectHandler,
-    ) -> Generator[_Record, None, None]:
-        with self._open() as (reader, columns):
-            parse = make_parser(columns, limits)
-            seen: dict[str, int] = {}  # id -> the line it was first read on
-            for line, row in self._records(reader):
-                if len(row) != columns.width:
-                    reason = f"expected {columns.width} fields as in the header, found {len(row)}"
-                    self._reject(on_reject, line, reason, row)
-                    continue
-                try:
-                    record = parse(row)
-                except BadValue as problem:
-                    self._reject(on_reject, line, str(problem), row)
-                    continue
-                first = seen.setdefault(_record_id(record), line)
-                if first != line:
-                    reason = f"{self._schema.id_field}: duplicate of line {first}"
-                    self._reject(on_reject, line, reason, row)
-                    continue
-                yield record
+    ) -> Callable[[int, Row], _Record | None]:
+        """The record of each row (given with its line), or None when it was rejected."""
+        parse = make_parser(columns, limits)
+        seen: dict[str, int] = {}  # id -> the line it was first read on
 
-    @contextmanager
-    def _open(self) -> Iterator[tuple[_Reader, _Columns]]:
-        # Opened outside the with statement so that only opening errors are caught here.
-        try:
-            stream = open(  # noqa: SIM115
-                self.path, encoding="utf-8-sig", errors="surrogateescape", newline=""
-            )
-        except OSError as error:
-            raise SourceError(self._unreadable(error)) from error
-        with stream:
-            reader = csv.reader(stream)
-            yield reader, self._resolve(self._header(reader))
+        def record(line: int, row: Row) -> _Record | None:
+            if len(row) != columns.width:
+                reason = f"expected {columns.width} fields as in the header, found {len(row)}"
+                self._reject(on_reject, line, reason, row)
+                return None
+            try:
+                parsed = parse(row)
+            except BadValue as problem:
+                self._reject(on_reject, line, str(problem), row)
+                return None
+            first = seen.setdefault(_record_id(parsed), line)
+            if first != line:
+                reason = f"{self._schema.id_field}: duplicate of line {first}"
+                self._reject(on_reject, line, reason, row)
+                return None
+            return parsed
 
-    def _header(self, reader: _Reader) -> _Row:
-        for _line, row in self._records(reader):
-            if not _is_blank(row):
-                return row
-        expected = ", ".join(self._schema.required)
-        raise SourceError(
-            f"{self._name}: the file is empty; it needs a header row naming the columns "
-            f"({expected}) followed by one row per {self._schema.record_name}"
-        )
+        return record
 
-    def _records(self, reader: _Reader) -> Iterator[tuple[int, _Row]]:
-        return csv_records(self._name, reader)
-
-    def _reject(self, on_reject: RejectHandler, line: int, reason: str, row: _Row) -> None:
+    def _reject(self, on_reject: RejectHandler, line: int, reason: str, row: Row) -> None:
         if _is_blank(row):
             return  # blank lines and spreadsheets' empty rows hold nothing to lose
         source, name = self._schema.source, self._name
@@ -355,7 +330,7 @@ class _CsvFile:
             mapped.add(field)
         return wanted, mapped
 
-    def _resolve(self, header: _Row) -> _Columns:
+    def resolve(self, header: Row) -> Columns:
         positions: dict[str, list[int]] = {}
         for position, name in enumerate(header):
             positions.setdefault(_normalise(name), []).append(position)
@@ -378,13 +353,13 @@ class _CsvFile:
                 problems.append(f"missing required column {field!r}")
         if problems:
             raise SourceError(self._missing_message(problems, header))
-        return _Columns(
+        return Columns(
             required={field: found[field] for field in self._schema.required},
             optional={field: found.get(field) for field in self._schema.optional},
             width=len(header),
         )
 
-    def _missing_message(self, problems: list[str], header: _Row) -> str:
+    def _missing_message(self, problems: list[str], header: Row) -> str:
         names = [_printable(name.strip()) or "''" for name in header]
         shown = ", ".join(names[:_SHOWN_COLUMNS])
         if len(names) > _SHOWN_COLUMNS:
@@ -395,15 +370,68 @@ class _CsvFile:
             f"column with {option} <field>=<your column>, e.g. {option} {self._schema.map_example}"
         )
 
+
+class _CsvFile(NamedColumns):
+    """A CSV file: opening, the header, physical line numbers."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], schema: Schema, column_map: Mapping[str, str] | None
+    ) -> None:
+        super().__init__(os.fspath(path), schema, column_map)
+        self.path = Path(path)
+
+    def check_header(self) -> None:
+        with self._open():
+            pass
+
+    def read(
+        self,
+        make_parser: Callable[[Columns, FieldLimits], Callable[[Row], _Record]],
+        limits: FieldLimits,
+        on_reject: RejectHandler,
+    ) -> Generator[_Record, None, None]:
+        with self._open() as (reader, columns):
+            record = self.parser(columns, make_parser, limits, on_reject)
+            for line, row in self._records(reader):
+                parsed = record(line, row)
+                if parsed is not None:
+                    yield parsed
+
+    @contextmanager
+    def _open(self) -> Iterator[tuple[_Reader, Columns]]:
+        # Opened outside the with statement so that only opening errors are caught here.
+        try:
+            stream = open(  # noqa: SIM115
+                self.path, encoding="utf-8-sig", errors="surrogateescape", newline=""
+            )
+        except OSError as error:
+            raise SourceError(self._unreadable(error)) from error
+        with stream:
+            reader = csv.reader(stream)
+            yield reader, self.resolve(self._header(reader))
+
+    def _header(self, reader: _Reader) -> Row:
+        for _line, row in self._records(reader):
+            if not _is_blank(row):
+                return row
+        expected = ", ".join(self._schema.required)
+        raise SourceError(
+            f"{self._name}: the file is empty; it needs a header row naming the columns "
+            f"({expected}) followed by one row per {self._schema.record_name}"
+        )
+
+    def _records(self, reader: _Reader) -> Iterator[tuple[int, Row]]:
+        return csv_records(self._name, reader)
+
     def _unreadable(self, error: OSError) -> str:
         return unreadable(self._name, error)
 
 
-def _ticket_parser(columns: _Columns, limits: FieldLimits) -> Callable[[_Row], Ticket]:
+def ticket_parser(columns: Columns, limits: FieldLimits) -> Callable[[Row], Ticket]:
     ticket_id, customer_id, subject, body, status, created_at = columns.required.values()
     email, channel, priority, tags = columns.optional.values()
 
-    def parse(row: _Row) -> Ticket:
+    def parse(row: Row) -> Ticket:
         # Fields are checked in column order, so the first bad one is the one reported.
         ticket_id_value = _required(row[ticket_id], "ticket_id", limits.id)
         customer_id_value = _required(row[customer_id], "customer_id", limits.id)
@@ -424,13 +452,13 @@ def _ticket_parser(columns: _Columns, limits: FieldLimits) -> Callable[[_Row], T
     return parse
 
 
-def _transaction_parser(columns: _Columns, limits: FieldLimits) -> Callable[[_Row], Transaction]:
+def transaction_parser(columns: Columns, limits: FieldLimits) -> Callable[[Row], Transaction]:
     transaction_id, customer_id, amount, currency, status, created_at = columns.required.values()
     kind, description, card_last4, email, refunded, dispute, disputed, references = (
         columns.optional.values()
     )
 
-    def parse(row: _Row) -> Transaction:
+    def parse(row: Row) -> Transaction:
         # Keyword arguments are evaluated in order: the first bad field is the one reported.
         return Transaction(
             transaction_id=_required(row[transaction_id], "transaction_id", limits.id),
@@ -457,14 +485,14 @@ def ticket_from_fields(
 ) -> Ticket:
     """A ticket from its fields' text, as a CSV row would give them (the HTTP API): the
     same checks and card masking. Raises BadValue naming the first bad field."""
-    return _TICKETS.from_fields(_ticket_parser, values, limits)
+    return TICKET_SCHEMA.from_fields(ticket_parser, values, limits)
 
 
 def transaction_from_fields(
     values: Mapping[str, str | None], limits: FieldLimits | None = None
 ) -> Transaction:
     """A transaction from its fields' text, checked as a CSV row is. Raises BadValue."""
-    return _TRANSACTIONS.from_fields(_transaction_parser, values, limits)
+    return TRANSACTION_SCHEMA.from_fields(transaction_parser, values, limits)
 
 
 def _record_id(record: Ticket | Transaction) -> str:
@@ -478,7 +506,7 @@ def _required(value: str, field: str, limit: int) -> str:
     return _checked(value, field, limit)
 
 
-def _optional(row: _Row, position: int | None, field: str, limit: int) -> str | None:
+def _optional(row: Row, position: int | None, field: str, limit: int) -> str | None:
     if position is None:
         return None
     value = row[position].strip()
@@ -525,7 +553,7 @@ def _amount(value: str, field: str = "amount") -> Decimal:
     return Decimal(value)
 
 
-def _optional_amount(row: _Row, position: int | None, field: str, limit: int) -> Decimal | None:
+def _optional_amount(row: Row, position: int | None, field: str, limit: int) -> Decimal | None:
     value = _optional(row, position, field, limit)
     return None if value is None else _amount(value, field)
 
@@ -583,11 +611,11 @@ def _card_last4(value: str | None) -> str | None:
     )
 
 
-def _is_blank(row: _Row) -> bool:
+def _is_blank(row: Row) -> bool:
     return all(not value.strip() for value in row)
 
 
-def _raw(row: _Row) -> str:
+def _raw(row: Row) -> str:
     """The row as one CSV line, card-masked, with undecodable bytes shown as U+FFFD."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="").writerow(row)
@@ -612,7 +640,7 @@ def _normalise(name: str) -> str:
     return name.strip().casefold()
 
 
-def csv_records(name: str, reader: _Reader) -> Iterator[tuple[int, _Row]]:
+def csv_records(name: str, reader: _Reader) -> Iterator[tuple[int, Row]]:
     """Each record with the physical line it starts on; read failures become SourceError."""
     while True:
         # line_num counts the physical lines consumed, so the next record starts after them.

@@ -8,6 +8,7 @@ import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
@@ -411,17 +412,16 @@ def _why(error: OSError) -> str:
 async def ticket_source(settings: Settings) -> TicketSource:
     """The tickets file or database, checked before any work (SourceError if unusable)."""
     assert settings.tickets is not None
-    if is_database_url(settings.tickets):
-        database = SqlTicketSource(
-            settings.tickets,
-            query=settings.tickets_query,
-            table_name=settings.tickets_table,
-            column_map=settings.ticket_columns,
-            batch_size=settings.sql_batch_size,
-        )
-        await database.check()
+    database = await _database_source(
+        SqlTicketSource,
+        settings.tickets,
+        settings.tickets_query,
+        settings.tickets_table,
+        settings.ticket_columns,
+        settings.sql_batch_size,
+    )
+    if database is not None:
         return database
-    _no_sql_options("tickets", settings.tickets_query, settings.tickets_table)
     source = CsvTicketSource(settings.tickets, column_map=settings.ticket_columns)
     source.check_header()
     return source
@@ -430,19 +430,40 @@ async def ticket_source(settings: Settings) -> TicketSource:
 async def transaction_source(settings: Settings) -> TransactionSource:
     """The transactions file or database, checked before any work (SourceError if unusable)."""
     assert settings.transactions is not None
-    if is_database_url(settings.transactions):
-        database = SqlTransactionSource(
-            settings.transactions,
-            query=settings.transactions_query,
-            table_name=settings.transactions_table,
-            column_map=settings.transaction_columns,
-            batch_size=settings.sql_batch_size,
-        )
-        await database.check()
+    database = await _database_source(
+        SqlTransactionSource,
+        settings.transactions,
+        settings.transactions_query,
+        settings.transactions_table,
+        settings.transaction_columns,
+        settings.sql_batch_size,
+    )
+    if database is not None:
         return database
-    _no_sql_options("transactions", settings.transactions_query, settings.transactions_table)
     source = CsvTransactionSource(settings.transactions, column_map=settings.transaction_columns)
     source.check_header()
+    return source
+
+
+_Sql = TypeVar("_Sql", SqlTicketSource, SqlTransactionSource)
+
+
+async def _database_source(
+    kind: type[_Sql],
+    location: str,
+    query: str | None,
+    table: str | None,
+    column_map: dict[str, str],
+    batch_size: int,
+) -> _Sql | None:
+    """The checked database source when `location` is a database URL, else None (a file)."""
+    if not is_database_url(location):
+        _no_sql_options(kind.source_name, query, table)
+        return None
+    source = kind(
+        location, query=query, table_name=table, column_map=column_map, batch_size=batch_size
+    )
+    await source.check()
     return source
 
 

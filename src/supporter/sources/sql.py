@@ -87,6 +87,7 @@ class _SqlSource:
     """What both SQL sources share: the URL, the statement, the checks, the stream."""
 
     _schema: ClassVar[Schema]
+    source_name: ClassVar[str]  # "tickets" or "transactions", as the options name it
 
     def __init__(
         self,
@@ -176,6 +177,7 @@ class SqlTicketSource(_SqlSource):
     """Tickets from a query or table (see the module docstring)."""
 
     _schema = TICKET_SCHEMA
+    source_name = "tickets"
 
     async def tickets(self, on_reject: RejectHandler) -> AsyncIterator[Ticket]:
         async for ticket in self._records(ticket_parser, on_reject):
@@ -186,6 +188,7 @@ class SqlTransactionSource(_SqlSource):
     """Payment transactions from a query or table (see the module docstring)."""
 
     _schema = TRANSACTION_SCHEMA
+    source_name = "transactions"
 
     async def transactions(self, on_reject: RejectHandler) -> AsyncIterator[Transaction]:
         async for transaction in self._records(transaction_parser, on_reject):

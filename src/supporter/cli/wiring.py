@@ -51,8 +51,8 @@ from supporter.sinks.jsonl import JsonlResultSink
 from supporter.sinks.rejects import JsonlRejectWriter
 from supporter.sources.base import RejectHandler, TicketSource, TransactionSource
 from supporter.sources.csv import CsvTicketSource, CsvTransactionSource
-from supporter.store.batches import SqlBatchLedger
 from supporter.sources.sql import SqlTicketSource, SqlTransactionSource, is_database_url
+from supporter.store.batches import SqlBatchLedger
 from supporter.store.sql import SqlStore, sqlite_url
 from supporter.store.workers import SqlWorkerRegistry
 from supporter.transactions.sql import SqlTransactionIndex

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.api.server import PASSWORD, Server, running_serve
 
@@ -114,6 +115,11 @@ def test_a_reviewer_signs_in_approves_an_edit_rejects_corrects_and_signs_out(
     page.click("text=T2")
     expect(page.locator(".history")).to_contain_text("reject")
 
+    page.click("text=Overview")
+    summary = page.locator(".summary")
+    expect(summary).to_contain_text("2 reviewed")
+    expect(summary).to_contain_text("approval rate 50%")
+
     page.click("text=Sign out")
     expect(page).to_have_url("/login")
     page.goto("/")
@@ -149,3 +155,24 @@ def test_a_form_without_its_csrf_token_is_refused(page: Page, server: Server) ->
     )
     assert api_write.status == 403
     assert "X-CSRF-Token" in api_write.text()
+
+
+def test_the_pages_have_no_serious_accessibility_violations(page: Page, server: Server) -> None:
+    page.goto("/login")
+    pages = {"/login": axe_problems(page)}
+    sign_in(page)
+    for path in ("/", "/?review=", "/tickets/T1", "/tickets/T3", "/overview"):
+        page.goto(path)
+        pages[path] = axe_problems(page)
+    assert pages == {path: [] for path in pages}
+
+
+def axe_problems(page: Page) -> list[str]:
+    """axe-core's violations of serious or critical impact on the page."""
+    results = Axe().run(page)
+    assert results.response["testEngine"]["name"] == "axe-core"
+    return [
+        f"{violation['id']}: {violation['help']}"
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]

@@ -187,3 +187,9 @@ async def review(
             status.HTTP_303_SEE_OTHER,
         )
     return RedirectResponse("/", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/overview", response_class=HTMLResponse)
+async def overview(request: Request, who: Reviewer, using: Using) -> HTMLResponse:
+    """What the reviews add up to: waiting, approved, edited, cost per approved draft."""
+    return page(request, "overview.html", who=who, o=await using.reviews.overview())

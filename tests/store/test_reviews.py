@@ -1,0 +1,140 @@
+"""Reviews in the store: the audit trail, stale drafts, what the reviews add up to, and
+the export, on each database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from supporter.domain.models import Analysis, Priority, Reply, Ticket, TicketResult, Usage
+from supporter.domain.people import ReviewAction
+from supporter.store import schema
+from supporter.store.base import Outcome
+from supporter.store.reviews import Review, SqlReviews, StaleDraft, UnknownTicket
+from supporter.store.sql import SqlStore
+
+DRAFT = "Hello, we refunded 19.99 EUR."
+
+
+def outcome(ticket_id: str, category: str, cost: str, body: str = DRAFT) -> Outcome:
+    ticket = Ticket(
+        ticket_id=ticket_id,
+        customer_id="C1",
+        subject="Refund",
+        body="Where is my refund?",
+        status="open",
+        created_at=datetime(2024, 5, 1, tzinfo=UTC),
+    )
+    result = TicketResult(
+        ticket_id=ticket_id,
+        customer_id="C1",
+        status="responded",
+        analysis=Analysis(
+            category=category,
+            priority=Priority.HIGH,
+            sentiment="negative",
+            language="en",
+            summary="refund",
+            confidence=0.9,
+            needs_human=False,
+        ),
+        reply=Reply(body=body),
+        provider="openai:gpt-x",
+        attempts=1,
+        usage=Usage(prompt_tokens=100, cost_usd=Decimal(cost)),
+    )
+    return Outcome(result=result, ticket=ticket)
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[SqlStore]:
+    opened = await SqlStore.open(database_url)
+    await opened.save(
+        "v1", [outcome("T1", "refund_request", "0.002"), outcome("T2", "other", "0.004")]
+    )
+    yield opened
+    await opened.close()
+
+
+async def version(reviews: SqlReviews, ticket_id: str) -> str:
+    found = (await reviews.detail(ticket_id)).draft_version
+    assert found is not None
+    return found
+
+
+async def test_reviews_are_appended_and_a_changed_draft_refuses_the_old_version(
+    store: SqlStore,
+) -> None:
+    reviews = SqlReviews(store.engine)
+    first = await version(reviews, "T1")
+    approved = await reviews.review(
+        "T1",
+        Review(ReviewAction.APPROVE, first, "ana", reply=DRAFT + " Thanks!", category="other"),
+    )
+    assert approved.edit_distance == len(" Thanks!")
+    assert approved.draft == DRAFT
+    await store.save("v1", [outcome("T1", "refund_request", "0.002", body="A new draft.")])
+    with pytest.raises(StaleDraft, match="changed since it was read"):
+        await reviews.review("T1", Review(ReviewAction.REJECT, first, "ana", reason="late"))
+    second = await version(reviews, "T1")
+    assert second != first
+    await reviews.review("T1", Review(ReviewAction.REJECT, second, "rui", reason="wrong"))
+    history = (await reviews.detail("T1")).reviews
+    assert [(r.action, r.reviewer, r.draft_version) for r in history] == [
+        (ReviewAction.APPROVE, "ana", first),
+        (ReviewAction.REJECT, "rui", second),
+    ]
+    with pytest.raises(UnknownTicket):
+        await reviews.review("T9", Review(ReviewAction.REJECT, second, "rui", reason="x"))
+    async with store.engine.connect() as connection:
+        count = (
+            await connection.execute(select(func.count()).select_from(schema.reviews))
+        ).scalar()
+    assert count == 2
+
+
+async def test_the_overview_counts_the_latest_review_of_each_ticket(store: SqlStore) -> None:
+    reviews = SqlReviews(store.engine)
+    assert (await reviews.overview()).waiting == 2
+    await reviews.review(
+        "T1", Review(ReviewAction.APPROVE, await version(reviews, "T1"), "ana", reply="Hi.")
+    )
+    await reviews.review(
+        "T2", Review(ReviewAction.REJECT, await version(reviews, "T2"), "ana", reason="no")
+    )
+    overview = await reviews.overview()
+    assert overview.waiting == 0
+    assert (overview.total.reviewed, overview.total.approved) == (2, 1)
+    assert overview.total.approval_rate == 0.5
+    assert overview.total.edited_share == 1.0
+    assert overview.total.cost_per_approved == pytest.approx(0.002)
+    assert overview.by_category["refund_request"].approved == 1
+    assert overview.by_category["other"].approval_rate == 0.0
+    assert set(overview.by_provider) == {"openai:gpt-x"}
+
+
+async def test_the_export_gives_each_review_with_the_labels_it_ends_with(store: SqlStore) -> None:
+    reviews = SqlReviews(store.engine)
+    await reviews.review(
+        "T1",
+        Review(
+            ReviewAction.APPROVE,
+            await version(reviews, "T1"),
+            "ana",
+            category="other",
+            priority=Priority.LOW,
+        ),
+    )
+    await reviews.review(
+        "T2", Review(ReviewAction.REJECT, await version(reviews, "T2"), "ana", reason="no")
+    )
+    rows = [row async for row in reviews.export()]
+    assert [(r["ticket_id"], r["action"]) for r in rows] == [("T1", "approve"), ("T2", "reject")]
+    assert (rows[0]["model_category"], rows[0]["final_category"]) == ("refund_request", "other")
+    assert (rows[0]["final_priority"], rows[1]["final_category"]) == ("low", "other")
+    assert rows[0]["reply"] == DRAFT
+    assert rows[0]["body"] == "Where is my refund?"

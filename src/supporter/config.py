@@ -119,6 +119,15 @@ class Settings(BaseSettings):
     open_statuses: list[str] = Field(default_factory=lambda: ["new", "open"])
     ticket_columns: dict[str, str] = Field(default_factory=dict)
     transaction_columns: dict[str, str] = Field(default_factory=dict)
+    # A format name (`supporter inspect` lists them) instead of recognising the file's.
+    tickets_format: str | None = None
+    transactions_format: str | None = None
+    # How to read 03/04/2024 in a file whose format and content do not say.
+    date_order: Literal["day-first", "month-first"] | None = None
+    # A longer ticket body rejects its row; a longer record (all its fields) too, without
+    # being held in memory whole.
+    max_body_chars: int = Field(default=20_000, ge=1)
+    max_record_chars: int = Field(default=32 * 1024 * 1024, ge=1)
     taxonomy: list[Category] | None = None
     lookback_days: int = Field(default=90, ge=1)
     max_transactions: int = Field(default=20, ge=1, le=200)

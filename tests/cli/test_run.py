@@ -114,6 +114,25 @@ def test_missing_column_stops_before_any_work(workdir: Path, header: str, column
     assert not (workdir / "results.jsonl").exists()
 
 
+def test_an_unrecognised_transactions_file_stops_naming_its_header(workdir: Path) -> None:
+    (workdir / "payments.csv").write_text("Datum;Betrag\n01.02.2024;5,00\n", encoding="utf-8")
+    code, output = invoke("--tickets", "tickets.csv", "--transactions", "payments.csv")
+    assert code == 2
+    flat = " ".join(output.split())
+    assert "not a transactions format Supporter recognises" in flat
+    assert "header: Datum, Betrag" in flat
+    assert "--transactions-format NAME" in flat
+    assert not (workdir / "results.jsonl").exists()
+
+
+def test_a_named_format_that_does_not_exist_stops(workdir: Path) -> None:
+    code, output = invoke(
+        "--tickets", "tickets.csv", "--transactions", "transactions.csv", "--tickets-format", "nope"
+    )
+    assert code == 2
+    assert "--tickets-format: unknown format 'nope'" in " ".join(output.split())
+
+
 def test_column_mapping_lets_an_export_be_used_as_is(workdir: Path) -> None:
     text = TICKETS.replace("ticket_id,", "Id,", 1).replace(",body,", ",Description,", 1)
     (workdir / "tickets.csv").write_text(text, encoding="utf-8")

@@ -912,3 +912,82 @@ async def test_reads_ticket_tags(tmp_path: Path) -> None:
     )
     tickets, _ = await read_tickets(path)
     assert tickets[0].tags == ("billing", "refund", "vip")
+
+
+# --- size, encoding and delimiters --------------------------------------------------
+
+
+async def test_an_oversized_body_rejects_its_row_with_size_and_limit(tmp_path: Path) -> None:
+    # Over the csv module's own field limit (131,072), which used to end the whole file.
+    body = "refund please " * 250_000
+    path = write(
+        tmp_path, ticket_csv(f'T1,C1,s,"{body}",open,2024-03-01', "T2,C1,s,b,open,2024-03-01")
+    )
+
+    tickets, rejects = await read_tickets(path)
+
+    assert [t.ticket_id for t in tickets] == ["T2"]
+    assert [(r.line, r.reason) for r in rejects] == [
+        (2, f"body: {len(body.strip()):,} characters, over the limit of 20,000")
+    ]
+
+
+async def test_a_record_over_the_record_limit_is_rejected_unread(tmp_path: Path) -> None:
+    body = "x\n" * 1000
+    path = write(
+        tmp_path, ticket_csv(f'T1,C1,s,"{body}",open,2024-03-01', "T2,C1,s,b,open,2024-03-01")
+    )
+
+    tickets, rejects = await read_tickets(path, limits=FieldLimits(record=500))
+
+    assert [t.ticket_id for t in tickets] == ["T2"]
+    assert [(r.line, r.reason, r.raw) for r in rejects] == [
+        (2, "record: 2,027 characters, over the limit of 500", "")
+    ]
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+async def test_utf16_with_a_byte_order_mark_is_read(tmp_path: Path, codec: str) -> None:
+    text = ticket_csv("T1,C1,Doppelt belastet,Grüße,open,2024-03-01").replace("\n", "\r\n")
+    bom = "\ufeff".encode(codec)
+    path = tmp_path / "tickets.csv"
+    path.write_bytes(bom + text.encode(codec))
+
+    tickets, rejects = await read_tickets(path)
+
+    assert rejects == []
+    assert [(t.ticket_id, t.body) for t in tickets] == [("T1", "Grüße")]
+
+
+@pytest.mark.parametrize("delimiter", ["\t", ";"])
+async def test_tab_and_semicolon_separated_files_are_read(tmp_path: Path, delimiter: str) -> None:
+    text = ticket_csv("T1,C1,Hello,Where is it,open,2024-03-01").replace(",", delimiter)
+    path = write(tmp_path, text)
+
+    tickets, _ = await read_tickets(path)
+
+    assert [(t.ticket_id, t.subject) for t in tickets] == [("T1", "Hello")]
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (TICKET_HEADER.encode("utf-16-le"), "UTF-16/UTF-32 without a byte-order mark"),
+        (b"PK\x03\x04\x14\x00\x06\x00\x08\x00" + bytes(range(256)), "not a text file"),
+        (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\x01\x02" * 100, "not a text file"),
+        ("ticket_id,customer_id,subjéct\n".encode("latin-1"), "not readable text in UTF-8"),
+    ],
+)
+def test_a_file_that_is_not_utf8_text_names_the_problem_not_its_bytes(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    path = tmp_path / "tickets.csv"
+    path.write_bytes(content)
+
+    with pytest.raises(SourceError) as raised:
+        CsvTicketSource(path).check_header()
+
+    message = str(raised.value)
+    assert problem in message
+    assert str(path) in message
+    assert message.isprintable()

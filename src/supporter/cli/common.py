@@ -70,6 +70,26 @@ def sql_options(
     }
 
 
+TicketsFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        help="The tickets file's format by name (see `supporter inspect`) instead of recognising it: csv, ..."
+    ),
+]
+TransactionsFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        help="The transactions file's format by name instead of recognising it: csv, stripe, paypal, ..."
+    ),
+]
+DateOrderOption = Annotated[
+    str | None,
+    typer.Option(
+        help="'day-first' or 'month-first': how to read dates like 03/04/2024 where the file's format does not say."
+    ),
+]
+
+
 def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
     # Unwrapped: an error names files and commands that must survive a copy and paste.
     console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)

@@ -11,10 +11,13 @@ import typer
 
 from supporter.cli import wiring
 from supporter.cli.common import (
+    DateOrderOption,
     LogFormatOption,
     SqlBatchSizeOption,
+    TicketsFormatOption,
     TicketsQueryOption,
     TicketsTableOption,
+    TransactionsFormatOption,
     TransactionsQueryOption,
     TransactionsTableOption,
     fail,
@@ -42,13 +45,13 @@ def run(
     tickets: Annotated[
         str | None,
         typer.Option(
-            help="Tickets CSV (required columns: ticket_id, customer_id, subject, body, status, created_at), or a database URL (postgresql://…, mysql://…, mariadb://…, sqlite:///…) with --tickets-query or --tickets-table."
+            help="Tickets file, recognised from its content (a helpdesk export or our CSV: ticket_id, customer_id, subject, body, status, created_at), or a database URL (postgresql://…, mysql://…, mariadb://…, sqlite:///…) with --tickets-query or --tickets-table."
         ),
     ] = None,
     transactions: Annotated[
         str | None,
         typer.Option(
-            help="Transactions CSV (required: transaction_id, customer_id, amount, currency, status, created_at), or a database URL with --transactions-query or --transactions-table."
+            help="Transactions file, recognised from its content (a processor's export: Stripe, PayPal, Shopify, Square, Adyen, Braintree; or our CSV: transaction_id, customer_id, amount, currency, status, created_at), or a database URL with --transactions-query or --transactions-table."
         ),
     ] = None,
     tickets_query: TicketsQueryOption = None,
@@ -188,6 +191,9 @@ def run(
             help="Map fields to your transactions file's columns: 'amount=Total,created_at=Date'."
         ),
     ] = None,
+    tickets_format: TicketsFormatOption = None,
+    transactions_format: TransactionsFormatOption = None,
+    date_order: DateOrderOption = None,
     open_statuses: Annotated[
         str | None,
         typer.Option(
@@ -277,6 +283,9 @@ def run(
             "llm_cache": llm_cache,
             "ticket_columns": parse_mapping(ticket_columns, "--ticket-columns"),
             "transaction_columns": parse_mapping(transaction_columns, "--transaction-columns"),
+            "tickets_format": tickets_format,
+            "transactions_format": transactions_format,
+            "date_order": date_order,
             "open_statuses": statuses,
             "lookback_days": lookback_days,
             "max_transactions": max_transactions,

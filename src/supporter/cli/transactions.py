@@ -13,8 +13,10 @@ from sqlalchemy.engine import make_url
 
 from supporter.cli import wiring
 from supporter.cli.common import (
+    DateOrderOption,
     LogFormatOption,
     SqlBatchSizeOption,
+    TransactionsFormatOption,
     TransactionsQueryOption,
     TransactionsTableOption,
     fail,
@@ -37,7 +39,7 @@ def load(
     transactions: Annotated[
         str,
         typer.Argument(
-            help="Transactions CSV, or a database URL with --transactions-query or --transactions-table."
+            help="Transactions file (a processor's export or our CSV), or a database URL with --transactions-query or --transactions-table."
         ),
     ],
     transactions_query: TransactionsQueryOption = None,
@@ -46,6 +48,8 @@ def load(
     rejects: Annotated[
         Path | None, typer.Option(help="Rejected rows as JSON Lines. [default: rejects.jsonl]")
     ] = None,
+    transactions_format: TransactionsFormatOption = None,
+    date_order: DateOrderOption = None,
     config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
     log_format: LogFormatOption = None,
@@ -59,6 +63,8 @@ def load(
         {
             "transactions": transactions,
             "rejects": rejects,
+            "transactions_format": transactions_format,
+            "date_order": date_order,
             "log_format": log_format,
             **sql_options(None, None, transactions_query, transactions_table, sql_batch_size),
         },

@@ -50,7 +50,8 @@ from supporter.sinks.csv import CsvResultSink
 from supporter.sinks.jsonl import JsonlResultSink
 from supporter.sinks.rejects import JsonlRejectWriter
 from supporter.sources.base import RejectHandler, TicketSource, TransactionSource
-from supporter.sources.csv import CsvTicketSource, CsvTransactionSource
+from supporter.sources.formats import FieldLimits, ReadOptions
+from supporter.sources.registry import open_tickets, open_transactions
 from supporter.sources.sql import SqlTicketSource, SqlTransactionSource, is_database_url
 from supporter.store.batches import SqlBatchLedger
 from supporter.store.sql import SqlStore, sqlite_url
@@ -409,6 +410,11 @@ def _why(error: OSError) -> str:
     return os.strerror(error.errno) if error.errno else str(error)
 
 
+def read_options(settings: Settings, column_map: dict[str, str]) -> ReadOptions:
+    limits = FieldLimits(body=settings.max_body_chars, record=settings.max_record_chars)
+    return ReadOptions(column_map=column_map, limits=limits, date_order=settings.date_order)
+
+
 async def ticket_source(settings: Settings) -> TicketSource:
     """The tickets file or database, checked before any work (SourceError if unusable)."""
     assert settings.tickets is not None
@@ -422,8 +428,8 @@ async def ticket_source(settings: Settings) -> TicketSource:
     )
     if database is not None:
         return database
-    source = CsvTicketSource(settings.tickets, column_map=settings.ticket_columns)
-    source.check_header()
+    options = read_options(settings, settings.ticket_columns)
+    source, _ = open_tickets(settings.tickets, forced=settings.tickets_format, options=options)
     return source
 
 
@@ -440,8 +446,10 @@ async def transaction_source(settings: Settings) -> TransactionSource:
     )
     if database is not None:
         return database
-    source = CsvTransactionSource(settings.transactions, column_map=settings.transaction_columns)
-    source.check_header()
+    options = read_options(settings, settings.transaction_columns)
+    source, _ = open_transactions(
+        settings.transactions, forced=settings.transactions_format, options=options
+    )
     return source
 
 

@@ -12,10 +12,13 @@ import typer
 from supporter.brokers.base import BrokerError
 from supporter.cli import wiring
 from supporter.cli.common import (
+    DateOrderOption,
     LogFormatOption,
     SqlBatchSizeOption,
+    TicketsFormatOption,
     TicketsQueryOption,
     TicketsTableOption,
+    TransactionsFormatOption,
     TransactionsQueryOption,
     TransactionsTableOption,
     fail,
@@ -184,6 +187,9 @@ def ingest(
     force: Annotated[
         bool | None, typer.Option("--force/--no-force", help="Publish tickets already done too.")
     ] = None,
+    tickets_format: TicketsFormatOption = None,
+    transactions_format: TransactionsFormatOption = None,
+    date_order: DateOrderOption = None,
     config: ConfigOption = None,
     verbose: Verbose = False,
     log_format: LogFormatOption = None,
@@ -195,6 +201,9 @@ def ingest(
             "transactions": transactions,
             "rejects": rejects,
             "force": force,
+            "tickets_format": tickets_format,
+            "transactions_format": transactions_format,
+            "date_order": date_order,
             **sql_options(
                 tickets_query, tickets_table, transactions_query, transactions_table, sql_batch_size
             ),

@@ -1,9 +1,10 @@
 """Tickets and transactions from CSV files, streamed one row at a time.
 
 File format
-    UTF-8 with or without a byte-order mark, comma-separated, CRLF or LF line
-    endings, quoting as spreadsheets write it (a quoted field may hold commas,
-    quotes and newlines). The first non-blank line is the header. Column names
+    UTF-8 with or without a byte-order mark, or UTF-16 with one; comma-, tab- or
+    semicolon-separated (whichever splits the first line into the most fields);
+    CRLF or LF line endings, quoting as spreadsheets write it (a quoted field may
+    hold delimiters, quotes and newlines). The first non-blank line is the header. Column names
     match case-insensitively, ignoring surrounding spaces; extra columns are
     ignored. A column map (our field -> your column, e.g. ``{"body":
     "Description"}``) reads a helpdesk export as is.
@@ -40,7 +41,8 @@ Card numbers
 Limits (``FieldLimits``, in characters, measured on the value as written)
     ids 128 (ticket_id, transaction_id, customer_id), subject 500, body 20,000,
     description 2,000, and 256 for every other field. A longer value rejects the
-    row. Independently, the csv module refuses a field over 131,072 characters.
+    row. A whole record over ``record`` characters (32 Mi) is rejected with its
+    size without being kept in memory (see ``records``).
 
 Rejects and errors
     A row that cannot be used goes to ``on_reject`` with the physical line it
@@ -53,10 +55,11 @@ Rejects and errors
     as U+FFFD). Blank lines, and rows whose fields are all blank, are skipped.
     A missing, unreadable or empty file, a missing column, an unknown field in
     the column map, or a column that appears twice raises ``SourceError`` before
-    anything is yielded. A record the csv module cannot parse (a field over its
-    limit, usually a quote that is never closed) raises ``SourceError`` where it
-    stands: where the next record begins cannot be known, and guessing could
-    read the rest of the file wrongly.
+    anything is yielded, and so does a file that is not text (NUL bytes) or whose
+    header is not readable in its encoding: the message names the encoding
+    problem and never prints the bytes. A quote that is never closed raises
+    ``SourceError`` with the line it opens on: where the next record begins
+    cannot be known, and guessing could read the rest of the file wrongly.
 
 Memory
     Only the current record is held, plus the ids read so far with their line
@@ -65,23 +68,27 @@ Memory
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import ClassVar, Protocol, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Priority, Ticket, Transaction, TransactionType
 from supporter.sources.base import Reject, RejectHandler, SourceError, SourceName
+from supporter.sources.formats import FieldLimits, ReadOptions
+from supporter.sources.records import Records
+from supporter.sources.sniff import Sample, printable, sniff, unreadable
+from supporter.sources.values import BadValue, card_last4, checked, parse_currency, raw_row, show
 
 __all__ = [
+    "CSV_TICKETS",
+    "CSV_TRANSACTIONS",
     "BadValue",
     "CsvTicketSource",
     "CsvTransactionSource",
@@ -89,22 +96,6 @@ __all__ = [
     "ticket_from_fields",
     "transaction_from_fields",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class FieldLimits:
-    """The longest value, in characters, each field may hold; a longer one rejects the row."""
-
-    id: int = 128
-    subject: int = 500
-    body: int = 20_000
-    description: int = 2_000
-    text: int = 256
-
-    def __post_init__(self) -> None:
-        for field in fields(self):
-            if getattr(self, field.name) < 1:
-                raise ValueError(f"FieldLimits.{field.name} must be at least 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,18 +163,10 @@ TRANSACTION_SCHEMA = Schema(
 Row = list[str]
 _Record = TypeVar("_Record", Ticket, Transaction)
 
-# The file is decoded with surrogateescape so that a stray non-UTF-8 byte costs one
-# row, not the whole run: each such byte turns into one of these lone surrogates.
-_UNDECODED = re.compile(r"[\udc80-\udcff]")
 _AMOUNT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_CURRENCY = re.compile(r"[A-Za-z]{3}")
-_LAST4 = re.compile(r"[0-9]{4}")
-_GROUPED_DIGITS = re.compile(r"[0-9]+(?:[ -][0-9]+)*")
-_MASKED_CARD = re.compile(r"[*xX•·. -]*[*xX•·][*xX•·. -]*([0-9]{4})")
 _LIST_SEPARATORS = re.compile(r"[\s,;]+")
 _PRIORITIES = {priority.value: priority for priority in Priority}
 _TYPES = {kind.value: kind for kind in TransactionType}
-_SHOWN_VALUE_LENGTH = 60
 _SHOWN_COLUMNS = 20
 
 
@@ -198,8 +181,9 @@ class _CsvSource:
         *,
         column_map: Mapping[str, str] | None = None,
         limits: FieldLimits | None = None,
+        sample: Sample | None = None,
     ) -> None:
-        self._file = _CsvFile(path, self._columns, column_map)
+        self._file = _CsvFile(path, self._columns, column_map, sample)
         self._limits = limits or FieldLimits()
 
     @property
@@ -208,7 +192,7 @@ class _CsvSource:
 
     def check_header(self) -> None:
         """Read the header only; raise `SourceError` when the file cannot be used."""
-        self._file.check_header()
+        self._file.check_header(self._limits)
 
 
 class CsvTicketSource(_CsvSource):
@@ -234,24 +218,6 @@ class CsvTransactionSource(_CsvSource):
         with closing(self._file.read(transaction_parser, self._limits, on_reject)) as rows:
             for transaction in rows:
                 yield transaction
-
-
-class BadValue(ValueError):
-    """One field of a record cannot be used; the message is the reject reason."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
-
-
-class _Reader(Protocol):
-    """What we use of a csv reader: its rows and how many physical lines it has consumed."""
-
-    @property
-    def line_num(self) -> int: ...
-
-    def __next__(self) -> Row: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +273,7 @@ class NamedColumns:
         if _is_blank(row):
             return  # blank lines and spreadsheets' empty rows hold nothing to lose
         source, name = self._schema.source, self._name
-        on_reject(Reject(source=source, file=name, line=line, reason=reason, raw=_raw(row)))
+        on_reject(Reject(source=source, file=name, line=line, reason=reason, raw=raw_row(row)))
 
     def _wanted_columns(self, column_map: Mapping[str, str]) -> tuple[dict[str, str], set[str]]:
         """Our field -> the normalised column name to look for, and which fields were mapped."""
@@ -360,7 +326,7 @@ class NamedColumns:
         )
 
     def _missing_message(self, problems: list[str], header: Row) -> str:
-        names = [_printable(name.strip()) or "''" for name in header]
+        names = [printable(name.strip()) or "''" for name in header]
         shown = ", ".join(names[:_SHOWN_COLUMNS])
         if len(names) > _SHOWN_COLUMNS:
             shown += f", ... ({len(names) - _SHOWN_COLUMNS} more)"
@@ -372,16 +338,21 @@ class NamedColumns:
 
 
 class _CsvFile(NamedColumns):
-    """A CSV file: opening, the header, physical line numbers."""
+    """A CSV file: its encoding and delimiter, the header, physical line numbers."""
 
     def __init__(
-        self, path: str | os.PathLike[str], schema: Schema, column_map: Mapping[str, str] | None
+        self,
+        path: str | os.PathLike[str],
+        schema: Schema,
+        column_map: Mapping[str, str] | None,
+        sample: Sample | None = None,
     ) -> None:
         super().__init__(os.fspath(path), schema, column_map)
         self.path = Path(path)
+        self._sample = sample
 
-    def check_header(self) -> None:
-        with self._open():
+    def check_header(self, limits: FieldLimits) -> None:
+        with self._open(limits, None):
             pass
 
     def read(
@@ -390,28 +361,55 @@ class _CsvFile(NamedColumns):
         limits: FieldLimits,
         on_reject: RejectHandler,
     ) -> Generator[_Record, None, None]:
-        with self._open() as (reader, columns):
+        with self._open(limits, on_reject) as (records, columns):
             record = self.parser(columns, make_parser, limits, on_reject)
-            for line, row in self._records(reader):
+            for line, row in records:
                 parsed = record(line, row)
                 if parsed is not None:
                     yield parsed
 
     @contextmanager
-    def _open(self) -> Iterator[tuple[_Reader, Columns]]:
+    def _open(
+        self, limits: FieldLimits, on_reject: RejectHandler | None
+    ) -> Iterator[tuple[Iterator[tuple[int, Row]], Columns]]:
+        sample = self._sample or sniff(self.path)
+        if sample.json_shape is not None:
+            raise SourceError(
+                f"{self._name}: is JSON, not CSV; give a CSV file, or name its format"
+            )
         # Opened outside the with statement so that only opening errors are caught here.
         try:
             stream = open(  # noqa: SIM115
-                self.path, encoding="utf-8-sig", errors="surrogateescape", newline=""
+                self.path, encoding=sample.encoding, errors="surrogateescape", newline=""
             )
         except OSError as error:
-            raise SourceError(self._unreadable(error)) from error
-        with stream:
-            reader = csv.reader(stream)
-            yield reader, self.resolve(self._header(reader))
+            raise SourceError(unreadable(self._name, error)) from error
 
-    def _header(self, reader: _Reader) -> Row:
-        for _line, row in self._records(reader):
+        def oversized(line: int, size: int) -> None:
+            if on_reject is not None:
+                reason = f"record: {size:,} characters, over the limit of {limits.record:,}"
+                source, name = self._schema.source, self._name
+                on_reject(Reject(source=source, file=name, line=line, reason=reason, raw=""))
+
+        with stream:
+            records = iter(
+                Records(
+                    self._name,
+                    stream,
+                    delimiter=sample.delimiter,
+                    max_record=limits.record,
+                    on_oversized=oversized,
+                )
+            )
+            try:
+                yield records, self.resolve(self._header(records))
+            except UnicodeError:
+                raise SourceError(
+                    f"{self._name}: not readable as {sample.encoding_name}; save the file as UTF-8"
+                ) from None
+
+    def _header(self, records: Iterator[tuple[int, Row]]) -> Row:
+        for _line, row in records:
             if not _is_blank(row):
                 return row
         expected = ", ".join(self._schema.required)
@@ -419,12 +417,6 @@ class _CsvFile(NamedColumns):
             f"{self._name}: the file is empty; it needs a header row naming the columns "
             f"({expected}) followed by one row per {self._schema.record_name}"
         )
-
-    def _records(self, reader: _Reader) -> Iterator[tuple[int, Row]]:
-        return csv_records(self._name, reader)
-
-    def _unreadable(self, error: OSError) -> str:
-        return unreadable(self._name, error)
 
 
 def ticket_parser(columns: Columns, limits: FieldLimits) -> Callable[[Row], Ticket]:
@@ -454,7 +446,7 @@ def ticket_parser(columns: Columns, limits: FieldLimits) -> Callable[[Row], Tick
 
 def transaction_parser(columns: Columns, limits: FieldLimits) -> Callable[[Row], Transaction]:
     transaction_id, customer_id, amount, currency, status, created_at = columns.required.values()
-    kind, description, card_last4, email, refunded, dispute, disputed, references = (
+    kind, description, last4, email, refunded, dispute, disputed, references = (
         columns.optional.values()
     )
 
@@ -464,12 +456,12 @@ def transaction_parser(columns: Columns, limits: FieldLimits) -> Callable[[Row],
             transaction_id=_required(row[transaction_id], "transaction_id", limits.id),
             customer_id=_required(row[customer_id], "customer_id", limits.id),
             amount=_amount(_required(row[amount], "amount", limits.text)),
-            currency=_currency(_required(row[currency], "currency", limits.text)),
+            currency=parse_currency(_required(row[currency], "currency", limits.text)),
             status=_required(row[status], "status", limits.text).lower(),
             created_at=_timestamp(_required(row[created_at], "created_at", limits.text)),
             type=_transaction_type(_optional(row, kind, "type", limits.text)),
             description=_masked(_optional(row, description, "description", limits.description)),
-            card_last4=_card_last4(_optional(row, card_last4, "card_last4", limits.text)),
+            card_last4=card_last4(_optional(row, last4, "card_last4", limits.text)),
             customer_email=_optional(row, email, "customer_email", limits.text),
             amount_refunded=_optional_amount(row, refunded, "amount_refunded", limits.text),
             dispute_status=_lower(_optional(row, dispute, "dispute_status", limits.text)),
@@ -503,29 +495,19 @@ def _required(value: str, field: str, limit: int) -> str:
     value = value.strip()
     if not value:
         raise BadValue(field, "required but empty")
-    return _checked(value, field, limit)
+    return checked(value, field, limit)
 
 
 def _optional(row: Row, position: int | None, field: str, limit: int) -> str | None:
     if position is None:
         return None
     value = row[position].strip()
-    return _checked(value, field, limit) if value else None
-
-
-def _checked(value: str, field: str, limit: int) -> str:
-    if len(value) > limit:
-        raise BadValue(field, f"{len(value):,} characters, over the limit of {limit:,}")
-    # isascii() is O(1) in CPython, so most values skip the search.
-    if not value.isascii() and _UNDECODED.search(value):
-        raise BadValue(field, "not valid UTF-8; save the file as UTF-8")
-    # No text database stores a NUL (PostgreSQL refuses the row); it never means anything.
-    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    return checked(value, field, limit) if value else None
 
 
 def _subject_and_body(subject: str, body: str, limits: FieldLimits) -> tuple[str, str]:
-    subject = _checked(subject.strip(), "subject", limits.subject)
-    body = _checked(body.strip(), "body", limits.body)
+    subject = checked(subject.strip(), "subject", limits.subject)
+    body = checked(body.strip(), "body", limits.body)
     if not subject and not body:
         raise BadValue("body", "empty, and so is subject: nothing to answer")
     return mask_card_numbers(subject), mask_card_numbers(body)
@@ -541,14 +523,14 @@ def _timestamp(value: str) -> datetime:
         # Naive means UTC; an aware time is converted so every datetime compares alike.
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise BadValue("created_at", f"not an ISO 8601 date: {_show(value)}") from None
+        raise BadValue("created_at", f"not an ISO 8601 date: {show(value)}") from None
 
 
 def _amount(value: str, field: str = "amount") -> Decimal:
     # Checked by pattern first: Decimal() alone would take "NaN", "1e3" and "١٢".
     if _AMOUNT.fullmatch(value) is None:
         raise BadValue(
-            field, f"not a number like -12.50 (dot for decimals, no separators): {_show(value)}"
+            field, f"not a number like -12.50 (dot for decimals, no separators): {show(value)}"
         )
     return Decimal(value)
 
@@ -568,12 +550,6 @@ def _list(value: str | None) -> tuple[str, ...]:
     return tuple(item for item in dict.fromkeys(_LIST_SEPARATORS.split(value)) if item)
 
 
-def _currency(value: str) -> str:
-    if _CURRENCY.fullmatch(value) is None:
-        raise BadValue("currency", f"not a 3-letter code like EUR: {_show(value)}")
-    return value.upper()
-
-
 def _priority(value: str | None) -> Priority | None:
     if value is None:
         return None
@@ -581,7 +557,7 @@ def _priority(value: str | None) -> Priority | None:
         return _PRIORITIES[value.lower()]
     except KeyError:
         expected = ", ".join(_PRIORITIES)
-        raise BadValue("priority", f"unknown {_show(value)} (expected {expected})") from None
+        raise BadValue("priority", f"unknown {show(value)} (expected {expected})") from None
 
 
 def _transaction_type(value: str | None) -> TransactionType:
@@ -591,80 +567,42 @@ def _transaction_type(value: str | None) -> TransactionType:
         return _TYPES[value.lower()]
     except KeyError:
         expected = ", ".join(_TYPES)
-        raise BadValue("type", f"unknown {_show(value)} (expected {expected})") from None
-
-
-def _card_last4(value: str | None) -> str | None:
-    if value is None or _LAST4.fullmatch(value):
-        return value
-    if _GROUPED_DIGITS.fullmatch(value):
-        digits = value.replace(" ", "").replace("-", "")
-        if 13 <= len(digits) <= 19:
-            return digits[-4:]
-    masked = _MASKED_CARD.fullmatch(value)
-    if masked:
-        return masked.group(1)
-    # The value is not echoed: whatever it is, it is card data.
-    raise BadValue(
-        "card_last4",
-        f"expected 4 digits or a full or masked card number, got {len(value)} characters",
-    )
+        raise BadValue("type", f"unknown {show(value)} (expected {expected})") from None
 
 
 def _is_blank(row: Row) -> bool:
     return all(not value.strip() for value in row)
 
 
-def _raw(row: Row) -> str:
-    """The row as one CSV line, card-masked, with undecodable bytes shown as U+FFFD."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(row)
-    return mask_card_numbers(_printable(buffer.getvalue()))
-
-
-def _show(value: str) -> str:
-    """A value quoted in a reject reason: masked first, so a cut cannot leave a card number."""
-    shown = mask_card_numbers(_printable(value))
-    if len(shown) > _SHOWN_VALUE_LENGTH:
-        shown = shown[: _SHOWN_VALUE_LENGTH - 3] + "..."
-    return repr(shown)
-
-
-def _printable(text: str) -> str:
-    if text.isascii():
-        return text
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
 def _normalise(name: str) -> str:
     return name.strip().casefold()
 
 
-def csv_records(name: str, reader: _Reader) -> Iterator[tuple[int, Row]]:
-    """Each record with the physical line it starts on; read failures become SourceError."""
-    while True:
-        # line_num counts the physical lines consumed, so the next record starts after them.
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise SourceError(
-                f"{name}, line {line}: cannot read the record that starts here "
-                f"({error}); usually a quote that is never closed. Fix the file and run again"
-            ) from error
-        except OSError as error:
-            raise SourceError(unreadable(name, error)) from error
-        yield line, row
+_Source = TypeVar("_Source", "CsvTicketSource", "CsvTransactionSource")
 
 
-def unreadable(name: str, error: OSError) -> str:
-    """Why the file `name` cannot be read, and what to do."""
-    if isinstance(error, FileNotFoundError):
-        return f"{name}: no such file; check the path"
-    if isinstance(error, IsADirectoryError):
-        return f"{name}: is a directory; give the path of a CSV file"
-    if isinstance(error, PermissionError):
-        return f"{name}: permission denied; make the file readable"
-    return f"{name}: cannot be read ({error.strerror or error})"
+class _OurCsvFormat(Generic[_Source]):
+    """Our own CSV, as a format of the registry: the default, and what a column map reads."""
+
+    name = "csv"
+
+    def __init__(self, source_class: type[_Source]) -> None:
+        self._schema = source_class._columns
+        self._source_class: type[_Source] = source_class
+        self.title = f"Supporter {self._schema.source} CSV"
+
+    def recognise(self, sample: Sample) -> str | None:
+        if sample.json_shape is None and sample.has_columns(*self._schema.required):
+            return f"has every required column ({', '.join(self._schema.required)})"
+        return None
+
+    def open(self, sample: Sample, options: ReadOptions) -> _Source:
+        source = self._source_class(
+            sample.path, column_map=options.column_map, limits=options.limits, sample=sample
+        )
+        source.check_header()
+        return source
+
+
+CSV_TICKETS = _OurCsvFormat(CsvTicketSource)
+CSV_TRANSACTIONS = _OurCsvFormat(CsvTransactionSource)

@@ -18,7 +18,6 @@ from typing import Any
 
 from supporter.domain.models import Priority, Ticket
 from supporter.sources.base import RejectHandler, SourceError
-from supporter.sources.csv import unreadable
 from supporter.sources.helpdesk import (
     BadField,
     JsonTicketSource,
@@ -30,6 +29,7 @@ from supporter.sources.helpdesk import (
     text,
     timestamp,
 )
+from supporter.sources.sniff import unreadable
 
 __all__ = ["JsonLinesTicketSource"]
 

@@ -23,7 +23,7 @@ from typing import Any
 import ijson
 
 from supporter.sources.base import SourceError
-from supporter.sources.csv import unreadable
+from supporter.sources.sniff import unreadable
 
 __all__ = ["Item", "PageEnd", "read_pages"]
 

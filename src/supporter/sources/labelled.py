@@ -11,7 +11,6 @@ skipped and reported; a missing file or column raises `SourceError`.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,8 @@ from typing import Final
 
 from supporter.domain.masking import mask_card_numbers
 from supporter.sources.base import SourceError
-from supporter.sources.csv import csv_records, unreadable
+from supporter.sources.records import Records
+from supporter.sources.sniff import sniff, unreadable
 
 MAX_TEXT: Final = 20_000
 _SHOWN_COLUMNS: Final = 20
@@ -61,12 +61,13 @@ def read_labelled(
         raise SourceError("name at least one text column")
     name = os.fspath(path)
     result = LabelledFile(Path(path), list(text_columns), label_column)
+    sample = sniff(path)
     try:
-        stream = open(path, encoding="utf-8-sig", errors="replace", newline="")  # noqa: SIM115
+        stream = open(path, encoding=sample.encoding, errors="replace", newline="")  # noqa: SIM115
     except OSError as error:
         raise SourceError(unreadable(name, error)) from error
     with stream:
-        records = csv_records(name, csv.reader(stream))
+        records = iter(Records(name, stream, delimiter=sample.delimiter))
         header = next(((line, row) for line, row in records if any(v.strip() for v in row)), None)
         if header is None:
             raise SourceError(

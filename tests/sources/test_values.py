@@ -1,0 +1,112 @@
+"""Amounts, dates, times and zones as payment exports write them."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from supporter.sources.values import (
+    BadValue,
+    DateOrder,
+    ambiguous_date,
+    parse_amount,
+    parse_moment,
+    parse_zone,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal_comma", "expected"),
+    [
+        ("12.50", False, "12.50"),
+        ("-3", False, "-3"),
+        ("1,250.00", False, "1250.00"),
+        ("$1,179.40", False, "1179.40"),
+        ("-$1.23", False, "-1.23"),
+        ("($1.23)", False, "-1.23"),
+        ("12.50 USD", False, "12.50"),
+        ("US$ 5.00", False, "5.00"),
+        ("1.250,00", True, "1250.00"),
+        ("-1.250,00", True, "-1250.00"),
+        ("1 250,00 €", True, "1250.00"),
+        ("-€5,00", True, "-5.00"),
+        ("5,00-", True, "-5.00"),
+        ("0,99", True, "0.99"),
+    ],
+)
+def test_amounts_in_their_locale(text: str, decimal_comma: bool, expected: str) -> None:
+    assert parse_amount(text, "Gross", decimal_comma=decimal_comma) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal_comma"),
+    [("1,25,0.00", False), ("12.5.0", False), ("abc", False), ("", False), ("NaN", False),
+     ("1,250.00", True), ("1e3", False)],
+)  # fmt: skip
+def test_what_is_not_an_amount_in_the_locale_names_the_field(
+    text: str, decimal_comma: bool
+) -> None:
+    with pytest.raises(BadValue, match=r"^Gross: not an amount"):
+        parse_amount(text, "Gross", decimal_comma=decimal_comma)
+
+
+@pytest.mark.parametrize(
+    ("zone", "offset_hours"),
+    [("PST", -8), ("PDT", -7), ("cet", 1), ("CEST", 2), ("MESZ", 2), ("UTC", 0), ("+05:30", 5.5),
+     ("UTC-8", -8), ("GMT+01:00", 1), ("Pacific Time (US & Canada)", -8), ("Europe/Paris", 1)],
+)  # fmt: skip
+def test_zones_by_abbreviation_offset_or_name(zone: str, offset_hours: float) -> None:
+    offset = parse_zone(zone).utcoffset(datetime(2024, 1, 15))
+    assert offset is not None
+    assert offset.total_seconds() == offset_hours * 3600
+
+
+def test_an_unknown_zone_is_a_bad_value() -> None:
+    with pytest.raises(BadValue, match="TimeZone: unknown time zone 'Mars/Olympus'"):
+        parse_zone("Mars/Olympus", "TimeZone")
+
+
+@pytest.mark.parametrize(
+    ("date", "time", "zone", "order", "expected"),
+    [
+        ("2024-01-18 10:35:12", None, None, None, "2024-01-18T10:35:12"),
+        ("2024-01-18T10:35:12Z", None, "PST", None, "2024-01-18T10:35:12"),
+        ("2024-01-18 10:35:12 -0500", None, None, None, "2024-01-18T15:35:12"),
+        ("1/18/2024", "10:35:12", "PST", "month-first", "2024-01-18T18:35:12"),
+        ("7/4/2024", "10:35:12", "PDT", "month-first", "2024-07-04T17:35:12"),
+        ("18.01.2024", "10:35:12", "MEZ", "day-first", "2024-01-18T09:35:12"),
+        ("04/07/2024", "23:30:00", "CEST", "day-first", "2024-07-04T21:30:00"),
+        ("2024-07-04", "1:05:00 PM", "America/New_York", None, "2024-07-04T17:05:00"),
+        ("01/18/24 12:05 AM PST", None, None, "month-first", "2024-01-18T08:05:00"),
+        ("18/01/2024", None, None, None, "2024-01-18T00:00:00"),  # 18 cannot be a month
+    ],
+)
+def test_dates_times_and_zones_combine_into_utc(
+    date: str, time: str | None, zone: str | None, order: DateOrder | None, expected: str
+) -> None:
+    moment = parse_moment(
+        date,
+        "Date",
+        time_text=time,
+        zone=parse_zone(zone) if zone else None,
+        order=order,
+    )
+    assert moment == datetime.fromisoformat(expected).replace(tzinfo=UTC)
+
+
+def test_a_date_read_two_ways_without_an_order_names_the_option() -> None:
+    with pytest.raises(
+        BadValue, match=r"Date: '03/04/2024' could be read two ways; give --date-order"
+    ):
+        parse_moment("03/04/2024", "Date")
+
+
+@pytest.mark.parametrize("text", ["2024-13-01", "31.02.2024", "yesterday", "1/2"])
+def test_an_impossible_date_is_a_bad_value(text: str) -> None:
+    with pytest.raises(BadValue, match=r"^Date: not a date"):
+        parse_moment(text, "Date", order="day-first")
+
+
+def test_ambiguous_date_reads_only_dates_not_starting_with_the_year() -> None:
+    assert ambiguous_date("03/04/2024") == (3, 4)
+    assert ambiguous_date("2024/03/04") is None

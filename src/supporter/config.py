@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     transactions_query: str | None = None
     transactions_table: str | None = None
     sql_batch_size: int = Field(default=1000, ge=1)
+    # --transactions stripe:// (the key comes from STRIPE_API_KEY): requests per second
+    # (Stripe allows 25 in a sandbox, 100 live, 20 for search), how long a customer's
+    # charges are kept, and another server than Stripe's (the simulator).
+    stripe_rate: float = Field(default=20.0, gt=0)
+    stripe_cache_seconds: float = Field(default=300.0, ge=0)
+    stripe_base_url: str | None = None
     out: Path = Path("results.jsonl")
     formats: list[Literal["jsonl", "csv"]] = ["jsonl"]
     rejects: Path = Path("rejects.jsonl")

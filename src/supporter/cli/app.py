@@ -7,6 +7,7 @@ import typer
 from supporter.cli import batch, db, dlq, export, knowledge, transactions, users, worker
 from supporter.cli.eval import evaluate_command
 from supporter.cli.fake_llm import fake_llm
+from supporter.cli.fake_stripe import fake_stripe
 from supporter.cli.models import models
 from supporter.cli.run import run
 from supporter.cli.sample import sample_data
@@ -25,6 +26,7 @@ app.command()(train)
 app.command("eval")(evaluate_command)
 app.command("sample-data")(sample_data)
 app.command("fake-llm")(fake_llm)
+app.command("fake-stripe")(fake_stripe)
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(batch.app, name="batch")
 app.add_typer(db.app, name="db")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import typer
 
@@ -108,14 +108,21 @@ def fake_llm(
     )
     server = FakeLLM(config)
     FakeBatches(server, FakeBatchConfig(completion_window_seconds=batch_window))
-    asyncio.run(_serve(server, host, port))
+    asyncio.run(serve_simulator(server, host, port, "simulated OpenAI API"))
     total = sum(server.outcomes.values())
     counts = ", ".join(f"{name} {count:,}" for name, count in server.outcomes.most_common())
     noun = "request" if total == 1 else "requests"
     console.print(f"answered {total:,} {noun}" + (f": {counts}" if counts else ""))
 
 
-async def _serve(server: FakeLLM, host: str, port: int) -> None:
+class Simulator(Protocol):
+    async def start(self, host: str, port: int) -> str: ...
+
+    async def stop(self) -> None: ...
+
+
+async def serve_simulator(server: Simulator, host: str, port: int, what: str) -> None:
+    """Serve `server` until SIGINT or SIGTERM; its base URL alone on stdout for scripts."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -127,7 +134,7 @@ async def _serve(server: FakeLLM, host: str, port: int) -> None:
         raise typer.Exit(1) from error
     # The bare URL on stdout, for scripts; the rest goes to stderr.
     typer.echo(base_url)
-    console.print(f"simulated OpenAI API at {base_url} (Ctrl-C to stop)", highlight=False)
+    console.print(f"{what} at {base_url} (Ctrl-C to stop)", highlight=False)
     try:
         await stop.wait()
     finally:

@@ -51,7 +51,7 @@ def run(
     transactions: Annotated[
         str | None,
         typer.Option(
-            help="Transactions file, recognised from its content (a processor's export: Stripe, PayPal, Shopify, Square, Adyen, Braintree; or our CSV: transaction_id, customer_id, amount, currency, status, created_at), or a database URL with --transactions-query or --transactions-table."
+            help="Transactions file, recognised from its content (a processor's export: Stripe, PayPal, Shopify, Square, Adyen, Braintree; or our CSV: transaction_id, customer_id, amount, currency, status, created_at), a database URL with --transactions-query or --transactions-table, or stripe:// (Stripe's API, with STRIPE_API_KEY)."
         ),
     ] = None,
     tickets_query: TicketsQueryOption = None,
@@ -59,6 +59,18 @@ def run(
     transactions_query: TransactionsQueryOption = None,
     transactions_table: TransactionsTableOption = None,
     sql_batch_size: SqlBatchSizeOption = None,
+    stripe_base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="With --transactions stripe://: another server than Stripe's API, such as `supporter fake-stripe`."
+        ),
+    ] = None,
+    stripe_rate: Annotated[
+        float | None,
+        typer.Option(
+            help="With --transactions stripe://: Stripe requests per second (25 allowed in a sandbox, 100 live). [default: 20]"
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Results as JSON Lines, one object per ticket. [default: results.jsonl]"),
@@ -258,6 +270,8 @@ def run(
             "tickets": tickets,
             "transactions": transactions,
             "knowledge": knowledge,
+            "stripe_base_url": stripe_base_url,
+            "stripe_rate": stripe_rate,
             **sql_options(
                 tickets_query, tickets_table, transactions_query, transactions_table, sql_batch_size
             ),
@@ -331,19 +345,28 @@ def run(
 
 
 async def _run(settings: Settings, stats: RunStats, show_progress: bool) -> RunReport:
-    ticket_source, transaction_source = await wiring.sources(settings)
+    ticket_source = await wiring.ticket_source(settings)
+    live = wiring.is_stripe(settings.transactions)
+    transaction_source = None if live else await wiring.transaction_source(settings)
     async with contextlib.AsyncExitStack() as resources:
         on_reject = wiring.reject_handler(settings, stats, resources)
         stages = ("analyze", "respond", "sink")
         metrics = Metrics(stats, stages)
-        pipeline, store = await wiring.pipeline(settings, resources, stats, observer=metrics)
+        stripe = await wiring.stripe_index(settings, resources) if live else None
+        pipeline, store = await wiring.pipeline(
+            settings, resources, stats, observer=metrics, transactions=stripe
+        )
         await wiring.serve_metrics(
             settings, resources, pipeline, store, stages, default_port=None, metrics=metrics
         )
-        index = SqliteTransactionIndex()
-        resources.callback(index.close)
+        index: SqliteTransactionIndex | None = None
+        if transaction_source is not None:
+            index = SqliteTransactionIndex()
+            resources.callback(index.close)
         install_stop_handlers(pipeline.request_stop)
         async with live_progress(stats, enabled=show_progress):
-            stats.transactions = await index.load(transaction_source.transactions(on_reject))
+            if index is not None and transaction_source is not None:
+                stats.transactions = await index.load(transaction_source.transactions(on_reject))
+            # With stripe:// the analyze stage asks Stripe for each ticket's transactions.
             return await pipeline.run(ticket_source, index, on_reject)
     raise AssertionError("unreachable")  # for mypy: the block above always returns or raises

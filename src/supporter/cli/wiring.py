@@ -21,6 +21,7 @@ from supporter.classifier import ModelError, missing_library
 from supporter.classifier.metadata import ModelMetadata, read_metadata
 from supporter.cli.ui import console
 from supporter.config import ConfigError, Settings
+from supporter.domain.errors import TransientError
 from supporter.domain.models import Reject
 from supporter.knowledge.base import IndexChanges
 from supporter.knowledge.documents import KnowledgeError, ProblemHandler
@@ -56,7 +57,9 @@ from supporter.sources.sql import SqlTicketSource, SqlTransactionSource, is_data
 from supporter.store.batches import SqlBatchLedger
 from supporter.store.sql import SqlStore, sqlite_url
 from supporter.store.workers import SqlWorkerRegistry
+from supporter.transactions.base import TransactionIndex
 from supporter.transactions.sql import SqlTransactionIndex
+from supporter.transactions.stripe import StripeKeyError, StripeTransactionIndex
 
 log = logging.getLogger(__name__)
 
@@ -312,6 +315,7 @@ async def pipeline(
     append: bool = False,
     write_results: bool = True,
     observer: ModelObserver | None = None,
+    transactions: TransactionIndex | None = None,
 ) -> tuple[Pipeline, SqlStore]:
     """Every part a run needs, opened now and closed with `resources`.
 
@@ -320,6 +324,8 @@ async def pipeline(
     `append` adds to the results file (a worker that restarts) instead of rewriting it;
     without `write_results` (ingest, analyze and respond workers) no file is opened.
     `observer` (the `Metrics` later given to `serve_metrics`) sees the model calls.
+    `transactions` is where the analyze stage looks up the transactions of a ticket
+    that came without them (default: the store's table; Stripe's API with stripe://).
     """
     result_sinks = sinks(settings, out, append=append) if write_results else []
     for sink in result_sinks:
@@ -337,7 +343,7 @@ async def pipeline(
         pipeline_options(settings),
         stats,
         fallback=fallback(settings),
-        transactions=SqlTransactionIndex(result_store.engine),
+        transactions=transactions or SqlTransactionIndex(result_store.engine),
         workers=SqlWorkerRegistry(result_store.engine),
         knowledge=knowledge_retriever(settings, resources),
     )
@@ -475,6 +481,36 @@ async def _database_source(
     return source
 
 
+def is_stripe(location: str | None) -> bool:
+    """`--transactions stripe://`: Stripe's API, asked when each ticket is analysed."""
+    return location is not None and location.strip().lower().startswith("stripe://")
+
+
+async def stripe_index(
+    settings: Settings, resources: contextlib.AsyncExitStack
+) -> StripeTransactionIndex:
+    """The Stripe index with STRIPE_API_KEY, its key checked by one request before any
+    work (ConfigError when it is missing, refused, or Stripe cannot be reached)."""
+    key = os.environ.get("STRIPE_API_KEY", "").strip()
+    if not key:
+        raise ConfigError(
+            "--transactions stripe:// needs STRIPE_API_KEY: a secret or restricted key "
+            "that may read customers, charges and disputes"
+        )
+    index = StripeTransactionIndex(
+        key,
+        base_url=settings.stripe_base_url,
+        rate=settings.stripe_rate,
+        cache_seconds=settings.stripe_cache_seconds,
+    )
+    resources.push_async_callback(index.aclose)
+    try:
+        await index.check()
+    except (StripeKeyError, TransientError) as error:
+        raise ConfigError(f"Stripe: {error}") from None
+    return index
+
+
 def _no_sql_options(name: str, query: str | None, table: str | None) -> None:
     if query is not None or table is not None:
         option = f"--{name}-query" if query is not None else f"--{name}-table"
@@ -482,11 +518,6 @@ def _no_sql_options(name: str, query: str | None, table: str | None) -> None:
             f"{option} reads a database: give --{name} a database URL "
             "(postgresql://…, mysql://…, mariadb://… or sqlite:///…), not a file"
         )
-
-
-async def sources(settings: Settings) -> tuple[TicketSource, TransactionSource]:
-    """Both inputs, checked before any work (SourceError if unusable)."""
-    return await ticket_source(settings), await transaction_source(settings)
 
 
 def reject_handler(

@@ -178,8 +178,10 @@ class Pipeline:
         self._progress.set()
 
     async def run(
-        self, source: TicketSource, index: TransactionIndex, on_reject: RejectHandler
+        self, source: TicketSource, index: TransactionIndex | None, on_reject: RejectHandler
     ) -> RunReport:
+        """Every open ticket of `source` through every stage. With `index`, ingest gives each
+        ticket its transactions; without, the analyze stage looks them up (a live API)."""
         ingestor = Ingestor(
             self._broker, index, self._options.ingest, self.stats, await self._done()
         )

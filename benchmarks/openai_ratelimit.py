@@ -26,7 +26,6 @@ import threading
 import time
 from pathlib import Path
 
-from supporter.llm.openai import ANALYSIS_MAX_TOKENS, REPLY_MAX_TOKENS
 from supporter.testing.fake_llm import FakeLLM, FakeLLMConfig
 
 RPM = 3_000
@@ -63,6 +62,7 @@ def measure(
             capture_output=True,
         )
         before = dict(fake.outcomes)
+        sent_before = len(fake.requests)
         command = [
             sys.executable,
             "-m",
@@ -104,7 +104,10 @@ def measure(
     requests = sum(calls.values())
     responded = sum(record["status"] == "responded" for record in records)
     prompt = sum(record["usage"]["prompt_tokens"] for record in records)
-    charged = prompt / max(1, 2 * responded) + (ANALYSIS_MAX_TOKENS + REPLY_MAX_TOKENS) / 2
+    # What each request reserves up front: its max_completion_tokens (room for the
+    # model's reasoning included), as the requests actually sent said.
+    reserved = [body.get("max_completion_tokens", 0) for body in fake.requests[sent_before:]]
+    charged = prompt / max(1, 2 * responded) + sum(reserved) / max(1, len(reserved))
     ceiling_requests = min(RPM, TPM / charged)
     per_minute = responded / elapsed * 60
     return {
@@ -129,7 +132,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     config = FakeLLMConfig(
-        latency_ms=800, latency_jitter=0.25, rpm=RPM, tpm=TPM, seed=1, record_requests=False
+        # Requests are recorded to read what each reserved (a few hundred: memory is no issue).
+        latency_ms=800,
+        latency_jitter=0.25,
+        rpm=RPM,
+        tpm=TPM,
+        seed=1,
+        record_requests=True,
     )
     fake, base_url = serve(config)
     rows = [("paced, 64 in flight (default)", measure("paced", args.tickets, base_url, fake))]

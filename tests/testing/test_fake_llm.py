@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from supporter.cli.fake_llm import fake_llm, parse_error_rates
 from supporter.domain.models import Analysis, GroundingCheck, Reply
+from supporter.testing import fake_tokens
 from supporter.testing.fake_llm import FakeLLM, FakeLLMConfig, SchemaError, compile_schema
 
 COMPLAINT = "I was charged twice for my order."
@@ -105,8 +106,8 @@ async def test_structured_output_parses_into_the_requested_model(
     assert completion.model == "gpt-test"
     assert completion.id.startswith("chatcmpl-")
     assert completion.usage is not None
-    assert completion.usage.prompt_tokens == len(COMPLAINT) // 4 + 4
-    assert completion.usage.completion_tokens == len(choice.message.content or "") // 4
+    assert completion.usage.prompt_tokens == fake_tokens.count_messages([("user", COMPLAINT)])
+    assert completion.usage.completion_tokens == fake_tokens.count(choice.message.content or "")
     assert completion.usage.total_tokens == (
         completion.usage.prompt_tokens + completion.usage.completion_tokens
     )
@@ -315,14 +316,16 @@ async def test_rpm_limit_refuses_a_burst_with_retry_headers_and_admits_pacing() 
 
 
 async def test_tpm_limit_counts_prompt_and_max_tokens() -> None:
-    # 6,000 TPM is 100 tokens per second; each request reserves 4 + 80 tokens.
+    # 6,000 TPM is 100 tokens per second; each request reserves its prompt (8 tokens:
+    # "user", "hi" and the message framing) + 80 tokens.
     async with FakeLLM(FakeLLMConfig(latency_ms=1, tpm=6000)) as url:
         client = client_for(url)
         raw = await client.chat.completions.with_raw_response.create(
             model="m", messages=[{"role": "user", "content": "hi"}], max_tokens=80
         )
         assert raw.headers["x-ratelimit-limit-tokens"] == "6000"
-        assert raw.headers["x-ratelimit-remaining-tokens"] == "16"
+        assert fake_tokens.count_messages([("user", "hi")]) == 8
+        assert raw.headers["x-ratelimit-remaining-tokens"] == "12"
         assert "x-ratelimit-limit-requests" not in raw.headers  # no RPM limit configured
         with pytest.raises(openai.RateLimitError) as refused:
             await ask(client, "hi", max_tokens=80)

@@ -30,7 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
-from supporter.testing import fake_responses
+from supporter.testing import fake_responses, fake_tokens
 from supporter.testing.fake_models import FakeModels
 
 JSONObject = dict[str, Any]
@@ -246,7 +246,9 @@ class FakeLLM:
         return _Answer(
             model=body["model"],
             prompt_text=_prompt_text(messages),
-            prompt_tokens=sum(len(_message_text(m)) for m in messages) // 4 + 4 * len(messages),
+            prompt_tokens=fake_tokens.count_messages(
+                [(str(m.get("role")), _message_text(m)) for m in messages]
+            ),
             content=content,
             max_tokens=max_out if isinstance(max_out, int) and max_out > 0 else None,
             reasoning_tokens=self._known_models.reasoning_tokens(body),
@@ -337,7 +339,7 @@ class _Answer:
 
     @property
     def completion_tokens(self) -> int:
-        return _estimate_tokens(self.content) + self.reasoning_tokens
+        return fake_tokens.count(self.content) + self.reasoning_tokens
 
     @property
     def reserved_tokens(self) -> int:
@@ -357,7 +359,7 @@ class _Answer:
             content = self.content[: max(0, self.max_tokens - self.reasoning_tokens) * 4]
             finish_reason = "length"
         # Reasoning tokens are billed as output tokens, never shown.
-        completion_tokens = _estimate_tokens(content or refusal or "") + self.reasoning_tokens
+        completion_tokens = fake_tokens.count(content or refusal or "") + self.reasoning_tokens
         message: JSONObject = {
             "role": "assistant",
             "content": content,
@@ -538,10 +540,6 @@ def _message_text(message: JSONObject) -> str:
 
 def _prompt_text(messages: list[JSONObject]) -> str:
     return "".join(f"{m.get('role')}\n{_message_text(m)}\n" for m in messages)
-
-
-def _estimate_tokens(text: str) -> int:
-    return max(1, len(text) // 4)
 
 
 def _content_rng(seed: int | None, messages: list[JSONObject]) -> random.Random:

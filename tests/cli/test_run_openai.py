@@ -93,6 +93,7 @@ def test_openai_run_answers_every_ticket_with_tokens_and_cost(
         assert 0 < usage["reasoning_tokens"] < usage["completion_tokens"]
         assert float(usage["cost_usd"]) > 0
     assert "cost (USD)" in output
+    assert "reasoning" in output
     assert "sk-test-not-a-real-key" not in output
     # Two calls per ticket, and the card number in T1 never went over the wire.
     assert len(simulator.fake.requests) == 4

@@ -15,7 +15,7 @@ from rich.table import Table
 from supporter.cli import wiring
 from supporter.cli.common import LogFormatOption, fail, settings_from, setup_logging
 from supporter.cli.knowledge import update_index
-from supporter.cli.ui import console
+from supporter.cli.ui import console, token_counts
 from supporter.config import ConfigError, Settings
 from supporter.domain.errors import FatalError
 from supporter.evaluation.knowledge import KnowledgeScores, evaluate_knowledge
@@ -275,12 +275,7 @@ def tables(report: EvalReport) -> list[Table]:
         rows.insert(3, ("rows skipped (no text or label)", f"{report.skipped_rows:,}"))
     usage = report.usage
     if usage.prompt_tokens or usage.completion_tokens:
-        rows.append(
-            (
-                "tokens (prompt / cached / completion)",
-                f"{usage.prompt_tokens:,} / {usage.cached_tokens:,} / {usage.completion_tokens:,}",
-            )
-        )
+        rows.append(token_counts(usage))
         rows.append(("cost (USD)", f"{usage.cost_usd:.4f}"))
     cascade = report.cascade
     if cascade is not None:

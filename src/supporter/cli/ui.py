@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from supporter.domain.models import Usage
 from supporter.llm.cascade import CASCADE_PREFIX, LOCAL_ANSWER
 from supporter.pipeline.stats import RunStats
 
@@ -114,10 +115,7 @@ def summary(stats: RunStats) -> Table:
     table.add_row("rate", f"{stats.rate:,.0f} tickets/s")
     usage = stats.usage
     if usage.prompt_tokens or usage.completion_tokens:
-        table.add_row(
-            "tokens (prompt / cached / completion)",
-            f"{usage.prompt_tokens:,} / {usage.cached_tokens:,} / {usage.completion_tokens:,}",
-        )
+        table.add_row(*token_counts(usage))
         answered = max(stats.responded, 1)
         table.add_row(
             "cost (USD)", f"{usage.cost_usd:.4f} ({usage.cost_usd / answered:.5f} per ticket)"
@@ -132,3 +130,12 @@ def summary(stats: RunStats) -> Table:
         for name, count in counter.most_common():
             table.add_row(f"{title}: {name}", f"{count:,}")
     return table
+
+
+def token_counts(usage: Usage) -> tuple[str, str]:
+    """A summary row: the tokens paid for, reasoning being part of the completion."""
+    return (
+        "tokens (prompt / cached / completion / of which reasoning)",
+        f"{usage.prompt_tokens:,} / {usage.cached_tokens:,} / {usage.completion_tokens:,}"
+        f" / {usage.reasoning_tokens:,}",
+    )

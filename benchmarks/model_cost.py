@@ -17,17 +17,15 @@ tickets where it is at least 90% sure, without a model call.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import json
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 from supporter.sample_data.generator import iter_sample
-from supporter.testing.fake_llm import FakeLLM, FakeLLMConfig
+from supporter.testing.fake_llm import FakeLLMConfig, serve_in_thread
 
 CONFIGURATIONS: list[tuple[str, tuple[str, ...]]] = [
     ("gpt-4o, real time (today's baseline)", ("--provider", "openai", "--model", "gpt-4o")),
@@ -39,14 +37,6 @@ CONFIGURATIONS: list[tuple[str, tuple[str, ...]]] = [
         ("--provider", "cascade", "--service-tier", "flex"),
     ),
 ]
-
-
-def serve(config: FakeLLMConfig) -> tuple[FakeLLM, str]:
-    fake = FakeLLM(config)
-    loop = asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, daemon=True).start()
-    base_url = asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
-    return fake, base_url
 
 
 def supporter(*args: str) -> subprocess.CompletedProcess[bytes]:
@@ -126,7 +116,7 @@ def main() -> None:
         flex_unavailable_rate=0.05,
         flex_latency_factor=1.0,
     )
-    _, base_url = serve(config)
+    _, base_url = serve_in_thread(config)
     rows: list[tuple[str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -17,27 +17,17 @@ the API reserves up front). Two requests make one ticket.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from supporter.testing.fake_llm import FakeLLM, FakeLLMConfig
+from supporter.testing.fake_llm import FakeLLM, FakeLLMConfig, serve_in_thread
 
 RPM = 3_000
 TPM = 1_000_000
-
-
-def serve(config: FakeLLMConfig) -> tuple[FakeLLM, str]:
-    fake = FakeLLM(config)
-    loop = asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, daemon=True).start()
-    base_url = asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
-    return fake, base_url
 
 
 def measure(
@@ -140,7 +130,7 @@ def main() -> None:
         seed=1,
         record_requests=True,
     )
-    fake, base_url = serve(config)
+    fake, base_url = serve_in_thread(config)
     rows = [("paced, 64 in flight (default)", measure("paced", args.tickets, base_url, fake))]
     if args.serial_tickets:
         serial = ("--llm-concurrency", "1", "--analyze-concurrency", "1")

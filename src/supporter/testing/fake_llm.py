@@ -22,6 +22,7 @@ import itertools
 import json
 import math
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -322,6 +323,16 @@ class FakeLLM:
             "retry-after-ms": str(max(1, math.ceil(wait * 1000))),
         }
         return self._fail(429, error, headers={**headers, **retry})
+
+
+def serve_in_thread(config: FakeLLMConfig) -> tuple[FakeLLM, str]:
+    """The simulator on an event loop of its own, in a daemon thread, for callers that run
+    blocking code meanwhile (benchmarks that start `supporter run` processes)."""
+    fake = FakeLLM(config)
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    base_url = asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
+    return fake, base_url
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from supporter.sources import adyen, braintree, paypal, shopify, square, stripe
 from supporter.sources.base import SourceError, SourceName, TicketSource, TransactionSource
 from supporter.sources.csv import CSV_TICKETS, CSV_TRANSACTIONS
 from supporter.sources.formats import Format, ReadOptions, TicketFormat, TransactionFormat
@@ -35,7 +36,16 @@ __all__ = [
 ]
 
 TICKET_FORMATS: tuple[TicketFormat, ...] = (CSV_TICKETS,)
-TRANSACTION_FORMATS: tuple[TransactionFormat, ...] = (CSV_TRANSACTIONS,)
+TRANSACTION_FORMATS: tuple[TransactionFormat, ...] = (
+    stripe.PAYMENTS,
+    stripe.BALANCE,
+    paypal.ACTIVITY,
+    shopify.PAYMENTS,
+    square.TRANSACTIONS,
+    adyen.SETTLEMENT,
+    braintree.TRANSACTIONS,
+    CSV_TRANSACTIONS,
+)
 
 S = TypeVar("S", TicketSource, TransactionSource)
 

@@ -289,35 +289,42 @@ def parse_moment(
     field: str,
     *,
     time_text: str | None = None,
+    time_field: str | None = None,
     zone: tzinfo | None = None,
     order: DateOrder | None = None,
 ) -> datetime:
     """A date (with its time, or a time column's value) as an aware UTC datetime.
 
     ISO 8601 with an offset carries its own zone; otherwise `zone` (default UTC)
-    applies, unless the value ends with a zone of its own (``10:00:00 PST``).
+    applies, unless the value ends with a zone of its own (``10:00:00 PST``). A bad
+    time column's value is reported under `time_field`.
     """
     value = date_text.strip()
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        moment = _loose(value, field, time_text, order)
+        moment = _loose(value, field, time_text, time_field or field, order)
     else:
         if time_text and time_text.strip():  # an ISO date with the time in its own column
-            moment = datetime.combine(moment.date(), _time(time_text.strip(), field))
+            moment = datetime.combine(moment.date(), _time(time_text.strip(), time_field or field))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone or UTC)
     return moment.astimezone(UTC)
 
 
-def _loose(value: str, field: str, time_text: str | None, order: DateOrder | None) -> datetime:
+def _loose(
+    value: str, field: str, time_text: str | None, time_field: str, order: DateOrder | None
+) -> datetime:
     own_zone: tzinfo | None = None
     head, _, last = value.rpartition(" ")
     if head and _ZONE_WORD.fullmatch(last) and last.upper().rstrip(".") not in ("AM", "PM"):
         own_zone, value = parse_zone(last, field), head.rstrip()
     day_text, _, clock = value.replace("T", " ", 1).partition(" ")
-    clock = clock.strip() or (time_text or "").strip()
+    clock_field = field
+    if not clock.strip() and time_text:
+        clock, clock_field = time_text, time_field
+    clock = clock.strip()
     moment = datetime.combine(
-        _date(day_text, order, field), _time(clock, field) if clock else time()
+        _date(day_text, order, field), _time(clock, clock_field) if clock else time()
     )
     return moment.replace(tzinfo=own_zone) if own_zone is not None else moment

@@ -1,0 +1,273 @@
+"""What every processor's CSV export shares: finding columns, streaming rows, rejects, skips.
+
+A vendor module describes its export as a `VendorFormat`: the columns that
+identify it (per locale), and `parser(header, context)`, which returns a
+function turning one row into a `Transaction`, or into a reason to skip it
+(a payout, a fee, a currency conversion: not a customer payment), or raises
+`BadValue` to reject it. `VendorTransactionSource` does the rest the same way
+for every format: the encoding and delimiter from the sample, physical line
+numbers, a row whose field count differs from the header's, duplicates of a
+transaction id already read, and counts of what was skipped and why.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from supporter.domain.keys import normalise_email
+from supporter.domain.masking import mask_card_numbers
+from supporter.domain.models import Transaction
+from supporter.sources.base import Reject, RejectHandler, SourceError
+from supporter.sources.formats import DateOrder, FieldLimits, ReadOptions
+from supporter.sources.records import Records
+from supporter.sources.sniff import Sample, printable, unreadable
+from supporter.sources.values import BadValue, ambiguous_date, checked, raw_row
+
+__all__ = [
+    "Header",
+    "Locale",
+    "ParseContext",
+    "RowParser",
+    "VendorFormat",
+    "VendorTransactionSource",
+]
+
+RowParser = Callable[[list[str]], Transaction | str]  # a transaction, or why the row is skipped
+
+
+@dataclass(frozen=True, slots=True)
+class Locale:
+    """How one language version of an export writes its values and names its columns."""
+
+    name: str  # "en", "de", ...
+    signature: tuple[str, ...]  # columns that all appear in this version's header
+    decimal_comma: bool = False
+    date_order: DateOrder | None = None  # None: decided from the file's dates
+
+
+class Header:
+    """Where each column is, by name compared case-insensitively without surrounding spaces."""
+
+    def __init__(self, name: str, row: list[str]) -> None:
+        self.name = name
+        self.columns = row
+        self._at: dict[str, int] = {}
+        for position, column in enumerate(row):
+            self._at.setdefault(column.strip().casefold(), position)
+
+    def find(self, *names: str) -> int | None:
+        """The position of the first of `names` present, or None."""
+        for name in names:
+            position = self._at.get(name.casefold())
+            if position is not None:
+                return position
+        return None
+
+    def need(self, *names: str) -> int:
+        """As `find`, but a missing column stops the file before any work."""
+        position = self.find(*names)
+        if position is None:
+            shown = ", ".join(printable(column.strip()) for column in self.columns[:30])
+            raise SourceError(
+                f"{self.name}: no column {' or '.join(repr(name) for name in names)} "
+                f"(found: {shown})"
+            )
+        return position
+
+    def containing(self, fragment: str) -> list[int]:
+        """The positions of the columns whose name contains `fragment` (case-insensitive)."""
+        wanted = fragment.casefold()
+        return [at for at, column in enumerate(self.columns) if wanted in column.casefold()]
+
+
+@dataclass(frozen=True, slots=True)
+class ParseContext:
+    """What a row parser needs besides the header."""
+
+    locale: Locale
+    date_order: DateOrder | None
+    limits: FieldLimits
+
+
+def text(row: list[str], position: int | None, field: str, limit: int) -> str | None:
+    """The stripped value at `position`, None when the column is absent or the value empty."""
+    if position is None:
+        return None
+    value = row[position].strip()
+    return checked(value, field, limit) if value else None
+
+
+def required(row: list[str], position: int, field: str, limit: int) -> str:
+    value = row[position].strip()
+    if not value:
+        raise BadValue(field, "required but empty")
+    return checked(value, field, limit)
+
+
+def masked(value: str | None) -> str | None:
+    return None if value is None else mask_card_numbers(value)
+
+
+def email(value: str | None) -> str | None:
+    """The e-mail as written (the joins normalise it), or None when it is not one."""
+    return value if value and "@" in value else None
+
+
+def customer(customer_id: str | None, customer_email: str | None) -> str:
+    """The customer key: the processor's customer id, else the normalised e-mail, else empty
+    (a payment joined to tickets only by a reference they quote)."""
+    if customer_id:
+        return customer_id
+    return normalise_email(customer_email) or ""
+
+
+class VendorFormat:
+    """One processor's export; subclasses give `name`, `title`, `locales` and `parser`."""
+
+    name: str
+    title: str
+    locales: Sequence[Locale]
+    date_column: tuple[str, ...] = ()  # the columns deciding the day/month order, if needed
+
+    def locale(self, sample: Sample) -> Locale | None:
+        if sample.json_shape is not None:
+            return None
+        return next((loc for loc in self.locales if sample.has_columns(*loc.signature)), None)
+
+    def recognise(self, sample: Sample) -> str | None:
+        locale = self.locale(sample)
+        if locale is None:
+            return None
+        return f"columns {', '.join(locale.signature)}"
+
+    def parser(self, header: Header, context: ParseContext) -> RowParser:
+        raise NotImplementedError
+
+    def open(self, sample: Sample, options: ReadOptions) -> VendorTransactionSource:
+        locale = self.locale(sample) or self.locales[0]
+        source = VendorTransactionSource(sample, self, locale, options)
+        source.check_header()
+        return source
+
+
+class VendorTransactionSource:
+    """The transactions of one export file in a `VendorFormat`."""
+
+    def __init__(
+        self, sample: Sample, format: VendorFormat, locale: Locale, options: ReadOptions
+    ) -> None:
+        self.sample = sample
+        self.format = format
+        self.locale = locale
+        self._options = options
+        self.date_order: DateOrder | None = options.date_order or locale.date_order
+        self.skipped: Counter[str] = Counter()
+
+    def check_header(self) -> None:
+        """Resolve the columns and, where the format leaves it open, the date order:
+        SourceError before any work when either fails."""
+        with self._records(None) as (header, _):
+            self._parser(header)
+        if self.date_order is None and self.format.date_column:
+            self.date_order = self._decide_date_order()
+
+    def _parser(self, header: Header) -> RowParser:
+        context = ParseContext(self.locale, self.date_order, self._options.limits)
+        return self.format.parser(header, context)
+
+    @contextmanager
+    def _records(
+        self, on_reject: RejectHandler | None
+    ) -> Iterator[tuple[Header, Iterator[tuple[int, list[str]]]]]:
+        sample, name = self.sample, self.sample.name
+        try:
+            stream = open(  # noqa: SIM115
+                sample.path, encoding=sample.encoding, errors="surrogateescape", newline=""
+            )
+        except OSError as error:
+            raise SourceError(unreadable(name, error)) from error
+        limits = self._options.limits
+
+        def oversized(line: int, size: int) -> None:
+            if on_reject is not None:
+                reason = f"record: {size:,} characters, over the limit of {limits.record:,}"
+                on_reject(
+                    Reject(source="transactions", file=name, line=line, reason=reason, raw="")
+                )
+
+        with stream:
+            records = iter(
+                Records(
+                    name,
+                    stream,
+                    delimiter=sample.delimiter,
+                    max_record=limits.record,
+                    on_oversized=oversized,
+                )
+            )
+            for _line, row in records:
+                if any(value.strip() for value in row):
+                    yield Header(name, row), records
+                    return
+            raise SourceError(f"{name}: the file is empty")
+
+    def _decide_date_order(self) -> DateOrder:
+        """The day/month order the file's own dates decide (a day over 12 somewhere)."""
+        ambiguous = False
+        with self._records(None) as (header, records):
+            position = header.find(*self.format.date_column)
+            if position is None:
+                return "month-first"
+            for _line, row in records:
+                if position >= len(row):
+                    continue
+                numbers = ambiguous_date(row[position])
+                if numbers is None:
+                    continue
+                first, second = numbers
+                if first > 12:
+                    return "day-first"
+                if second > 12:
+                    return "month-first"
+                ambiguous = ambiguous or first != second
+        if ambiguous:
+            raise SourceError(
+                f"{self.sample.name}: the dates could be day/month or month/day and none in the "
+                "file decides; give --date-order day-first or --date-order month-first"
+            )
+        return "month-first"  # every date reads the same either way
+
+    async def transactions(self, on_reject: RejectHandler) -> AsyncIterator[Transaction]:
+        """Every customer payment, refund and chargeback in file order; bad rows go to
+        `on_reject`, rows that are not customer payments are counted in `skipped`."""
+        name = self.sample.name
+        with self._records(on_reject) as (header, records):
+            parse, width = self._parser(header), len(header.columns)
+            seen: dict[str, int] = {}
+            for line, row in records:
+                reason: str | None = None
+                if len(row) != width:
+                    if not any(value.strip() for value in row):
+                        continue
+                    reason = f"expected {width} fields as in the header, found {len(row)}"
+                else:
+                    try:
+                        parsed = parse(row)
+                    except BadValue as problem:
+                        reason = str(problem)
+                    else:
+                        if isinstance(parsed, str):
+                            self.skipped[parsed] += 1
+                            continue
+                        first = seen.setdefault(parsed.transaction_id, line)
+                        if first == line:
+                            yield parsed
+                            continue
+                        reason = f"transaction id: duplicate of line {first}"
+                reject = Reject(
+                    source="transactions", file=name, line=line, reason=reason, raw=raw_row(row)
+                )
+                on_reject(reject)

@@ -1,0 +1,109 @@
+"""PayPal's Activity download in English, German and Spanish."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from tests.sources.vendor import FIXTURES, read
+
+from supporter.domain.models import TransactionType
+from supporter.sources.base import SourceError
+from supporter.sources.formats import ReadOptions
+from supporter.sources.paypal import classify
+
+
+async def test_the_us_download_links_refunds_and_skips_what_is_not_a_payment() -> None:
+    result = await read("paypal_activity_en.csv")
+
+    assert result.format == "paypal"
+    payment = result.transactions["1AB23456CD789012E"]
+    assert (payment.amount, payment.currency, payment.type) == (
+        Decimal("1179.40"),
+        "USD",
+        TransactionType.CHARGE,
+    )
+    # 5/14/2024 10:35:12 PDT (month first: the file has days over 12 in second place).
+    assert payment.created_at == datetime(2024, 5, 14, 17, 35, 12, tzinfo=UTC)
+    assert (payment.customer_id, payment.customer_email) == (
+        "alice.martin@example.com",
+        "Alice.Martin@example.com",
+    )
+    refund = result.transactions["9ZY87654XW321098V"]
+    assert (refund.type, refund.amount, refund.references) == (
+        TransactionType.REFUND,
+        Decimal("-179.40"),
+        ("1AB23456CD789012E", "INV-77"),
+    )
+    assert refund.customer_email == "Alice.Martin@example.com"  # the refund went to her
+    assert result.transactions["8FF11111AA222222B"].status == "pending"
+    assert result.skipped == {"currency conversion": 1, "bank withdrawal": 1, "hold": 1}
+    assert [(r.line, r.reason) for r in result.rejects] == [(8, "Time: not a time: 'not a time'")]
+
+
+async def test_the_german_download_reads_decimal_commas_and_day_first_dates() -> None:
+    result = await read("paypal_activity_de.csv")
+
+    assert result.why.startswith("columns Datum, Uhrzeit, Brutto")
+    payment = result.transactions["3HJ45678KL901234M"]
+    assert (payment.amount, payment.status) == (Decimal("1250.00"), "completed")
+    assert payment.created_at == datetime(2024, 4, 3, 12, 5, 9, tzinfo=UTC)  # 14:05:09 MESZ
+    refund = result.transactions["4NP56789QR012345S"]
+    assert (refund.type, refund.amount, refund.references[0]) == (
+        TransactionType.REFUND,
+        Decimal("-250.00"),
+        "3HJ45678KL901234M",
+    )
+    assert result.skipped == {"currency conversion": 1, "bank deposit": 1}
+
+
+async def test_the_spanish_download_reads_its_headers_and_day_first_dates() -> None:
+    result = await read("paypal_activity_es.csv")
+
+    payment = result.transactions["7DE89012FG345678H"]
+    assert (payment.amount, payment.customer_email) == (Decimal("89.90"), "lucia@example.es")
+    assert payment.created_at == datetime(2024, 4, 3, 12, 5, 9, tzinfo=UTC)  # 3 April, CEST
+    assert result.transactions["8IJ90123KL456789M"].type is TransactionType.REFUND
+    assert result.skipped == {"currency conversion": 1}
+
+
+def ambiguous_download(tmp_path: Path) -> Path:
+    lines = (FIXTURES / "paypal_activity_en.csv").read_text(encoding="utf-8-sig").splitlines()
+    # Only the payment, its date moved to 5/4: May 4th or April 5th?
+    path = tmp_path / "activity.csv"
+    path.write_text("\n".join([lines[0], lines[1].replace("5/14/2024", "5/4/2024")]) + "\n")
+    return path
+
+
+async def test_an_english_download_whose_dates_read_two_ways_asks_for_date_order(
+    tmp_path: Path,
+) -> None:
+    path = ambiguous_download(tmp_path)
+
+    with pytest.raises(SourceError, match=r"could be day/month or month/day .* --date-order"):
+        await read(path)
+
+    result = await read(path, ReadOptions(date_order="day-first"))
+    assert result.transactions["1AB23456CD789012E"].created_at.date().isoformat() == "2024-04-05"
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("Express Checkout Payment", TransactionType.CHARGE),
+        ("Payment Reversal", TransactionType.CHARGEBACK),
+        ("Chargeback Fee", "fee"),
+        ("General Authorization", "authorization"),
+        ("Reversal of General Account Hold", "hold"),
+        ("Rückzahlung", TransactionType.REFUND),
+        ("Reembolso de pago", TransactionType.REFUND),
+    ],
+)
+def test_rows_are_classified_by_their_type_in_every_language(
+    kind: str, expected: TransactionType | str
+) -> None:
+    assert classify(kind, gross_is_negative=False) == expected
+
+
+def test_a_payment_the_account_sent_is_not_a_customer_payment() -> None:
+    assert classify("Express Checkout Payment", gross_is_negative=True) == "payment sent"

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from supporter.analysis.grounding import check_reply
+from supporter.analysis.grounding import check_reply, compute_facts
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 from supporter.domain.errors import PermanentError
 from supporter.domain.masking import contains_card_number
@@ -534,6 +534,34 @@ async def test_a_charge_marked_refunded_is_listed_as_a_charge_not_as_an_issued_r
     assert "already issued" not in body
     assert "99.00 USD on 2024-02-19" in body
     assert cited == ["tx_9"]
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("en", "30.00 USD of the payment tx_9 has already been refunded"),
+     ("de", "Von der Zahlung tx_9 wurden bereits 30.00 USD erstattet")],
+)  # fmt: skip
+async def test_reply_states_a_refund_recorded_on_the_charge_and_passes_the_check(
+    provider: OfflineProvider, language: str, words: str
+) -> None:
+    partial = charge("tx_9", "99.00", days_ago=20, status="partially_refunded").model_copy(
+        update={"amount_refunded": Decimal("30.00")}
+    )
+    facts = compute_facts(ticket("Where is my refund?", ""), [partial])
+    body, cited = await draft(provider, "Where is my refund?", [partial], facts, language=language)
+    assert words in body
+    assert cited == ["tx_9"]
+    assert check_reply(Reply(body=body, cited_transaction_ids=cited), [partial]).passed
+
+
+async def test_reply_states_a_dispute_in_progress(provider: OfflineProvider) -> None:
+    disputed = charge("tx_9", "99.00", days_ago=20).model_copy(
+        update={"dispute_status": "needs_response", "disputed_amount": Decimal("99.00")}
+    )
+    facts = compute_facts(ticket("I disputed this charge with my bank", ""), [disputed])
+    body, cited = await draft(provider, "I disputed this charge", [disputed], facts)
+    assert "a chargeback has been opened for tx_9" in body
+    assert check_reply(Reply(body=body, cited_transaction_ids=cited), [disputed]).passed
 
 
 async def test_reply_asks_for_details_when_nothing_matched(provider: OfflineProvider) -> None:

@@ -46,6 +46,10 @@ FEW_TRANSACTIONS = 5
 _PENDING_STATUSES = frozenset({"pending", "processing"})
 _FAILED_STATUSES = frozenset({"failed", "declined", "rejected"})
 _REFUNDED_STATUSES = frozenset({"refunded", "partially_refunded"})
+# Dispute statuses (Stripe's words) while the bank has not decided; won and lost are closed.
+_OPEN_DISPUTES = frozenset(
+    {"warning_needs_response", "warning_under_review", "needs_response", "under_review", "open"}
+)
 
 # --- transactions ----------------------------------------------------------------
 
@@ -72,9 +76,15 @@ def _newest_first(transactions: Iterable[Transaction]) -> list[Transaction]:
     return sorted(unique.values(), key=lambda tx: _utc(tx.created_at), reverse=True)
 
 
+def _amounts(tx: Transaction) -> tuple[Decimal, ...]:
+    """The amounts a transaction supports: its own, and what was refunded or disputed of it."""
+    recorded = (tx.amount_refunded, tx.disputed_amount)
+    return (abs(tx.amount), *(abs(value) for value in recorded if value))
+
+
 def _amount_matches(tx: Transaction, amount: Amount) -> bool:
     # Refunds may be stored negative; the customer and the reply write them positive.
-    if abs(tx.amount) != amount.value:
+    if amount.value not in _amounts(tx):
         return False
     return amount.currencies is None or tx.currency.upper() in amount.currencies
 
@@ -140,11 +150,36 @@ def _kinds(ordered: Sequence[Transaction]) -> _Kinds:
             kinds.pending.append(tx.transaction_id)
         if status in _FAILED_STATUSES:
             kinds.failed.append(tx.transaction_id)
-        if tx.type is TransactionType.REFUND or status in _REFUNDED_STATUSES:
+        if tx.type is TransactionType.REFUND or status in _REFUNDED_STATUSES or tx.amount_refunded:
             kinds.refunds.append(tx.transaction_id)
-        if tx.type is TransactionType.CHARGEBACK:
+        if tx.type is TransactionType.CHARGEBACK or tx.dispute_status:
             kinds.chargebacks.append(tx.transaction_id)
     return kinds
+
+
+def _linked(ordered: Sequence[Transaction]) -> dict[str, set[str]]:
+    """Each transaction id -> the ids it is linked with: a refund or chargeback row and the
+    charge it names among its references, both ways."""
+    ids = {tx.transaction_id for tx in ordered}
+    links: dict[str, set[str]] = {}
+    for tx in ordered:
+        if tx.type is TransactionType.CHARGE:
+            continue
+        for reference in tx.references:
+            if reference in ids and reference != tx.transaction_id:
+                links.setdefault(reference, set()).add(tx.transaction_id)
+                links.setdefault(tx.transaction_id, set()).add(reference)
+    return links
+
+
+def _refunded_charges(ordered: Sequence[Transaction], links: dict[str, set[str]]) -> set[str]:
+    refund_rows = {tx.transaction_id for tx in ordered if tx.type is TransactionType.REFUND}
+    return {
+        tx.transaction_id
+        for tx in ordered
+        if tx.type is TransactionType.CHARGE
+        and (tx.amount_refunded or links.get(tx.transaction_id, set()) & refund_rows)
+    }
 
 
 def _topic_ids(lowered: str, kinds: _Kinds) -> set[str]:
@@ -203,8 +238,10 @@ def compute_facts(ticket: Ticket, transactions: Sequence[Transaction]) -> Transa
     the result is newest first. A transaction is related when its amount (and
     currency, if written) matches an amount the ticket mentions, or its UTC
     date a date the ticket mentions; duplicate charges are always related;
-    failed, pending, refund and chargeback transactions are related when the
-    ticket talks about that kind; a transaction whose id or reference (an order
+    failed, pending, refund and chargeback transactions (a charge the processor
+    records as refunded or disputed counts as one) are related when the ticket
+    talks about that kind, and a related charge brings the refunds and
+    chargebacks that name it (and they it); a transaction whose id or reference (an order
     number, say) the ticket quotes is related. When nothing names a transaction,
     the ticket is about money (a charge, a payment, a plan, an invoice, ...) and
     the customer has at most `FEW_TRANSACTIONS` transactions, the newest charge
@@ -225,6 +262,14 @@ def compute_facts(ticket: Ticket, transactions: Sequence[Transaction]) -> Transa
     related = named | _topic_ids(lowered, kinds) | duplicates
     if not named and (newest := _fallback_charge(lowered, ordered)):
         related.add(newest)
+    links = _linked(ordered)
+    # A related charge brings its refunds and chargebacks, and they bring it.
+    related |= {linked for tx_id in related for linked in links.get(tx_id, ())}
+    disputed = {
+        tx.transaction_id
+        for tx in ordered
+        if tx.dispute_status and tx.dispute_status.lower() in _OPEN_DISPUTES
+    }
     return TransactionFacts(
         mentioned_amounts=list(dict.fromkeys(amount.value for amount in amounts)),
         mentioned_dates=[day.isoformat() for day in days],
@@ -234,6 +279,8 @@ def compute_facts(ticket: Ticket, transactions: Sequence[Transaction]) -> Transa
         failed_ids=kinds.failed,
         refund_ids=kinds.refunds,
         chargeback_ids=kinds.chargebacks,
+        refunded_charge_ids=_in_order(ordered, _refunded_charges(ordered, links)),
+        disputed_ids=_in_order(ordered, disputed),
     )
 
 
@@ -376,7 +423,9 @@ def check_reply(
     cited passage makes is not a failure, but is put `for_review` all the same.
     """
     has_refund = any(
-        tx.type is TransactionType.REFUND or _status(tx) in _REFUNDED_STATUSES
+        tx.type is TransactionType.REFUND
+        or _status(tx) in _REFUNDED_STATUSES
+        or bool(tx.amount_refunded)
         for tx in transactions
     )
     given = passages or ()

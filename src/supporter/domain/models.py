@@ -103,6 +103,12 @@ class TransactionFacts(_Frozen):
     failed_ids: list[str] = Field(default_factory=list)
     refund_ids: list[str] = Field(default_factory=list)
     chargeback_ids: list[str] = Field(default_factory=list)
+    # Charges refunded in part or whole: by the processor's record on the charge (Stripe's
+    # Amount Refunded) or by a refund of the customer's that names the charge (PayPal's
+    # Reference Txn ID).
+    refunded_charge_ids: list[str] = Field(default_factory=list)
+    # Charges whose dispute (chargeback) the bank has not decided yet.
+    disputed_ids: list[str] = Field(default_factory=list)
 
 
 class Analysis(_Frozen):

@@ -40,6 +40,7 @@ class Phrasebook:
     failed: Plural
     pending: Plural
     refund_issued: str
+    refund_recorded: str  # a refund the processor records on the charge itself
     chargeback: Plural
     next_steps: Mapping[str, str]
     next_steps_other: str
@@ -94,6 +95,8 @@ ENGLISH = Phrasebook(
     ),
     refund_issued="A refund of {amount} was already issued on {date} (reference {id}). "
     "Depending on your bank, it can take a few business days to appear on your statement.",
+    refund_recorded="{amount} of the payment {id} has already been refunded. Depending on your "
+    "bank, it can take a few business days to appear on your statement.",
     chargeback=Plural(
         "We can see that a chargeback has been opened for {refs}; our team will follow it "
         "up with your bank.",
@@ -178,6 +181,8 @@ SPANISH = Phrasebook(
     ),
     refund_issued="Ya se emitió un reembolso de {amount} el {date} (referencia {id}). Según "
     "su banco, puede tardar unos días hábiles en aparecer en su extracto.",
+    refund_recorded="Ya se reembolsaron {amount} del pago {id}. Según su banco, puede tardar unos "
+    "días hábiles en aparecer en su extracto.",
     chargeback=Plural(
         "Vemos que se ha abierto un contracargo para {refs}; nuestro equipo le dará "
         "seguimiento con su banco.",
@@ -267,6 +272,8 @@ FRENCH = Phrasebook(
     refund_issued="Un remboursement de {amount} a déjà été émis le {date} (référence {id}). "
     "Selon votre banque, il peut falloir quelques jours ouvrés pour qu'il apparaisse sur "
     "votre relevé.",
+    refund_recorded="{amount} du paiement {id} ont déjà été remboursés. Selon votre banque, cela "
+    "peut prendre quelques jours ouvrés avant d'apparaître sur votre relevé.",
     chargeback=Plural(
         "Nous voyons qu'une rétrofacturation a été ouverte pour {refs} ; notre équipe en "
         "assure le suivi avec votre banque.",
@@ -361,6 +368,8 @@ GERMAN = Phrasebook(
     refund_issued="Eine Rückerstattung über {amount} wurde bereits am {date} veranlasst "
     "(Referenz {id}). Je nach Bank kann es einige Werktage dauern, bis sie auf Ihrem "
     "Kontoauszug erscheint.",
+    refund_recorded="Von der Zahlung {id} wurden bereits {amount} erstattet. Je nach Bank kann es "
+    "einige Werktage dauern, bis dies auf Ihrem Kontoauszug erscheint.",
     chargeback=Plural(
         "Wir sehen, dass für {refs} eine Rückbuchung eröffnet wurde; unser Team kümmert "
         "sich darum mit Ihrer Bank.",
@@ -447,6 +456,8 @@ PORTUGUESE = Phrasebook(
     ),
     refund_issued="Já foi emitido um reembolso de {amount} em {date} (referência {id}). "
     "Dependendo do seu banco, pode demorar alguns dias úteis a aparecer no seu extrato.",
+    refund_recorded="Já foram reembolsados {amount} do pagamento {id}. Dependendo do seu banco, "
+    "pode levar alguns dias úteis a aparecer no seu extrato.",
     chargeback=Plural(
         "Vemos que foi aberto um estorno para {refs}; a nossa equipa vai acompanhá-lo com o "
         "seu banco.",
@@ -537,6 +548,8 @@ ITALIAN = Phrasebook(
     refund_issued="Un rimborso di {amount} è già stato emesso il {date} (riferimento {id}). "
     "A seconda della banca, possono servire alcuni giorni lavorativi prima che compaia "
     "sull'estratto conto.",
+    refund_recorded="Sono già stati rimborsati {amount} del pagamento {id}. A seconda della "
+    "banca, possono servire alcuni giorni lavorativi prima che compaiano sull'estratto conto.",
     chargeback=Plural(
         "Vediamo che è stato aperto un chargeback per {refs}; il nostro team lo seguirà con "
         "la sua banca.",

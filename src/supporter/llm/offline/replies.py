@@ -134,4 +134,12 @@ def _fact_notes(
         book.refund_issued.format(amount=money_text(tx), date=utc_day(tx), id=tx.transaction_id)
         for tx in refunds
     )
+    # A refund recorded on the charge itself (no refund row of its own to list).
+    notes.extend(
+        book.refund_recorded.format(
+            amount=f"{tx.amount_refunded} {tx.currency}", id=tx.transaction_id
+        )
+        for tx in listed
+        if tx.amount_refunded
+    )
     return notes

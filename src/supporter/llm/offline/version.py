@@ -28,7 +28,7 @@ from supporter.llm.offline.transactions import STATUS_GROUPS, UNDONE_STATUSES
 
 # Bump when the scoring or reply code changes; the tables below and the
 # taxonomy are fingerprinted into `version` on their own.
-RULES_VERSION: Final = "offline-3"
+RULES_VERSION: Final = "offline-4"
 
 
 def _rules_fingerprint() -> str:

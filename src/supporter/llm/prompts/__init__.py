@@ -167,6 +167,13 @@ def _transactions_json(transactions: Sequence[Transaction]) -> str:
         }
         if tx.card_last4 and _LAST4.fullmatch(tx.card_last4):
             row["card_last4"] = tx.card_last4
+        # What the processor records on the charge: a refund, a dispute (only when there).
+        if tx.amount_refunded:
+            row["amount_refunded"] = str(tx.amount_refunded)
+        if tx.dispute_status:
+            row["dispute_status"] = tx.dispute_status
+        if tx.disputed_amount:
+            row["disputed_amount"] = str(tx.disputed_amount)
         rows.append(row)
     return _json_rows(rows)
 

@@ -136,28 +136,48 @@ def tansu() -> Iterator[TansuServer]:
     server.stop()
 
 
-@pytest.fixture(params=["rabbitmq", "redis", "kafka"])
-async def real_broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
-    """Each real broker in turn (the test runs once on each), under a prefix of its own
-    that is deleted afterwards."""
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@contextlib.asynccontextmanager
+async def broker_of(
+    kind: str,
+    request: pytest.FixtureRequest,
+    *,
+    url: str | None = None,
+    max_length: int | None = None,
+) -> AsyncIterator[Broker]:
+    """A real broker of `kind` ("rabbitmq", "redis", "kafka": the session's Tansu
+    unless `url` says otherwise), under a prefix of its own deleted afterwards."""
     prefix = f"test-{uuid.uuid4().hex[:10]}"
-    if request.param == "kafka":
-        tansu: TansuServer = request.getfixturevalue("tansu")
-        kafka = KafkaBroker(tansu.url, prefix=prefix, session_timeout=2.0)
+    if kind == "kafka":
+        if url is None:
+            tansu: TansuServer = request.getfixturevalue("tansu")
+            url = tansu.url
+        kafka = KafkaBroker(url, prefix=prefix, session_timeout=2.0, max_length=max_length)
         yield kafka
         for queue in QUEUES:
             await kafka.delete(queue)
         await kafka.close()
-    elif request.param == "rabbitmq":
+    elif kind == "rabbitmq":
         require_service("RabbitMQ", "127.0.0.1", 5672)
-        rabbit = RabbitMQBroker("amqp://guest:guest@127.0.0.1:5672/", prefix=prefix)
+        rabbit = RabbitMQBroker(url or RABBITMQ_URL, prefix=prefix, max_length=max_length)
         yield rabbit
         for queue in QUEUES:
             await rabbit.delete(queue)
         await rabbit.close()
     else:
         require_service("Redis", "127.0.0.1", 6379)
-        redis = RedisStreamsBroker("redis://127.0.0.1:6379/0", prefix=prefix)
+        redis = RedisStreamsBroker(url or REDIS_URL, prefix=prefix, max_length=max_length)
         yield redis
         await redis.delete_keys()
         await redis.close()
+
+
+@pytest.fixture(params=["rabbitmq", "redis", "kafka"])
+async def real_broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
+    """Each real broker in turn (the test runs once on each), under a prefix of its own
+    that is deleted afterwards."""
+    async with broker_of(request.param, request) as broker:
+        yield broker

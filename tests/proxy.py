@@ -1,6 +1,7 @@
 """A TCP relay to a server that can cut every connection through it at once, as a
-network failure or a server restart would; it runs on a thread of its own, so the
-processes and event loops of a test can all go through it."""
+network failure or a server restart would, or hold everything sent through it, as a
+server that stops answering would; it runs on a thread of its own, so the processes
+and event loops of a test can all go through it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ class TcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._writers: set[asyncio.StreamWriter] = set()
         self._server: asyncio.Server | None = None
+        self._flowing = threading.Event()
+        self._flowing.set()
         self.port = 0
 
     def start(self) -> int:
@@ -41,10 +44,20 @@ class TcpProxy:
 
         return self._call(cut())
 
+    def hold(self) -> None:
+        """Relay nothing more, either way, until `release`: connections stay open and
+        every request goes unanswered."""
+        self._flowing.clear()
+
+    def release(self) -> None:
+        self._flowing.set()
+
     def close(self) -> None:
         """Cut every connection and stop listening (new connections are refused)."""
         if not self._thread.is_alive():
             return
+
+        self._flowing.set()
 
         async def stop() -> None:
             for writer in self._writers:
@@ -72,6 +85,8 @@ class TcpProxy:
         async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
             with contextlib.suppress(ConnectionError):
                 while data := await source.read(65536):
+                    while not self._flowing.is_set():
+                        await asyncio.sleep(0.01)
                     sink.write(data)
                     await sink.drain()
             sink.transport.abort()

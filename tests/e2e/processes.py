@@ -14,6 +14,7 @@ from pathlib import Path
 
 import asyncpg
 
+from supporter.brokers.base import Broker
 from supporter.brokers.kafka import KafkaBroker
 from supporter.brokers.rabbitmq import RabbitMQBroker
 from supporter.brokers.redis import RedisStreamsBroker
@@ -29,6 +30,14 @@ BROKERS = {
 # Kafka settings for every process on Tansu: it lets a consumer group form after half
 # the session timeout, so a short one makes joins (and a killed worker's eviction) quick.
 KAFKA_ENVIRONMENT = {"SUPPORTER_KAFKA_SESSION_TIMEOUT": "6"}
+
+
+def connect(kind: str, url: str, prefix: str) -> Broker:
+    if kind == "rabbitmq":
+        return RabbitMQBroker(url, prefix=prefix)
+    if kind == "kafka":
+        return KafkaBroker(url, prefix=prefix)
+    return RedisStreamsBroker(url, prefix=prefix)
 
 
 async def _clean(kind: str, url: str, prefix: str) -> None:

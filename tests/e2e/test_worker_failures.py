@@ -17,16 +17,13 @@ from tests.e2e.processes import (
     BROKERS,
     Processes,
     clean,
+    connect,
     ingest_arguments,
     sample_with_open_ids,
     stored_in,
 )
 from tests.proxy import TcpProxy
 
-from supporter.brokers.base import Broker
-from supporter.brokers.kafka import KafkaBroker
-from supporter.brokers.rabbitmq import RabbitMQBroker
-from supporter.brokers.redis import RedisStreamsBroker
 from supporter.domain.messages import TicketMessage, encode
 from supporter.domain.models import Ticket
 from supporter.testing.tansu import TansuServer, free_port
@@ -42,14 +39,6 @@ def results_in(store_url: str) -> dict[str, str]:
         return {row["ticket_id"]: row["status"] for row in rows}
 
     return asyncio.run(query())
-
-
-def connect(kind: str, url: str, prefix: str) -> Broker:
-    if kind == "rabbitmq":
-        return RabbitMQBroker(url, prefix=prefix)
-    if kind == "kafka":
-        return KafkaBroker(url, prefix=prefix)
-    return RedisStreamsBroker(url, prefix=prefix)
 
 
 async def publish_poison_and_good(kind: str, url: str, prefix: str, good: int) -> None:

@@ -3,8 +3,11 @@ on a real broker: every open ticket ends with exactly one stored result."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
+import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,11 +18,14 @@ from tests.e2e.processes import (
     BROKERS,
     Processes,
     clean,
+    connect,
     ingest_arguments,
     sample_with_open_ids,
     stored,
     stored_in,
 )
+
+from supporter.pipeline.stages import TICKETS
 
 
 @pytest.fixture
@@ -168,3 +174,47 @@ def test_a_killed_analyze_worker_loses_and_duplicates_nothing(tmp_path: Path, ki
     lines = [json.loads(line)["ticket_id"] for line in out.read_text().splitlines()]
     assert len(lines) == len(set(lines)), "a ticket got two output lines"
     assert set(lines) == open_ids
+
+
+def waiting(kind: str, prefix: str) -> int:
+    """Messages waiting in the tickets queue under `prefix`."""
+
+    async def depth() -> int:
+        broker = connect(kind, BROKERS[kind][0], prefix)
+        try:
+            await broker.declare(TICKETS)  # as ingest does: it may not have yet
+            return await broker.depth(TICKETS)
+        finally:
+            await broker.close()
+
+    return asyncio.run(depth())
+
+
+@pytest.mark.slow
+def test_ingest_with_no_consumer_stops_on_the_first_sigterm(
+    tmp_path: Path, kind: str, environment: dict[str, str]
+) -> None:
+    """The issue's case: the queue is full, nobody drains it, intake waits for room.
+    One SIGTERM ends it within the shutdown timeout, as interrupted, with what was
+    published counted."""
+    data, _ = sample_with_open_ids(tmp_path, 200)
+    processes = Processes(
+        tmp_path,
+        {**environment, "SUPPORTER_QUEUE_SIZE": "5", "SUPPORTER_SHUTDOWN_TIMEOUT": "1"},
+    )
+    prefix = environment["SUPPORTER_BROKER_PREFIX"]
+    ingest = processes.start(*ingest_arguments(data, tmp_path / "rejects.jsonl"))
+    try:
+        wait_until(lambda: ingest.poll() is not None or waiting(kind, prefix) >= 5, 60)
+        time.sleep(0.5)
+        assert ingest.poll() is None, processes.logs()
+        ingest.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        code = ingest.wait(timeout=60)
+        took = time.monotonic() - stopped
+    finally:
+        processes.kill_all()
+    assert code == 130, processes.logs()
+    assert took < 1 + 5, processes.logs()
+    assert re.search(r"processed now\s*│\s*5\b", processes.logs()), processes.logs()
+    assert waiting(kind, prefix) == 5

@@ -87,9 +87,10 @@
   left) is skipped; an offset whose record is gone (retention) reads from the log
   start.
 - **Backpressure.** With `max_length`, a fresh publish waits (polling with
-  backoff) while the queue's depth is `max_length` or more. The depth is checked
-  again after `max_length / 4` publishes by this broker or after a second, so
-  several publishers may overshoot a little. Delayed publishes skip the bound.
+  backoff) while the queue's depth is `max_length` or more. The depth is asked
+  for again when the room it last showed is spent or a second old
+  (`brokers/room.py`), so several publishers may overshoot a little. Delayed
+  publishes skip the bound.
 - **Failures.** A server that cannot be reached, or that does not answer an
   operation within `answer_timeout` seconds, raises BrokerError (the workers then
   consume again after a pause). aiokafka reconnects on its own underneath; a
@@ -130,6 +131,7 @@ from aiokafka.errors import (
 )
 
 from supporter.brokers.base import BrokerError, dead_letter_queue
+from supporter.brokers.room import RoomGauge
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +144,6 @@ _TOPIC_ALREADY_EXISTS = 36
 # partition resumed or refilled is read again soon (Tansu holds fetches this long
 # even when another partition in them has records).
 FETCH_MAX_WAIT_MS = 20
-_ROOM_POLL_FIRST = 0.02
-_ROOM_POLL_MAX = 0.5
-_ROOM_RECHECK = 1.0
 _URL_OPTIONS = frozenset({"idempotence"})
 _REBALANCING = (CommitFailedError, IllegalGenerationError, RebalanceInProgressError)
 # This many commits in a row failing for another reason than a rebalance end the
@@ -717,8 +716,11 @@ class KafkaBroker:
         self._starting = asyncio.Lock()
         self._topics: set[str] = set()
         self._declared: dict[str, None] = {}
-        # Per queue: (depth when last checked, publishes since, when checked).
-        self._room: dict[str, tuple[int, int, float]] = {}
+        self._room = (
+            None
+            if max_length is None
+            else RoomGauge(max_length, self.depth, first_poll=0.02, max_poll=0.5)
+        )
         self._closed = False
 
     # --- names ----------------------------------------------------------------------
@@ -892,8 +894,11 @@ class KafkaBroker:
                 encoded_key,
             )
             return
-        await self._wait_for_room(queue)
-        await self.send(self.topic(queue), body, message_id, given, encoded_key)
+        if self._room is None:
+            await self.send(self.topic(queue), body, message_id, given, encoded_key)
+            return
+        async with self._room.taken(queue):
+            await self.send(self.topic(queue), body, message_id, given, encoded_key)
 
     async def send(
         self,
@@ -921,25 +926,6 @@ class KafkaBroker:
                 headers=headers,
                 partition=0 if key is None else None,
             )
-
-    async def _wait_for_room(self, queue: str) -> None:
-        if self.max_length is None:
-            return
-        loop = asyncio.get_running_loop()
-        depth, since, checked = self._room.get(queue, (0, 0, -math.inf))
-        recheck_after = max(1, self.max_length // 4)
-        fresh = loop.time() - checked < _ROOM_RECHECK
-        if fresh and depth + since < self.max_length and since < recheck_after:
-            self._room[queue] = (depth, since + 1, checked)
-            return
-        pause = _ROOM_POLL_FIRST
-        while True:
-            depth = await self.depth(queue)
-            if depth < self.max_length:
-                self._room[queue] = (depth, 1, loop.time())
-                return
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, _ROOM_POLL_MAX)
 
     # --- consuming ------------------------------------------------------------------
 

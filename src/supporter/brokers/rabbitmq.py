@@ -24,9 +24,10 @@
   Delays are rounded *up* to two significant digits (`delay_bucket_ms`), at most
   10 % late, so jittered retries share a few dozen queues per decade instead of
   one queue each; an idle delay queue deletes itself (`x-expires`).
-- **Backpressure.** With `max_length`, a fresh publish first polls the queue's
-  depth and sleeps (with backoff) while it holds `max_length` or more ready
-  messages. Several publishers may overshoot the bound by one message each.
+- **Backpressure.** With `max_length`, a fresh publish waits (polling with
+  backoff) while the queue holds `max_length` or more ready messages; the depth
+  is asked for only when the room it last showed is spent or a second old
+  (`brokers/room.py`). Several publishers may overshoot the bound a little.
   Delayed publishes (retries) skip the bound, as on every broker. It is not an
   `x-max-length` queue argument: RabbitMQ would drop or reject messages at the
   limit instead of slowing the publisher down.
@@ -78,13 +79,12 @@ from pamqp.common import FieldValue
 from yarl import URL
 
 from supporter.brokers.base import BrokerError, dead_letter_queue
+from supporter.brokers.room import RoomGauge
 
 ANSWER_TIMEOUT = 30.0
 """Seconds to wait for RabbitMQ to answer one operation before raising BrokerError."""
 
 _DELAY_QUEUE_REFRESH = 60.0
-_ROOM_POLL_FIRST = 0.05
-_ROOM_POLL_MAX = 1.0
 # RabbitMQ's record of the dead-lettering that moved a delayed message out of its
 # delay queue: bookkeeping of this adapter, not the publisher's headers.
 _DEATH_HEADERS = ("x-death", "x-first-death-", "x-last-death-")
@@ -252,7 +252,7 @@ class RabbitMQBroker:
             raise ValueError("max_length must be at least 1 (or None for unbounded queues)")
         self._url = url
         self._prefix = prefix
-        self._max_length = max_length
+        self._room = None if max_length is None else RoomGauge(max_length, self.depth)
         self._connection: AbstractRobustConnection | None = None
         self._publisher: AbstractRobustChannel | None = None
         self._inspector: AbstractRobustChannel | None = None
@@ -348,12 +348,25 @@ class RabbitMQBroker:
     ) -> None:
         if self._closed:
             raise BrokerError("broker is closed")
+        if delay > 0 or self._room is None:
+            await self._send(queue, body, message_id, headers, delay)
+            return
+        async with self._room.taken(queue):
+            await self._send(queue, body, message_id, headers, delay)
+
+    async def _send(
+        self,
+        queue: str,
+        body: bytes,
+        message_id: str,
+        headers: Mapping[str, str] | None,
+        delay: float,
+    ) -> None:
         fields: dict[str, FieldValue] = dict(headers or {})
         if delay > 0:
             routing_key = await self._delay_queue(queue, delay)
             visible_in = delay_bucket_ms(delay) / 1000
         else:
-            await self._wait_for_room(queue)
             routing_key = self._name(queue)
             visible_in = 0.0
         now = time.time()
@@ -372,14 +385,6 @@ class RabbitMQBroker:
                 await channel.default_exchange.publish(message, routing_key=routing_key)
             except PublishError as error:
                 raise BrokerError(f"queue {queue!r} is not declared") from error
-
-    async def _wait_for_room(self, queue: str) -> None:
-        if self._max_length is None:
-            return
-        pause = _ROOM_POLL_FIRST
-        while await self.depth(queue) >= self._max_length:
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, _ROOM_POLL_MAX)
 
     async def _delay_queue(self, queue: str, delay: float) -> str:
         """The delay queue for `delay`, declared if this broker has not lately."""

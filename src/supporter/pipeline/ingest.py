@@ -1,5 +1,6 @@
 """The ingest stage: read tickets, keep those waiting for an answer, attach the
-customer's recent transactions, and publish them (waiting while the queue is full).
+customer's recent transactions, and publish them (waiting while the queue is full),
+a window of them in flight at once.
 
 Without an index at hand (`supporter ingest` with no transactions file), tickets go
 out without transactions and the analyze workers look them up in the shared store.
@@ -25,6 +26,7 @@ from supporter.domain.messages import (
 from supporter.observability import tracing
 from supporter.pipeline.stages import TICKETS
 from supporter.pipeline.stats import RunStats
+from supporter.pipeline.window import PublishWindow, until_stopped
 from supporter.sources.base import RejectHandler, TicketSource
 from supporter.store.base import DeadLetterRecord
 from supporter.transactions.base import TransactionIndex, TransactionWindow
@@ -35,6 +37,9 @@ class IngestOptions:
     open_statuses: frozenset[str] = frozenset({"new", "open"})
     lookback_days: int = 90
     max_transactions: int = 20
+    # Publishes in flight at once: enough to hide a broker's round trip, few enough
+    # to keep memory flat (a queue may overshoot its bound by this many).
+    publish_window: int = 64
 
     @property
     def window(self) -> TransactionWindow:
@@ -49,18 +54,40 @@ class Ingestor:
         options: IngestOptions,
         stats: RunStats,
         done: Collection[str],
+        *,
+        grace: float = 30.0,
     ) -> None:
         self._broker = broker
         self._index = index
         self._options = options
         self._stats = stats
         self._done = done
+        self._grace = grace
         self.skipped_done: list[str] = []
 
     async def run(
         self, source: TicketSource, on_reject: RejectHandler, stop: asyncio.Event
     ) -> None:
-        """Publish every open ticket not done yet, until the source ends or `stop` is set."""
+        """Publish every open ticket not done yet, until the source ends or `stop` is set.
+
+        Up to `publish_window` publishes are in flight at once. A stop ends reading at
+        once, wherever it waits (a full queue, a slow broker), and gives the publishes
+        in flight `grace` seconds to be confirmed; those that are not count as not
+        published (a rerun publishes them again: downstream is idempotent by ticket)."""
+        window = PublishWindow(self._options.publish_window)
+        try:
+            await until_stopped(self._feed(source, on_reject, window, stop), stop)
+            await until_stopped(window.drain(), stop, grace=self._grace)
+        finally:
+            await window.cancel()
+
+    async def _feed(
+        self,
+        source: TicketSource,
+        on_reject: RejectHandler,
+        window: PublishWindow,
+        stop: asyncio.Event,
+    ) -> None:
         options = self._options
         async for ticket in source.tickets(on_reject):
             if stop.is_set():
@@ -77,8 +104,12 @@ class Ingestor:
             if self._index is not None:
                 transactions = await options.window.of(self._index, ticket)
             message = TicketMessage(ticket=ticket, transactions=transactions)
-            await publish_ticket(self._broker, TICKETS, message, "ingest")
-            self._stats.published += 1
+            await window.put(
+                publish_ticket(self._broker, TICKETS, message, "ingest"), self._published
+            )
+
+    def _published(self) -> None:
+        self._stats.published += 1
 
 
 async def publish_ticket(

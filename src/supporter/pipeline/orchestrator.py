@@ -182,9 +182,7 @@ class Pipeline:
     ) -> RunReport:
         """Every open ticket of `source` through every stage. With `index`, ingest gives each
         ticket its transactions; without, the analyze stage looks them up (a live API)."""
-        ingestor = Ingestor(
-            self._broker, index, self._options.ingest, self.stats, await self._done()
-        )
+        ingestor = await self._ingestor(index)
 
         async def intake() -> None:
             await ingestor.run(source, on_reject, self._stop)
@@ -230,6 +228,18 @@ class Pipeline:
         if stale:
             log.info("%d tickets cited help-center passages that changed: redoing them", len(stale))
         return done - stale
+
+    async def _ingestor(self, index: TransactionIndex | None) -> Ingestor:
+        """Intake for this run: skips what is done (unless forced), and after a stop
+        gives its publishes in flight the shutdown timeout to be confirmed."""
+        return Ingestor(
+            self._broker,
+            index,
+            self._options.ingest,
+            self.stats,
+            await self._done(),
+            grace=self._options.shutdown_timeout,
+        )
 
     def _report(self) -> RunReport:
         if self.stats.finished is None:
@@ -298,9 +308,7 @@ class Pipeline:
         Without an `index` the tickets go out without transactions, for the analyze
         workers to look up in the shared store."""
         await self._declare()
-        ingestor = Ingestor(
-            self._broker, index, self._options.ingest, self.stats, await self._done()
-        )
+        ingestor = await self._ingestor(index)
         await ingestor.run(source, on_reject, self._stop)
         return self._report()
 

@@ -63,7 +63,8 @@ Rejects and errors
 
 Memory
     Only the current record is held, plus the ids read so far with their line
-    (duplicate detection): roughly 100-150 bytes per id.
+    (duplicate detection): in memory up to 100,000 of them, then in a temporary
+    SQLite file (``sources.seen``), so memory stays flat however long the file.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ from supporter.domain.models import Priority, Ticket, Transaction, TransactionTy
 from supporter.sources.base import Reject, RejectHandler, SourceError, SourceName
 from supporter.sources.formats import FieldLimits, ReadOptions
 from supporter.sources.records import Records
+from supporter.sources.seen import SeenIds
 from supporter.sources.sniff import Sample, printable, sniff, unreadable
 from supporter.sources.values import BadValue, card_last4, checked, parse_currency, raw_row, show
 
@@ -248,7 +250,8 @@ class NamedColumns:
     ) -> Callable[[int, Row], _Record | None]:
         """The record of each row (given with its line), or None when it was rejected."""
         parse = make_parser(columns, limits)
-        seen: dict[str, int] = {}  # id -> the line it was first read on
+        # Its temporary file, if it spilled to one, goes when the read drops this parser.
+        seen = SeenIds()
 
         def record(line: int, row: Row) -> _Record | None:
             if len(row) != columns.width:
@@ -260,7 +263,7 @@ class NamedColumns:
             except BadValue as problem:
                 self._reject(on_reject, line, str(problem), row)
                 return None
-            first = seen.setdefault(_record_id(parsed), line)
+            first = seen.first_line(_record_id(parsed), line)
             if first != line:
                 reason = f"{self._schema.id_field}: duplicate of line {first}"
                 self._reject(on_reject, line, reason, row)

@@ -26,7 +26,8 @@ Rejects and errors
 Memory
     Rows are streamed with a server-side cursor (``stream_results``), ``batch_size`` at a
     time: PostgreSQL's cursors, MySQL's unbuffered result sets, SQLite's stepping.
-    Nothing holds the whole result, only the ids read so far (duplicate detection).
+    Nothing holds the whole result; the ids read so far (duplicate detection) move to a
+    temporary file past 100,000 (``sources.seen``): memory stays flat.
 """
 
 from __future__ import annotations

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from tests.sources.reading import read_all
 
 from supporter.domain.models import Priority, Ticket
-from supporter.sources.base import Reject
+from supporter.sources.base import Reject, SourceError
 from supporter.sources.freshdesk import FreshdeskTicketSource
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -41,3 +42,18 @@ async def test_a_bad_code_is_rejected_with_its_path_and_field(tmp_path: Path) ->
     assert [t.ticket_id for t in tickets] == ["1"]
     assert reject.record == "$[1]"
     assert reject.reason == "status: not a number code: 'open'"
+
+
+async def test_a_file_that_breaks_off_keeps_what_came_before(tmp_path: Path) -> None:
+    good = {"id": 1, "requester_id": 5, "status": 2, "subject": "s", "created_at": "2024-05-02"}
+    path = tmp_path / "cut.json"
+    path.write_text(json.dumps([good, {**good, "id": 2}])[:-30], encoding="utf-8")
+    read_before: list[Ticket] = []
+
+    async def read_all() -> None:
+        async for found in FreshdeskTicketSource(path).tickets(lambda reject: None):
+            read_before.append(found)
+
+    with pytest.raises(SourceError, match=r"cut\.json: not valid JSON after \$\[0\]"):
+        await read_all()
+    assert [t.ticket_id for t in read_before] == ["1"]

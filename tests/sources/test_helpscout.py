@@ -51,6 +51,6 @@ async def test_a_conversation_without_its_customer_is_rejected(tmp_path: Path) -
     tickets, [reject] = await read(path)
     assert tickets == []
     assert (reject.record, reject.reason) == (
-        "$._embedded.conversations[0]",
+        "_embedded.conversations[0]",
         "primaryCustomer: required",
     )

@@ -193,7 +193,7 @@ class Reject(_Frozen):
     source: SourceName
     file: str
     # The physical line the record starts on; None in a JSON document (an API response is
-    # often one line), where `record` says where it is: "$[1].tickets[13]" (page, index).
+    # often one line), where `record` says where it is: "tickets[13]", the 14th ticket.
     line: int | None
     reason: str
     raw: str

@@ -20,8 +20,7 @@ Mapping
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from supporter.domain.models import Priority, Ticket
 from supporter.sources.helpdesk import (
@@ -52,7 +51,7 @@ _SOURCES = {
 class FreshdeskTicketSource(JsonTicketSource):
     """Tickets from a file of Freshdesk ticket-list pages."""
 
-    ARRAYS: ClassVar[Mapping[str, str]] = {"tickets": ""}
+    KEY = ""
 
     def parse(self, record: dict[str, Any]) -> Ticket:
         limits = self.limits

@@ -4,7 +4,7 @@ card numbers, rejecting a bad record with where it stands, skipping a repeated t
 Values follow the CSV reader's rules (``supporter.sources.csv``): the same field
 limits, surrounding spaces stripped, card numbers masked in subject and body as
 they are read, and in a reject's ``raw`` text. A reject names the field
-(``status: ...``) and the record's JSON path (``$[1].tickets[13]``).
+(``status: ...``) and where the record stands (``tickets[13]``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any, ClassVar
@@ -21,7 +21,7 @@ from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Priority, Ticket
 from supporter.sources.base import Reject, RejectHandler
 from supporter.sources.csv import FieldLimits
-from supporter.sources.jsonpages import Item, read_pages
+from supporter.sources.jsonpages import read_records
 
 __all__ = [
     "BadField",
@@ -155,10 +155,10 @@ class TicketRecords:
 
 
 class JsonTicketSource:
-    """A helpdesk's JSON export as a ticket source: each record of the page arrays
-    `ARRAYS` (see `supporter.sources.jsonpages.read_pages`) made a ticket by `parse`."""
+    """A helpdesk's JSON export as a ticket source: each record of the pages' array at
+    `KEY` (see `supporter.sources.jsonpages.read_records`) made a ticket by `parse`."""
 
-    ARRAYS: ClassVar[Mapping[str, str]] = {}
+    KEY: ClassVar[str] = ""
 
     def __init__(self, path: str | os.PathLike[str], *, limits: FieldLimits | None = None) -> None:
         self.path = path
@@ -170,9 +170,8 @@ class JsonTicketSource:
 
     def read(self, on_reject: RejectHandler) -> Iterator[Ticket]:
         records = TicketRecords(os.fspath(self.path), on_reject, repeats_skipped=True)
-        for item in read_pages(self.path, self.ARRAYS):
-            if isinstance(item, Item):
-                yield from records.ticket(item.value, item.path, self.parse)
+        for where, record in read_records(self.path, self.KEY):
+            yield from records.ticket(record, where, self.parse)
 
     def parse(self, record: dict[str, Any]) -> Ticket:
         raise NotImplementedError

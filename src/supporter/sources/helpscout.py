@@ -22,8 +22,7 @@ Mapping
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from supporter.domain.models import Ticket
 from supporter.sources.helpdesk import (
@@ -45,7 +44,7 @@ _STATUSES = {"active": "open"}
 class HelpScoutTicketSource(JsonTicketSource):
     """Tickets from a file of Help Scout conversation-list pages (with threads)."""
 
-    ARRAYS: ClassVar[Mapping[str, str]] = {"conversations": "_embedded.conversations"}
+    KEY = "_embedded.conversations"
 
     def parse(self, record: dict[str, Any]) -> Ticket:
         limits = self.limits

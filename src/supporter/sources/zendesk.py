@@ -23,14 +23,14 @@ Mapping
     ``created_at``. channel: ``via.channel``. tags: ``tags``.
 
 Memory
-    A page's users are kept until the page ends, and so are its tickets when the
-    users come after them in the page (Zendesk pages hold at most 1,000 tickets).
+    The file is read twice, a record at a time: first the side-loaded users (each
+    requester's address and external id are kept, about 200 bytes a user, since a
+    page may list its users after its tickets), then the tickets.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +40,6 @@ from supporter.sources.csv import FieldLimits
 from supporter.sources.helpdesk import (
     BadField,
     JsonTicketSource,
-    TicketRecords,
     identifier,
     priority,
     subject_and_body,
@@ -48,7 +47,7 @@ from supporter.sources.helpdesk import (
     text,
     timestamp,
 )
-from supporter.sources.jsonpages import Item, PageEnd, read_pages
+from supporter.sources.jsonpages import read_records
 
 __all__ = ["ZendeskTicketSource"]
 
@@ -58,7 +57,6 @@ _PRIORITIES = {
     "normal": Priority.MEDIUM,
     "low": Priority.LOW,
 }
-_ARRAYS = {"tickets": "tickets", "users": "users"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,53 +65,42 @@ class _Requester:
     external_id: str | None
 
 
+_NOBODY = _Requester(None, None)
+
+
 class ZendeskTicketSource(JsonTicketSource):
     """Tickets from a file of Zendesk incremental export pages."""
 
+    KEY = "tickets"
+
     def read(self, on_reject: RejectHandler) -> Iterator[Ticket]:
-        records = TicketRecords(os.fspath(self.path), on_reject, repeats_skipped=True)
+        # Users may come after the tickets in a page: a first pass reads them all.
         users: dict[str, _Requester] = {}
-        waiting: list[Item] = []  # tickets read before their page's users
-        users_seen = False
-        for item in read_pages(self.path, _ARRAYS):
-            if isinstance(item, PageEnd):
-                for ticket in waiting:
-                    yield from records.ticket(ticket.value, ticket.path, self._parser(users))
-                users, waiting, users_seen = {}, [], False
-            elif item.array == "users":
-                users_seen = True
-                _add_user(users, item.value)
-            elif users_seen:
-                yield from records.ticket(item.value, item.path, self._parser(users))
-            else:
-                waiting.append(item)
+        for _, user in read_records(self.path, "users"):
+            _add_user(users, user)
+        self._users = users
+        yield from super().read(on_reject)
 
-    def _parser(self, users: dict[str, _Requester]) -> Callable[[dict[str, Any]], Ticket]:
+    def parse(self, record: dict[str, Any]) -> Ticket:
         limits = self.limits
-
-        def parse(record: dict[str, Any]) -> Ticket:
-            ticket_id = identifier(record.get("id"), "id", limits)
-            requester_id = identifier(record.get("requester_id"), "requester_id", limits)
-            requester = users.get(requester_id, _Requester(None, None))
-            subject, body = subject_and_body(
-                record.get("subject"), record.get("description"), limits
-            )
-            via = record.get("via")
-            channel = via.get("channel") if isinstance(via, dict) else None
-            return Ticket(
-                ticket_id=ticket_id,
-                customer_id=requester.external_id or f"zendesk:{requester_id}",
-                subject=subject,
-                body=body,
-                status=_status(record.get("status"), limits),
-                created_at=timestamp(record.get("created_at"), "created_at"),
-                customer_email=requester.email,
-                channel=text(channel, "via.channel", limits.text) or None,
-                priority=priority(record.get("priority"), _PRIORITIES),
-                tags=tags(record.get("tags")),
-            )
-
-        return parse
+        ticket_id = identifier(record.get("id"), "id", limits)
+        requester_id = identifier(record.get("requester_id"), "requester_id", limits)
+        requester = self._users.get(requester_id, _NOBODY)
+        subject, body = subject_and_body(record.get("subject"), record.get("description"), limits)
+        via = record.get("via")
+        channel = via.get("channel") if isinstance(via, dict) else None
+        return Ticket(
+            ticket_id=ticket_id,
+            customer_id=requester.external_id or f"zendesk:{requester_id}",
+            subject=subject,
+            body=body,
+            status=_status(record.get("status"), limits),
+            created_at=timestamp(record.get("created_at"), "created_at"),
+            customer_email=requester.email,
+            channel=text(channel, "via.channel", limits.text) or None,
+            priority=priority(record.get("priority"), _PRIORITIES),
+            tags=tags(record.get("tags")),
+        )
 
 
 def _status(value: Any, limits: FieldLimits) -> str:

@@ -57,3 +57,29 @@ def test_tickets_join_payments_by_email_and_by_quoted_order_number(workdir: Path
         rows = {row["ticket_id"]: row for row in csv.DictReader(file)}
     assert rows["T1"]["related_matched_by"] == "ch_2=email ch_1=email"
     assert rows["T1"]["related_transaction_ids"] == "ch_2 ch_1"
+
+
+def test_a_zendesk_export_joins_our_payments_by_email_only(workdir: Path) -> None:
+    fixture = Path(__file__).parents[1] / "sources" / "fixtures" / "zendesk_time_based.json"
+    Path("zendesk.json").write_bytes(fixture.read_bytes())
+    code, output = invoke("--tickets", "zendesk.json", "--transactions", "transactions.csv")
+    assert code == 0, output
+    lines = {
+        line["ticket_id"]: line
+        for line in map(json.loads, Path("results.jsonl").read_text().splitlines())
+    }
+    # Open and new tickets only: 4712 is solved, 4714 pending.
+    assert sorted(lines) == ["4711", "4713"]
+    alice = lines["4711"]
+    assert alice["customer_id"] == "zendesk:381"  # shares no id with the payments
+    assert alice["analysis"]["category"] == "duplicate_charge"
+    assert alice["analysis"]["related_transactions"] == [
+        {"transaction_id": "ch_2", "matched_by": "email"},
+        {"transaction_id": "ch_1", "matched_by": "email"},
+    ]
+    reply = alice["reply"]["body"]
+    assert "ch_1" in reply
+    assert "ch_2" in reply
+    assert alice["grounding"]["passed"] is True
+    # The phone ticket has no address; nothing it quotes is a payment's reference.
+    assert lines["4713"]["analysis"]["related_transactions"] == []

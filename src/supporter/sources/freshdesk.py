@@ -25,6 +25,7 @@ from typing import Any
 from supporter.domain.models import Priority, Ticket
 from supporter.sources.helpdesk import (
     BadField,
+    JsonTicketFormat,
     JsonTicketSource,
     identifier,
     priority,
@@ -34,7 +35,7 @@ from supporter.sources.helpdesk import (
     timestamp,
 )
 
-__all__ = ["FreshdeskTicketSource"]
+__all__ = ["TICKETS", "FreshdeskTicketSource"]
 
 _STATUSES = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}
 _PRIORITIES = {1: Priority.LOW, 2: Priority.MEDIUM, 3: Priority.HIGH, 4: Priority.URGENT}
@@ -83,3 +84,11 @@ def _code(value: Any, field: str, names: dict[int, str]) -> str:
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadField(field, "required" if value is None else f"not a number code: {value!r}")
     return names.get(value, f"{field}-{value}")
+
+
+TICKETS = JsonTicketFormat(
+    "freshdesk",
+    "Freshdesk ticket list (JSON)",
+    FreshdeskTicketSource,
+    (("item.requester_id", "item.source", "item.status"),),
+)

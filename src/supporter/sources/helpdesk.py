@@ -19,12 +19,14 @@ from typing import Any, ClassVar
 
 from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Priority, Ticket
-from supporter.sources.base import Reject, RejectHandler
-from supporter.sources.csv import FieldLimits
-from supporter.sources.jsonpages import read_records
+from supporter.sources.base import Reject, RejectHandler, SourceError
+from supporter.sources.formats import FieldLimits, ReadOptions
+from supporter.sources.jsonpages import leading_prefixes, read_records
+from supporter.sources.sniff import Sample
 
 __all__ = [
     "BadField",
+    "JsonTicketFormat",
     "JsonTicketSource",
     "TicketRecords",
     "identifier",
@@ -175,6 +177,41 @@ class JsonTicketSource:
 
     def parse(self, record: dict[str, Any]) -> Ticket:
         raise NotImplementedError
+
+
+class JsonTicketFormat:
+    """A helpdesk's JSON export as a format of the registry: recognised by the paths of
+    the values at the start of the file (`signature`: every path of one of its tuples
+    present, in pages at the top or in an array of pages)."""
+
+    def __init__(
+        self,
+        name: str,
+        title: str,
+        source: type[JsonTicketSource],
+        signatures: tuple[tuple[str, ...], ...],
+    ) -> None:
+        self.name = name
+        self.title = title
+        self._source = source
+        self._signatures = signatures
+
+    def recognise(self, sample: Sample) -> str | None:
+        if sample.json_shape is None:
+            return None
+        seen = leading_prefixes(sample.text)
+        for signature in self._signatures:
+            for root in ("", "item."):
+                if all(root + path in seen for path in signature):
+                    return f"JSON with {', '.join(signature)}"
+        return None
+
+    def open(self, sample: Sample, options: ReadOptions) -> JsonTicketSource:
+        if sample.encoding not in ("utf-8", "utf-8-sig"):
+            raise SourceError(
+                f"{sample.name}: a JSON export in {sample.encoding_name}; save it as UTF-8"
+            )
+        return self._source(sample.path, limits=options.limits)
 
 
 class _TextOf(HTMLParser):

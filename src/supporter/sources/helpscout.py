@@ -27,6 +27,7 @@ from typing import Any
 from supporter.domain.models import Ticket
 from supporter.sources.helpdesk import (
     BadField,
+    JsonTicketFormat,
     JsonTicketSource,
     identifier,
     plain_text,
@@ -36,7 +37,7 @@ from supporter.sources.helpdesk import (
     timestamp,
 )
 
-__all__ = ["HelpScoutTicketSource"]
+__all__ = ["CONVERSATIONS", "HelpScoutTicketSource"]
 
 _STATUSES = {"active": "open"}
 
@@ -93,3 +94,11 @@ def _customer_words(record: dict[str, Any]) -> str | None:
     # The API lists threads newest first; the customer's story reads oldest first.
     messages.sort(key=lambda thread: str(thread.get("createdAt") or ""))
     return "\n\n".join(plain_text(thread["body"]) for thread in messages) or None
+
+
+CONVERSATIONS = JsonTicketFormat(
+    "helpscout",
+    "Help Scout conversations (JSON)",
+    HelpScoutTicketSource,
+    (("_embedded.conversations",),),
+)

@@ -18,6 +18,7 @@ from typing import Any
 
 from supporter.domain.models import Priority, Ticket
 from supporter.sources.base import RejectHandler, SourceError
+from supporter.sources.formats import ReadOptions
 from supporter.sources.helpdesk import (
     BadField,
     JsonTicketSource,
@@ -29,9 +30,9 @@ from supporter.sources.helpdesk import (
     text,
     timestamp,
 )
-from supporter.sources.sniff import unreadable
+from supporter.sources.sniff import Sample, unreadable
 
-__all__ = ["JsonLinesTicketSource"]
+__all__ = ["TICKETS", "JsonLinesTicketSource"]
 
 _PRIORITIES = {priority.value: priority for priority in Priority}
 
@@ -77,3 +78,20 @@ class JsonLinesTicketSource(JsonTicketSource):
             priority=priority(record.get("priority"), _PRIORITIES),
             tags=tags(record.get("tags")),
         )
+
+
+class _JsonLinesFormat:
+    name = "jsonl"
+    title = "Supporter tickets as JSON Lines"
+
+    def recognise(self, sample: Sample) -> str | None:
+        first = sample.first_json() if sample.json_shape in ("lines", "object") else None
+        if isinstance(first, dict) and {"ticket_id", "customer_id", "status"} <= first.keys():
+            return "JSON Lines whose first object has ticket_id, customer_id and status"
+        return None
+
+    def open(self, sample: Sample, options: ReadOptions) -> JsonLinesTicketSource:
+        return JsonLinesTicketSource(sample.path, limits=options.limits)
+
+
+TICKETS = _JsonLinesFormat()

@@ -28,9 +28,10 @@ import ijson
 from supporter.sources.base import SourceError
 from supporter.sources.sniff import unreadable
 
-__all__ = ["read_records"]
+__all__ = ["leading_prefixes", "read_records"]
 
 _SPACE = b" \t\r\n"
+_SNIFFED_EVENTS = 5000
 
 
 def read_records(path: str | os.PathLike[str], key: str) -> Iterator[tuple[str, Any]]:
@@ -81,3 +82,18 @@ def _records_prefix(stream: BinaryIO, key: str) -> str:
     if not key:
         return "item"
     return f"item.{key}.item" if head.startswith(b"[") else f"{key}.item"
+
+
+def leading_prefixes(text: str) -> frozenset[str]:
+    """The paths (ijson prefixes, such as ``tickets.item.requester_id``) of the values at
+    the start of a JSON text, cut anywhere: what a format recognises a file by."""
+    found: set[str] = set()
+    events = ijson.parse(text.encode("utf-8", "surrogateescape"), multiple_values=True)
+    try:
+        for count, (prefix, _event, _value) in enumerate(events):
+            found.add(prefix)
+            if count >= _SNIFFED_EVENTS:
+                break
+    except ijson.JSONError:
+        pass  # the sample ends inside a value, or it is not JSON: what was seen stands
+    return frozenset(found)

@@ -19,7 +19,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from supporter.sources import adyen, braintree, paypal, shopify, square, stripe
+from supporter.sources import (
+    adyen,
+    braintree,
+    freshdesk,
+    helpscout,
+    jsonl,
+    paypal,
+    shopify,
+    square,
+    stripe,
+    zendesk,
+)
 from supporter.sources.base import SourceError, SourceName, TicketSource, TransactionSource
 from supporter.sources.csv import CSV_TICKETS, CSV_TRANSACTIONS
 from supporter.sources.formats import Format, ReadOptions, TicketFormat, TransactionFormat
@@ -35,7 +46,13 @@ __all__ = [
     "open_transactions",
 ]
 
-TICKET_FORMATS: tuple[TicketFormat, ...] = (CSV_TICKETS,)
+TICKET_FORMATS: tuple[TicketFormat, ...] = (
+    zendesk.EXPORT,
+    freshdesk.TICKETS,
+    helpscout.CONVERSATIONS,
+    jsonl.TICKETS,
+    CSV_TICKETS,
+)
 TRANSACTION_FORMATS: tuple[TransactionFormat, ...] = (
     stripe.PAYMENTS,
     stripe.BALANCE,

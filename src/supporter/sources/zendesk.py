@@ -36,9 +36,10 @@ from typing import Any
 
 from supporter.domain.models import Priority, Ticket
 from supporter.sources.base import RejectHandler
-from supporter.sources.csv import FieldLimits
+from supporter.sources.formats import FieldLimits
 from supporter.sources.helpdesk import (
     BadField,
+    JsonTicketFormat,
     JsonTicketSource,
     identifier,
     priority,
@@ -49,7 +50,7 @@ from supporter.sources.helpdesk import (
 )
 from supporter.sources.jsonpages import read_records
 
-__all__ = ["ZendeskTicketSource"]
+__all__ = ["EXPORT", "ZendeskTicketSource"]
 
 _PRIORITIES = {
     "urgent": Priority.URGENT,
@@ -122,3 +123,12 @@ def _add_user(users: dict[str, _Requester], user: Any) -> None:
         email.strip() or None if isinstance(email, str) else None,
         str(external_id).strip() or None if isinstance(external_id, int | str) else None,
     )
+
+
+EXPORT = JsonTicketFormat(
+    "zendesk",
+    "Zendesk incremental ticket export (JSON)",
+    ZendeskTicketSource,
+    # Tickets first, or (cursor-based pages can start so) a long list of side-loaded users.
+    (("tickets.item.requester_id", "tickets.item.via"), ("users.item.role", "users.item.email")),
+)

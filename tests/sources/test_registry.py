@@ -49,7 +49,10 @@ def test_a_named_format_is_used_without_asking(tmp_path: Path) -> None:
 
 
 def test_an_unknown_format_name_lists_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match=r"--tickets-format: unknown format 'zendsk'; .*: csv"):
+    known = r"zendesk, freshdesk, helpscout, jsonl, csv"
+    with pytest.raises(
+        SourceError, match=rf"--tickets-format: unknown format 'zendsk'; .*: {known}"
+    ):
         open_tickets(write(tmp_path, TRANSACTIONS), forced="zendsk")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -55,3 +56,34 @@ def test_a_stripe_export_is_joined_by_email_and_its_refunds_and_disputes_are_sta
     assert [(r["line"], r["reason"]) for r in rejects] == [
         (8, "Amount: not an amount like -1,250.00: 'twelve'")
     ]
+
+
+def test_a_paypal_download_is_joined_by_email_and_its_refund_row_is_stated(
+    workdir: Path,
+) -> None:
+    shutil.copy(FIXTURES / "paypal_activity_en.csv", workdir / "activity.csv")
+    (workdir / "tickets.csv").write_text(
+        "ticket_id,customer_id,customer_email,subject,body,status,created_at\n"
+        "T1,zd-1,alice.martin@EXAMPLE.com,Camera kit,Where is my refund for the camera kit?,"
+        "open,2024-05-20T09:00:00Z\n",
+        encoding="utf-8",
+    )
+
+    result = CliRunner().invoke(
+        app,
+        ["run", "--no-progress", "--tickets", "tickets.csv", "--transactions", "activity.csv"],
+        terminal_width=200,
+    )
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"transaction rows skipped \(not payments\)\s*│\s*3", result.output)
+    record = json.loads(Path("results.jsonl").read_text())
+    assert record["analysis"]["related_transaction_ids"] == [
+        "9ZY87654XW321098V",
+        "1AB23456CD789012E",
+    ]
+    assert (
+        "A refund of 179.40 USD was already issued on 2024-05-16 (reference 9ZY87654XW321098V)"
+        in record["reply"]["body"]
+    )
+    assert record["grounding"]["passed"]

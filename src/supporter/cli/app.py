@@ -8,6 +8,7 @@ from supporter.cli import batch, db, dlq, export, knowledge, transactions, users
 from supporter.cli.eval import evaluate_command
 from supporter.cli.fake_llm import fake_llm
 from supporter.cli.fake_stripe import fake_stripe
+from supporter.cli.inspect import inspect
 from supporter.cli.models import models
 from supporter.cli.run import run
 from supporter.cli.sample import sample_data
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.command()(run)
 app.command()(train)
+app.command()(inspect)
 app.command("eval")(evaluate_command)
 app.command("sample-data")(sample_data)
 app.command("fake-llm")(fake_llm)

@@ -366,7 +366,7 @@ async def _run(settings: Settings, stats: RunStats, show_progress: bool) -> RunR
         install_stop_handlers(pipeline.request_stop)
         async with live_progress(stats, enabled=show_progress):
             if index is not None and transaction_source is not None:
-                stats.transactions = await index.load(transaction_source.transactions(on_reject))
+                await wiring.load_transactions(index, transaction_source, on_reject, stats)
             # With stripe:// the analyze stage asks Stripe for each ticket's transactions.
             return await pipeline.run(ticket_source, index, on_reject)
     raise AssertionError("unreachable")  # for mypy: the block above always returns or raises

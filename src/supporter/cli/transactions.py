@@ -81,10 +81,20 @@ def load(
     console.print(
         f"loaded {loaded:,} transactions into {where} ({total:,} there now); "
         f"{rejected:,} row{'' if rejected == 1 else 's'} rejected"
-        + (f" (see {settings.rejects})" if rejected else ""),
+        + (f" (see {settings.rejects})" if rejected else "")
+        + _skipped(stats),
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _skipped(stats: RunStats) -> str:
+    if not stats.skipped_transactions:
+        return ""
+    reasons = ", ".join(
+        f"{count:,} {reason}" for reason, count in stats.skipped_transactions.items()
+    )
+    return f"; skipped as not customer payments: {reasons}"
 
 
 async def _load(settings: Settings, stats: RunStats) -> tuple[int, int]:
@@ -94,6 +104,6 @@ async def _load(settings: Settings, stats: RunStats) -> tuple[int, int]:
         store = await wiring.store(settings)
         resources.push_async_callback(store.close)
         index = SqlTransactionIndex(store.engine)
-        loaded = await index.load(source.transactions(on_reject))
+        loaded = await wiring.load_transactions(index, source, on_reject, stats)
         return loaded, await index.count()
     raise AssertionError("unreachable")

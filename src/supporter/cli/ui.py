@@ -105,6 +105,9 @@ def summary(stats: RunStats) -> Table:
         ("rejected transaction rows", stats.rejected_transactions),
         ("transactions loaded", stats.transactions),
     ]
+    if stats.skipped_transactions:
+        skipped = sum(stats.skipped_transactions.values())
+        rows.append(("transaction rows skipped (not payments)", skipped))
     if stats.earlier_failed:
         rows.insert(6, ("failed in an earlier run", stats.earlier_failed))
     for label, value in rows:

@@ -50,7 +50,7 @@ from supporter.sinks.base import ResultSink
 from supporter.sinks.csv import CsvResultSink
 from supporter.sinks.jsonl import JsonlResultSink
 from supporter.sinks.rejects import JsonlRejectWriter
-from supporter.sources.base import RejectHandler, TicketSource, TransactionSource
+from supporter.sources.base import CountsSkips, RejectHandler, TicketSource, TransactionSource
 from supporter.sources.formats import FieldLimits, ReadOptions
 from supporter.sources.registry import open_tickets, open_transactions
 from supporter.sources.sql import SqlTicketSource, SqlTransactionSource, is_database_url
@@ -59,6 +59,7 @@ from supporter.store.sql import SqlStore, sqlite_url
 from supporter.store.workers import SqlWorkerRegistry
 from supporter.transactions.base import TransactionIndex
 from supporter.transactions.sql import SqlTransactionIndex
+from supporter.transactions.sqlite import SqliteTransactionIndex
 from supporter.transactions.stripe import StripeKeyError, StripeTransactionIndex
 
 log = logging.getLogger(__name__)
@@ -518,6 +519,19 @@ def _no_sql_options(name: str, query: str | None, table: str | None) -> None:
             f"{option} reads a database: give --{name} a database URL "
             "(postgresql://…, mysql://…, mariadb://… or sqlite:///…), not a file"
         )
+
+
+async def load_transactions(
+    index: SqliteTransactionIndex | SqlTransactionIndex,
+    source: TransactionSource,
+    on_reject: RejectHandler,
+    stats: RunStats,
+) -> int:
+    """Load the source into the index; count what it loaded and what it skipped."""
+    stats.transactions = await index.load(source.transactions(on_reject))
+    if isinstance(source, CountsSkips):
+        stats.skipped_transactions.update(source.skipped)
+    return stats.transactions
 
 
 def reject_handler(

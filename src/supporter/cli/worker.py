@@ -245,7 +245,7 @@ async def _ingest(settings: Settings, stats: RunStats) -> RunReport:
         else:
             index = SqliteTransactionIndex()
             resources.callback(index.close)
-            stats.transactions = await index.load(transaction_source.transactions(on_reject))
+            await wiring.load_transactions(index, transaction_source, on_reject, stats)
         install_stop_handlers(pipeline.request_stop)
         return await pipeline.ingest(ticket_source, index, on_reject)
     raise AssertionError("unreachable")

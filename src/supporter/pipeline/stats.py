@@ -70,6 +70,8 @@ class RunStats:
     rejected_tickets: int = 0
     rejected_transactions: int = 0
     transactions: int = 0
+    # Transaction rows that are not customer payments (payouts, fees, ...), by reason.
+    skipped_transactions: Counter[str] = field(default_factory=Counter)
     published: int = 0
     responded: int = 0
     failed: int = 0

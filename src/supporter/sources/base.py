@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Protocol
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Protocol, runtime_checkable
 
 from supporter.domain.errors import SupporterError
 from supporter.domain.models import Reject, SourceName, Ticket, Transaction
 
 __all__ = [
+    "CountsSkips",
+    "MapsColumns",
     "Reject",
     "RejectHandler",
     "SourceError",
@@ -36,4 +38,22 @@ class TicketSource(Protocol):
 class TransactionSource(Protocol):
     def transactions(self, on_reject: RejectHandler) -> AsyncIterator[Transaction]:
         """Every valid transaction; bad rows go to `on_reject`."""
+        ...
+
+
+@runtime_checkable
+class CountsSkips(Protocol):
+    """A source whose input holds rows that are not records (a processor's payouts, fees,
+    currency conversions): it skips them, and counts them by reason as it reads."""
+
+    @property
+    def skipped(self) -> Mapping[str, int]: ...
+
+
+@runtime_checkable
+class MapsColumns(Protocol):
+    """A source read from named columns, which can say which it reads (`supporter inspect`)."""
+
+    def column_mapping(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """(our field, or "read", and the file's column) for what is read; the columns not."""
         ...

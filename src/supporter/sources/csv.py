@@ -196,6 +196,14 @@ class _CsvSource:
         """Read the header only; raise `SourceError` when the file cannot be used."""
         self._file.check_header(self._limits)
 
+    def column_mapping(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """(our field, the file's column) for each field found, and the columns not read."""
+        header, columns = self._file.header_columns(self._limits)
+        found = {**columns.required, **columns.optional}
+        pairs = [(field, header[at].strip()) for field, at in found.items() if at is not None]
+        used = {at for at in found.values() if at is not None}
+        return pairs, [name.strip() for at, name in enumerate(header) if at not in used]
+
 
 class CsvTicketSource(_CsvSource):
     """Tickets from a CSV file (see the module docstring for the format)."""
@@ -353,10 +361,16 @@ class _CsvFile(NamedColumns):
         super().__init__(os.fspath(path), schema, column_map)
         self.path = Path(path)
         self._sample = sample
+        self._header_row: Row = []
 
     def check_header(self, limits: FieldLimits) -> None:
         with self._open(limits, None):
             pass
+
+    def header_columns(self, limits: FieldLimits) -> tuple[Row, Columns]:
+        """The header and where each field is in it."""
+        with self._open(limits, None) as (_, columns):
+            return self._header_row, columns
 
     def read(
         self,
@@ -414,6 +428,7 @@ class _CsvFile(NamedColumns):
     def _header(self, records: Iterator[tuple[int, Row]]) -> Row:
         for _line, row in records:
             if not _is_blank(row):
+                self._header_row = row
                 return row
         expected = ", ".join(self._schema.required)
         raise SourceError(

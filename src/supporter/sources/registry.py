@@ -41,6 +41,7 @@ __all__ = [
     "TRANSACTION_FORMATS",
     "Choice",
     "choose",
+    "choose_any",
     "open_source",
     "open_tickets",
     "open_transactions",
@@ -111,6 +112,26 @@ def choose(
         if why is not None:
             return Choice(candidate, why, sample)
     raise SourceError(_unrecognised(sample, formats, kind, options))
+
+
+def choose_any(
+    path: str | os.PathLike[str],
+) -> tuple[SourceName, Choice[TicketSource] | Choice[TransactionSource]]:
+    """Whether a file holds tickets or transactions, and its format (`supporter inspect`)."""
+    sample = sniff(path)
+    for candidate in TRANSACTION_FORMATS:
+        if (why := candidate.recognise(sample)) is not None:
+            return "transactions", Choice(candidate, why, sample)
+    for ticket_format in TICKET_FORMATS:
+        if (why := ticket_format.recognise(sample)) is not None:
+            return "tickets", Choice(ticket_format, why, sample)
+    tickets = ", ".join(candidate.name for candidate in TICKET_FORMATS)
+    transactions = ", ".join(candidate.name for candidate in TRANSACTION_FORMATS)
+    raise SourceError(
+        f"{sample.name}: not a format Supporter recognises ({sample.describe()}). It reads "
+        f"tickets as {tickets} and transactions as {transactions}; name the kind with "
+        "--kind and the format with --format"
+    )
 
 
 def _unrecognised(

@@ -54,6 +54,7 @@ class Header:
     def __init__(self, name: str, row: list[str]) -> None:
         self.name = name
         self.columns = row
+        self.read: set[int] = set()  # the positions a parser asked for and found
         self._at: dict[str, int] = {}
         for position, column in enumerate(row):
             self._at.setdefault(column.strip().casefold(), position)
@@ -63,6 +64,7 @@ class Header:
         for name in names:
             position = self._at.get(name.casefold())
             if position is not None:
+                self.read.add(position)
                 return position
         return None
 
@@ -80,7 +82,9 @@ class Header:
     def containing(self, fragment: str) -> list[int]:
         """The positions of the columns whose name contains `fragment` (case-insensitive)."""
         wanted = fragment.casefold()
-        return [at for at, column in enumerate(self.columns) if wanted in column.casefold()]
+        found = [at for at, column in enumerate(self.columns) if wanted in column.casefold()]
+        self.read.update(found)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,14 +169,25 @@ class VendorTransactionSource:
         self._options = options
         self.date_order: DateOrder | None = options.date_order or locale.date_order
         self.skipped: Counter[str] = Counter()
+        self.header: Header | None = None  # as resolved by `check_header`
 
     def check_header(self) -> None:
         """Resolve the columns and, where the format leaves it open, the date order:
         SourceError before any work when either fails."""
         with self._records(None) as (header, _):
             self._parser(header)
+        self.header = header
         if self.date_order is None and self.format.date_column:
             self.date_order = self._decide_date_order()
+
+    def column_mapping(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """("read", column) for each column the format reads, and the columns it does not."""
+        if self.header is None:
+            self.check_header()
+        assert self.header is not None
+        columns = [name.strip() for name in self.header.columns]
+        read = [("read", columns[at]) for at in sorted(self.header.read)]
+        return read, [name for at, name in enumerate(columns) if at not in self.header.read]
 
     def _parser(self, header: Header) -> RowParser:
         context = ParseContext(self.locale, self.date_order, self._options.limits)

@@ -25,7 +25,9 @@ UNDONE_STATUSES: Final = frozenset({"failed", "declined", "cancelled"})
 
 
 def money_text(tx: Transaction) -> str:
-    return f"{tx.amount} {tx.currency}"
+    # Exports write refunds and chargebacks negative; the kind word already says which way.
+    amount = tx.amount if tx.type is TransactionType.CHARGE else abs(tx.amount)
+    return f"{amount} {tx.currency}"
 
 
 def utc_day(tx: Transaction) -> str:

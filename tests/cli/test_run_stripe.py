@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests.conftest import require_service
 from typer.testing import CliRunner
 
+from supporter.brokers.redis import RedisStreamsBroker
 from supporter.cli.app import app
 from supporter.cli.fake_stripe import fill_simulator
+from supporter.domain.messages import TicketMessage, decode
+from supporter.pipeline.stages import TICKETS as TICKETS_QUEUE
 from supporter.testing.fake_stripe import DEFAULT_API_KEY, FakeStripe, FakeStripeConfig
 
 TICKETS = (
@@ -122,3 +127,68 @@ async def test_fake_stripe_is_filled_from_our_csv_files(tmp_path: Path) -> None:
         for charge in server.charges.values()
     )
     assert amounts == [(4999, "usd", 4999), (5000, "jpy", 0)]
+
+
+def test_ingest_with_stripe_sends_tickets_for_the_analyze_workers_to_look_up(
+    workdir: Path, stripe_api: tuple[FakeStripe, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_service("Redis", "127.0.0.1", 6379)
+    server, url = stripe_api
+    prefix = f"cli-stripe-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("SUPPORTER_BROKER_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("SUPPORTER_BROKER_PREFIX", prefix)
+    monkeypatch.setenv("SUPPORTER_STRIPE_BASE_URL", url)
+    arguments = ["ingest", "--tickets", "tickets.csv", "--transactions", "stripe://"]
+    try:
+        monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+        refused = CliRunner().invoke(app, arguments)
+        assert refused.exit_code == 2
+        assert "needs STRIPE_API_KEY" in refused.output
+        monkeypatch.setenv("STRIPE_API_KEY", DEFAULT_API_KEY)
+        result = CliRunner().invoke(app, arguments)
+        assert result.exit_code == 0, result.output
+        messages = asyncio.run(_published(prefix, 2))
+        assert sorted(message.ticket.ticket_id for message in messages) == ["T1", "T2"]
+        assert all(message.transactions is None for message in messages)
+        assert server.requests["/v1/charges"] == 0  # the analyze workers will ask
+    finally:
+        asyncio.run(_clean(prefix))
+
+
+async def _published(prefix: str, count: int) -> list[TicketMessage]:
+    broker = RedisStreamsBroker("redis://127.0.0.1:6379/0", prefix=prefix)
+    found: list[TicketMessage] = []
+    try:
+        async with broker.consume(TICKETS_QUEUE, prefetch=count) as deliveries:
+            async for delivery in deliveries:
+                message = decode(delivery.body)
+                assert isinstance(message, TicketMessage)
+                found.append(message)
+                await delivery.ack()
+                if len(found) == count:
+                    break
+    finally:
+        await broker.close()
+    return found
+
+
+async def _clean(prefix: str) -> None:
+    broker = RedisStreamsBroker("redis://127.0.0.1:6379/0", prefix=prefix)
+    await broker.delete_keys()
+    await broker.close()
+
+
+def test_an_analyze_worker_on_stripe_checks_the_key_before_serving(
+    workdir: Path, stripe_api: tuple[FakeStripe, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_service("Redis", "127.0.0.1", 6379)
+    server, url = stripe_api
+    monkeypatch.setenv("SUPPORTER_BROKER_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("SUPPORTER_BROKER_PREFIX", f"cli-stripe-{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("SUPPORTER_TRANSACTIONS", "stripe://")
+    monkeypatch.setenv("SUPPORTER_STRIPE_BASE_URL", url)
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_refused_0123456789")
+    result = CliRunner().invoke(app, ["worker", "analyze", "--metrics-port", "0"])
+    assert result.exit_code == 2
+    assert "Stripe refused the API key" in result.output
+    assert server.outcomes == {401: 1}

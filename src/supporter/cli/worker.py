@@ -75,6 +75,9 @@ def _serve(
     async def main() -> RunReport:
         async with contextlib.AsyncExitStack() as resources:
             metrics = Metrics(stats, (stage,))
+            # SUPPORTER_TRANSACTIONS=stripe://: analyze workers ask Stripe, not the store.
+            live = stage == "analyze" and wiring.is_stripe(settings.transactions)
+            stripe = await wiring.stripe_index(settings, resources) if live else None
             pipeline, store = await wiring.pipeline(
                 settings,
                 resources,
@@ -84,6 +87,7 @@ def _serve(
                 append=True,
                 write_results=out is not None,
                 observer=metrics,
+                transactions=stripe,
             )
             served = await wiring.serve_metrics(
                 settings,
@@ -227,8 +231,9 @@ def ingest(
 
 async def _ingest(settings: Settings, stats: RunStats) -> RunReport:
     ticket_source = await wiring.ticket_source(settings)
+    live = wiring.is_stripe(settings.transactions)
     transaction_source = (
-        await wiring.transaction_source(settings) if settings.transactions else None
+        await wiring.transaction_source(settings) if settings.transactions and not live else None
     )
     async with contextlib.AsyncExitStack() as resources:
         on_reject = wiring.reject_handler(settings, stats, resources)
@@ -236,7 +241,10 @@ async def _ingest(settings: Settings, stats: RunStats) -> RunReport:
             settings, resources, stats, one_process=False, write_results=False
         )
         index: SqliteTransactionIndex | None = None
-        if transaction_source is None:
+        if live:
+            # The analyze workers ask Stripe; the key is checked here before any work.
+            await wiring.stripe_index(settings, resources)
+        elif transaction_source is None:
             if not await SqlTransactionIndex(store.engine).count():
                 raise ConfigError(
                     "the store holds no transactions: load them with "

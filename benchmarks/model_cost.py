@@ -3,9 +3,10 @@
 The simulator (`supporter.testing.fake_llm`) runs in this process on its own
 thread and counts tokens as OpenAI does (the o200k_base encoding, reasoning
 tokens per effort); `supporter run` runs in a child process against it for each
-configuration, on the same sample tickets, each with a fresh database and
-answer cache. Costs are the runs' own: the records' `usage.cost_usd`, from the
-packaged price table (`supporter/llm/models.toml`) at the configuration's tier.
+configuration (`--batch` through its Batch API), on the same sample tickets, each
+with a fresh database and answer cache. Costs are the runs' own: the records'
+`usage.cost_usd`, from the packaged price table (`supporter/llm/models.toml`) at
+the configuration's tier.
 
 The cascade's local model is trained first on other sample tickets (another
 seed), labelled with the category they were written for; it answers the
@@ -25,12 +26,15 @@ import tempfile
 from pathlib import Path
 
 from supporter.sample_data.generator import iter_sample
+from supporter.testing.fake_batches import FakeBatchConfig, FakeBatches
 from supporter.testing.fake_llm import FakeLLMConfig, serve_in_thread
 
 CONFIGURATIONS: list[tuple[str, tuple[str, ...]]] = [
     ("gpt-4o, real time (today's baseline)", ("--provider", "openai", "--model", "gpt-4o")),
     ("gpt-6-luna, real time (the new default)", ("--provider", "openai")),
     ("gpt-6-luna, flex", ("--provider", "openai", "--service-tier", "flex")),
+    ("gpt-4o, --batch", ("--provider", "openai", "--model", "gpt-4o", "--batch")),
+    ("gpt-6-luna, --batch", ("--provider", "openai", "--batch")),
     ("cascade: local model, then gpt-6-luna", ("--provider", "cascade")),
     (
         "cascade: local model, then gpt-6-luna at flex",
@@ -43,7 +47,8 @@ def supporter(*args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "supporter", *args],
         capture_output=True,
-        env={"OPENAI_API_KEY": "sk-bench", "PATH": ""},
+        # Batches are polled every second: the simulator answers them in seconds.
+        env={"OPENAI_API_KEY": "sk-bench", "PATH": "", "SUPPORTER_BATCH_POLL_INTERVAL": "1"},
         check=False,
     )
 
@@ -116,7 +121,7 @@ def main() -> None:
         flex_unavailable_rate=0.05,
         flex_latency_factor=1.0,
     )
-    _, base_url = serve_in_thread(config)
+    _, base_url = serve_in_thread(config, lambda fake: FakeBatches(fake, FakeBatchConfig()))
     rows: list[tuple[str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -28,7 +28,7 @@ from supporter.store.sql import SqlStore, sqlite_url
 from supporter.testing.fake_batches import FakeBatchConfig, FakeBatches
 from supporter.testing.fake_llm import FakeLLMConfig
 
-FAST = {"SUPPORTER_BATCH_GATHER_SECONDS": "0.1", "SUPPORTER_BATCH_POLL_INTERVAL": "0.05"}
+FAST = {"SUPPORTER_BATCH_GATHER_SECONDS": "0.5", "SUPPORTER_BATCH_POLL_INTERVAL": "0.05"}
 
 
 INPUT = ["--tickets", "tickets.csv", "--transactions", "transactions.csv", "--provider", "openai"]

@@ -325,10 +325,15 @@ class FakeLLM:
         return self._fail(429, error, headers={**headers, **retry})
 
 
-def serve_in_thread(config: FakeLLMConfig) -> tuple[FakeLLM, str]:
+def serve_in_thread(
+    config: FakeLLMConfig, extend: Callable[[FakeLLM], object] | None = None
+) -> tuple[FakeLLM, str]:
     """The simulator on an event loop of its own, in a daemon thread, for callers that run
-    blocking code meanwhile (benchmarks that start `supporter run` processes)."""
+    blocking code meanwhile (benchmarks that start `supporter run` processes). `extend`
+    adds to it before it starts (e.g. `FakeBatches`)."""
     fake = FakeLLM(config)
+    if extend is not None:
+        extend(fake)
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
     base_url = asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)

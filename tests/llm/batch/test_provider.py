@@ -11,6 +11,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types import FileObject
 from tests.llm.test_openai import analysis_request, reply_request
 
 from supporter.domain.errors import FatalError, TransientError
@@ -24,7 +25,8 @@ from supporter.store.sql import SqlStore, sqlite_url
 from supporter.testing.fake_batches import FakeBatchConfig, FakeBatches
 from supporter.testing.fake_llm import FakeLLM, FakeLLMConfig
 
-FAST = BatchSettings(gather_seconds=0.05, poll_interval=0.02)
+# Long enough a wait that requests made together land in one batch on a busy machine.
+FAST = BatchSettings(gather_seconds=0.3, poll_interval=0.02)
 
 
 class World:
@@ -58,6 +60,24 @@ class World:
             base_url=self.base_url,
             limiter=RateLimiter(None, None, 8),
         )
+
+    async def line_of(self, request: Any) -> bytes:
+        """The batch line a provider writes for `request` (answered once, then forgotten
+        by the simulator so a test starts from an empty service)."""
+        await self.provider().analyze(request)
+        [stored] = await self.ledger.batches()
+        line = self.batches.files[stored.input_file_id].content
+        self.batches.batches.clear()
+        self.batches.executed = 0
+        return line
+
+    async def uploaded_and_recorded(self, line: bytes) -> FileObject:
+        """What a run does before it creates a batch: upload the line and record it."""
+        async with openai.AsyncOpenAI(base_url=self.base_url, api_key="sk-test") as client:
+            file = await client.files.create(file=("crash.jsonl", line), purpose="batch")
+        custom_id = json.loads(line)["custom_id"]
+        await self.ledger.uploaded(file.id, "/v1/chat/completions", [custom_id])
+        return file
 
     async def until_a_batch_exists(self) -> str:
         async with asyncio.timeout(5):
@@ -212,20 +232,12 @@ async def test_a_new_provider_resumes_a_batch_created_before_a_crash(world: Worl
 async def test_a_batch_created_but_not_recorded_is_found_by_its_input_file(
     world: World,
 ) -> None:
-    provider = world.provider()
     request = requests(1)[0]
-    await provider.analyze(request)  # learn the line the provider writes
-    [stored] = await world.ledger.batches()
-    line = world.batches.files[stored.input_file_id].content
-    world.batches.batches.clear()
-    world.batches.executed = 0
+    line = await world.line_of(request)
 
     # A run uploaded this line and created its batch, then died before recording the batch.
     async with openai.AsyncOpenAI(base_url=world.base_url, api_key="sk-test") as client:
-        file = await client.files.create(file=("crash.jsonl", line), purpose="batch")
-        await world.ledger.uploaded(
-            file.id, "/v1/chat/completions", [json.loads(line)["custom_id"]]
-        )
+        file = await world.uploaded_and_recorded(line)
         created = await client.batches.create(
             input_file_id=file.id, endpoint="/v1/chat/completions", completion_window="24h"
         )
@@ -236,15 +248,18 @@ async def test_a_batch_created_but_not_recorded_is_found_by_its_input_file(
 
 
 async def test_large_inputs_are_split_by_requests_and_by_bytes(world: World) -> None:
-    by_count = world.provider(BatchSettings(max_requests=3, gather_seconds=0.1, poll_interval=0.02))
+    by_count = world.provider(BatchSettings(max_requests=3, gather_seconds=0.5, poll_interval=0.02))
     await asyncio.gather(*(by_count.analyze(request) for request in requests(7)))
-    sizes = sorted(batch.total for batch in world.batches.batches.values())
-    assert sizes == [1, 3, 3]
+    sizes = [batch.total for batch in world.batches.batches.values()]
+    # Gathered together they split 3 + 3 + 1; a slow machine may gather them in more groups.
+    assert sum(sizes) == 7
+    assert max(sizes) == 3
+    assert len(sizes) >= 3
 
     world.batches.batches.clear()
     line_bytes = 9_000  # one analysis request is a few kilobytes
     by_size = world.provider(
-        BatchSettings(max_bytes=2 * line_bytes, gather_seconds=0.1, poll_interval=0.02)
+        BatchSettings(max_bytes=2 * line_bytes, gather_seconds=0.5, poll_interval=0.02)
     )
     batch = [analysis_request(f"Order {number} was charged twice.") for number in range(20, 25)]
     await asyncio.gather(*(by_size.analyze(request) for request in batch))
@@ -291,3 +306,16 @@ async def test_responses_api_requests_go_in_a_responses_batch(world: World) -> N
     line = json.loads(world.batches.files[batch.input_file_id].content)
     assert line["url"] == "/v1/responses"
     assert answer.usage.cost_usd > 0
+
+
+async def test_a_file_uploaded_before_a_crash_gets_its_batch_created(world: World) -> None:
+    request = requests(1)[0]
+    line = await world.line_of(request)
+
+    # A run uploaded this line, recorded it, and died before creating the batch.
+    file = await world.uploaded_and_recorded(line)
+    answer = await world.provider().analyze(request)
+    assert answer.value.category
+    [batch] = world.batches.batches.values()
+    assert batch.input_file_id == file.id
+    assert world.batches.executed == 1

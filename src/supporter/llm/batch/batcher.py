@@ -120,7 +120,6 @@ class _Tracker:
 
     input_file_id: str
     requests: dict[str, _Request] = field(default_factory=dict)
-    closed: bool = False
 
 
 def custom_id_of(url: str, body: Mapping[str, Any]) -> str:
@@ -251,12 +250,9 @@ class Batcher:
     # -- following a batch --------------------------------------------------------------------
 
     def _follow(self, input_file_id: str, requests: list[_Request]) -> None:
+        # A batch collected while these were looked up is simply followed again: it is
+        # over, so that costs one look at it and one download of its files.
         tracker = self._trackers.get(input_file_id)
-        if tracker is not None and tracker.closed:
-            # Collected while these were looked up: the ledger has their answers now.
-            self._incoming.extend(requests)
-            self._arrived.set()
-            return
         if tracker is None:
             tracker = self._trackers[input_file_id] = _Tracker(input_file_id)
             task = asyncio.create_task(self._track(tracker), name=f"batch-{input_file_id}")
@@ -288,7 +284,6 @@ class Batcher:
         )
 
     def _close(self, tracker: _Tracker, answer: Callable[[_Request], BatchAnswer]) -> None:
-        tracker.closed = True
         del self._trackers[tracker.input_file_id]
         for request in tracker.requests.values():
             self._resolve(request, answer(request))

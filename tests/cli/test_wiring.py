@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
-from supporter.cli.wiring import model_api, model_timeouts
-from supporter.config import Settings
+from supporter.cli.wiring import model_api, model_timeouts, provider
+from supporter.config import ConfigError, Settings
 
 
 def test_flex_waits_longer_by_default_and_explicit_timeouts_win() -> None:
@@ -27,3 +29,13 @@ def test_the_responses_api_on_openai_and_chat_completions_on_compatible_servers(
     assert model_api(Settings(api="chat")) == "chat"
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8000/v1")
     assert model_api(Settings()) == "chat"
+
+
+async def test_batch_needs_the_store_that_remembers_the_batches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    settings = Settings(provider="openai", batch=True, llm_cache=None)
+    async with contextlib.AsyncExitStack() as resources:
+        with pytest.raises(ConfigError, match="--batch is for `supporter run`"):
+            provider(settings, resources)

@@ -319,3 +319,13 @@ async def test_a_file_uploaded_before_a_crash_gets_its_batch_created(world: Worl
     [batch] = world.batches.batches.values()
     assert batch.input_file_id == file.id
     assert world.batches.executed == 1
+
+
+async def test_a_recorded_batch_the_service_does_not_know_stops_the_run(world: World) -> None:
+    request = requests(1)[0]
+    line = await world.line_of(request)
+    file = await world.uploaded_and_recorded(line)
+    await world.ledger.created(file.id, "batch_of_another_account", "in_progress")
+    with pytest.raises(FatalError, match="not found"):
+        await world.provider().analyze(request)
+    assert world.batches.executed == 0

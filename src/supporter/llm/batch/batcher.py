@@ -243,7 +243,11 @@ class Batcher:
         except openai.APIError as error:
             self._fail(requests, _api_failure(error))
             return
+        del content
         await self._ledger.uploaded(uploaded.id, url, [r.custom_id for r in requests])
+        for request in requests:
+            # Uploaded: a file's worth of prompts need not wait in memory for the answers.
+            request.line = b""
         log.info("uploaded %d requests for a batch (file %s)", len(requests), uploaded.id)
         self._follow(uploaded.id, requests)
 

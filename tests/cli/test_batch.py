@@ -200,3 +200,32 @@ def _recorded_batch_ids(db: Path) -> list[str]:
     except sqlite3.OperationalError:  # the tables are not made yet
         return []
     return [row[0] for row in rows if row[0]]
+
+
+def test_requests_no_batch_answers_are_dead_lettered_with_the_reason(
+    workdir: Path, simulator: BatchSimulator
+) -> None:
+    simulator.batches.config.paused = True
+    simulator.batches.config.completion_window_seconds = 0.3
+    code, output = run_openai(simulator, "--batch", "--max-attempts", "2")
+    assert code == 1, output
+    letters = CliRunner().invoke(app, ["dlq", "list", "--json"])
+    reasons = [json.loads(line)["reason"] for line in letters.output.splitlines()]
+    assert len(reasons) == 2
+    assert all("gave up after 2 tries: batch request failed: batch_expired" in r for r in reasons)
+    # Each try went into a batch of its own: the second after the first expired.
+    assert len(simulator.batches.batches) == 2
+
+
+def test_with_the_realtime_fallback_what_batches_miss_is_answered_at_once(
+    workdir: Path, simulator: BatchSimulator
+) -> None:
+    simulator.batches.config.paused = True
+    simulator.batches.config.completion_window_seconds = 0.3
+    code, output = run_openai(simulator, "--batch", "--batch-fallback", "realtime")
+    assert code == 0, output
+    records = results()
+    assert sorted(records) == ["T1", "T2"]
+    # Asked in real time: the real-time provider's name, not the batch one's.
+    assert all(str(record["provider"]).startswith("openai:") for record in records.values())
+    assert simulator.batches.executed == 0

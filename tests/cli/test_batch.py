@@ -202,11 +202,18 @@ def _recorded_batch_ids(db: Path) -> list[str]:
     return [row[0] for row in rows if row[0]]
 
 
-def test_requests_no_batch_answers_are_dead_lettered_with_the_reason(
-    workdir: Path, simulator: BatchSimulator
-) -> None:
+@pytest.fixture
+def expiring(simulator: BatchSimulator) -> BatchSimulator:
+    """Batches that answer nothing and expire after 0.3 s."""
     simulator.batches.config.paused = True
     simulator.batches.config.completion_window_seconds = 0.3
+    return simulator
+
+
+def test_requests_no_batch_answers_are_dead_lettered_with_the_reason(
+    workdir: Path, expiring: BatchSimulator
+) -> None:
+    simulator = expiring
     code, output = run_openai(simulator, "--batch", "--max-attempts", "2")
     assert code == 1, output
     letters = CliRunner().invoke(app, ["dlq", "list", "--json"])
@@ -218,10 +225,9 @@ def test_requests_no_batch_answers_are_dead_lettered_with_the_reason(
 
 
 def test_with_the_realtime_fallback_what_batches_miss_is_answered_at_once(
-    workdir: Path, simulator: BatchSimulator
+    workdir: Path, expiring: BatchSimulator
 ) -> None:
-    simulator.batches.config.paused = True
-    simulator.batches.config.completion_window_seconds = 0.3
+    simulator = expiring
     code, output = run_openai(simulator, "--batch", "--batch-fallback", "realtime")
     assert code == 0, output
     records = results()

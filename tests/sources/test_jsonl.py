@@ -72,3 +72,4 @@ async def test_bad_lines_are_rejected_with_line_and_field_and_the_rest_goes_on(
         (5, None, "ticket_id"),
     ]
     assert rejects[1].raw.startswith('{"ticket_id": "T2"')
+    assert rejects[3].reason == "ticket_id: duplicate of line 1"

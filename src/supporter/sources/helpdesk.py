@@ -22,6 +22,7 @@ from supporter.domain.models import Priority, Ticket
 from supporter.sources.base import Reject, RejectHandler, SourceError
 from supporter.sources.formats import FieldLimits, ReadOptions
 from supporter.sources.jsonpages import leading_prefixes, read_records
+from supporter.sources.seen import SeenIds
 from supporter.sources.sniff import Sample
 
 __all__ = [
@@ -117,7 +118,8 @@ class TicketRecords:
         self._name = name
         self._on_reject = on_reject
         self._skip_repeats = repeats_skipped
-        self._seen: set[str] = set()
+        self._seen = SeenIds()
+        self._count = 0  # records read: where a record stands when it has no line
 
     def ticket(
         self,
@@ -135,12 +137,17 @@ class TicketRecords:
         except BadField as problem:
             self.reject(path, str(problem), record, line)
             return
-        if ticket.ticket_id in self._seen:
+        self._count += 1
+        place = line if line is not None else self._count
+        first = self._seen.first_line(ticket.ticket_id, place)
+        if first != place:
             if not self._skip_repeats:
-                self.reject(path, "ticket_id: duplicate of an earlier ticket", record, line)
+                self.reject(path, f"ticket_id: duplicate of line {first}", record, line)
             return
-        self._seen.add(ticket.ticket_id)
         yield ticket
+
+    def close(self) -> None:
+        self._seen.close()
 
     def reject(self, path: str, reason: str, record: Any, line: int | None = None) -> None:
         raw = record if isinstance(record, str) else json.dumps(record, default=str)
@@ -172,8 +179,11 @@ class JsonTicketSource:
 
     def read(self, on_reject: RejectHandler) -> Iterator[Ticket]:
         records = TicketRecords(os.fspath(self.path), on_reject, repeats_skipped=True)
-        for where, record in read_records(self.path, self.KEY):
-            yield from records.ticket(record, where, self.parse)
+        try:
+            for where, record in read_records(self.path, self.KEY):
+                yield from records.ticket(record, where, self.parse)
+        finally:
+            records.close()
 
     def parse(self, record: dict[str, Any]) -> Ticket:
         raise NotImplementedError

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,12 @@ class JsonLinesTicketSource(JsonTicketSource):
 
     def read(self, on_reject: RejectHandler) -> Iterator[Ticket]:
         name = os.fspath(self.path)
-        records = TicketRecords(name, on_reject, repeats_skipped=False)
         try:
             stream = Path(self.path).open(encoding="utf-8-sig", errors="replace")  # noqa: SIM115
         except OSError as error:
             raise SourceError(unreadable(name, error)) from error
-        with stream:
+        records = TicketRecords(name, on_reject, repeats_skipped=False)
+        with stream, closing(records):
             for number, line in enumerate(stream, start=1):
                 if not line.strip():
                     continue

@@ -34,6 +34,8 @@ names are those the localised sites write; PayPal publishes no list of them.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from supporter.domain.models import Transaction, TransactionType
 from supporter.sources.tabular import (
     Header,
@@ -97,6 +99,7 @@ _STATUSES = {
 }  # fmt: skip
 
 
+@lru_cache(maxsize=512)  # a download holds a few dozen Types at most
 def classify(kind_text: str, gross_is_negative: bool) -> TransactionType | str:
     """What a row of this Type is: a transaction type, or why it is skipped."""
     lowered = kind_text.lower()

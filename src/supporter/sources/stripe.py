@@ -30,6 +30,7 @@ documents the export itself but not a column list (see docs/formats.md).
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from supporter.domain.models import Transaction, TransactionType
 from supporter.sources.tabular import (
@@ -41,6 +42,7 @@ from supporter.sources.tabular import (
     customer,
     email,
     masked,
+    references,
     required,
     text,
 )
@@ -57,6 +59,7 @@ def _nonzero(value: str | None, field: str) -> Decimal | None:
     return amount if amount else None
 
 
+@lru_cache(maxsize=256)  # a handful of statuses, on every row
 def _status(value: str) -> str:
     return value.strip().lower().replace(" ", "_").replace("-", "_")
 
@@ -104,9 +107,7 @@ class StripePayments(VendorFormat):
                 amount_refunded=_nonzero(refunded, "Amount Refunded"),
                 dispute_status=_status(dispute) if dispute else None,
                 disputed_amount=_nonzero(disputed, "Disputed Amount"),
-                references=tuple(
-                    dict.fromkeys(value for at in reference_at if (value := row[at].strip()))
-                ),
+                references=references(row, reference_at),
             )
 
         return parse
@@ -152,9 +153,9 @@ class StripeBalance(VendorFormat):
                 row, id_at, "balance_transaction_id", limits.id
             )
             customer_email = email(text(row, email_at, "customer_email", limits.text))
-            references = [row[at].strip() for at in reference_at]
+            quoted = [row[at].strip() for at in reference_at]
             if kind is not TransactionType.CHARGE and charge:
-                references.insert(0, charge)
+                quoted.insert(0, charge)
             return Transaction(
                 transaction_id=own_id,
                 customer_id=customer(
@@ -169,7 +170,7 @@ class StripeBalance(VendorFormat):
                 type=kind,
                 description=masked(text(row, description_at, "description", limits.description)),
                 customer_email=customer_email,
-                references=tuple(dict.fromkeys(value for value in references if value)),
+                references=tuple(dict.fromkeys(value for value in quoted if value)),
             )
 
         return parse

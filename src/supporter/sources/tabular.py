@@ -101,14 +101,27 @@ def text(row: list[str], position: int | None, field: str, limit: int) -> str | 
     if position is None:
         return None
     value = row[position].strip()
-    return checked(value, field, limit) if value else None
+    if not value:
+        return None
+    # The common case (short ASCII text) without a call: this runs for every field of a row.
+    if len(value) <= limit and value.isascii() and "\x00" not in value:
+        return value
+    return checked(value, field, limit)
 
 
 def required(row: list[str], position: int, field: str, limit: int) -> str:
     value = row[position].strip()
     if not value:
         raise BadValue(field, "required but empty")
+    if len(value) <= limit and value.isascii() and "\x00" not in value:
+        return value
     return checked(value, field, limit)
+
+
+def references(row: list[str], positions: Sequence[int]) -> tuple[str, ...]:
+    """The non-empty values at `positions`, each once, in order."""
+    found = [value for at in positions if (value := row[at].strip())]
+    return tuple(dict.fromkeys(found)) if len(found) > 1 else tuple(found)
 
 
 def masked(value: str | None) -> str | None:
@@ -241,6 +254,8 @@ class VendorTransactionSource:
                     continue
                 numbers = ambiguous_date(row[position])
                 if numbers is None:
+                    if row[position].strip()[:4].isdigit():
+                        return "month-first"  # year first (ISO): the order never matters
                     continue
                 first, second = numbers
                 if first > 12:

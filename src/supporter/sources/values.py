@@ -136,11 +136,31 @@ _DOT_DECIMAL = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-
 _COMMA_DECIMAL = re.compile(r"[0-9]{1,3}(?:[. '’][0-9]{3})+(?:,[0-9]+)?|[0-9]+(?:,[0-9]+)?|,[0-9]+")
 
 
+# The usual written forms in one match each: an optional sign or parenthesis, an optional
+# symbol, the number with its group separators ("-$1,179.40", "(12.50)", "1.250,00-").
+_USUAL_DOT = re.compile(
+    r"(?P<open>[-(])?[$€£]?(?P<sign>-)?(?P<number>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?"
+    r"|[0-9]+(?:\.[0-9]+)?)(?P<close>[)-])?"
+)
+_USUAL_COMMA = re.compile(
+    r"(?P<open>[-(])?[$€£]?(?P<sign>-)?(?P<number>[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?"
+    r"|[0-9]+(?:,[0-9]+)?)(?P<close>[)-])?"
+)
+
+
 def parse_amount(text: str, field: str, *, decimal_comma: bool = False) -> Decimal:
     """`text` as a Decimal in major units; `decimal_comma` for ``1.250,00`` locales."""
     value = text.strip()
     if _PLAIN.fullmatch(value):  # the common case, at the speed of Decimal()
         return Decimal(value)
+    usual = (_USUAL_COMMA if decimal_comma else _USUAL_DOT).fullmatch(value)
+    if usual is not None and (usual["open"] == "(") == (usual["close"] == ")"):
+        number = usual["number"]
+        number = (
+            number.replace(".", "").replace(",", ".") if decimal_comma else number.replace(",", "")
+        )
+        negative = bool(usual["open"] or usual["sign"] or usual["close"])
+        return -Decimal(number) if negative else Decimal(number)
     return _amount(value, field, decimal_comma)
 
 
@@ -266,8 +286,17 @@ def _date(text: str, order: DateOrder | None, field: str) -> date:
         raise BadValue(field, f"not a date: {show(text)}") from None
 
 
-@lru_cache(maxsize=4096)
 def _time(text: str, field: str) -> time:
+    if len(text) == 8 and text[2] == ":" and text[5] == ":":  # 15:04:05, most exports
+        try:
+            return time.fromisoformat(text)
+        except ValueError:
+            pass
+    return _any_time(text, field)
+
+
+@lru_cache(maxsize=4096)
+def _any_time(text: str, field: str) -> time:
     match = _TIME.fullmatch(text)
     if match is None:
         raise BadValue(field, f"not a time: {show(text)}")

@@ -7,6 +7,9 @@ database, with the default settings (offline provider, in-memory broker, SQLite)
 
 `--tracing off otlp` runs each size twice: without traces, and with every span
 exported over OTLP/HTTP to a receiver in this process (what a collector gets).
+`--knowledge off on` runs each size without and with the sample help center
+(`supporter sample-data --knowledge`, `supporter run --knowledge`; its indexing,
+a fraction of a second, is inside the wall time).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from supporter.testing.otlp import OtlpReceiver
 _runs = itertools.count()
 
 
-def measure(size: int, workdir: Path, tracing: str) -> dict[str, float]:
+def measure(size: int, workdir: Path, tracing: str, knowledge: str = "off") -> dict[str, float]:
     data = workdir / f"data-{size}"
     if data.exists():
         shutil.rmtree(data)
@@ -41,11 +44,12 @@ def measure(size: int, workdir: Path, tracing: str) -> dict[str, float]:
             str(size),
             "--out",
             str(data),
+            *(["--knowledge"] if knowledge == "on" else []),
         ],
         check=True,
         capture_output=True,
     )
-    run = f"{size}-{tracing}-{next(_runs)}"
+    run = f"{size}-{tracing}-{knowledge}-{next(_runs)}"
     out = workdir / f"results-{run}.jsonl"
     command = [
         sys.executable,
@@ -63,6 +67,7 @@ def measure(size: int, workdir: Path, tracing: str) -> dict[str, float]:
         str(out),
         "--rejects",
         str(workdir / f"rejects-{run}.jsonl"),
+        *(["--knowledge", str(data / "help-center")] if knowledge == "on" else []),
     ]
     environ = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
     with contextlib.ExitStack() as stack:
@@ -99,22 +104,26 @@ def main() -> None:
     parser.add_argument(
         "--tracing", nargs="+", choices=("off", "otlp"), default=["off"], help="trace modes"
     )
+    parser.add_argument(
+        "--knowledge", nargs="+", choices=("off", "on"), default=["off"], help="help center"
+    )
     args = parser.parse_args()
     print(
-        "| sample tickets | tracing | open tickets processed | spans exported | wall time (s) "
-        "| tickets/s | peak RSS (MiB) |"
+        "| sample tickets | tracing | knowledge | open tickets processed | spans exported "
+        "| wall time (s) | tickets/s | peak RSS (MiB) |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|")
+    print("|---:|---|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.tickets:
             for tracing in args.tracing:
-                row = measure(size, Path(tmp), tracing)
-                print(
-                    f"| {row['tickets']:,.0f} | {tracing} | {row['processed']:,.0f} | "
-                    f"{row['spans']:,.0f} | {row['seconds']:.1f} | "
-                    f"{row['tickets_per_second']:,.0f} | {row['peak_rss_mib']:.0f} |",
-                    flush=True,
-                )
+                for knowledge in args.knowledge:
+                    row = measure(size, Path(tmp), tracing, knowledge)
+                    print(
+                        f"| {row['tickets']:,.0f} | {tracing} | {knowledge} "
+                        f"| {row['processed']:,.0f} | {row['spans']:,.0f} | {row['seconds']:.1f} "
+                        f"| {row['tickets_per_second']:,.0f} | {row['peak_rss_mib']:.0f} |",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

@@ -121,7 +121,11 @@ def test_saved_replies_csv_and_json(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "problem"),
     [
-        ("bad.md", "---\ntitle: [unclosed\n---\nx", "bad.md:2: front matter is not valid YAML"),
+        (
+            "bad.md",
+            "---\nid: x\ntitle: Refunds: when\n---\nx",
+            "bad.md:3: front matter is not valid YAML: mapping values are not allowed",
+        ),
         ("open.md", "---\ntitle: x\n", "open.md:1: front matter starts with --- but never ends"),
         ("list.md", "---\n- a\n---\nx", "list.md:2: front matter must be a mapping"),
         ("lang.md", "---\nlanguage: klingon\n---\nx", "lang.md: front matter field language"),

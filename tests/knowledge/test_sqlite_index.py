@@ -117,3 +117,19 @@ def test_an_index_of_another_format_is_refused(tmp_path: Path) -> None:
     (tmp_path / "notadb").write_text("x" * 200)
     with pytest.raises(KnowledgeIndexError, match="cannot open the knowledge index"):
         SqliteKnowledgeIndex(tmp_path / "notadb")
+
+
+def test_common_words_give_way_to_rare_ones_past_the_match_budget() -> None:
+    filler = [article(f"faq{n}", f"Your account and your plan, question {n}.") for n in range(30)]
+    documents = [*filler, article("vat", "Add your VAT number to your account.")]
+    query = "Your account plan question: VAT number please"
+    index = SqliteKnowledgeIndex(":memory:", match_budget=10)
+    index.update(documents)
+    # Rarest first; past the budget only the minimum of four words is kept.
+    kept = index._query_terms(query, "en")
+    assert kept[:2] == ["vat", "number"]
+    assert len(kept) == 4
+    assert index.search(query, language="en", limit=3)[0].passage.article_id == "vat"
+    unbounded = SqliteKnowledgeIndex(":memory:")
+    unbounded.update(documents)
+    assert len(unbounded._query_terms(query, "en")) == 6

@@ -21,10 +21,13 @@ from supporter.knowledge.terms import terms
 FORMAT: Final = "2"
 TITLE_WEIGHT: Final = 2.0
 BODY_WEIGHT: Final = 1.0
-# Words in more than this share of passages ("the", "your", "und") add little to the
-# ranking and much to the work: they are left out of queries.
-COMMON_SHARE: Final = 0.25
-MAX_QUERY_TERMS: Final = 48
+# FTS5 scores every passage that any word of a query matches, and that is where the
+# time of a search goes: a query keeps its rarest words (those BM25 weighs most), at
+# most MAX_QUERY_TERMS, and drops the commoner ones once the passages they are in add
+# up to MATCH_BUDGET ("the", "your", "charge" match most of a large help center).
+MAX_QUERY_TERMS: Final = 16
+MATCH_BUDGET: Final = 5000
+MIN_QUERY_TERMS: Final = 4
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,7 +59,8 @@ class KnowledgeIndexError(Exception):
 class SqliteKnowledgeIndex:
     """A `KnowledgeIndex` in one SQLite file (or in memory with ":memory:")."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, match_budget: int = MATCH_BUDGET) -> None:
+        self._match_budget = match_budget
         try:
             self._db = sqlite3.connect(str(path), check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -85,14 +89,10 @@ class SqliteKnowledgeIndex:
         self._unstemmed = None in present
         (count,) = self._db.execute("SELECT count(*) FROM passages").fetchone()
         self._count = int(count)
-        self._common: frozenset[str] = frozenset()
-        if count >= 20:
-            self._common = frozenset(
-                term
-                for (term,) in self._db.execute(
-                    "SELECT term FROM passage_vocabulary WHERE doc > ?", (count * COMMON_SHARE,)
-                )
-            )
+        # Passages each word is in: a few MiB for a large help center, read at start.
+        self._frequency: dict[str, int] = dict(
+            self._db.execute("SELECT term, doc FROM passage_vocabulary")
+        )
 
     def update(self, documents: Iterable[Document]) -> IndexChanges:
         known = dict(self._db.execute("SELECT article_id, content_hash FROM articles"))
@@ -161,12 +161,17 @@ class SqliteKnowledgeIndex:
         wanted = self._query_terms(query, language)
         if not wanted or limit <= 0:
             return []
-        match = " OR ".join(f'"{term}"' for term in wanted)
+        # Language and kind filter in the join: as words in the FTS table they cost more
+        # (bm25() then iterates their long lists too), measured in benchmarks/.
         sql = (
-            "SELECT p.record, bm25(passage_terms, ?, ?) AS score FROM passage_terms "
+            "SELECT p.id, bm25(passage_terms, ?, ?) AS score FROM passage_terms "
             "JOIN passages p ON p.id = passage_terms.rowid WHERE passage_terms MATCH ?"
         )
-        parameters: list[object] = [TITLE_WEIGHT, BODY_WEIGHT, match]
+        parameters: list[object] = [
+            TITLE_WEIGHT,
+            BODY_WEIGHT,
+            " OR ".join(f'"{term}"' for term in wanted),
+        ]
         if language in self._languages:
             sql += " AND (p.language = ? OR p.language IS NULL)"
             parameters.append(language)
@@ -175,17 +180,32 @@ class SqliteKnowledgeIndex:
             parameters.append(kind)
         sql += " ORDER BY score LIMIT ?"
         parameters.append(limit)
-        rows = self._db.execute(sql, parameters).fetchall()
+        best = self._db.execute(sql, parameters).fetchall()
+        if not best:
+            return []
+        marks = ",".join("?" * len(best))
+        records = dict(
+            self._db.execute(
+                f"SELECT id, record FROM passages WHERE id IN ({marks})", [i for i, _ in best]
+            )
+        )
         # FTS5's bm25() is lower-is-better (negative); a Hit's score is higher-is-better.
-        return [Hit(Passage.model_validate_json(record), -score) for record, score in rows]
+        return [Hit(Passage.model_validate_json(records[i]), -score) for i, score in best]
 
     def _query_terms(self, query: str, language: str | None) -> list[str]:
         found = terms(query, language)
         if self._unstemmed and language is not None:
             found += terms(query, None)
-        unique = dict.fromkeys(found)
-        kept = [term for term in unique if term not in self._common and '"' not in term]
-        return kept[:MAX_QUERY_TERMS]
+        frequency = self._frequency
+        known = [term for term in dict.fromkeys(found) if term in frequency]
+        kept: list[str] = []
+        matched = 0
+        for term in sorted(known, key=frequency.__getitem__)[:MAX_QUERY_TERMS]:
+            matched += frequency[term]
+            if matched > self._match_budget and len(kept) >= MIN_QUERY_TERMS:
+                break
+            kept.append(term)
+        return kept
 
     def passages(self, passage_ids: Sequence[str]) -> dict[str, Passage]:
         if not passage_ids:

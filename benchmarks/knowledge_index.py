@@ -1,0 +1,127 @@
+"""Knowledge index at scale: build time, incremental update and query latency.
+
+Writes a help center of N articles (the sample company's 40, then variants of them
+with words of their own, as a large help center's many similar articles are),
+indexes it as `supporter knowledge index` does, then runs the retrieval query of
+each of the sample's 320 labelled tickets (ticket text plus the offline analysis)
+`--rounds` times against it and reports latency percentiles. Finally one article
+is changed and the folder indexed again (what a daily re-index costs).
+
+    .venv/bin/python benchmarks/knowledge_index.py --articles 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from supporter.analysis.analyzer import Analyzer
+from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
+from supporter.domain.models import Analysis, Ticket
+from supporter.knowledge.documents import KnowledgeError
+from supporter.knowledge.folder import read_knowledge
+from supporter.knowledge.retrieval import Retriever
+from supporter.knowledge.sqlite import SqliteKnowledgeIndex
+from supporter.llm.offline import OfflineProvider
+from supporter.sample_data.help_center import write_help_center
+
+_SYLLABLES = ("ka", "lo", "mi", "ren", "tor", "vex", "sul", "dar", "pin", "quo", "zel", "bri")
+
+
+def invent(rng: random.Random) -> str:
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4)))
+
+
+def write_variants(folder: Path, wanted: int, rng: random.Random) -> None:
+    """Variants of the sample articles: each its own id, product name and extra words."""
+    originals = sorted(folder.rglob("*.md"))
+    count = len(originals)
+    while count < wanted:
+        source = originals[count % len(originals)]
+        text = source.read_text(encoding="utf-8")
+        product = invent(rng).capitalize()
+        words = " ".join(invent(rng) for _ in range(40))
+        article_id = f"{source.stem}-{count}"
+        text = text.replace(f"id: {source.stem}", f"id: {article_id}", 1)
+        text = text.replace("Lumio", product) + f"\n## Notes for {product}\n\n{words}\n"
+        (source.parent / f"{article_id}.md").write_text(text, encoding="utf-8")
+        count += 1
+
+
+async def queries(pairs: list[Path]) -> list[tuple[Ticket, Analysis]]:
+    analyzer = Analyzer(OfflineProvider(DEFAULT_TAXONOMY), DEFAULT_TAXONOMY)
+    found = []
+    for path in pairs:
+        for row in csv.DictReader(path.open(encoding="utf-8")):
+            ticket = Ticket(
+                ticket_id=row["ticket_id"],
+                customer_id=row["customer_id"],
+                subject=row["subject"],
+                body=row["body"],
+                status="open",
+                created_at=datetime(2024, 6, 1, tzinfo=UTC),
+            )
+            _, response = await analyzer.analyze(ticket, [])
+            found.append((ticket, response.value))
+    return found
+
+
+def fail(problem: KnowledgeError) -> None:
+    raise problem
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files = write_help_center(root)
+        write_variants(files.folder, args.articles, rng)
+        index = SqliteKnowledgeIndex(root / "knowledge.db")
+        start = time.perf_counter()
+        changes = index.update(read_knowledge(files.folder, fail))
+        build = time.perf_counter() - start
+        asked = asyncio.run(queries([files.pairs, files.held_out_pairs]))
+        retriever = Retriever(index)
+        latencies = []
+        cpu = []
+        for _ in range(args.rounds):
+            for ticket, analysis in asked:
+                began, began_cpu = time.perf_counter(), time.thread_time()
+                retriever.passages_for(ticket, analysis)
+                latencies.append((time.perf_counter() - began) * 1000)
+                cpu.append((time.thread_time() - began_cpu) * 1000)
+        latencies.sort()
+        cpu.sort()
+        edited = next(files.folder.rglob("refund-window.md"))
+        edited.write_text(edited.read_text().replace("14 days", "21 days"), encoding="utf-8")
+        start = time.perf_counter()
+        again = index.update(read_knowledge(files.folder, fail))
+        update = time.perf_counter() - start
+        size = (root / "knowledge.db").stat().st_size / 2**20
+    documents = len(changes.added)
+    print(
+        "| articles and saved replies | passages | build (s) | index size (MiB) | queries "
+        "| p50 (ms) | p99 (ms) | max (ms) | re-index, 1 changed (s) |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    print(
+        f"| {documents:,} | {changes.passages:,} | {build:.1f} | {size:.0f} | {len(latencies):,} "
+        f"| {statistics.median(latencies):.2f} | {p99:.2f} | {latencies[-1]:.2f} "
+        f"| {update:.1f} ({len(again.changed)} changed) |"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from functools import lru_cache
 from typing import Final
 
 from supporter.analysis.mentions import Amount, scan_amounts
@@ -38,6 +39,7 @@ _DURATION = re.compile(
     + r")(?!\w)",
     re.IGNORECASE,
 )
+_DIGITS = re.compile(r"\d+")
 _PERCENT = re.compile(
     r"(?<![\w.,])(?P<number>\d{1,3}(?:[.,]\d{1,2})?)\s*(?:%|percent\b|per\s+cent\b|prozent\b"
     r"|pour\s*cent\b|por\s+ciento\b|por\s+cento\b|per\s+cento\b)",
@@ -58,17 +60,22 @@ class Figure:
 
 def scan_figures(text: str) -> Iterator[Figure]:
     """Durations ("14 days", "5-10 Werktage": both ends) and percentages in `text`."""
-    for match in _DURATION.finditer(text):
-        kind = next(name for name in _UNITS if match.group(name))
-        for number in (match["first"], match["second"]):
-            if number:
-                yield Figure(kind, Decimal(number), match[0])
-    for match in _PERCENT.finditer(text):
-        try:
-            value = Decimal(match["number"].replace(",", "."))
-        except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
-            continue
-        yield Figure("percent", value, match[0])
+    # Tried only where a run of digits starts: the patterns open with a lookbehind, which
+    # would otherwise be tried at every character of every reply.
+    end = 0
+    for digits in _DIGITS.finditer(text):
+        if digits.start() < end:
+            continue  # inside a figure already read ("5-10 days")
+        if duration := _DURATION.match(text, digits.start()):
+            kind = next(name for name in _UNITS if duration.group(name))
+            for number in (duration["first"], duration["second"]):
+                if number:
+                    yield Figure(kind, Decimal(number), duration[0])
+            end = duration.end()
+        elif percent := _PERCENT.match(text, digits.start()):
+            value = Decimal(percent["number"].replace(",", "."))
+            yield Figure("percent", value, percent[0])
+            end = percent.end()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +87,18 @@ class _Source:
 
 
 def _sources(passages: Iterable[Passage]) -> list[_Source]:
-    return [
-        _Source(
-            passage.passage_id,
-            frozenset(figure.key for figure in scan_figures(passage.text)),
-            tuple(scan_amounts(passage.text, bare_needs_context=False)),
-            states_refund_policy(passage.text),
-        )
-        for passage in passages
-    ]
+    return [_source(passage) for passage in passages]
+
+
+# A few popular passages serve most replies: each is read once, not once a ticket.
+@lru_cache(maxsize=4096)
+def _source(passage: Passage) -> _Source:
+    return _Source(
+        passage.passage_id,
+        frozenset(figure.key for figure in scan_figures(passage.text)),
+        tuple(scan_amounts(passage.text, bare_needs_context=False)),
+        states_refund_policy(passage.text),
+    )
 
 
 def _same_amount(written: Amount, source: Amount) -> bool:

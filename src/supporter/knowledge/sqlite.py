@@ -25,9 +25,11 @@ BODY_WEIGHT: Final = 1.0
 # time of a search goes: a query keeps its rarest words (those BM25 weighs most), at
 # most MAX_QUERY_TERMS, and drops the commoner ones once the passages they are in add
 # up to MATCH_BUDGET ("the", "your", "charge" match most of a large help center).
-MAX_QUERY_TERMS: Final = 16
+MAX_QUERY_TERMS: Final = 12
 MATCH_BUDGET: Final = 5000
 MIN_QUERY_TERMS: Final = 4
+# Passages kept parsed between searches: most replies draw on a few popular ones.
+CACHED_PASSAGES: Final = 8192
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -85,6 +87,8 @@ class SqliteKnowledgeIndex:
             language for (language,) in self._db.execute("SELECT DISTINCT language FROM passages")
         }
         self._languages = {language for language in present if language}
+        self._cache: dict[str, Passage] = {}
+        self._saved: dict[tuple[str, str | None], list[Passage]] = {}
         # Passages of no stated language are indexed unstemmed (see `terms`).
         self._unstemmed = None in present
         (count,) = self._db.execute("SELECT count(*) FROM passages").fetchone()
@@ -164,7 +168,7 @@ class SqliteKnowledgeIndex:
         # Language and kind filter in the join: as words in the FTS table they cost more
         # (bm25() then iterates their long lists too), measured in benchmarks/.
         sql = (
-            "SELECT p.id, bm25(passage_terms, ?, ?) AS score FROM passage_terms "
+            "SELECT p.passage_id, bm25(passage_terms, ?, ?) AS score FROM passage_terms "
             "JOIN passages p ON p.id = passage_terms.rowid WHERE passage_terms MATCH ?"
         )
         parameters: list[object] = [
@@ -181,16 +185,9 @@ class SqliteKnowledgeIndex:
         sql += " ORDER BY score LIMIT ?"
         parameters.append(limit)
         best = self._db.execute(sql, parameters).fetchall()
-        if not best:
-            return []
-        marks = ",".join("?" * len(best))
-        records = dict(
-            self._db.execute(
-                f"SELECT id, record FROM passages WHERE id IN ({marks})", [i for i, _ in best]
-            )
-        )
+        found = self.passages([passage_id for passage_id, _ in best])
         # FTS5's bm25() is lower-is-better (negative); a Hit's score is higher-is-better.
-        return [Hit(Passage.model_validate_json(records[i]), -score) for i, score in best]
+        return [Hit(found[passage_id], -score) for passage_id, score in best]
 
     def _query_terms(self, query: str, language: str | None) -> list[str]:
         found = terms(query, language)
@@ -208,22 +205,29 @@ class SqliteKnowledgeIndex:
         return kept
 
     def passages(self, passage_ids: Sequence[str]) -> dict[str, Passage]:
-        if not passage_ids:
-            return {}
-        marks = ",".join("?" * len(passage_ids))
-        rows = self._db.execute(
-            f"SELECT record FROM passages WHERE passage_id IN ({marks})", list(passage_ids)
-        )
-        found = (Passage.model_validate_json(record) for (record,) in rows)
-        return {passage.passage_id: passage for passage in found}
+        cache = self._cache
+        missing = [passage_id for passage_id in passage_ids if passage_id not in cache]
+        if missing:
+            if len(cache) + len(missing) > CACHED_PASSAGES:
+                cache.clear()
+            marks = ",".join("?" * len(missing))
+            rows = self._db.execute(
+                f"SELECT passage_id, record FROM passages WHERE passage_id IN ({marks})", missing
+            )
+            for passage_id, record in rows:
+                cache[passage_id] = Passage.model_validate_json(record)
+        return {pid: cache[pid] for pid in passage_ids if pid in cache}
 
     def saved_replies(self, category: str, language: str | None) -> list[Passage]:
-        rows = self._db.execute(
-            "SELECT record FROM passages WHERE category = ? AND kind = 'saved_reply' "
-            "AND (language = ? OR language IS NULL) ORDER BY language IS NULL, passage_id",
-            (category, language),
-        )
-        return [Passage.model_validate_json(record) for (record,) in rows]
+        key = (category, language)
+        if key not in self._saved:
+            rows = self._db.execute(
+                "SELECT record FROM passages WHERE category = ? AND kind = 'saved_reply' "
+                "AND (language = ? OR language IS NULL) ORDER BY language IS NULL, passage_id",
+                key,
+            )
+            self._saved[key] = [Passage.model_validate_json(record) for (record,) in rows]
+        return list(self._saved[key])
 
     def close(self) -> None:
         self._db.close()

@@ -1,0 +1,88 @@
+"""The screen's rules without a browser: sign-in attempts limited, pages behind sign-in,
+the reviewer role, and a stale draft sent back with the reason."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.api.conftest import PASSWORD, Api, served_api
+
+from supporter.domain.people import Role
+from supporter.web import screen
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    screen.limiter._failures.clear()
+    async with served_api(f"sqlite+aiosqlite:///{tmp_path / 's.db'}") as found:
+        await found.accounts.add_user("rui", PASSWORD, Role.REVIEWER)
+        await found.accounts.add_user("ivo", PASSWORD, Role.INGEST)
+        yield found
+
+
+async def csrf(client: httpx.AsyncClient, path: str = "/login") -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', (await client.get(path)).text)
+    assert found is not None
+    return found.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, name: str, password: str) -> httpx.Response:
+    token = await csrf(client)
+    return await client.post(
+        "/login", data={"name": name, "password": password, "csrf_token": token}
+    )
+
+
+async def test_pages_need_a_session_and_the_reviewer_role(api: Api) -> None:
+    assert (await api.client.get("/")).headers["location"] == "/login"
+    assert (await api.client.get("/overview")).status_code == 303
+    signed = await sign_in(api.client, "ivo", PASSWORD)
+    assert signed.status_code == 303
+    assert (await api.client.get("/")).status_code == 403
+
+
+async def test_sign_in_attempts_are_limited(api: Api) -> None:
+    for _ in range(5):
+        assert (await sign_in(api.client, "rui", "wrong password")).status_code == 401
+    blocked = await sign_in(api.client, "rui", PASSWORD)
+    assert blocked.status_code == 429
+    assert "Too many attempts" in blocked.text
+
+
+async def test_a_login_form_without_its_token_is_refused(api: Api) -> None:
+    await api.client.get("/login")
+    answer = await api.client.post(
+        "/login", data={"name": "rui", "password": PASSWORD, "csrf_token": "x"}
+    )
+    assert answer.status_code == 403
+
+
+async def test_a_stale_draft_goes_back_to_the_ticket_with_the_reason(api: Api) -> None:
+    await api.client.post(
+        "/api/v1/tickets",
+        json={
+            "ticket_id": "T1",
+            "customer_id": "C1",
+            "subject": "Refund",
+            "body": "Please refund 19.99 EUR",
+            "status": "open",
+            "created_at": "2024-05-01",
+        },
+        headers=api.auth(Role.INGEST),
+    )
+    await api.wait_for("T1")
+    await sign_in(api.client, "rui", PASSWORD)
+    token = await csrf(api.client, "/tickets/T1")
+    answer = await api.client.post(
+        "/tickets/T1/review",
+        data={"csrf_token": token, "action": "approve", "draft_version": "0" * 16},
+    )
+    assert answer.status_code == 303
+    assert "/tickets/T1?error=" in answer.headers["location"]
+    page = await api.client.get(answer.headers["location"])
+    assert "changed since it was read" in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")

@@ -15,6 +15,7 @@ from rich.table import Table
 from supporter.cli import wiring
 from supporter.cli.common import LogFormatOption, fail, settings_from, setup_logging
 from supporter.cli.knowledge import update_index
+from supporter.cli.reviewed import labelled_from_store
 from supporter.cli.ui import console, token_counts
 from supporter.config import ConfigError, Settings
 from supporter.domain.errors import FatalError
@@ -29,8 +30,20 @@ _SHOWN_CONFUSED = 10
 
 def evaluate_command(
     labeled: Annotated[
-        Path, typer.Option(help="CSV of labelled tickets: a text and its label on each row.")
-    ],
+        Path | None,
+        typer.Option(help="CSV of labelled tickets: a text and its label on each row."),
+    ] = None,
+    from_store: Annotated[
+        bool,
+        typer.Option(
+            "--from-store",
+            help="Score on the tickets reviewed in `supporter serve` (their category as reviewed) instead of a file.",
+        ),
+    ] = False,
+    db: Annotated[
+        Path | None,
+        typer.Option(help="With --from-store: the SQLite database (or SUPPORTER_STORE_URL)."),
+    ] = None,
     knowledge: Annotated[
         Path | None,
         typer.Option(
@@ -122,14 +135,19 @@ def evaluate_command(
     default_columns = ["subject", "body"] if knowledge else ["text"]
     columns = text_column or default_columns
     label = label_column or ("article_id" if knowledge else "label")
-    try:
-        data = read_labelled(labeled, columns, label)
-    except SourceError as error:
-        fail(str(error))
+    if (labeled is None) == (not from_store) or (from_store and knowledge is not None):
+        fail("pass either --labeled FILE or --from-store (which scores categories only)")
+    if labeled is None:
+        data = labelled_from_store(db, config)
+    else:
+        try:
+            data = read_labelled(labeled, columns, label)
+        except SourceError as error:
+            fail(str(error))
     if limit is not None:
         data.examples = data.examples[:limit]
     if not data.examples:
-        fail(f"{labeled}: no usable labelled rows")
+        fail(f"{data.path}: no usable labelled rows")
     workers = concurrency or wiring.stage_concurrency(settings, None)
     if knowledge is not None:
         update_index(knowledge, settings)

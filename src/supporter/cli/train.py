@@ -12,6 +12,7 @@ from rich.table import Table
 from supporter.classifier import ModelError, missing_library
 from supporter.classifier.metadata import MINILM, FeatureSpec, ModelMetadata
 from supporter.cli.common import fail
+from supporter.cli.reviewed import labelled_from_store
 from supporter.cli.ui import console
 from supporter.sources.base import SourceError
 from supporter.sources.labelled import LabelledFile, read_labelled
@@ -21,15 +22,16 @@ _SHOWN_SKIPS = 3
 
 
 def train(
-    labeled: Annotated[
-        Path, typer.Option(help="CSV of labelled tickets: a text and its label on each row.")
-    ],
     out: Annotated[
         Path,
         typer.Option(
             help="Directory for the model; created if need be, a model in it is replaced."
         ),
     ],
+    labeled: Annotated[
+        Path | None,
+        typer.Option(help="CSV of labelled tickets: a text and its label on each row."),
+    ] = None,
     text_column: Annotated[
         list[str] | None,
         typer.Option(
@@ -48,6 +50,18 @@ def train(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")
     ] = True,
+    from_store: Annotated[
+        bool,
+        typer.Option(
+            "--from-store",
+            help="Learn from the tickets reviewed in `supporter serve` instead of a file (a corrected category wins).",
+        ),
+    ] = False,
+    db: Annotated[
+        Path | None,
+        typer.Option(help="With --from-store: the SQLite database (or SUPPORTER_STORE_URL)."),
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
 ) -> None:
     """Train a classifier on labelled tickets and save it for --provider local or cascade.
 
@@ -56,11 +70,17 @@ def train(
     """
     if features not in ("tfidf", "tfidf+minilm"):
         fail(f"--features: expected 'tfidf' or 'tfidf+minilm', got {features!r}")
-    columns = text_column or ["text"]
-    try:
-        data = read_labelled(labeled, columns, label_column)
-    except SourceError as error:
-        fail(str(error))
+    if (labeled is None) == (not from_store):
+        fail("pass either --labeled FILE or --from-store")
+    if labeled is None:
+        data = labelled_from_store(db, config)
+        columns, label_column = data.text_columns, data.label_column
+    else:
+        columns = text_column or ["text"]
+        try:
+            data = read_labelled(labeled, columns, label_column)
+        except SourceError as error:
+            fail(str(error))
     _report_reading(data)
     try:
         # Imported here: NumPy and scikit-learn are slow to import and an optional extra.
@@ -72,7 +92,7 @@ def train(
     training_data = TrainingData(
         texts=data.texts,
         labels=data.labels,
-        source_file=labeled.name,
+        source_file=data.path.name,
         text_columns=columns,
         label_column=label_column,
     )

@@ -229,6 +229,38 @@ class SqlReviews:
                     )
                     yield item
 
+    async def labelled(self) -> list[tuple[str, str, str]]:
+        """(ticket_id, text, label) of each ticket whose category a person
+        settled, by their latest review: an approval (the corrected category, else the
+        model's) or a rejection that corrected it. Oldest ticket first."""
+        r, s, t, a = schema.reviews, schema.review_states, schema.tickets, schema.analyses
+        query = (
+            select(
+                t.c.ticket_id,
+                t.c.subject,
+                t.c.body,
+                r.c.action,
+                r.c.category,
+                a.c.category.label("model_category"),
+            )
+            .select_from(
+                s.join(r, r.c.review_id == s.c.review_id)
+                .join(t, t.c.ticket_id == s.c.ticket_id)
+                .outerjoin(a, a.c.ticket_id == s.c.ticket_id)
+            )
+            .order_by(t.c.created_at, t.c.ticket_id)
+        )
+        found: list[tuple[str, str, str]] = []
+        with store_errors("read the reviewed tickets"):
+            async with self._engine.connect() as connection:
+                for row in await connection.execute(query):
+                    approved = row.action == ReviewAction.APPROVE.value
+                    label = row.category or (row.model_category if approved else None)
+                    if label:
+                        text = "\n".join(part for part in (row.subject, row.body) if part)
+                        found.append((row.ticket_id, text, label))
+        return found
+
     async def overview(self) -> Overview:
         r, s, res = schema.reviews, schema.review_states, schema.results
         waiting_query = (

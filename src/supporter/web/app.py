@@ -7,11 +7,10 @@ name and the CSRF token, nothing else): https://www.starlette.io/middleware/#ses
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import PlainTextResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -19,6 +18,7 @@ from supporter.api import health
 from supporter.api.app import PREFIX, answer_store_failures, api_app
 from supporter.api.services import Services
 from supporter.web import screen
+from supporter.web.guard import Guard
 
 SESSION_COOKIE = "supporter_session"
 # Pages load nothing from elsewhere and run no inline script: an injected <script>
@@ -49,27 +49,6 @@ def build_app(services: Services, session_secret: str) -> FastAPI:
 
     answer_store_failures(app)
 
-    @app.middleware("http")
-    async def no_nul(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # No id or filter holds a NUL, and PostgreSQL refuses one in any text it is sent.
-        if (
-            "%00" in request.scope.get("raw_path", b"").decode("latin-1") + str(request.url.query)
-            or "\x00" in request.url.path
-        ):
-            return PlainTextResponse("NUL characters are not allowed in URLs", status_code=400)
-        return await call_next(request)
-
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret,
@@ -78,4 +57,5 @@ def build_app(services: Services, session_secret: str) -> FastAPI:
         same_site="lax",
         https_only=services.secure_cookies,
     )
+    app.add_middleware(Guard, headers=SECURITY_HEADERS)
     return app

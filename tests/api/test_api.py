@@ -371,7 +371,7 @@ async def test_readiness_fails_when_the_store_is_gone(api: Api) -> None:
 
 async def test_a_failing_store_is_a_503_saying_so(api: Api) -> None:
     async with api.served.services.store.engine.begin() as connection:
-        await connection.execute(text("DROP TABLE review_states"))
+        await connection.execute(text("DROP TABLE review_queue"))
     answer = await api.client.get("/api/v1/tickets", headers=api.auth(Role.REVIEWER))
     assert answer.status_code == 503
     assert answer.text.startswith("the store failed: could not read the queue")

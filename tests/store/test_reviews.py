@@ -138,3 +138,30 @@ async def test_the_export_gives_each_review_with_the_labels_it_ends_with(store: 
     assert (rows[0]["final_priority"], rows[1]["final_category"]) == ("low", "other")
     assert rows[0]["reply"] == DRAFT
     assert rows[0]["body"] == "Where is my refund?"
+
+
+async def test_upgrading_fills_the_queue_from_what_the_store_holds(store: SqlStore) -> None:
+    from alembic import command
+    from sqlalchemy.engine import Connection
+
+    from supporter.store import migrations
+    from supporter.store.queue import QueueFilter, SqlQueue
+
+    reviews = SqlReviews(store.engine)
+    await reviews.review(
+        "T1", Review(ReviewAction.REJECT, await version(reviews, "T1"), "ana", reason="no")
+    )
+    before = await SqlQueue(store.engine).page(QueueFilter())
+
+    def down_and_up(connection: Connection) -> None:
+        command.downgrade(migrations._config(connection), "0008")
+        command.upgrade(migrations._config(connection), "head")
+
+    async with store.engine.begin() as connection:
+        await connection.run_sync(down_and_up)
+    after = await SqlQueue(store.engine).page(QueueFilter())
+    assert after == before
+    assert [(row.ticket_id, row.review, row.priority) for row in after.rows] == [
+        ("T1", "rejected", "high"),
+        ("T2", "pending", "high"),
+    ]

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from supporter.domain.messages import AttemptRecord
@@ -176,6 +176,12 @@ class SqlReviews:
                     insert(schema.reviews).returning(schema.reviews.c.review_id), [row]
                 )
                 review_id = int(inserted.scalar_one())
+                queue = schema.review_queue
+                await connection.execute(
+                    update(queue)
+                    .where(queue.c.ticket_id == ticket_id)
+                    .values(review="approved" if approved else "rejected")
+                )
                 state = self._insert(schema.review_states)
                 await connection.execute(
                     state.on_conflict_do_update(

@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 metadata = MetaData()
 
@@ -253,4 +253,33 @@ batch_requests = Table(
     Column("body", Text),
     Column("error", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# The review queue, one row per ticket, kept in step by every write that changes what
+# it shows (a ticket received, an outcome stored, a review): the queue page is one
+# range scan of an index in its own order, however many tickets the store holds.
+# `urgency` sorts ascending: 0 urgent, 1 high, 2 medium, 3 low, 4 none yet.
+review_queue = Table(
+    "review_queue",
+    metadata,
+    Column("ticket_id", String(128), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("review", String(16), nullable=False),
+    Column("urgency", Integer, nullable=False),
+    Column("category", String(128)),
+    Column("priority", String(16)),
+    Column("needs_human", Boolean),
+    Column("language", String(2)),
+    Column("grounding_passed", Boolean),
+    Column("provider", String(128)),
+    Index("ix_review_queue_order", "urgency", "created_at", "ticket_id"),
+    Index(
+        "ix_review_queue_review_state_order",
+        "review",
+        "state",
+        "urgency",
+        "created_at",
+        "ticket_id",
+    ),
 )

@@ -167,6 +167,13 @@ class SqlStore:
         await self._upsert(connection, schema.results, result_rows, "ticket_id")
         await self._upsert(connection, schema.analyses, analysis_rows, "ticket_id")
         await self._upsert(connection, schema.replies, reply_rows, "ticket_id")
+        await self._upsert(
+            connection,
+            schema.review_queue,
+            [_queue_row(o.ticket, o.result) for o in outcomes if o.ticket is not None],
+            "ticket_id",
+            keep=("review",),
+        )
         if attempt_rows:
             await connection.execute(insert(schema.attempts), attempt_rows)
         dead_rows = [_dead_letter_row(o, now) for o in outcomes if o.dead_letter is not None]
@@ -191,11 +198,15 @@ class SqlStore:
         table: Any,
         rows: list[dict[str, Any]],
         key: str,
+        keep: Sequence[str] = (),
     ) -> None:
+        """Insert the rows, or update them but for `key` and the columns to `keep`."""
         if not rows:
             return
         statement = self._insert(table)
-        columns = {name: statement.excluded[name] for name in rows[0] if name != key}
+        columns = {
+            name: statement.excluded[name] for name in rows[0] if name != key and name not in keep
+        }
         await connection.execute(
             statement.on_conflict_do_update(index_elements=[key], set_=columns), rows
         )
@@ -217,7 +228,13 @@ class SqlStore:
                 for ticket in tickets:
                     inserted = await connection.execute(statement, ticket.model_dump())
                     added.update(str(ticket_id) for (ticket_id,) in inserted)
-        return [ticket for ticket in tickets if ticket.ticket_id in added]
+                fresh = [ticket for ticket in tickets if ticket.ticket_id in added]
+                if fresh:
+                    queued = self._insert(schema.review_queue).on_conflict_do_nothing(
+                        index_elements=["ticket_id"]
+                    )
+                    await connection.execute(queued, [_received_row(t) for t in fresh])
+        return fresh
 
     async def forget_tickets(self, ticket_ids: Sequence[str]) -> None:
         """Undo `add_tickets` for tickets that could not be handed to the pipeline."""
@@ -225,11 +242,12 @@ class SqlStore:
         done = select(schema.results.c.ticket_id)
         with store_errors("take back the tickets"):
             async with self._engine.begin() as connection:
-                await connection.execute(
-                    delete(table)
-                    .where(table.c.ticket_id.in_(list(ticket_ids)))
-                    .where(table.c.ticket_id.not_in(done))
-                )
+                for each in (table, schema.review_queue):
+                    await connection.execute(
+                        delete(each)
+                        .where(each.c.ticket_id.in_(list(ticket_ids)))
+                        .where(each.c.ticket_id.not_in(done))
+                    )
 
     async def results(self, ticket_ids: Iterable[str]) -> list[TicketResult]:
         found: list[TicketResult] = []
@@ -390,6 +408,45 @@ def _result_row(outcome: Outcome, version: str, now: datetime) -> dict[str, Any]
         "error": result.error,
         "record": result.model_dump_json(),
         "updated_at": now,
+    }
+
+
+# The queue's order: most urgent first (see schema.review_queue).
+URGENCY = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
+NO_URGENCY = 4
+
+
+def urgency(priority: str | None) -> int:
+    return URGENCY.get(priority or "", NO_URGENCY)
+
+
+def _received_row(ticket: Ticket) -> dict[str, Any]:
+    priority = ticket.priority.value if ticket.priority else None
+    return {
+        "ticket_id": ticket.ticket_id,
+        "created_at": ticket.created_at,
+        "state": "received",
+        "review": "pending",
+        "urgency": urgency(priority),
+        "priority": priority,
+    }
+
+
+def _queue_row(ticket: Ticket, result: TicketResult) -> dict[str, Any]:
+    analysis, reply = result.analysis, result.reply
+    priority = analysis.priority.value if analysis else None
+    priority = priority or (ticket.priority.value if ticket.priority else None)
+    grounding = result.grounding
+    return {
+        **_received_row(ticket),
+        "state": result.status,
+        "urgency": urgency(priority),
+        "category": analysis.category if analysis else None,
+        "priority": priority,
+        "needs_human": analysis.needs_human if analysis else None,
+        "language": analysis.language if analysis else None,
+        "grounding_passed": (grounding.passed if grounding else True) if reply else None,
+        "provider": result.provider,
     }
 
 

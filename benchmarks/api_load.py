@@ -44,23 +44,13 @@ import httpx
 from supporter.domain.models import Analysis, GroundingCheck, Reply, Ticket, TicketResult
 from supporter.domain.people import ReviewAction
 from supporter.sample_data.files import write_sample_data
+from supporter.sample_data.records import TICKET_COLUMNS
 from supporter.store.base import Outcome
 from supporter.store.reviews import Review, SqlReviews
 from supporter.store.sql import SqlStore
 from supporter.testing.serve import SUPPORTER, serve_process
 
 PASSWORD = "benchmark password 1"
-FIELDS = (
-    "ticket_id",
-    "customer_id",
-    "subject",
-    "body",
-    "status",
-    "created_at",
-    "customer_email",
-    "channel",
-    "priority",
-)
 
 
 def cli(*arguments: str, env: dict[str, str], stdin: str | None = None) -> str:
@@ -74,7 +64,7 @@ def sample_tickets(folder: Path, count: int) -> tuple[list[dict[str, Any]], Path
     files = write_sample_data(folder / "sample", count, seed=7)
     with files.tickets_path.open(encoding="utf-8", newline="") as handle:
         rows = [
-            {field: row[field] or None for field in FIELDS if field in row}
+            {field: row[field] or None for field in TICKET_COLUMNS if field in row}
             for row in csv.DictReader(handle)
         ]
     for row in rows:

@@ -23,32 +23,11 @@ import httpx
 from playwright.sync_api import sync_playwright
 
 from supporter.sample_data.files import write_sample_data
+from supporter.sample_data.records import TICKET_COLUMNS, TRANSACTION_COLUMNS
 from supporter.testing.serve import SUPPORTER, serve_process
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "screenshots only"
-TICKET_FIELDS = (
-    "ticket_id",
-    "customer_id",
-    "subject",
-    "body",
-    "status",
-    "created_at",
-    "customer_email",
-    "channel",
-    "priority",
-)
-TRANSACTION_FIELDS = (
-    "transaction_id",
-    "customer_id",
-    "amount",
-    "currency",
-    "status",
-    "created_at",
-    "type",
-    "description",
-    "card_last4",
-)
 
 
 def rows(path: Path, fields: tuple[str, ...]) -> list[dict[str, str | None]]:
@@ -84,11 +63,11 @@ def main() -> None:
         )
         headers = {"Authorization": f"Bearer {token.stdout.strip()}"}
         with serve_process(folder, env) as url:
-            transactions = rows(files.transactions_path, TRANSACTION_FIELDS)
+            transactions = rows(files.transactions_path, TRANSACTION_COLUMNS)
             httpx.post(f"{url}/api/v1/transactions", json=transactions, headers=headers, timeout=60)
             tickets = [
                 {**t, "subject": t["subject"] or "", "body": t["body"] or ""}
-                for t in rows(files.tickets_path, TICKET_FIELDS)
+                for t in rows(files.tickets_path, TICKET_COLUMNS)
             ]
             httpx.post(f"{url}/api/v1/tickets", json=tickets, headers=headers, timeout=60)
             while httpx.get(

@@ -4,6 +4,7 @@ only the tickets whose cited passages changed."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import re
 from pathlib import Path
@@ -48,7 +49,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run() -> tuple[dict[str, dict[str, object]], str]:
+def run(*extra: str) -> tuple[dict[str, dict[str, object]], str]:
     code, output = invoke(
         "--tickets",
         "tickets.csv",
@@ -56,6 +57,7 @@ def run() -> tuple[dict[str, dict[str, object]], str]:
         "transactions.csv",
         "--knowledge",
         "help-center",
+        *extra,
     )
     assert code == 0, output
     lines = [json.loads(line) for line in Path("results.jsonl").read_text().splitlines()]
@@ -63,7 +65,7 @@ def run() -> tuple[dict[str, dict[str, object]], str]:
 
 
 def test_replies_cite_the_help_center_in_the_tickets_language(workdir: Path) -> None:
-    results, output = run()
+    results, output = run("--format", "csv")
     assert "3 added, 0 changed, 0 removed" in output
     replies = {ticket: record["reply"] for ticket, record in results.items()}
     assert replies["T1"]["cited_articles"] == ["replies/duplicate#1"]  # type: ignore[index]
@@ -73,6 +75,9 @@ def test_replies_cite_the_help_center_in_the_tickets_language(workdir: Path) -> 
     assert replies["T3"]["cited_articles"] == ["kuendigen#1"]  # type: ignore[index]
     for record in results.values():
         assert record["grounding"]["passed"], record  # type: ignore[index]
+    with Path("results.csv").open(encoding="utf-8") as file:
+        flat = {row["ticket_id"]: row for row in csv.DictReader(file)}
+    assert flat["T3"]["cited_articles"] == "kuendigen#1"
 
 
 def test_a_changed_article_redoes_only_the_tickets_that_cited_it(workdir: Path) -> None:

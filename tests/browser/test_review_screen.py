@@ -176,3 +176,19 @@ def axe_problems(page: Page) -> list[str]:
         for violation in results.response["violations"]
         if violation["impact"] in ("serious", "critical")
     ]
+
+
+def test_the_pages_fit_a_phone(server: Server, browser: Browser, tmp_path: Path) -> None:
+    context = browser.new_context(base_url=server.url, viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    try:
+        sign_in(phone)
+        for path in ("/?review=", "/tickets/T1", "/overview"):
+            phone.goto(path)
+            phone.screenshot(path=tmp_path / f"phone{path.replace('/', '_')}.png", full_page=True)
+            overflow = phone.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, (path, overflow)
+    finally:
+        context.close()

@@ -49,8 +49,13 @@ class Api:
 
 
 @contextlib.asynccontextmanager
-async def served_api(store_url: str) -> AsyncIterator[Api]:
-    settings = Settings(store_url=store_url, llm_cache=None, heartbeat_interval=60)
+async def served_api(store_url: str, **options: object) -> AsyncIterator[Api]:
+    settings = Settings(
+        store_url=store_url,
+        llm_cache=None,
+        heartbeat_interval=60,
+        **options,  # type: ignore[arg-type]
+    )
     async with contextlib.AsyncExitStack() as resources:
         served = await open_served(settings, resources, RunStats())
         stages = asyncio.create_task(served.pipeline.serve(*served.stages))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from tests.api.conftest import Api
 
+from supporter.brokers.base import Broker
 from supporter.domain.messages import AttemptRecord, DeadLetterMessage, TicketMessage
 from supporter.domain.models import Ticket, TicketResult
 from supporter.domain.people import Role
@@ -380,3 +384,46 @@ async def test_a_failing_store_is_a_503_saying_so(api: Api) -> None:
 async def test_a_nul_in_a_url_is_refused(api: Api) -> None:
     answer = await api.client.get("/api/v1/tickets/T%001", headers=api.auth(Role.REVIEWER))
     assert answer.status_code == 400
+
+
+@pytest.mark.parametrize("kind", ["rabbitmq", "redis"])
+async def test_on_a_shared_broker_serve_publishes_for_the_workers_and_runs_no_stage(
+    tmp_path: Path, kind: str
+) -> None:
+    from tests.api.conftest import served_api
+    from tests.conftest import require_service
+
+    from supporter.brokers.rabbitmq import RabbitMQBroker
+    from supporter.brokers.redis import RedisStreamsBroker
+    from supporter.pipeline.orchestrator import QUEUES
+
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    broker: Broker
+    if kind == "rabbitmq":
+        require_service("RabbitMQ", "127.0.0.1", 5672)
+        url = "amqp://guest:guest@127.0.0.1:5672/"
+        broker = RabbitMQBroker(url, prefix=prefix)
+    else:
+        require_service("Redis", "127.0.0.1", 6379)
+        url = "redis://127.0.0.1:6379/0"
+        broker = RedisStreamsBroker(url, prefix=prefix)
+    try:
+        async with served_api(
+            f"sqlite+aiosqlite:///{tmp_path / 's.db'}", broker_url=url, broker_prefix=prefix
+        ) as api:
+            assert api.served.stages == ()
+            posted = await api.client.post(
+                "/api/v1/tickets", json=ticket("T1"), headers=api.auth(Role.INGEST)
+            )
+            assert posted.json()["accepted"] == ["T1"]
+            assert await broker.depth(TICKETS) == 1
+            await asyncio.sleep(0.5)
+            detail = await api.client.get("/api/v1/tickets/T1", headers=api.auth(Role.REVIEWER))
+            assert detail.json()["status"] == "received"
+    finally:
+        if isinstance(broker, RabbitMQBroker):
+            for queue in QUEUES:
+                await broker.delete(queue)
+        else:
+            await broker.delete_keys()
+        await broker.close()

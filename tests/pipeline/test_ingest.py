@@ -20,7 +20,6 @@ from supporter.domain.errors import TransientError
 from supporter.domain.models import Ticket
 from supporter.llm.offline import OfflineProvider
 from supporter.pipeline.circuit import CircuitState
-from supporter.pipeline.ingest import IngestOptions
 from supporter.pipeline.orchestrator import Pipeline, PipelineOptions, RunReport
 from supporter.pipeline.stages import TICKETS
 from supporter.sources.base import RejectHandler
@@ -68,7 +67,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
 
 def pipeline(broker: Broker, store: SqlStore, provider: object = None) -> Pipeline:
     options = PipelineOptions(
-        ingest=IngestOptions(publish_window=16),
+        publish_window=16,
         shutdown_timeout=GRACE,
         circuit_threshold=1,
         circuit_reset_after=60.0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from tests.pipeline.fakes import DroppingBroker, LostAfterOne
@@ -185,3 +186,88 @@ async def test_a_dead_letter_carries_its_reason_and_tries_in_headers() -> None:
         ("analyze", 3, True),
     ]
     assert tries[2]["error"] == "503 from the model (try 3)"
+
+
+class HeldBroker(MemoryBroker):
+    """Publishes to `queue` wait until `confirm` is set, as on a broker whose
+    confirmations are slow; it records what was acknowledged before that."""
+
+    def __init__(self, queue: str) -> None:
+        super().__init__()
+        self._held = queue
+        self.confirm = asyncio.Event()
+        self.waiting = 0
+
+    async def publish(self, queue: str, body: bytes, **options: Any) -> None:
+        if queue == self._held:
+            self.waiting += 1
+            await self.confirm.wait()
+        await super().publish(queue, body, **options)
+
+
+async def echo(message: TicketMessage) -> TicketMessage:
+    return message
+
+
+async def test_while_publishes_wait_for_confirmation_the_stage_works_on_within_its_window() -> None:
+    broker = HeldBroker("out")
+    for queue in ("in", "out"):
+        await broker.declare(queue)
+    stage = Stage("analyze", "in", "out", TicketMessage, echo, concurrency=1)
+    counters = StageCounters()
+    worker = StageWorker(stage, broker, RetryPolicy(), counters, print, window=3)
+    for number in range(10):
+        message = TicketMessage(ticket=TICKET.model_copy(update={"ticket_id": f"T{number}"}))
+        await broker.publish("in", encode(message), message_id=message.message_id)
+    task = asyncio.create_task(worker.run())
+    try:
+        async with asyncio.timeout(5):
+            while broker.waiting < 4:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        # One at work's bound plus three in the window: four publishes wait together,
+        # and nothing is acknowledged before its confirmation.
+        assert (broker.waiting, counters.in_flight, counters.succeeded) == (4, 4, 0)
+        assert await broker.depth("in") == 6
+        broker.confirm.set()
+        async with asyncio.timeout(5):
+            while counters.succeeded < 10:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert await broker.depth("out") == 10
+
+
+async def test_a_stopped_stage_hands_back_what_it_took_ahead_of_its_turn() -> None:
+    broker = HeldBroker("out")
+    for queue in ("in", "out"):
+        await broker.declare(queue)
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow(message: TicketMessage) -> TicketMessage:
+        started.set()
+        await release.wait()
+        return message
+
+    stage = Stage("analyze", "in", "out", TicketMessage, slow, concurrency=1)
+    counters = StageCounters()
+    worker = StageWorker(stage, broker, RetryPolicy(), counters, print, window=3)
+    for number in range(4):
+        message = TicketMessage(ticket=TICKET.model_copy(update={"ticket_id": f"T{number}"}))
+        await broker.publish("in", encode(message), message_id=message.message_id)
+    broker.confirm.set()
+    task = asyncio.create_task(worker.run())
+    try:
+        await asyncio.wait_for(started.wait(), 5)
+        worker.stop_intake()
+        release.set()
+        async with asyncio.timeout(5):
+            while counters.in_flight:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    # The one at work finished; the three waiting their turn went back untouched.
+    assert (counters.succeeded, await broker.depth("out"), await broker.depth("in")) == (1, 1, 3)

@@ -37,9 +37,6 @@ class IngestOptions:
     open_statuses: frozenset[str] = frozenset({"new", "open"})
     lookback_days: int = 90
     max_transactions: int = 20
-    # Publishes in flight at once: enough to hide a broker's round trip, few enough
-    # to keep memory flat (a queue may overshoot its bound by this many).
-    publish_window: int = 64
 
     @property
     def window(self) -> TransactionWindow:
@@ -56,6 +53,7 @@ class Ingestor:
         done: Collection[str],
         *,
         grace: float = 30.0,
+        window: int = 64,
     ) -> None:
         self._broker = broker
         self._index = index
@@ -63,6 +61,7 @@ class Ingestor:
         self._stats = stats
         self._done = done
         self._grace = grace
+        self._window = window
         self.skipped_done: list[str] = []
 
     async def run(
@@ -70,11 +69,11 @@ class Ingestor:
     ) -> None:
         """Publish every open ticket not done yet, until the source ends or `stop` is set.
 
-        Up to `publish_window` publishes are in flight at once. A stop ends reading at
+        Up to `window` publishes are in flight at once. A stop ends reading at
         once, wherever it waits (a full queue, a slow broker), and gives the publishes
         in flight `grace` seconds to be confirmed; those that are not count as not
         published (a rerun publishes them again: downstream is idempotent by ticket)."""
-        window = PublishWindow(self._options.publish_window)
+        window = PublishWindow(self._window)
         try:
             await until_stopped(self._feed(source, on_reject, window, stop), stop)
             await until_stopped(window.drain(), stop, grace=self._grace)

@@ -65,6 +65,9 @@ class PipelineOptions:
     analyze_concurrency: int = 8
     respond_concurrency: int = 8
     output_batch_size: int = 256
+    # Publishes in flight at once per publisher (ingest, each stage): enough to hide
+    # a broker's round trip, few enough to keep memory flat.
+    publish_window: int = 64
     shutdown_timeout: float = 30.0
     force: bool = False
     heartbeat_interval: float = 5.0
@@ -239,6 +242,7 @@ class Pipeline:
             self.stats,
             await self._done(),
             grace=self._options.shutdown_timeout,
+            window=self._options.publish_window,
         )
 
     def _report(self) -> RunReport:
@@ -397,7 +401,13 @@ class Pipeline:
         )
         self.breakers[stage.name] = breaker
         worker = StageWorker(
-            stage, self._broker, self._options.policy, counters, self.on_fatal, breaker
+            stage,
+            self._broker,
+            self._options.policy,
+            counters,
+            self.on_fatal,
+            breaker,
+            window=self._options.publish_window,
         )
         self._stage_workers.append(worker)
         return asyncio.create_task(worker.run(), name=f"stage-{stage.name}")

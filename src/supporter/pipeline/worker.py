@@ -78,7 +78,12 @@ class StageWorker(Generic[In, Out]):
         counters: StageCounters,
         on_fatal: Callable[[FatalError], None],
         breaker: CircuitBreaker | None = None,
+        *,
+        window: int = 0,
     ) -> None:
+        """`window`: messages taken beyond the stage's concurrency, so that while
+        `concurrency` are being worked on, up to `window` more are being published
+        downstream (a broker's confirmation is a round trip) or wait their turn."""
         self.stage = stage
         self._broker = broker
         self._policy = policy
@@ -86,6 +91,8 @@ class StageWorker(Generic[In, Out]):
         self._on_fatal = on_fatal
         self._intake_stopped = False
         self._breaker = breaker
+        self._window = window
+        self._working = asyncio.Semaphore(stage.concurrency)
 
     def stop_intake(self) -> None:
         """Take no more messages (a later one goes back at once); those in flight finish."""
@@ -114,7 +121,7 @@ class StageWorker(Generic[In, Out]):
 
     async def _consume(self) -> None:
         tasks: set[asyncio.Task[None]] = set()
-        prefetch = self.stage.concurrency
+        prefetch = self.stage.concurrency + self._window
         async with self._broker.consume(self.stage.queue, prefetch=prefetch) as deliveries:
             try:
                 async for delivery in deliveries:
@@ -208,6 +215,29 @@ class StageWorker(Generic[In, Out]):
                 await delivery.requeue()
 
     async def _process(self, delivery: Delivery, message: In) -> None:
+        output = await self._work(delivery, message)
+        if output is None:
+            return
+        # Outside the work's bound: the next message is worked on while this one's
+        # publish waits for the broker's confirmation. Acknowledged only after it.
+        await self._publish(self.stage.output_queue, output, message)
+        await delivery.ack()
+        self._counters.succeeded += 1
+        _outcome("succeeded")
+
+    async def _work(self, delivery: Delivery, message: In) -> Out | None:
+        """The stage's output, at most `concurrency` at a time; None when the message
+        was settled otherwise (retried, dead-lettered, answered by the fallback,
+        handed back)."""
+        async with self._working:
+            if self._intake_stopped:
+                # Taken ahead of its turn and not started: back to the queue.
+                _outcome("requeued")
+                await delivery.requeue()
+                return None
+            return await self._handle(delivery, message)
+
+    async def _handle(self, delivery: Delivery, message: In) -> Out | None:
         if self._breaker is not None:
             await self._breaker.admit()
         try:
@@ -218,7 +248,7 @@ class StageWorker(Generic[In, Out]):
                 await self._stop_for(
                     delivery, FatalError(f"{error} (asked to wait {error.retry_after:.0f}s)")
                 )
-                return
+                return None
             if isinstance(error, InvalidAnswerError):
                 await self._answered()
             elif self._breaker is not None:
@@ -244,10 +274,8 @@ class StageWorker(Generic[In, Out]):
             await self._retry_or_give_up(delivery, message, error)
         else:
             await self._answered()
-            await self._publish(self.stage.output_queue, output, message)
-            await delivery.ack()
-            self._counters.succeeded += 1
-            _outcome("succeeded")
+            return output
+        return None
 
     async def _publish(
         self,

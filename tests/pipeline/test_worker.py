@@ -205,15 +205,11 @@ class HeldBroker(MemoryBroker):
         await super().publish(queue, body, **options)
 
 
-async def echo(message: TicketMessage) -> TicketMessage:
-    return message
-
-
 async def test_while_publishes_wait_for_confirmation_the_stage_works_on_within_its_window() -> None:
     broker = HeldBroker("out")
     for queue in ("in", "out"):
         await broker.declare(queue)
-    stage = Stage("analyze", "in", "out", TicketMessage, echo, concurrency=1)
+    stage = Stage("analyze", "in", "out", TicketMessage, pass_through, concurrency=1)
     counters = StageCounters()
     worker = StageWorker(stage, broker, RetryPolicy(), counters, print, window=3)
     for number in range(10):

@@ -1,7 +1,9 @@
 """How fast the analyze workers find a ticket's transactions in the shared store,
 as the table grows: load N synthetic transactions into a fresh PostgreSQL
 database through `SqlTransactionIndex.load` (what `supporter transactions load`
-does), then time random window lookups (`recent`, 90 days, newest 20).
+does), then time random window lookups (`recent`, 90 days, newest 20), and the
+join of a ticket that shares no id with the payments (`TransactionWindow.of`: by
+customer id, then by its e-mail, then by the order number it quotes).
 
     .venv/bin/python benchmarks/transaction_lookup.py --rows 100000 2000000
 
@@ -24,8 +26,9 @@ from decimal import Decimal
 
 import asyncpg
 
-from supporter.domain.models import Transaction, TransactionType
+from supporter.domain.models import Ticket, Transaction, TransactionType
 from supporter.store.sql import SqlStore
+from supporter.transactions.base import TransactionWindow
 from supporter.transactions.sql import SqlTransactionIndex
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -38,9 +41,13 @@ async def transactions(rows: int, seed: int) -> AsyncIterator[Transaction]:
     dice = random.Random(seed)
     customers = max(1, rows // PER_CUSTOMER)
     for number in range(rows):
+        customer = dice.randrange(customers)
         yield Transaction(
             transaction_id=f"tx_{number:09d}",
-            customer_id=f"C{dice.randrange(customers):08d}",
+            customer_id=f"C{customer:08d}",
+            # As processors write them: another case, a stray space.
+            customer_email=f"Customer{customer:08d}@Example.com ",
+            references=(f"SO-{number:09d}",),
             amount=Decimal(dice.randrange(100, 50_000)) / 100,
             currency="EUR",
             status="succeeded",
@@ -65,19 +72,33 @@ async def measure(rows: int, lookups: int) -> dict[str, float]:
         dice = random.Random(7)
         customers = max(1, rows // PER_CUSTOMER)
         times: list[float] = []
-        found = 0
+        joins: list[float] = []
+        found = joined = 0
         for _ in range(lookups):
-            customer = f"C{dice.randrange(customers):08d}"
+            customer = dice.randrange(customers)
             until = START + SPAN * dice.random()
             began = time.perf_counter()
-            window = await index.recent(customer, until=until, days=90, limit=20)
+            window = await index.recent(f"C{customer:08d}", until=until, days=90, limit=20)
             times.append(time.perf_counter() - began)
             found += len(window)
+            ticket = Ticket(
+                ticket_id="T1",
+                customer_id=f"zendesk:{customer}",
+                subject="Order",
+                body=f"Where is my order SO-{dice.randrange(rows):09d}?",
+                status="open",
+                created_at=until,
+                customer_email=f"customer{customer:08d}@example.com",
+            )
+            began = time.perf_counter()
+            joined += len(await TransactionWindow(days=90, limit=20).of(index, ticket))
+            joins.append(time.perf_counter() - began)
         await store.close()
     finally:
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
     times.sort()
+    joins.sort()
     return {
         "rows": rows,
         "load_seconds": load_seconds,
@@ -86,6 +107,9 @@ async def measure(rows: int, lookups: int) -> dict[str, float]:
         "lookup_p99_ms": times[int(len(times) * 0.99)] * 1000,
         "lookups_per_second": len(times) / sum(times),
         "mean_found": found / lookups,
+        "join_p50_ms": statistics.median(joins) * 1000,
+        "join_p99_ms": joins[int(len(joins) * 0.99)] * 1000,
+        "mean_joined": joined / lookups,
     }
 
 
@@ -96,15 +120,17 @@ def main() -> None:
     args = parser.parse_args()
     print(
         "| rows | load s | rows/s loaded | lookup p50 ms | lookup p99 ms | lookups/s "
-        "| transactions per window |"
+        "| transactions per window | join p50 ms | join p99 ms | transactions per join |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for rows in args.rows:
         figures = asyncio.run(measure(rows, args.lookups))
         print(
             f"| {rows:,} | {figures['load_seconds']:.1f} | {figures['rows_per_second']:,.0f} "
             f"| {figures['lookup_p50_ms']:.2f} | {figures['lookup_p99_ms']:.2f} "
-            f"| {figures['lookups_per_second']:,.0f} | {figures['mean_found']:.1f} |",
+            f"| {figures['lookups_per_second']:,.0f} | {figures['mean_found']:.1f} "
+            f"| {figures['join_p50_ms']:.2f} | {figures['join_p99_ms']:.2f} "
+            f"| {figures['mean_joined']:.1f} |",
             flush=True,
         )
 

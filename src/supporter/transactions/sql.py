@@ -14,7 +14,7 @@ from collections.abc import AsyncIterable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from supporter.domain.errors import TransientError
@@ -127,13 +127,17 @@ class SqlTransactionIndex:
         by_reference = select(_references.c.transaction_id).where(
             _references.c.reference.in_(sorted(wanted.keys))
         )
+        try:
+            async with self._engine.connect() as connection:
+                referenced = (await connection.execute(by_reference)).scalars().all()
+        except DATABASE_ERRORS as error:
+            raise TransientError(
+                f"could not look up transactions: {describe_error(error)}"
+            ) from error
+        # Two index lookups: ORed with the id list, the subquery made PostgreSQL scan the table.
+        ids = sorted(wanted.ids | set(referenced))
         found = await self._select(
-            (_table.c.created_at <= _utc(until))
-            & or_(
-                _table.c.transaction_id.in_(sorted(wanted.ids)),
-                _table.c.transaction_id.in_(by_reference),
-            ),
-            limit,
+            (_table.c.created_at <= _utc(until)) & _table.c.transaction_id.in_(ids), limit
         )
         return [transaction for transaction in found if wanted.matches(transaction)]
 

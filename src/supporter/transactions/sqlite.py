@@ -124,14 +124,17 @@ class SqliteTransactionIndex:
         self, quoted: Collection[str], *, until: datetime, limit: int
     ) -> list[Transaction]:
         wanted = Quoted.of(quoted)
-        ids, keys = sorted(wanted.ids), sorted(wanted.keys)
+        keys = sorted(wanted.keys)
+        referenced = self._connection.execute(
+            f"SELECT transaction_id FROM refs WHERE reference IN ({_marks(keys)})", keys
+        ).fetchall()
+        # Two index lookups: one query ORing the id list with a subquery scans the table.
+        ids = sorted(wanted.ids | {transaction_id for (transaction_id,) in referenced})
         query = (
-            "SELECT body FROM transactions WHERE created_us <= ? AND (transaction_id IN "
-            f"({_marks(ids)}) OR transaction_id IN (SELECT transaction_id FROM refs "
-            f"WHERE reference IN ({_marks(keys)}))) "
-            "ORDER BY created_us DESC, transaction_id DESC LIMIT ?"
+            f"SELECT body FROM transactions WHERE transaction_id IN ({_marks(ids)}) "
+            "AND created_us <= ? ORDER BY created_us DESC, transaction_id DESC LIMIT ?"
         )
-        rows = self._connection.execute(query, (_micros(until), *ids, *keys, limit)).fetchall()
+        rows = self._connection.execute(query, (*ids, _micros(until), limit)).fetchall()
         found = [Transaction.model_validate_json(body) for (body,) in rows]
         return [transaction for transaction in found if wanted.matches(transaction)]
 

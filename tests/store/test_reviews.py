@@ -97,6 +97,25 @@ async def test_reviews_are_appended_and_a_changed_draft_refuses_the_old_version(
     assert count == 2
 
 
+async def test_a_new_draft_after_a_review_waits_for_review_again(store: SqlStore) -> None:
+    from supporter.store.queue import QueueFilter, SqlQueue
+
+    reviews = SqlReviews(store.engine)
+    for ticket_id in ("T1", "T2"):
+        await reviews.review(
+            ticket_id,
+            Review(ReviewAction.APPROVE, await version(reviews, ticket_id), "ana", reply="Hi."),
+        )
+    assert (await reviews.overview()).waiting == 0
+    await store.save("v2", [outcome("T1", "refund_request", "0.002", body="A new draft.")])
+    page = await SqlQueue(store.engine).page(QueueFilter())
+    rows = {row.ticket_id: row.review for row in page.rows}
+    assert rows == {"T1": "pending", "T2": "approved"}
+    assert (await reviews.overview()).waiting == 1
+    history = (await reviews.detail("T1")).reviews
+    assert [r.action for r in history] == [ReviewAction.APPROVE]
+
+
 async def test_the_overview_counts_the_latest_review_of_each_ticket(store: SqlStore) -> None:
     reviews = SqlReviews(store.engine)
     assert (await reviews.overview()).waiting == 2

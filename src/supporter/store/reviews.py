@@ -9,7 +9,6 @@ again) is refused instead of approved unseen.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from supporter.domain.models import Priority, Ticket, TicketResult, Transaction
 from supporter.domain.people import ReviewAction, ReviewRecord
 from supporter.store import schema
 from supporter.store.base import StoreError
-from supporter.store.sql import aware, dialect_insert, store_errors
+from supporter.store.sql import aware, dialect_insert, draft_version, store_errors
 
 
 class UnknownTicket(StoreError):
@@ -91,10 +90,6 @@ class Overview:
     total: Tally = field(default_factory=Tally)
     by_category: dict[str, Tally] = field(default_factory=dict)
     by_provider: dict[str, Tally] = field(default_factory=dict)
-
-
-def draft_version(record: str) -> str:
-    return hashlib.sha256(record.encode()).hexdigest()[:16]
 
 
 class SqlReviews:

@@ -6,6 +6,7 @@ batches, one transaction each.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -174,6 +175,7 @@ class SqlStore:
             "ticket_id",
             keep=("review",),
         )
+        await self._reopen_redrafted(connection, result_rows)
         if attempt_rows:
             await connection.execute(insert(schema.attempts), attempt_rows)
         dead_rows = [_dead_letter_row(o, now) for o in outcomes if o.dead_letter is not None]
@@ -191,6 +193,26 @@ class SqlStore:
                 index_elements=["message_id"]
             )
             await connection.execute(statement, dead_rows)
+
+    async def _reopen_redrafted(
+        self, connection: AsyncConnection, result_rows: Sequence[dict[str, Any]]
+    ) -> None:
+        """A ticket whose draft changed after a review waits for review again: the decision
+        was about the old draft (it stays in the `reviews` audit trail)."""
+        versions = {row["ticket_id"]: draft_version(row["record"]) for row in result_rows}
+        states = schema.review_states
+        reviewed = await connection.execute(
+            select(states.c.ticket_id, states.c.draft_version).where(
+                states.c.ticket_id.in_(list(versions))
+            )
+        )
+        changed = [tid for tid, seen in reviewed if versions[tid] != seen]
+        if changed:
+            await connection.execute(delete(states).where(states.c.ticket_id.in_(changed)))
+            queue = schema.review_queue
+            await connection.execute(
+                update(queue).where(queue.c.ticket_id.in_(changed)).values(review="pending")
+            )
 
     async def _upsert(
         self,
@@ -394,6 +416,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def draft_version(record: str) -> str:
+    """What a review names the draft by: a digest of the stored result it was read from."""
+    return hashlib.sha256(record.encode()).hexdigest()[:16]
 
 
 def _result_row(outcome: Outcome, version: str, now: datetime) -> dict[str, Any]:

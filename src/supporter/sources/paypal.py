@@ -136,7 +136,13 @@ class PayPalActivity(VendorFormat):
     def parser(self, header: Header, context: ParseContext) -> RowParser:
         limits, order = context.limits, context.date_order
         decimal_comma = context.locale.decimal_comma
-        at = {field: header.find(*names) for field, names in _COLUMNS.items()}
+        # Every column's position resolved once per header, not looked up per row.
+        time_at, zone_at = header.find(*_COLUMNS["time"]), header.find(*_COLUMNS["zone"])
+        header.find(*_COLUMNS["name"])  # read for the mapping `inspect` shows
+        from_at, to_at = header.find(*_COLUMNS["from"]), header.find(*_COLUMNS["to"])
+        reference_at = header.find(*_COLUMNS["reference"])
+        invoice_at = header.find(*_COLUMNS["invoice"])
+        item_at, subject_at = header.find(*_COLUMNS["item"]), header.find(*_COLUMNS["subject"])
         date_at, id_at = header.need(*_COLUMNS["date"]), header.need(*_COLUMNS["id"])
         gross_at = header.need(*_COLUMNS["gross"])
         type_at, currency_at = header.need(*_COLUMNS["type"]), header.need(*_COLUMNS["currency"])
@@ -150,17 +156,17 @@ class PayPalActivity(VendorFormat):
             if not isinstance(kind, TransactionType):
                 return kind
             # The customer sent a payment, or was sent a refund.
-            side = "to" if kind is TransactionType.REFUND else "from"
-            customer_email = email(text(row, at[side], side, limits.text))
-            zone = text(row, at["zone"], "TimeZone", limits.text)
+            if kind is TransactionType.REFUND:
+                customer_email = email(text(row, to_at, "to", limits.text))
+            else:
+                customer_email = email(text(row, from_at, "from", limits.text))
+            zone = text(row, zone_at, "TimeZone", limits.text)
             status = required(row, status_at, "Status", limits.text).lower()
-            references = [
-                value
-                for field in ("reference", "invoice")
-                if (value := text(row, at[field], field, limits.id))
-            ]
-            description = text(row, at["item"], "Item Title", limits.description) or text(
-                row, at["subject"], "Subject", limits.description
+            reference = text(row, reference_at, "reference", limits.id)
+            invoice = text(row, invoice_at, "invoice", limits.id)
+            references = tuple(filter(None, (reference, invoice)))
+            description = text(row, item_at, "Item Title", limits.description) or text(
+                row, subject_at, "Subject", limits.description
             )
             return Transaction(
                 transaction_id=required(row, id_at, "Transaction ID", limits.id),
@@ -171,7 +177,7 @@ class PayPalActivity(VendorFormat):
                 created_at=parse_moment(
                     required(row, date_at, "Date", limits.text),
                     "Date",
-                    time_text=text(row, at["time"], "Time", limits.text),
+                    time_text=text(row, time_at, "Time", limits.text),
                     time_field="Time",
                     zone=parse_zone(zone, "TimeZone") if zone else None,
                     order=order,
@@ -179,7 +185,7 @@ class PayPalActivity(VendorFormat):
                 type=kind,
                 description=masked(description),
                 customer_email=customer_email,
-                references=tuple(references),
+                references=references,
             )
 
         return parse

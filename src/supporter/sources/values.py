@@ -329,13 +329,18 @@ def parse_moment(
     time column's value is reported under `time_field`.
     """
     value = date_text.strip()
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
+    iso: datetime | None = None
+    if value[:4].isdigit():  # ISO 8601 starts with the year: 1/18/2024 need not raise first
+        try:  # noqa: SIM105 - suppress() costs a call per row
+            iso = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    if iso is None:
         moment = _loose(value, field, time_text, time_field or field, order)
+    elif time_text and time_text.strip():  # an ISO date with the time in its own column
+        moment = datetime.combine(iso.date(), _time(time_text.strip(), time_field or field))
     else:
-        if time_text and time_text.strip():  # an ISO date with the time in its own column
-            moment = datetime.combine(moment.date(), _time(time_text.strip(), time_field or field))
+        moment = iso
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone or UTC)
     return moment.astimezone(UTC)

@@ -128,6 +128,10 @@ def card_last4(value: str | None) -> str | None:
 # --- amounts ------------------------------------------------------------------------
 
 _PLAIN = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+# A positive number with group separators and nothing around it (1,250.00; 1.250,00; 1,00):
+# the next most common case, read without the named groups of the usual forms below.
+_GROUPED_DOT = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_GROUPED_COMMA = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?|[0-9]+,[0-9]+")
 # Symbols and codes around the number; what is left must be a number in the locale.
 _CURRENCY_MARKS = re.compile(
     r"[A-Za-z]{3}\b|[$€£¥₹₩₽₺₪₫฿₴₦₱]|(?:US|CA|AU|NZ|HK|S)\$|R\$|kr|zł|Fr\.?"
@@ -153,6 +157,11 @@ def parse_amount(text: str, field: str, *, decimal_comma: bool = False) -> Decim
     value = text.strip()
     if _PLAIN.fullmatch(value):  # the common case, at the speed of Decimal()
         return Decimal(value)
+    if decimal_comma:
+        if _GROUPED_COMMA.fullmatch(value):
+            return Decimal(value.replace(".", "").replace(",", "."))
+    elif _GROUPED_DOT.fullmatch(value):
+        return Decimal(value.replace(",", ""))
     usual = (_USUAL_COMMA if decimal_comma else _USUAL_DOT).fullmatch(value)
     if usual is not None and (usual["open"] == "(") == (usual["close"] == ")"):
         number = usual["number"]

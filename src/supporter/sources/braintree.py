@@ -85,11 +85,8 @@ class BraintreeTransactions(VendorFormat):
             zone = text(row, zone_at, "Created Timezone", limits.text)
             customer_email = email(text(row, email_at, "Customer Email", limits.text))
             status = required(row, status_at, "Transaction Status", limits.text).lower()
-            references = [
-                value
-                for at, field in ((refunded_at, "Refunded Transaction ID"), (order_at, "Order ID"))
-                if (value := text(row, at, field, limits.id))
-            ]
+            refunded = text(row, refunded_at, "Refunded Transaction ID", limits.id)
+            references = tuple(filter(None, (refunded, text(row, order_at, "Order ID", limits.id))))
             return Transaction(
                 transaction_id=required(row, id_at, "Transaction ID", limits.id),
                 customer_id=customer(
@@ -112,7 +109,7 @@ class BraintreeTransactions(VendorFormat):
                 ),
                 card_last4=card_last4(text(row, last4_at, "Last Four of Credit Card", limits.text)),
                 customer_email=customer_email,
-                references=tuple(references),
+                references=references,
             )
 
         return parse

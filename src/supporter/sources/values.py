@@ -128,10 +128,12 @@ def card_last4(value: str | None) -> str | None:
 # --- amounts ------------------------------------------------------------------------
 
 _PLAIN = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-# A positive number with group separators and nothing around it (1,250.00; 1.250,00; 1,00):
-# the next most common case, read without the named groups of the usual forms below.
-_GROUPED_DOT = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
-_GROUPED_COMMA = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?|[0-9]+,[0-9]+")
+# A positive number with group separators or a symbol before it and nothing else ($1,250.00,
+# 1.250,00, 1,00): the next most common cases, read without the usual forms' named groups.
+_GROUPED_DOT = re.compile(r"[$€£]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[$€£][0-9]+(?:\.[0-9]+)?")
+_GROUPED_COMMA = re.compile(
+    r"[$€£]?(?:[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?|[0-9]+,[0-9]+)|[$€£][0-9]+(?:,[0-9]+)?"
+)
 # Symbols and codes around the number; what is left must be a number in the locale.
 _CURRENCY_MARKS = re.compile(
     r"[A-Za-z]{3}\b|[$€£¥₹₩₽₺₪₫฿₴₦₱]|(?:US|CA|AU|NZ|HK|S)\$|R\$|kr|zł|Fr\.?"
@@ -159,9 +161,9 @@ def parse_amount(text: str, field: str, *, decimal_comma: bool = False) -> Decim
         return Decimal(value)
     if decimal_comma:
         if _GROUPED_COMMA.fullmatch(value):
-            return Decimal(value.replace(".", "").replace(",", "."))
+            return Decimal(value.lstrip("$€£").replace(".", "").replace(",", "."))
     elif _GROUPED_DOT.fullmatch(value):
-        return Decimal(value.replace(",", ""))
+        return Decimal(value.lstrip("$€£").replace(",", ""))
     usual = (_USUAL_COMMA if decimal_comma else _USUAL_DOT).fullmatch(value)
     if usual is not None and (usual["open"] == "(") == (usual["close"] == ")"):
         number = usual["number"]
@@ -346,8 +348,8 @@ def parse_moment(
             pass
     if iso is None:
         moment = _loose(value, field, time_text, time_field or field, order)
-    elif time_text and time_text.strip():  # an ISO date with the time in its own column
-        moment = datetime.combine(iso.date(), _time(time_text.strip(), time_field or field))
+    elif time_text and (clock := time_text.strip()):  # an ISO date, its time in a column
+        moment = datetime.combine(iso, _time(clock, time_field or field))  # iso's date only
     else:
         moment = iso
     if moment.tzinfo is None:
@@ -360,7 +362,13 @@ def _loose(
 ) -> datetime:
     own_zone: tzinfo | None = None
     head, _, last = value.rpartition(" ")
-    if head and _ZONE_WORD.fullmatch(last) and last.upper().rstrip(".") not in ("AM", "PM"):
+    # A zone word never starts with a digit: the usual time (15:04:05) skips the expression.
+    if (
+        head
+        and not last[:1].isdigit()
+        and _ZONE_WORD.fullmatch(last)
+        and last.upper().rstrip(".") not in ("AM", "PM")
+    ):
         own_zone, value = parse_zone(last, field), head.rstrip()
     day_text, _, clock = value.replace("T", " ", 1).partition(" ")
     clock_field = field

@@ -1,7 +1,8 @@
 """Card-number masking, applied as text is read so no full number is ever kept.
 
-A card number is 13 to 19 digits, optionally grouped by single spaces or
-dashes, that passes the Luhn check. Runs of grouped digits longer than that
+A card number is 13 to 19 digits, optionally grouped by spaces or dashes (one to
+three between groups, no-break spaces and typographic dashes included), that
+passes the Luhn check. Runs of grouped digits longer than that
 are searched for any span of whole groups that is a card number, so a card
 written right after an order number is still found. A labelled security code
 (CVV, CVC, ...) is removed wherever it stands, and an expiry date is removed
@@ -12,7 +13,12 @@ from __future__ import annotations
 
 import re
 
-_DIGIT_RUN = re.compile(r"(?<![\d])\d+(?:[ -]\d+)*(?![\d])")
+# What may stand between the groups of a card number: spaces and dashes, one or a few,
+# including the no-break and thin spaces and the typographic dashes that HTML bodies
+# (`&nbsp;`, `&ndash;`) and word processors put there.
+_SEPARATOR = "[ \\-\u00a0\u2007\u2009\u202f\u2010\u2011\u2012\u2013]{1,3}"
+_DIGIT_RUN = re.compile(rf"(?<![\d])\d+(?:{_SEPARATOR}\d+)*(?![\d])")
+_GROUP_SEPARATOR = re.compile(f"({_SEPARATOR})")
 _SECURITY_CODE = re.compile(
     r"\b(?:cvv2?|cvc2?|cid|csc|security\s+code|card\s+verification(?:\s+code)?)\b"
     r"\s*(?:is|:|=|#|-)?\s*\d{3,4}\b",
@@ -50,7 +56,7 @@ def _is_card(digits: str) -> bool:
 
 def _mask_run(run: str) -> str:
     """Mask every card number made of whole groups inside one run of digit groups."""
-    parts = re.split(r"([ -])", run)
+    parts = _GROUP_SEPARATOR.split(run)
     groups = parts[0::2]
     seps = parts[1::2]
     masked: list[str | None] = list(groups)

@@ -116,6 +116,19 @@ async def test_a_new_draft_after_a_review_waits_for_review_again(store: SqlStore
     assert [r.action for r in history] == [ReviewAction.APPROVE]
 
 
+async def test_the_same_reply_stored_again_keeps_its_review(store: SqlStore) -> None:
+    """A redelivered or replayed result differs in its tries and usage, not in its draft."""
+    from supporter.store.queue import QueueFilter, SqlQueue
+
+    reviews = SqlReviews(store.engine)
+    first = await version(reviews, "T1")
+    await reviews.review("T1", Review(ReviewAction.APPROVE, first, "ana"))
+    await store.save("v1", [outcome("T1", "refund_request", "0.009")])
+    assert await version(reviews, "T1") == first
+    page = await SqlQueue(store.engine).page(QueueFilter())
+    assert {row.ticket_id: row.review for row in page.rows}["T1"] == "approved"
+
+
 async def test_the_overview_counts_the_latest_review_of_each_ticket(store: SqlStore) -> None:
     reviews = SqlReviews(store.engine)
     assert (await reviews.overview()).waiting == 2

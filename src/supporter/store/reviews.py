@@ -141,7 +141,9 @@ class SqlReviews:
                 ).first()
                 if exists is None:
                     raise UnknownTicket(f"no ticket {ticket_id!r}")
-                record = await _record(connection, ticket_id)
+                # Locked until the review is recorded: a new draft stored in between would
+                # otherwise be marked as reviewed (PostgreSQL; SQLite writes one at a time).
+                record = await _record(connection, ticket_id, lock=True)
                 result = TicketResult.model_validate_json(record) if record else None
                 if result is None or result.reply is None:
                     raise StaleDraft(f"ticket {ticket_id!r} has no draft to review yet")
@@ -314,8 +316,10 @@ def _count(tally: Tally, row: Any) -> None:
         tally.cost_usd += float(TicketResult.model_validate_json(row.record).usage.cost_usd)
 
 
-async def _record(connection: AsyncConnection, ticket_id: str) -> str | None:
+async def _record(connection: AsyncConnection, ticket_id: str, lock: bool = False) -> str | None:
     query = select(schema.results.c.record).where(schema.results.c.ticket_id == ticket_id)
+    if lock:
+        query = query.with_for_update()
     value = (await connection.execute(query)).scalar()
     return None if value is None else str(value)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -199,14 +200,14 @@ class SqlStore:
     ) -> None:
         """A ticket whose draft changed after a review waits for review again: the decision
         was about the old draft (it stays in the `reviews` audit trail)."""
-        versions = {row["ticket_id"]: draft_version(row["record"]) for row in result_rows}
+        records = {row["ticket_id"]: row["record"] for row in result_rows}
         states = schema.review_states
         reviewed = await connection.execute(
             select(states.c.ticket_id, states.c.draft_version).where(
-                states.c.ticket_id.in_(list(versions))
+                states.c.ticket_id.in_(list(records))
             )
         )
-        changed = [tid for tid, seen in reviewed if versions[tid] != seen]
+        changed = [tid for tid, seen in reviewed if draft_version(records[tid]) != seen]
         if changed:
             await connection.execute(delete(states).where(states.c.ticket_id.in_(changed)))
             queue = schema.review_queue
@@ -419,8 +420,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def draft_version(record: str) -> str:
-    """What a review names the draft by: a digest of the stored result it was read from."""
-    return hashlib.sha256(record.encode()).hexdigest()[:16]
+    """What a review names the draft by: a digest of the stored result's reply (its text and
+    what it cites), so a redelivered or replayed result with the same reply is the same draft."""
+    reply = json.loads(record).get("reply") if record else None
+    return hashlib.sha256(json.dumps(reply, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _result_row(outcome: Outcome, version: str, now: datetime) -> dict[str, Any]:

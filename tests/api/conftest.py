@@ -27,6 +27,11 @@ class Api:
     served: Served
     client: httpx.AsyncClient
     tokens: dict[Role, str]
+    transport: httpx.AsyncBaseTransport
+
+    def another_client(self) -> httpx.AsyncClient:
+        """A client of its own (its own cookies, so its own session) on the same app."""
+        return httpx.AsyncClient(transport=self.transport, base_url="http://testserver")
 
     @property
     def accounts(self) -> SqlAccounts:
@@ -65,7 +70,7 @@ async def served_api(store_url: str, **options: object) -> AsyncIterator[Api]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             try:
-                yield Api(served, client, tokens)
+                yield Api(served, client, tokens, transport)
             finally:
                 served.pipeline.request_stop()
                 await stages

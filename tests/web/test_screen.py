@@ -3,6 +3,7 @@ the reviewer role, and a stale draft sent back with the reason."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from tests.api.conftest import PASSWORD, Api, served_api
 
 from supporter.domain.people import Role
 from supporter.web import screen
+from supporter.web.signin import SignInLimiter
 
 
 @pytest.fixture
@@ -51,6 +53,51 @@ async def test_sign_in_attempts_are_limited(api: Api) -> None:
     blocked = await sign_in(api.client, "rui", PASSWORD)
     assert blocked.status_code == 429
     assert "Too many attempts" in blocked.text
+
+
+async def test_sign_in_attempts_sent_together_all_count(api: Api) -> None:
+    """The password check takes time: attempts in flight together must not all pass the
+    limit before any of them is counted."""
+    clients = [api.another_client() for _ in range(12)]
+    try:
+        answers = await asyncio.gather(*(sign_in(c, "rui", "wrong password") for c in clients))
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes.count(401) <= 5
+    assert codes.count(429) >= 7
+
+
+def test_the_limiter_forgets_names_without_recent_failures() -> None:
+    limiter = SignInLimiter(limit=2, window=0.0)
+    for index in range(100):
+        assert not limiter.blocked(f"name:{index}")
+        limiter.failed(f"name:{index}")
+    assert not limiter.blocked("name:1")
+    assert len(limiter) <= 1
+
+
+async def test_reviewing_an_unknown_ticket_or_priority_is_refused_plainly(api: Api) -> None:
+    await api.client.post(
+        "/api/v1/tickets",
+        json={
+            "ticket_id": "T1",
+            "customer_id": "C1",
+            "subject": "Refund",
+            "body": "Please refund 19.99 EUR",
+            "status": "open",
+            "created_at": "2024-05-01",
+        },
+        headers=api.auth(Role.INGEST),
+    )
+    await api.wait_for("T1")
+    await sign_in(api.client, "rui", PASSWORD)
+    token = await csrf(api.client, "/tickets/T1")
+    fields = {"csrf_token": token, "action": "approve", "draft_version": "0" * 16}
+    unknown = await api.client.post("/tickets/T9/review", data=fields)
+    assert unknown.status_code == 404
+    bad = await api.client.post("/tickets/T1/review", data={**fields, "priority": "asap"})
+    assert bad.status_code == 422
 
 
 async def test_a_login_form_without_its_token_is_refused(api: Api) -> None:

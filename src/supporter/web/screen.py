@@ -71,9 +71,10 @@ async def login(
     keys = (f"name:{name.casefold()}", f"address:{request.client.host if request.client else ''}")
     if limiter.blocked(*keys):
         return page(request, "login.html", 429, error="Too many attempts: wait a few minutes.")
+    # Counted before the password is checked: attempts sent together all count.
+    limiter.failed(*keys)
     who = await using.accounts.sign_in(name, password)
     if who is None:
-        limiter.failed(*keys)
         return page(request, "login.html", 401, error="Wrong name or password.", name=name)
     limiter.succeeded(*keys)
     # A fresh session: nothing from before signing in carries over (session fixation).
@@ -162,13 +163,21 @@ async def review(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     _checked_form(request, csrf_token)
-    detail = await using.reviews.detail(ticket_id)
+    try:
+        detail = await using.reviews.detail(ticket_id)
+    except UnknownTicket as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
     analysis = detail.result.analysis if detail.result else None
     # A correction is a value other than the model's.
     corrected_category = category if analysis and category != analysis.category else None
-    corrected_priority = (
-        Priority(priority) if analysis and priority and priority != analysis.priority else None
-    )
+    try:
+        corrected_priority = (
+            Priority(priority) if analysis and priority and priority != analysis.priority else None
+        )
+    except ValueError as error:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown priority {priority!r}"
+        ) from error
     body = ReviewIn(
         action=action,
         draft_version=draft_version,

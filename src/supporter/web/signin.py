@@ -13,22 +13,38 @@ class SignInLimiter:
         self._limit = limit
         self._window = window
         self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._swept = time.monotonic()
 
-    def _recent(self, key: str) -> deque[float]:
-        failures = self._failures[key]
+    def _count(self, key: str) -> int:
+        """Failures of `key` within the window; a key with none is forgotten (memory stays
+        bounded by the attempts of the last window)."""
+        failures = self._failures.get(key)
+        if failures is None:
+            return 0
         horizon = time.monotonic() - self._window
         while failures and failures[0] < horizon:
             failures.popleft()
-        return failures
+        if not failures:
+            del self._failures[key]
+        return len(failures)
 
     def blocked(self, *keys: str) -> bool:
-        return any(len(self._recent(key)) >= self._limit for key in keys)
+        return any(self._count(key) >= self._limit for key in keys)
 
     def failed(self, *keys: str) -> None:
         now = time.monotonic()
+        if now - self._swept >= self._window:
+            # Once a window, forget every name and address whose failures have aged out.
+            self._swept = now
+            for stale in list(self._failures):
+                self._count(stale)
         for key in keys:
-            self._recent(key).append(now)
+            self._failures[key].append(now)
 
     def succeeded(self, *keys: str) -> None:
         for key in keys:
             self._failures.pop(key, None)
+
+    def __len__(self) -> int:
+        """How many names and addresses are remembered."""
+        return len(self._failures)

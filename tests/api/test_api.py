@@ -168,6 +168,34 @@ async def test_a_ticket_the_broker_cannot_take_is_taken_back_and_can_be_posted_a
     assert retried.json()["accepted"] == ["T1"]
 
 
+async def test_a_ticket_whose_publish_is_cancelled_is_taken_back(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request cut off while publishing (a client gone, a stopping server) must not leave
+    the ticket kept but never sent, refused as a duplicate forever after."""
+    broker = api.served.pipeline.broker
+    publishing = asyncio.Event()
+
+    async def hang(*args: object, **kwargs: object) -> None:
+        publishing.set()
+        await asyncio.Event().wait()
+
+    intake = api.served.services.intake
+    with monkeypatch.context() as patch:
+        patch.setattr(broker, "publish", hang)
+        fields = ticket("T1")
+        model = Ticket(**{**fields, "created_at": datetime(2024, 5, 3, 10, tzinfo=UTC)})
+        taking = asyncio.create_task(intake.take([model]))
+        await publishing.wait()
+        taking.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await taking
+    retried = await api.client.post(
+        "/api/v1/tickets", json=ticket("T1"), headers=api.auth(Role.INGEST)
+    )
+    assert retried.json()["accepted"] == ["T1"]
+
+
 async def test_transactions_are_upserted_and_the_ticket_shows_those_it_cites(api: Api) -> None:
     bad = {**TRANSACTIONS[0], "transaction_id": "tx_bad", "amount": "1,50"}
     loaded = await api.client.post(

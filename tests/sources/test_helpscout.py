@@ -54,3 +54,30 @@ async def test_a_conversation_without_its_customer_is_rejected(tmp_path: Path) -
         "_embedded.conversations[0]",
         "primaryCustomer: required",
     )
+
+
+async def test_a_rejected_conversation_shows_no_card_number_hidden_in_its_html(
+    tmp_path: Path,
+) -> None:
+    """Its raw record is the JSON as text: a card number split by tags or written with
+    `&nbsp;` would otherwise escape masking."""
+    body = "<p>card 4111&nbsp;1111&nbsp;1111&nbsp;1111 and <b>4111</b>1111<i>1111</i>1111</p>"
+    page = {
+        "_embedded": {
+            "conversations": [
+                {
+                    "id": 1,
+                    "subject": "s",
+                    "status": "active",
+                    "createdAt": "2024-05-02T00:00:00Z",
+                    "_embedded": {"threads": [{"type": "customer", "body": body}]},
+                }
+            ]
+        }
+    }
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps(page), encoding="utf-8")
+    _, [reject] = await read(path)
+    assert not contains_card_number(reject.raw)
+    assert "4111111111111111" not in reject.raw.replace("\u00a0", "")
+    assert "**** 1111" in reject.raw

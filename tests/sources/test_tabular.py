@@ -39,3 +39,11 @@ def test_a_recognised_export_missing_a_needed_column_stops_before_any_work(
 
     with pytest.raises(SourceError, match=r"activity.csv: no column 'Type' or 'Typ' or 'Tipo'"):
         open_transactions(path)
+
+
+def test_references_are_masked() -> None:
+    """Metadata columns are free text a customer's card number can end up in."""
+    from supporter.sources.tabular import references
+
+    row = ["ch_1", "order 42 card 4111 1111 1111 1111", "INV-7"]
+    assert references(row, [1, 2]) == ("order 42 card **** 1111", "INV-7")

@@ -52,7 +52,7 @@ class TicketIntake:
                 # Without transactions: the analyze stage looks them up in the store.
                 message = TicketMessage(ticket=ticket, transactions=None)
                 await publish_ticket(self._broker, TICKETS, message, "api")
-            except Exception:
+            except BaseException:  # a cancellation too: a ticket kept but never sent is lost
                 await self._store.forget_tickets([t.ticket_id for t in added[position:]])
                 raise
             intake.accepted.append(ticket.ticket_id)

@@ -150,7 +150,7 @@ class TicketRecords:
         self._seen.close()
 
     def reject(self, path: str, reason: str, record: Any, line: int | None = None) -> None:
-        raw = record if isinstance(record, str) else json.dumps(record, default=str)
+        raw = record if isinstance(record, str) else json.dumps(_as_text(record), default=str)
         self._on_reject(
             Reject(
                 source="tickets",
@@ -235,6 +235,18 @@ class _TextOf(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.parts.append(data)
+
+
+def _as_text(record: Any) -> Any:
+    """The record with its HTML strings as text: a card number split by tags or written
+    with `&nbsp;` is then one run of digits that masking finds."""
+    if isinstance(record, str):
+        return plain_text(record)
+    if isinstance(record, dict):
+        return {key: _as_text(value) for key, value in record.items()}
+    if isinstance(record, list):
+        return [_as_text(value) for value in record]
+    return record
 
 
 def plain_text(html: str) -> str:

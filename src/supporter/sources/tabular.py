@@ -119,8 +119,9 @@ def required(row: list[str], position: int, field: str, limit: int) -> str:
 
 
 def references(row: list[str], positions: Sequence[int]) -> tuple[str, ...]:
-    """The non-empty values at `positions`, each once, in order."""
-    found = [value for at in positions if (value := row[at].strip())]
+    """The non-empty values at `positions`, each once, in order; free text (metadata)
+    may hold a card number, so each is masked."""
+    found = [mask_card_numbers(value) for at in positions if (value := row[at].strip())]
     return tuple(dict.fromkeys(found)) if len(found) > 1 else tuple(found)
 
 

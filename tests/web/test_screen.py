@@ -39,6 +39,23 @@ async def sign_in(client: httpx.AsyncClient, name: str, password: str) -> httpx.
     )
 
 
+async def drafted(api: Api, ticket_id: str) -> None:
+    """Post a ticket through the API and wait for its draft."""
+    await api.client.post(
+        "/api/v1/tickets",
+        json={
+            "ticket_id": ticket_id,
+            "customer_id": "C1",
+            "subject": "Refund",
+            "body": "Please refund 19.99 EUR",
+            "status": "open",
+            "created_at": "2024-05-01",
+        },
+        headers=api.auth(Role.INGEST),
+    )
+    await api.wait_for(ticket_id)
+
+
 async def test_pages_need_a_session_and_the_reviewer_role(api: Api) -> None:
     assert (await api.client.get("/")).headers["location"] == "/login"
     assert (await api.client.get("/overview")).status_code == 303
@@ -78,19 +95,7 @@ def test_the_limiter_forgets_names_without_recent_failures() -> None:
 
 
 async def test_reviewing_an_unknown_ticket_or_priority_is_refused_plainly(api: Api) -> None:
-    await api.client.post(
-        "/api/v1/tickets",
-        json={
-            "ticket_id": "T1",
-            "customer_id": "C1",
-            "subject": "Refund",
-            "body": "Please refund 19.99 EUR",
-            "status": "open",
-            "created_at": "2024-05-01",
-        },
-        headers=api.auth(Role.INGEST),
-    )
-    await api.wait_for("T1")
+    await drafted(api, "T1")
     await sign_in(api.client, "rui", PASSWORD)
     token = await csrf(api.client, "/tickets/T1")
     fields = {"csrf_token": token, "action": "approve", "draft_version": "0" * 16}
@@ -109,19 +114,7 @@ async def test_a_login_form_without_its_token_is_refused(api: Api) -> None:
 
 
 async def test_a_stale_draft_goes_back_to_the_ticket_with_the_reason(api: Api) -> None:
-    await api.client.post(
-        "/api/v1/tickets",
-        json={
-            "ticket_id": "T1",
-            "customer_id": "C1",
-            "subject": "Refund",
-            "body": "Please refund 19.99 EUR",
-            "status": "open",
-            "created_at": "2024-05-01",
-        },
-        headers=api.auth(Role.INGEST),
-    )
-    await api.wait_for("T1")
+    await drafted(api, "T1")
     await sign_in(api.client, "rui", PASSWORD)
     token = await csrf(api.client, "/tickets/T1")
     answer = await api.client.post(

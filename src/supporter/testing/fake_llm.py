@@ -32,6 +32,7 @@ from typing import Any
 from aiohttp import web
 
 from supporter.testing import fake_responses, fake_tokens
+from supporter.testing.aiohttp_site import bind
 from supporter.testing.fake_models import FakeModels
 
 JSONObject = dict[str, Any]
@@ -111,22 +112,10 @@ class FakeLLM:
         for mount in self.mounts:
             mount(app)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
-        # handler_cancellation: a client that gave up frees its handler (hangs included);
-        # a short shutdown_timeout: stop() does not sit out in-flight latencies.
-        runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
-        )
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except OSError:
-            await runner.cleanup()
-            raise
+        # handler_cancellation: a client that gave up frees its handler (hangs included).
+        self._runner, url = await bind(app, host, port, handler_cancellation=True)
         self._stopping = asyncio.Event()
-        self._runner = runner
-        bound_port = runner.addresses[0][1]
-        shown_host = f"[{host}]" if ":" in host else host
-        return f"http://{shown_host}:{bound_port}/v1"
+        return f"{url}/v1"
 
     async def stop(self) -> None:
         """Stop serving. Hanging requests are released at once rather than waited for."""

@@ -39,6 +39,8 @@ from typing import Any
 
 from aiohttp import web
 
+from supporter.testing.aiohttp_site import bind
+
 JSONObject = dict[str, Any]
 
 DEFAULT_API_KEY = "sk_test_supporter"
@@ -164,16 +166,8 @@ class FakeStripe:
         app.router.add_get("/v1/charges/{id}", self._charge)
         app.router.add_get("/v1/disputes", self._list_disputes)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except OSError:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        shown_host = f"[{host}]" if ":" in host else host
-        return f"http://{shown_host}:{runner.addresses[0][1]}"
+        self._runner, url = await bind(app, host, port)
+        return url
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None

@@ -1,0 +1,1 @@
+"""Helpdesk connectors: the port in base.py, one module per helpdesk."""

@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     session_secret: str | None = Field(default=None, min_length=32)
     secure_cookies: bool | None = None
     forwarded_allow_ips: str | None = None
+    # Each helpdesk's settings as `[helpdesks.<name>]` tables (`subdomain = "acme"`,
+    # `token_file = "/run/secrets/zendesk"`); SUPPORTER_<NAME>_<FIELD> variables win.
+    helpdesks: dict[str, dict[str, str | int | float | bool]] = Field(default_factory=dict)
     # 'console': readable lines; 'json': one JSON object per line on stderr.
     log_format: Literal["console", "json"] = "console"
 

@@ -32,6 +32,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from pydantic import BaseModel, ConfigDict
+
 from supporter.domain.errors import SupporterError, TransientError
 from supporter.domain.models import Priority, Ticket
 
@@ -198,3 +200,18 @@ class Helpdesk(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class HelpdeskSettings(BaseModel):
+    """A connector's settings, read from `SUPPORTER_<HELPDESK>_<FIELD>` (see
+    `supporter.helpdesks.registry`). Each connector subclasses it with its own fields;
+    credentials are `SecretStr`, so no repr, log line or error shows them.
+
+    `url` (`SUPPORTER_<HELPDESK>_URL`) points the connector at another base URL (a
+    proxy, a test server); None means the helpdesk's own (a connector whose address is
+    always the user's, like Request Tracker, makes it required).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    url: str | None = None

@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 metadata = MetaData()
 
@@ -282,4 +282,41 @@ review_queue = Table(
         "created_at",
         "ticket_id",
     ),
+)
+
+# Helpdesks (`supporter serve --helpdesk NAME`): where polling resumes, per helpdesk.
+helpdesk_cursors = Table(
+    "helpdesk_cursors",
+    metadata,
+    Column("helpdesk", String(32), primary_key=True),
+    Column("cursor", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# What was written into a helpdesk for a ticket, and where (the note's id there): a
+# retry, redelivery or rerun of the same draft version writes nothing, and a new version
+# updates that note instead of adding one. `status` is `writing` while a worker holds
+# the ticket's write-back (until `claimed_until`), `written` once the helpdesk answered.
+write_backs = Table(
+    "write_backs",
+    metadata,
+    Column("helpdesk", String(32), primary_key=True),
+    Column("ticket_id", String(128), primary_key=True),
+    Column("mode", String(16), nullable=False),
+    Column("draft_version", String(64)),
+    Column("note_id", String(256)),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("written_at", DateTime(timezone=True)),
+)
+
+# Webhook deliveries already taken, by the helpdesk's delivery id: a delivery sent
+# twice is processed once. Old ids are pruned (a helpdesk retries for hours, not weeks).
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("helpdesk", String(32), primary_key=True),
+    Column("delivery_id", String(256), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
 )

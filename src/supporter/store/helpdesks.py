@@ -1,0 +1,231 @@
+"""What Supporter keeps about the helpdesks it works with: where each one's polling
+resumes, what was written into which ticket (and the note's id there), and the
+webhook deliveries already taken.
+
+A write-back is claimed before the helpdesk is called and recorded after it
+answered: a redelivered or replayed write-back of a version already written makes
+no call, a newer version gets the earlier note's id so the connector updates it,
+and two workers holding the same ticket's write-back at once do not both post (the
+second finds it claimed and tries later).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from supporter.store import schema
+from supporter.store.sql import aware, dialect_insert, store_errors
+
+# A claim older than this is a worker that died mid-write: another may take it.
+DEFAULT_LEASE = timedelta(minutes=5)
+# Delivery ids older than this are forgotten: helpdesks retry a delivery for hours.
+DELIVERY_RETENTION = timedelta(days=3)
+
+
+class ClaimState(StrEnum):
+    CLAIMED = "claimed"
+    """Write it now, then `record_written` (or `release` on failure)."""
+    DONE = "done"
+    """This version was written already: nothing to do."""
+    BUSY = "busy"
+    """Another worker is writing this ticket now: try later."""
+
+
+@dataclass(frozen=True)
+class WriteBackRecord:
+    helpdesk: str
+    ticket_id: str
+    mode: str
+    draft_version: str | None
+    """The version last written; None until a write-back succeeded."""
+    note_id: str | None
+    status: str
+    attempts: int
+    written_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    state: ClaimState
+    previous: WriteBackRecord | None = None
+    """What was written before (its note's id), when anything was."""
+
+
+class SqlHelpdeskState:
+    def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] | None = None) -> None:
+        """`clock`: the time now (aware), for tests of leases and pruning."""
+        self._engine = engine
+        self._insert = dialect_insert(engine)
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def _now(self) -> datetime:
+        return self._clock()
+
+    async def cursor(self, helpdesk: str) -> str | None:
+        table = schema.helpdesk_cursors
+        with store_errors("read the helpdesk's poll cursor"):
+            async with self._engine.connect() as connection:
+                value = (
+                    await connection.execute(
+                        select(table.c.cursor).where(table.c.helpdesk == helpdesk)
+                    )
+                ).scalar()
+        return None if value is None else str(value)
+
+    async def save_cursor(self, helpdesk: str, cursor: str) -> None:
+        statement = self._insert(schema.helpdesk_cursors)
+        with store_errors("store the helpdesk's poll cursor"):
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["helpdesk"],
+                        set_={
+                            "cursor": statement.excluded.cursor,
+                            "updated_at": statement.excluded.updated_at,
+                        },
+                    ),
+                    [{"helpdesk": helpdesk, "cursor": cursor, "updated_at": self._now()}],
+                )
+
+    async def write_back(self, helpdesk: str, ticket_id: str) -> WriteBackRecord | None:
+        table = schema.write_backs
+        query = select(table).where(table.c.helpdesk == helpdesk, table.c.ticket_id == ticket_id)
+        with store_errors("read the write-back"):
+            async with self._engine.connect() as connection:
+                row = (await connection.execute(query)).mappings().first()
+        return None if row is None else _record(row)
+
+    async def claim(
+        self,
+        helpdesk: str,
+        ticket_id: str,
+        mode: str,
+        version: str,
+        *,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> Claim:
+        """Take the ticket's write-back of `version`, in one statement (an insert, or an
+        update of the row where it is neither this version already nor held by another
+        worker whose lease runs)."""
+        table = schema.write_backs
+        now = self._now()
+        statement = self._insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=["helpdesk", "ticket_id"],
+            set_={
+                "status": "writing",
+                "claimed_until": now + lease,
+                "attempts": table.c.attempts + 1,
+            },
+            where=and_(
+                or_(table.c.draft_version.is_(None), table.c.draft_version != version),
+                or_(table.c.status != "writing", table.c.claimed_until < now),
+            ),
+        ).returning(*table.c)
+        row = {
+            "helpdesk": helpdesk,
+            "ticket_id": ticket_id,
+            "mode": mode,
+            "draft_version": None,
+            "note_id": None,
+            "status": "writing",
+            "attempts": 1,
+            "claimed_until": now + lease,
+            "written_at": None,
+        }
+        with store_errors("claim the write-back"):
+            async with self._engine.begin() as connection:
+                claimed = (await connection.execute(statement, row)).mappings().first()
+                if claimed is None:
+                    current = (
+                        (
+                            await connection.execute(
+                                select(table).where(
+                                    table.c.helpdesk == helpdesk, table.c.ticket_id == ticket_id
+                                )
+                            )
+                        )
+                        .mappings()
+                        .one()
+                    )
+                    record = _record(current)
+                    if record.draft_version == version:
+                        return Claim(ClaimState.DONE, record)
+                    return Claim(ClaimState.BUSY, record)
+        record = _record(claimed)
+        return Claim(ClaimState.CLAIMED, record if record.draft_version is not None else None)
+
+    async def record_written(
+        self, helpdesk: str, ticket_id: str, mode: str, version: str, note_id: str | None
+    ) -> None:
+        """The helpdesk took `version`: it is never written again."""
+        await self._settle(
+            helpdesk,
+            ticket_id,
+            mode=mode,
+            draft_version=version,
+            note_id=note_id,
+            status="written",
+            written_at=self._now(),
+        )
+
+    async def release(self, helpdesk: str, ticket_id: str) -> None:
+        """The write-back failed: another try may claim it at once."""
+        await self._settle(helpdesk, ticket_id, status="failed")
+
+    async def _settle(self, helpdesk: str, ticket_id: str, **values: object) -> None:
+        table = schema.write_backs
+        with store_errors("record the write-back"):
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    update(table)
+                    .where(table.c.helpdesk == helpdesk, table.c.ticket_id == ticket_id)
+                    .values(claimed_until=None, **values)
+                )
+
+    async def remember_delivery(self, helpdesk: str, delivery_id: str) -> bool:
+        """Whether this delivery is new (then it is remembered); old ids are pruned."""
+        table = schema.webhook_deliveries
+        now = self._now()
+        statement = self._insert(table).on_conflict_do_nothing().returning(table.c.delivery_id)
+        with store_errors("remember the webhook delivery"):
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    delete(table).where(table.c.received_at < now - DELIVERY_RETENTION)
+                )
+                inserted = await connection.execute(
+                    statement,
+                    {"helpdesk": helpdesk, "delivery_id": delivery_id, "received_at": now},
+                )
+                return inserted.first() is not None
+
+    async def forget_delivery(self, helpdesk: str, delivery_id: str) -> None:
+        """A delivery that could not be handled: its resend is taken again."""
+        table = schema.webhook_deliveries
+        with store_errors("forget the webhook delivery"):
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    delete(table).where(
+                        table.c.helpdesk == helpdesk, table.c.delivery_id == delivery_id
+                    )
+                )
+
+
+def _record(values: RowMapping) -> WriteBackRecord:
+    return WriteBackRecord(
+        helpdesk=values["helpdesk"],
+        ticket_id=values["ticket_id"],
+        mode=values["mode"],
+        draft_version=values["draft_version"],
+        note_id=values["note_id"],
+        status=values["status"],
+        attempts=values["attempts"],
+        written_at=aware(values["written_at"]),
+    )

@@ -1,0 +1,122 @@
+"""What the helpdesk simulators share: their rate limits and the log of what they answered.
+
+Two ways vendors enforce a per-minute limit, both simulated as the vendor's own
+software does it:
+
+- `TokenBucket`: one second's worth of the limit (at least one request), refilled
+  continuously, as the project's other simulators enforce per-minute limits over
+  short intervals (see the design notes on pacing).
+- `FixedWindow`: a count per window aligned on the epoch, reset when the window
+  ends, as Rack::Attack's `throttle` does (the key is `now / period`); Chatwoot
+  throttles its API this way.
+
+`AnswerLog` records every answer, so tests can check that a client never met a 429
+twice in a row for the same request.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One request as a simulator saw it."""
+
+    method: str
+    path: str
+    key: str
+    status: int
+    at: float
+    retry_after: float | None = None
+
+
+@dataclass
+class AnswerLog:
+    """Every answer, and the longest run of 429s answered to one request (method, path
+    and query) before it succeeded."""
+
+    answered: list[Answered] = field(default_factory=list)
+    outcomes: collections.Counter[int] = field(default_factory=collections.Counter)
+    max_429_in_a_row: int = 0
+    _in_a_row: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    def record(
+        self, method: str, path: str, key: str, status: int, retry_after: str | None
+    ) -> None:
+        self.answered.append(
+            Answered(
+                method,
+                path,
+                key,
+                status,
+                time.monotonic(),
+                float(retry_after) if retry_after else None,
+            )
+        )
+        self.outcomes[status] += 1
+        if status == 429:
+            self._in_a_row[key] += 1
+            self.max_429_in_a_row = max(self.max_429_in_a_row, self._in_a_row[key])
+        else:
+            self._in_a_row.pop(key, None)
+
+    def count(self, method: str, path_prefix: str, status: int | None = None) -> int:
+        """Requests by method whose path starts with `path_prefix` (and answered `status`)."""
+        return sum(
+            1
+            for answer in self.answered
+            if answer.method == method
+            and answer.path.startswith(path_prefix)
+            and (status is None or answer.status == status)
+        )
+
+
+class TokenBucket:
+    """A per-window limit enforced over short intervals; `admit` spends one request or
+    says how many seconds until one fits (a refused request spends nothing)."""
+
+    __slots__ = ("capacity", "level", "limit", "rate", "updated", "window")
+
+    def __init__(self, limit: int, window: float, now: float) -> None:
+        self.limit = limit
+        self.window = window
+        self.rate = limit / window
+        self.capacity = max(self.rate, 1.0)
+        self.level = self.capacity
+        self.updated = now
+
+    def admit(self, now: float) -> float | None:
+        self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.level < 1:
+            return (1 - self.level) / self.rate
+        self.level -= 1
+        return None
+
+
+class FixedWindow:
+    """Rack::Attack's throttle: at most `limit` requests while `int(now / period)` stays
+    the same. `admit` counts one request or says how many seconds until the window ends."""
+
+    __slots__ = ("count", "limit", "period", "window")
+
+    def __init__(self, limit: int, period: float) -> None:
+        self.limit = limit
+        self.period = period
+        self.window = -1
+        self.count = 0
+
+    def admit(self, now: float) -> float | None:
+        window = math.floor(now / self.period)
+        if window != self.window:
+            self.window, self.count = window, 0
+        # Rack::Attack counts the refused requests too (the counter is incremented
+        # before it is compared), which is why a client must wait for the next window.
+        self.count += 1
+        if self.count > self.limit:
+            return (window + 1) * self.period - now
+        return None

@@ -1,0 +1,30 @@
+"""The note a connector writes for a draft, signed with the draft's version.
+
+The store remembers where a write-back went, but a crash between the helpdesk's answer
+and that record would make a retry post the note again. So every note ends with a
+marker naming the draft's version, and a connector looks for its own marker among the
+ticket's internal notes before it posts: a retry, a redelivery or a rerun finds the
+note and writes nothing twice. Only internal notes (or private messages) are searched,
+which a customer cannot write, so text in a ticket cannot pose as a note of ours.
+"""
+
+from __future__ import annotations
+
+from supporter.helpdesks.base import Draft
+
+NOTE_TITLE = "Supporter draft"
+
+
+def marker(version: str) -> str:
+    """The line that names the draft a note was written for."""
+    return f"[supporter draft {version}]"
+
+
+def marked_note(draft: Draft) -> str:
+    """The note's text with its marker on the last line."""
+    return f"{draft.note or ''}\n\n{marker(draft.version)}"
+
+
+def is_note_for(text: object, version: str) -> bool:
+    """Whether a note's text (plain or HTML) carries the marker of `version`."""
+    return isinstance(text, str) and marker(version) in text

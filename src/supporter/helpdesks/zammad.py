@@ -1,0 +1,446 @@
+"""Zammad: trigger webhooks, polling by the ticket search, drafts as internal notes.
+
+Written from Zammad's documentation (https://docs.zammad.org/en/latest/api/intro.html):
+
+- Every request carries ``Authorization: Token token=…``, an agent's access token with
+  ``ticket.agent`` (https://docs.zammad.org/en/latest/api/intro.html#authentication).
+- Webhooks come from a trigger whose webhook has an "HMAC SHA1 Signature Token":
+  ``X-Hub-Signature: sha1={hex HMAC-SHA1(token, body)}``, and ``X-Zammad-Delivery``, the
+  delivery's id, the same when Zammad retries it
+  (https://admin-docs.zammad.org/en/latest/manage/webhook/add.html,
+  https://admin-docs.zammad.org/en/latest/manage/webhook/payload.html). Zammad signs no
+  timestamp, so a replayed delivery is recognised by its id (the store keeps the ids)
+  rather than by its age. The payload is the ticket and the article that fired the
+  trigger; an internal article (a note, ours or an agent's) is not something the
+  customer said, so it asks for nothing.
+- Polling: ``GET /api/v1/tickets/search?query=updated_at:[{since} TO *]`` sorted by
+  ``updated_at`` ascending, ``page``/``per_page``
+  (https://docs.zammad.org/en/latest/api/ticket/index.html#search,
+  https://docs.zammad.org/en/latest/api/intro.html#pagination). The answer's ``assets``
+  carry the customers (their e-mail); each ticket's first public article (``GET
+  /api/v1/ticket_articles/by_ticket/{id}``) is its body. Every poll starts again from
+  the cursor's time rather than paging on: a ticket updated while pages are read moves
+  to the end of an ascending list and would shift an unread one onto a page already
+  read. The search index trails the database, so each poll reaches back
+  `INDEX_LAG_SECONDS` and skips what the cursor says was already handed over.
+- The draft: ``POST /api/v1/ticket_articles`` with ``type: "note"``, ``internal: true``
+  (https://docs.zammad.org/en/latest/api/ticket/articles.html). Zammad cannot edit an
+  article's body through the API (``PUT /api/v1/ticket_articles/{id}`` keeps only
+  ``internal``), so a new version of a draft is a new note; the same version is never
+  posted twice (see `supporter.helpdesks.notes`).
+- Tags: ``POST /api/v1/tags/add`` per tag, which never removes the team's
+  (https://docs.zammad.org/en/latest/api/ticket/tags.html). Priority by name and the
+  category attribute in one ``PUT /api/v1/tickets/{id}``
+  (https://docs.zammad.org/en/latest/api/ticket/index.html#update); the attribute is
+  created by an admin in the object manager. Zammad ships three priorities (1 low,
+  2 normal, 3 high): urgent is written as 3 high.
+- Zammad documents no rate limit for its REST API; the connector paces itself at
+  `Settings.rate_limit` requests a minute (a proxy in front of Zammad may limit, and a
+  self-hosted server deserves manners).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from pydantic import Field, SecretStr
+
+from supporter.domain.errors import FatalError, PermanentError
+from supporter.domain.models import Priority, Ticket
+from supporter.helpdesks.base import (
+    CheckResult,
+    Draft,
+    HelpdeskSettings,
+    HelpdeskUnavailable,
+    PollPage,
+    RateLimit,
+    WebhookEvent,
+    WebhookRejected,
+    WebhookRequest,
+    WriteBackMode,
+    WriteReceipt,
+)
+from supporter.helpdesks.http import HelpdeskHTTP
+from supporter.helpdesks.notes import NOTE_TITLE, is_note_for, marked_note
+from supporter.sources.formats import FieldLimits
+from supporter.sources.helpdesk import (
+    BadField,
+    identifier,
+    plain_text,
+    subject_and_body,
+    text,
+    timestamp,
+)
+
+log = logging.getLogger(__name__)
+
+NAME: Final = "zammad"
+# How far each poll reaches back for changes the search index had not seen yet.
+INDEX_LAG_SECONDS: Final = 60.0
+PAGE_SIZE: Final = 50
+# Pages read in one poll while everything on them was handed over already (many
+# changes inside the look-back); beyond it the poll returns what it has and goes on.
+_MAX_SKIPPED_PAGES: Final = 20
+_PRIORITY_NAMES: Final = {
+    Priority.LOW: "1 low",
+    Priority.MEDIUM: "2 normal",
+    Priority.HIGH: "3 high",
+    Priority.URGENT: "3 high",
+}
+_PRIORITY_WORDS: Final = {"low": Priority.LOW, "normal": Priority.MEDIUM, "high": Priority.HIGH}
+
+
+class Settings(HelpdeskSettings):
+    """``SUPPORTER_ZAMMAD_…``: the instance's ``URL`` (required), an agent's access
+    ``TOKEN``, the trigger webhook's HMAC ``WEBHOOK_SECRET``, the ticket attribute for
+    the category (``CATEGORY_FIELD``, empty to write none) and the pace (``RATE_LIMIT``,
+    requests a minute)."""
+
+    url: str = Field(min_length=1)
+    token: SecretStr
+    webhook_secret: SecretStr | None = None
+    category_field: str = "supporter_category"
+    rate_limit: int = Field(default=300, ge=1)
+
+
+def connect(settings: Settings) -> Zammad:
+    return Zammad(settings)
+
+
+class Zammad:
+    """One Zammad instance, through an agent's access token."""
+
+    name = NAME
+
+    def __init__(
+        self, settings: Settings, *, limits: FieldLimits | None = None, timeout: float = 30.0
+    ) -> None:
+        self._settings = settings
+        self._limits = limits or FieldLimits()
+        self._limit = RateLimit(requests=settings.rate_limit, per_seconds=60.0)
+        self.http = HelpdeskHTTP(
+            NAME,
+            settings.url.rstrip("/"),
+            limit=self._limit,
+            headers={"Authorization": f"Token token={settings.token.get_secret_value()}"},
+            timeout=timeout,
+        )
+        self._states: dict[int, str] | None = None
+        self._priorities: dict[int, str] | None = None
+
+    @property
+    def write_limit(self) -> RateLimit:
+        return self._limit
+
+    # -- webhooks --------------------------------------------------------------------------
+
+    def verify_webhook(self, request: WebhookRequest) -> None:
+        secret = self._settings.webhook_secret
+        if secret is None:
+            raise WebhookRejected(
+                "not_configured",
+                "SUPPORTER_ZAMMAD_WEBHOOK_SECRET is not set: Zammad's webhooks cannot be verified",
+            )
+        signature = request.headers.get("x-hub-signature")
+        if not signature:
+            raise WebhookRejected("missing_signature", "no X-Hub-Signature header")
+        expected = (
+            "sha1="
+            + hmac.new(secret.get_secret_value().encode(), request.body, hashlib.sha1).hexdigest()
+        )
+        if not hmac.compare_digest(signature.strip().encode(), expected.encode()):
+            raise WebhookRejected("bad_signature", "X-Hub-Signature does not match the body")
+
+    def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
+        try:
+            payload = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError):
+            raise WebhookRejected("bad_payload", "the body is not JSON") from None
+        ticket = payload.get("ticket") if isinstance(payload, dict) else None
+        if not isinstance(ticket, dict):
+            raise WebhookRejected("bad_payload", "no ticket in the payload")
+        try:
+            ticket_id = identifier(ticket.get("id"), "ticket.id", self._limits)
+        except BadField as problem:
+            raise WebhookRejected("bad_payload", str(problem)) from None
+        delivery = request.headers.get("x-zammad-delivery") or None
+        article = payload.get("article")
+        if isinstance(article, dict) and article.get("internal") is True:
+            return WebhookEvent(delivery_id=delivery)
+        return WebhookEvent(ticket_ids=(ticket_id,), delivery_id=delivery)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def fetch_ticket(self, ticket_id: str) -> Ticket:
+        record = await self.http.json("GET", f"/api/v1/tickets/{_id(ticket_id)}")
+        if not isinstance(record, dict):
+            raise PermanentError(f"zammad ticket {ticket_id}: the answer is not a ticket")
+        customer_id = record.get("customer_id")
+        user = await self.http.json("GET", f"/api/v1/users/{_id(str(customer_id))}")
+        try:
+            return await self._ticket(record, user if isinstance(user, dict) else None)
+        except BadField as problem:
+            raise PermanentError(f"zammad ticket {ticket_id}: {problem}") from None
+
+    async def poll(self, cursor: str | None, *, since: datetime) -> PollPage:
+        after, handed = _read_cursor(cursor, since)
+        query_from = after - timedelta(seconds=INDEX_LAG_SECONDS)
+        tickets: list[Ticket] = []
+        page, full = 1, False
+        while True:
+            answer = await self.http.json(
+                "GET",
+                "/api/v1/tickets/search",
+                params={
+                    "query": f"updated_at:[{_iso(query_from)} TO *]",
+                    "sort_by": "updated_at",
+                    "order_by": "asc",
+                    "page": page,
+                    "per_page": PAGE_SIZE,
+                },
+            )
+            records, users = _search_records(answer)
+            full = len(records) >= PAGE_SIZE
+            fresh = [r for r in records if handed.get(str(r.get("id"))) != r.get("updated_at")]
+            for record in fresh:
+                handed[str(record.get("id"))] = str(record.get("updated_at"))
+                ticket = await self._polled(record, users)
+                if ticket is not None:
+                    tickets.append(ticket)
+            if fresh or not full or page >= _MAX_SKIPPED_PAGES:
+                break
+            page += 1
+        return PollPage(tickets=tuple(tickets), cursor=_write_cursor(handed, after), more=full)
+
+    async def _polled(self, record: dict[str, Any], users: Mapping[str, Any]) -> Ticket | None:
+        user = users.get(str(record.get("customer_id")))
+        try:
+            return await self._ticket(record, user if isinstance(user, dict) else None)
+        except BadField as problem:
+            # The ticket's text stays out of the log: its id and the field say enough.
+            log.warning("zammad ticket %s skipped: %s", record.get("id"), problem)
+            return None
+
+    async def _ticket(self, record: dict[str, Any], user: dict[str, Any] | None) -> Ticket:
+        limits = self._limits
+        ticket_id = identifier(record.get("id"), "id", limits)
+        articles = await self.http.json("GET", f"/api/v1/ticket_articles/by_ticket/{ticket_id}")
+        first = next(
+            (a for a in articles or [] if isinstance(a, dict) and a.get("internal") is False), {}
+        )
+        body = first.get("body")
+        if isinstance(body, str) and first.get("content_type", "text/html") == "text/html":
+            body = plain_text(body)
+        subject, body_text = subject_and_body(record.get("title"), body, limits)
+        states, priorities = await self._lookups()
+        email = user.get("email") if user else None
+        return Ticket(
+            ticket_id=ticket_id,
+            customer_id=f"zammad:{identifier(record.get('customer_id'), 'customer_id', limits)}",
+            subject=subject,
+            body=body_text,
+            status=states.get(_int(record.get("state_id")) or 0, "open"),
+            created_at=timestamp(record.get("created_at"), "created_at"),
+            customer_email=text(email, "customer.email", limits.text) or None,
+            channel=text(first.get("type"), "article.type", limits.text) or None,
+            priority=_priority(priorities.get(_int(record.get("priority_id")) or 0)),
+        )
+
+    async def _lookups(self) -> tuple[dict[int, str], dict[int, str]]:
+        """The instance's ticket states and priorities by id, read once."""
+        if self._states is None or self._priorities is None:
+            self._states = _names(await self.http.json("GET", "/api/v1/ticket_states"))
+            self._priorities = _names(await self.http.json("GET", "/api/v1/ticket_priorities"))
+        return self._states, self._priorities
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def write_back(
+        self, draft: Draft, mode: WriteBackMode, previous: WriteReceipt | None
+    ) -> WriteReceipt:
+        ticket_id = _id(draft.ticket_id)
+        note_id = previous.note_id if previous else None
+        if mode is not WriteBackMode.TAGS and draft.note is not None:
+            if draft.public:
+                raise PermanentError(
+                    "zammad: public replies are not written by this connector; "
+                    "the draft stays an internal note for an agent to send"
+                )
+            note_id = await self._note(ticket_id, draft)
+        changes: dict[str, Any] = {"priority": _PRIORITY_NAMES[draft.priority]}
+        if self._settings.category_field:
+            changes[self._settings.category_field] = draft.category
+        await self.http.json("PUT", f"/api/v1/tickets/{ticket_id}", json=changes)
+        for tag in dict.fromkeys(draft.tags):
+            await self.http.json(
+                "POST",
+                "/api/v1/tags/add",
+                json={"item": tag, "object": "Ticket", "o_id": int(ticket_id)},
+            )
+        return WriteReceipt(note_id=note_id)
+
+    async def _note(self, ticket_id: str, draft: Draft) -> str:
+        """The note of this draft version: the one already there, or a new one."""
+        articles = await self.http.json("GET", f"/api/v1/ticket_articles/by_ticket/{ticket_id}")
+        for article in articles or []:
+            if (
+                isinstance(article, dict)
+                and article.get("internal") is True
+                and is_note_for(article.get("body"), draft.version)
+            ):
+                return str(article.get("id"))
+        created = await self.http.json(
+            "POST",
+            "/api/v1/ticket_articles",
+            json={
+                "ticket_id": int(ticket_id),
+                "subject": NOTE_TITLE,
+                "body": marked_note(draft),
+                "content_type": "text/plain",
+                "type": "note",
+                "internal": True,
+            },
+        )
+        if not isinstance(created, dict) or created.get("id") is None:
+            raise HelpdeskUnavailable(
+                f"zammad answered the note on ticket {ticket_id} without its id"
+            )
+        return str(created["id"])
+
+    # -- checking --------------------------------------------------------------------------
+
+    async def check(self) -> Sequence[CheckResult]:
+        results = [await self._check("credentials", self._check_me)]
+        results.append(await self._check("priorities", self._check_priorities))
+        secret = self._settings.webhook_secret is not None
+        results.append(
+            CheckResult(
+                "webhook secret",
+                secret,
+                "set: trigger webhooks are verified"
+                if secret
+                else "SUPPORTER_ZAMMAD_WEBHOOK_SECRET is not set: webhooks refused, polling only",
+            )
+        )
+        results.append(
+            CheckResult(
+                "rate limit",
+                True,
+                f"{self._limit.requests} requests a minute (Zammad documents no API limit)",
+            )
+        )
+        return results
+
+    async def _check(self, name: str, probe: Any) -> CheckResult:
+        try:
+            return CheckResult(name, True, await probe())
+        except (FatalError, PermanentError, HelpdeskUnavailable) as error:
+            return CheckResult(name, False, str(error))
+
+    async def _check_me(self) -> str:
+        me = await self.http.json("GET", "/api/v1/users/me")
+        return f"the token works (user id {me.get('id') if isinstance(me, dict) else '?'})"
+
+    async def _check_priorities(self) -> str:
+        names = set(_names(await self.http.json("GET", "/api/v1/ticket_priorities")).values())
+        missing = sorted(set(_PRIORITY_NAMES.values()) - names)
+        if missing:
+            raise PermanentError(f"priorities missing in Zammad: {', '.join(missing)}")
+        return "1 low, 2 normal and 3 high exist"
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+# -- the cursor ------------------------------------------------------------------------------
+
+
+def _read_cursor(cursor: str | None, since: datetime) -> tuple[datetime, dict[str, str]]:
+    """The time polls start from, and the tickets handed over inside the look-back (id to
+    the `updated_at` they had). The first poll starts at `since`."""
+    if cursor is None:
+        return since.astimezone(UTC), {}
+    try:
+        state = json.loads(cursor)
+        after = datetime.fromisoformat(state["after"])
+        handed = {str(k): str(v) for k, v in dict(state["handed"]).items()}
+    except (ValueError, KeyError, TypeError) as error:
+        raise FatalError(f"zammad: the stored poll cursor is unreadable ({error})") from None
+    return after, handed
+
+
+def _write_cursor(handed: dict[str, str], after: datetime) -> str:
+    """The newest change handed over becomes the start; what is older than the look-back
+    before it is forgotten (the search will not return it again)."""
+    times = [t for t in (_parse(v) for v in handed.values()) if t is not None]
+    newest = max([after, *times])
+    horizon = newest - timedelta(seconds=INDEX_LAG_SECONDS)
+    kept = {k: v for k, v in handed.items() if (t := _parse(v)) is not None and t >= horizon}
+    return json.dumps({"after": newest.isoformat(), "handed": kept}, sort_keys=True)
+
+
+def _search_records(answer: Any) -> tuple[list[dict[str, Any]], Mapping[str, Any]]:
+    """The tickets of a search answer in its order, and its users by id."""
+    if not isinstance(answer, dict):
+        raise HelpdeskUnavailable("zammad answered the ticket search with something else")
+    assets = _mapping(answer.get("assets"))
+    tickets, users = _mapping(assets.get("Ticket")), _mapping(assets.get("User"))
+    ids = answer.get("tickets")
+    ordered = ids if isinstance(ids, list) else []
+    records = [tickets[str(i)] for i in ordered if isinstance(tickets.get(str(i)), dict)]
+    return records, users
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+# -- small things ------------------------------------------------------------------------------
+
+
+def _id(value: str) -> str:
+    """A Zammad record id; anything else never reaches a URL."""
+    if not value.isdigit():
+        raise PermanentError(f"zammad: {value[:40]!r} is not a Zammad id")
+    return value
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _names(listing: Any) -> dict[int, str]:
+    if not isinstance(listing, list):
+        raise HelpdeskUnavailable("zammad answered a lookup list with something else")
+    return {
+        item["id"]: str(item.get("name"))
+        for item in listing
+        if isinstance(item, dict) and _int(item.get("id")) is not None
+    }
+
+
+def _priority(name: str | None) -> Priority | None:
+    """Zammad's priority names are "<rank> <word>"; an instance's own are not guessed."""
+    if name is None:
+        return None
+    return _PRIORITY_WORDS.get(name.partition(" ")[2].strip().lower())
+
+
+def _iso(moment: datetime) -> str:
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def _parse(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

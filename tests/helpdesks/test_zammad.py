@@ -1,0 +1,452 @@
+"""The Zammad connector over real HTTP against the Zammad simulator."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from supporter.domain.errors import FatalError, PermanentError
+from supporter.domain.models import Priority
+from supporter.helpdesks import registry
+from supporter.helpdesks.base import (
+    Draft,
+    HelpdeskUnavailable,
+    WebhookRejected,
+    WebhookRequest,
+    WriteBackMode,
+    WriteReceipt,
+)
+from supporter.helpdesks.zammad import Settings, Zammad
+from supporter.testing.fake_zammad import (
+    DEFAULT_TOKEN,
+    FakeZammad,
+    FakeZammadConfig,
+    signed_webhook,
+)
+
+SECRET = "hmac-token-for-tests"
+LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def zammad() -> AsyncIterator[FakeZammad]:
+    server = FakeZammad(FakeZammadConfig(rate_per_minute=None))
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+def connector(
+    server: FakeZammad, *, token: str = DEFAULT_TOKEN, rate_limit: int = 6000, timeout: float = 30.0
+) -> Zammad:
+    settings = Settings(
+        url=server.url,
+        token=token,  # type: ignore[arg-type]
+        webhook_secret=SECRET,  # type: ignore[arg-type]
+        rate_limit=rate_limit,
+    )
+    return Zammad(settings, timeout=timeout)
+
+
+def webhook(body: bytes, headers: dict[str, str]) -> WebhookRequest:
+    return WebhookRequest(
+        headers={k.lower(): v for k, v in headers.items()}, body=body, received_at=datetime.now(UTC)
+    )
+
+
+def draft(ticket_id: int, version: str = "v1", **changes: object) -> Draft:
+    fields: dict[str, object] = {
+        "ticket_id": str(ticket_id),
+        "category": "double_charge",
+        "priority": Priority.URGENT,
+        "tags": ("supporter", "billing"),
+        "note": "Draft: we refunded the second charge of $49.99.",
+        "version": version,
+    }
+    fields.update(changes)
+    return Draft(**fields)  # type: ignore[arg-type]
+
+
+# -- webhooks ----------------------------------------------------------------------------------
+
+
+async def test_a_signed_webhook_names_the_ticket_and_its_delivery(zammad: FakeZammad) -> None:
+    ticket = zammad.add_ticket("Charged twice", "Hello", customer_email="ann@example.com")
+    body = zammad.webhook_body(ticket)
+    headers = signed_webhook(SECRET, body, delivery="job-1")
+    client = connector(zammad)
+    try:
+        request = webhook(body, headers)
+        client.verify_webhook(request)
+        event = client.parse_webhook(request)
+        # Zammad retries a delivery with the same job id: the store sees it twice.
+        again = client.parse_webhook(webhook(body, signed_webhook(SECRET, body, delivery="job-1")))
+    finally:
+        await client.aclose()
+    assert event.ticket_ids == (str(ticket),)
+    assert event.delivery_id == again.delivery_id == "job-1"
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "missing_signature"),
+        ({"X-Hub-Signature": "sha1=" + "0" * 40}, "bad_signature"),
+        ({"X-Hub-Signature": "sha256=abc"}, "bad_signature"),
+    ],
+)
+async def test_webhooks_without_a_valid_signature_are_rejected(
+    zammad: FakeZammad, headers: dict[str, str], reason: str
+) -> None:
+    body = zammad.webhook_body(zammad.add_ticket("Charged twice", "Hello"))
+    client = connector(zammad)
+    try:
+        with pytest.raises(WebhookRejected) as rejected:
+            client.verify_webhook(webhook(body, headers))
+    finally:
+        await client.aclose()
+    assert rejected.value.reason == reason
+    assert SECRET not in str(rejected.value)
+
+
+async def test_a_webhook_signed_over_another_body_is_rejected(zammad: FakeZammad) -> None:
+    body = zammad.webhook_body(zammad.add_ticket("Charged twice", "Hello"))
+    headers = signed_webhook(SECRET, body)
+    client = connector(zammad)
+    try:
+        with pytest.raises(WebhookRejected) as rejected:
+            client.verify_webhook(webhook(body.replace(b"Charged", b"Charmed"), headers))
+    finally:
+        await client.aclose()
+    assert rejected.value.reason == "bad_signature"
+
+
+async def test_without_a_secret_every_webhook_is_refused(zammad: FakeZammad) -> None:
+    body = zammad.webhook_body(zammad.add_ticket("Charged twice", "Hello"))
+    client = Zammad(Settings(url=zammad.url, token=DEFAULT_TOKEN))  # type: ignore[arg-type]
+    try:
+        with pytest.raises(WebhookRejected) as rejected:
+            client.verify_webhook(webhook(body, signed_webhook(SECRET, body)))
+    finally:
+        await client.aclose()
+    assert rejected.value.reason == "not_configured"
+
+
+async def test_a_webhook_for_an_internal_note_asks_for_nothing(zammad: FakeZammad) -> None:
+    ticket = zammad.add_ticket("Charged twice", "Hello")
+    note = zammad.add_article(ticket, "agent only", sender="Agent", type_="note", internal=True)
+    client = connector(zammad)
+    try:
+        event = client.parse_webhook(webhook(zammad.webhook_body(ticket, note), {}))
+    finally:
+        await client.aclose()
+    assert event.ticket_ids == ()
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"ticket": {"id": null}}'])
+async def test_a_payload_that_is_no_trigger_webhook_is_rejected(
+    zammad: FakeZammad, body: bytes
+) -> None:
+    client = connector(zammad)
+    try:
+        with pytest.raises(WebhookRejected) as rejected:
+            client.parse_webhook(webhook(body, {}))
+    finally:
+        await client.aclose()
+    assert rejected.value.reason == "bad_payload"
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+async def test_a_ticket_is_read_with_its_customer_and_first_public_article(
+    zammad: FakeZammad,
+) -> None:
+    ticket = zammad.add_ticket(
+        "Charged twice",
+        "<p>My card 4242 4242 4242 4242 was charged twice</p><p>Please help</p>",
+        customer_email="ann@example.com",
+        priority_id=3,
+        state_id=2,
+    )
+    zammad.add_article(ticket, "internal remark", sender="Agent", type_="note", internal=True)
+    client = connector(zammad)
+    try:
+        read = await client.fetch_ticket(str(ticket))
+    finally:
+        await client.aclose()
+    assert read.ticket_id == str(ticket)
+    assert read.subject == "Charged twice"
+    assert read.customer_email == "ann@example.com"
+    assert read.status == "open"
+    assert read.priority is Priority.HIGH
+    assert "4242 4242 4242 4242" not in read.body
+    assert "Please help" in read.body
+    assert "internal remark" not in read.body
+    assert read.customer_id.startswith("zammad:")
+
+
+async def test_polling_pages_through_every_ticket_once_and_resumes_from_its_cursor(
+    zammad: FakeZammad,
+) -> None:
+    created = {zammad.add_ticket(f"Ticket {n}", f"Body {n}") for n in range(120)}
+    client = connector(zammad)
+    seen: list[str] = []
+    cursor = None
+    try:
+        for _ in range(10):
+            page = await client.poll(cursor, since=LONG_AGO)
+            seen.extend(t.ticket_id for t in page.tickets)
+            cursor = page.cursor
+            if not page.more:
+                break
+        assert sorted(seen) == sorted(str(t) for t in created)
+        assert len(seen) == len(set(seen))
+        quiet = await client.poll(cursor, since=LONG_AGO)
+        assert quiet.tickets == ()
+        assert not quiet.more
+        later = zammad.add_ticket("A new one", "Body")
+        resumed = await client.poll(quiet.cursor, since=LONG_AGO)
+    finally:
+        await client.aclose()
+    assert [t.ticket_id for t in resumed.tickets] == [str(later)]
+    searches = [a for a in zammad.log.answered if a.path == "/api/v1/tickets/search"]
+    assert all("per_page=50" in a.key and "order_by=asc" in a.key for a in searches)
+
+
+async def test_a_change_the_search_index_had_not_seen_is_found_by_the_next_poll(
+    zammad: FakeZammad,
+) -> None:
+    first = zammad.add_ticket("Seen at once", "Body")
+    client = connector(zammad)
+    try:
+        page = await client.poll(None, since=LONG_AGO)
+        assert [t.ticket_id for t in page.tickets] == [str(first)]
+        zammad.config.index_lag = 3600.0  # the next change is not searchable yet
+        late = zammad.add_ticket("Indexed late", "Body")
+        hidden = await client.poll(page.cursor, since=LONG_AGO)
+        assert hidden.tickets == ()
+        zammad.config.index_lag = 0.0
+        found = await client.poll(hidden.cursor, since=LONG_AGO)
+    finally:
+        await client.aclose()
+    assert [t.ticket_id for t in found.tickets] == [str(late)]
+
+
+async def test_an_updated_ticket_is_polled_again(zammad: FakeZammad) -> None:
+    ticket = zammad.add_ticket("Charged twice", "Body")
+    client = connector(zammad)
+    try:
+        first = await client.poll(None, since=LONG_AGO)
+        zammad.add_article(ticket, "Any news?", sender="Customer")
+        second = await client.poll(first.cursor, since=LONG_AGO)
+    finally:
+        await client.aclose()
+    assert [t.ticket_id for t in second.tickets] == [str(ticket)]
+
+
+async def test_a_ticket_without_text_is_skipped_and_the_rest_polled(zammad: FakeZammad) -> None:
+    empty = zammad.add_ticket("", "")
+    good = zammad.add_ticket("Charged twice", "Body")
+    client = connector(zammad)
+    try:
+        page = await client.poll(None, since=LONG_AGO)
+        with pytest.raises(PermanentError, match=f"zammad ticket {empty}: body"):
+            await client.fetch_ticket(str(empty))
+    finally:
+        await client.aclose()
+    assert [t.ticket_id for t in page.tickets] == [str(good)]
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+async def test_the_draft_is_an_internal_note_with_tags_priority_and_category(
+    zammad: FakeZammad,
+) -> None:
+    ticket = zammad.add_ticket("Charged twice", "Body", tags=("vip",))
+    client = connector(zammad)
+    try:
+        receipt = await client.write_back(draft(ticket), WriteBackMode.NOTE, None)
+    finally:
+        await client.aclose()
+    notes = zammad.notes(ticket)
+    assert len(notes) == 1
+    assert receipt.note_id == str(notes[0]["id"])
+    assert notes[0]["internal"] is True
+    assert notes[0]["type"] == "note"
+    assert notes[0]["body"].startswith("Draft: we refunded")
+    public = [a for a in zammad.articles[ticket] if not a["internal"]]
+    assert [a["sender"] for a in public] == ["Customer"]
+    assert zammad.tags[ticket] == ["vip", "supporter", "billing"]
+    assert zammad.tickets[ticket]["priority_id"] == 3  # urgent is Zammad's 3 high
+    assert zammad.tickets[ticket]["supporter_category"] == "double_charge"
+
+
+async def test_the_same_version_is_never_posted_twice(zammad: FakeZammad) -> None:
+    ticket = zammad.add_ticket("Charged twice", "Body")
+    client = connector(zammad)
+    try:
+        first = await client.write_back(draft(ticket), WriteBackMode.NOTE, None)
+        # A retry after a crash that lost the receipt, then a redelivery with it.
+        lost = await client.write_back(draft(ticket), WriteBackMode.NOTE, None)
+        again = await client.write_back(draft(ticket), WriteBackMode.NOTE, first)
+        newer = await client.write_back(draft(ticket, "v2"), WriteBackMode.NOTE, first)
+    finally:
+        await client.aclose()
+    assert first.note_id == lost.note_id == again.note_id
+    assert newer.note_id != first.note_id
+    assert len(zammad.notes(ticket)) == 2
+    assert zammad.log.count("POST", "/api/v1/ticket_articles") == 2
+
+
+async def test_tags_mode_writes_no_note(zammad: FakeZammad) -> None:
+    ticket = zammad.add_ticket("Charged twice", "Body")
+    client = connector(zammad)
+    try:
+        receipt = await client.write_back(draft(ticket), WriteBackMode.TAGS, None)
+    finally:
+        await client.aclose()
+    assert receipt == WriteReceipt(note_id=None)
+    assert zammad.notes(ticket) == []
+    assert zammad.tags[ticket] == ["supporter", "billing"]
+
+
+async def test_a_public_reply_is_refused_and_nothing_is_sent(zammad: FakeZammad) -> None:
+    ticket = zammad.add_ticket("Charged twice", "Body")
+    client = connector(zammad)
+    try:
+        with pytest.raises(PermanentError, match="public replies"):
+            await client.write_back(draft(ticket, public=True), WriteBackMode.AFTER_REVIEW, None)
+    finally:
+        await client.aclose()
+    assert len(zammad.articles[ticket]) == 1
+
+
+async def test_a_category_attribute_zammad_lacks_is_a_permanent_error(zammad: FakeZammad) -> None:
+    ticket = zammad.add_ticket("Charged twice", "Body")
+    zammad.config.object_attributes = set()
+    client = connector(zammad)
+    try:
+        with pytest.raises(PermanentError, match="422"):
+            await client.write_back(draft(ticket), WriteBackMode.TAGS, None)
+    finally:
+        await client.aclose()
+
+
+# -- failures ----------------------------------------------------------------------------------
+
+
+async def test_429s_are_waited_out_and_never_met_twice_in_a_row(zammad: FakeZammad) -> None:
+    tickets = [zammad.add_ticket(f"Ticket {n}", "Body") for n in range(2)]
+    # The server allows 4 requests a second; the connector is set to go much faster.
+    zammad.config.rate_per_minute = 240
+    client = connector(zammad, rate_limit=6000)
+    try:
+        for ticket in tickets:
+            await client.write_back(draft(ticket), WriteBackMode.NOTE, None)
+    finally:
+        await client.aclose()
+    assert zammad.log.outcomes[429] >= 1
+    assert zammad.log.max_429_in_a_row == 1
+    assert all(len(zammad.notes(t)) == 1 for t in tickets)
+
+
+async def test_an_outage_is_helpdesk_unavailable(zammad: FakeZammad) -> None:
+    ticket = zammad.add_ticket("Charged twice", "Body")
+    zammad.config.outage = True
+    client = connector(zammad)
+    try:
+        with pytest.raises(HelpdeskUnavailable):
+            await client.write_back(draft(ticket), WriteBackMode.NOTE, None)
+    finally:
+        await client.aclose()
+
+
+async def test_a_helpdesk_too_slow_to_answer_is_unavailable(zammad: FakeZammad) -> None:
+    ticket = zammad.add_ticket("Charged twice", "Body")
+    zammad.config.latency = 2.0
+    client = connector(zammad, timeout=0.3)
+    try:
+        with pytest.raises(HelpdeskUnavailable, match="in time"):
+            await client.fetch_ticket(str(ticket))
+    finally:
+        await client.aclose()
+
+
+async def test_a_refused_token_is_fatal_and_never_shown(zammad: FakeZammad) -> None:
+    token = "wrong-token-5b1d9e"
+    client = connector(zammad, token=token)
+    try:
+        with pytest.raises(FatalError) as refused:
+            await client.poll(None, since=LONG_AGO)
+        results = await client.check()
+    finally:
+        await client.aclose()
+    assert "401" in str(refused.value)
+    assert token not in str(refused.value)
+    assert DEFAULT_TOKEN not in str(refused.value)
+    assert not results[0].ok
+    assert all(token not in r.detail and SECRET not in r.detail for r in results)
+
+
+async def test_a_deleted_ticket_is_a_permanent_error(zammad: FakeZammad) -> None:
+    client = connector(zammad)
+    try:
+        with pytest.raises(PermanentError, match="404"):
+            await client.fetch_ticket("999999")
+        with pytest.raises(PermanentError, match="404"):
+            await client.write_back(draft(999999), WriteBackMode.NOTE, None)
+        with pytest.raises(PermanentError, match="not a Zammad id"):
+            await client.fetch_ticket("../users/me")
+    finally:
+        await client.aclose()
+
+
+async def test_check_reports_each_probe_without_secrets(zammad: FakeZammad) -> None:
+    client = connector(zammad)
+    try:
+        results = await client.check()
+    finally:
+        await client.aclose()
+    assert [r.name for r in results] == [
+        "credentials",
+        "priorities",
+        "webhook secret",
+        "rate limit",
+    ]
+    assert all(r.ok for r in results)
+    assert all(DEFAULT_TOKEN not in r.detail and SECRET not in r.detail for r in results)
+
+
+def test_the_simulator_signs_as_zammad_documents() -> None:
+    body = json.dumps({"ticket": {"id": 1}}).encode()
+    headers = signed_webhook(SECRET, body, delivery="d-1")
+    expected = hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+    assert headers["X-Hub-Signature"] == f"sha1={expected}"
+    assert headers["X-Zammad-Delivery"] == "d-1"
+
+
+async def test_the_registry_connects_zammad_from_the_environment() -> None:
+    environ = {
+        "SUPPORTER_ZAMMAD_URL": "https://support.example.com",
+        "SUPPORTER_ZAMMAD_TOKEN": "a-token-never-shown",
+        "SUPPORTER_ZAMMAD_CATEGORY_FIELD": "category",
+    }
+    client = registry.connect("zammad", environ)
+    try:
+        assert isinstance(client, Zammad)
+        assert client.write_limit.requests == 300
+    finally:
+        await client.aclose()
+    missing = {k: v for k, v in environ.items() if k != "SUPPORTER_ZAMMAD_URL"}
+    with pytest.raises(registry.HelpdeskConfigError, match="SUPPORTER_ZAMMAD_URL") as error:
+        registry.connect("zammad", missing)
+    assert "a-token-never-shown" not in str(error.value)

@@ -30,7 +30,7 @@ Memory
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +50,7 @@ from supporter.sources.helpdesk import (
 )
 from supporter.sources.jsonpages import read_records
 
-__all__ = ["EXPORT", "ZendeskTicketSource"]
+__all__ = ["EXPORT", "Requester", "ZendeskTicketSource", "parse_ticket", "requesters"]
 
 _PRIORITIES = {
     "urgent": Priority.URGENT,
@@ -61,12 +61,14 @@ _PRIORITIES = {
 
 
 @dataclass(frozen=True, slots=True)
-class _Requester:
+class Requester:
+    """What a ticket needs of its side-loaded requester."""
+
     email: str | None
     external_id: str | None
 
 
-_NOBODY = _Requester(None, None)
+_NOBODY = Requester(None, None)
 
 
 class ZendeskTicketSource(JsonTicketSource):
@@ -76,32 +78,44 @@ class ZendeskTicketSource(JsonTicketSource):
 
     def read(self, on_reject: RejectHandler) -> Iterator[Ticket]:
         # Users may come after the tickets in a page: a first pass reads them all.
-        users: dict[str, _Requester] = {}
-        for _, user in read_records(self.path, "users"):
-            _add_user(users, user)
-        self._users = users
+        self._users = requesters(user for _, user in read_records(self.path, "users"))
         yield from super().read(on_reject)
 
     def parse(self, record: dict[str, Any]) -> Ticket:
-        limits = self.limits
-        ticket_id = identifier(record.get("id"), "id", limits)
-        requester_id = identifier(record.get("requester_id"), "requester_id", limits)
-        requester = self._users.get(requester_id, _NOBODY)
-        subject, body = subject_and_body(record.get("subject"), record.get("description"), limits)
-        via = record.get("via")
-        channel = via.get("channel") if isinstance(via, dict) else None
-        return Ticket(
-            ticket_id=ticket_id,
-            customer_id=requester.external_id or f"zendesk:{requester_id}",
-            subject=subject,
-            body=body,
-            status=_status(record.get("status"), limits),
-            created_at=timestamp(record.get("created_at"), "created_at"),
-            customer_email=requester.email,
-            channel=text(channel, "via.channel", limits.text) or None,
-            priority=priority(record.get("priority"), _PRIORITIES),
-            tags=tags(record.get("tags")),
-        )
+        return parse_ticket(record, self._users, self.limits)
+
+
+def parse_ticket(
+    record: dict[str, Any], users: Mapping[str, Requester], limits: FieldLimits
+) -> Ticket:
+    """One Zendesk ticket object (an export's or the Tickets API's) as our Ticket, its
+    requester looked up in `users` (see `requesters`). `BadField` names what is wrong."""
+    ticket_id = identifier(record.get("id"), "id", limits)
+    requester_id = identifier(record.get("requester_id"), "requester_id", limits)
+    requester = users.get(requester_id, _NOBODY)
+    subject, body = subject_and_body(record.get("subject"), record.get("description"), limits)
+    via = record.get("via")
+    channel = via.get("channel") if isinstance(via, dict) else None
+    return Ticket(
+        ticket_id=ticket_id,
+        customer_id=requester.external_id or f"zendesk:{requester_id}",
+        subject=subject,
+        body=body,
+        status=_status(record.get("status"), limits),
+        created_at=timestamp(record.get("created_at"), "created_at"),
+        customer_email=requester.email,
+        channel=text(channel, "via.channel", limits.text) or None,
+        priority=priority(record.get("priority"), _PRIORITIES),
+        tags=tags(record.get("tags")),
+    )
+
+
+def requesters(users: Iterable[Any]) -> dict[str, Requester]:
+    """Side-loaded user objects by id, as `parse_ticket` looks requesters up."""
+    found: dict[str, Requester] = {}
+    for user in users:
+        _add_user(found, user)
+    return found
 
 
 def _status(value: Any, limits: FieldLimits) -> str:
@@ -111,7 +125,7 @@ def _status(value: Any, limits: FieldLimits) -> str:
     return status
 
 
-def _add_user(users: dict[str, _Requester], user: Any) -> None:
+def _add_user(users: dict[str, Requester], user: Any) -> None:
     # A user the reader cannot use is no ticket's problem until a ticket needs its address.
     if not isinstance(user, dict) or isinstance(user.get("id"), bool):
         return
@@ -119,7 +133,7 @@ def _add_user(users: dict[str, _Requester], user: Any) -> None:
         return
     email = user.get("email")
     external_id = user.get("external_id")
-    users[str(user["id"]).strip()] = _Requester(
+    users[str(user["id"]).strip()] = Requester(
         email.strip() or None if isinstance(email, str) else None,
         str(external_id).strip() or None if isinstance(external_id, int | str) else None,
     )

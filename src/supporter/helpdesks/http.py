@@ -21,7 +21,7 @@ import email.utils
 import logging
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -99,8 +99,10 @@ class HelpdeskHTTP:
         data: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
+        allow: Collection[int] = (),
     ) -> httpx.Response:
-        """Send one request under the pacing; the answer if it is a 2xx or 3xx."""
+        """Send one request under the pacing; the answer if it is a 2xx or 3xx, or has a
+        status in `allow` (one the caller handles, such as a 409 conflict)."""
         waited = 0.0
         while True:
             async with self._limiter.slot():
@@ -121,7 +123,8 @@ class HelpdeskHTTP:
             # Every caller of the account waits, not only this one: the limit is shared.
             self._limiter.pause_for(delay)
             waited += delay
-        self._raise_for_status(method, path, response)
+        if response.status_code not in allow:
+            self._raise_for_status(method, path, response)
         self.stats["ok"] += 1
         return response
 

@@ -1,0 +1,552 @@
+"""The Zendesk connector against the Zendesk simulator, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from supporter.domain.errors import FatalError, PermanentError
+from supporter.domain.models import Priority
+from supporter.helpdesks import registry
+from supporter.helpdesks.base import (
+    Draft,
+    HelpdeskUnavailable,
+    RateLimit,
+    WebhookRejected,
+    WebhookRequest,
+    WriteBackMode,
+    WriteReceipt,
+)
+from supporter.helpdesks.registry import HelpdeskConfigError
+from supporter.helpdesks.zendesk import UPDATE_LIMIT, Settings, ZendeskHelpdesk
+from supporter.testing.fake_zendesk import (
+    DEFAULT_EMAIL,
+    DEFAULT_TOKEN,
+    FakeZendesk,
+    FakeZendeskConfig,
+    signed_webhook,
+    trigger_body,
+)
+
+SECRET = "whsec-zendesk-test-8c1"
+FAST = RateLimit(6000, 60.0)  # pacing out of the way where a test is not about it
+CARD = "4242 4242 4242 4242"
+
+
+@dataclass
+class Rig:
+    server: FakeZendesk
+    helpdesk: ZendeskHelpdesk
+    settings: Settings
+
+
+def _connector(settings: Settings, **overrides: Any) -> ZendeskHelpdesk:
+    """The connector with pacing out of the way where a test is not about it; ticket
+    updates paced as documented, since the simulator enforces that limit."""
+    knobs: dict[str, Any] = {
+        "account_limit": FAST,
+        "update_limit": UPDATE_LIMIT,
+        "export_limit": FAST,
+        "timeout": 2.0,
+        "max_wait": 10.0,
+        **overrides,
+    }
+    return ZendeskHelpdesk(settings, **knobs)
+
+
+def _changed(settings: Settings, **changes: Any) -> Settings:
+    return settings.model_copy(update=changes)
+
+
+@pytest.fixture
+async def rig() -> AsyncIterator[Rig]:
+    # Only the update limit is enforced by default: the tests of the others set them.
+    server = FakeZendesk(
+        FakeZendeskConfig(export_lag_seconds=0, account_limit=None, export_limit=None)
+    )
+    async with server as url:
+        settings = Settings(
+            url=url,
+            email=DEFAULT_EMAIL,
+            token=SecretStr(DEFAULT_TOKEN),
+            webhook_secret=SecretStr(SECRET),
+            category_field=server.add_ticket_field("Supporter category"),
+        )
+        helpdesk = _connector(settings)
+        try:
+            yield Rig(server, helpdesk, settings)
+        finally:
+            await helpdesk.aclose()
+
+
+def _webhook(
+    body: bytes, headers: dict[str, str], received: datetime | None = None
+) -> WebhookRequest:
+    return WebhookRequest(
+        headers={name.lower(): value for name, value in headers.items()},
+        body=body,
+        received_at=received or datetime.now(UTC),
+    )
+
+
+def _draft(ticket_id: int, version: str = "v1", **changes: object) -> Draft:
+    draft = Draft(
+        ticket_id=str(ticket_id),
+        category="billing_double_charge",
+        priority=Priority.HIGH,
+        tags=("supporter", "Double Charge"),
+        note=f"Refund the duplicate charge on card {CARD}.",
+        version=version,
+    )
+    return replace(draft, **changes)  # type: ignore[arg-type]
+
+
+def _puts(server: FakeZendesk) -> list[int]:
+    return [a.status for a in server.answered if a.method == "PUT"]
+
+
+# -- webhooks ----------------------------------------------------------------------------------
+
+
+def test_a_signed_trigger_webhook_names_its_ticket_and_delivery(rig: Rig) -> None:
+    body = trigger_body(10_123)
+    request = _webhook(body, signed_webhook(SECRET, body, invocation_id="8350205582"))
+    rig.helpdesk.verify_webhook(request)
+    event = rig.helpdesk.parse_webhook(request)
+    assert event.ticket_ids == ("10123",)
+    assert event.delivery_id == "8350205582"
+
+
+def test_a_bad_signature_is_rejected_without_showing_the_expected_one(rig: Rig) -> None:
+    body = trigger_body(5)
+    headers = signed_webhook("another-secret", body)
+    with pytest.raises(WebhookRejected) as caught:
+        rig.helpdesk.verify_webhook(_webhook(body, headers))
+    assert caught.value.reason == "bad_signature"
+    good = signed_webhook(SECRET, body, timestamp=headers["X-Zendesk-Webhook-Signature-Timestamp"])
+    assert good["X-Zendesk-Webhook-Signature"] not in str(caught.value)
+    assert SECRET not in str(caught.value)
+
+
+def test_a_body_changed_after_signing_is_rejected(rig: Rig) -> None:
+    headers = signed_webhook(SECRET, trigger_body(5))
+    with pytest.raises(WebhookRejected) as caught:
+        rig.helpdesk.verify_webhook(_webhook(trigger_body(6), headers))
+    assert caught.value.reason == "bad_signature"
+
+
+@pytest.mark.parametrize(
+    "missing", ["X-Zendesk-Webhook-Signature", "X-Zendesk-Webhook-Signature-Timestamp"]
+)
+def test_a_missing_signature_header_is_rejected(rig: Rig, missing: str) -> None:
+    body = trigger_body(5)
+    headers = signed_webhook(SECRET, body)
+    del headers[missing]
+    with pytest.raises(WebhookRejected) as caught:
+        rig.helpdesk.verify_webhook(_webhook(body, headers))
+    assert caught.value.reason == "missing_signature"
+
+
+@pytest.mark.parametrize("offset", [timedelta(minutes=-6), timedelta(minutes=6)])
+def test_a_correctly_signed_webhook_older_or_newer_than_five_minutes_is_a_replay(
+    rig: Rig, offset: timedelta
+) -> None:
+    body = trigger_body(5)
+    stamp = (datetime.now(UTC) + offset).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with pytest.raises(WebhookRejected) as caught:
+        rig.helpdesk.verify_webhook(_webhook(body, signed_webhook(SECRET, body, timestamp=stamp)))
+    assert caught.value.reason == "replay"
+    # Four minutes old is within the window.
+    recent = (datetime.now(UTC) - timedelta(minutes=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rig.helpdesk.verify_webhook(_webhook(body, signed_webhook(SECRET, body, timestamp=recent)))
+
+
+def test_without_a_secret_every_webhook_is_refused(rig: Rig) -> None:
+    helpdesk = _connector(_changed(rig.settings, webhook_secret=None))
+    body = trigger_body(5)
+    with pytest.raises(WebhookRejected) as caught:
+        helpdesk.verify_webhook(_webhook(body, signed_webhook(SECRET, body)))
+    assert caught.value.reason == "not_configured"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"not json", b'{"ticket_id": "{{ticket.id}}"}', b'{"ticket_id": "12/../../users"}', b"[]"],
+)
+def test_a_body_without_a_ticket_id_is_a_bad_payload(rig: Rig, payload: bytes) -> None:
+    request = _webhook(payload, signed_webhook(SECRET, payload))
+    rig.helpdesk.verify_webhook(request)
+    with pytest.raises(WebhookRejected) as caught:
+        rig.helpdesk.parse_webhook(request)
+    assert caught.value.reason == "bad_payload"
+
+
+def test_an_event_subscription_payload_names_its_ticket(rig: Rig) -> None:
+    body = json.dumps(
+        {
+            "type": "zen:event-type:ticket.created",
+            "id": "cbe4028c-7239-495d-b020-f22348516046",
+            "account_id": 123456,
+            "subject": "zen:ticket:35436",
+            "detail": {"id": "35436", "subject": "Charged twice"},
+            "event": {},
+        }
+    ).encode()
+    request = _webhook(body, {})
+    event = rig.helpdesk.parse_webhook(request)
+    assert event.ticket_ids == ("35436",)
+    assert event.delivery_id == "cbe4028c-7239-495d-b020-f22348516046"
+
+
+async def test_a_duplicate_delivery_has_one_delivery_id_and_writes_one_note(rig: Rig) -> None:
+    ticket = rig.server.add_ticket("Charged twice", "I was charged twice")
+    body = trigger_body(ticket)
+    headers = signed_webhook(SECRET, body, invocation_id="42")
+    events = [rig.helpdesk.parse_webhook(_webhook(body, headers)) for _ in range(2)]
+    assert events[0] == events[1]
+    receipts = []
+    for event in events:
+        fetched = await rig.helpdesk.fetch_ticket(event.ticket_ids[0])
+        receipts.append(
+            await rig.helpdesk.write_back(_draft(int(fetched.ticket_id)), WriteBackMode.NOTE, None)
+        )
+    notes = [c for c in rig.server.comments[ticket] if not c["public"]]
+    assert len(notes) == 1
+    assert receipts[0].note_id == receipts[1].note_id == str(notes[0]["id"])
+    assert _puts(rig.server) == [200]
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+async def test_fetch_ticket_maps_the_ticket_and_its_side_loaded_requester(rig: Rig) -> None:
+    ticket_id = rig.server.add_ticket(
+        "Charged twice",
+        f"My card {CARD} was charged twice",
+        requester_email="ann@example.com",
+        requester_external_id="cus_42",
+        priority="normal",
+        tags=["vip"],
+    )
+    ticket = await rig.helpdesk.fetch_ticket(str(ticket_id))
+    assert ticket.ticket_id == str(ticket_id)
+    assert ticket.customer_email == "ann@example.com"
+    assert ticket.customer_id == "cus_42"
+    assert ticket.priority is Priority.MEDIUM
+    assert ticket.tags == ("vip",)
+    assert CARD not in ticket.body
+    assert "4242" in ticket.body
+
+
+async def test_the_export_is_paged_by_cursor_and_resumes_from_a_stored_one(rig: Rig) -> None:
+    rig.server.config.export_page_size = 2
+    past = time.time() - 3600
+    ids = [
+        rig.server.add_ticket(
+            f"Ticket {n}", "body", updated_at=past + n, requester_email=f"c{n}@x.io"
+        )
+        for n in range(5)
+    ]
+    since = datetime.fromtimestamp(past - 10, UTC)
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        page = await rig.helpdesk.poll(cursor, since=since)
+        pages += 1
+        seen += [t.ticket_id for t in page.tickets]
+        assert all(t.customer_email and t.customer_email.endswith("@x.io") for t in page.tickets)
+        cursor = page.cursor
+        if not page.more:
+            break
+    assert seen == [str(i) for i in ids]
+    assert pages == 3
+    # Caught up: nothing new. Then an agent changes one ticket: only it comes again.
+    assert (await rig.helpdesk.poll(cursor, since=since)).tickets == ()
+    rig.server.update_ticket(ids[1], subject="Ticket 1, edited")
+    page = await rig.helpdesk.poll(cursor, since=since)
+    assert [(t.ticket_id, t.subject) for t in page.tickets] == [(str(ids[1]), "Ticket 1, edited")]
+
+
+async def test_a_first_poll_starts_at_least_a_minute_back_and_keeps_a_cursor(rig: Rig) -> None:
+    page = await rig.helpdesk.poll(None, since=datetime.now(UTC))
+    assert page.tickets == ()
+    assert page.cursor
+    assert not page.more
+    asked = [a.key for a in rig.server.answered if "incremental" in a.path]
+    start = int(asked[0].split("start_time=")[1].split("&")[0])
+    assert start <= time.time() - 60
+
+
+async def test_an_unreadable_or_deleted_ticket_is_skipped_and_the_page_goes_on(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    past = time.time() - 3600
+    good = rig.server.add_ticket("Fine", "body", updated_at=past)
+    bad = rig.server.add_ticket("x", "y", updated_at=past + 1)
+    gone = rig.server.add_ticket("Gone", "body", updated_at=past + 2)
+    rig.server.tickets[bad].update(subject="", description="")
+    rig.server.tickets[gone]["status"] = "deleted"
+    page = await rig.helpdesk.poll(None, since=datetime.fromtimestamp(past - 5, UTC))
+    assert [t.ticket_id for t in page.tickets] == [str(good)]
+    assert f"ticket {bad} skipped: body: empty" in caplog.text
+
+
+# -- rate limits and failures ------------------------------------------------------------------
+
+
+async def test_a_429_is_waited_out_for_its_retry_after_and_answered_once(rig: Rig) -> None:
+    # The server allows one export every 2 s; the connector is told nothing of it.
+    rig.server.config.export_limit = 1
+    rig.server.config.window_seconds = 2.0
+    since = datetime.now(UTC) - timedelta(hours=1)
+    first = await rig.helpdesk.poll(None, since=since)
+    await rig.helpdesk.poll(first.cursor, since=since)
+    exports = [a for a in rig.server.answered if "incremental" in a.path]
+    assert [a.status for a in exports] == [200, 429, 200]
+    refused, retried = exports[1], exports[2]
+    assert refused.retry_after is not None
+    assert refused.retry_after >= 1
+    assert retried.at - refused.at >= refused.retry_after - 0.05
+    assert rig.server.max_429_in_a_row == 1
+
+
+async def test_paced_at_the_documented_limit_no_export_is_refused(rig: Rig) -> None:
+    # 10 exports a minute, the window shortened to 3 s: one every 0.3 s.
+    rig.server.config.export_limit = 10
+    rig.server.config.window_seconds = 3.0
+    helpdesk = _connector(rig.settings, export_limit=RateLimit(10, 3.0))
+    try:
+        started = time.monotonic()
+        cursor = None
+        for _ in range(8):
+            cursor = (await helpdesk.poll(cursor, since=datetime.now(UTC))).cursor
+        elapsed = time.monotonic() - started
+    finally:
+        await helpdesk.aclose()
+    assert rig.server.outcomes[429] == 0
+    assert elapsed >= 7 * 0.3 - 0.05
+
+
+async def test_rate_limiting_past_max_wait_is_unavailable(rig: Rig) -> None:
+    rig.server.config.update_limit = 1
+    rig.server.config.window_seconds = 60.0
+    ticket = rig.server.add_ticket("Charged twice", "body")
+    helpdesk = _connector(rig.settings, max_wait=1.0)
+    try:
+        await helpdesk.write_back(_draft(ticket, "v1"), WriteBackMode.TAGS, None)
+        with pytest.raises(HelpdeskUnavailable) as caught:
+            await helpdesk.write_back(
+                _draft(ticket, "v2", priority=Priority.LOW), WriteBackMode.TAGS, None
+            )
+    finally:
+        await helpdesk.aclose()
+    assert caught.value.retry_after is not None
+
+
+async def test_an_outage_is_unavailable_for_reads_writes_and_polls(rig: Rig) -> None:
+    ticket = rig.server.add_ticket("Charged twice", "body")
+    rig.server.config.outage = True
+    with pytest.raises(HelpdeskUnavailable):
+        await rig.helpdesk.fetch_ticket(str(ticket))
+    with pytest.raises(HelpdeskUnavailable):
+        await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    with pytest.raises(HelpdeskUnavailable):
+        await rig.helpdesk.poll(None, since=datetime.now(UTC))
+    assert rig.server.comments[ticket][1:] == []
+
+
+async def test_a_hanging_zendesk_times_out_as_unavailable(rig: Rig) -> None:
+    ticket = rig.server.add_ticket("Charged twice", "body")
+    rig.server.config.hang = True
+    helpdesk = _connector(rig.settings, timeout=0.3)
+    try:
+        started = time.monotonic()
+        with pytest.raises(HelpdeskUnavailable, match="in time"):
+            await helpdesk.fetch_ticket(str(ticket))
+        assert time.monotonic() - started < 2
+    finally:
+        await helpdesk.aclose()
+
+
+async def test_bad_credentials_are_fatal_and_never_show_the_token(rig: Rig) -> None:
+    wrong = "zd-wrong-token-1f2e3d"
+    helpdesk = _connector(_changed(rig.settings, token=SecretStr(wrong)))
+    ticket = rig.server.add_ticket("Charged twice", "body")
+    try:
+        with pytest.raises(FatalError) as caught:
+            await helpdesk.fetch_ticket(str(ticket))
+        checks = await helpdesk.check()
+    finally:
+        await helpdesk.aclose()
+    assert "401" in str(caught.value)
+    shown = [str(caught.value), repr(helpdesk.settings), *(c.detail for c in checks)]
+    assert not any(wrong in text or SECRET in text for text in shown)
+    assert [(c.name, c.ok) for c in checks] == [("credentials", False)]
+
+
+async def test_an_unknown_ticket_is_permanent(rig: Rig) -> None:
+    with pytest.raises(PermanentError, match="404"):
+        await rig.helpdesk.fetch_ticket("99999999")
+    with pytest.raises(PermanentError, match="404"):
+        await rig.helpdesk.write_back(_draft(99999999), WriteBackMode.NOTE, None)
+    with pytest.raises(PermanentError, match="not a Zendesk ticket id"):
+        await rig.helpdesk.fetch_ticket("12/../users/me")
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+async def test_a_note_is_internal_masked_and_the_team_tags_stay(rig: Rig) -> None:
+    ticket = rig.server.add_ticket("Charged twice", "body", tags=["vip", "escalated"])
+    receipt = await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    note = rig.server.comments[ticket][-1]
+    assert receipt.note_id == str(note["id"])
+    assert note["public"] is False
+    assert CARD not in note["body"]
+    assert "Refund the duplicate charge" in note["body"]
+    state = rig.server.tickets[ticket]
+    assert state["tags"] == ["vip", "escalated", "supporter", "double_charge"]
+    assert state["priority"] == "high"
+    field = rig.settings.category_field
+    assert field is not None
+    assert rig.server.custom_field(ticket, field) == "billing_double_charge"
+    assert _puts(rig.server) == [200]
+
+
+async def test_tags_mode_writes_no_note_and_skips_an_update_that_changes_nothing(
+    rig: Rig,
+) -> None:
+    ticket = rig.server.add_ticket("Charged twice", "body", tags=["vip"])
+    draft = _draft(ticket, priority=Priority.MEDIUM)
+    first = await rig.helpdesk.write_back(draft, WriteBackMode.TAGS, None)
+    again = await rig.helpdesk.write_back(draft, WriteBackMode.TAGS, first)
+    assert len(rig.server.comments[ticket]) == 1  # the description alone
+    assert rig.server.tickets[ticket]["priority"] == "normal"
+    assert rig.server.tickets[ticket]["tags"] == ["vip", "supporter", "double_charge"]
+    assert _puts(rig.server) == [200]
+    assert first.note_id is None
+    assert again.note_id is None
+
+
+async def test_an_agent_edit_during_the_write_is_kept(rig: Rig) -> None:
+    ticket = rig.server.add_ticket("Charged twice", "body", tags=["vip"])
+    rig.server.edit_before_next_update(ticket, tags=["vip", "agent_added"])
+    await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    assert _puts(rig.server) == [409, 200]
+    assert rig.server.tickets[ticket]["tags"] == [
+        "vip",
+        "agent_added",
+        "supporter",
+        "double_charge",
+    ]
+    assert len([c for c in rig.server.comments[ticket] if not c["public"]]) == 1
+
+
+async def test_a_new_version_adds_a_note_that_supersedes_and_a_version_never_posts_twice(
+    rig: Rig,
+) -> None:
+    ticket = rig.server.add_ticket("Charged twice", "body")
+    first = await rig.helpdesk.write_back(_draft(ticket, "v1"), WriteBackMode.NOTE, None)
+    second = await rig.helpdesk.write_back(
+        _draft(ticket, "v2", note="A new draft"), WriteBackMode.NOTE, first
+    )
+    notes = [c for c in rig.server.comments[ticket] if not c["public"]]
+    assert [str(n["id"]) for n in notes] == [first.note_id, second.note_id]
+    assert f"supersedes Supporter's earlier note (comment {first.note_id})" in notes[1]["body"]
+    # A retry of either version (with or without its receipt) posts nothing.
+    again = await rig.helpdesk.write_back(
+        _draft(ticket, "v2", note="A new draft"), WriteBackMode.NOTE, None
+    )
+    old = await rig.helpdesk.write_back(_draft(ticket, "v1"), WriteBackMode.NOTE, second)
+    assert (again.note_id, old.note_id) == (second.note_id, first.note_id)
+    assert len([c for c in rig.server.comments[ticket] if not c["public"]]) == 2
+
+
+async def test_a_public_reply_only_when_the_draft_says_so(rig: Rig) -> None:
+    ticket = rig.server.add_ticket("Charged twice", "body")
+    await rig.helpdesk.write_back(
+        _draft(ticket, public=True), WriteBackMode.AFTER_REVIEW, WriteReceipt(None)
+    )
+    assert rig.server.comments[ticket][-1]["public"] is True
+
+
+# -- check and configuration -------------------------------------------------------------------
+
+
+async def test_check_reports_credentials_role_field_secret_and_limits(rig: Rig) -> None:
+    checks = {c.name: c for c in await rig.helpdesk.check()}
+    assert all(c.ok for c in checks.values()), checks
+    assert "Supporter category" in checks["category field"].detail
+    assert "ticket updates 100/min" in checks["limits"].detail
+    rig.server.users[rig.server.me]["role"] = "agent"
+    helpdesk = _connector(_changed(rig.settings, category_field=1, webhook_secret=None))
+    try:
+        checks = {c.name: c for c in await helpdesk.check()}
+    finally:
+        await helpdesk.aclose()
+    assert not checks["permissions"].ok
+    assert "admin" in checks["permissions"].detail
+    assert not checks["category field"].ok
+    assert not checks["webhook secret"].ok
+    assert DEFAULT_TOKEN not in " ".join(c.detail for c in checks.values())
+
+
+async def test_an_agent_cannot_poll(rig: Rig) -> None:
+    rig.server.users[rig.server.me]["role"] = "agent"
+    with pytest.raises(FatalError, match="403"):
+        await rig.helpdesk.poll(None, since=datetime.now(UTC))
+
+
+def test_the_registry_connects_zendesk_from_the_environment() -> None:
+    env = {
+        "SUPPORTER_ZENDESK_SUBDOMAIN": "acme",
+        "SUPPORTER_ZENDESK_EMAIL": "bot@acme.com",
+        "SUPPORTER_ZENDESK_TOKEN": "tok-123",
+        "SUPPORTER_ZENDESK_WEBHOOK_SECRET": "sec-456",
+        "SUPPORTER_ZENDESK_CATEGORY_FIELD": "360001",
+    }
+    settings = registry.load_settings("zendesk", env)
+    assert isinstance(settings, Settings)
+    assert settings.base_url == "https://acme.zendesk.com"
+    assert settings.category_field == 360001
+    assert "tok-123" not in repr(settings)
+    assert "sec-456" not in repr(settings)
+    moved = registry.load_settings(
+        "zendesk", {**env, "SUPPORTER_ZENDESK_URL": "http://127.0.0.1:9/"}
+    )
+    assert isinstance(moved, Settings)
+    assert moved.base_url == "http://127.0.0.1:9"
+    assert isinstance(registry.connect("zendesk", env), ZendeskHelpdesk)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"SUPPORTER_ZENDESK_TOKEN": None}, "SUPPORTER_ZENDESK_TOKEN"),
+        ({"SUPPORTER_ZENDESK_SUBDOMAIN": None}, "SUPPORTER_ZENDESK_SUBDOMAIN"),
+        (
+            {"SUPPORTER_ZENDESK_SUBDOMAIN": "https://acme.zendesk.com"},
+            "SUPPORTER_ZENDESK_SUBDOMAIN",
+        ),
+        ({"SUPPORTER_ZENDESK_CATEGORY_FIELD": "abc"}, "SUPPORTER_ZENDESK_CATEGORY_FIELD"),
+    ],
+)
+def test_bad_settings_name_the_variable(change: dict[str, str | None], named: str) -> None:
+    env: dict[str, str | None] = {
+        "SUPPORTER_ZENDESK_SUBDOMAIN": "acme",
+        "SUPPORTER_ZENDESK_EMAIL": "bot@acme.com",
+        "SUPPORTER_ZENDESK_TOKEN": "tok-123",
+        **change,
+    }
+    given = {key: value for key, value in env.items() if value is not None}
+    with pytest.raises(HelpdeskConfigError, match=named) as caught:
+        registry.connect("zendesk", given)
+    assert "tok-123" not in str(caught.value)

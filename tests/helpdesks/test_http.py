@@ -133,6 +133,17 @@ async def test_requests_are_spaced_under_the_documented_limit(server: Server) ->
     assert server.arrivals[-1] - server.arrivals[0] >= 0.48
 
 
+async def test_a_request_that_counts_as_several_is_spaced_as_several(server: Server) -> None:
+    http = client(server.url, requests=10, per_seconds=1.0)
+    try:
+        for n in range(3):
+            await http.request("POST", f"/t/{n}", cost=2)
+    finally:
+        await http.aclose()
+    # Two units each at ten a second: 200 ms apart, not 100.
+    assert server.arrivals[-1] - server.arrivals[0] >= 0.38
+
+
 @pytest.mark.parametrize("status", [500, 502, 503])
 async def test_a_server_error_makes_the_helpdesk_unavailable(server: Server, status: int) -> None:
     server.plan = [lambda: _json(status, {"error": "down"}, {"Retry-After": "7"})]

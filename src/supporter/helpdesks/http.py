@@ -75,11 +75,11 @@ class HelpdeskHTTP:
         self._retry_after_headers = tuple(name.lower() for name in retry_after_headers)
         self._remaining_header = remaining_header.lower() if remaining_header else None
         self._reset_header = reset_header.lower() if reset_header else None
-        self._limiter = RateLimiter(
-            rpm=max(1, math.floor(limit.requests * 60.0 / limit.per_seconds)),
-            tpm=None,
-            concurrency=concurrency,
-        )
+        per_minute = max(1, math.floor(limit.requests * 60.0 / limit.per_seconds))
+        # The limit's units are budgeted as the limiter's tokens too: a request that the
+        # helpdesk counts as more than one (Help Scout's writes, Freshdesk's includes)
+        # says so with `cost`.
+        self._limiter = RateLimiter(rpm=per_minute, tpm=per_minute, concurrency=concurrency)
         self._client = httpx.AsyncClient(
             base_url=base_url,
             auth=auth,
@@ -100,12 +100,16 @@ class HelpdeskHTTP:
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
         allow: Collection[int] = (),
+        cost: int = 1,
     ) -> httpx.Response:
         """Send one request under the pacing; the answer if it is a 2xx or 3xx, or has a
-        status in `allow` (one the caller handles, such as a 409 conflict)."""
+        status in `allow` (one the caller handles, such as a 409 conflict).
+
+        `cost` is what the request counts against the limit, for helpdesks that count
+        some requests as more than one."""
         waited = 0.0
         while True:
-            async with self._limiter.slot():
+            async with self._limiter.slot(cost):
                 response = await self._send(method, path, params, json, data, headers, auth)
             self._heed_remaining(response.headers)
             if response.status_code != 429:

@@ -11,13 +11,15 @@ software does it:
   throttles its API this way.
 
 `AnswerLog` records every answer, so tests can check that a client never met a 429
-twice in a row for the same request.
+twice in a row for the same request; `Faults` are the failures a test injects.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import math
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -89,13 +91,20 @@ class TokenBucket:
         self.level = self.capacity
         self.updated = now
 
-    def admit(self, now: float) -> float | None:
+    def admit(self, now: float, cost: int = 1) -> float | None:
+        """`cost` is what the request counts for (some vendors count some requests as
+        several); one above a second's worth fits a full bucket, leaving it in debt."""
         self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
         self.updated = now
-        if self.level < 1:
-            return (1 - self.level) / self.rate
-        self.level -= 1
+        need = min(float(cost), self.capacity)
+        if self.level < need:
+            return (need - self.level) / self.rate
+        self.level -= cost
         return None
+
+    def refund(self, cost: int = 1) -> None:
+        """Give back what `admit` spent on a request that another limit then refused."""
+        self.level += cost
 
 
 class FixedWindow:
@@ -119,4 +128,34 @@ class FixedWindow:
         self.count += 1
         if self.count > self.limit:
             return (window + 1) * self.period - now
+        return None
+
+
+@dataclass
+class Faults:
+    """Failures a simulator injects; read on every request, so a test may change them."""
+
+    latency: float = 0.0
+    """Seconds every answer waits (a slow helpdesk)."""
+    outage: int | None = None
+    """Every request is answered with this status (say 503) while set."""
+    hang: bool = False
+    """Every request waits until the client gives up (or the simulator stops)."""
+    error_rates: dict[int, float] = field(default_factory=dict)
+    """Shares of requests answered with a status, e.g. {500: 0.1, 429: 0.05}."""
+
+    async def status(self, rng: random.Random, stopping: asyncio.Event) -> int | None:
+        """The status to answer instead of the real answer, or None; after the latency."""
+        if self.hang:
+            await stopping.wait()
+            return 503
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if self.outage is not None:
+            return self.outage
+        draw = rng.random()
+        for status, share in self.error_rates.items():
+            if draw < share:
+                return status
+            draw -= share
         return None

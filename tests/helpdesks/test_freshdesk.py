@@ -1,0 +1,455 @@
+"""The Freshdesk connector against the Freshdesk simulator, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from supporter.domain.errors import FatalError, PermanentError
+from supporter.domain.models import Priority
+from supporter.helpdesks import registry
+from supporter.helpdesks.base import (
+    Draft,
+    HelpdeskUnavailable,
+    WebhookRejected,
+    WebhookRequest,
+    WriteBackMode,
+    WriteReceipt,
+)
+from supporter.helpdesks.freshdesk import Freshdesk, Settings, connect
+from supporter.helpdesks.registry import HelpdeskConfigError
+from supporter.testing.fake_freshdesk import (
+    DEFAULT_API_KEY,
+    NOTE_SOURCE,
+    REPLY_SOURCE,
+    FakeFreshdesk,
+    FakeFreshdeskConfig,
+)
+
+SECRET = "hook-secret-7f3a"
+
+
+@dataclass
+class Account:
+    server: FakeFreshdesk
+    url: str
+    helpdesk: Freshdesk
+
+
+def settings(url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "url": url,
+        "api_key": SecretStr(DEFAULT_API_KEY),
+        "webhook_secret": SecretStr(SECRET),
+        "category_field": "cf_category",
+        "rate_limit": 6000,
+        "plan": "enterprise",
+        "timeout": 5.0,
+    }
+    return Settings(**{**values, **overrides})
+
+
+@pytest.fixture
+async def account() -> AsyncIterator[Account]:
+    server = FakeFreshdesk(FakeFreshdeskConfig(per_minute=None, endpoint_limits={}))
+    async with server as url:
+        helpdesk = connect(settings(url))
+        try:
+            yield Account(server, url, helpdesk)
+        finally:
+            await helpdesk.aclose()
+
+
+def draft(ticket_id: int, note: str | None = "Draft reply", **fields: Any) -> Draft:
+    values: dict[str, Any] = {
+        "ticket_id": str(ticket_id),
+        "category": "billing",
+        "priority": Priority.HIGH,
+        "tags": ("supporter", "billing"),
+        "note": note,
+        "version": "v1",
+    }
+    return Draft(**{**values, **fields})
+
+
+def hook(headers: dict[str, str], body: bytes) -> WebhookRequest:
+    return WebhookRequest(headers=headers, body=body, received_at=datetime.now(UTC))
+
+
+# -- webhooks ---------------------------------------------------------------------------
+
+
+async def test_a_webhook_with_the_secret_header_names_its_ticket(account: Account) -> None:
+    ticket = account.server.add_ticket("Charged twice", "Two charges", "ann@example.com")
+    request = hook(*account.server.webhook(ticket, SECRET))
+    account.helpdesk.verify_webhook(request)
+    assert account.helpdesk.parse_webhook(request).ticket_ids == (str(ticket),)
+    fetched = await account.helpdesk.fetch_ticket(str(ticket))
+    assert (fetched.ticket_id, fetched.customer_email, fetched.body) == (
+        str(ticket),
+        "ann@example.com",
+        "Two charges",
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "missing_signature"),
+        ({"x-supporter-secret": ""}, "missing_signature"),
+        ({"x-supporter-secret": "hook-secret-7f3b"}, "bad_signature"),
+        ({"x-other-header": SECRET}, "missing_signature"),
+    ],
+)
+async def test_a_webhook_without_the_right_secret_is_rejected_without_echoing_it(
+    account: Account, headers: dict[str, str], reason: str
+) -> None:
+    with pytest.raises(WebhookRejected) as rejected:
+        account.helpdesk.verify_webhook(hook(headers, b'{"ticket_id": 1}'))
+    assert rejected.value.reason == reason
+    assert SECRET not in str(rejected.value)
+
+
+async def test_a_configured_header_name_is_the_one_checked(account: Account) -> None:
+    helpdesk = connect(settings(account.url, webhook_header="X-Acme-Token"))
+    try:
+        helpdesk.verify_webhook(hook({"x-acme-token": SECRET}, b"{}"))
+        with pytest.raises(WebhookRejected):
+            helpdesk.verify_webhook(hook({"x-supporter-secret": SECRET}, b"{}"))
+    finally:
+        await helpdesk.aclose()
+
+
+async def test_without_a_webhook_secret_every_webhook_is_refused(account: Account) -> None:
+    helpdesk = connect(settings(account.url, webhook_secret=None))
+    try:
+        with pytest.raises(WebhookRejected) as rejected:
+            helpdesk.verify_webhook(hook({"x-supporter-secret": "anything"}, b"{}"))
+        assert rejected.value.reason == "not_configured"
+    finally:
+        await helpdesk.aclose()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'{"freshdesk_webhook": {}}',
+        b'{"ticket_id": "12; DROP"}',
+        b'{"ticket_id": true}',
+    ],
+)
+async def test_a_body_that_names_no_ticket_is_a_bad_payload(account: Account, body: bytes) -> None:
+    with pytest.raises(WebhookRejected) as rejected:
+        account.helpdesk.parse_webhook(hook({}, body))
+    assert rejected.value.reason == "bad_payload"
+
+
+async def test_a_duplicate_delivery_writes_one_note_updated_in_place(account: Account) -> None:
+    """Freshdesk sends no timestamp and no delivery id: a replayed or duplicated delivery
+    can't be told apart, so the write-back's receipt keeps its effect once."""
+    server, helpdesk = account.server, account.helpdesk
+    ticket = server.add_ticket("Refund?", "Where is my refund", "bo@example.com")
+    delivery = server.webhook(ticket, SECRET)
+    receipt: WriteReceipt | None = None
+    for _ in range(2):
+        request = hook(*delivery)
+        helpdesk.verify_webhook(request)
+        event = helpdesk.parse_webhook(request)
+        assert event.delivery_id is None
+        receipt = await helpdesk.write_back(
+            draft(int(event.ticket_ids[0])), WriteBackMode.NOTE, receipt
+        )
+    notes = server.notes(ticket)
+    assert len(notes) == 1
+    assert receipt is not None
+    assert receipt.updated
+    assert receipt.note_id == str(notes[0]["id"])
+
+
+# -- write-back -------------------------------------------------------------------------
+
+
+async def test_a_note_is_private_and_the_team_s_tags_are_kept(account: Account) -> None:
+    server = account.server
+    ticket = server.add_ticket("Double charge", "Charged twice", "cy@example.com", tags=("vip",))
+    receipt = await account.helpdesk.write_back(
+        draft(ticket, "Line one <b>\nLine two"), WriteBackMode.NOTE, None
+    )
+    [note] = server.notes(ticket)
+    assert (note["source"], note["private"], note["to_emails"]) == (NOTE_SOURCE, True, [])
+    # The ticket's text is data: markup in a note is escaped, lines kept.
+    assert note["body"] == "<div>Line one &lt;b&gt;<br>Line two</div>"
+    assert receipt == WriteReceipt(note_id=str(note["id"]))
+    stored = server.tickets[ticket]
+    assert stored["tags"] == ["vip", "supporter", "billing"]
+    assert stored["priority"] == 3
+    assert stored["custom_fields"]["cf_category"] == "billing"
+
+
+async def test_an_edited_ticket_updates_its_note_instead_of_adding_one(account: Account) -> None:
+    server = account.server
+    ticket = server.add_ticket("Double charge", "Charged twice", "di@example.com")
+    first = await account.helpdesk.write_back(
+        draft(ticket, "First draft"), WriteBackMode.NOTE, None
+    )
+    second = await account.helpdesk.write_back(
+        draft(ticket, "Second draft", version="v2", tags=("supporter", "refund")),
+        WriteBackMode.NOTE,
+        first,
+    )
+    [note] = server.notes(ticket)
+    assert note["body"] == "<div>Second draft</div>"
+    assert second == WriteReceipt(note_id=first.note_id, updated=True)
+    assert server.tickets[ticket]["tags"] == ["supporter", "billing", "refund"]
+
+
+async def test_a_note_deleted_by_an_agent_is_written_again(account: Account) -> None:
+    server = account.server
+    ticket = server.add_ticket("Double charge", "Charged twice", "ed@example.com")
+    first = await account.helpdesk.write_back(draft(ticket), WriteBackMode.NOTE, None)
+    del server.conversations[int(first.note_id or "0")]
+    second = await account.helpdesk.write_back(draft(ticket), WriteBackMode.NOTE, first)
+    [note] = server.notes(ticket)
+    assert second == WriteReceipt(note_id=str(note["id"]))
+    assert second.note_id != first.note_id
+
+
+async def test_tags_mode_classifies_without_a_note_and_a_retry_sends_nothing_new(
+    account: Account,
+) -> None:
+    server = account.server
+    ticket = server.add_ticket("Question", "How do I", "fa@example.com", tags=("vip",))
+    receipt = await account.helpdesk.write_back(draft(ticket), WriteBackMode.TAGS, None)
+    assert receipt == WriteReceipt(note_id=None)
+    assert server.notes(ticket) == []
+    writes = server.log.count("PUT", "/api/v2/tickets/")
+    await account.helpdesk.write_back(draft(ticket), WriteBackMode.TAGS, receipt)
+    # Already classified: the retry reads the ticket and changes nothing.
+    assert server.log.count("PUT", "/api/v2/tickets/") == writes
+
+
+async def test_after_review_is_a_private_note_too_and_a_public_reply_goes_once(
+    account: Account,
+) -> None:
+    server = account.server
+    ticket = server.add_ticket("Refund", "Refund please", "gu@example.com")
+    reviewed = await account.helpdesk.write_back(draft(ticket), WriteBackMode.AFTER_REVIEW, None)
+    assert [note["private"] for note in server.notes(ticket)] == [True]
+    sent = await account.helpdesk.write_back(
+        draft(ticket, "Approved reply", public=True), WriteBackMode.AFTER_REVIEW, reviewed
+    )
+    again = await account.helpdesk.write_back(
+        draft(ticket, "Approved reply", public=True), WriteBackMode.AFTER_REVIEW, sent
+    )
+    replies = [note for note in server.notes(ticket) if note["source"] == REPLY_SOURCE]
+    assert len(replies) == 1
+    assert replies[0]["to_emails"] == ["gu@example.com"]
+    assert again == sent
+
+
+async def test_a_missing_ticket_is_a_permanent_error(account: Account) -> None:
+    with pytest.raises(PermanentError, match="404"):
+        await account.helpdesk.write_back(draft(424242), WriteBackMode.NOTE, None)
+    with pytest.raises(PermanentError):
+        await account.helpdesk.fetch_ticket("424242")
+
+
+async def test_an_unknown_category_field_is_a_permanent_error_naming_it(account: Account) -> None:
+    helpdesk = connect(settings(account.url, category_field="cf_nope"))
+    ticket = account.server.add_ticket("Question", "How do I", "ha@example.com")
+    try:
+        with pytest.raises(PermanentError, match="cf_nope"):
+            await helpdesk.write_back(draft(ticket), WriteBackMode.NOTE, None)
+        checks = {check.name: check for check in await helpdesk.check()}
+        assert not checks["category field"].ok
+    finally:
+        await helpdesk.aclose()
+
+
+# -- credentials and outages ------------------------------------------------------------
+
+
+async def test_a_wrong_key_is_fatal_and_never_shown(account: Account) -> None:
+    wrong = "fd-wrong-key-9d1c"
+    helpdesk = connect(settings(account.url, api_key=SecretStr(wrong)))
+    ticket = account.server.add_ticket("Question", "How do I", "ia@example.com")
+    try:
+        with pytest.raises(FatalError) as failed:
+            await helpdesk.write_back(draft(ticket), WriteBackMode.NOTE, None)
+        assert "401" in str(failed.value)
+        checks = await helpdesk.check()
+    finally:
+        await helpdesk.aclose()
+    assert [check.ok for check in checks] == [False]
+    shown = str(failed.value) + " ".join(check.detail for check in checks)
+    assert wrong not in shown
+    assert DEFAULT_API_KEY not in shown
+    assert SECRET not in shown
+
+
+async def test_a_key_without_the_rights_is_fatal(account: Account) -> None:
+    account.server.config.forbidden = True
+    with pytest.raises(FatalError, match="403"):
+        await account.helpdesk.fetch_ticket("1")
+
+
+async def test_an_outage_a_hang_and_a_closed_port_are_unavailable(account: Account) -> None:
+    server = account.server
+    ticket = server.add_ticket("Question", "How do I", "ja@example.com")
+    server.config.faults.outage = 503
+    with pytest.raises(HelpdeskUnavailable, match="503"):
+        await account.helpdesk.write_back(draft(ticket), WriteBackMode.NOTE, None)
+    server.config.faults.outage = None
+    server.config.faults.hang = True
+    slow = connect(settings(account.url, timeout=0.5))
+    try:
+        with pytest.raises(HelpdeskUnavailable, match="in time"):
+            await slow.fetch_ticket(str(ticket))
+    finally:
+        await slow.aclose()
+    server.config.faults.hang = False
+    await server.stop()
+    with pytest.raises(HelpdeskUnavailable, match="cannot reach"):
+        await account.helpdesk.fetch_ticket(str(ticket))
+    assert server.notes(ticket) == []
+
+
+async def test_check_reports_the_credentials_the_limit_and_the_webhook(account: Account) -> None:
+    account.server.config.per_minute = 400
+    checks = {check.name: check for check in await account.helpdesk.check()}
+    assert checks["credentials"].ok
+    # Paced for 6000 a minute while Freshdesk says 400: the check says so.
+    assert not checks["rate limit"].ok
+    assert "400" in checks["rate limit"].detail
+    assert checks["category field"].ok
+    assert checks["webhook"].ok
+
+
+def test_a_domain_or_a_url_is_required_and_a_category_field_is_a_cf_field() -> None:
+    with pytest.raises(HelpdeskConfigError, match="SUPPORTER_FRESHDESK_DOMAIN"):
+        connect(Settings(api_key=SecretStr("k")))
+    with pytest.raises(HelpdeskConfigError, match="cf_"):
+        connect(Settings(domain="acme", api_key=SecretStr("k"), category_field="category"))
+
+
+# -- polling ----------------------------------------------------------------------------
+
+
+async def _drain(helpdesk: Freshdesk, cursor: str | None, since: datetime) -> tuple[list[str], str]:
+    ids: list[str] = []
+    while True:
+        page = await helpdesk.poll(cursor, since=since)
+        ids += [ticket.ticket_id for ticket in page.tickets]
+        cursor = page.cursor
+        if not page.more:
+            return ids, cursor
+
+
+async def test_polling_pages_through_tickets_sharing_a_second_once_each(account: Account) -> None:
+    server = account.server
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    # 250 tickets over three seconds: pages of 100 end inside a second.
+    created = [
+        server.add_ticket(
+            f"T{n}", "text", f"c{n}@example.com", updated_at=start + timedelta(seconds=n // 100)
+        )
+        for n in range(250)
+    ]
+    ids, cursor = await _drain(account.helpdesk, None, start - timedelta(minutes=1))
+    assert sorted(ids, key=int) == [str(ticket) for ticket in created]
+    assert len(ids) == len(set(ids))
+    assert server.log.count("GET", "/api/v2/tickets", 200) >= 3
+    # Caught up: nothing again until a ticket changes; then that ticket alone.
+    again, cursor = await _drain(account.helpdesk, cursor, start)
+    assert again == []
+    server.touch(created[7])
+    changed, _ = await _drain(account.helpdesk, cursor, start)
+    assert changed == [str(created[7])]
+
+
+async def test_a_cursor_that_is_not_ours_is_a_permanent_error(account: Account) -> None:
+    with pytest.raises(PermanentError, match="cursor"):
+        await account.helpdesk.poll("garbage", since=datetime.now(UTC))
+
+
+async def test_a_ticket_that_cannot_be_read_is_skipped_and_the_rest_arrive(
+    account: Account,
+) -> None:
+    server = account.server
+    good = server.add_ticket("Fine", "text", "ka@example.com")
+    bad = server.add_ticket("Broken", "text", "kb@example.com")
+    server.tickets[bad]["status"] = "open"  # not one of Freshdesk's number codes
+    ids, _ = await _drain(account.helpdesk, None, datetime.now(UTC) - timedelta(days=1))
+    assert ids == [str(good)]
+
+
+# -- rate limits ------------------------------------------------------------------------
+
+
+async def test_paced_under_the_documented_limit_no_request_is_refused() -> None:
+    server = FakeFreshdesk(
+        FakeFreshdeskConfig(per_minute=600, endpoint_limits={"ticket_update": 600})
+    )
+    tickets = [server.add_ticket(f"T{n}", "text", f"l{n}@example.com") for n in range(12)]
+    async with server as url:
+        helpdesk = connect(settings(url, rate_limit=600))
+        try:
+            await asyncio.gather(
+                *(helpdesk.write_back(draft(t), WriteBackMode.NOTE, None) for t in tickets)
+            )
+        finally:
+            await helpdesk.aclose()
+    assert server.log.outcomes[429] == 0
+    assert all(len(server.notes(ticket)) == 1 for ticket in tickets)
+
+
+async def test_a_429_is_waited_out_and_never_answered_twice_in_a_row() -> None:
+    # Another integration shares the account: Freshdesk allows fewer calls than we pace for.
+    server = FakeFreshdesk(FakeFreshdeskConfig(per_minute=120, endpoint_limits={}))
+    tickets = [server.add_ticket(f"T{n}", "text", f"m{n}@example.com") for n in range(3)]
+    async with server as url:
+        helpdesk = connect(settings(url, rate_limit=6000))
+        try:
+            for ticket in tickets:
+                await helpdesk.write_back(draft(ticket), WriteBackMode.NOTE, None)
+        finally:
+            await helpdesk.aclose()
+    assert server.log.outcomes[429] > 0
+    assert server.log.max_429_in_a_row == 1
+    assert all(len(server.notes(ticket)) == 1 for ticket in tickets)
+
+
+async def test_the_environment_configures_the_connector_by_name() -> None:
+    helpdesk = registry.connect(
+        "freshdesk",
+        {
+            "SUPPORTER_FRESHDESK_DOMAIN": "acme",
+            "SUPPORTER_FRESHDESK_API_KEY": "k-123",
+            "SUPPORTER_FRESHDESK_PLAN": "pro",
+            "SUPPORTER_FRESHDESK_CATEGORY_FIELD": "cf_reason",
+        },
+    )
+    try:
+        assert helpdesk.name == "freshdesk"
+        assert helpdesk.write_limit.requests == 400
+        assert helpdesk.write_limit.extra["ticket_update_per_minute"] == "160"
+    finally:
+        await helpdesk.aclose()
+    with pytest.raises(HelpdeskConfigError, match="SUPPORTER_FRESHDESK_PLAN") as bad:
+        registry.connect(
+            "freshdesk",
+            {
+                "SUPPORTER_FRESHDESK_DOMAIN": "acme",
+                "SUPPORTER_FRESHDESK_API_KEY": "k-123",
+                "SUPPORTER_FRESHDESK_PLAN": "gold",
+            },
+        )
+    assert "k-123" not in str(bad.value)

@@ -85,6 +85,20 @@ async def test_a_429_is_waited_out_and_answered_once(server: Server) -> None:
     assert http.stats == {"rate_limited": 1, "ok": 1}
 
 
+async def test_a_429_without_a_delay_waits_as_long_as_the_connector_says(server: Server) -> None:
+    # A helpdesk throttling in fixed windows names no delay: the connector knows the rest
+    # of the window is what it takes.
+    server.plan = [lambda: web.Response(status=429, text="Retry later\n")]
+    http = client(server.url, retry_after_default=lambda: 0.35)
+    try:
+        response = await http.request("GET", "/api/v1/profile")
+    finally:
+        await http.aclose()
+    assert response.status_code == 200
+    assert server.statuses == [429, 200]
+    assert server.arrivals[1] - server.arrivals[0] >= 0.34
+
+
 async def test_a_429_pauses_every_caller_of_the_account(server: Server) -> None:
     # The first request meets a 429; requests sent meanwhile wait it out instead
     # of meeting their own 429s.

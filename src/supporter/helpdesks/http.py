@@ -21,7 +21,7 @@ import email.utils
 import logging
 import math
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -49,6 +49,8 @@ class HelpdeskHTTP:
     their own, e.g. Help Scout's `X-RateLimit-Retry-After`). `remaining_header`
     names a header counting the requests left in the window: at zero, every
     caller waits for `reset_header` (seconds) or one request's spacing.
+    `retry_after_default` says how long a 429 without such a header means (a helpdesk
+    that throttles in fixed windows says nothing: the rest of the window).
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class HelpdeskHTTP:
         retry_after_headers: tuple[str, ...] = ("retry-after",),
         remaining_header: str | None = None,
         reset_header: str | None = None,
+        retry_after_default: Callable[[], float] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.helpdesk = helpdesk
@@ -75,6 +78,7 @@ class HelpdeskHTTP:
         self._retry_after_headers = tuple(name.lower() for name in retry_after_headers)
         self._remaining_header = remaining_header.lower() if remaining_header else None
         self._reset_header = reset_header.lower() if reset_header else None
+        self._retry_after_default = retry_after_default
         per_minute = max(1, math.floor(limit.requests * 60.0 / limit.per_seconds))
         # The limit's units are budgeted as the limiter's tokens too: a request that the
         # helpdesk counts as more than one (Help Scout's writes, Freshdesk's includes)
@@ -195,7 +199,11 @@ class HelpdeskHTTP:
 
     def _retry_after(self, headers: httpx.Headers) -> float:
         seconds = self._retry_after_or_none(headers)
-        return _DEFAULT_RETRY_AFTER if seconds is None else seconds
+        if seconds is not None:
+            return seconds
+        if self._retry_after_default is not None:
+            return self._retry_after_default()
+        return _DEFAULT_RETRY_AFTER
 
     def _retry_after_or_none(self, headers: httpx.Headers) -> float | None:
         for name in self._retry_after_headers:

@@ -109,7 +109,7 @@ def _draft(ticket_id: int, version: str = "v1", **changes: object) -> Draft:
 
 
 def _puts(server: FakeZendesk) -> list[int]:
-    return [a.status for a in server.answered if a.method == "PUT"]
+    return [a.status for a in server.log.answered if a.method == "PUT"]
 
 
 # -- webhooks ----------------------------------------------------------------------------------
@@ -280,7 +280,7 @@ async def test_a_first_poll_starts_at_least_a_minute_back_and_keeps_a_cursor(rig
     assert page.tickets == ()
     assert page.cursor
     assert not page.more
-    asked = [a.key for a in rig.server.answered if "incremental" in a.path]
+    asked = [a.key for a in rig.server.log.answered if "incremental" in a.path]
     start = int(asked[0].split("start_time=")[1].split("&")[0])
     assert start <= time.time() - 60
 
@@ -309,13 +309,13 @@ async def test_a_429_is_waited_out_for_its_retry_after_and_answered_once(rig: Ri
     since = datetime.now(UTC) - timedelta(hours=1)
     first = await rig.helpdesk.poll(None, since=since)
     await rig.helpdesk.poll(first.cursor, since=since)
-    exports = [a for a in rig.server.answered if "incremental" in a.path]
+    exports = [a for a in rig.server.log.answered if "incremental" in a.path]
     assert [a.status for a in exports] == [200, 429, 200]
     refused, retried = exports[1], exports[2]
     assert refused.retry_after is not None
     assert refused.retry_after >= 1
     assert retried.at - refused.at >= refused.retry_after - 0.05
-    assert rig.server.max_429_in_a_row == 1
+    assert rig.server.log.max_429_in_a_row == 1
 
 
 async def test_paced_at_the_documented_limit_no_export_is_refused(rig: Rig) -> None:
@@ -331,7 +331,7 @@ async def test_paced_at_the_documented_limit_no_export_is_refused(rig: Rig) -> N
         elapsed = time.monotonic() - started
     finally:
         await helpdesk.aclose()
-    assert rig.server.outcomes[429] == 0
+    assert rig.server.log.outcomes[429] == 0
     assert elapsed >= 7 * 0.3 - 0.05
 
 

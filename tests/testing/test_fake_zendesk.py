@@ -121,7 +121,7 @@ async def test_over_the_export_limit_is_a_429_with_retry_after(
     assert (
         await client.put(f"/api/v2/tickets/{ticket}.json", json={"ticket": {"priority": "low"}})
     ).status_code == 200
-    assert server.max_429_in_a_row == 1
+    assert server.log.max_429_in_a_row == 1
 
 
 def test_webhook_signatures_follow_the_documented_formula() -> None:

@@ -50,7 +50,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import collections
 import hashlib
 import hmac
 import itertools
@@ -67,6 +66,7 @@ from typing import Any
 from aiohttp import web
 
 from supporter.testing.aiohttp_site import bind
+from supporter.testing.helpdesk_limits import AnswerLog, TokenBucket
 
 JSONObject = dict[str, Any]
 
@@ -98,18 +98,6 @@ class FakeZendeskConfig:
     seed: int | None = None
 
 
-@dataclass(frozen=True)
-class Answered:
-    """One request as the simulator saw it: the rate-limit tests read these."""
-
-    method: str
-    path: str
-    key: str
-    status: int
-    at: float
-    retry_after: float | None = None
-
-
 class FakeZendesk:
     """The simulator on a free loopback port for as long as the block runs::
 
@@ -119,8 +107,8 @@ class FakeZendesk:
             ...  # https://{subdomain}.zendesk.com is base_url here
         server.comments[ticket_id]  # what was written
 
-    `answered` lists every request with its status; `max_429_in_a_row` is the longest run
-    of 429s answered to the same request (method, path and query) without a success.
+    `log` lists every request with its status, and the longest run of 429s answered to
+    the same request (method, path and query) without a success.
     """
 
     def __init__(self, config: FakeZendeskConfig | None = None) -> None:
@@ -129,13 +117,10 @@ class FakeZendesk:
         self.users: dict[int, JSONObject] = {}
         self.comments: dict[int, list[JSONObject]] = {}
         self.ticket_fields: dict[int, JSONObject] = {}
-        self.answered: list[Answered] = []
-        self.outcomes: collections.Counter[int] = collections.Counter()
-        self.max_429_in_a_row = 0
-        self._refusals_in_a_row: collections.Counter[str] = collections.Counter()
+        self.log = AnswerLog()
         self._ids = itertools.count(10_001)
         self._rng = random.Random(self.config.seed)
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: dict[str, TokenBucket] = {}
         self._pending_edits: dict[int, JSONObject] = {}
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -515,48 +500,32 @@ class FakeZendesk:
         )
 
     def _admit(self, endpoint: str | None) -> float | None:
-        """Spend one request from the account's bucket and the endpoint's, or return the
-        seconds until both could take it (a refused request spends nothing)."""
+        """Spend one request from the endpoint's bucket, then the account's, or return
+        the seconds until it could go."""
         config = self.config
         now = time.monotonic()
         limits = [("account", config.account_limit)]
         if endpoint is not None:
-            limits.append((endpoint, getattr(config, f"{endpoint}_limit")))
-        buckets = []
+            limits.insert(0, (endpoint, getattr(config, f"{endpoint}_limit")))
         for name, limit in limits:
             if limit is None:
                 continue
             bucket = self._buckets.get(name)
             if bucket is None or (bucket.limit, bucket.window) != (limit, config.window_seconds):
-                bucket = self._buckets[name] = _Bucket(limit, config.window_seconds, now)
-            bucket.refill(now)
-            buckets.append(bucket)
-        wait = max((bucket.wait() for bucket in buckets), default=0.0)
-        if wait > 0:
-            return wait
-        for bucket in buckets:
-            bucket.level -= 1
+                bucket = self._buckets[name] = TokenBucket(limit, config.window_seconds, now)
+            wait = bucket.admit(now)
+            if wait is not None:
+                return wait
         return None
 
     def _answer(self, request: web.Request, response: web.Response) -> web.Response:
-        key = f"{request.method} {request.path_qs}"
-        retry_after = response.headers.get("Retry-After")
-        self.answered.append(
-            Answered(
-                request.method,
-                request.path,
-                key,
-                response.status,
-                time.monotonic(),
-                float(retry_after) if retry_after else None,
-            )
+        self.log.record(
+            request.method,
+            request.path,
+            f"{request.method} {request.path_qs}",
+            response.status,
+            response.headers.get("Retry-After"),
         )
-        self.outcomes[response.status] += 1
-        if response.status == 429:
-            self._refusals_in_a_row[key] += 1
-            self.max_429_in_a_row = max(self.max_429_in_a_row, self._refusals_in_a_row[key])
-        else:
-            self._refusals_in_a_row.pop(key, None)
         account = self._buckets.get("account")
         if account is not None:
             response.headers["X-Rate-Limit"] = str(account.limit)
@@ -597,27 +566,6 @@ def trigger_body(ticket_id: int | str) -> bytes:
     """The body of the trigger's webhook as docs/helpdesks.md tells users to configure it
     (``{"ticket_id": "{{ticket.id}}"}``), rendered for one ticket."""
     return json.dumps({"ticket_id": str(ticket_id)}).encode()
-
-
-class _Bucket:
-    """One second's worth of a per-window limit (at least one request), refilled evenly."""
-
-    __slots__ = ("capacity", "level", "limit", "rate", "updated", "window")
-
-    def __init__(self, limit: int, window: float, now: float) -> None:
-        self.limit = limit
-        self.window = window
-        self.rate = limit / window
-        self.capacity = max(self.rate, 1.0)
-        self.level = self.capacity
-        self.updated = now
-
-    def refill(self, now: float) -> None:
-        self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
-        self.updated = now
-
-    def wait(self) -> float:
-        return 0.0 if self.level >= 1 else (1 - self.level) / self.rate
 
 
 def _problem(changes: JSONObject) -> tuple[str, str] | None:

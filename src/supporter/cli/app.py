@@ -8,6 +8,7 @@ from supporter.cli import batch, db, dlq, export, knowledge, transactions, users
 from supporter.cli.eval import evaluate_command
 from supporter.cli.fake_llm import fake_llm
 from supporter.cli.fake_stripe import fake_stripe
+from supporter.cli.fake_zendesk import fake_zendesk
 from supporter.cli.inspect import inspect
 from supporter.cli.models import models
 from supporter.cli.run import run
@@ -29,6 +30,7 @@ app.command("eval")(evaluate_command)
 app.command("sample-data")(sample_data)
 app.command("fake-llm")(fake_llm)
 app.command("fake-stripe")(fake_stripe)
+app.command("fake-zendesk")(fake_zendesk)
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(batch.app, name="batch")
 app.add_typer(db.app, name="db")

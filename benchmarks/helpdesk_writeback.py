@@ -1,0 +1,168 @@
+"""Write-backs per minute against a helpdesk simulator's documented write limit.
+
+A connector paces its write-backs under the helpdesk's documented limit; this measures
+how close it gets, and that no request is answered 429 more than once in a row. The
+connector and the simulator run in this process, over real HTTP on loopback: `count`
+tickets are written back (`note` mode: the draft as an internal note, tags, priority,
+category), `concurrency` at a time, as the write-back stage would.
+
+The rate is taken from the simulator's log: the limited write requests answered 2xx,
+from the first to the last, so start-up does not count. A limit's window may be
+shortened (`--window 6`: Zendesk's 100 updates a minute become 100 every 6 s) for a
+quicker run; the ratio to the limit is what is compared, but a shorter window also
+makes the simulator's one-second bucket hold more, which forgives uneven pacing.
+
+Each helpdesk is one entry of `TARGETS`: a function that starts its simulator with
+`count` tickets and returns the connector, the limit, the simulator's answer log and
+which answers were limited writes. Another connector adds its own.
+
+    .venv/bin/python benchmarks/helpdesk_writeback.py zendesk [--count 150] [--window 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from supporter.domain.models import Priority
+from supporter.helpdesks.base import Draft, Helpdesk, RateLimit, WriteBackMode
+from supporter.testing.helpdesk_limits import Answered, AnswerLog
+
+
+@dataclass
+class Target:
+    helpdesk: Helpdesk
+    ticket_ids: list[str]
+    limit: RateLimit
+    """The documented write limit, in the simulator's (possibly shortened) window."""
+    log: AnswerLog
+    is_write: Callable[[Answered], bool]
+    """Whether an answer is to a request the write limit counts."""
+
+
+TargetFactory = Callable[[int, float], AbstractAsyncContextManager[Target]]
+
+
+@asynccontextmanager
+async def zendesk(count: int, window: float) -> AsyncIterator[Target]:
+    from supporter.helpdesks.zendesk import UPDATE_LIMIT, Settings, ZendeskHelpdesk
+    from supporter.testing.fake_zendesk import (
+        DEFAULT_EMAIL,
+        DEFAULT_TOKEN,
+        FakeZendesk,
+        FakeZendeskConfig,
+    )
+
+    # An Enterprise account (700 requests a minute): a write-back also reads the ticket
+    # and its newest comments, two reads for one update.
+    server = FakeZendesk(FakeZendeskConfig(window_seconds=window, account_limit=700))
+    field = server.add_ticket_field("Supporter category")
+    tickets = [
+        str(server.add_ticket(f"Charged twice #{n}", "I was charged twice", tags=["vip"]))
+        for n in range(count)
+    ]
+    scale = window / 60.0
+    async with server as url:
+        settings = Settings(
+            url=url,
+            email=DEFAULT_EMAIL,
+            token=SecretStr(DEFAULT_TOKEN),
+            category_field=field,
+            account_limit=700,
+        )
+        limit = RateLimit(UPDATE_LIMIT.requests, UPDATE_LIMIT.per_seconds * scale)
+        helpdesk = ZendeskHelpdesk(
+            settings,
+            update_limit=limit,
+            export_limit=RateLimit(10, 60.0 * scale),
+            account_limit=RateLimit(700, 60.0 * scale),
+        )
+        try:
+            yield Target(
+                helpdesk,
+                tickets,
+                limit,
+                server.log,
+                lambda answer: (
+                    answer.method == "PUT" and answer.path.startswith("/api/v2/tickets/")
+                ),
+            )
+        finally:
+            await helpdesk.aclose()
+
+
+TARGETS: dict[str, TargetFactory] = {"zendesk": zendesk}
+
+
+async def measure(name: str, count: int, window: float, concurrency: int) -> dict[str, object]:
+    async with TARGETS[name](count, window) as target:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for ticket_id in target.ticket_ids:
+            queue.put_nowait(ticket_id)
+        failures: list[str] = []
+
+        async def worker() -> None:
+            while not queue.empty():
+                ticket_id = queue.get_nowait()
+                draft = Draft(
+                    ticket_id=ticket_id,
+                    category="billing_double_charge",
+                    priority=Priority.HIGH,
+                    tags=("supporter", "billing"),
+                    note="The customer was charged twice on 2 May: refund the second charge.",
+                    version="bench-1",
+                )
+                try:
+                    await target.helpdesk.write_back(draft, WriteBackMode.NOTE, None)
+                except Exception as error:  # a benchmark reports failures, it does not stop
+                    failures.append(f"{ticket_id}: {type(error).__name__}: {error}")
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.monotonic() - started
+        writes = [a for a in target.log.answered if target.is_write(a) and a.status < 300]
+        limited = [a for a in target.log.answered if a.status == 429]
+        span = writes[-1].at - writes[0].at if len(writes) > 1 else float("nan")
+        per_second = (len(writes) - 1) / span if len(writes) > 1 else float("nan")
+        allowed = target.limit.requests / target.limit.per_seconds
+        return {
+            "helpdesk": name,
+            "write-backs": len(writes),
+            "failures": len(failures),
+            "first failures": failures[:3],
+            "window (s)": window,
+            "limit per window": target.limit.requests,
+            "write-backs per window": round(per_second * window, 1),
+            "ratio to limit": round(per_second / allowed, 3),
+            "429 answered": len(limited),
+            "most 429 in a row": target.log.max_429_in_a_row,
+            "requests": len(target.log.answered),
+            "wall (s)": round(wall, 1),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("helpdesk", choices=sorted(TARGETS))
+    parser.add_argument("--count", type=int, default=150, help="write-backs to make")
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=60.0,
+        help="the limits' window in seconds (60 as documented)",
+    )
+    parser.add_argument("--concurrency", type=int, default=8, help="write-backs in flight")
+    args = parser.parse_args()
+    result = asyncio.run(measure(args.helpdesk, args.count, args.window, args.concurrency))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

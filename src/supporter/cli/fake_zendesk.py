@@ -1,0 +1,86 @@
+"""`supporter fake-zendesk`: serve the Zendesk simulator, filled from a tickets CSV, to try
+`supporter serve --helpdesk zendesk` without a Zendesk account."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from supporter.cli.common import fail
+from supporter.cli.fake_llm import parse_error_rates, serve_simulator
+from supporter.cli.ui import console
+from supporter.sources.base import SourceError
+from supporter.sources.csv import CsvTicketSource
+from supporter.testing.fake_zendesk import (
+    DEFAULT_EMAIL,
+    DEFAULT_TOKEN,
+    FakeZendesk,
+    FakeZendeskConfig,
+)
+
+_PRIORITIES = {"low": "low", "medium": "normal", "high": "high", "urgent": "urgent"}
+
+
+def fake_zendesk(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on (0 = any free port).")
+    ] = 12112,
+    email: Annotated[
+        str,
+        typer.Option(help="The agent's address clients sign in with (SUPPORTER_ZENDESK_EMAIL)."),
+    ] = DEFAULT_EMAIL,
+    token: Annotated[
+        str, typer.Option(help="The API token clients must send (SUPPORTER_ZENDESK_TOKEN).")
+    ] = DEFAULT_TOKEN,
+    error_rate: Annotated[
+        str | None, typer.Option(help="Injected errors as STATUS=SHARE pairs: '503=0.05'.")
+    ] = None,
+    tickets: Annotated[
+        Path | None, typer.Option(help="Tickets CSV: each ticket becomes a Zendesk ticket.")
+    ] = None,
+) -> None:
+    """Serve a simulated Zendesk Support API (tickets, comments, the incremental export) until
+    Ctrl-C, with Zendesk's limits: 100 ticket updates and 10 exports a minute.
+
+    Then `SUPPORTER_ZENDESK_URL=<url> SUPPORTER_ZENDESK_EMAIL=<email>
+    SUPPORTER_ZENDESK_TOKEN=<token> supporter helpdesk check zendesk`.
+    """
+    try:
+        error_rates = parse_error_rates(error_rate)
+    except typer.BadParameter as error:
+        error.param_hint = "'--error-rate'"
+        raise
+    server = FakeZendesk(FakeZendeskConfig(email=email, api_token=token, error_rates=error_rates))
+    if tickets is not None:
+        try:
+            added = asyncio.run(fill_simulator(server, tickets))
+        except SourceError as error:
+            fail(str(error))
+        console.print(f"{added:,} tickets loaded", highlight=False)
+    asyncio.run(serve_simulator(server, host, port, "simulated Zendesk API"))
+    total = sum(server.log.outcomes.values())
+    console.print(f"answered {total:,} requests: {dict(server.log.outcomes.most_common())}")
+
+
+async def fill_simulator(server: FakeZendesk, tickets: Path) -> int:
+    """Each ticket of the CSV as a Zendesk ticket, dated when it was created (so the
+    incremental export hands them over in that order)."""
+    added = 0
+    async for ticket in CsvTicketSource(tickets).tickets(lambda reject: None):
+        server.add_ticket(
+            ticket.subject,
+            ticket.body,
+            requester_email=ticket.customer_email,
+            requester_external_id=ticket.customer_id,
+            tags=ticket.tags,
+            priority=_PRIORITIES.get(ticket.priority or ""),
+            status=ticket.status,
+            updated_at=ticket.created_at.timestamp(),
+            channel=ticket.channel or "email",
+        )
+        added += 1
+    return added

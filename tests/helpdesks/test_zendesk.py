@@ -353,7 +353,7 @@ async def test_rate_limiting_past_max_wait_is_unavailable(rig: Rig) -> None:
 
 async def test_an_outage_is_unavailable_for_reads_writes_and_polls(rig: Rig) -> None:
     ticket = rig.server.add_ticket("Charged twice", "body")
-    rig.server.config.outage = True
+    rig.server.config.faults.outage = 503
     with pytest.raises(HelpdeskUnavailable):
         await rig.helpdesk.fetch_ticket(str(ticket))
     with pytest.raises(HelpdeskUnavailable):
@@ -365,7 +365,7 @@ async def test_an_outage_is_unavailable_for_reads_writes_and_polls(rig: Rig) -> 
 
 async def test_a_hanging_zendesk_times_out_as_unavailable(rig: Rig) -> None:
     ticket = rig.server.add_ticket("Charged twice", "body")
-    rig.server.config.hang = True
+    rig.server.config.faults.hang = True
     helpdesk = _connector(rig.settings, timeout=0.3)
     try:
         started = time.monotonic()

@@ -132,3 +132,17 @@ def test_webhook_signatures_follow_the_documented_formula() -> None:
     ).decode()
     assert headers["X-Zendesk-Webhook-Signature"] == expected
     assert body == b'{"ticket_id": "35436"}'
+
+
+async def test_injected_failures_and_outages(
+    zendesk: tuple[FakeZendesk, httpx.AsyncClient],
+) -> None:
+    server, client = zendesk
+    server.config.faults.error_rates = {429: 1.0}
+    limited = await client.get("/api/v2/users/me.json")
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "1")
+    # Authentication comes before an injected 429, as before a real one.
+    assert (await client.get("/api/v2/users/me.json", auth=None)).status_code == 401
+    server.config.faults.error_rates = {}
+    server.config.faults.outage = 503
+    assert (await client.get("/api/v2/users/me.json")).status_code == 503

@@ -20,6 +20,7 @@ from supporter.testing.fake_zendesk import (
     FakeZendesk,
     FakeZendeskConfig,
 )
+from supporter.testing.helpdesk_limits import Faults
 
 _PRIORITIES = {"low": "low", "medium": "normal", "high": "high", "urgent": "urgent"}
 
@@ -54,7 +55,8 @@ def fake_zendesk(
     except typer.BadParameter as error:
         error.param_hint = "'--error-rate'"
         raise
-    server = FakeZendesk(FakeZendeskConfig(email=email, api_token=token, error_rates=error_rates))
+    config = FakeZendeskConfig(email=email, api_token=token, faults=Faults(error_rates=error_rates))
+    server = FakeZendesk(config)
     if tickets is not None:
         try:
             added = asyncio.run(fill_simulator(server, tickets))

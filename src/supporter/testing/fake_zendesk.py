@@ -41,8 +41,8 @@ Written from Zendesk's documentation:
   ``X-Zendesk-Webhook-Signature-Timestamp`` (ISO 8601, ``2021-03-25T05:09:27Z``), and
   ``X-Zendesk-Webhook-Id`` / ``X-Zendesk-Webhook-Invocation-Id``: `signed_webhook`.
 
-Failures for tests: `error_rates` by status, `outage` (every request a 503), `latency`
-(seconds before each answer) and `hang` (requests wait until the server stops).
+Failures for tests: `faults` (`supporter.testing.helpdesk_limits.Faults`: injected
+statuses by share, an outage, latency, hanging requests).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ from typing import Any
 from aiohttp import web
 
 from supporter.testing.aiohttp_site import bind
-from supporter.testing.helpdesk_limits import AnswerLog, TokenBucket
+from supporter.testing.helpdesk_limits import AnswerLog, Faults, TokenBucket
 
 JSONObject = dict[str, Any]
 
@@ -91,10 +91,7 @@ class FakeZendeskConfig:
     window_seconds: float = 60.0
     export_page_size: int = 1000  # tickets per export page (Zendesk's default)
     export_lag_seconds: float = 60.0  # changes this recent are not exported yet
-    error_rates: dict[int, float] = field(default_factory=dict)  # e.g. {503: 0.1}
-    outage: bool = False
-    latency: float = 0.0
-    hang: bool = False
+    faults: Faults = field(default_factory=Faults)
     seed: int | None = None
 
 
@@ -463,27 +460,16 @@ class FakeZendesk:
     async def _refusal(self, request: web.Request, endpoint: str | None) -> web.Response | None:
         """Latency, outages, authentication, rate limits, then injected errors."""
         config = self.config
-        if config.hang:
-            await self._stopping.wait()
-            return _error(503, "ServiceUnavailable", "Stopping")
-        if config.latency > 0:
-            await asyncio.sleep(config.latency)
-        if config.outage:
-            return _error(503, "ServiceUnavailable", "Service Unavailable")
+        injected = await config.faults.status(self._rng, self._stopping)
+        if injected is not None and injected != 429:
+            return _error(injected, "Injected", "An injected failure")
         if not self._authenticated(request.headers.get("Authorization", "")):
             return web.json_response({"error": "Couldn't authenticate you"}, status=401)
         wait = self._admit(endpoint)
         if wait is not None:
-            return web.Response(
-                status=429,
-                text=_RATE_LIMITED,
-                headers={"Retry-After": str(max(1, math.ceil(wait)))},
-            )
-        draw = self._rng.random()
-        for status, share in config.error_rates.items():
-            if draw < share:
-                return _error(status, "Injected", "An injected failure")
-            draw -= share
+            return _rate_limited(wait)
+        if injected == 429:
+            return _rate_limited(1.0)
         return None
 
     def _authenticated(self, authorization: str) -> bool:
@@ -500,13 +486,14 @@ class FakeZendesk:
         )
 
     def _admit(self, endpoint: str | None) -> float | None:
-        """Spend one request from the endpoint's bucket, then the account's, or return
-        the seconds until it could go."""
+        """Spend one request from the endpoint's bucket and the account's, or return the
+        seconds until it could go (a refused request spends nothing)."""
         config = self.config
         now = time.monotonic()
         limits = [("account", config.account_limit)]
         if endpoint is not None:
             limits.insert(0, (endpoint, getattr(config, f"{endpoint}_limit")))
+        spent: list[TokenBucket] = []
         for name, limit in limits:
             if limit is None:
                 continue
@@ -515,7 +502,10 @@ class FakeZendesk:
                 bucket = self._buckets[name] = TokenBucket(limit, config.window_seconds, now)
             wait = bucket.admit(now)
             if wait is not None:
+                for earlier in spent:
+                    earlier.refund()
                 return wait
+            spent.append(bucket)
         return None
 
     def _answer(self, request: web.Request, response: web.Response) -> web.Response:
@@ -599,6 +589,12 @@ def _invalid(field_name: str, problem: str) -> web.Response:
             "details": {field_name: [{"description": f"{field_name}: {problem}"}]},
         },
         status=422,
+    )
+
+
+def _rate_limited(wait: float) -> web.Response:
+    return web.Response(
+        status=429, text=_RATE_LIMITED, headers={"Retry-After": str(max(1, math.ceil(wait)))}
     )
 
 

@@ -355,6 +355,10 @@ async def test_the_same_version_is_never_posted_twice_nor_unchanged_fields_rewri
     assert first.note_id == lost.note_id
     assert newer.note_id != first.note_id
     assert len(chatwoot.private_notes(conversation)) == 2
+    assert (
+        f"earlier note (message {first.note_id})"
+        in chatwoot.private_notes(conversation)[1]["content"]
+    )
     path = f"/api/v1/accounts/{DEFAULT_ACCOUNT}/conversations/{conversation}"
     assert chatwoot.log.count("POST", f"{path}/labels") == 1
     assert chatwoot.log.count("POST", f"{path}/toggle_priority") == 1
@@ -415,7 +419,7 @@ async def test_a_429_without_retry_after_waits_for_the_window_to_end(
 
 async def test_an_outage_is_helpdesk_unavailable(chatwoot: FakeChatwoot) -> None:
     conversation = chatwoot.add_conversation("Charged twice")
-    chatwoot.config.outage = True
+    chatwoot.config.faults.outage = 503
     client = connector(chatwoot)
     try:
         with pytest.raises(HelpdeskUnavailable):
@@ -426,7 +430,7 @@ async def test_an_outage_is_helpdesk_unavailable(chatwoot: FakeChatwoot) -> None
 
 async def test_a_helpdesk_too_slow_to_answer_is_unavailable(chatwoot: FakeChatwoot) -> None:
     conversation = chatwoot.add_conversation("Charged twice")
-    chatwoot.config.latency = 2.0
+    chatwoot.config.faults.latency = 2.0
     client = connector(chatwoot, timeout=0.3)
     try:
         with pytest.raises(HelpdeskUnavailable, match="in time"):

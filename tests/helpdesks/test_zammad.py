@@ -304,7 +304,23 @@ async def test_the_same_version_is_never_posted_twice(zammad: FakeZammad) -> Non
     assert first.note_id == lost.note_id == again.note_id
     assert newer.note_id != first.note_id
     assert len(zammad.notes(ticket)) == 2
+    # Zammad cannot edit the old note: the new one says it replaces it.
+    assert f"earlier note (article {first.note_id})" in zammad.notes(ticket)[1]["body"]
     assert zammad.log.count("POST", "/api/v1/ticket_articles") == 2
+
+
+async def test_a_card_number_in_the_draft_never_reaches_zammad(zammad: FakeZammad) -> None:
+    ticket = zammad.add_ticket("Charged twice", "Body")
+    client = connector(zammad)
+    try:
+        await client.write_back(
+            draft(ticket, note="Card 4242 4242 4242 4242 was refunded."), WriteBackMode.NOTE, None
+        )
+    finally:
+        await client.aclose()
+    body = zammad.notes(ticket)[0]["body"]
+    assert "4242 4242 4242 4242" not in body
+    assert "4242" in body
 
 
 async def test_tags_mode_writes_no_note(zammad: FakeZammad) -> None:
@@ -361,7 +377,7 @@ async def test_429s_are_waited_out_and_never_met_twice_in_a_row(zammad: FakeZamm
 
 async def test_an_outage_is_helpdesk_unavailable(zammad: FakeZammad) -> None:
     ticket = zammad.add_ticket("Charged twice", "Body")
-    zammad.config.outage = True
+    zammad.config.faults.outage = 503
     client = connector(zammad)
     try:
         with pytest.raises(HelpdeskUnavailable):
@@ -372,7 +388,7 @@ async def test_an_outage_is_helpdesk_unavailable(zammad: FakeZammad) -> None:
 
 async def test_a_helpdesk_too_slow_to_answer_is_unavailable(zammad: FakeZammad) -> None:
     ticket = zammad.add_ticket("Charged twice", "Body")
-    zammad.config.latency = 2.0
+    zammad.config.faults.latency = 2.0
     client = connector(zammad, timeout=0.3)
     try:
         with pytest.raises(HelpdeskUnavailable, match="in time"):

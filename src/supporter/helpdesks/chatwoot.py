@@ -286,7 +286,7 @@ class Chatwoot:
                     "chatwoot: public replies are not written by this connector; "
                     "the draft stays a private note for an agent to send"
                 )
-            note_id = await self._note(path, draft)
+            note_id = await self._note(path, draft, note_id)
         listed = conversation.get("labels")
         labels = [x for x in listed if isinstance(x, str)] if isinstance(listed, list) else []
         wanted = list(dict.fromkeys([*labels, *draft.tags]))
@@ -310,8 +310,9 @@ class Chatwoot:
             )
         return WriteReceipt(note_id=note_id)
 
-    async def _note(self, path: str, draft: Draft) -> str:
-        """The private note of this draft version: the one already there, or a new one."""
+    async def _note(self, path: str, draft: Draft, earlier: str | None) -> str:
+        """The private note of this draft version: the one already there, or a new one
+        (which names the `earlier` note it supersedes)."""
         for message in _payload(await self.http.json("GET", f"{path}/messages")):
             if message.get("private") is True and is_note_for(
                 message.get("content"), draft.version
@@ -321,7 +322,7 @@ class Chatwoot:
             "POST",
             f"{path}/messages",
             json={
-                "content": marked_note(draft),
+                "content": marked_note(draft, f"message {earlier}" if earlier else None),
                 "message_type": "outgoing",
                 "private": True,
                 "content_type": "text",

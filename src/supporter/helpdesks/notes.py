@@ -10,6 +10,7 @@ which a customer cannot write, so text in a ticket cannot pose as a note of ours
 
 from __future__ import annotations
 
+from supporter.domain.masking import mask_card_numbers
 from supporter.helpdesks.base import Draft
 
 NOTE_TITLE = "Supporter draft"
@@ -20,9 +21,17 @@ def marker(version: str) -> str:
     return f"[supporter draft {version}]"
 
 
-def marked_note(draft: Draft) -> str:
-    """The note's text with its marker on the last line."""
-    return f"{draft.note or ''}\n\n{marker(draft.version)}"
+def marked_note(draft: Draft, superseded: str | None = None) -> str:
+    """The note's text with its marker on the last line; a note that replaces an earlier
+    one (a helpdesk that cannot edit notes) says which."""
+    # Masked again here: whatever the stage did, no card number reaches the helpdesk.
+    text = mask_card_numbers(draft.note or "")
+    if superseded is not None:
+        text = (
+            f"This draft supersedes Supporter's earlier note ({superseded}): "
+            f"the ticket changed.\n\n{text}"
+        )
+    return f"{text}\n\n{marker(draft.version)}"
 
 
 def is_note_for(text: object, version: str) -> bool:

@@ -272,7 +272,7 @@ class Zammad:
                     "zammad: public replies are not written by this connector; "
                     "the draft stays an internal note for an agent to send"
                 )
-            note_id = await self._note(ticket_id, draft)
+            note_id = await self._note(ticket_id, draft, note_id)
         changes: dict[str, Any] = {"priority": _PRIORITY_NAMES[draft.priority]}
         if self._settings.category_field:
             changes[self._settings.category_field] = draft.category
@@ -285,8 +285,9 @@ class Zammad:
             )
         return WriteReceipt(note_id=note_id)
 
-    async def _note(self, ticket_id: str, draft: Draft) -> str:
-        """The note of this draft version: the one already there, or a new one."""
+    async def _note(self, ticket_id: str, draft: Draft, earlier: str | None) -> str:
+        """The note of this draft version: the one already there, or a new one (which
+        names the `earlier` note it supersedes)."""
         articles = await self.http.json("GET", f"/api/v1/ticket_articles/by_ticket/{ticket_id}")
         for article in articles or []:
             if (
@@ -301,7 +302,7 @@ class Zammad:
             json={
                 "ticket_id": int(ticket_id),
                 "subject": NOTE_TITLE,
-                "body": marked_note(draft),
+                "body": marked_note(draft, f"article {earlier}" if earlier else None),
                 "content_type": "text/plain",
                 "type": "note",
                 "internal": True,

@@ -45,8 +45,8 @@ where the reference is silent:
   ``Retry-After`` (Rack::Attack adds one only when configured to). Refused requests
   count too, so a client must wait for the window to end.
 
-Failures for tests: `error_rates` by status, `outage` (every request a 503), `latency`
-(seconds before each answer) and `hang` (requests wait until the server stops).
+Failures for tests: `FakeChatwootConfig.faults` (see `supporter.testing.helpdesk_limits.Faults`):
+a latency, an outage, hanging requests, statuses injected by share.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ from typing import Any
 from aiohttp import web
 
 from supporter.testing.aiohttp_site import bind
-from supporter.testing.helpdesk_limits import AnswerLog, FixedWindow
+from supporter.testing.helpdesk_limits import AnswerLog, Faults, FixedWindow
 
 JSONObject = dict[str, Any]
 
@@ -89,10 +89,7 @@ class FakeChatwootConfig:
     # Rack::Attack's period: a minute; a benchmark may shorten it (it measures a ratio).
     window_seconds: float = 60.0
     retry_after_header: bool = False
-    error_rates: dict[int, float] = field(default_factory=dict)  # e.g. {503: 0.1}
-    outage: bool = False
-    latency: float = 0.0
-    hang: bool = False
+    faults: Faults = field(default_factory=Faults)
     seed: int | None = None
 
 
@@ -403,16 +400,12 @@ class FakeChatwoot:
         return conversation, web.Response()
 
     async def _refusal(self, request: web.Request, *, account: bool = False) -> web.Response | None:
-        """Latency, outages, the rate limit (Rack::Attack runs before the application),
-        authentication, the account, then injected errors."""
+        """Injected faults, the rate limit (Rack::Attack runs before the application),
+        authentication, then the account."""
         config = self.config
-        if config.hang:
-            await self._stopping.wait()
-            return _error(503, "Stopping")
-        if config.latency > 0:
-            await asyncio.sleep(config.latency)
-        if config.outage:
-            return _error(503, "Service Unavailable")
+        injected = await config.faults.status(self._rng, self._stopping)
+        if injected is not None:
+            return _error(injected, "An injected failure")
         if config.rate_per_window is not None:
             window = self._window
             if window is None or (window.limit, window.period) != (
@@ -431,11 +424,6 @@ class FakeChatwoot:
             return _error(401, "Invalid Access Token")
         if account and _int(request.match_info.get("account", "")) != config.account_id:
             return _error(404, "Resource could not be found")
-        draw = self._rng.random()
-        for status, share in config.error_rates.items():
-            if draw < share:
-                return _error(status, "An injected failure")
-            draw -= share
         return None
 
     def _answer(self, request: web.Request, response: web.Response) -> web.Response:

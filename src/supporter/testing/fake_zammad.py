@@ -44,8 +44,8 @@ and the pages it links):
   simulator enforces `rate_per_minute` over short intervals and answers 429 with
   ``Retry-After`` in seconds beyond it.
 
-Failures for tests: `error_rates` by status, `outage` (every request a 503), `latency`
-(seconds before each answer) and `hang` (requests wait until the server stops).
+Failures for tests: `FakeZammadConfig.faults` (see `supporter.testing.helpdesk_limits.Faults`):
+a latency, an outage, hanging requests, statuses injected by share.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ from typing import Any
 from aiohttp import web
 
 from supporter.testing.aiohttp_site import bind
-from supporter.testing.helpdesk_limits import AnswerLog, TokenBucket
+from supporter.testing.helpdesk_limits import AnswerLog, Faults, TokenBucket
 
 JSONObject = dict[str, Any]
 
@@ -90,10 +90,7 @@ class FakeZammadConfig:
     max_per_page: int = 100
     index_lag: float = 0.0  # seconds before a change is found by the search
     object_attributes: set[str] = field(default_factory=lambda: {"supporter_category"})
-    error_rates: dict[int, float] = field(default_factory=dict)  # e.g. {503: 0.1}
-    outage: bool = False
-    latency: float = 0.0
-    hang: bool = False
+    faults: Faults = field(default_factory=Faults)
     seed: int | None = None
 
 
@@ -465,15 +462,11 @@ class FakeZammad:
     # -- shared ----------------------------------------------------------------------------
 
     async def _refusal(self, request: web.Request) -> web.Response | None:
-        """Latency, outages, authentication, the rate limit, then injected errors."""
+        """Injected faults, authentication, then the rate limit."""
         config = self.config
-        if config.hang:
-            await self._stopping.wait()
-            return _error(503, "Stopping")
-        if config.latency > 0:
-            await asyncio.sleep(config.latency)
-        if config.outage:
-            return _error(503, "Service Unavailable")
+        injected = await config.faults.status(self._rng, self._stopping)
+        if injected is not None:
+            return _error(injected, "An injected failure")
         scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
         token = credentials.removeprefix("token=") if scheme == "Token" else ""
         if not token or not hmac.compare_digest(token, config.token):
@@ -488,11 +481,6 @@ class FakeZammad:
                 response = _error(429, "Too Many Requests")
                 response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
                 return response
-        draw = self._rng.random()
-        for status, share in config.error_rates.items():
-            if draw < share:
-                return _error(status, "An injected failure")
-            draw -= share
         return None
 
     def _answer(self, request: web.Request, response: web.Response) -> web.Response:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-import openai
 import typer
 from rich.table import Table
 
@@ -15,7 +14,6 @@ from supporter.cli.dlq import ConfigOption, DbOption, existing_store
 from supporter.cli.ui import console
 from supporter.config import Settings
 from supporter.domain.batches import StoredBatch
-from supporter.llm.batch import TERMINAL, batch_client
 from supporter.store.base import StoreError
 from supporter.store.batches import SqlBatchLedger
 
@@ -85,6 +83,11 @@ def cancel(
 
 
 async def _status(settings: Settings) -> tuple[list[StoredBatch], str | None]:
+    # Imported here: the OpenAI SDK is slow to import, and no other command needs it.
+    import openai
+
+    from supporter.llm.batch import batch_client
+
     store = await wiring.store(settings)
     try:
         ledger = SqlBatchLedger(store.engine)
@@ -111,6 +114,10 @@ async def _status(settings: Settings) -> tuple[list[StoredBatch], str | None]:
 
 
 async def _cancel(settings: Settings, batch_ids: list[str] | None) -> tuple[list[str], list[str]]:
+    import openai
+
+    from supporter.llm.batch import TERMINAL, batch_client
+
     store = await wiring.store(settings)
     try:
         ledger = SqlBatchLedger(store.engine)

@@ -9,8 +9,6 @@ from typing import Annotated, Protocol
 import typer
 
 from supporter.cli.ui import console
-from supporter.testing.fake_batches import FakeBatchConfig, FakeBatches
-from supporter.testing.fake_llm import FakeLLM, FakeLLMConfig
 
 
 def parse_error_rates(text: str | None) -> dict[int, float]:
@@ -87,6 +85,10 @@ def fake_llm(
 ) -> None:
     """Serve a simulated OpenAI API (chat completions, files and batches) until Ctrl-C, then
     print what it answered."""
+    # Imported here: the simulators (aiohttp) would slow every command's start-up.
+    from supporter.testing.fake_batches import FakeBatchConfig, FakeBatches
+    from supporter.testing.fake_llm import FakeLLM, FakeLLMConfig
+
     try:
         error_rates = parse_error_rates(error_rate)
     except typer.BadParameter as error:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,18 +16,32 @@ from supporter.cli.ui import console
 from supporter.domain.models import Transaction, TransactionType
 from supporter.sources.base import SourceError
 from supporter.sources.csv import CsvTicketSource, CsvTransactionSource
-from supporter.testing.fake_stripe import DEFAULT_API_KEY, FakeStripe, FakeStripeConfig
-from supporter.transactions.stripe import minor_units
+
+# The simulator (aiohttp) and Stripe's SDK are imported when the command runs: every
+# other command would pay for them at start-up.
+if TYPE_CHECKING:
+    from supporter.testing.fake_stripe import FakeStripe
+
+
+def _test_key() -> str:
+    from supporter.testing.fake_stripe import DEFAULT_API_KEY
+
+    return DEFAULT_API_KEY
 
 
 def fake_stripe(
+    # First: a default computed when the command runs cannot follow the plain defaults.
+    api_key: Annotated[
+        str,
+        typer.Option(
+            default_factory=_test_key,
+            help="The secret key clients must send (STRIPE_API_KEY).",
+        ),
+    ],
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[
         int, typer.Option(min=0, max=65535, help="Port to listen on (0 = any free port).")
     ] = 12111,
-    api_key: Annotated[
-        str, typer.Option(help="The secret key clients must send (STRIPE_API_KEY).")
-    ] = DEFAULT_API_KEY,
     rate: Annotated[
         int | None,
         typer.Option(min=1, help="Requests per second before 429s (a sandbox allows 25)."),
@@ -50,6 +64,8 @@ def fake_stripe(
     e-mail --tickets gives them) and each charge a Stripe charge of theirs; then
     `STRIPE_API_KEY=<key> supporter run --transactions stripe:// --stripe-base-url URL`.
     """
+    from supporter.testing.fake_stripe import FakeStripe, FakeStripeConfig
+
     try:
         error_rates = parse_error_rates(error_rate)
     except typer.BadParameter as error:
@@ -91,6 +107,8 @@ async def fill_simulator(
 
 
 def _add_charge(server: FakeStripe, customer: str, transaction: Transaction) -> None:
+    from supporter.transactions.stripe import minor_units
+
     currency = transaction.currency.lower()
     refunded_amount = transaction.amount_refunded
     if refunded_amount is None and transaction.status == "refunded":

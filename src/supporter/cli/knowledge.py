@@ -14,7 +14,6 @@ from supporter.cli.ui import console
 from supporter.config import Settings
 from supporter.knowledge.base import IndexChanges
 from supporter.knowledge.documents import KnowledgeError
-from supporter.knowledge.sqlite import KnowledgeIndexError
 
 # Ids listed per kind of change: a first import of a large help center lists no thousands.
 LISTED = 20
@@ -56,6 +55,10 @@ def index(
 def update_index(source: Path, settings: Settings) -> list[KnowledgeError]:
     """Index `source` beside the store and say what changed; returns what was skipped.
     Nothing usable at all, or an unusable index, stops the command."""
+    # Imported here: the index's stemmer is slow to import, and a run without
+    # --knowledge never needs it.
+    from supporter.knowledge.sqlite import KnowledgeIndexError
+
     problems: list[KnowledgeError] = []
     try:
         changes = wiring.index_knowledge(source, settings, problems.append)
@@ -99,6 +102,8 @@ def search(
     config: ConfigOption = None,
 ) -> None:
     """Show the passages a reply would be drafted from, best first."""
+    from supporter.knowledge.sqlite import KnowledgeIndexError
+
     settings = settings_from({"knowledge_index": index, "db": db}, config)
     path = settings.knowledge_index_path
     if not path.is_file():

@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 from typing import Annotated
 
-import openai
 import typer
 from rich import box
 from rich.table import Table
@@ -22,6 +21,9 @@ from supporter.llm.catalog import SERVICE_TIERS, SHUTDOWN_WARNING_DAYS, ModelCat
 async def _listed(base_url: str | None) -> list[tuple[str, str | None]]:
     """(id, shutdown date) of each model `GET /v1/models` lists for this key.
     https://developers.openai.com/api/reference/resources/models/methods/list"""
+    # Imported here: the OpenAI SDK is slow to import, and most commands never use it.
+    import openai
+
     key = os.environ.get("OPENAI_API_KEY") or ("not-needed" if base_url else None)
     if key is None:
         fail("no OpenAI API key: set OPENAI_API_KEY, or give --base-url for a local server")

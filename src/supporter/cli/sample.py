@@ -9,7 +9,6 @@ import typer
 
 from supporter.cli.ui import console
 from supporter.sample_data import write_sample_data
-from supporter.sample_data.help_center import write_help_center
 
 
 def sample_data(
@@ -30,4 +29,7 @@ def sample_data(
     files = write_sample_data(out, tickets, seed=seed)
     console.print(f"wrote {files}")
     if knowledge:
+        # Imported here: YAML (the articles' front matter) only for --knowledge.
+        from supporter.sample_data.help_center import write_help_center
+
         console.print(f"wrote {write_help_center(out, seed=seed)}")

@@ -9,12 +9,10 @@ import ipaddress
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
-from supporter.api.services import Services
 from supporter.brokers.base import BrokerError
 from supporter.cli import wiring
 from supporter.cli.common import LogFormatOption, fail, run_traced, settings_from, setup_logging
@@ -25,9 +23,12 @@ from supporter.pipeline.intake import TicketIntake
 from supporter.pipeline.orchestrator import Pipeline, RunReport, StageName
 from supporter.pipeline.stages import TICKETS
 from supporter.pipeline.stats import RunStats
-from supporter.store.accounts import SqlAccounts
 from supporter.store.base import StoreError
-from supporter.web.app import build_app
+
+# The web stack (FastAPI, uvicorn, Jinja, Argon2) is imported when `serve` runs: every
+# other command would pay for it at start-up.
+if TYPE_CHECKING:
+    from supporter.api.services import Services
 
 log = logging.getLogger(__name__)
 STAGES: tuple[StageName, ...] = ("analyze", "respond", "sink")
@@ -62,6 +63,9 @@ async def open_served(
 ) -> Served:
     """Everything `serve` runs, opened now and closed with `resources`: on the
     in-memory broker this process runs every stage; on a shared one, none."""
+    from supporter.api.services import Services
+    from supporter.store.accounts import SqlAccounts
+
     stages = STAGES if in_memory(settings) else ()
     metrics = Metrics(stats, stages)
     pipeline, store = await wiring.pipeline(
@@ -142,6 +146,10 @@ def serve(
 
 
 async def _serve(settings: Settings) -> RunReport:
+    import uvicorn
+
+    from supporter.web.app import build_app
+
     stats = RunStats()
     async with contextlib.AsyncExitStack() as resources:
         served = await open_served(settings, resources, stats)

@@ -7,15 +7,18 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from supporter.cli import wiring
 from supporter.cli.common import fail, settings_from
 from supporter.domain.people import Role
-from supporter.store.accounts import SqlAccounts
 from supporter.store.base import StoreError
+
+# Argon2 hashes a dummy password when its module loads: only these commands need it.
+if TYPE_CHECKING:
+    from supporter.store.accounts import SqlAccounts
 
 users_app = typer.Typer(help="People who sign in to the review screen.")
 tokens_app = typer.Typer(help="Bearer tokens for the HTTP API.")
@@ -40,6 +43,8 @@ RoleOption = Annotated[
 def _on_accounts(
     db: Path | None, config: Path | None, work: Callable[[SqlAccounts], Awaitable[T]]
 ) -> T:
+    from supporter.store.accounts import SqlAccounts
+
     settings = settings_from({"db": db}, config)
 
     async def main() -> T:

@@ -8,15 +8,12 @@ import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.base import Broker, dead_letter_queue
-from supporter.brokers.kafka import KafkaBroker
 from supporter.brokers.memory import MemoryBroker
-from supporter.brokers.rabbitmq import RabbitMQBroker
-from supporter.brokers.redis import RedisStreamsBroker
 from supporter.classifier import ModelError, missing_library
 from supporter.classifier.metadata import ModelMetadata, read_metadata
 from supporter.cli.ui import console
@@ -25,22 +22,16 @@ from supporter.domain.errors import TransientError
 from supporter.domain.models import Reject
 from supporter.knowledge.base import IndexChanges
 from supporter.knowledge.documents import KnowledgeError, ProblemHandler
-from supporter.knowledge.folder import read_knowledge
 from supporter.knowledge.retrieval import Retriever
-from supporter.knowledge.sqlite import KnowledgeIndexError, SqliteKnowledgeIndex
 from supporter.llm.base import Category, ModelObserver, ModelProvider
-from supporter.llm.batch import BatchLedger, BatchProgress, BatchProvider, BatchSettings
 from supporter.llm.cache import ResultCache
 from supporter.llm.cascade import CascadeProvider
 from supporter.llm.catalog import ModelCatalog, ServiceTier, shutdown_notice
 from supporter.llm.local import LocalProvider
 from supporter.llm.offline import OfflineProvider
-from supporter.llm.openai import OpenAIProvider
-from supporter.llm.openai_wire import Api
 from supporter.llm.pricing import PriceTable
 from supporter.llm.ratelimit import RateLimiter
 from supporter.observability.metrics import Metrics
-from supporter.observability.server import MetricsServer
 from supporter.pipeline.ingest import IngestOptions
 from supporter.pipeline.orchestrator import QUEUES, Pipeline, PipelineOptions
 from supporter.pipeline.retry import RetryPolicy
@@ -60,7 +51,17 @@ from supporter.store.workers import SqlWorkerRegistry
 from supporter.transactions.base import TransactionIndex
 from supporter.transactions.sql import SqlTransactionIndex
 from supporter.transactions.sqlite import SqliteTransactionIndex
-from supporter.transactions.stripe import StripeKeyError, StripeTransactionIndex
+
+# The adapters a run may not use are imported where they are chosen: a run on the
+# embedded defaults never loads the OpenAI SDK, the broker clients, Stripe's SDK, the
+# knowledge index's libraries or aiohttp, which took a quarter of a 10,000-ticket run
+# to import (tests/cli/test_lazy_imports.py keeps it so).
+if TYPE_CHECKING:
+    from supporter.knowledge.sqlite import SqliteKnowledgeIndex
+    from supporter.llm.batch import BatchLedger, BatchProgress, BatchProvider
+    from supporter.llm.openai_wire import Api
+    from supporter.observability.server import MetricsServer
+    from supporter.transactions.stripe import StripeTransactionIndex
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,8 @@ def provider(
         return OfflineProvider(taxonomy(settings))
     if settings.provider == "local":
         return local_provider(settings)
+    from supporter.llm.openai import OpenAIProvider
+
     try:
         catalog = ModelCatalog.load(settings.models_file)
         notice = shutdown_notice(catalog.info(settings.model), datetime.now(UTC).date())
@@ -198,6 +201,8 @@ def _batch_provider(
 ) -> BatchProvider:
     if ledger is None:
         raise ConfigError("--batch is for `supporter run`: its store remembers the batches")
+    from supporter.llm.batch import BatchProvider, BatchSettings
+
     batch_settings = BatchSettings(
         max_requests=settings.batch_max_requests,
         max_bytes=settings.batch_max_bytes,
@@ -245,8 +250,12 @@ def broker(settings: Settings) -> Broker:
     if url.startswith("memory://"):
         return MemoryBroker(maxsize=settings.queue_size)
     if url.startswith(("amqp://", "amqps://")):
+        from supporter.brokers.rabbitmq import RabbitMQBroker
+
         return RabbitMQBroker(url, prefix=settings.broker_prefix, max_length=settings.queue_size)
     if url.startswith(("redis://", "rediss://")):
+        from supporter.brokers.redis import RedisStreamsBroker
+
         return RedisStreamsBroker(
             url,
             prefix=settings.broker_prefix,
@@ -254,6 +263,8 @@ def broker(settings: Settings) -> Broker:
             claim_idle=settings.broker_claim_idle,
         )
     if url.startswith("kafka://"):
+        from supporter.brokers.kafka import KafkaBroker
+
         try:
             return KafkaBroker(
                 url,
@@ -370,6 +381,8 @@ async def serve_metrics(
     port = settings.metrics_port if settings.metrics_port is not None else default_port
     if not port:
         return None
+    from supporter.observability.server import MetricsServer
+
     broker = pipeline.broker
 
     async def broker_answers() -> None:
@@ -492,6 +505,8 @@ async def stripe_index(
 ) -> StripeTransactionIndex:
     """The Stripe index with STRIPE_API_KEY, its key checked by one request before any
     work (ConfigError when it is missing, refused, or Stripe cannot be reached)."""
+    from supporter.transactions.stripe import StripeKeyError, StripeTransactionIndex
+
     key = os.environ.get("STRIPE_API_KEY", "").strip()
     if not key:
         raise ConfigError(
@@ -560,6 +575,8 @@ def knowledge_retriever(
         raise ConfigError(
             f"no knowledge index at {path}: run `supporter knowledge index {settings.knowledge}` first"
         )
+    from supporter.knowledge.sqlite import KnowledgeIndexError
+
     try:
         index = open_knowledge_index(path)
     except KnowledgeIndexError as error:
@@ -570,6 +587,8 @@ def knowledge_retriever(
 
 def open_knowledge_index(path: Path) -> SqliteKnowledgeIndex:
     """The index file (made when missing); KnowledgeIndexError when it cannot be used."""
+    from supporter.knowledge.sqlite import SqliteKnowledgeIndex
+
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteKnowledgeIndex(path)
 
@@ -578,6 +597,8 @@ def index_knowledge(source: Path, settings: Settings, on_problem: ProblemHandler
     """Bring the index beside the store up to date with `source` (a folder or a file).
 
     A source with nothing usable in it is an error, not an order to empty the index."""
+    from supporter.knowledge.folder import read_knowledge
+
     documents = list(read_knowledge(source, on_problem))
     if not documents:
         raise KnowledgeError(str(source), None, "no usable article or saved reply in it")

@@ -30,8 +30,7 @@ from supporter.cli.common import (
 )
 from supporter.cli.ui import console, summary
 from supporter.config import ConfigError, Settings
-from supporter.observability.metrics import Metrics
-from supporter.observability.server import DEFAULT_PORT
+from supporter.observability.metrics import DEFAULT_PORT, Metrics
 from supporter.pipeline.orchestrator import RunReport, StageName
 from supporter.pipeline.stats import RunStats
 from supporter.sources.base import SourceError

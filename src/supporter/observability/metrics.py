@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 _DEAD_LETTER_CAUSES: tuple[DeadLetterCause, ...] = typing.get_args(DeadLetterCause)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Where a worker serves its metrics unless told otherwise (`supporter worker`).
+DEFAULT_PORT = 9464
 # Model calls take from milliseconds (offline) to a minute (a slow LLM answer).
 PROCESSING_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 

@@ -15,11 +15,10 @@ from types import TracebackType
 from aiohttp import web
 
 from supporter.brokers.base import Broker
-from supporter.observability.metrics import CONTENT_TYPE, Metrics
+from supporter.observability.metrics import CONTENT_TYPE, DEFAULT_PORT, Metrics
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 9464
 ReadinessCheck = Callable[[], Awaitable[object]]
 
 

@@ -1,0 +1,96 @@
+"""`supporter run` on the embedded defaults loads no adapter it does not use.
+
+The OpenAI SDK, the broker clients, Stripe's SDK, the web stack and the knowledge
+index's libraries took a quarter of a 10,000-ticket run to import (BENCHMARKS.md):
+each is imported where the adapter that needs it is chosen. Run in a fresh
+interpreter, as the command starts, since this test process has them all loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+# Top-level packages a run on memory://, SQLite and the offline provider never uses.
+UNUSED_ON_DEFAULTS = (
+    "openai",
+    "aio_pika",
+    "aiormq",
+    "redis",
+    "aiokafka",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "argon2",
+    "stripe",
+    "requests",
+    "httpx",
+    "httpx2",
+    "aiohttp",
+    "sklearn",
+    "numpy",
+    "yaml",
+    "snowballstemmer",
+)
+
+# Runs the command in-process, then reports what it loaded (typer ends with SystemExit).
+_PROBE = """
+import json, sys
+from supporter.cli.app import app
+code = None
+if len(sys.argv) > 1:
+    try:
+        app(sys.argv[1:], prog_name="supporter")
+    except SystemExit as exit:
+        code = exit.code
+print(json.dumps({"code": code, "modules": sorted({name.split(".")[0] for name in sys.modules})}))
+"""
+
+
+def _probe(*args: str, cwd: Path) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    report: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
+
+
+def test_importing_the_command_loads_no_adapter(tmp_path: Path) -> None:
+    loaded = _probe(cwd=tmp_path)["modules"]
+    assert isinstance(loaded, list)
+    assert "typer" in loaded  # the probe did import the command
+    assert [name for name in UNUSED_ON_DEFAULTS if name in loaded] == []
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_run_on_the_defaults_loads_no_adapter(tmp_path: Path, fmt: str) -> None:
+    report = _probe(
+        "run",
+        "--no-progress",
+        "--tickets",
+        str(EXAMPLES / "tickets.csv"),
+        "--transactions",
+        str(EXAMPLES / "transactions.csv"),
+        "--format",
+        fmt,
+        cwd=tmp_path,
+    )
+    assert report["code"] == 0
+    assert (tmp_path / "results.jsonl").stat().st_size > 0
+    assert (tmp_path / "results.csv").exists() == (fmt == "csv")
+    loaded = report["modules"]
+    assert isinstance(loaded, list)
+    assert "sqlalchemy" in loaded  # the run did use its store
+    assert [name for name in UNUSED_ON_DEFAULTS if name in loaded] == []

@@ -2,6 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from supporter.domain import masking
 from supporter.domain.masking import contains_card_number, luhn_valid, mask_card_numbers
 
 
@@ -70,3 +71,28 @@ def test_no_card_number_survives_masking(
     assert card not in "".join(char for char in masked if char.isdigit() or char == "*")
     assert not contains_card_number(masked)
     assert f"**** {card[-4:]}" in masked
+
+
+def _every_run_examined(text: str) -> str:
+    """The masking as it was before its 13-digit pre-check: every run of digit groups
+    examined, whatever its length."""
+    text = masking._DIGIT_RUN.sub(lambda match: masking._mask_run(match.group(0)), text)
+    text = masking._SECURITY_CODE.sub("[removed]", text)
+    text = masking._LABELLED_EXPIRY.sub("[removed]", text)
+    if masking.MASK_PREFIX in text:
+        text = masking._remove_expiry_after_cards(text)
+    return text
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [*"0123456789", " ", "-", "\u00a0", "\u2013", "/", "x", "\n", "cvv ", "exp ", "**** "]
+        ),
+        max_size=60,
+    ).map("".join)
+)
+def test_the_pre_checks_skip_only_text_without_a_card(text: str) -> None:
+    assert mask_card_numbers(text) == _every_run_examined(text)
+    runs = [match.group(0) for match in masking._DIGIT_RUN.finditer(text)]
+    assert contains_card_number(text) == any(masking._mask_run(run) != run for run in runs)

@@ -16,7 +16,8 @@ import re
 # What may stand between the groups of a card number: spaces and dashes, one or a few,
 # including the no-break and thin spaces and the typographic dashes that HTML bodies
 # (`&nbsp;`, `&ndash;`) and word processors put there.
-_SEPARATOR = "[ \\-\u00a0\u2007\u2009\u202f\u2010\u2011\u2012\u2013]{1,3}"
+_SEPARATOR_CHAR = "[ \\-\u00a0\u2007\u2009\u202f\u2010\u2011\u2012\u2013]"
+_SEPARATOR = f"{_SEPARATOR_CHAR}{{1,3}}"
 _DIGIT_RUN = re.compile(rf"(?<![\d])\d+(?:{_SEPARATOR}\d+)*(?![\d])")
 _GROUP_SEPARATOR = re.compile(f"({_SEPARATOR})")
 _SECURITY_CODE = re.compile(
@@ -31,6 +32,9 @@ _LABELLED_EXPIRY = re.compile(
 )
 _EXPIRY_AFTER_CARD = re.compile(r"^(\W{0,3}.{0,20}?)\b(?:0?[1-9]|1[0-2])\s*/\s*(?:\d{4}|\d{2})\b")
 _HAS_DIGIT = re.compile(r"\d")
+# A card needs 13 digits in one run of groups: text without 13 digits in a row (each
+# pair at most a separator apart) has no card number, and most text has not.
+_THIRTEEN_DIGITS = re.compile(rf"\d(?:{_SEPARATOR_CHAR}{{0,3}}\d){{12}}")
 # Cheap pre-filters: the labelled patterns are costly, the labels rare.
 _SECURITY_LABEL = re.compile(r"cv|cid|csc|secur|verif", re.IGNORECASE)
 _EXPIRY_LABEL = re.compile(r"exp|valid", re.IGNORECASE)
@@ -95,7 +99,8 @@ def mask_card_numbers(text: str) -> str:
     """
     if not _HAS_DIGIT.search(text):
         return text
-    text = _DIGIT_RUN.sub(lambda match: _mask_run(match.group(0)), text)
+    if _THIRTEEN_DIGITS.search(text):
+        text = _DIGIT_RUN.sub(lambda match: _mask_run(match.group(0)), text)
     if _SECURITY_LABEL.search(text):
         text = _SECURITY_CODE.sub("[removed]", text)
     if _EXPIRY_LABEL.search(text):
@@ -125,4 +130,6 @@ def _remove_expiry_after_cards(text: str) -> str:
 
 def contains_card_number(text: str) -> bool:
     """True when `text` still holds a full card number (used by tests and output guards)."""
+    if not _THIRTEEN_DIGITS.search(text):
+        return False
     return any(_mask_run(match.group(0)) != match.group(0) for match in _DIGIT_RUN.finditer(text))

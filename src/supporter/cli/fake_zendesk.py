@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,29 +14,48 @@ from supporter.cli.fake_llm import parse_error_rates, serve_simulator
 from supporter.cli.ui import console
 from supporter.sources.base import SourceError
 from supporter.sources.csv import CsvTicketSource
-from supporter.testing.fake_zendesk import (
-    DEFAULT_EMAIL,
-    DEFAULT_TOKEN,
-    FakeZendesk,
-    FakeZendeskConfig,
-)
-from supporter.testing.helpdesk_limits import Faults
+
+# The simulator (aiohttp) is imported when the command runs: every other command would
+# pay for it at start-up (tests/cli/test_lazy_imports.py).
+if TYPE_CHECKING:
+    from supporter.testing.fake_zendesk import FakeZendesk
+
+
+def _default_email() -> str:
+    from supporter.testing.fake_zendesk import DEFAULT_EMAIL
+
+    return DEFAULT_EMAIL
+
+
+def _default_token() -> str:
+    from supporter.testing.fake_zendesk import DEFAULT_TOKEN
+
+    return DEFAULT_TOKEN
+
 
 _PRIORITIES = {"low": "low", "medium": "normal", "high": "high", "urgent": "urgent"}
 
 
 def fake_zendesk(
+    # First: defaults computed when the command runs cannot follow the plain defaults.
+    email: Annotated[
+        str,
+        typer.Option(
+            default_factory=_default_email,
+            help="The agent's address clients sign in with (SUPPORTER_ZENDESK_EMAIL).",
+        ),
+    ],
+    token: Annotated[
+        str,
+        typer.Option(
+            default_factory=_default_token,
+            help="The API token clients must send (SUPPORTER_ZENDESK_TOKEN).",
+        ),
+    ],
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[
         int, typer.Option(min=0, max=65535, help="Port to listen on (0 = any free port).")
     ] = 12112,
-    email: Annotated[
-        str,
-        typer.Option(help="The agent's address clients sign in with (SUPPORTER_ZENDESK_EMAIL)."),
-    ] = DEFAULT_EMAIL,
-    token: Annotated[
-        str, typer.Option(help="The API token clients must send (SUPPORTER_ZENDESK_TOKEN).")
-    ] = DEFAULT_TOKEN,
     error_rate: Annotated[
         str | None, typer.Option(help="Injected errors as STATUS=SHARE pairs: '503=0.05'.")
     ] = None,
@@ -50,6 +69,9 @@ def fake_zendesk(
     Then `SUPPORTER_ZENDESK_URL=<url> SUPPORTER_ZENDESK_EMAIL=<email>
     SUPPORTER_ZENDESK_TOKEN=<token> supporter helpdesk check zendesk`.
     """
+    from supporter.testing.fake_zendesk import FakeZendesk, FakeZendeskConfig
+    from supporter.testing.helpdesk_limits import Faults
+
     try:
         error_rates = parse_error_rates(error_rate)
     except typer.BadParameter as error:

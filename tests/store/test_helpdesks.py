@@ -7,7 +7,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from supporter.domain.messages import DeadLetterMessage
+from supporter.domain.models import Ticket
+from supporter.store import schema
 from supporter.store.helpdesks import ClaimState, SqlHelpdeskState
 from supporter.store.sql import SqlStore
 
@@ -18,6 +22,17 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+def ticket(ticket_id: str) -> Ticket:
+    return Ticket(
+        ticket_id=ticket_id,
+        customer_id="C1",
+        subject="Refund",
+        body="Where is my refund?",
+        status="open",
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
 
 
 @pytest.fixture
@@ -41,6 +56,8 @@ async def test_a_version_written_is_done_and_a_new_one_gets_the_earlier_note(
     store: SqlStore,
 ) -> None:
     state = SqlHelpdeskState(store.engine)
+    await state.receive("zendesk", [ticket("T1")])
+    await state.receive("rt", [ticket("T1")])
     first = await state.claim("zendesk", "T1", "note", "v1")
     assert first.state is ClaimState.CLAIMED
     assert first.previous is None
@@ -68,6 +85,7 @@ async def test_a_held_claim_is_busy_until_released_or_its_lease_runs_out(
 ) -> None:
     clock = Clock()
     state = SqlHelpdeskState(store.engine, clock=clock)
+    await state.receive("zendesk", [ticket("T1")])
     assert (await state.claim("zendesk", "T1", "note", "v1")).state is ClaimState.CLAIMED
     assert (await state.claim("zendesk", "T1", "note", "v1")).state is ClaimState.BUSY
     await state.release("zendesk", "T1")
@@ -80,6 +98,64 @@ async def test_a_held_claim_is_busy_until_released_or_its_lease_runs_out(
     assert (await state.claim("zendesk", "T1", "note", "v1")).state is ClaimState.BUSY
     clock.now += timedelta(minutes=2)
     assert (await state.claim("zendesk", "T1", "note", "v1")).state is ClaimState.CLAIMED
+
+
+async def test_only_a_ticket_received_from_the_helpdesk_is_claimed(store: SqlStore) -> None:
+    state = SqlHelpdeskState(store.engine)
+    await state.receive("rt", [ticket("T1")])
+    assert (await state.claim("zendesk", "T1", "note", "v1")).state is ClaimState.NOT_RECEIVED
+    assert await state.write_back("zendesk", "T1") is None
+
+
+async def test_a_ticket_is_unseen_until_received_and_again_once_edited(store: SqlStore) -> None:
+    state = SqlHelpdeskState(store.engine)
+    first, second = ticket("T1"), ticket("T2")
+    assert await state.unseen("zendesk", [first, second, first]) == [first, second]
+    await state.receive("zendesk", [first, second])
+    assert await state.unseen("zendesk", [first, second]) == []
+    # Another helpdesk has not received it; an edited ticket is analysed again.
+    assert await state.unseen("freshdesk", [first]) == [first]
+    edited = first.model_copy(update={"body": "Still waiting for the refund."})
+    assert await state.unseen("zendesk", [edited]) == [edited]
+    await state.receive("zendesk", [edited])
+    assert await state.unseen("zendesk", [edited]) == []
+    assert await store.results(["T1"]) == []  # received, not yet answered
+    async with store.engine.connect() as connection:
+        body = (
+            await connection.execute(
+                select(schema.tickets.c.body).where(schema.tickets.c.ticket_id == "T1")
+            )
+        ).scalar_one()
+        state_row = (
+            await connection.execute(
+                select(schema.review_queue.c.state).where(schema.review_queue.c.ticket_id == "T1")
+            )
+        ).scalar_one()
+    assert body == "Still waiting for the refund."
+    assert state_row == "received"
+
+
+async def test_a_written_back_ticket_resolves_its_write_back_dead_letters(
+    store: SqlStore,
+) -> None:
+    state = SqlHelpdeskState(store.engine)
+    letters = [
+        DeadLetterMessage(
+            stage=stage,
+            queue=queue,
+            reason="gave up",
+            error_type="HelpdeskUnavailable",
+            ticket_id="T1",
+            original="{}",
+        )
+        for stage, queue in (("write-back", "write-back"), ("analyze", "tickets"))
+    ]
+    await store.keep_dead_letters(letters)
+    await state.resolve_dead_letters("T1", "write-back")
+    [pending] = await store.dead_letters()
+    assert pending.queue == "tickets"
+    # The ticket's stored result is untouched by keeping dead letters.
+    assert await store.results(["T1"]) == []
 
 
 async def test_a_delivery_is_new_once_until_forgotten_or_pruned(store: SqlStore) -> None:

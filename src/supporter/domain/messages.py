@@ -112,6 +112,36 @@ class RespondedTicketMessage(_Envelope):
     grounding: GroundingCheck
     provider: str
     usage: Usage = Field(default_factory=Usage)
+    transactions: list[Transaction] = Field(
+        default_factory=list,
+        description="the transactions the draft cites or the analysis relates, for the "
+        "note written into the helpdesk",
+    )
+
+    @property
+    def ticket_id(self) -> str:
+        return self.ticket.ticket_id
+
+
+WriteBackModeName = Literal["tags", "note", "after-review"]
+
+
+class WriteBackMessage(_Envelope):
+    """What to write into the helpdesk a ticket came from: the classification, and in
+    `note` and `after-review` modes the draft with what it rests on."""
+
+    kind: Literal["write_back"] = "write_back"
+    origin_id: str = Field(description="message_id of the ticket message this came from")
+    helpdesk: str
+    mode: WriteBackModeName
+    ticket: Ticket
+    analysis: Analysis
+    reply: Reply | None = None
+    grounding: GroundingCheck | None = None
+    transactions: list[Transaction] = Field(default_factory=list)
+    approved_by: str | None = Field(
+        default=None, description="the reviewer who approved the draft (after-review)"
+    )
 
     @property
     def ticket_id(self) -> str:
@@ -131,22 +161,22 @@ class DeadLetterMessage(_Envelope):
     original: str = Field(description="the undelivered message, as JSON text")
 
 
-StageMessage = Annotated[
-    TicketMessage | AnalyzedTicketMessage | RespondedTicketMessage | DeadLetterMessage,
-    Field(discriminator="kind"),
-]
+AnyStageMessage = (
+    TicketMessage
+    | AnalyzedTicketMessage
+    | RespondedTicketMessage
+    | WriteBackMessage
+    | DeadLetterMessage
+)
+StageMessage = Annotated[AnyStageMessage, Field(discriminator="kind")]
 
-_stage_message: TypeAdapter[
-    TicketMessage | AnalyzedTicketMessage | RespondedTicketMessage | DeadLetterMessage
-] = TypeAdapter(StageMessage)
+_stage_message: TypeAdapter[AnyStageMessage] = TypeAdapter(StageMessage)
 
 
 def encode(message: BaseModel) -> bytes:
     return message.model_dump_json().encode()
 
 
-def decode(
-    body: bytes | str,
-) -> TicketMessage | AnalyzedTicketMessage | RespondedTicketMessage | DeadLetterMessage:
+def decode(body: bytes | str) -> AnyStageMessage:
     """Parse and validate any stage message; raises `pydantic.ValidationError` when invalid."""
     return _stage_message.validate_json(body)

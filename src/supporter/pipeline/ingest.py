@@ -19,6 +19,7 @@ from supporter.brokers.base import Broker
 from supporter.domain.messages import (
     AnalyzedTicketMessage,
     TicketMessage,
+    WriteBackMessage,
     decode,
     encode,
     new_message_id,
@@ -112,7 +113,10 @@ class Ingestor:
 
 
 async def publish_ticket(
-    broker: Broker, queue: str, message: TicketMessage | AnalyzedTicketMessage, how: str
+    broker: Broker,
+    queue: str,
+    message: TicketMessage | AnalyzedTicketMessage | WriteBackMessage,
+    how: str,
 ) -> None:
     """Send a ticket into the pipeline (from `how`: ingest, replay), starting its trace:
     every stage's span for it joins the one begun here."""
@@ -136,7 +140,7 @@ async def replay_letter(broker: Broker, letter: DeadLetterRecord) -> bool:
         message = decode(letter.original)
     except ValueError:
         return False
-    if not isinstance(message, TicketMessage | AnalyzedTicketMessage):
+    if not isinstance(message, TicketMessage | AnalyzedTicketMessage | WriteBackMessage):
         return False
     # A new identity: the replay's result must not pass for a redelivered copy.
     replay_id = new_message_id()

@@ -20,7 +20,9 @@ from typing import Any, Literal
 from supporter.analysis.analyzer import Analyzer
 from supporter.brokers.base import Broker, dead_letter_queue
 from supporter.domain.errors import FatalError
+from supporter.domain.messages import DeadLetterMessage
 from supporter.domain.models import Ticket, TicketResult, Transaction
+from supporter.helpdesks.base import Helpdesk
 from supporter.knowledge.retrieval import Retriever
 from supporter.llm.base import Category, ModelProvider
 from supporter.pipeline.circuit import CircuitBreaker
@@ -38,6 +40,12 @@ from supporter.pipeline.stages import (
 )
 from supporter.pipeline.stats import RunStats
 from supporter.pipeline.worker import In, Out, Stage, StageWorker
+from supporter.pipeline.write_back import (
+    WRITE_BACK,
+    WriteBackRoute,
+    WriteBacks,
+    WriteBackSetup,
+)
 from supporter.replies.responder import Responder
 from supporter.sinks.base import ResultSink
 from supporter.sources.base import RejectHandler, TicketSource
@@ -49,8 +57,7 @@ log = logging.getLogger(__name__)
 # 2: tickets joined to payments by e-mail and quoted references too.
 PIPELINE_VERSION = "2"
 QUEUES = (TICKETS, ANALYZED, RESPONDED)
-StageName = Literal["analyze", "respond", "sink"]
-OUTPUT_QUEUES = (RESPONDED, *(dead_letter_queue(queue) for queue in QUEUES))
+StageName = Literal["analyze", "respond", "sink", "write-back"]
 
 
 @dataclass(frozen=True)
@@ -129,12 +136,16 @@ class Pipeline:
         transactions: TransactionIndex | None = None,
         workers: WorkerRegistry | None = None,
         knowledge: Retriever | None = None,
+        write_back: WriteBackSetup | None = None,
     ) -> None:
         """`transactions`: where the analyze stage finds the transactions of a ticket
         that came without them (ingest without a transactions file). `workers`: where
         a served stage reports what it holds (`supporter status`). `knowledge`: the
-        help-center passages replies are drafted from and cite."""
+        help-center passages replies are drafted from and cite. `write_back`: the
+        helpdesk stored results (or approved drafts) are written back into."""
         self._knowledge = knowledge
+        self._write_back = write_back
+        self._helpdesks: list[Helpdesk] = []
         self._broker = broker
         self._transactions = transactions
         self._workers = workers
@@ -157,6 +168,28 @@ class Pipeline:
     @property
     def broker(self) -> Broker:
         return self._broker
+
+    @property
+    def queues(self) -> tuple[str, ...]:
+        """The queues between this pipeline's stages (the write-back's when configured)."""
+        return (*QUEUES, WRITE_BACK) if self._write_back is not None else QUEUES
+
+    @property
+    def output_queues(self) -> tuple[str, ...]:
+        """What the output stage consumes: results and every stage's dead letters."""
+        return (RESPONDED, *(dead_letter_queue(queue) for queue in self.queues))
+
+    def on_write_back_published(self) -> None:
+        self.stats.write_backs_published += 1
+
+    def on_write_back(self, helpdesk: str, outcome: str) -> None:
+        self.stats.write_backs[(helpdesk, outcome)] += 1
+        self.stats.write_backs_settled += 1
+        self._progress.set()
+
+    def on_write_back_dead(self, letter: DeadLetterMessage) -> None:
+        helpdesk = self._write_back.route.helpdesk if self._write_back else "unknown"
+        self.on_write_back(helpdesk, "dead_lettered")
 
     def request_stop(self) -> None:
         """Stop intake and finish what is in flight (the first SIGINT/SIGTERM)."""
@@ -203,8 +236,15 @@ class Pipeline:
             for letter in letters:
                 if self._stop.is_set():
                     return
-                if await replay_letter(self._broker, letter):
-                    self.stats.published += 1
+                write_back = letter.queue == WRITE_BACK
+                if write_back and self._write_back is None:
+                    # No helpdesk configured here: the letter stays for a run that has one.
+                    not_replayable.append(letter.id)
+                elif await replay_letter(self._broker, letter):
+                    if write_back:
+                        self.stats.write_backs_published += 1
+                    else:
+                        self.stats.published += 1
                 else:
                     not_replayable.append(letter.id)
 
@@ -287,6 +327,7 @@ class Pipeline:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            await self._close_helpdesks()
         return self._report()
 
     async def _finish_in_flight(self, stages: Sequence[StageName]) -> None:
@@ -317,8 +358,16 @@ class Pipeline:
         return self._report()
 
     async def _declare(self) -> None:
-        for queue in QUEUES:
+        for queue in self.queues:
             await self._broker.declare(queue)
+
+    async def _close_helpdesks(self) -> None:
+        helpdesks, self._helpdesks = self._helpdesks, []
+        for helpdesk in helpdesks:
+            try:
+                await helpdesk.aclose()
+            except Exception as error:
+                log.warning("could not close the %s connector: %s", helpdesk.name, error)
 
     def _output_stage(self) -> OutputStage:
         output = OutputStage(
@@ -330,14 +379,29 @@ class Pipeline:
             batch_size=self._options.output_batch_size,
             store_retries=self._options.store_retries,
             counters=self.stats.stage("sink"),
+            write_back=self._route(),
         )
         self._output_stages.append(output)
         return output
 
+    def _route(self) -> WriteBackRoute | None:
+        if self._write_back is None:
+            return None
+        route = self._write_back.route
+        return WriteBackRoute(
+            route.helpdesk,
+            route.mode,
+            on_published=self.on_write_back_published,
+            on_dead_letter=self.on_write_back_dead,
+        )
+
     async def _process(self, intake: Coroutine[Any, Any, None]) -> None:
         await self._declare()
         output = self._output_stage()
-        workers = self._start_workers(output, ("analyze", "respond", "sink"))
+        stages: tuple[StageName, ...] = ("analyze", "respond", "sink")
+        if self._write_back is not None:
+            stages = (*stages, "write-back")
+        workers = self._start_workers(output, stages)
         intake_task = asyncio.create_task(intake)
         try:
             await self._wait_until_drained(intake_task, workers)
@@ -348,6 +412,7 @@ class Pipeline:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(intake_task, *workers, return_exceptions=True)
+            await self._close_helpdesks()
 
     def _start_workers(
         self, output: OutputStage, stages: Sequence[StageName]
@@ -378,8 +443,19 @@ class Pipeline:
                 )
             )
         if "sink" in stages:
-            for queue in OUTPUT_QUEUES:
+            for queue in self.output_queues:
                 tasks.append(asyncio.create_task(output.run(queue), name=f"output-{queue}"))
+        setup = self._write_back
+        if "write-back" in stages and setup is not None:
+            helpdesk = setup.connect()
+            self._helpdesks.append(helpdesk)
+            work = WriteBacks(
+                helpdesk,
+                setup.state,
+                public_replies=setup.public_replies,
+                on_settled=self.on_write_back,
+            )
+            tasks.append(self._start(work.stage(concurrency=setup.concurrency)))
         return tasks
 
     def _lookup(self) -> TransactionLookup | None:
@@ -423,7 +499,11 @@ class Pipeline:
                 # A stage that crashed would leave the run waiting forever: fail loudly.
                 if task.done() and not task.cancelled() and (error := task.exception()):
                     raise error
-            if intake.done() and stats.finalized >= stats.published:
+            if (
+                intake.done()
+                and stats.finalized >= stats.published
+                and stats.write_backs_settled >= stats.write_backs_published
+            ):
                 return
             if self._fatal is not None:
                 return
@@ -451,7 +531,7 @@ class Pipeline:
         deadline = loop.time() + self._options.shutdown_timeout
         quiet_checks = 0
         while quiet_checks < 3 and loop.time() < deadline and not output.stopped:
-            depths = [await self._broker.depth(queue) for queue in OUTPUT_QUEUES]
+            depths = [await self._broker.depth(queue) for queue in self.output_queues]
             idle = not any(depths) and not output.busy
             quiet_checks = quiet_checks + 1 if idle else 0
             await asyncio.sleep(0.05)

@@ -24,13 +24,17 @@ from supporter.domain.messages import (
     DeadLetterMessage,
     RespondedTicketMessage,
     TicketMessage,
+    WriteBackMessage,
     decode,
+    encode,
 )
 from supporter.domain.models import TicketResult, Usage
 from supporter.observability import tracing
 from supporter.observability.logging import ticket_context
 from supporter.pipeline.retry import Reconnects, RetryPolicy, stop_if_cancelled
 from supporter.pipeline.stats import StageCounters
+from supporter.pipeline.write_back import STAGE as WRITE_BACK_STAGE
+from supporter.pipeline.write_back import WRITE_BACK, WriteBackRoute
 from supporter.sinks.base import ResultSink
 from supporter.store.base import Outcome, ResultStore, StoreError
 
@@ -55,6 +59,8 @@ class OutputEvents(Protocol):
 def outcome_of(body: bytes) -> Outcome:
     """Turn a responded message or a dead letter into what is stored and written."""
     message = decode(body)
+    if isinstance(message, DeadLetterMessage) and message.stage == WRITE_BACK_STAGE:
+        raise ValueError("a write-back's dead letter leaves the ticket's result as it is")
     if isinstance(message, RespondedTicketMessage):
         result = TicketResult(
             ticket_id=message.ticket.ticket_id,
@@ -128,7 +134,11 @@ class OutputStage:
         linger: float = 0.05,
         store_retries: RetryPolicy,
         counters: StageCounters | None = None,
+        write_back: WriteBackRoute | None = None,
     ) -> None:
+        """`write_back`: the helpdesk write-back configured, whose dead letters this
+        stage keeps and, but in `after-review` mode, whose queue gets each result."""
+        self._write_back = write_back
         self._broker = broker
         self._counters = counters if counters is not None else StageCounters()
         self._store = store
@@ -215,6 +225,7 @@ class OutputStage:
     async def _flush(self, batch: list[Delivery]) -> None:
         started = time.time_ns()
         readable: list[tuple[Delivery, Outcome]] = []
+        batch = await self._keep_write_back_letters(batch)
         for delivery in batch:
             try:
                 readable.append((delivery, outcome_of(delivery.body)))
@@ -259,7 +270,80 @@ class OutputStage:
             except OSError as error:
                 await self._settle(readable, results)
                 raise FatalError(f"cannot write the results file: {error}") from error
+        # Every stored result, a redelivered one too: its write-back may not have been
+        # sent before; the write-back stage writes each version once.
+        await self._send_write_backs([delivery for delivery, _ in readable])
         await self._settle(readable, results)
+
+    async def _keep_write_back_letters(self, batch: list[Delivery]) -> list[Delivery]:
+        """Store the write-back stage's dead letters (its ticket's result stays as it
+        is) and settle them; the rest of the batch is returned."""
+        route = self._write_back
+        if route is None:
+            return batch
+        rest: list[Delivery] = []
+        letters: list[tuple[Delivery, DeadLetterMessage]] = []
+        for delivery in batch:
+            letter = _write_back_letter(delivery.body)
+            if letter is None:
+                rest.append(delivery)
+            else:
+                letters.append((delivery, letter))
+        if letters:
+            await self._keep([letter for _, letter in letters])
+            for delivery, letter in letters:
+                route.on_dead_letter(letter)
+                with contextlib.suppress(BrokerError):
+                    await delivery.ack()
+            self._counters.succeeded += len(letters)
+        return rest
+
+    async def _keep(self, letters: list[DeadLetterMessage]) -> None:
+        policy = self._store_retries
+        attempt = 1
+        while True:
+            try:
+                await self._store.keep_dead_letters(letters)
+                return
+            except StoreError as error:
+                if not policy.can_retry(attempt):
+                    raise FatalError(f"cannot store dead letters: {error}") from error
+                await asyncio.sleep(policy.delay(attempt))
+                attempt += 1
+
+    async def _send_write_backs(self, deliveries: list[Delivery]) -> None:
+        route = self._write_back
+        if route is None or not route.after_storing:
+            return
+        for delivery in deliveries:
+            message = decode(delivery.body)
+            if not isinstance(message, RespondedTicketMessage):
+                continue
+            write_back = WriteBackMessage(
+                origin_id=message.origin_id,
+                helpdesk=route.helpdesk,
+                mode=route.mode.value,
+                ticket=message.ticket,
+                analysis=message.analysis,
+                reply=message.reply,
+                grounding=message.grounding,
+                transactions=message.transactions,
+            )
+            with tracing.stage_span(
+                STAGE,
+                kind=SpanKind.PRODUCER,
+                queue=WRITE_BACK,
+                message_id=write_back.message_id,
+                parent=tracing.parent_of(delivery.headers),
+            ):
+                await self._broker.publish(
+                    WRITE_BACK,
+                    encode(write_back),
+                    message_id=write_back.message_id,
+                    headers=tracing.headers(),
+                    key=message.ticket.customer_id,
+                )
+            route.on_published()
 
     async def _settle(
         self, readable: list[tuple[Delivery, Outcome]], results: list[TicketResult]
@@ -294,6 +378,17 @@ class OutputStage:
                 )
                 await asyncio.sleep(policy.delay(attempt))
                 attempt += 1
+
+
+def _write_back_letter(body: bytes) -> DeadLetterMessage | None:
+    """The write-back stage's dead letter in `body`, if that is what it holds."""
+    try:
+        message = decode(body)
+    except ValidationError:
+        return None
+    if isinstance(message, DeadLetterMessage) and message.stage == WRITE_BACK_STAGE:
+        return message
+    return None
 
 
 def _trace(

@@ -61,6 +61,9 @@ def _respond_with(
             message.ticket, message.transactions, message.facts, message.analysis
         )
         provider = message.provider
+        relied_on = set(drafted.reply.cited_transaction_ids) | set(
+            drafted.analysis.related_transaction_ids
+        )
         if drafted.provider + mark != provider:
             provider = f"{provider}+{drafted.provider}{mark}"
         return RespondedTicketMessage(
@@ -72,6 +75,7 @@ def _respond_with(
             usage=message.usage + drafted.usage,
             history=message.history,
             origin_id=message.origin_id,
+            transactions=[t for t in message.transactions if t.transaction_id in relied_on],
         )
 
     return handle

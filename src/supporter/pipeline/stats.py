@@ -86,6 +86,14 @@ class RunStats:
     usage: Usage = field(default_factory=Usage)
     # By the result's `provider` (`offline`, `cascade:local`, ...).
     providers: dict[str, ProviderTally] = field(default_factory=dict)
+    # Helpdesks: write-backs sent to their queue and settled (written, unchanged, dead-
+    # lettered, ...), outcomes by (helpdesk, outcome), webhooks by (helpdesk, outcome:
+    # accepted, duplicate, ignored), rejected ones by (helpdesk, reason).
+    write_backs_published: int = 0
+    write_backs_settled: int = 0
+    write_backs: Counter[tuple[str, str]] = field(default_factory=Counter)
+    webhooks: Counter[tuple[str, str]] = field(default_factory=Counter)
+    webhooks_rejected: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def stage(self, name: str) -> StageCounters:
         return self.stages.setdefault(name, StageCounters())

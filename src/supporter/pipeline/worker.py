@@ -37,6 +37,7 @@ from supporter.domain.messages import (
     AttemptRecord,
     DeadLetterMessage,
     TicketMessage,
+    WriteBackMessage,
     encode,
 )
 from supporter.observability import tracing
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 
 _BROKER_BACKOFF = 0.5
 
-In = TypeVar("In", bound=TicketMessage | AnalyzedTicketMessage)
+In = TypeVar("In", bound=TicketMessage | AnalyzedTicketMessage | WriteBackMessage)
 Out = TypeVar("Out", bound=BaseModel)
 # Why a message was dead-lettered, as a bounded class (a metric label).
 DeadLetterCause = Literal["invalid", "permanent", "retries_exhausted"]
@@ -61,6 +62,7 @@ class Stage(Generic[In, Out]):
 
     name: str
     queue: str
+    # "" for a stage whose work ends in it (the write-back): nothing is published.
     output_queue: str
     message_type: type[In]
     handle: Callable[[In], Awaitable[Out]]
@@ -220,7 +222,8 @@ class StageWorker(Generic[In, Out]):
             return
         # Outside the work's bound: the next message is worked on while this one's
         # publish waits for the broker's confirmation. Acknowledged only after it.
-        await self._publish(self.stage.output_queue, output, message)
+        if self.stage.output_queue:
+            await self._publish(self.stage.output_queue, output, message)
         await delivery.ack()
         self._counters.succeeded += 1
         _outcome("succeeded")

@@ -93,6 +93,10 @@ class ResultStore(Protocol):
         """
         ...
 
+    async def keep_dead_letters(self, letters: Sequence[DeadLetterMessage]) -> None:
+        """Store dead letters that leave the ticket's result as it is (the write-back's)."""
+        ...
+
     async def results(self, ticket_ids: Iterable[str]) -> list[TicketResult]:
         """Stored results for these tickets (missing ones are left out)."""
         ...

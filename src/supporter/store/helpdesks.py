@@ -11,7 +11,7 @@ second finds it claimed and tries later).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -20,8 +20,9 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from supporter.domain.models import Ticket
 from supporter.store import schema
-from supporter.store.sql import aware, dialect_insert, store_errors
+from supporter.store.sql import aware, dialect_insert, received_row, store_errors
 
 # A claim older than this is a worker that died mid-write: another may take it.
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -36,6 +37,8 @@ class ClaimState(StrEnum):
     """This version was written already: nothing to do."""
     BUSY = "busy"
     """Another worker is writing this ticket now: try later."""
+    NOT_RECEIVED = "not_received"
+    """The ticket did not come from this helpdesk: nothing is written into it."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,78 @@ class SqlHelpdeskState:
                     [{"helpdesk": helpdesk, "cursor": cursor, "updated_at": self._now()}],
                 )
 
+    async def unseen(self, helpdesk: str, tickets: Sequence[Ticket]) -> list[Ticket]:
+        """The tickets to analyse: new, edited since stored (subject, body, status), or
+        not yet received from this helpdesk. A webhook and a poll that bring the same
+        ticket unchanged bring nothing."""
+        if not tickets:
+            return []
+        t, w = schema.tickets, schema.write_backs
+        ids = list({ticket.ticket_id for ticket in tickets})
+        query = (
+            select(t.c.ticket_id, t.c.subject, t.c.body, t.c.status, w.c.ticket_id.label("ours"))
+            .select_from(
+                t.outerjoin(w, and_(w.c.ticket_id == t.c.ticket_id, w.c.helpdesk == helpdesk))
+            )
+            .where(t.c.ticket_id.in_(ids))
+        )
+        with store_errors("read the received tickets"):
+            async with self._engine.connect() as connection:
+                stored = {
+                    row.ticket_id: (row.subject, row.body, row.status, row.ours)
+                    for row in await connection.execute(query)
+                }
+        found: list[Ticket] = []
+        seen: set[tuple[str, str, str, str]] = set()
+        for ticket in tickets:
+            key = (ticket.ticket_id, ticket.subject, ticket.body, ticket.status)
+            known = stored.get(ticket.ticket_id)
+            if key in seen or (known is not None and known[3] is not None and known[:3] == key[1:]):
+                continue
+            seen.add(key)
+            found.append(ticket)
+        return found
+
+    async def receive(self, helpdesk: str, tickets: Sequence[Ticket]) -> None:
+        """Keep tickets taken from the helpdesk (after they were published): as they now
+        read, in the review queue, and marked as this helpdesk's (only those are ever
+        written into)."""
+        if not tickets:
+            return
+        rows = {ticket.ticket_id: ticket.model_dump() for ticket in tickets}
+        upsert = self._insert(schema.tickets)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["ticket_id"],
+            set_={
+                name: upsert.excluded[name]
+                for name in next(iter(rows.values()))
+                if name != "ticket_id"
+            },
+        )
+        queued = self._insert(schema.review_queue).on_conflict_do_nothing(
+            index_elements=["ticket_id"]
+        )
+        marked = self._insert(schema.write_backs).on_conflict_do_nothing(
+            index_elements=["helpdesk", "ticket_id"]
+        )
+        with store_errors("store the received tickets"):
+            async with self._engine.begin() as connection:
+                await connection.execute(upsert, list(rows.values()))
+                await connection.execute(queued, [received_row(t) for t in tickets])
+                await connection.execute(
+                    marked,
+                    [
+                        {
+                            "helpdesk": helpdesk,
+                            "ticket_id": ticket_id,
+                            "mode": "",
+                            "status": "received",
+                            "attempts": 0,
+                        }
+                        for ticket_id in rows
+                    ],
+                )
+
     async def write_back(self, helpdesk: str, ticket_id: str) -> WriteBackRecord | None:
         table = schema.write_backs
         query = select(table).where(table.c.helpdesk == helpdesk, table.c.ticket_id == ticket_id)
@@ -111,56 +186,42 @@ class SqlHelpdeskState:
         *,
         lease: timedelta = DEFAULT_LEASE,
     ) -> Claim:
-        """Take the ticket's write-back of `version`, in one statement (an insert, or an
-        update of the row where it is neither this version already nor held by another
-        worker whose lease runs)."""
+        """Take the ticket's write-back of `version`, in one statement: an update of its
+        row where it is neither this version already nor held by another worker whose
+        lease runs. Only a ticket received from this helpdesk has a row."""
         table = schema.write_backs
         now = self._now()
-        statement = self._insert(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=["helpdesk", "ticket_id"],
-            set_={
-                "status": "writing",
-                "claimed_until": now + lease,
-                "attempts": table.c.attempts + 1,
-            },
-            where=and_(
+        this = and_(table.c.helpdesk == helpdesk, table.c.ticket_id == ticket_id)
+        statement = (
+            update(table)
+            .where(
+                this,
                 or_(table.c.draft_version.is_(None), table.c.draft_version != version),
                 or_(table.c.status != "writing", table.c.claimed_until < now),
-            ),
-        ).returning(*table.c)
-        row = {
-            "helpdesk": helpdesk,
-            "ticket_id": ticket_id,
-            "mode": mode,
-            "draft_version": None,
-            "note_id": None,
-            "status": "writing",
-            "attempts": 1,
-            "claimed_until": now + lease,
-            "written_at": None,
-        }
+            )
+            .values(
+                status="writing",
+                claimed_until=now + lease,
+                attempts=table.c.attempts + 1,
+            )
+            .returning(*table.c)
+        )
         with store_errors("claim the write-back"):
             async with self._engine.begin() as connection:
-                claimed = (await connection.execute(statement, row)).mappings().first()
+                claimed = (await connection.execute(statement)).mappings().first()
                 if claimed is None:
                     current = (
-                        (
-                            await connection.execute(
-                                select(table).where(
-                                    table.c.helpdesk == helpdesk, table.c.ticket_id == ticket_id
-                                )
-                            )
-                        )
-                        .mappings()
-                        .one()
+                        (await connection.execute(select(table).where(this))).mappings().first()
                     )
-                    record = _record(current)
-                    if record.draft_version == version:
-                        return Claim(ClaimState.DONE, record)
-                    return Claim(ClaimState.BUSY, record)
-        record = _record(claimed)
-        return Claim(ClaimState.CLAIMED, record if record.draft_version is not None else None)
+        if claimed is not None:
+            record = _record(claimed)
+            return Claim(ClaimState.CLAIMED, record if record.draft_version is not None else None)
+        if current is None:
+            return Claim(ClaimState.NOT_RECEIVED)
+        record = _record(current)
+        if record.draft_version == version:
+            return Claim(ClaimState.DONE, record)
+        return Claim(ClaimState.BUSY, record)
 
     async def record_written(
         self, helpdesk: str, ticket_id: str, mode: str, version: str, note_id: str | None
@@ -175,6 +236,21 @@ class SqlHelpdeskState:
             status="written",
             written_at=self._now(),
         )
+
+    async def resolve_dead_letters(self, ticket_id: str, queue: str) -> None:
+        """A write-back that succeeded resolves the ticket's dead letters of its queue."""
+        table = schema.dead_letters
+        with store_errors("resolve the dead letters"):
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    update(table)
+                    .where(
+                        table.c.ticket_id == ticket_id,
+                        table.c.queue == queue,
+                        table.c.resolved_at.is_(None),
+                    )
+                    .values(resolved_at=self._now())
+                )
 
     async def release(self, helpdesk: str, ticket_id: str) -> None:
         """The write-back failed: another try may claim it at once."""

@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from supporter.domain.messages import AttemptRecord
+from supporter.domain.messages import AttemptRecord, DeadLetterMessage
 from supporter.domain.models import Ticket, TicketResult
 from supporter.store import migrations, schema
 from supporter.store.base import DeadLetterRecord, Outcome, StoreError
@@ -234,6 +234,21 @@ class SqlStore:
             statement.on_conflict_do_update(index_elements=[key], set_=columns), rows
         )
 
+    async def keep_dead_letters(self, letters: Sequence[DeadLetterMessage]) -> None:
+        """Dead letters of a stage past the result (the write-back): kept for `dlq list`
+        and replay, without touching the ticket's stored result (its draft stands)."""
+        if not letters:
+            return
+        now = datetime.now(UTC)
+        statement = self._insert(schema.dead_letters).on_conflict_do_nothing(
+            index_elements=["message_id"]
+        )
+        with store_errors("store the dead letters"):
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    statement, [_letter_row(letter, now) for letter in letters]
+                )
+
     async def add_tickets(self, tickets: Sequence[Ticket]) -> list[Ticket]:
         """Store tickets received (the HTTP API) before any stage has them; returns those
         that were new: a ticket already stored, received or done, is left as it is."""
@@ -256,7 +271,7 @@ class SqlStore:
                     queued = self._insert(schema.review_queue).on_conflict_do_nothing(
                         index_elements=["ticket_id"]
                     )
-                    await connection.execute(queued, [_received_row(t) for t in fresh])
+                    await connection.execute(queued, [received_row(t) for t in fresh])
         return fresh
 
     async def forget_tickets(self, ticket_ids: Sequence[str]) -> None:
@@ -450,7 +465,8 @@ def urgency(priority: str | None) -> int:
     return URGENCY.get(priority or "", NO_URGENCY)
 
 
-def _received_row(ticket: Ticket) -> dict[str, Any]:
+def received_row(ticket: Ticket) -> dict[str, Any]:
+    """A ticket's review-queue row before it has any outcome."""
     priority = ticket.priority.value if ticket.priority else None
     return {
         "ticket_id": ticket.ticket_id,
@@ -468,7 +484,7 @@ def _queue_row(ticket: Ticket, result: TicketResult) -> dict[str, Any]:
     priority = priority or (ticket.priority.value if ticket.priority else None)
     grounding = result.grounding
     return {
-        **_received_row(ticket),
+        **received_row(ticket),
         "state": result.status,
         "urgency": urgency(priority),
         "category": analysis.category if analysis else None,
@@ -501,6 +517,10 @@ def _reply_row(result: TicketResult, version: str) -> dict[str, Any]:
 def _dead_letter_row(outcome: Outcome, now: datetime) -> dict[str, Any]:
     letter = outcome.dead_letter
     assert letter is not None
+    return {**_letter_row(letter, now), "attempts": outcome.result.attempts}
+
+
+def _letter_row(letter: DeadLetterMessage, now: datetime) -> dict[str, Any]:
     return {
         "message_id": letter.message_id,
         "ticket_id": letter.ticket_id,
@@ -509,7 +529,7 @@ def _dead_letter_row(outcome: Outcome, now: datetime) -> dict[str, Any]:
         "queue": letter.queue,
         "reason": letter.reason,
         "error_type": letter.error_type,
-        "attempts": outcome.result.attempts,
+        "attempts": max(1, len(letter.history)),
         "history": [record.model_dump(mode="json") for record in letter.history],
         "original": letter.original,
         "created_at": now,

@@ -1,0 +1,180 @@
+"""The write-back stage: what Supporter made of a ticket, into the helpdesk it came from.
+
+It consumes the `write-back` queue, fed by the output stage after a result is
+stored (modes `tags` and `note`) and by the review screen when a reviewer
+approves a draft (`after-review`). It runs in the `StageWorker` like the other
+stages: transient failures are retried with backoff, permanent ones and the last
+try are dead-lettered (`supporter dlq list`, `supporter dlq replay`), and a
+circuit breaker parks write-backs while the helpdesk is unavailable.
+
+Effects once: the store is asked to claim the ticket's write-back of this draft
+version before the helpdesk is called, and records the note's id after. A
+retry, a redelivery or a replay of a version already written makes no call; a
+new version passes the earlier receipt so the connector updates that note. Only
+tickets received from the helpdesk (webhook or poll) are ever written into.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from pydantic import BaseModel
+
+from supporter.domain.errors import InvalidAnswerError, PermanentError
+from supporter.domain.messages import DeadLetterMessage, WriteBackMessage
+from supporter.helpdesks.base import Helpdesk, WriteBackMode, WriteReceipt
+from supporter.helpdesks.drafts import draft_of
+from supporter.observability import tracing
+from supporter.pipeline.worker import Stage
+from supporter.store.helpdesks import Claim, ClaimState
+
+log = logging.getLogger(__name__)
+
+WRITE_BACK = "write-back"
+STAGE = "write-back"
+
+
+class WriteBackBusy(InvalidAnswerError):
+    """Another worker is writing this ticket's write-back right now: try again later.
+
+    An `InvalidAnswerError` for the worker's purposes: it uses a try at the normal
+    pace and never opens the circuit (the helpdesk is not at fault)."""
+
+
+class WriteBackState(Protocol):
+    """What the stage keeps in the store (`SqlHelpdeskState`)."""
+
+    async def claim(self, helpdesk: str, ticket_id: str, mode: str, version: str) -> Claim: ...
+
+    async def record_written(
+        self, helpdesk: str, ticket_id: str, mode: str, version: str, note_id: str | None
+    ) -> None: ...
+
+    async def release(self, helpdesk: str, ticket_id: str) -> None: ...
+
+    async def resolve_dead_letters(self, ticket_id: str, queue: str) -> None: ...
+
+
+class WriteBackDone(BaseModel):
+    """How a write-back ended: `written`, `updated`, `unchanged` (this version was
+    written already) or `not_received` (not a ticket of this helpdesk)."""
+
+    outcome: str
+
+
+def _ignore(*_: object) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class WriteBackRoute:
+    """What the output stage sends to the write-back queue after storing a result, and
+    whom it tells (the run's counters: a replay waits for its write-backs)."""
+
+    helpdesk: str
+    mode: WriteBackMode
+    on_published: Callable[[], None] = _ignore
+    on_dead_letter: Callable[[DeadLetterMessage], None] = _ignore
+
+    @property
+    def after_storing(self) -> bool:
+        """`after-review` writes only what a reviewer approved: nothing on storing."""
+        return self.mode is not WriteBackMode.AFTER_REVIEW
+
+
+@dataclass(frozen=True)
+class WriteBackSetup:
+    """A pipeline's write-back: where to (`route`), what it keeps (`state`), and how
+    to open the connector, which only a process running the stage does."""
+
+    route: WriteBackRoute
+    state: WriteBackState
+    connect: Callable[[], Helpdesk]
+    public_replies: bool = False
+    concurrency: int = 4
+
+
+class WriteBacks:
+    """The stage's work on one message."""
+
+    def __init__(
+        self,
+        helpdesk: Helpdesk,
+        state: WriteBackState,
+        *,
+        public_replies: bool = False,
+        on_settled: Callable[[str, str], None] | None = None,
+    ) -> None:
+        """`public_replies`: an approved draft goes out as a public reply instead of a
+        note (never anything else). `on_settled(helpdesk, outcome)` counts outcomes."""
+        self._helpdesk = helpdesk
+        self._state = state
+        self._public = public_replies
+        self._on_settled = on_settled
+
+    def stage(self, *, concurrency: int = 4) -> Stage[WriteBackMessage, WriteBackDone]:
+        return Stage(STAGE, WRITE_BACK, "", WriteBackMessage, self.handle, concurrency)
+
+    async def handle(self, message: WriteBackMessage) -> WriteBackDone:
+        name = self._helpdesk.name
+        if message.helpdesk != name:
+            raise PermanentError(
+                f"a write-back for {message.helpdesk} reached the {name} write-back stage"
+            )
+        mode = WriteBackMode(message.mode)
+        if mode is WriteBackMode.AFTER_REVIEW and message.approved_by is None:
+            raise PermanentError("after-review writes only approved drafts; this one is not")
+        draft = draft_of(message, public=self._public)
+        claim = await self._state.claim(name, message.ticket_id, mode.value, draft.version)
+        if claim.state is ClaimState.BUSY:
+            raise WriteBackBusy(f"ticket {message.ticket_id} is being written by another worker")
+        if claim.state is not ClaimState.CLAIMED:
+            outcome = "unchanged" if claim.state is ClaimState.DONE else "not_received"
+            return self._settled(outcome)
+        previous = None
+        if claim.previous is not None:
+            previous = WriteReceipt(note_id=claim.previous.note_id)
+        try:
+            with tracing.stage_span(
+                f"{name} write-back",
+                kind=SpanKind.CLIENT,
+                queue=WRITE_BACK,
+                message_id=message.message_id,
+            ) as span:
+                span.set_attributes(
+                    {
+                        "supporter.helpdesk": name,
+                        "supporter.write_back.mode": mode.value,
+                        "supporter.write_back.public": draft.public,
+                        "supporter.write_back.update": previous is not None,
+                    }
+                )
+                receipt = await self._helpdesk.write_back(draft, mode, previous)
+        except BaseException:
+            # Claimed and not written: the next try takes it at once, not after the lease.
+            await self._state.release(name, message.ticket_id)
+            raise
+        note_id = receipt.note_id or (previous.note_id if previous else None)
+        await self._state.record_written(
+            name, message.ticket_id, mode.value, draft.version, note_id
+        )
+        await self._state.resolve_dead_letters(message.ticket_id, WRITE_BACK)
+        log.info(
+            "wrote ticket %s back to %s (%s%s)",
+            message.ticket_id,
+            name,
+            mode.value,
+            ", public reply" if draft.public else "",
+        )
+        return self._settled("updated" if previous is not None else "written")
+
+    def _settled(self, outcome: str) -> WriteBackDone:
+        trace.get_current_span().set_attribute("supporter.write_back.outcome", outcome)
+        if self._on_settled is not None:
+            self._on_settled(self._helpdesk.name, outcome)
+        return WriteBackDone(outcome=outcome)

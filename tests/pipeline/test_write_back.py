@@ -1,0 +1,405 @@
+"""The write-back stage: effects once (a rerun, a redelivery or a replay never writes
+twice; a new version updates the earlier note), retries and dead letters, replay,
+the circuit breaker during an outage, and what each mode may write."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import pytest
+from tests.helpdesks.fakes import NAME, FakeHelpdesk, ticket
+
+from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
+from supporter.brokers.memory import MemoryBroker
+from supporter.domain.errors import PermanentError, TransientError
+from supporter.domain.messages import WriteBackMessage
+from supporter.domain.models import (
+    Analysis,
+    GroundingCheck,
+    Priority,
+    Reply,
+    Sentiment,
+    Ticket,
+    Transaction,
+)
+from supporter.helpdesks.base import HelpdeskUnavailable, WriteBackMode
+from supporter.llm.offline import OfflineProvider
+from supporter.pipeline.orchestrator import Pipeline, PipelineOptions, RunReport
+from supporter.pipeline.retry import RetryPolicy
+from supporter.pipeline.write_back import (
+    WriteBackBusy,
+    WriteBackRoute,
+    WriteBacks,
+    WriteBackSetup,
+)
+from supporter.sources.base import Reject
+from supporter.store.helpdesks import SqlHelpdeskState
+from supporter.store.sql import SqlStore, sqlite_url
+from supporter.transactions.sql import SqlTransactionIndex
+
+FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
+CARD = "4242 4242 4242 4242"
+
+
+class Tickets:
+    def __init__(self, tickets: Sequence[Ticket]) -> None:
+        self._tickets = tickets
+
+    async def tickets(self, on_reject: object) -> AsyncIterator[Ticket]:
+        for each in self._tickets:
+            yield each
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
+    opened = await SqlStore.open(sqlite_url(tmp_path / "s.db"))
+    yield opened
+    await opened.close()
+
+
+async def run(
+    store: SqlStore,
+    helpdesk: FakeHelpdesk,
+    tickets: Sequence[Ticket],
+    *,
+    mode: WriteBackMode = WriteBackMode.NOTE,
+    force: bool = False,
+    policy: RetryPolicy = FAST,
+    circuit_reset_after: float = 30.0,
+    circuit_threshold: int = 5,
+) -> tuple[RunReport, Pipeline]:
+    pipeline = pipeline_of(
+        store,
+        helpdesk,
+        mode=mode,
+        force=force,
+        policy=policy,
+        circuit_reset_after=circuit_reset_after,
+        circuit_threshold=circuit_threshold,
+    )
+    rejects: list[Reject] = []
+    async with asyncio.timeout(30):
+        report = await pipeline.run(Tickets(tickets), None, rejects.append)
+    return report, pipeline
+
+
+def pipeline_of(
+    store: SqlStore,
+    helpdesk: FakeHelpdesk,
+    *,
+    mode: WriteBackMode = WriteBackMode.NOTE,
+    force: bool = False,
+    policy: RetryPolicy = FAST,
+    circuit_reset_after: float = 30.0,
+    circuit_threshold: int = 5,
+    public_replies: bool = False,
+) -> Pipeline:
+    options = PipelineOptions(
+        policy=policy,
+        force=force,
+        shutdown_timeout=5,
+        circuit_reset_after=circuit_reset_after,
+        circuit_threshold=circuit_threshold,
+    )
+    setup = WriteBackSetup(
+        route=WriteBackRoute(NAME, mode),
+        state=SqlHelpdeskState(store.engine),
+        connect=lambda: helpdesk,
+        public_replies=public_replies,
+        concurrency=1,
+    )
+    return Pipeline(
+        MemoryBroker(maxsize=16),
+        store,
+        OfflineProvider(DEFAULT_TAXONOMY),
+        DEFAULT_TAXONOMY,
+        [],
+        options,
+        transactions=SqlTransactionIndex(store.engine),
+        write_back=setup,
+    )
+
+
+async def received(store: SqlStore, *tickets: Ticket) -> list[Ticket]:
+    await SqlHelpdeskState(store.engine).receive(NAME, tickets)
+    return list(tickets)
+
+
+async def test_each_received_ticket_gets_one_note_and_a_rerun_writes_nothing_again(
+    store: SqlStore,
+) -> None:
+    tickets = await received(store, ticket("1"), ticket("2"), ticket("3"))
+    helpdesk = FakeHelpdesk()
+    report, pipeline = await run(store, helpdesk, tickets)
+    assert report.exit_code == 0
+    assert sorted(call.draft.ticket_id for call in helpdesk.calls) == ["1", "2", "3"]
+    assert {call.mode for call in helpdesk.calls} == {WriteBackMode.NOTE}
+    assert all(call.previous is None for call in helpdesk.calls)
+    note = helpdesk.calls[0].draft.note
+    assert note is not None
+    assert note.startswith("Draft by Supporter (not sent to the customer).")
+    assert "--- Draft reply ---" in note
+    assert not any(call.draft.public for call in helpdesk.calls)
+    assert pipeline.stats.write_backs[(NAME, "written")] == 3
+    assert helpdesk.closed
+
+    # Redone from scratch: the same drafts, so nothing is written again.
+    rerun = FakeHelpdesk()
+    _, again = await run(store, rerun, tickets, force=True)
+    assert rerun.calls == []
+    assert again.stats.write_backs[(NAME, "unchanged")] == 3
+    record = await SqlHelpdeskState(store.engine).write_back(NAME, "1")
+    assert record is not None
+    assert record.status == "written"
+    assert record.note_id is not None
+
+
+async def test_a_ticket_not_received_from_the_helpdesk_is_never_written(store: SqlStore) -> None:
+    await received(store, ticket("1"))
+    helpdesk = FakeHelpdesk()
+    _, pipeline = await run(store, helpdesk, [ticket("1"), ticket("from-a-file")])
+    assert [call.draft.ticket_id for call in helpdesk.calls] == ["1"]
+    assert pipeline.stats.write_backs[(NAME, "not_received")] == 1
+
+
+async def test_tags_mode_writes_the_classification_and_no_note(store: SqlStore) -> None:
+    tickets = await received(store, ticket("1"))
+    helpdesk = FakeHelpdesk()
+    await run(store, helpdesk, tickets, mode=WriteBackMode.TAGS)
+    [call] = helpdesk.calls
+    assert call.mode is WriteBackMode.TAGS
+    assert call.draft.note is None
+    assert call.draft.tags[0] == "supporter"
+    assert call.draft.tags[1] == f"supporter_{call.draft.category}"
+
+
+async def test_after_review_writes_nothing_when_results_are_stored(store: SqlStore) -> None:
+    tickets = await received(store, ticket("1"))
+    helpdesk = FakeHelpdesk()
+    report, pipeline = await run(store, helpdesk, tickets, mode=WriteBackMode.AFTER_REVIEW)
+    assert report.exit_code == 0
+    assert helpdesk.calls == []
+    assert pipeline.stats.write_backs_published == 0
+
+
+async def test_retries_then_a_dead_letter_that_keeps_the_draft_and_replays(
+    store: SqlStore,
+) -> None:
+    tickets = await received(store, ticket("1"), ticket("2"))
+    helpdesk = FakeHelpdesk(failures_for={"2": [TransientError("the helpdesk hiccupped")] * 3})
+    report, pipeline = await run(store, helpdesk, tickets)
+    assert len(helpdesk.calls) == 1
+    assert helpdesk.failed_calls == 3
+    assert pipeline.stats.write_backs[(NAME, "dead_lettered")] == 1
+    assert report.stats.stage("write-back").retried == 2
+    [letter] = await store.dead_letters()
+    assert (letter.stage, letter.queue, letter.attempts) == ("write-back", "write-back", 3)
+    failed_ticket = letter.ticket_id
+    assert failed_ticket == "2"
+    # The draft stands: only writing it back failed.
+    [result] = await store.results([failed_ticket])
+    assert result.status == "responded"
+
+    healed = FakeHelpdesk()
+    replay = pipeline_of(store, healed)
+    async with asyncio.timeout(30):
+        replayed = await replay.replay([letter])
+    assert replayed.not_replayable == []
+    assert [call.draft.ticket_id for call in healed.calls] == [failed_ticket]
+    assert await store.dead_letters() == []
+    # Replaying again writes nothing: the version is written.
+    again = FakeHelpdesk()
+    [resolved] = await store.dead_letters(include_resolved=True)
+    async with asyncio.timeout(30):
+        await pipeline_of(store, again).replay([resolved])
+    assert again.calls == []
+
+
+async def test_a_permanent_refusal_is_dead_lettered_at_once(store: SqlStore) -> None:
+    tickets = await received(store, ticket("1"))
+    helpdesk = FakeHelpdesk(failures=[PermanentError("ticket 1 was deleted")])
+    await run(store, helpdesk, tickets)
+    [letter] = await store.dead_letters()
+    assert letter.error_type == "PermanentError"
+    assert letter.attempts == 1
+    assert helpdesk.calls == []
+
+
+async def test_without_a_helpdesk_a_write_back_letter_is_not_replayable(store: SqlStore) -> None:
+    tickets = await received(store, ticket("1"))
+    await run(store, FakeHelpdesk(failures=[PermanentError("gone")]), tickets)
+    [letter] = await store.dead_letters()
+    plain = Pipeline(
+        MemoryBroker(),
+        store,
+        OfflineProvider(DEFAULT_TAXONOMY),
+        DEFAULT_TAXONOMY,
+        [],
+        PipelineOptions(policy=FAST, shutdown_timeout=5),
+        transactions=SqlTransactionIndex(store.engine),
+    )
+    async with asyncio.timeout(30):
+        report = await plain.replay([letter])
+    assert report.not_replayable == [letter.id]
+
+
+async def test_an_outage_parks_write_backs_instead_of_burning_their_tries(
+    store: SqlStore,
+) -> None:
+    tickets = await received(store, *(ticket(str(n)) for n in range(5)))
+    helpdesk = FakeHelpdesk(
+        outage=HelpdeskUnavailable("503 from the helpdesk"),
+        unavailable_until=time.monotonic() + 0.3,
+    )
+    # Two tries each: without the circuit, the outage would dead-letter tickets.
+    report, pipeline = await run(
+        store,
+        helpdesk,
+        tickets,
+        policy=RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02),
+        circuit_threshold=1,
+        circuit_reset_after=0.6,
+    )
+    assert report.exit_code == 0
+    assert helpdesk.failed_calls == 1
+    assert sorted(call.draft.ticket_id for call in helpdesk.calls) == [str(n) for n in range(5)]
+    assert await store.dead_letters() == []
+    assert pipeline.stats.write_backs[(NAME, "written")] == 5
+
+
+def analysis() -> Analysis:
+    return Analysis(
+        category="refund_request",
+        priority=Priority.HIGH,
+        sentiment=Sentiment.NEGATIVE,
+        language="en",
+        summary="refund",
+        confidence=0.9,
+        needs_human=False,
+        related_transaction_ids=["ch_1"],
+    )
+
+
+def message(
+    body: str = "We refunded 19.99 EUR.",
+    *,
+    mode: str = "note",
+    approved_by: str | None = None,
+    passed: bool = True,
+) -> WriteBackMessage:
+    return WriteBackMessage(
+        origin_id="o1",
+        helpdesk=NAME,
+        mode=mode,  # type: ignore[arg-type]
+        ticket=ticket("1"),
+        analysis=analysis(),
+        reply=Reply(body=body, cited_transaction_ids=["ch_1"], cited_articles=["refunds#1"]),
+        grounding=GroundingCheck(passed=passed, problems=[] if passed else ["amount 25.00"]),
+        transactions=[
+            Transaction(
+                transaction_id="ch_1",
+                customer_id="C-1",
+                amount="19.99",  # type: ignore[arg-type]
+                currency="EUR",
+                status="succeeded",
+                created_at=ticket("1").created_at,
+                card_last4="4242",
+            )
+        ],
+        approved_by=approved_by,
+    )
+
+
+async def test_a_new_version_updates_the_note_and_a_redelivery_writes_nothing(
+    store: SqlStore,
+) -> None:
+    await received(store, ticket("1"))
+    helpdesk = FakeHelpdesk()
+    stage = WriteBacks(helpdesk, SqlHelpdeskState(store.engine))
+    first = await stage.handle(message())
+    redelivered = await stage.handle(message())
+    edited = await stage.handle(message("We refunded 19.99 EUR on 2 January."))
+    assert [first.outcome, redelivered.outcome, edited.outcome] == [
+        "written",
+        "unchanged",
+        "updated",
+    ]
+    assert len(helpdesk.calls) == 2
+    assert helpdesk.calls[0].previous is None
+    previous = helpdesk.calls[1].previous
+    assert previous is not None
+    assert previous.note_id == "note-1"
+
+
+async def test_a_failed_write_is_released_for_the_next_try(store: SqlStore) -> None:
+    await received(store, ticket("1"))
+    helpdesk = FakeHelpdesk(failures=[HelpdeskUnavailable("timeout")])
+    stage = WriteBacks(helpdesk, SqlHelpdeskState(store.engine))
+    with pytest.raises(HelpdeskUnavailable):
+        await stage.handle(message())
+    assert (await stage.handle(message())).outcome == "written"
+
+
+async def test_a_write_back_held_elsewhere_is_tried_later(store: SqlStore) -> None:
+    await received(store, ticket("1"))
+    state = SqlHelpdeskState(store.engine)
+    stage = WriteBacks(FakeHelpdesk(), state)
+    # Another worker holds the ticket's write-back of another version.
+    await state.claim(NAME, "1", "note", "elsewhere")
+    with pytest.raises(WriteBackBusy):
+        await stage.handle(message())
+
+
+async def test_after_review_writes_only_approved_drafts(store: SqlStore) -> None:
+    await received(store, ticket("1"))
+    helpdesk = FakeHelpdesk()
+    stage = WriteBacks(helpdesk, SqlHelpdeskState(store.engine))
+    with pytest.raises(PermanentError, match="only approved drafts"):
+        await stage.handle(message(mode="after-review"))
+    assert helpdesk.calls == []
+    await stage.handle(message(mode="after-review", approved_by="ana"))
+    [call] = helpdesk.calls
+    assert call.mode is WriteBackMode.AFTER_REVIEW
+    assert call.draft.note is not None
+    assert "Approved by ana" in call.draft.note
+    assert not call.draft.public
+
+
+async def test_a_public_reply_only_when_asked_and_only_for_an_approved_draft(
+    store: SqlStore,
+) -> None:
+    await received(store, ticket("1"), ticket("2"))
+    helpdesk = FakeHelpdesk()
+    stage = WriteBacks(helpdesk, SqlHelpdeskState(store.engine), public_replies=True)
+    await stage.handle(message())  # note mode: never public
+    approved = message("Approved text.", mode="after-review", approved_by="ana")
+    await stage.handle(approved.model_copy(update={"ticket": ticket("2")}))
+    unapproved, public = helpdesk.calls
+    assert not unapproved.draft.public
+    assert public.draft.public
+    assert public.draft.note == "Approved text."
+
+
+async def test_a_write_back_for_another_helpdesk_is_refused(store: SqlStore) -> None:
+    stage = WriteBacks(FakeHelpdesk(name="rt"), SqlHelpdeskState(store.engine))
+    with pytest.raises(PermanentError, match="zendesk"):
+        await stage.handle(message())
+
+
+def test_the_note_says_what_it_rests_on_and_masks_card_numbers() -> None:
+    from supporter.helpdesks.drafts import draft_of
+
+    draft = draft_of(message(f"Your card {CARD} was refunded.", passed=False))
+    note = draft.note
+    assert note is not None
+    assert CARD not in note
+    assert "**** 4242" in note
+    assert "ch_1, charge of 19.99 EUR, succeeded, 2026-01-02, card ending 4242" in note
+    assert "refunds#1" in note
+    assert "Grounding warning" in note
+    assert "amount 25.00" in note
+    assert "supporter_grounding_warning" in draft.tags
+    assert draft_of(message("Another text.")).version != draft.version

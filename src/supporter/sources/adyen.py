@@ -34,6 +34,7 @@ from supporter.sources.tabular import (
     required,
     text,
 )
+from supporter.sources.typed import typed_transaction
 from supporter.sources.values import (
     BadValue,
     parse_amount,
@@ -104,7 +105,7 @@ class AdyenSettlement(VendorFormat):
                 references.insert(0, payment)
             customer_email = email(text(row, shopper_email_at, "Shopper Email", limits.text))
             method = text(row, method_at, "Payment Method", limits.text)
-            return Transaction(
+            return typed_transaction(
                 transaction_id=own_id,
                 customer_id=customer(
                     text(row, shopper_at, "Shopper Reference", limits.id), customer_email

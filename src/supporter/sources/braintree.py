@@ -34,6 +34,7 @@ from supporter.sources.tabular import (
     required,
     text,
 )
+from supporter.sources.typed import typed_transaction
 from supporter.sources.values import (
     card_last4,
     parse_amount,
@@ -87,7 +88,7 @@ class BraintreeTransactions(VendorFormat):
             status = required(row, status_at, "Transaction Status", limits.text).lower()
             refunded = text(row, refunded_at, "Refunded Transaction ID", limits.id)
             references = tuple(filter(None, (refunded, text(row, order_at, "Order ID", limits.id))))
-            return Transaction(
+            return typed_transaction(
                 transaction_id=required(row, id_at, "Transaction ID", limits.id),
                 customer_id=customer(
                     text(row, customer_at, "Customer ID", limits.id), customer_email

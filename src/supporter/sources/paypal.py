@@ -49,6 +49,7 @@ from supporter.sources.tabular import (
     required,
     text,
 )
+from supporter.sources.typed import typed_transaction
 from supporter.sources.values import parse_amount, parse_currency, parse_moment, parse_zone
 
 __all__ = ["ACTIVITY"]
@@ -168,7 +169,7 @@ class PayPalActivity(VendorFormat):
             description = text(row, item_at, "Item Title", limits.description) or text(
                 row, subject_at, "Subject", limits.description
             )
-            return Transaction(
+            return typed_transaction(
                 transaction_id=required(row, id_at, "Transaction ID", limits.id),
                 customer_id=customer(None, customer_email),
                 amount=gross,

@@ -28,6 +28,7 @@ from supporter.sources.tabular import (
     required,
     text,
 )
+from supporter.sources.typed import typed_transaction
 from supporter.sources.values import parse_amount, parse_currency, parse_moment
 
 __all__ = ["PAYMENTS"]
@@ -64,7 +65,7 @@ class ShopifyPayments(VendorFormat):
             order_key = order or "no-order"
             brand = text(row, brand_at, "Card Brand", limits.text)
             references = (order, order.lstrip("#")) if order else ()
-            return Transaction(
+            return typed_transaction(
                 transaction_id=f"{order_key}/{kind_text}/{created:%Y%m%dT%H%M%S}",
                 customer_id="",
                 amount=parse_amount(required(row, amount_at, "Amount", limits.text), "Amount"),

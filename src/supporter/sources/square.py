@@ -37,6 +37,7 @@ from supporter.sources.tabular import (
     required,
     text,
 )
+from supporter.sources.typed import typed_transaction
 from supporter.sources.values import (
     BadValue,
     card_last4,
@@ -103,7 +104,7 @@ class SquareTransactions(VendorFormat):
                 own_id = f"{transaction}/refund/{created:%Y%m%dT%H%M%S}"
                 references.insert(0, transaction)
             status = (text(row, status_at, "Transaction Status", limits.text) or "complete").lower()
-            return Transaction(
+            return typed_transaction(
                 transaction_id=own_id,
                 customer_id=customer(text(row, customer_at, "Customer ID", limits.id), None),
                 amount=parse_amount(amount_text, amount_name),

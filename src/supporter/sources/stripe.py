@@ -46,6 +46,7 @@ from supporter.sources.tabular import (
     required,
     text,
 )
+from supporter.sources.typed import typed_transaction
 from supporter.sources.values import card_last4, parse_amount, parse_currency, parse_moment
 
 __all__ = ["BALANCE", "PAYMENTS"]
@@ -90,7 +91,7 @@ class StripePayments(VendorFormat):
             disputed = text(row, disputed_at, "Disputed Amount", limits.text)
             dispute = text(row, dispute_at, "Dispute Status", limits.text)
             customer_email = email(text(row, email_at, "Customer Email", limits.text))
-            return Transaction(
+            return typed_transaction(
                 transaction_id=required(row, id_at, "id", limits.id),
                 customer_id=customer(
                     text(row, customer_at, "Customer ID", limits.id), customer_email
@@ -156,7 +157,7 @@ class StripeBalance(VendorFormat):
             quoted = [row[at].strip() for at in reference_at]
             if kind is not TransactionType.CHARGE and charge:
                 quoted.insert(0, charge)
-            return Transaction(
+            return typed_transaction(
                 transaction_id=own_id,
                 customer_id=customer(
                     text(row, customer_at, "customer_id", limits.id), customer_email

@@ -3,7 +3,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from supporter.domain import masking
-from supporter.domain.masking import contains_card_number, luhn_valid, mask_card_numbers
+from supporter.domain.masking import (
+    contains_card_number,
+    luhn_valid,
+    mask_card_numbers,
+    may_hold_card_data,
+)
 
 
 @pytest.mark.parametrize(
@@ -96,3 +101,21 @@ def test_the_pre_checks_skip_only_text_without_a_card(text: str) -> None:
     assert mask_card_numbers(text) == _every_run_examined(text)
     runs = [match.group(0) for match in masking._DIGIT_RUN.finditer(text)]
     assert contains_card_number(text) == any(masking._mask_run(run) != run for run in runs)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [*"0123456789", " ", "-", "\u00a0", "\u2013", "/", "x", "\n", "CVV ", "Exp ", "**** "]
+        ),
+        max_size=60,
+    ).map("".join),
+    st.integers(0, 60),
+    st.integers(0, 60),
+)
+def test_text_cleared_as_holding_no_card_data_is_left_alone_in_every_part(
+    text: str, start: int, end: int
+) -> None:
+    if not may_hold_card_data(text):
+        assert _every_run_examined(text) == text
+        assert _every_run_examined(text[start:end]) == text[start:end]

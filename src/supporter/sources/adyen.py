@@ -31,8 +31,7 @@ from supporter.sources.tabular import (
     VendorFormat,
     customer,
     email,
-    required,
-    text,
+    missing,
 )
 from supporter.sources.typed import typed_transaction
 from supporter.sources.values import (
@@ -60,63 +59,57 @@ class AdyenSettlement(VendorFormat):
     locales = (Locale("en", ("Psp Reference", "Creation Date", "TimeZone", "Type", _CREDIT)),)
 
     def parser(self, header: Header, context: ParseContext) -> RowParser:
-        limits = context.limits
-        psp_at, merchant_ref_at = header.need("Psp Reference"), header.find("Merchant Reference")
+        id_limit = context.limits.id
+        psp_at = header.need("Psp Reference", limit=id_limit)
+        merchant_ref_at = header.column("Merchant Reference", limit=id_limit)
         date_at, zone_at, type_at = (
             header.need("Creation Date"),
             header.need("TimeZone"),
             header.need("Type"),
         )
-        modification_at = header.find("Modification Reference")
+        modification_at = header.find("Modification Reference", limit=id_limit)
         currency_at = header.need("Gross Currency")
         debit_at, credit_at = header.need(_DEBIT), header.need(_CREDIT)
-        method_at = header.find("Payment Method")
-        shopper_at, shopper_email_at = (
-            header.find("Shopper Reference"),
-            header.find("Shopper Email"),
-        )
-        other_ref_at = header.find("Modification Merchant Reference")
+        method_at = header.column("Payment Method")
+        shopper_at = header.column("Shopper Reference", limit=id_limit)
+        shopper_email_at = header.column("Shopper Email")
+        other_ref_at = header.column("Modification Merchant Reference", limit=id_limit)
 
         def parse(row: list[str]) -> Transaction | str:
-            type_text = required(row, type_at, "Type", limits.text)
+            type_text = row[type_at].strip() or missing("Type")
             kind = _TYPES.get(type_text.lower())
             if kind is None:
                 return type_text
-            debit = text(row, debit_at, _DEBIT, limits.text)
-            credit = text(row, credit_at, _CREDIT, limits.text)
-            if (debit is None) == (credit is None):
+            debit, credit = row[debit_at].strip(), row[credit_at].strip()
+            if bool(debit) == bool(credit):
                 raise BadValue(
                     _CREDIT, "expected an amount in exactly one of the debit and credit columns"
                 )
-            amount = parse_amount(credit, _CREDIT) if credit else -parse_amount(debit or "", _DEBIT)
-            payment = required(row, psp_at, "Psp Reference", limits.id)
+            amount = parse_amount(credit, _CREDIT) if credit else -parse_amount(debit, _DEBIT)
+            payment = row[psp_at].strip() or missing("Psp Reference")
             own_id = payment
             references = [
-                value
-                for at in (merchant_ref_at, other_ref_at)
-                if (value := text(row, at, "Merchant Reference", limits.id))
+                value for at in (merchant_ref_at, other_ref_at) if (value := row[at].strip())
             ]
             if kind is not TransactionType.CHARGE:
                 own_id = (
-                    required(row, modification_at, "Modification Reference", limits.id)
+                    row[modification_at].strip() or missing("Modification Reference")
                     if modification_at is not None
                     else f"{payment}/{type_text}"
                 )
                 references.insert(0, payment)
-            customer_email = email(text(row, shopper_email_at, "Shopper Email", limits.text))
-            method = text(row, method_at, "Payment Method", limits.text)
+            customer_email = email(row[shopper_email_at].strip())
+            method = row[method_at].strip()
             return typed_transaction(
                 transaction_id=own_id,
-                customer_id=customer(
-                    text(row, shopper_at, "Shopper Reference", limits.id), customer_email
-                ),
+                customer_id=customer(row[shopper_at].strip(), customer_email),
                 amount=amount,
-                currency=parse_currency(required(row, currency_at, "Gross Currency", limits.text)),
+                currency=parse_currency(row[currency_at].strip() or missing("Gross Currency")),
                 status="settled",
                 created_at=parse_moment(
-                    required(row, date_at, "Creation Date", limits.text),
+                    row[date_at].strip() or missing("Creation Date"),
                     "Creation Date",
-                    zone=parse_zone(required(row, zone_at, "TimeZone", limits.text), "TimeZone"),
+                    zone=parse_zone(row[zone_at].strip() or missing("TimeZone"), "TimeZone"),
                 ),
                 type=kind,
                 description=f"{method} payment" if method else None,

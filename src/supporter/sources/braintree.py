@@ -31,8 +31,7 @@ from supporter.sources.tabular import (
     customer,
     email,
     masked,
-    required,
-    text,
+    missing,
 )
 from supporter.sources.typed import typed_transaction
 from supporter.sources.values import (
@@ -66,49 +65,46 @@ class BraintreeTransactions(VendorFormat):
 
     def parser(self, header: Header, context: ParseContext) -> RowParser:
         limits, order = context.limits, context.date_order
-        id_at, type_at = header.need("Transaction ID"), header.need("Transaction Type")
+        id_at = header.need("Transaction ID", limit=limits.id)
+        type_at = header.need("Transaction Type")
         status_at, created_at = header.need("Transaction Status"), header.need("Created Datetime")
-        zone_at, currency_at = header.find("Created Timezone"), header.need("Currency ISO Code")
-        settled_at = header.find("Amount Submitted For Settlement")
+        zone_at, currency_at = header.column("Created Timezone"), header.need("Currency ISO Code")
+        settled_at = header.column("Amount Submitted For Settlement")
         authorized_at = header.need("Amount Authorized", "Amount Submitted For Settlement")
-        customer_at, email_at = header.find("Customer ID"), header.find("Customer Email")
-        order_at, last4_at = header.find("Order ID"), header.find("Last Four of Credit Card")
-        refunded_at = header.find("Refunded Transaction ID")
-        description_at = header.find("Descriptor Name")
+        customer_at = header.column("Customer ID", limit=limits.id)
+        email_at = header.column("Customer Email")
+        order_at = header.column("Order ID", limit=limits.id)
+        last4_at = header.column("Last Four of Credit Card")
+        refunded_at = header.column("Refunded Transaction ID", limit=limits.id)
+        description_at = header.column("Descriptor Name", limit=limits.description)
 
         def parse(row: list[str]) -> Transaction:
-            refund = required(row, type_at, "Transaction Type", limits.text).lower() == "credit"
-            amount_text = text(row, settled_at, "Amount Submitted For Settlement", limits.text)
+            refund = (row[type_at].strip() or missing("Transaction Type")).lower() == "credit"
             amount = parse_amount(
-                amount_text or required(row, authorized_at, "Amount Authorized", limits.text),
+                row[settled_at].strip()
+                or row[authorized_at].strip()
+                or missing("Amount Authorized"),
                 "Amount Submitted For Settlement",
             )
-            zone = text(row, zone_at, "Created Timezone", limits.text)
-            customer_email = email(text(row, email_at, "Customer Email", limits.text))
-            status = required(row, status_at, "Transaction Status", limits.text).lower()
-            refunded = text(row, refunded_at, "Refunded Transaction ID", limits.id)
-            references = tuple(filter(None, (refunded, text(row, order_at, "Order ID", limits.id))))
+            zone = row[zone_at].strip()
+            customer_email = email(row[email_at].strip())
+            status = (row[status_at].strip() or missing("Transaction Status")).lower()
+            references = tuple(filter(None, (row[refunded_at].strip(), row[order_at].strip())))
             return typed_transaction(
-                transaction_id=required(row, id_at, "Transaction ID", limits.id),
-                customer_id=customer(
-                    text(row, customer_at, "Customer ID", limits.id), customer_email
-                ),
+                transaction_id=row[id_at].strip() or missing("Transaction ID"),
+                customer_id=customer(row[customer_at].strip(), customer_email),
                 amount=-abs(amount) if refund else amount,
-                currency=parse_currency(
-                    required(row, currency_at, "Currency ISO Code", limits.text)
-                ),
+                currency=parse_currency(row[currency_at].strip() or missing("Currency ISO Code")),
                 status=_STATUSES.get(status, status),
                 created_at=parse_moment(
-                    required(row, created_at, "Created Datetime", limits.text),
+                    row[created_at].strip() or missing("Created Datetime"),
                     "Created Datetime",
                     zone=parse_zone(zone, "Created Timezone") if zone else None,
                     order=order,
                 ),
                 type=TransactionType.REFUND if refund else TransactionType.CHARGE,
-                description=masked(
-                    text(row, description_at, "Descriptor Name", limits.description)
-                ),
-                card_last4=card_last4(text(row, last4_at, "Last Four of Credit Card", limits.text)),
+                description=masked(row[description_at].strip()),
+                card_last4=card_last4(row[last4_at].strip() or None),
                 customer_email=customer_email,
                 references=references,
             )

@@ -46,8 +46,7 @@ from supporter.sources.tabular import (
     customer,
     email,
     masked,
-    required,
-    text,
+    missing,
 )
 from supporter.sources.typed import typed_transaction
 from supporter.sources.values import parse_amount, parse_currency, parse_moment, parse_zone
@@ -138,55 +137,50 @@ class PayPalActivity(VendorFormat):
         limits, order = context.limits, context.date_order
         decimal_comma = context.locale.decimal_comma
         # Every column's position resolved once per header, not looked up per row.
-        time_at, zone_at = header.find(*_COLUMNS["time"]), header.find(*_COLUMNS["zone"])
+        time_at, zone_at = header.column(*_COLUMNS["time"]), header.column(*_COLUMNS["zone"])
         header.find(*_COLUMNS["name"])  # read for the mapping `inspect` shows
-        from_at, to_at = header.find(*_COLUMNS["from"]), header.find(*_COLUMNS["to"])
-        reference_at = header.find(*_COLUMNS["reference"])
-        invoice_at = header.find(*_COLUMNS["invoice"])
-        item_at, subject_at = header.find(*_COLUMNS["item"]), header.find(*_COLUMNS["subject"])
-        date_at, id_at = header.need(*_COLUMNS["date"]), header.need(*_COLUMNS["id"])
+        from_at, to_at = header.column(*_COLUMNS["from"]), header.column(*_COLUMNS["to"])
+        reference_at = header.column(*_COLUMNS["reference"], limit=limits.id)
+        invoice_at = header.column(*_COLUMNS["invoice"], limit=limits.id)
+        item_at = header.column(*_COLUMNS["item"], limit=limits.description)
+        subject_at = header.column(*_COLUMNS["subject"], limit=limits.description)
+        date_at = header.need(*_COLUMNS["date"])
+        id_at = header.need(*_COLUMNS["id"], limit=limits.id)
         gross_at = header.need(*_COLUMNS["gross"])
         type_at, currency_at = header.need(*_COLUMNS["type"]), header.need(*_COLUMNS["currency"])
         status_at = header.need(*_COLUMNS["status"])
 
         def parse(row: list[str]) -> Transaction | str:
             gross = parse_amount(
-                required(row, gross_at, "Gross", limits.text), "Gross", decimal_comma=decimal_comma
+                row[gross_at].strip() or missing("Gross"), "Gross", decimal_comma=decimal_comma
             )
-            kind = classify(required(row, type_at, "Type", limits.text), gross < 0)
+            kind = classify(row[type_at].strip() or missing("Type"), gross < 0)
             if not isinstance(kind, TransactionType):
                 return kind
             # The customer sent a payment, or was sent a refund.
-            if kind is TransactionType.REFUND:
-                customer_email = email(text(row, to_at, "to", limits.text))
-            else:
-                customer_email = email(text(row, from_at, "from", limits.text))
-            zone = text(row, zone_at, "TimeZone", limits.text)
-            status = required(row, status_at, "Status", limits.text).lower()
-            reference = text(row, reference_at, "reference", limits.id)
-            invoice = text(row, invoice_at, "invoice", limits.id)
-            references = tuple(filter(None, (reference, invoice)))
-            description = text(row, item_at, "Item Title", limits.description) or text(
-                row, subject_at, "Subject", limits.description
-            )
+            customer_at = to_at if kind is TransactionType.REFUND else from_at
+            customer_email = email(row[customer_at].strip())
+            zone = row[zone_at].strip()
+            status = (row[status_at].strip() or missing("Status")).lower()
+            reference, invoice = row[reference_at].strip(), row[invoice_at].strip()
             return typed_transaction(
-                transaction_id=required(row, id_at, "Transaction ID", limits.id),
-                customer_id=customer(None, customer_email),
+                transaction_id=row[id_at].strip() or missing("Transaction ID"),
+                customer_id=customer("", customer_email),
                 amount=gross,
-                currency=parse_currency(required(row, currency_at, "Currency", limits.text)),
+                currency=parse_currency(row[currency_at].strip() or missing("Currency")),
                 status=_STATUSES.get(status, status.replace(" ", "_")),
                 created_at=parse_moment(
-                    required(row, date_at, "Date", limits.text),
+                    row[date_at].strip() or missing("Date"),
                     "Date",
-                    time_text=text(row, time_at, "Time", limits.text),
+                    time_text=row[time_at].strip(),
                     time_field="Time",
                     zone=parse_zone(zone, "TimeZone") if zone else None,
                     order=order,
                 ),
                 type=kind,
-                description=masked(description),
+                description=masked(row[item_at].strip() or row[subject_at].strip()),
                 customer_email=customer_email,
-                references=references,
+                references=tuple(filter(None, (reference, invoice))),
             )
 
         return parse

@@ -25,8 +25,7 @@ from supporter.sources.tabular import (
     ParseContext,
     RowParser,
     VendorFormat,
-    required,
-    text,
+    missing,
 )
 from supporter.sources.typed import typed_transaction
 from supporter.sources.values import parse_amount, parse_currency, parse_moment
@@ -47,29 +46,28 @@ class ShopifyPayments(VendorFormat):
     locales = (Locale("en", ("Transaction Date", "Type", "Order", "Payout Status", "Amount")),)
 
     def parser(self, header: Header, context: ParseContext) -> RowParser:
-        limits = context.limits
         date_at, type_at = header.need("Transaction Date"), header.need("Type")
-        order_at, amount_at = header.need("Order"), header.need("Amount")
-        currency_at = header.need("Currency")
-        brand_at = header.find("Card Brand")
+        order_at = header.need("Order", limit=context.limits.id)
+        amount_at, currency_at = header.need("Amount"), header.need("Currency")
+        brand_at = header.column("Card Brand")
 
         def parse(row: list[str]) -> Transaction | str:
-            kind_text = required(row, type_at, "Type", limits.text).lower()
+            kind_text = (row[type_at].strip() or missing("Type")).lower()
             kind = _TYPES.get(kind_text)
             if kind is None:
                 return kind_text
-            order = text(row, order_at, "Order", limits.id)
+            order = row[order_at].strip()
             created = parse_moment(
-                required(row, date_at, "Transaction Date", limits.text), "Transaction Date"
+                row[date_at].strip() or missing("Transaction Date"), "Transaction Date"
             )
             order_key = order or "no-order"
-            brand = text(row, brand_at, "Card Brand", limits.text)
+            brand = row[brand_at].strip()
             references = (order, order.lstrip("#")) if order else ()
             return typed_transaction(
                 transaction_id=f"{order_key}/{kind_text}/{created:%Y%m%dT%H%M%S}",
                 customer_id="",
-                amount=parse_amount(required(row, amount_at, "Amount", limits.text), "Amount"),
-                currency=parse_currency(required(row, currency_at, "Currency", limits.text)),
+                amount=parse_amount(row[amount_at].strip() or missing("Amount"), "Amount"),
+                currency=parse_currency(row[currency_at].strip() or missing("Currency")),
                 status="succeeded",
                 created_at=created,
                 type=kind,

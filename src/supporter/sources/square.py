@@ -34,8 +34,7 @@ from supporter.sources.tabular import (
     VendorFormat,
     customer,
     masked,
-    required,
-    text,
+    missing,
 )
 from supporter.sources.typed import typed_transaction
 from supporter.sources.values import (
@@ -79,41 +78,43 @@ class SquareTransactions(VendorFormat):
         )
         amount_at = header.need("Total Collected", "Gross Sales")
         amount_name = header.columns[amount_at].strip()
-        id_at, payment_at = header.need("Transaction ID"), header.find("Payment ID")
-        event_at, status_at = header.find("Event Type"), header.find("Transaction Status")
-        customer_at, last4_at = header.find("Customer ID"), header.find("PAN Suffix")
-        description_at = header.find("Description")
+        id_at = header.need("Transaction ID", limit=limits.id)
+        payment_at = header.column("Payment ID", limit=limits.id)
+        event_at, status_at = header.column("Event Type"), header.column("Transaction Status")
+        customer_at = header.column("Customer ID", limit=limits.id)
+        last4_at = header.column("PAN Suffix")
+        description_at = header.column("Description", limit=limits.description)
 
         def parse(row: list[str]) -> Transaction:
-            event = (text(row, event_at, "Event Type", limits.text) or "payment").lower()
+            event = (row[event_at].strip() or "payment").lower()
             kind = TransactionType.REFUND if event == "refund" else TransactionType.CHARGE
-            amount_text = required(row, amount_at, amount_name, limits.text)
+            amount_text = row[amount_at].strip() or missing(amount_name)
             created = parse_moment(
-                required(row, date_at, "Date", limits.text),
+                row[date_at].strip() or missing("Date"),
                 "Date",
-                time_text=text(row, time_at, "Time", limits.text),
+                time_text=row[time_at].strip(),
                 time_field="Time",
-                zone=parse_zone(required(row, zone_at, "Time Zone", limits.text), "Time Zone"),
+                zone=parse_zone(row[zone_at].strip() or missing("Time Zone"), "Time Zone"),
                 order=order,
             )
-            transaction = required(row, id_at, "Transaction ID", limits.id)
-            payment = text(row, payment_at, "Payment ID", limits.id)
+            transaction = row[id_at].strip() or missing("Transaction ID")
+            payment = row[payment_at].strip()
             own_id = transaction
             references = [payment] if payment else []
             if kind is TransactionType.REFUND:
                 own_id = f"{transaction}/refund/{created:%Y%m%dT%H%M%S}"
                 references.insert(0, transaction)
-            status = (text(row, status_at, "Transaction Status", limits.text) or "complete").lower()
+            status = (row[status_at].strip() or "complete").lower()
             return typed_transaction(
                 transaction_id=own_id,
-                customer_id=customer(text(row, customer_at, "Customer ID", limits.id), None),
+                customer_id=customer(row[customer_at].strip(), None),
                 amount=parse_amount(amount_text, amount_name),
                 currency=currency_of(amount_text, amount_name),
                 status="completed" if status == "complete" else status,
                 created_at=created,
                 type=kind,
-                description=masked(text(row, description_at, "Description", limits.description)),
-                card_last4=card_last4(text(row, last4_at, "PAN Suffix", limits.text)),
+                description=masked(row[description_at].strip()),
+                card_last4=card_last4(row[last4_at].strip() or None),
                 references=tuple(references),
             )
 

@@ -42,9 +42,8 @@ from supporter.sources.tabular import (
     customer,
     email,
     masked,
+    missing,
     references,
-    required,
-    text,
 )
 from supporter.sources.typed import typed_transaction
 from supporter.sources.values import card_last4, parse_amount, parse_currency, parse_moment
@@ -54,7 +53,7 @@ __all__ = ["BALANCE", "PAYMENTS"]
 _REFERENCE_COLUMNS = ("PaymentIntent ID", "Invoice ID", "Invoice Number", "Checkout Session ID")
 
 
-def _nonzero(value: str | None, field: str) -> Decimal | None:
+def _nonzero(value: str, field: str) -> Decimal | None:
     """An amount column that is empty or 0.00 when nothing was refunded or disputed."""
     amount = parse_amount(value, field) if value else None
     return amount if amount else None
@@ -74,40 +73,41 @@ class StripePayments(VendorFormat):
     )
 
     def parser(self, header: Header, context: ParseContext) -> RowParser:
-        limits = context.limits
-        id_at = header.need("id")
+        id_limit, description_limit = context.limits.id, context.limits.description
+        id_at = header.need("id", limit=id_limit)
         created_at = header.need("Created date (UTC)", "Created (UTC)")
         amount_at, currency_at = header.need("Amount"), header.need("Currency")
         status_at = header.need("Status")
-        refunded_at = header.find("Amount Refunded")
-        customer_at, email_at = header.find("Customer ID"), header.find("Customer Email")
-        last4_at, description_at = header.find("Card Last4"), header.find("Description")
-        disputed_at, dispute_at = header.find("Disputed Amount"), header.find("Dispute Status")
-        reference_at = [at for name in _REFERENCE_COLUMNS if (at := header.find(name)) is not None]
-        reference_at += header.containing("(metadata)")
+        refunded_at = header.column("Amount Refunded")
+        customer_at = header.column("Customer ID", limit=id_limit)
+        email_at, last4_at = header.column("Customer Email"), header.column("Card Last4")
+        description_at = header.column("Description", limit=description_limit)
+        disputed_at, dispute_at = header.column("Disputed Amount"), header.column("Dispute Status")
+        reference_at = [
+            at
+            for name in _REFERENCE_COLUMNS
+            if (at := header.find(name, limit=id_limit)) is not None
+        ]
+        reference_at += header.containing("(metadata)", limit=description_limit)
 
         def parse(row: list[str]) -> Transaction:
-            refunded = text(row, refunded_at, "Amount Refunded", limits.text)
-            disputed = text(row, disputed_at, "Disputed Amount", limits.text)
-            dispute = text(row, dispute_at, "Dispute Status", limits.text)
-            customer_email = email(text(row, email_at, "Customer Email", limits.text))
+            customer_email = email(row[email_at].strip())
+            dispute = row[dispute_at].strip()
             return typed_transaction(
-                transaction_id=required(row, id_at, "id", limits.id),
-                customer_id=customer(
-                    text(row, customer_at, "Customer ID", limits.id), customer_email
-                ),
-                amount=parse_amount(required(row, amount_at, "Amount", limits.text), "Amount"),
-                currency=parse_currency(required(row, currency_at, "Currency", limits.text)),
-                status=_status(required(row, status_at, "Status", limits.text)),
+                transaction_id=row[id_at].strip() or missing("id"),
+                customer_id=customer(row[customer_at].strip(), customer_email),
+                amount=parse_amount(row[amount_at].strip() or missing("Amount"), "Amount"),
+                currency=parse_currency(row[currency_at].strip() or missing("Currency")),
+                status=_status(row[status_at].strip() or missing("Status")),
                 created_at=parse_moment(
-                    required(row, created_at, "Created (UTC)", limits.text), "Created (UTC)"
+                    row[created_at].strip() or missing("Created (UTC)"), "Created (UTC)"
                 ),
-                description=masked(text(row, description_at, "Description", limits.description)),
-                card_last4=card_last4(text(row, last4_at, "Card Last4", limits.text)),
+                description=masked(row[description_at].strip()),
+                card_last4=card_last4(row[last4_at].strip() or None),
                 customer_email=customer_email,
-                amount_refunded=_nonzero(refunded, "Amount Refunded"),
+                amount_refunded=_nonzero(row[refunded_at].strip(), "Amount Refunded"),
                 dispute_status=_status(dispute) if dispute else None,
-                disputed_amount=_nonzero(disputed, "Disputed Amount"),
+                disputed_amount=_nonzero(row[disputed_at].strip(), "Disputed Amount"),
                 references=references(row, reference_at),
             )
 
@@ -130,48 +130,48 @@ class StripeBalance(VendorFormat):
     )
 
     def parser(self, header: Header, context: ParseContext) -> RowParser:
-        limits = context.limits
-        id_at, created_at = header.need("balance_transaction_id"), header.need("created_utc")
+        id_limit, description_limit = context.limits.id, context.limits.description
+        id_at = header.need("balance_transaction_id", limit=id_limit)
+        created_at = header.need("created_utc")
         category_at, gross_at = header.need("reporting_category"), header.need("gross")
-        currency_at, source_at = header.need("currency"), header.find("source_id")
-        charge_at, customer_at = header.find("charge_id"), header.find("customer_id")
-        email_at, description_at = header.find("customer_email"), header.find("description")
+        currency_at = header.need("currency")
+        source_at = header.column("source_id", limit=id_limit)
+        charge_at = header.column("charge_id", limit=id_limit)
+        customer_at = header.column("customer_id", limit=id_limit)
+        email_at = header.column("customer_email")
+        description_at = header.column("description", limit=description_limit)
         reference_at = [
             at
             for name in ("payment_intent_id", "invoice_id", "order_id")
-            if (at := header.find(name)) is not None
+            if (at := header.find(name, limit=id_limit)) is not None
         ]
-        reference_at += header.containing("metadata[")
+        reference_at += header.containing("metadata[", limit=description_limit)
 
         def parse(row: list[str]) -> Transaction | str:
-            category = required(row, category_at, "reporting_category", limits.text).lower()
+            category = (row[category_at].strip() or missing("reporting_category")).lower()
             kind = _CATEGORIES.get(category)
             if kind is None:
                 return category  # payout, fee, transfer, ...: not a customer payment
-            charge = text(row, charge_at, "charge_id", limits.id)
-            source = text(row, source_at, "source_id", limits.id)
-            own_id = (charge if kind is TransactionType.CHARGE else source) or required(
-                row, id_at, "balance_transaction_id", limits.id
+            charge, source = row[charge_at].strip(), row[source_at].strip()
+            own_id = (charge if kind is TransactionType.CHARGE else source) or (
+                row[id_at].strip() or missing("balance_transaction_id")
             )
-            customer_email = email(text(row, email_at, "customer_email", limits.text))
-            quoted = [row[at].strip() for at in reference_at]
-            if kind is not TransactionType.CHARGE and charge:
-                quoted.insert(0, charge)
+            customer_email = email(row[email_at].strip())
+            # A refund or dispute refers to its charge first.
+            charge_first = (charge,) if kind is not TransactionType.CHARGE and charge else ()
             return typed_transaction(
                 transaction_id=own_id,
-                customer_id=customer(
-                    text(row, customer_at, "customer_id", limits.id), customer_email
-                ),
-                amount=parse_amount(required(row, gross_at, "gross", limits.text), "gross"),
-                currency=parse_currency(required(row, currency_at, "currency", limits.text)),
+                customer_id=customer(row[customer_at].strip(), customer_email),
+                amount=parse_amount(row[gross_at].strip() or missing("gross"), "gross"),
+                currency=parse_currency(row[currency_at].strip() or missing("currency")),
                 status="succeeded",  # a balance transaction is money that moved
                 created_at=parse_moment(
-                    required(row, created_at, "created_utc", limits.text), "created_utc"
+                    row[created_at].strip() or missing("created_utc"), "created_utc"
                 ),
                 type=kind,
-                description=masked(text(row, description_at, "description", limits.description)),
+                description=masked(row[description_at].strip()),
                 customer_email=customer_email,
-                references=tuple(dict.fromkeys(value for value in quoted if value)),
+                references=references(row, reference_at, *charge_first),
             )
 
         return parse

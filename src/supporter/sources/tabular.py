@@ -8,6 +8,13 @@ function turning one row into a `Transaction`, or into a reason to skip it
 for every format: the encoding and delimiter from the sample, physical line
 numbers, a row whose field count differs from the header's, duplicates of a
 transaction id already read, and counts of what was skipped and why.
+
+Each value a parser reads is checked (its limit, bytes that were not text, NULs)
+once per row for all the columns the parser asked for, not once per field: a
+row that is all short, valid text (nearly every row) passes with one look at
+the whole row, and only another row has its columns checked one by one. So a
+parser takes a value as `row[at].strip()`; a column the export lacks is at
+`Header.blank`, a cell every row gets, always empty.
 """
 
 from __future__ import annotations
@@ -16,15 +23,17 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
+from typing import NoReturn
 
 from supporter.domain.keys import normalise_email
-from supporter.domain.masking import mask_card_numbers
+from supporter.domain.masking import mask_card_numbers, may_hold_card_data
 from supporter.domain.models import Transaction
 from supporter.sources.base import Reject, RejectHandler, SourceError
 from supporter.sources.formats import DateOrder, FieldLimits, ReadOptions
 from supporter.sources.records import Records
 from supporter.sources.sniff import Sample, printable, unreadable
-from supporter.sources.values import BadValue, ambiguous_date, checked, raw_row
+from supporter.sources.values import BadValue, ambiguous_date, checked, raw_row, undecoded
 
 __all__ = [
     "Header",
@@ -33,6 +42,11 @@ __all__ = [
     "RowParser",
     "VendorFormat",
     "VendorTransactionSource",
+    "customer",
+    "email",
+    "masked",
+    "missing",
+    "references",
 ]
 
 RowParser = Callable[[list[str]], Transaction | str]  # a transaction, or why the row is skipped
@@ -49,28 +63,37 @@ class Locale:
 
 
 class Header:
-    """Where each column is, by name compared case-insensitively without surrounding spaces."""
+    """Where each column is, by name compared case-insensitively without surrounding spaces,
+    and the longest value each column the parser reads may hold."""
 
-    def __init__(self, name: str, row: list[str]) -> None:
+    def __init__(self, name: str, row: list[str], limits: FieldLimits) -> None:
         self.name = name
         self.columns = row
-        self.read: set[int] = set()  # the positions a parser asked for and found
+        self.blank = len(row)  # the position of the empty cell appended to every row
+        self.read: dict[int, int] = {}  # position -> its limit, for the columns read
+        self._limits = limits
         self._at: dict[str, int] = {}
         for position, column in enumerate(row):
             self._at.setdefault(column.strip().casefold(), position)
 
-    def find(self, *names: str) -> int | None:
-        """The position of the first of `names` present, or None."""
+    def find(self, *names: str, limit: int | None = None) -> int | None:
+        """The position of the first of `names` present, or None. Its values are checked
+        against `limit` (default: the text limit) before the parser sees them."""
         for name in names:
             position = self._at.get(name.casefold())
             if position is not None:
-                self.read.add(position)
+                self.read[position] = limit or self._limits.text
                 return position
         return None
 
-    def need(self, *names: str) -> int:
+    def column(self, *names: str, limit: int | None = None) -> int:
+        """As `find`, but a missing column is `blank`, whose value is always empty."""
+        position = self.find(*names, limit=limit)
+        return self.blank if position is None else position
+
+    def need(self, *names: str, limit: int | None = None) -> int:
         """As `find`, but a missing column stops the file before any work."""
-        position = self.find(*names)
+        position = self.find(*names, limit=limit)
         if position is None:
             shown = ", ".join(printable(column.strip()) for column in self.columns[:30])
             raise SourceError(
@@ -79,12 +102,46 @@ class Header:
             )
         return position
 
-    def containing(self, fragment: str) -> list[int]:
+    def containing(self, fragment: str, limit: int | None = None) -> list[int]:
         """The positions of the columns whose name contains `fragment` (case-insensitive)."""
         wanted = fragment.casefold()
         found = [at for at, column in enumerate(self.columns) if wanted in column.casefold()]
-        self.read.update(found)
+        for at in found:
+            self.read[at] = limit or self._limits.text
         return found
+
+    def row_check(self) -> Callable[[list[str]], list[str]]:
+        """What checks the values of the columns read in each row and appends the `blank`
+        cell: the row itself when all is well, else a copy with NULs replaced, or BadValue
+        naming the first bad column."""
+        positions = sorted(self.read)
+        shortest = min(self.read.values())
+        # itemgetter of one position gives the value itself, not a tuple of one.
+        one = positions[0]
+        pick = itemgetter(*positions) if len(positions) > 1 else itemgetter(slice(one, one + 1))
+        columns = [column.strip() for column in self.columns]
+
+        def check(row: list[str]) -> list[str]:
+            whole = "".join(row)
+            if (
+                "\x00" not in whole
+                and not undecoded(whole)
+                and max(map(len, pick(row))) <= shortest
+            ):
+                row.append("")
+                return row
+            row = [*row, ""]
+            for at in positions:
+                if value := row[at].strip():
+                    row[at] = checked(value, columns[at], self.read[at])
+            return row
+
+        return check
+
+
+def missing(field: str) -> NoReturn:
+    """`row[at].strip() or missing(field)`: a required value that is empty."""
+    raise BadValue(field, "required but empty")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,45 +153,26 @@ class ParseContext:
     limits: FieldLimits
 
 
-def text(row: list[str], position: int | None, field: str, limit: int) -> str | None:
-    """The stripped value at `position`, None when the column is absent or the value empty."""
-    if position is None:
-        return None
-    value = row[position].strip()
-    if not value:
-        return None
-    # The common case (short ASCII text) without a call: this runs for every field of a row.
-    if len(value) <= limit and value.isascii() and "\x00" not in value:
-        return value
-    return checked(value, field, limit)
-
-
-def required(row: list[str], position: int, field: str, limit: int) -> str:
-    value = row[position].strip()
-    if not value:
-        raise BadValue(field, "required but empty")
-    if len(value) <= limit and value.isascii() and "\x00" not in value:
-        return value
-    return checked(value, field, limit)
-
-
-def references(row: list[str], positions: Sequence[int]) -> tuple[str, ...]:
-    """The non-empty values at `positions`, each once, in order; free text (metadata)
-    may hold a card number, so each is masked."""
-    found = [mask_card_numbers(value) for at in positions if (value := row[at].strip())]
+def references(row: list[str], positions: Sequence[int], *first: str) -> tuple[str, ...]:
+    """`first` and the non-empty values at `positions`, each once, in order; free text
+    (metadata) may hold a card number, so each is masked (when any of them may hold one)."""
+    found = [*first, *(value for at in positions if (value := row[at].strip()))]
+    if may_hold_card_data(" ".join(found)):
+        found = [mask_card_numbers(value) for value in found]
     return tuple(dict.fromkeys(found)) if len(found) > 1 else tuple(found)
 
 
-def masked(value: str | None) -> str | None:
-    return None if value is None else mask_card_numbers(value)
+def masked(value: str) -> str | None:
+    """Free text, card numbers masked; None when empty."""
+    return mask_card_numbers(value) if value else None
 
 
-def email(value: str | None) -> str | None:
+def email(value: str) -> str | None:
     """The e-mail as written (the joins normalise it), or None when it is not one."""
-    return value if value and "@" in value else None
+    return value if "@" in value else None
 
 
-def customer(customer_id: str | None, customer_email: str | None) -> str:
+def customer(customer_id: str, customer_email: str | None) -> str:
     """The customer key: the processor's customer id, else the normalised e-mail, else empty
     (a payment joined to tickets only by a reference they quote)."""
     if customer_id:
@@ -239,7 +277,7 @@ class VendorTransactionSource:
             )
             for _line, row in records:
                 if any(value.strip() for value in row):
-                    yield Header(name, row), records
+                    yield Header(name, row, limits), records
                     return
             raise SourceError(f"{name}: the file is empty")
 
@@ -277,6 +315,7 @@ class VendorTransactionSource:
         name = self.sample.name
         with self._records(on_reject) as (header, records):
             parse, width = self._parser(header), len(header.columns)
+            check = header.row_check()
             seen: dict[str, int] = {}
             for line, row in records:
                 reason: str | None = None
@@ -286,9 +325,10 @@ class VendorTransactionSource:
                     reason = f"expected {width} fields as in the header, found {len(row)}"
                 else:
                     try:
-                        parsed = parse(row)
+                        parsed = parse(check(row))
                     except BadValue as problem:
                         reason = str(problem)
+                        del row[width:]  # the blank cell, where `check` gave the row itself
                     else:
                         if isinstance(parsed, str):
                             self.skipped[parsed] += 1

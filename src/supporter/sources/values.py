@@ -42,6 +42,7 @@ __all__ = [
     "raw_row",
     "readable",
     "show",
+    "undecoded",
 ]
 
 DateOrder = Literal["day-first", "month-first"]
@@ -84,12 +85,17 @@ def raw_row(row: list[str]) -> str:
 _UNDECODED = re.compile(r"[\udc80-\udcff]")
 
 
+def undecoded(text: str) -> bool:
+    """Whether `text` holds bytes that were not valid in its encoding."""
+    # isascii() is O(1) in CPython, so most texts skip the search.
+    return not text.isascii() and _UNDECODED.search(text) is not None
+
+
 def checked(value: str, field: str, limit: int) -> str:
     """`value` if it fits in `limit` characters and was valid text; NULs replaced."""
     if len(value) > limit:
         raise BadValue(field, f"{len(value):,} characters, over the limit of {limit:,}")
-    # isascii() is O(1) in CPython, so most values skip the search.
-    if not value.isascii() and _UNDECODED.search(value):
+    if undecoded(value):
         raise BadValue(field, "not valid UTF-8; save the file as UTF-8")
     # No text database stores a NUL (PostgreSQL refuses the row); it never means anything.
     return value.replace("\x00", "\ufffd") if "\x00" in value else value

@@ -346,6 +346,12 @@ def parse_moment(
     time column's value is reported under `time_field`.
     """
     value = date_text.strip()
+    clock = time_text.strip() if time_text else ""
+    if clock and not value[:4].isdigit() and " " not in value and "T" not in value:
+        # A date alone (18.01.2024, 1/18/2024) and its time in a column, as most exports
+        # that are not ISO write them: straight to the moment, none of the forms below.
+        day = _date(value, order, field)
+        return datetime.combine(day, _time(clock, time_field or field), zone or UTC).astimezone(UTC)
     iso: datetime | None = None
     if value[:4].isdigit():  # ISO 8601 starts with the year: 1/18/2024 need not raise first
         try:  # noqa: SIM105 - suppress() costs a call per row
@@ -354,7 +360,7 @@ def parse_moment(
             pass
     if iso is None:
         moment = _loose(value, field, time_text, time_field or field, order)
-    elif time_text and (clock := time_text.strip()):  # an ISO date, its time in a column
+    elif clock:  # an ISO date, its time in a column
         moment = datetime.combine(iso, _time(clock, time_field or field))  # iso's date only
     else:
         moment = iso

@@ -365,7 +365,9 @@ def parse_moment(
     else:
         moment = iso
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone or UTC)
+        if zone is None:
+            return moment.replace(tzinfo=UTC)  # naive means UTC: nothing to convert
+        moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)
 
 

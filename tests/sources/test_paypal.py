@@ -107,3 +107,71 @@ def test_rows_are_classified_by_their_type_in_every_language(
 
 def test_a_payment_the_account_sent_is_not_a_customer_payment() -> None:
     assert classify("Express Checkout Payment", gross_is_negative=True) == "payment sent"
+
+
+def with_gross(tmp_path: Path, fixture: str, *gross: str, fees: str = "") -> Path:
+    """The fixture with its first data rows' gross amounts (and fees, if given) replaced."""
+    lines = (FIXTURES / fixture).read_text(encoding="utf-8-sig").splitlines()
+    header = lines[0].split('","')
+    gross_at = next(at for at, name in enumerate(header) if name in ("Gross", "Brutto", "Bruto"))
+    fee_at = gross_at + 1
+    edited = [lines[0]]
+    for line, amount in zip(lines[1:], gross, strict=False):
+        values = line.split('","')
+        values[gross_at] = amount
+        if fees:
+            values[fee_at] = fees
+        edited.append('","'.join(values))
+    path = tmp_path / fixture
+    path.write_text("\n".join(edited) + "\n", encoding="utf-8-sig")
+    return path
+
+
+@pytest.mark.parametrize("fixture", ["paypal_activity_de.csv", "paypal_activity_es.csv"])
+async def test_a_bare_amount_with_a_thousands_point_is_thousands_in_comma_locales(
+    tmp_path: Path, fixture: str
+) -> None:
+    """German and Spanish downloads group thousands with a point: 1.250 is 1250, not 1.25."""
+    result = await read(with_gross(tmp_path, fixture, "1.250"))
+
+    assert result.rejects == []
+    assert next(iter(result.transactions.values())).amount == Decimal(1250)
+
+
+async def test_an_english_download_with_decimal_commas_is_read_as_its_amounts_show(
+    tmp_path: Path,
+) -> None:
+    """PayPal does not say which separator an English download uses: its amounts decide,
+    here the fee's 41,58 (a comma followed by two digits)."""
+    path = with_gross(tmp_path, "paypal_activity_en.csv", "1.250", "-179,40", fees="-41,58")
+
+    result = await read(path)
+
+    assert result.transactions["1AB23456CD789012E"].amount == Decimal(1250)
+    assert result.transactions["9ZY87654XW321098V"].amount == Decimal("-179.40")
+
+
+async def test_an_amount_that_reads_two_ways_in_a_file_that_never_says_is_rejected(
+    tmp_path: Path,
+) -> None:
+    """No amount shows the decimal separator: 1.250 (a thousand and more, or a little over
+    one) goes to the rejects with its line and field; 12 reads the same either way."""
+    lines = (FIXTURES / "paypal_activity_en.csv").read_text(encoding="utf-8-sig").splitlines()
+    payment, refund = lines[1].split('","'), lines[2].split('","')
+    for values, gross in ((payment, "1.250"), (refund, "-12")):
+        values[7:10] = [gross, "0", gross]  # Gross, Fee, Net
+        values[17] = "0"  # Balance
+    path = tmp_path / "activity.csv"
+    path.write_text("\n".join([lines[0], '","'.join(payment), '","'.join(refund)]) + "\n")
+
+    result = await read(path)
+
+    assert [(r.line, r.reason) for r in result.rejects] == [
+        (
+            2,
+            "Gross: '1.250' could be a thousand and more or a little over one, and no amount "
+            "in the file shows whether its decimal separator is a point or a comma",
+        )
+    ]
+    assert result.rejects[0].file == str(path)
+    assert result.transactions["9ZY87654XW321098V"].amount == Decimal(-12)

@@ -9,6 +9,7 @@ from supporter.sources.values import (
     BadValue,
     DateOrder,
     ambiguous_date,
+    decimal_comma_of,
     parse_amount,
     parse_moment,
     parse_zone,
@@ -32,22 +33,47 @@ from supporter.sources.values import (
         ("-€5,00", True, "-5.00"),
         ("5,00-", True, "-5.00"),
         ("0,99", True, "0.99"),
+        ("1.250", True, "1250"),  # a thousands point, no decimals: 1250, never 1.25
+        ("-1.250", True, "-1250"),
+        ("1.250.000", True, "1250000"),
+        ("1,250", False, "1250"),
+        # Where nothing says which separator is the decimal one, the value may show it.
+        ("1.250,5", None, "1250.5"),
+        ("1,179.40", None, "1179.40"),
+        ("1250.000", None, "1250.000"),
+        ("12", None, "12"),
     ],
 )
-def test_amounts_in_their_locale(text: str, decimal_comma: bool, expected: str) -> None:
+def test_amounts_in_their_locale(text: str, decimal_comma: bool | None, expected: str) -> None:
     assert parse_amount(text, "Gross", decimal_comma=decimal_comma) == Decimal(expected)
 
 
 @pytest.mark.parametrize(
     ("text", "decimal_comma"),
     [("1,25,0.00", False), ("12.5.0", False), ("abc", False), ("", False), ("NaN", False),
-     ("1,250.00", True), ("1e3", False)],
+     ("1,250.00", True), ("1e3", False), ("1.25", True)],
 )  # fmt: skip
 def test_what_is_not_an_amount_in_the_locale_names_the_field(
     text: str, decimal_comma: bool
 ) -> None:
     with pytest.raises(BadValue, match=r"^Gross: not an amount"):
         parse_amount(text, "Gross", decimal_comma=decimal_comma)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1.250,00", True), ("1,250.00", False), ("12,5", True), ("-41.58", False),
+     ("1.250.000", True), ("1,250,000", False), ("0,250", True), ("1234.567", False),
+     ("1.250", None), ("1,250", None), ("-$1,250", None), ("12", None)],
+)  # fmt: skip
+def test_the_decimal_separator_an_amount_shows(text: str, expected: bool | None) -> None:
+    assert decimal_comma_of(text) is expected
+
+
+@pytest.mark.parametrize("text", ["1.250", "-1,250", "$1,250"])
+def test_an_amount_that_reads_two_ways_where_nothing_decides_names_the_field(text: str) -> None:
+    with pytest.raises(BadValue, match=r"^Gross: .* could be a thousand and more or a little"):
+        parse_amount(text, "Gross", decimal_comma=None)
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,15 @@ that are not read). The German download names them ``Datum``, ``Uhrzeit``,
 ``Zeitzone``, ``Typ``, ``Währung``, ``Brutto``, ``Transaktionscode``,
 ``Zugehöriger Transaktionscode``, ...; the Spanish one ``Fecha``, ``Hora``,
 ``Zona horaria``, ``Tipo``, ``Divisa``, ``Bruto``, ``Id. de transacción``, ...
-Both write decimal commas (``1.250,00``) and day-first dates (``18.01.2024``,
-``18/01/2024``). The English download writes month-first dates in the US; as
-other English-speaking countries' downloads write day-first dates under the
-same header, the order of an English file is taken from its own dates (a day
-over 12), else from ``--date-order``.
+Both write decimal commas (``1.250,00``; a bare ``1.250`` is one thousand two
+hundred fifty) and day-first dates (``18.01.2024``, ``18/01/2024``). The English
+download writes month-first dates in the US; as other English-speaking
+countries' downloads write day-first dates under the same header, the order of
+an English file is taken from its own dates (a day over 12), else from
+``--date-order``. Its decimal separator is not documented either (the US
+download writes ``1,179.40``), so it is taken from the file's own amounts (the
+first Gross, Fee or Net that shows it); in a file where none does, an amount
+that reads two ways (``1.250``) is rejected with its line.
 
 What a row is comes from its Type: a payment received is a charge to the
 customer who sent it (From Email Address); a refund (``Payment Refund``,
@@ -63,6 +67,8 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "status": ("Status", "Estado"),
     "currency": ("Currency", "Währung", "Divisa", "Moneda"),
     "gross": ("Gross", "Brutto", "Bruto"),
+    "fee": ("Fee", "Gebühr", "Comisión"),
+    "net": ("Net", "Netto", "Neto"),
     "from": ("From Email Address", "Absender E-Mail-Adresse",
              "De la dirección de correo electrónico"),
     "to": ("To Email Address", "Empfänger E-Mail-Adresse",
@@ -117,7 +123,13 @@ class PayPalActivity(VendorFormat):
     name = "paypal"
     title = "PayPal Activity download"
     locales = (
-        Locale("en", ("Date", "Time", "Gross", "Transaction ID", "Reference Txn ID")),
+        # PayPal does not document the decimal separator of an English download (the US one
+        # writes 1,179.40): it is taken from the file's own amounts.
+        Locale(
+            "en",
+            ("Date", "Time", "Gross", "Transaction ID", "Reference Txn ID"),
+            decimal_comma=None,
+        ),
         Locale(
             "de",
             ("Datum", "Uhrzeit", "Brutto", "Transaktionscode", "Zugehöriger Transaktionscode"),
@@ -132,10 +144,11 @@ class PayPalActivity(VendorFormat):
         ),
     )
     date_column = _COLUMNS["date"]
+    amount_columns = (*_COLUMNS["gross"], *_COLUMNS["fee"], *_COLUMNS["net"])
 
     def parser(self, header: Header, context: ParseContext) -> RowParser:
         limits, order = context.limits, context.date_order
-        decimal_comma = context.locale.decimal_comma
+        decimal_comma = context.decimal_comma
         # Every column's position resolved once per header, not looked up per row.
         time_at, zone_at = header.column(*_COLUMNS["time"]), header.column(*_COLUMNS["zone"])
         header.find(*_COLUMNS["name"])  # read for the mapping `inspect` shows

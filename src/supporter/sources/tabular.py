@@ -33,7 +33,14 @@ from supporter.sources.base import Reject, RejectHandler, SourceError
 from supporter.sources.formats import DateOrder, FieldLimits, ReadOptions
 from supporter.sources.records import Records
 from supporter.sources.sniff import Sample, printable, unreadable
-from supporter.sources.values import BadValue, ambiguous_date, checked, raw_row, undecoded
+from supporter.sources.values import (
+    BadValue,
+    ambiguous_date,
+    checked,
+    decimal_comma_of,
+    raw_row,
+    undecoded,
+)
 
 __all__ = [
     "Header",
@@ -58,7 +65,7 @@ class Locale:
 
     name: str  # "en", "de", ...
     signature: tuple[str, ...]  # columns that all appear in this version's header
-    decimal_comma: bool = False
+    decimal_comma: bool | None = False  # None: decided from the file's amounts
     date_order: DateOrder | None = None  # None: decided from the file's dates
 
 
@@ -151,6 +158,8 @@ class ParseContext:
     locale: Locale
     date_order: DateOrder | None
     limits: FieldLimits
+    # The locale's, else as the file's amounts show it; None when none of them does.
+    decimal_comma: bool | None = False
 
 
 def references(row: list[str], positions: Sequence[int], *first: str) -> tuple[str, ...]:
@@ -187,6 +196,8 @@ class VendorFormat:
     title: str
     locales: Sequence[Locale]
     date_column: tuple[str, ...] = ()  # the columns deciding the day/month order, if needed
+    # The money columns whose values show the decimal separator where the locale does not.
+    amount_columns: tuple[str, ...] = ()
 
     def locale(self, sample: Sample) -> Locale | None:
         if sample.json_shape is not None:
@@ -220,17 +231,21 @@ class VendorTransactionSource:
         self.locale = locale
         self._options = options
         self.date_order: DateOrder | None = options.date_order or locale.date_order
+        self.decimal_comma = locale.decimal_comma
         self.skipped: Counter[str] = Counter()
         self.header: Header | None = None  # as resolved by `check_header`
 
     def check_header(self) -> None:
-        """Resolve the columns and, where the format leaves it open, the date order:
-        SourceError before any work when either fails."""
+        """Resolve the columns and, where the format leaves them open, the date order and
+        the decimal separator: SourceError before any work when the columns or the date
+        order fail (an amount no row decides is rejected with its row)."""
         with self._records(None) as (header, _):
             self._parser(header)
         self.header = header
         if self.date_order is None and self.format.date_column:
             self.date_order = self._decide_date_order()
+        if self.decimal_comma is None and self.format.amount_columns:
+            self.decimal_comma = self._decide_decimal_separator()
 
     def column_mapping(self) -> tuple[list[tuple[str, str]], list[str]]:
         """("read", column) for each column the format reads, and the columns it does not."""
@@ -242,7 +257,9 @@ class VendorTransactionSource:
         return read, [name for at, name in enumerate(columns) if at not in self.header.read]
 
     def _parser(self, header: Header) -> RowParser:
-        context = ParseContext(self.locale, self.date_order, self._options.limits)
+        context = ParseContext(
+            self.locale, self.date_order, self._options.limits, self.decimal_comma
+        )
         return self.format.parser(header, context)
 
     @contextmanager
@@ -308,6 +325,19 @@ class VendorTransactionSource:
                 "file decides; give --date-order day-first or --date-order month-first"
             )
         return "month-first"  # every date reads the same either way
+
+    def _decide_decimal_separator(self) -> bool | None:
+        """Whether the file's amounts have decimal commas, as the first amount that shows its
+        decimal separator says (1,179.40; 89,90); None when none does (only 1.250 or 12)."""
+        with self._records(None) as (header, records):
+            positions = [
+                at for name in self.format.amount_columns if (at := header.find(name)) is not None
+            ]
+            for _line, row in records:
+                for at in positions:
+                    if at < len(row) and (found := decimal_comma_of(row[at])) is not None:
+                        return found
+        return None
 
     async def transactions(self, on_reject: RejectHandler) -> AsyncIterator[Transaction]:
         """Every customer payment, refund and chargeback in file order; bad rows go to

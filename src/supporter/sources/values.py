@@ -35,6 +35,7 @@ __all__ = [
     "ambiguous_date",
     "card_last4",
     "checked",
+    "decimal_comma_of",
     "parse_amount",
     "parse_currency",
     "parse_moment",
@@ -160,10 +161,15 @@ _USUAL_COMMA = re.compile(
 )
 
 
-def parse_amount(text: str, field: str, *, decimal_comma: bool = False) -> Decimal:
-    """`text` as a Decimal in major units; `decimal_comma` for ``1.250,00`` locales."""
+def parse_amount(text: str, field: str, *, decimal_comma: bool | None = False) -> Decimal:
+    """`text` as a Decimal in major units; `decimal_comma` for ``1.250,00`` locales, None
+    where neither the format nor the file says (then ``1.250`` and ``1,250`` are refused:
+    a thousand and more, or a little over one)."""
     value = text.strip()
-    if _PLAIN.fullmatch(value):  # the common case, at the speed of Decimal()
+    if decimal_comma is None:
+        decimal_comma = _own_decimal_comma(value, field)
+    # The common case, at the speed of Decimal(); with decimal commas 1.250 is 1250.
+    if _PLAIN.fullmatch(value) and not (decimal_comma and "." in value):
         return Decimal(value)
     if decimal_comma:
         if _GROUPED_COMMA.fullmatch(value):
@@ -179,6 +185,45 @@ def parse_amount(text: str, field: str, *, decimal_comma: bool = False) -> Decim
         negative = bool(usual["open"] or usual["sign"] or usual["close"])
         return -Decimal(number) if negative else Decimal(number)
     return _amount(value, field, decimal_comma)
+
+
+def decimal_comma_of(text: str) -> bool | None:
+    """Whether an amount is written with a decimal comma (``1.250,00``, ``12,5``,
+    ``1.250.000``) or a decimal point (``1,250.00``, ``12.5``), or None when it could be
+    either or neither: one separator followed by three digits (``1.250``, ``1,250``), none."""
+    dots, commas = text.count("."), text.count(",")
+    if dots and commas:
+        return text.rfind(",") > text.rfind(".")
+    if dots + commas == 0:
+        return None
+    if dots + commas > 1:  # the same separator twice groups: the decimal one is the other
+        return commas == 0
+    separator = "," if commas else "."
+    at = text.index(separator)
+    before = _DIGITS_BEFORE.search(text, 0, at)
+    after = _DIGITS.match(text, at + 1)
+    grouping = before is not None and before[0] not in ("", "0") and len(before[0]) <= 3
+    if grouping and after is not None and len(after[0]) == 3:
+        return None  # 1.250: a group of thousands, or a decimal part of three digits
+    return separator == ","
+
+
+_DIGITS = re.compile(r"[0-9]*")
+_DIGITS_BEFORE = re.compile(r"[0-9]*$")
+
+
+def _own_decimal_comma(value: str, field: str) -> bool:
+    """The separator an amount shows itself, where nothing else says which it is."""
+    own = decimal_comma_of(value)
+    if own is not None:
+        return own
+    if "." in value or "," in value:
+        raise BadValue(
+            field,
+            f"{show(value)} could be a thousand and more or a little over one, and no amount "
+            "in the file shows whether its decimal separator is a point or a comma",
+        )
+    return False  # no separator: the same either way
 
 
 @lru_cache(maxsize=4096)

@@ -33,9 +33,10 @@ everything else under ``ACCOUNT_LIMIT``.
 Comments cannot be edited through Zendesk's API
 (https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_comments/), so an
 edited ticket's new draft is a new internal note that says it supersedes the earlier
-one; every note ends with a marker naming its draft version, and before writing, the
-newest 100 comments are read: a version already there is never posted again, even when
-the process died between Zendesk's answer and the store's record of it.
+one. The update that adds a note also tags the ticket ``supporter_draft_<version>``
+(replacing an earlier version's tag): a ticket that has the tag has the note, so a
+version is never posted twice, even when the process died between Zendesk's answer and
+the store's record of it, and a public reply carries nothing of ours in its text.
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ _EXPORT_HORIZON: Final = 61.0
 _START_CURSOR: Final = "start_time:"
 # Conflicting agent edits tolerated in a row before the write-back is tried later.
 _SAFE_UPDATE_TRIES: Final = 3
-_COMMENTS_READ: Final = 100
-_MARKER = re.compile(r"\[supporter draft [^\]\n]{1,200}\]")
+# A draft version's tag: the ticket has the note of that version (see `_changes`).
+_VERSION_TAG: Final = "supporter_draft_"
 _PRIORITIES: Final = {
     Priority.LOW: "low",
     Priority.MEDIUM: "normal",
@@ -293,26 +294,19 @@ class ZendeskHelpdesk:
     ) -> WriteReceipt:
         path = f"/api/v2/tickets/{_ticket_path(draft.ticket_id)}.json"
         note = draft.note if mode is not WriteBackMode.TAGS else None
-        superseded: str | None = None
-        if note is not None:
-            written, superseded = await self._notes_of(draft)
-            if written is not None:
-                return WriteReceipt(note_id=written)
-            if superseded is None and previous is not None:
-                superseded = previous.note_id
         for _ in range(_SAFE_UPDATE_TRIES):
             current = await self._reads.json("GET", path)
             ticket = current.get("ticket") if isinstance(current, dict) else None
             if not isinstance(ticket, dict):
                 raise PermanentError(f"zendesk answered ticket {draft.ticket_id} without a ticket")
-            changes = self._changes(draft, ticket, note, superseded)
+            changes = self._changes(draft, ticket, note, previous)
             if changes is None:
                 return WriteReceipt(note_id=previous.note_id if previous else None)
             response = await self._updates.request(
                 "PUT", path, json={"ticket": changes}, allow=(409,)
             )
             if response.status_code != 409:
-                return WriteReceipt(note_id=_comment_id(response), updated=False)
+                return WriteReceipt(note_id=_comment_id(response))
             log.info("zendesk ticket %s changed while we wrote: read again", draft.ticket_id)
         raise HelpdeskUnavailable(
             f"zendesk ticket {draft.ticket_id} kept changing during {_SAFE_UPDATE_TRIES} "
@@ -320,12 +314,25 @@ class ZendeskHelpdesk:
         )
 
     def _changes(
-        self, draft: Draft, ticket: Mapping[str, Any], note: str | None, superseded: str | None
+        self,
+        draft: Draft,
+        ticket: Mapping[str, Any],
+        note: str | None,
+        previous: WriteReceipt | None,
     ) -> dict[str, Any] | None:
-        """The update for `ticket` as it stands, or None when it already says it all."""
+        """The update for `ticket` as it stands, or None when it already says it all.
+
+        A note goes with the tag naming its draft version, in the same update: a ticket
+        that has the tag has the note (even if we stopped before recording it), and an
+        earlier version's tag is swapped for it."""
         own = [str(tag) for tag in ticket.get("tags") or []]
-        tags = list(dict.fromkeys([*own, *(_tag(tag) for tag in draft.tags)]))
-        tags = [tag for tag in tags if tag]
+        written = _version_tag(draft.version)
+        if note is not None and written in own:
+            return None
+        earlier = [tag for tag in own if tag.startswith(_VERSION_TAG) and tag != written]
+        ours = [_tag(tag) for tag in draft.tags] + ([written] if note is not None else [])
+        kept = [tag for tag in own if note is None or tag not in earlier]
+        tags = [tag for tag in dict.fromkeys([*kept, *ours]) if tag]
         changes: dict[str, Any] = {
             "safe_update": True,
             "updated_stamp": ticket.get("updated_at"),
@@ -339,33 +346,12 @@ class ZendeskHelpdesk:
         if field_id is not None and _field_value(ticket, field_id) != draft.category:
             changes["custom_fields"] = [{"id": field_id, "value": draft.category}]
         if note is not None:
-            changes["comment"] = {
-                "body": _note_body(note, draft.version, superseded),
-                "public": draft.public,
-            }
+            # A public reply is what the customer reads: nothing of ours is added to it.
+            replaces = bool(earlier or previous) and not draft.public
+            superseded = previous.note_id if previous and previous.note_id else None
+            body = _note_body(note, superseded, replaces)
+            changes["comment"] = {"body": body, "public": draft.public}
         return changes if len(changes) > 2 else None
-
-    async def _notes_of(self, draft: Draft) -> tuple[str | None, str | None]:
-        """(the comment that already holds this draft's version, the newest comment of
-        ours with another version), among the ticket's newest comments."""
-        body = await self._reads.json(
-            "GET",
-            f"/api/v2/tickets/{_ticket_path(draft.ticket_id)}/comments.json",
-            params={"sort_order": "desc", "per_page": str(_COMMENTS_READ)},
-        )
-        comments = body.get("comments") if isinstance(body, dict) else None
-        written: str | None = None
-        earlier: str | None = None
-        for comment in comments if isinstance(comments, list) else []:
-            # Only internal notes count: a customer cannot write one, so cannot forge one.
-            if not isinstance(comment, dict) or comment.get("public") is not False:
-                continue
-            text = str(comment.get("body") or "")
-            if _marker(draft.version) in text:
-                written = str(comment.get("id"))
-            elif earlier is None and _MARKER.search(text):
-                earlier = str(comment.get("id"))
-        return written, earlier
 
     # -- checking --------------------------------------------------------------------------
 
@@ -495,19 +481,17 @@ def _field_value(ticket: Mapping[str, Any], field_id: int) -> Any:
     return None
 
 
-def _note_body(note: str, version: str, superseded: str | None) -> str:
+def _note_body(note: str, superseded: str | None, replaces: bool) -> str:
     # Masked again here: whatever the stage did, no card number reaches the helpdesk.
     text = mask_card_numbers(note)
-    if superseded is not None:
-        text = (
-            f"This draft supersedes Supporter's earlier note (comment {superseded}): "
-            f"the ticket changed.\n\n{text}"
-        )
-    return f"{text}\n\n{_marker(version)}"
+    if not replaces:
+        return text
+    which = f"comment {superseded}" if superseded else "the earlier one"
+    return f"Supporter's draft changed with the ticket: this note supersedes {which}.\n\n{text}"
 
 
-def _marker(version: str) -> str:
-    return f"[supporter draft {version}]"
+def _version_tag(version: str) -> str:
+    return _tag(f"{_VERSION_TAG}{version}")
 
 
 def _comment_id(response: httpx.Response) -> str | None:

@@ -392,11 +392,17 @@ def parse_moment(
     """
     value = date_text.strip()
     clock = time_text.strip() if time_text else ""
-    if clock and not value[:4].isdigit() and " " not in value and "T" not in value:
-        # A date alone (18.01.2024, 1/18/2024) and its time in a column, as most exports
-        # that are not ISO write them: straight to the moment, none of the forms below.
+    # The forms most exports write go straight to the moment, none of the forms below: a
+    # date alone (18.01.2024, 1/18/2024, 2024-01-18) with its time in a column, or a date
+    # that is not ISO and a 24-hour time in one value (04/22/2024 15:04:05).
+    if clock and " " not in value and "T" not in value and _is_plain_date(value):
         day = _date(value, order, field)
         return datetime.combine(day, _time(clock, time_field or field), zone or UTC).astimezone(UTC)
+    if not clock and not value[:4].isdigit():
+        day_text, _, rest = value.partition(" ")
+        if len(rest) == 8 and rest[2] == ":" and rest[5] == ":" and "T" not in day_text:
+            moment = datetime.combine(_date(day_text, order, field), _time(rest, field))
+            return moment.replace(tzinfo=zone or UTC).astimezone(UTC)
     iso: datetime | None = None
     if value[:4].isdigit():  # ISO 8601 starts with the year: 1/18/2024 need not raise first
         try:  # noqa: SIM105 - suppress() costs a call per row
@@ -414,6 +420,11 @@ def parse_moment(
             return moment.replace(tzinfo=UTC)  # naive means UTC: nothing to convert
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)
+
+
+def _is_plain_date(value: str) -> bool:
+    """A date that is not ISO, or an ISO date of the usual ten characters (2024-01-18)."""
+    return not value[:4].isdigit() or (len(value) == 10 and value[4] == value[7] == "-")
 
 
 def _loose(

@@ -401,8 +401,8 @@ def parse_moment(
     if not clock and not value[:4].isdigit():
         day_text, _, rest = value.partition(" ")
         if len(rest) == 8 and rest[2] == ":" and rest[5] == ":" and "T" not in day_text:
-            moment = datetime.combine(_date(day_text, order, field), _time(rest, field))
-            return moment.replace(tzinfo=zone or UTC).astimezone(UTC)
+            day = _date(day_text, order, field)
+            return datetime.combine(day, _time(rest, field), zone or UTC).astimezone(UTC)
     iso: datetime | None = None
     if value[:4].isdigit():  # ISO 8601 starts with the year: 1/18/2024 need not raise first
         try:  # noqa: SIM105 - suppress() costs a call per row
@@ -416,9 +416,10 @@ def parse_moment(
     else:
         moment = iso
     if moment.tzinfo is None:
+        # combine(), not replace(): several times cheaper for the same aware datetime.
+        moment = datetime.combine(moment, moment.time(), zone or UTC)
         if zone is None:
-            return moment.replace(tzinfo=UTC)  # naive means UTC: nothing to convert
-        moment = moment.replace(tzinfo=zone)
+            return moment  # naive means UTC: nothing to convert
     return moment.astimezone(UTC)
 
 

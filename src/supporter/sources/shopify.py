@@ -25,6 +25,7 @@ from supporter.sources.tabular import (
     ParseContext,
     RowParser,
     VendorFormat,
+    compact_time,
     missing,
 )
 from supporter.sources.typed import typed_transaction
@@ -64,7 +65,7 @@ class ShopifyPayments(VendorFormat):
             brand = row[brand_at].strip()
             references = (order, order.lstrip("#")) if order else ()
             return typed_transaction(
-                transaction_id=f"{order_key}/{kind_text}/{created:%Y%m%dT%H%M%S}",
+                transaction_id=f"{order_key}/{kind_text}/{compact_time(created)}",
                 customer_id="",
                 amount=parse_amount(row[amount_at].strip() or missing("Amount"), "Amount"),
                 currency=parse_currency(row[currency_at].strip() or missing("Currency")),

@@ -32,6 +32,7 @@ from supporter.sources.tabular import (
     ParseContext,
     RowParser,
     VendorFormat,
+    compact_time,
     customer,
     masked,
     missing,
@@ -102,7 +103,7 @@ class SquareTransactions(VendorFormat):
             own_id = transaction
             references = [payment] if payment else []
             if kind is TransactionType.REFUND:
-                own_id = f"{transaction}/refund/{created:%Y%m%dT%H%M%S}"
+                own_id = f"{transaction}/refund/{compact_time(created)}"
                 references.insert(0, transaction)
             status = (row[status_at].strip() or "complete").lower()
             return typed_transaction(

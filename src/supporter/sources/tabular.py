@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from operator import itemgetter
 from typing import NoReturn
 
@@ -49,6 +50,7 @@ __all__ = [
     "RowParser",
     "VendorFormat",
     "VendorTransactionSource",
+    "compact_time",
     "customer",
     "email",
     "masked",
@@ -179,6 +181,19 @@ def masked(value: str) -> str | None:
 def email(value: str) -> str | None:
     """The e-mail as written (the joins normalise it), or None when it is not one."""
     return value if "@" in value else None
+
+
+def compact_time(moment: datetime) -> str:
+    """20240301T150000: the time in a made-up transaction id (a row the export gives no id)."""
+    # As %-formatting: strftime costs three times as much, on every row of such an export.
+    return "%04d%02d%02dT%02d%02d%02d" % (  # noqa: UP031
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+    )
 
 
 def customer(customer_id: str, customer_email: str | None) -> str:

@@ -55,6 +55,8 @@ _CODE = re.compile(r"\b([A-Z]{3})\b")
 
 
 def currency_of(amount_text: str, field: str) -> str:
+    if amount_text[0] == "$" or amount_text[:2] in ("-$", "($"):
+        return "USD"  # as most exports write every amount, without trying each symbol
     for symbol, code in _SYMBOLS:
         if symbol in amount_text:
             return code

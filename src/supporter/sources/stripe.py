@@ -55,8 +55,9 @@ _REFERENCE_COLUMNS = ("PaymentIntent ID", "Invoice ID", "Invoice Number", "Check
 
 def _nonzero(value: str, field: str) -> Decimal | None:
     """An amount column that is empty or 0.00 when nothing was refunded or disputed."""
-    amount = parse_amount(value, field) if value else None
-    return amount if amount else None
+    if not value or value == "0.00":  # as most charges have it, without parsing
+        return None
+    return parse_amount(value, field) or None
 
 
 @lru_cache(maxsize=256)  # a handful of statuses, on every row

@@ -167,7 +167,7 @@ class ParseContext:
 def references(row: list[str], positions: Sequence[int], *first: str) -> tuple[str, ...]:
     """`first` and the non-empty values at `positions`, each once, in order; free text
     (metadata) may hold a card number, so each is masked (when any of them may hold one)."""
-    found = [*first, *(value for at in positions if (value := row[at].strip()))]
+    found = [*first, *filter(None, map(str.strip, map(row.__getitem__, positions)))]
     if may_hold_card_data(" ".join(found)):
         found = [mask_card_numbers(value) for value in found]
     return tuple(dict.fromkeys(found)) if len(found) > 1 else tuple(found)

@@ -22,7 +22,7 @@ __all__ = ["typed_transaction"]
 
 _new = object.__new__
 _set = object.__setattr__  # the model is frozen: its own __setattr__ refuses
-_EVERY_FIELD = tuple(Transaction.model_fields)
+_EVERY_FIELD = set(Transaction.model_fields)
 
 
 def typed_transaction(
@@ -65,7 +65,7 @@ def typed_transaction(
         },
     )
     # Its own set: `model_copy(update=...)` adds to the copy's.
-    _set(record, "__pydantic_fields_set__", set(_EVERY_FIELD))
+    _set(record, "__pydantic_fields_set__", _EVERY_FIELD.copy())
     _set(record, "__pydantic_extra__", None)
     _set(record, "__pydantic_private__", None)
     return record

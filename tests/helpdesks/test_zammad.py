@@ -139,15 +139,24 @@ async def test_without_a_secret_every_webhook_is_refused(zammad: FakeZammad) -> 
     assert rejected.value.reason == "not_configured"
 
 
-async def test_a_webhook_for_an_internal_note_asks_for_nothing(zammad: FakeZammad) -> None:
+async def test_only_what_the_customer_wrote_asks_for_the_ticket(zammad: FakeZammad) -> None:
     ticket = zammad.add_ticket("Charged twice", "Hello")
     note = zammad.add_article(ticket, "agent only", sender="Agent", type_="note", internal=True)
+    reply = zammad.add_article(ticket, "On it", sender="Agent", type_="email")
+    follow_up = zammad.add_article(ticket, "Any news?", sender="Customer")
+    payload = json.loads(zammad.webhook_body(ticket))
+    no_article = json.dumps({**payload, "article": None}).encode()
     client = connector(zammad)
     try:
-        event = client.parse_webhook(webhook(zammad.webhook_body(ticket, note), {}))
+        asked = [
+            client.parse_webhook(webhook(zammad.webhook_body(ticket, article), {})).ticket_ids
+            for article in (note, reply, follow_up)
+        ]
+        updated = client.parse_webhook(webhook(no_article, {}))
     finally:
         await client.aclose()
-    assert event.ticket_ids == ()
+    assert asked == [(), (), (str(ticket),)]
+    assert updated.ticket_ids == ()
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[]", b'{"ticket": {"id": null}}'])

@@ -170,8 +170,7 @@ class Zammad:
         except BadField as problem:
             raise WebhookRejected("bad_payload", str(problem)) from None
         delivery = request.headers.get("x-zammad-delivery") or None
-        article = payload.get("article")
-        if isinstance(article, dict) and article.get("internal") is True:
+        if not _from_the_customer(payload.get("article"), ticket):
             return WebhookEvent(delivery_id=delivery)
         return WebhookEvent(ticket_ids=(ticket_id,), delivery_id=delivery)
 
@@ -357,6 +356,16 @@ class Zammad:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+def _from_the_customer(article: Any, ticket: dict[str, Any]) -> bool:
+    """Whether the article that fired a trigger is something the customer said: public,
+    and the customer's or the ticket's first (an agent may open a ticket for a caller).
+    Updates without an article (Supporter's own tags and priority among them), notes and
+    agents' replies change nothing Supporter reads."""
+    if not isinstance(article, dict) or article.get("internal") is not False:
+        return False
+    return article.get("sender") in ("Customer", None) or ticket.get("article_count") == 1
 
 
 # -- the cursor ------------------------------------------------------------------------------

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -44,7 +44,13 @@ async def zammad() -> AsyncIterator[FakeZammad]:
 
 
 def connector(
-    server: FakeZammad, *, token: str = DEFAULT_TOKEN, rate_limit: int = 6000, timeout: float = 30.0
+    server: FakeZammad,
+    *,
+    token: str = DEFAULT_TOKEN,
+    rate_limit: int = 6000,
+    timeout: float = 30.0,
+    settle: float = 0.0,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC) + timedelta(seconds=1),
 ) -> Zammad:
     settings = Settings(
         url=server.url,
@@ -52,7 +58,7 @@ def connector(
         webhook_secret=SECRET,  # type: ignore[arg-type]
         rate_limit=rate_limit,
     )
-    return Zammad(settings, timeout=timeout)
+    return Zammad(settings, timeout=timeout, settle=settle, clock=clock)
 
 
 def webhook(body: bytes, headers: dict[str, str]) -> WebhookRequest:
@@ -230,23 +236,44 @@ async def test_polling_pages_through_every_ticket_once_and_resumes_from_its_curs
     assert all("per_page=50" in a.key and "order_by=asc" in a.key for a in searches)
 
 
-async def test_a_change_the_search_index_had_not_seen_is_found_by_the_next_poll(
+async def test_changes_the_search_index_may_not_have_yet_wait_for_a_later_poll(
     zammad: FakeZammad,
 ) -> None:
-    first = zammad.add_ticket("Seen at once", "Body")
-    client = connector(zammad)
+    now = [datetime.now(UTC)]
+    client = connector(zammad, settle=60.0, clock=lambda: now[0])
+    older = zammad.add_ticket("Settled", "Body")
+    zammad.set_updated(older, now[0] - timedelta(seconds=120))
+    recent = zammad.add_ticket("Just changed", "Body")
     try:
-        page = await client.poll(None, since=LONG_AGO)
-        assert [t.ticket_id for t in page.tickets] == [str(first)]
-        zammad.config.index_lag = 3600.0  # the next change is not searchable yet
-        late = zammad.add_ticket("Indexed late", "Body")
-        hidden = await client.poll(page.cursor, since=LONG_AGO)
-        assert hidden.tickets == ()
-        zammad.config.index_lag = 0.0
-        found = await client.poll(hidden.cursor, since=LONG_AGO)
+        first = await client.poll(None, since=LONG_AGO)
+        now[0] += timedelta(seconds=61)
+        second = await client.poll(first.cursor, since=LONG_AGO)
     finally:
         await client.aclose()
-    assert [t.ticket_id for t in found.tickets] == [str(late)]
+    assert [t.ticket_id for t in first.tickets] == [str(older)]
+    assert not first.more
+    assert [t.ticket_id for t in second.tickets] == [str(recent)]
+
+
+async def test_a_bulk_update_in_one_millisecond_is_handed_over_once(zammad: FakeZammad) -> None:
+    moment = datetime(2026, 5, 2, 10, 0, 0, 123000, tzinfo=UTC)
+    created = [zammad.add_ticket(f"Ticket {n}", "Body") for n in range(120)]
+    for ticket in created:
+        zammad.set_updated(ticket, moment)
+    client = connector(zammad)
+    handed: list[str] = []
+    cursor = None
+    try:
+        for _ in range(6):
+            page = await client.poll(cursor, since=LONG_AGO)
+            handed.extend(t.ticket_id for t in page.tickets)
+            cursor = page.cursor
+            if not page.more:
+                break
+    finally:
+        await client.aclose()
+    assert sorted(handed) == sorted(str(t) for t in created)
+    assert len(handed) == len(set(handed))
 
 
 async def test_an_updated_ticket_is_polled_again(zammad: FakeZammad) -> None:

@@ -11,9 +11,10 @@ Written from Zammad's documentation (https://docs.zammad.org/en/latest/api/intro
   https://admin-docs.zammad.org/en/latest/manage/webhook/payload.html). Zammad signs no
   timestamp, so a replayed delivery is recognised by its id (the store keeps the ids)
   rather than by its age. The payload is the ticket and the article that fired the
-  trigger; an internal article (a note, ours or an agent's) is not something the
-  customer said, so it asks for nothing.
-- Polling: ``GET /api/v1/tickets/search?query=updated_at:[{since} TO *]`` sorted by
+  trigger; only a public article from the customer asks for the ticket (a note, an
+  agent's reply or an update without an article, such as Supporter's own, changes
+  nothing Supporter reads).
+- Polling: ``GET /api/v1/tickets/search?query=updated_at:[{after} TO *]`` sorted by
   ``updated_at`` ascending, ``page``/``per_page``
   (https://docs.zammad.org/en/latest/api/ticket/index.html#search,
   https://docs.zammad.org/en/latest/api/intro.html#pagination). The answer's ``assets``
@@ -21,8 +22,9 @@ Written from Zammad's documentation (https://docs.zammad.org/en/latest/api/intro
   /api/v1/ticket_articles/by_ticket/{id}``) is its body. Every poll starts again from
   the cursor's time rather than paging on: a ticket updated while pages are read moves
   to the end of an ascending list and would shift an unread one onto a page already
-  read. The search index trails the database, so each poll reaches back
-  `INDEX_LAG_SECONDS` and skips what the cursor says was already handed over.
+  read. The search index trails the database, so changes younger than
+  `SETTLE_SECONDS` wait for a later poll (as Zendesk's incremental export leaves out
+  its last minute); webhooks are the fast path.
 - The draft: ``POST /api/v1/ticket_articles`` with ``type: "note"``, ``internal: true``
   (https://docs.zammad.org/en/latest/api/ticket/articles.html). Zammad cannot edit an
   article's body through the API (``PUT /api/v1/ticket_articles/{id}`` keeps only
@@ -45,7 +47,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -81,12 +83,10 @@ from supporter.sources.helpdesk import (
 log = logging.getLogger(__name__)
 
 NAME: Final = "zammad"
-# How far each poll reaches back for changes the search index had not seen yet.
-INDEX_LAG_SECONDS: Final = 60.0
+# Changes younger than this are left to a later poll: the search index trails the
+# database, and a change it had not seen yet would be passed by the cursor.
+SETTLE_SECONDS: Final = 60.0
 PAGE_SIZE: Final = 50
-# Pages read in one poll while everything on them was handed over already (many
-# changes inside the look-back); beyond it the poll returns what it has and goes on.
-_MAX_SKIPPED_PAGES: Final = 20
 _PRIORITY_NAMES: Final = {
     Priority.LOW: "1 low",
     Priority.MEDIUM: "2 normal",
@@ -119,10 +119,18 @@ class Zammad:
     name = NAME
 
     def __init__(
-        self, settings: Settings, *, limits: FieldLimits | None = None, timeout: float = 30.0
+        self,
+        settings: Settings,
+        *,
+        limits: FieldLimits | None = None,
+        timeout: float = 30.0,
+        settle: float = SETTLE_SECONDS,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._settings = settings
         self._limits = limits or FieldLimits()
+        self._settle = settle
+        self._clock = clock
         self._limit = RateLimit(requests=settings.rate_limit, per_seconds=60.0)
         self.http = HelpdeskHTTP(
             NAME,
@@ -189,15 +197,15 @@ class Zammad:
 
     async def poll(self, cursor: str | None, *, since: datetime) -> PollPage:
         after, handed = _read_cursor(cursor, since)
-        query_from = after - timedelta(seconds=INDEX_LAG_SECONDS)
+        settled = self._clock() - timedelta(seconds=self._settle)
         tickets: list[Ticket] = []
-        page, full = 1, False
+        page, full, unsettled = 1, False, False
         while True:
             answer = await self.http.json(
                 "GET",
                 "/api/v1/tickets/search",
                 params={
-                    "query": f"updated_at:[{_iso(query_from)} TO *]",
+                    "query": f"updated_at:[{_iso(after)} TO *]",
                     "sort_by": "updated_at",
                     "order_by": "asc",
                     "page": page,
@@ -206,16 +214,32 @@ class Zammad:
             )
             records, users = _search_records(answer)
             full = len(records) >= PAGE_SIZE
-            fresh = [r for r in records if handed.get(str(r.get("id"))) != r.get("updated_at")]
-            for record in fresh:
-                handed[str(record.get("id"))] = str(record.get("updated_at"))
+            fresh: list[tuple[dict[str, Any], datetime]] = []
+            for record in records:
+                moment = _parse(str(record.get("updated_at")))
+                if moment is None:
+                    log.warning("zammad ticket %s skipped: no updated_at", record.get("id"))
+                    continue
+                if moment > settled:
+                    unsettled = True  # the search index may still miss changes before it
+                    break
+                if moment > after or str(record.get("id")) not in handed:
+                    fresh.append((record, moment))
+            for record, moment in fresh:
+                if moment > after:
+                    after, handed = moment, set()
+                handed.add(str(record.get("id")))
                 ticket = await self._polled(record, users)
                 if ticket is not None:
                     tickets.append(ticket)
-            if fresh or not full or page >= _MAX_SKIPPED_PAGES:
+            # A full page of tickets handed over already all changed at `after` (one
+            # bulk update): the next page holds what comes after them.
+            if fresh or unsettled or not full:
                 break
             page += 1
-        return PollPage(tickets=tuple(tickets), cursor=_write_cursor(handed, after), more=full)
+        return PollPage(
+            tickets=tuple(tickets), cursor=_write_cursor(after, handed), more=full and not unsettled
+        )
 
     async def _polled(self, record: dict[str, Any], users: Mapping[str, Any]) -> Ticket | None:
         user = users.get(str(record.get("customer_id")))
@@ -371,28 +395,23 @@ def _from_the_customer(article: Any, ticket: dict[str, Any]) -> bool:
 # -- the cursor ------------------------------------------------------------------------------
 
 
-def _read_cursor(cursor: str | None, since: datetime) -> tuple[datetime, dict[str, str]]:
-    """The time polls start from, and the tickets handed over inside the look-back (id to
-    the `updated_at` they had). The first poll starts at `since`."""
+def _read_cursor(cursor: str | None, since: datetime) -> tuple[datetime, set[str]]:
+    """The time of the newest change handed over (the search starts there, inclusive),
+    and the tickets handed over whose change has that very time. The first poll starts
+    at `since`."""
     if cursor is None:
-        return since.astimezone(UTC), {}
+        return since.astimezone(UTC), set()
     try:
         state = json.loads(cursor)
         after = datetime.fromisoformat(state["after"])
-        handed = {str(k): str(v) for k, v in dict(state["handed"]).items()}
+        handed = {str(i) for i in state["handed"]}
     except (ValueError, KeyError, TypeError) as error:
         raise FatalError(f"zammad: the stored poll cursor is unreadable ({error})") from None
     return after, handed
 
 
-def _write_cursor(handed: dict[str, str], after: datetime) -> str:
-    """The newest change handed over becomes the start; what is older than the look-back
-    before it is forgotten (the search will not return it again)."""
-    times = [t for t in (_parse(v) for v in handed.values()) if t is not None]
-    newest = max([after, *times])
-    horizon = newest - timedelta(seconds=INDEX_LAG_SECONDS)
-    kept = {k: v for k, v in handed.items() if (t := _parse(v)) is not None and t >= horizon}
-    return json.dumps({"after": newest.isoformat(), "handed": kept}, sort_keys=True)
+def _write_cursor(after: datetime, handed: set[str]) -> str:
+    return json.dumps({"after": after.isoformat(), "handed": sorted(handed)})
 
 
 def _search_records(answer: Any) -> tuple[list[dict[str, Any]], Mapping[str, Any]]:

@@ -214,6 +214,12 @@ class FakeZammad:
         self._touch(ticket)
         return article
 
+    def set_updated(self, ticket_id: int, moment: datetime) -> None:
+        """Give a ticket's last change a time (many changed in one millisecond: a bulk
+        update)."""
+        ticket = self.tickets[ticket_id]
+        ticket["updated_at"], ticket["_updated"] = _iso(moment), moment
+
     def notes(self, ticket_id: int) -> list[JSONObject]:
         """The internal notes of a ticket, oldest first."""
         return [a for a in self.articles[ticket_id] if a["internal"] and a["type"] == "note"]

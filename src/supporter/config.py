@@ -159,6 +159,16 @@ class Settings(BaseSettings):
     session_secret: str | None = Field(default=None, min_length=32)
     secure_cookies: bool | None = None
     forwarded_allow_ips: str | None = None
+    # `supporter serve --helpdesk NAME`: tickets in from that helpdesk (webhooks at
+    # /webhooks/NAME, and a catch-up poll every `poll_interval` seconds; 0: webhooks
+    # only), and with `write_back` what goes back: `tags` (the classification), `note`
+    # (and the draft as an internal note), `after-review` (only drafts a reviewer
+    # approved). `public_replies`: an approved draft is posted as the public reply.
+    helpdesk: Literal["zendesk", "freshdesk", "helpscout", "zammad", "chatwoot", "rt"] | None = None
+    write_back: Literal["tags", "note", "after-review"] | None = None
+    poll_interval: float = Field(default=60.0, ge=0)
+    public_replies: bool = False
+    write_back_concurrency: int = Field(default=4, ge=1)
     # Each helpdesk's settings as `[helpdesks.<name>]` tables (`subdomain = "acme"`,
     # `token_file = "/run/secrets/zendesk"`); SUPPORTER_<NAME>_<FIELD> variables win.
     helpdesks: dict[str, dict[str, str | int | float | bool]] = Field(default_factory=dict)

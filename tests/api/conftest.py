@@ -15,6 +15,7 @@ import pytest
 from supporter.cli.serve import Served, open_served
 from supporter.config import Settings
 from supporter.domain.people import Role
+from supporter.helpdesks.base import Helpdesk
 from supporter.pipeline.stats import RunStats
 from supporter.store.accounts import SqlAccounts
 from supporter.web.app import build_app
@@ -54,7 +55,12 @@ class Api:
 
 
 @contextlib.asynccontextmanager
-async def served_api(store_url: str, **options: object) -> AsyncIterator[Api]:
+async def served_api(
+    store_url: str, *, helpdesk: Helpdesk | None = None, **options: object
+) -> AsyncIterator[Api]:
+    """`supporter serve` in this process; with `helpdesk`, that connector is the
+    connected helpdesk (its webhooks at /webhooks/<name>; `write_back=` and
+    `poll_interval=` among the `options` as for serve)."""
     settings = Settings(
         store_url=store_url,
         llm_cache=None,
@@ -62,8 +68,8 @@ async def served_api(store_url: str, **options: object) -> AsyncIterator[Api]:
         **options,  # type: ignore[arg-type]
     )
     async with contextlib.AsyncExitStack() as resources:
-        served = await open_served(settings, resources, RunStats())
-        stages = asyncio.create_task(served.pipeline.serve(*served.stages))
+        served = await open_served(settings, resources, RunStats(), helpdesk=helpdesk)
+        stages = asyncio.create_task(served.run())
         accounts = served.services.accounts
         tokens = {role: await accounts.create_token(f"t-{role.value}", role) for role in Role}
         app = build_app(served.services, served.session_secret)

@@ -8,12 +8,23 @@ from dataclasses import dataclass, field
 from supporter.brokers.base import Broker
 from supporter.observability.metrics import Metrics
 from supporter.observability.server import ReadinessCheck
+from supporter.pipeline.helpdesk_intake import WebhookReceiver
 from supporter.pipeline.intake import TicketIntake
+from supporter.pipeline.write_back import WriteBackRoute
 from supporter.store.accounts import SqlAccounts
 from supporter.store.queue import SqlQueue
 from supporter.store.reviews import SqlReviews
 from supporter.store.sql import SqlStore
 from supporter.transactions.sql import SqlTransactionIndex
+
+
+@dataclass(frozen=True)
+class HelpdeskLink:
+    """A connected helpdesk (`serve --helpdesk`): who takes its webhooks, and where an
+    approved draft goes when it writes back `after-review`."""
+
+    receiver: WebhookReceiver
+    route: WriteBackRoute | None = None
 
 
 @dataclass
@@ -27,6 +38,7 @@ class Services:
     # Session cookies only over HTTPS (off for plain http on loopback, see docs/deployment.md).
     secure_cookies: bool = True
     session_max_age: int = 8 * 3600
+    helpdesk: HelpdeskLink | None = None
 
     @property
     def accounts(self) -> SqlAccounts:

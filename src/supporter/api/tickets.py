@@ -27,6 +27,8 @@ from supporter.api.services import Services
 from supporter.brokers.base import BrokerError
 from supporter.domain.models import Ticket, Transaction
 from supporter.domain.people import Principal, ReviewAction, ReviewRecord, Role
+from supporter.pipeline.ingest import publish_ticket
+from supporter.pipeline.write_back import WRITE_BACK, approved_write_back
 from supporter.sources.csv import BadValue, ticket_from_fields, transaction_from_fields
 from supporter.store.queue import BadCursor, QueueFilter, ReviewState, TicketState
 from supporter.store.reviews import Review, StaleDraft, TicketDetail, UnknownTicket
@@ -212,13 +214,32 @@ def _text(value: str | None) -> str | None:
 
 
 async def record_review(using: Services, ticket_id: str, review: Review) -> ReviewRecord:
-    """HTTPException 404 for an unknown ticket, 409 for a stale or missing draft."""
+    """HTTPException 404 for an unknown ticket, 409 for a stale or missing draft, 503
+    when an approval that goes back to the helpdesk (`after-review`) cannot be queued
+    (the review is recorded: approving again sends it)."""
     try:
-        return await using.reviews.review(ticket_id, review)
+        record = await using.reviews.review(ticket_id, review)
     except UnknownTicket as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
     except StaleDraft as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    route = using.helpdesk.route if using.helpdesk is not None else None
+    if route is not None:
+        detail = await using.reviews.detail(ticket_id)
+        if detail.result is not None:
+            message = approved_write_back(
+                route, detail.ticket, detail.result, detail.transactions, record
+            )
+            if message is not None:
+                try:
+                    await publish_ticket(using.broker, WRITE_BACK, message, "review")
+                except BrokerError as error:
+                    raise HTTPException(
+                        status.HTTP_503_SERVICE_UNAVAILABLE,
+                        "the review is recorded, but its write-back could not be queued: "
+                        "approve again to send it",
+                    ) from error
+    return record
 
 
 @router.post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from supporter.cli import batch, db, dlq, export, knowledge, transactions, users, worker
+from supporter.cli import batch, db, dlq, export, helpdesk, knowledge, transactions, users, worker
 from supporter.cli.eval import evaluate_command
 from supporter.cli.fake_llm import fake_llm
 from supporter.cli.fake_stripe import fake_stripe
@@ -40,6 +40,7 @@ app.add_typer(knowledge.app, name="knowledge")
 app.add_typer(users.users_app, name="users")
 app.add_typer(users.tokens_app, name="tokens")
 app.add_typer(export.app, name="export")
+app.add_typer(helpdesk.app, name="helpdesk")
 app.command()(worker.ingest)
 app.command()(status)
 app.command()(models)

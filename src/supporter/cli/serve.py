@@ -18,17 +18,22 @@ from supporter.cli import wiring
 from supporter.cli.common import LogFormatOption, fail, run_traced, settings_from, setup_logging
 from supporter.cli.ui import console
 from supporter.config import ConfigError, Settings
+from supporter.helpdesks.base import Helpdesk, WriteBackMode
 from supporter.observability.metrics import Metrics
+from supporter.pipeline.helpdesk_intake import HelpdeskIntake, Poller, PollOptions, WebhookReceiver
 from supporter.pipeline.intake import TicketIntake
 from supporter.pipeline.orchestrator import Pipeline, RunReport, StageName
 from supporter.pipeline.stages import TICKETS
 from supporter.pipeline.stats import RunStats
+from supporter.pipeline.write_back import WriteBackRoute
 from supporter.store.base import StoreError
+from supporter.store.helpdesks import SqlHelpdeskState
+from supporter.store.sql import SqlStore
 
 # The web stack (FastAPI, uvicorn, Jinja, Argon2) is imported when `serve` runs: every
 # other command would pay for it at start-up.
 if TYPE_CHECKING:
-    from supporter.api.services import Services
+    from supporter.api.services import HelpdeskLink, Services
 
 log = logging.getLogger(__name__)
 STAGES: tuple[StageName, ...] = ("analyze", "respond", "sink")
@@ -40,6 +45,18 @@ class Served:
     pipeline: Pipeline
     stages: tuple[StageName, ...]
     session_secret: str
+    # The catch-up poll of the connected helpdesk (None: none, or webhooks only).
+    poller: Poller | None = None
+
+    async def run(self) -> RunReport:
+        """The stages (and the helpdesk's poll) until `pipeline.request_stop()`."""
+        polling = asyncio.create_task(self.poller.run()) if self.poller else None
+        try:
+            return await self.pipeline.serve(*self.stages)
+        finally:
+            if polling is not None:
+                polling.cancel()
+                await asyncio.gather(polling, return_exceptions=True)
 
 
 def in_memory(settings: Settings) -> bool:
@@ -59,14 +76,28 @@ def secure_cookies(settings: Settings) -> bool:
 
 
 async def open_served(
-    settings: Settings, resources: contextlib.AsyncExitStack, stats: RunStats
+    settings: Settings,
+    resources: contextlib.AsyncExitStack,
+    stats: RunStats,
+    *,
+    helpdesk: Helpdesk | None = None,
 ) -> Served:
     """Everything `serve` runs, opened now and closed with `resources`: on the
-    in-memory broker this process runs every stage; on a shared one, none."""
+    in-memory broker this process runs every stage; on a shared one, none.
+
+    With `settings.helpdesk` (or a `helpdesk` connector given, as tests do) its
+    webhooks are taken at /webhooks/<name>, it is polled every `poll_interval`
+    seconds, and `write_back` says what goes back into it."""
     from supporter.api.services import Services
     from supporter.store.accounts import SqlAccounts
 
+    if helpdesk is not None and settings.helpdesk is None:
+        settings = settings.model_copy(update={"helpdesk": helpdesk.name})
+    if settings.helpdesk is not None and helpdesk is None:
+        helpdesk = wiring.helpdesk_connector(settings, resources)
     stages = STAGES if in_memory(settings) else ()
+    if stages and helpdesk is not None and settings.write_back is not None:
+        stages = (*stages, "write-back")
     metrics = Metrics(stats, stages)
     pipeline, store = await wiring.pipeline(
         settings,
@@ -75,8 +106,10 @@ async def open_served(
         one_process=in_memory(settings),
         write_results=False,
         observer=metrics,
+        helpdesk=helpdesk,
     )
     broker = pipeline.broker
+    link, poller = _helpdesk_link(settings, pipeline, store, helpdesk, metrics)
 
     async def broker_answers() -> None:
         await broker.depth(TICKETS)
@@ -89,9 +122,34 @@ async def open_served(
         categories=[category.name for category in wiring.taxonomy(settings)],
         checks={"broker": broker_answers, "store": store.ping},
         secure_cookies=secure_cookies(settings),
+        helpdesk=link,
     )
     secret = settings.session_secret or await SqlAccounts(store.engine).session_secret()
-    return Served(services, pipeline, stages, secret)
+    return Served(services, pipeline, stages, secret, poller)
+
+
+def _helpdesk_link(
+    settings: Settings,
+    pipeline: Pipeline,
+    store: SqlStore,
+    helpdesk: Helpdesk | None,
+    metrics: Metrics,
+) -> tuple[HelpdeskLink | None, Poller | None]:
+    if helpdesk is None:
+        return None, None
+    state = SqlHelpdeskState(store.engine)
+    intake = HelpdeskIntake(helpdesk, state, pipeline.broker, settings.open_statuses)
+    from supporter.api.services import HelpdeskLink
+
+    wiring.watch_helpdesk(metrics, helpdesk)
+    route = None
+    if settings.write_back is not None:
+        route = WriteBackRoute(helpdesk.name, WriteBackMode(settings.write_back))
+    link = HelpdeskLink(WebhookReceiver(intake, state, pipeline.stats), route)
+    poller = None
+    if settings.poll_interval > 0:
+        poller = Poller(intake, state, PollOptions(interval=settings.poll_interval))
+    return link, poller
 
 
 def serve(
@@ -114,6 +172,35 @@ def serve(
             help="Proxies (comma-separated addresses) whose X-Forwarded-For and -Proto to believe."
         ),
     ] = None,
+    helpdesk: Annotated[
+        str | None,
+        typer.Option(
+            help="Take tickets from this helpdesk (zendesk, freshdesk, helpscout, zammad, "
+            "chatwoot, rt): webhooks at /webhooks/NAME and a catch-up poll. Its settings "
+            "come from SUPPORTER_<NAME>_… (docs/helpdesks.md)."
+        ),
+    ] = None,
+    write_back: Annotated[
+        str | None,
+        typer.Option(
+            help="What goes back into the helpdesk: tags (the classification), note (and "
+            "the draft as an internal note), after-review (only approved drafts). "
+            "[default: nothing]"
+        ),
+    ] = None,
+    poll_interval: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds between catch-up polls of the helpdesk; 0: webhooks only. [default: 60]"
+        ),
+    ] = None,
+    public_replies: Annotated[
+        bool | None,
+        typer.Option(
+            "--public-replies/--no-public-replies",
+            help="Post an approved draft (after-review) as the public reply to the customer. [default: no]",
+        ),
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
     log_format: LogFormatOption = None,
@@ -130,6 +217,10 @@ def serve(
             "db": db,
             "forwarded_allow_ips": forwarded_allow_ips,
             "log_format": log_format,
+            "helpdesk": helpdesk,
+            "write_back": write_back,
+            "poll_interval": poll_interval,
+            "public_replies": public_replies,
         },
         config,
     )
@@ -171,7 +262,7 @@ async def _serve(settings: Settings) -> RunReport:
         console.print(
             f"serving http://{settings.host}:{settings.port}/ (API at /api/v1); stages {where}"
         )
-        stages = asyncio.create_task(pipeline.serve(*served.stages))
+        stages = asyncio.create_task(served.run())
         stages.add_done_callback(lambda _: setattr(server, "should_exit", True))
         # uvicorn handles SIGINT/SIGTERM: it stops taking requests and returns, then the
         # stages finish what is in flight. It exits when it cannot listen.

@@ -20,6 +20,9 @@ from supporter.cli.ui import console
 from supporter.config import ConfigError, Settings
 from supporter.domain.errors import TransientError
 from supporter.domain.models import Reject
+from supporter.helpdesks import registry as helpdesk_registry
+from supporter.helpdesks.base import Helpdesk, WriteBackMode
+from supporter.helpdesks.registry import HelpdeskConfigError
 from supporter.knowledge.base import IndexChanges
 from supporter.knowledge.documents import KnowledgeError, ProblemHandler
 from supporter.knowledge.retrieval import Retriever
@@ -37,6 +40,7 @@ from supporter.pipeline.orchestrator import QUEUES, Pipeline, PipelineOptions
 from supporter.pipeline.retry import RetryPolicy
 from supporter.pipeline.stages import TICKETS
 from supporter.pipeline.stats import RunStats
+from supporter.pipeline.write_back import WriteBackRoute, WriteBackSetup
 from supporter.sinks.base import ResultSink
 from supporter.sinks.csv import CsvResultSink
 from supporter.sinks.jsonl import JsonlResultSink
@@ -46,6 +50,7 @@ from supporter.sources.formats import FieldLimits, ReadOptions
 from supporter.sources.registry import open_tickets, open_transactions
 from supporter.sources.sql import SqlTicketSource, SqlTransactionSource, is_database_url
 from supporter.store.batches import SqlBatchLedger
+from supporter.store.helpdesks import SqlHelpdeskState
 from supporter.store.sql import SqlStore, sqlite_url
 from supporter.store.workers import SqlWorkerRegistry
 from supporter.transactions.base import TransactionIndex
@@ -328,6 +333,7 @@ async def pipeline(
     write_results: bool = True,
     observer: ModelObserver | None = None,
     transactions: TransactionIndex | None = None,
+    helpdesk: Helpdesk | None = None,
 ) -> tuple[Pipeline, SqlStore]:
     """Every part a run needs, opened now and closed with `resources`.
 
@@ -338,6 +344,8 @@ async def pipeline(
     `observer` (the `Metrics` later given to `serve_metrics`) sees the model calls.
     `transactions` is where the analyze stage looks up the transactions of a ticket
     that came without them (default: the store's table; Stripe's API with stripe://).
+    With `helpdesk` and `write_back` set, results (or approved drafts) go back into
+    that helpdesk through `helpdesk`, or a connector opened when the stage starts.
     """
     result_sinks = sinks(settings, out, append=append) if write_results else []
     for sink in result_sinks:
@@ -358,8 +366,61 @@ async def pipeline(
         transactions=transactions or SqlTransactionIndex(result_store.engine),
         workers=SqlWorkerRegistry(result_store.engine),
         knowledge=knowledge_retriever(settings, resources),
+        write_back=write_back_setup(settings, resources, result_store, helpdesk),
     )
     return built, result_store
+
+
+def helpdesk_connector(settings: Settings, resources: contextlib.AsyncExitStack) -> Helpdesk:
+    """The connector of `settings.helpdesk`, closed with `resources`. Raises
+    `HelpdeskConfigError` (a ConfigError) for missing or malformed settings."""
+    name = settings.helpdesk
+    if name is None:
+        raise ConfigError("no helpdesk: pass --helpdesk or set SUPPORTER_HELPDESK")
+    try:
+        connector = helpdesk_registry.connect(name, config=settings.helpdesks.get(name))
+    except HelpdeskConfigError as error:
+        raise ConfigError(str(error)) from None
+    resources.push_async_callback(connector.aclose)
+    return connector
+
+
+def watch_helpdesk(metrics: Metrics, helpdesk: Helpdesk) -> None:
+    """/metrics counts the connector's requests by outcome, when it keeps them (a
+    `stats` mapping, as connectors on `HelpdeskHTTP` do)."""
+    if getattr(helpdesk, "stats", None) is None:
+        return
+
+    def counts() -> dict[str, int]:
+        return dict(getattr(helpdesk, "stats", {}))
+
+    metrics.watch_helpdesk(helpdesk.name, counts)
+
+
+def write_back_setup(
+    settings: Settings,
+    resources: contextlib.AsyncExitStack,
+    store: SqlStore,
+    helpdesk: Helpdesk | None = None,
+) -> WriteBackSetup | None:
+    """The write-back `settings` ask for, or None. The connector is `helpdesk`, or opened
+    when the write-back stage starts (a sink worker that only routes never opens it)."""
+    if settings.helpdesk is None or settings.write_back is None:
+        return None
+    opened: list[Helpdesk] = [helpdesk] if helpdesk is not None else []
+
+    def connect() -> Helpdesk:
+        if not opened:
+            opened.append(helpdesk_connector(settings, resources))
+        return opened[0]
+
+    return WriteBackSetup(
+        route=WriteBackRoute(settings.helpdesk, WriteBackMode(settings.write_back)),
+        state=SqlHelpdeskState(store.engine),
+        connect=connect,
+        public_replies=settings.public_replies,
+        concurrency=settings.write_back_concurrency,
+    )
 
 
 async def serve_metrics(

@@ -69,6 +69,10 @@ def _serve(
     log_format: str | None,
 ) -> None:
     settings = _shared_settings(options, config, verbose, log_format)
+    if stage == "write-back" and (settings.helpdesk is None or settings.write_back is None):
+        fail(
+            "a write-back worker needs --helpdesk and --write-back (or SUPPORTER_HELPDESK and SUPPORTER_WRITE_BACK)"
+        )
     stats = RunStats()
 
     async def main() -> RunReport:
@@ -77,6 +81,10 @@ def _serve(
             # SUPPORTER_TRANSACTIONS=stripe://: analyze workers ask Stripe, not the store.
             live = stage == "analyze" and wiring.is_stripe(settings.transactions)
             stripe = await wiring.stripe_index(settings, resources) if live else None
+            helpdesk = None
+            if stage == "write-back":
+                helpdesk = wiring.helpdesk_connector(settings, resources)
+                wiring.watch_helpdesk(metrics, helpdesk)
             pipeline, store = await wiring.pipeline(
                 settings,
                 resources,
@@ -87,6 +95,7 @@ def _serve(
                 write_results=out is not None,
                 observer=metrics,
                 transactions=stripe,
+                helpdesk=helpdesk,
             )
             served = await wiring.serve_metrics(
                 settings,
@@ -164,6 +173,52 @@ def sink(
 ) -> None:
     """Consume the responded and dead-letter queues: store results (and write --out)."""
     _serve("sink", {"metrics_port": metrics_port}, config, out, verbose, log_format)
+
+
+@app.command("write-back")
+def write_back(
+    helpdesk: Annotated[
+        str | None,
+        typer.Option(help="The helpdesk written into (its settings: SUPPORTER_<NAME>_…)."),
+    ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            "--write-back",
+            help="tags, note or after-review: as given to `serve` and the sink workers.",
+        ),
+    ] = None,
+    public_replies: Annotated[
+        bool | None,
+        typer.Option(
+            "--public-replies/--no-public-replies",
+            help="Post approved drafts as the public reply. [default: no]",
+        ),
+    ] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Write-backs at once.")] = None,
+    metrics_port: MetricsPort = None,
+    config: ConfigOption = None,
+    verbose: Verbose = False,
+    log_format: LogFormatOption = None,
+) -> None:
+    """Consume the write-back queue: write classifications and drafts into the helpdesk.
+
+    The sink workers route results here when SUPPORTER_HELPDESK and SUPPORTER_WRITE_BACK
+    are set for them too."""
+    _serve(
+        "write-back",
+        {
+            "helpdesk": helpdesk,
+            "write_back": mode,
+            "public_replies": public_replies,
+            "write_back_concurrency": concurrency,
+            "metrics_port": metrics_port,
+        },
+        config,
+        None,
+        verbose,
+        log_format,
+    )
 
 
 def ingest(

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import typing
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -121,6 +121,10 @@ class Metrics:
         """Read the state of these circuit breakers (a pipeline's) at each scrape."""
         self._run.breakers = breakers
 
+    def watch_helpdesk(self, name: str, requests: Callable[[], Mapping[str, int]]) -> None:
+        """Read a helpdesk connector's requests by outcome at each scrape."""
+        self._run.helpdesk_requests[name] = requests
+
     def on_call(self, call: ModelCall) -> None:
         """Count one HTTP call to a model provider (the `ModelObserver` protocol)."""
         labels = {"provider": call.provider, "model": call.model}
@@ -181,10 +185,12 @@ class _RunCollector(Collector):
         self._stats = stats
         self._stages = list(stages)
         self.breakers = breakers
+        self.helpdesk_requests: dict[str, Callable[[], Mapping[str, int]]] = {}
 
     def collect(self) -> Iterator[Metric]:
         yield from self._stage_metrics()
         yield from self._ticket_metrics()
+        yield from self._helpdesk_metrics()
         states = GaugeMetricFamily(
             "supporter_circuit_state",
             "1 for the state each stage's circuit breaker is in, 0 for the others.",
@@ -234,6 +240,43 @@ class _RunCollector(Collector):
                 dead.add_metric([stage, cause], counters.dead_letter_causes[cause])
             in_flight.add_metric([stage], counters.in_flight)
         yield from (consumed, succeeded, retried, fell_back, dead, in_flight)
+
+    def _helpdesk_metrics(self) -> Iterator[Metric]:
+        stats = self._stats
+        received = CounterMetricFamily(
+            "supporter_helpdesk_webhooks",
+            "Webhooks taken from a helpdesk, by outcome (accepted; duplicate: a delivery "
+            "taken before).",
+            labels=["helpdesk", "outcome"],
+        )
+        for (helpdesk, outcome), count in sorted(stats.webhooks.items()):
+            received.add_metric([helpdesk, outcome], count)
+        rejected = CounterMetricFamily(
+            "supporter_helpdesk_webhooks_rejected",
+            "Webhooks refused with 401, by reason (missing_signature, bad_signature, replay, "
+            "bad_payload).",
+            labels=["helpdesk", "reason"],
+        )
+        for (helpdesk, reason), count in sorted(stats.webhooks_rejected.items()):
+            rejected.add_metric([helpdesk, reason], count)
+        written = CounterMetricFamily(
+            "supporter_helpdesk_write_backs",
+            "Write-backs settled, by outcome (written, updated, unchanged: that version was "
+            "written already, not_received: not the helpdesk's ticket, dead_lettered).",
+            labels=["helpdesk", "outcome"],
+        )
+        for (helpdesk, outcome), count in sorted(stats.write_backs.items()):
+            written.add_metric([helpdesk, outcome], count)
+        requests = CounterMetricFamily(
+            "supporter_helpdesk_requests",
+            "HTTP requests to a helpdesk, by outcome (ok, rate_limited, unavailable, "
+            "refused, rejected).",
+            labels=["helpdesk", "outcome"],
+        )
+        for helpdesk, counts in sorted(self.helpdesk_requests.items()):
+            for outcome, count in sorted(counts().items()):
+                requests.add_metric([helpdesk, outcome], count)
+        yield from (received, rejected, written, requests)
 
     def _ticket_metrics(self) -> Iterator[Metric]:
         stats = self._stats

@@ -22,7 +22,6 @@ from supporter.brokers.base import Broker, dead_letter_queue
 from supporter.domain.errors import FatalError
 from supporter.domain.messages import DeadLetterMessage
 from supporter.domain.models import Ticket, TicketResult, Transaction
-from supporter.helpdesks.base import Helpdesk
 from supporter.knowledge.retrieval import Retriever
 from supporter.llm.base import Category, ModelProvider
 from supporter.pipeline.circuit import CircuitBreaker
@@ -145,7 +144,6 @@ class Pipeline:
         helpdesk stored results (or approved drafts) are written back into."""
         self._knowledge = knowledge
         self._write_back = write_back
-        self._helpdesks: list[Helpdesk] = []
         self._broker = broker
         self._transactions = transactions
         self._workers = workers
@@ -327,7 +325,6 @@ class Pipeline:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            await self._close_helpdesks()
         return self._report()
 
     async def _finish_in_flight(self, stages: Sequence[StageName]) -> None:
@@ -360,14 +357,6 @@ class Pipeline:
     async def _declare(self) -> None:
         for queue in self.queues:
             await self._broker.declare(queue)
-
-    async def _close_helpdesks(self) -> None:
-        helpdesks, self._helpdesks = self._helpdesks, []
-        for helpdesk in helpdesks:
-            try:
-                await helpdesk.aclose()
-            except Exception as error:
-                log.warning("could not close the %s connector: %s", helpdesk.name, error)
 
     def _output_stage(self) -> OutputStage:
         output = OutputStage(
@@ -412,7 +401,6 @@ class Pipeline:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(intake_task, *workers, return_exceptions=True)
-            await self._close_helpdesks()
 
     def _start_workers(
         self, output: OutputStage, stages: Sequence[StageName]
@@ -447,10 +435,8 @@ class Pipeline:
                 tasks.append(asyncio.create_task(output.run(queue), name=f"output-{queue}"))
         setup = self._write_back
         if "write-back" in stages and setup is not None:
-            helpdesk = setup.connect()
-            self._helpdesks.append(helpdesk)
             work = WriteBacks(
-                helpdesk,
+                setup.connect(),
                 setup.state,
                 public_replies=setup.public_replies,
                 on_settled=self.on_write_back,

@@ -17,7 +17,7 @@ tickets received from the helpdesk (webhook or poll) are ever written into.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,6 +27,8 @@ from pydantic import BaseModel
 
 from supporter.domain.errors import InvalidAnswerError, PermanentError
 from supporter.domain.messages import DeadLetterMessage, WriteBackMessage
+from supporter.domain.models import Ticket, TicketResult, Transaction
+from supporter.domain.people import ReviewAction, ReviewRecord
 from supporter.helpdesks.base import Helpdesk, WriteBackMode, WriteReceipt
 from supporter.helpdesks.drafts import draft_of
 from supporter.observability import tracing
@@ -89,14 +91,49 @@ class WriteBackRoute:
 
 @dataclass(frozen=True)
 class WriteBackSetup:
-    """A pipeline's write-back: where to (`route`), what it keeps (`state`), and how
-    to open the connector, which only a process running the stage does."""
+    """A pipeline's write-back: where to (`route`), what it keeps (`state`), and the
+    connector, asked for only by a process running the stage (whoever gives `connect`
+    closes what it opened)."""
 
     route: WriteBackRoute
     state: WriteBackState
     connect: Callable[[], Helpdesk]
     public_replies: bool = False
     concurrency: int = 4
+
+
+def approved_write_back(
+    route: WriteBackRoute,
+    ticket: Ticket,
+    result: TicketResult,
+    transactions: Sequence[Transaction],
+    review: ReviewRecord,
+) -> WriteBackMessage | None:
+    """What an approval writes back in `after-review` mode: the reply as approved (edited
+    or not), with the reviewer's corrections; None in another mode or without a draft."""
+    if route.mode is not WriteBackMode.AFTER_REVIEW or review.action is not ReviewAction.APPROVE:
+        return None
+    if result.analysis is None or result.reply is None:
+        return None
+    corrections: dict[str, object] = {}
+    if review.category:
+        corrections["category"] = review.category
+    if review.priority:
+        corrections["priority"] = review.priority
+    relied_on = set(result.reply.cited_transaction_ids) | set(
+        result.analysis.related_transaction_ids
+    )
+    return WriteBackMessage(
+        origin_id=f"review-{review.review_id}",
+        helpdesk=route.helpdesk,
+        mode=WriteBackMode.AFTER_REVIEW.value,
+        ticket=ticket,
+        analysis=result.analysis.model_copy(update=corrections),
+        reply=result.reply.model_copy(update={"body": review.reply or result.reply.body}),
+        grounding=result.grounding,
+        transactions=[t for t in transactions if t.transaction_id in relied_on],
+        approved_by=review.reviewer,
+    )
 
 
 class WriteBacks:

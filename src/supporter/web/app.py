@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from supporter.api import health
+from supporter.api import health, webhooks
 from supporter.api.app import PREFIX, answer_store_failures, api_app
 from supporter.api.services import Services
 from supporter.web import screen
@@ -39,6 +39,7 @@ def build_app(services: Services, session_secret: str) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
     app.include_router(health.router)
+    app.include_router(webhooks.router)
     app.include_router(screen.router)
     app.mount(PREFIX, api_app(services))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

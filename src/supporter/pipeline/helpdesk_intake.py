@@ -1,0 +1,177 @@
+"""Tickets in from a helpdesk: its webhooks, and a catch-up poll from a stored cursor.
+
+Both hand tickets to `HelpdeskIntake`, which publishes only what is new or was
+edited since it was last taken (so a webhook and a poll that bring the same ticket
+bring it once) and only then records it as received from that helpdesk, the mark
+that lets the write-back stage write into it. A crash between the two publishes
+the ticket again later, which the stages and the write-back take as a repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol
+
+from supporter.brokers.base import Broker
+from supporter.domain.errors import FatalError
+from supporter.domain.messages import TicketMessage
+from supporter.domain.models import Ticket
+from supporter.helpdesks.base import Helpdesk, WebhookRejected, WebhookRequest
+from supporter.observability.logging import error_text
+from supporter.pipeline.ingest import publish_ticket
+from supporter.pipeline.stages import TICKETS
+from supporter.pipeline.stats import RunStats
+
+log = logging.getLogger(__name__)
+
+
+class HelpdeskState(Protocol):
+    """What intake keeps in the store (`SqlHelpdeskState`)."""
+
+    async def unseen(self, helpdesk: str, tickets: Sequence[Ticket]) -> list[Ticket]: ...
+
+    async def receive(self, helpdesk: str, tickets: Sequence[Ticket]) -> None: ...
+
+    async def cursor(self, helpdesk: str) -> str | None: ...
+
+    async def save_cursor(self, helpdesk: str, cursor: str) -> None: ...
+
+    async def remember_delivery(self, helpdesk: str, delivery_id: str) -> bool: ...
+
+    async def forget_delivery(self, helpdesk: str, delivery_id: str) -> None: ...
+
+
+class HelpdeskIntake:
+    def __init__(
+        self,
+        helpdesk: Helpdesk,
+        state: HelpdeskState,
+        broker: Broker,
+        open_statuses: Collection[str],
+    ) -> None:
+        self.helpdesk = helpdesk
+        self._state = state
+        self._broker = broker
+        self._open = frozenset(status.lower() for status in open_statuses)
+
+    async def take(self, tickets: Sequence[Ticket], how: str) -> int:
+        """Publish the open tickets that are new or edited; how many were published.
+        Raises StoreError or BrokerError (what was published is then taken again)."""
+        wanted = [ticket for ticket in tickets if ticket.status.lower() in self._open]
+        fresh = await self._state.unseen(self.helpdesk.name, wanted)
+        for ticket in fresh:
+            # Without transactions: the analyze stage looks them up in the store.
+            message = TicketMessage(ticket=ticket, transactions=None)
+            await publish_ticket(self._broker, TICKETS, message, how)
+        await self._state.receive(self.helpdesk.name, fresh)
+        return len(fresh)
+
+
+WebhookOutcome = Literal["accepted", "duplicate"]
+
+
+class WebhookReceiver:
+    """`POST /webhooks/<helpdesk>`: verify, parse, take each delivery once, fetch the
+    tickets the payload lacks, publish. Counts what it received and rejected."""
+
+    def __init__(self, intake: HelpdeskIntake, state: HelpdeskState, stats: RunStats) -> None:
+        self._intake = intake
+        self._state = state
+        self._stats = stats
+
+    @property
+    def helpdesk(self) -> str:
+        return self._intake.helpdesk.name
+
+    async def receive(self, request: WebhookRequest) -> WebhookOutcome:
+        """Raises `WebhookRejected` (answer 401), `PermanentError` for a ticket the
+        helpdesk says is gone, or a transient error (answer 503: the helpdesk sends
+        the delivery again later, and it is taken then)."""
+        helpdesk = self._intake.helpdesk
+        try:
+            helpdesk.verify_webhook(request)
+            event = helpdesk.parse_webhook(request)
+        except WebhookRejected as error:
+            self._stats.webhooks_rejected[(helpdesk.name, error.reason)] += 1
+            log.warning("refused a webhook for %s: %s", helpdesk.name, error.reason)
+            raise
+        delivery = event.delivery_id
+        if delivery is not None and not await self._state.remember_delivery(
+            helpdesk.name, delivery
+        ):
+            self._stats.webhooks[(helpdesk.name, "duplicate")] += 1
+            return "duplicate"
+        try:
+            carried = {ticket.ticket_id for ticket in event.tickets}
+            fetched = [
+                await helpdesk.fetch_ticket(ticket_id)
+                for ticket_id in dict.fromkeys(event.ticket_ids)
+                if ticket_id not in carried
+            ]
+            await self._intake.take([*event.tickets, *fetched], "webhook")
+        except BaseException:
+            # Not taken: when the helpdesk sends it again, it is taken then.
+            if delivery is not None:
+                await self._state.forget_delivery(helpdesk.name, delivery)
+            raise
+        self._stats.webhooks[(helpdesk.name, "accepted")] += 1
+        return "accepted"
+
+
+@dataclass(frozen=True)
+class PollOptions:
+    interval: float = 60.0
+    # The first poll (no cursor yet) starts this far back.
+    first_lookback: timedelta = timedelta(days=1)
+    # After a failure, the next try waits this long, doubling up to `interval`.
+    retry_delay: float = 5.0
+
+
+class Poller:
+    """The catch-up loop: each page of tickets created or updated since the stored
+    cursor, published, and only then the page's cursor stored, so a restart resumes
+    after the last page that was handled. A caught-up poll waits `interval`."""
+
+    def __init__(self, intake: HelpdeskIntake, state: HelpdeskState, options: PollOptions) -> None:
+        self._intake = intake
+        self._state = state
+        self._options = options
+
+    async def poll_once(self) -> bool:
+        """Take one page; whether another is ready now."""
+        helpdesk = self._intake.helpdesk
+        cursor = await self._state.cursor(helpdesk.name)
+        since = datetime.now(UTC) - self._options.first_lookback
+        page = await helpdesk.poll(cursor, since=since)
+        published = await self._intake.take(page.tickets, "poll")
+        await self._state.save_cursor(helpdesk.name, page.cursor)
+        if published:
+            log.info("polled %s: %d new or edited tickets", helpdesk.name, published)
+        return page.more
+
+    async def run(self) -> None:
+        """Poll until cancelled; a fatal error (bad credentials) stops polling."""
+        name = self._intake.helpdesk.name
+        delay = self._options.retry_delay
+        while True:
+            try:
+                more = await self.poll_once()
+            except FatalError as error:
+                log.error("stopped polling %s: %s", name, error)
+                return
+            except Exception as error:
+                # The helpdesk or the store is not answering (or refused the request):
+                # the cursor stays, so the next poll asks for the same tickets.
+                log.warning(
+                    "polling %s failed (again in %.0fs): %s", name, delay, error_text(error)
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._options.interval)
+                continue
+            delay = self._options.retry_delay
+            if not more:
+                await asyncio.sleep(self._options.interval)

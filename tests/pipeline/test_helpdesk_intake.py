@@ -1,0 +1,139 @@
+"""Tickets in from a helpdesk: the catch-up poll resumes from the stored cursor after
+a restart, stores a page's cursor only after its tickets were published, and stops
+on a fatal error; intake publishes a ticket once unless it was edited."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from tests.helpdesks.fakes import NAME, FakeHelpdesk, ticket
+
+from supporter.brokers.base import BrokerError
+from supporter.brokers.memory import MemoryBroker
+from supporter.domain.errors import FatalError
+from supporter.domain.messages import TicketMessage
+from supporter.domain.models import Ticket
+from supporter.helpdesks.base import HelpdeskUnavailable, PollPage
+from supporter.pipeline.helpdesk_intake import HelpdeskIntake, Poller, PollOptions
+from supporter.pipeline.stages import TICKETS
+from supporter.store.helpdesks import SqlHelpdeskState
+from supporter.store.sql import SqlStore, sqlite_url
+
+OPEN = ("new", "open")
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
+    opened = await SqlStore.open(sqlite_url(tmp_path / "s.db"))
+    yield opened
+    await opened.close()
+
+
+async def declared(broker: MemoryBroker) -> MemoryBroker:
+    await broker.declare(TICKETS)
+    return broker
+
+
+def poller(store: SqlStore, helpdesk: FakeHelpdesk, broker: MemoryBroker) -> Poller:
+    state = SqlHelpdeskState(store.engine)
+    intake = HelpdeskIntake(helpdesk, state, broker, OPEN)
+    return Poller(intake, state, PollOptions(interval=0.05, retry_delay=0.01))
+
+
+async def published(broker: MemoryBroker) -> list[str]:
+    found = []
+    async with broker.consume(TICKETS, prefetch=100) as deliveries:
+        while await broker.depth(TICKETS):
+            delivery = await anext(deliveries)
+            found.append(TicketMessage.model_validate_json(delivery.body).ticket_id)
+            await delivery.ack()
+    return found
+
+
+def tickets(*ids: str) -> dict[str, Ticket]:
+    return {ticket_id: ticket(ticket_id) for ticket_id in ids}
+
+
+async def test_polling_resumes_from_the_stored_cursor_after_a_restart(store: SqlStore) -> None:
+    every = tickets("1", "2", "3", "4", "5")
+    broker = await declared(MemoryBroker())
+    first = FakeHelpdesk(tickets=dict(every))
+    before = poller(store, first, broker)
+    assert await before.poll_once() is True
+    assert await before.poll_once() is True
+    assert first.polls == [None, "2"]
+    assert await published(broker) == ["1", "2", "3", "4"]
+
+    # A new process on the same store: it asks for what comes after the last page.
+    second = FakeHelpdesk(tickets=dict(every))
+    after = poller(store, second, broker)
+    assert await after.poll_once() is False
+    assert second.polls == ["4"]
+    assert await published(broker) == ["5"]
+
+
+class RefusingBroker(MemoryBroker):
+    async def publish(self, queue: str, body: bytes, **kwargs: object) -> None:  # type: ignore[override]
+        raise BrokerError("the broker is down")
+
+
+async def test_a_pages_cursor_is_kept_only_once_its_tickets_are_published(
+    store: SqlStore,
+) -> None:
+    helpdesk = FakeHelpdesk(tickets=tickets("1", "2", "3"))
+    with pytest.raises(BrokerError):
+        await poller(store, helpdesk, RefusingBroker()).poll_once()
+    state = SqlHelpdeskState(store.engine)
+    assert await state.cursor(NAME) is None
+    # Nothing was marked as received either: the next poll brings the same tickets.
+    assert await state.unseen(NAME, [ticket("1")]) == [ticket("1")]
+
+
+class FailingPolls(FakeHelpdesk):
+    def __init__(self, errors: list[Exception], tickets: dict[str, Ticket] | None = None) -> None:
+        super().__init__(tickets=tickets or {})
+        self.errors = errors
+
+    async def poll(self, cursor: str | None, *, since: datetime) -> PollPage:
+        if self.errors:
+            self.polls.append(cursor)
+            raise self.errors.pop(0)
+        return await super().poll(cursor, since=since)
+
+
+async def test_polling_rides_out_an_outage_and_stops_on_a_fatal_error(store: SqlStore) -> None:
+    broker = await declared(MemoryBroker())
+    helpdesk = FailingPolls(
+        [HelpdeskUnavailable("503"), HelpdeskUnavailable("503")], tickets=tickets("1")
+    )
+    task = asyncio.create_task(poller(store, helpdesk, broker).run())
+    state = SqlHelpdeskState(store.engine)
+    for _ in range(100):
+        if await state.cursor(NAME) == "1":
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert helpdesk.polls[:3] == [None, None, None]
+    assert await published(broker) == ["1"]
+
+    fatal = FailingPolls([FatalError("401: the token was revoked")])
+    async with asyncio.timeout(5):
+        await poller(store, fatal, broker).run()  # returns: polling stopped
+    assert fatal.polls == ["1"]
+
+
+async def test_intake_takes_open_tickets_once_and_again_when_edited(store: SqlStore) -> None:
+    broker = await declared(MemoryBroker())
+    state = SqlHelpdeskState(store.engine)
+    intake = HelpdeskIntake(FakeHelpdesk(), state, broker, OPEN)
+    closed = ticket("3").model_copy(update={"status": "Closed"})
+    assert await intake.take([ticket("1"), ticket("2"), closed], "poll") == 2
+    assert await intake.take([ticket("1"), ticket("2")], "webhook") == 0
+    edited = ticket("1", body="It has been a week, where is my refund?")
+    assert await intake.take([edited], "webhook") == 1
+    assert await published(broker) == ["1", "2", "1"]

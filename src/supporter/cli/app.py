@@ -6,8 +6,10 @@ import typer
 
 from supporter.cli import batch, db, dlq, export, helpdesk, knowledge, transactions, users, worker
 from supporter.cli.eval import evaluate_command
+from supporter.cli.fake_chatwoot import fake_chatwoot
 from supporter.cli.fake_llm import fake_llm
 from supporter.cli.fake_stripe import fake_stripe
+from supporter.cli.fake_zammad import fake_zammad
 from supporter.cli.fake_zendesk import fake_zendesk
 from supporter.cli.inspect import inspect
 from supporter.cli.models import models
@@ -31,6 +33,8 @@ app.command("sample-data")(sample_data)
 app.command("fake-llm")(fake_llm)
 app.command("fake-stripe")(fake_stripe)
 app.command("fake-zendesk")(fake_zendesk)
+app.command("fake-zammad")(fake_zammad)
+app.command("fake-chatwoot")(fake_chatwoot)
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(batch.app, name="batch")
 app.add_typer(db.app, name="db")

@@ -377,17 +377,21 @@ async def test_tags_mode_writes_no_note(chatwoot: FakeChatwoot) -> None:
     assert chatwoot.conversations[conversation]["labels"] == ["supporter", "billing"]
 
 
-async def test_a_public_reply_is_refused_and_nothing_is_sent(chatwoot: FakeChatwoot) -> None:
+async def test_an_approved_public_reply_is_sent_once_with_nothing_of_ours(
+    chatwoot: FakeChatwoot,
+) -> None:
     conversation = chatwoot.add_conversation("Charged twice")
+    approved = draft(conversation, public=True, note="We refunded the second charge.")
     client = connector(chatwoot)
     try:
-        with pytest.raises(PermanentError, match="public replies"):
-            await client.write_back(
-                draft(conversation, public=True), WriteBackMode.AFTER_REVIEW, None
-            )
+        first = await client.write_back(approved, WriteBackMode.AFTER_REVIEW, None)
+        again = await client.write_back(approved, WriteBackMode.AFTER_REVIEW, None)
     finally:
         await client.aclose()
-    assert len(chatwoot.messages[conversation]) == 1
+    replies = chatwoot.public_replies(conversation)
+    assert [m["content"] for m in replies] == ["We refunded the second charge."]
+    assert first.note_id == again.note_id == str(replies[0]["id"])
+    assert chatwoot.private_notes(conversation) == []
 
 
 # -- failures ----------------------------------------------------------------------------------

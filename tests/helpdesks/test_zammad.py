@@ -371,15 +371,25 @@ async def test_tags_mode_writes_no_note(zammad: FakeZammad) -> None:
     assert zammad.tags[ticket] == ["supporter", "billing"]
 
 
-async def test_a_public_reply_is_refused_and_nothing_is_sent(zammad: FakeZammad) -> None:
-    ticket = zammad.add_ticket("Charged twice", "Body")
+async def test_an_approved_public_reply_is_mailed_once_with_nothing_of_ours(
+    zammad: FakeZammad,
+) -> None:
+    ticket = zammad.add_ticket("Charged twice", "Body", customer_email="ann@example.com")
+    approved = draft(ticket, public=True, note="We refunded the second charge.")
     client = connector(zammad)
     try:
-        with pytest.raises(PermanentError, match="public replies"):
-            await client.write_back(draft(ticket, public=True), WriteBackMode.AFTER_REVIEW, None)
+        first = await client.write_back(approved, WriteBackMode.AFTER_REVIEW, None)
+        again = await client.write_back(approved, WriteBackMode.AFTER_REVIEW, None)
     finally:
         await client.aclose()
-    assert len(zammad.articles[ticket]) == 1
+    replies = [a for a in zammad.articles[ticket] if a["sender"] == "Agent"]
+    assert len(replies) == 1
+    assert first.note_id == again.note_id == str(replies[0]["id"])
+    assert replies[0]["type"] == "email"
+    assert replies[0]["internal"] is False
+    assert replies[0]["to"] == "ann@example.com"
+    assert replies[0]["body"] == "We refunded the second charge."
+    assert zammad.notes(ticket) == []
 
 
 async def test_a_category_attribute_zammad_lacks_is_a_permanent_error(zammad: FakeZammad) -> None:

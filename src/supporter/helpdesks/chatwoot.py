@@ -24,7 +24,9 @@ reference is silent, Chatwoot's code:
 - The draft: ``POST …/conversations/{id}/messages`` with ``private: true`` and
   ``message_type: outgoing``: a private note the contact never sees. Chatwoot cannot
   edit a message's content through the API, so a new version is a new note; the same
-  version is never posted twice (see `supporter.helpdesks.notes`).
+  version is never posted twice (see `supporter.helpdesks.notes`). An approved draft
+  sent as the public reply (``--public-replies``) is an outgoing message with
+  ``private: false`` and nothing of ours in its text.
 - Labels: ``POST …/labels`` replaces the conversation's labels, so the team's are read
   first and sent back with ours. Priority: ``POST …/toggle_priority`` (urgent, high,
   medium, low: ours). Category: ``POST …/custom_attributes``, which replaces the whole
@@ -282,11 +284,9 @@ class Chatwoot:
         note_id = previous.note_id if previous else None
         if mode is not WriteBackMode.TAGS and draft.note is not None:
             if draft.public:
-                raise PermanentError(
-                    "chatwoot: public replies are not written by this connector; "
-                    "the draft stays a private note for an agent to send"
-                )
-            note_id = await self._note(path, draft, note_id)
+                note_id = await self._reply(path, draft)
+            else:
+                note_id = await self._note(path, draft, note_id)
         listed = conversation.get("labels")
         labels = [x for x in listed if isinstance(x, str)] if isinstance(listed, list) else []
         wanted = list(dict.fromkeys([*labels, *draft.tags]))
@@ -330,6 +330,26 @@ class Chatwoot:
         )
         if not isinstance(created, dict) or created.get("id") is None:
             raise HelpdeskUnavailable(f"chatwoot answered the note on {path} without its id")
+        return str(created["id"])
+
+    async def _reply(self, path: str, draft: Draft) -> str:
+        """An approved draft as the message the contact reads, with nothing of ours in
+        it; a reply with the same text already there is not sent again."""
+        text = mask_card_numbers(draft.note or "")
+        for message in _payload(await self.http.json("GET", f"{path}/messages")):
+            if (
+                message.get("private") is False
+                and message.get("message_type") == _OUTGOING
+                and message.get("content") == text
+            ):
+                return str(message.get("id"))
+        created = await self.http.json(
+            "POST",
+            f"{path}/messages",
+            json={"content": text, "message_type": "outgoing", "private": False},
+        )
+        if not isinstance(created, dict) or created.get("id") is None:
+            raise HelpdeskUnavailable(f"chatwoot answered the reply on {path} without its id")
         return str(created["id"])
 
     # -- checking --------------------------------------------------------------------------

@@ -29,7 +29,9 @@ Written from Zammad's documentation (https://docs.zammad.org/en/latest/api/intro
   (https://docs.zammad.org/en/latest/api/ticket/articles.html). Zammad cannot edit an
   article's body through the API (``PUT /api/v1/ticket_articles/{id}`` keeps only
   ``internal``), so a new version of a draft is a new note; the same version is never
-  posted twice (see `supporter.helpdesks.notes`).
+  posted twice (see `supporter.helpdesks.notes`). An approved draft sent as the public
+  reply (``--public-replies``) is an article of type ``email`` to the customer, which
+  Zammad mails, with nothing of ours in its text.
 - Tags: ``POST /api/v1/tags/add`` per tag, which never removes the team's
   (https://docs.zammad.org/en/latest/api/ticket/tags.html). Priority by name and the
   category attribute in one ``PUT /api/v1/tickets/{id}``
@@ -54,6 +56,7 @@ from typing import Any, Final
 from pydantic import Field, SecretStr
 
 from supporter.domain.errors import FatalError, PermanentError
+from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Priority, Ticket
 from supporter.helpdesks.base import (
     CheckResult,
@@ -291,11 +294,9 @@ class Zammad:
         note_id = previous.note_id if previous else None
         if mode is not WriteBackMode.TAGS and draft.note is not None:
             if draft.public:
-                raise PermanentError(
-                    "zammad: public replies are not written by this connector; "
-                    "the draft stays an internal note for an agent to send"
-                )
-            note_id = await self._note(ticket_id, draft, note_id)
+                note_id = await self._reply(ticket_id, draft)
+            else:
+                note_id = await self._note(ticket_id, draft, note_id)
         changes: dict[str, Any] = {"priority": _PRIORITY_NAMES[draft.priority]}
         if self._settings.category_field:
             changes[self._settings.category_field] = draft.category
@@ -334,6 +335,46 @@ class Zammad:
         if not isinstance(created, dict) or created.get("id") is None:
             raise HelpdeskUnavailable(
                 f"zammad answered the note on ticket {ticket_id} without its id"
+            )
+        return str(created["id"])
+
+    async def _reply(self, ticket_id: str, draft: Draft) -> str:
+        """An approved draft as the e-mail reply Zammad sends the customer, with nothing
+        of ours in it; a reply with the same text already there is not sent again."""
+        text = mask_card_numbers(draft.note or "")
+        articles = await self.http.json("GET", f"/api/v1/ticket_articles/by_ticket/{ticket_id}")
+        for article in articles or []:
+            if (
+                isinstance(article, dict)
+                and article.get("internal") is False
+                and article.get("sender") == "Agent"
+                and article.get("body") == text
+            ):
+                return str(article.get("id"))
+        ticket = await self.http.json("GET", f"/api/v1/tickets/{ticket_id}")
+        customer = ticket.get("customer_id") if isinstance(ticket, dict) else None
+        user = await self.http.json("GET", f"/api/v1/users/{_id(str(customer))}")
+        email = user.get("email") if isinstance(user, dict) else None
+        if not email:
+            raise PermanentError(
+                f"zammad ticket {ticket_id}: the customer has no e-mail to reply to"
+            )
+        created = await self.http.json(
+            "POST",
+            "/api/v1/ticket_articles",
+            json={
+                "ticket_id": int(ticket_id),
+                "to": email,
+                "subject": str(ticket.get("title") or ""),
+                "body": text,
+                "content_type": "text/plain",
+                "type": "email",
+                "internal": False,
+            },
+        )
+        if not isinstance(created, dict) or created.get("id") is None:
+            raise HelpdeskUnavailable(
+                f"zammad answered the reply on ticket {ticket_id} without its id"
             )
         return str(created["id"])
 

@@ -424,6 +424,7 @@ class FakeZammad:
             subject=str(body.get("subject") or ""),
             content_type=str(body.get("content_type") or "text/html"),
         )
+        article["to"] = str(body.get("to") or "")
         return self._answer(request, web.json_response(article, status=201))
 
     async def _update_article(self, request: web.Request) -> web.Response:

@@ -6,9 +6,11 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from rich.console import Console
 from tests.cli.test_run_openai import ThreadedFakeLLM
 from typer.testing import CliRunner
 
+from supporter.cli import models
 from supporter.cli.app import app
 from supporter.testing.fake_llm import FakeLLMConfig
 
@@ -36,11 +38,12 @@ def test_lists_models_with_prices_and_shutdown_dates(
 
 
 def test_the_table_marks_models_without_a_price(
-    simulator: ThreadedFakeLLM,
+    simulator: ThreadedFakeLLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    result = CliRunner().invoke(
-        app, ["models", "--base-url", simulator.base_url], env={"COLUMNS": "200"}
-    )
+    # A console as wide as the table: the shared one takes its width from wherever
+    # the process started (80 columns under a test runner's worker).
+    monkeypatch.setattr(models, "console", Console(stderr=True, width=200))
+    result = CliRunner().invoke(app, ["models", "--base-url", simulator.base_url])
     assert result.exit_code == 0, result.output
     assert "fake-llm (no price known)" in result.output
     assert "2027-01-14" in result.output

@@ -211,17 +211,28 @@ def test_an_outage_opens_the_circuit_and_the_run_resumes_when_it_recovers(
     monkeypatch.setenv("SUPPORTER_RETRY_BASE_DELAY", "0.01")
     monkeypatch.setenv("SUPPORTER_RETRY_MAX_DELAY", "0.05")
     simulator.fake.config.error_rates = {503: 1.0}
-    recovery = threading.Timer(1.5, lambda: setattr(simulator.fake.config, "error_rates", {}))
+    done = threading.Event()
+
+    def recover() -> None:
+        # The outage lasts a second from the failure that opens the circuit, however
+        # long the run took to start (the startup's time varies with the machine's load).
+        while simulator.fake.outcomes["503"] < 2 and not done.wait(0.01):
+            pass
+        if not done.wait(1.0):
+            simulator.fake.config.error_rates = {}
+
+    recovery = threading.Thread(target=recover)
     recovery.start()
     try:
         code, output = run_openai(simulator, "--max-attempts", "10", "-v")
     finally:
-        recovery.cancel()
+        done.set()
+        recovery.join()
     assert code == 0, output
     assert {record["status"] for record in results().values()} == {"responded"}
     assert "circuit analyze open" in output
     # Paused, not hammering: two failures to open it, then one trial every 0.3 s.
-    assert simulator.fake.outcomes["503"] <= 2 + 1.5 / 0.3 + 2
+    assert simulator.fake.outcomes["503"] <= 2 + 1.0 / 0.3 + 2
 
 
 def test_gpt_4o_keeps_working_until_its_shutdown_with_a_warning(

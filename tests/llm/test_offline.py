@@ -1,7 +1,6 @@
 """The offline provider: rules that classify, prioritise and answer without a network."""
 
 import re
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -728,25 +727,3 @@ async def test_answers_are_deterministic_across_instances() -> None:
         ticket=request.ticket, transactions=DUPLICATES, facts=DUPLICATE_FACTS, analysis=a.value
     )
     assert await first.draft_reply(reply_request) == await second.draft_reply(reply_request)
-
-
-async def test_analyze_and_reply_take_well_under_a_millisecond(
-    provider: OfflineProvider,
-) -> None:
-    request = analysis_request(
-        "Hi, I was charged twice for my order yesterday, please check. Thanks " * 3,
-        transactions=DUPLICATES,
-        facts=DUPLICATE_FACTS,
-    )
-    analysis = (await provider.analyze(request)).value
-    reply_request = ReplyRequest(
-        ticket=request.ticket, transactions=DUPLICATES, facts=DUPLICATE_FACTS, analysis=analysis
-    )
-    rounds = 300
-    started = time.perf_counter()
-    for _ in range(rounds):
-        await provider.analyze(request)
-        await provider.draft_reply(reply_request)
-    per_ticket = (time.perf_counter() - started) / rounds
-    # Typically ~0.15 ms; the bound leaves room for slow CI machines.
-    assert per_ticket < 0.002

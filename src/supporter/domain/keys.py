@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import lru_cache
 
 from supporter.domain.models import MatchedBy, Ticket, Transaction
 
@@ -63,13 +64,20 @@ def normalise_reference(value: str) -> str:
 def quoted_references(text: str) -> list[str]:
     """The id-like words and marked order numbers of `text`, as written, first seen first,
     at most `MAX_QUOTED`. Dates are not references."""
+    return list(_quoted(text))
+
+
+# A ticket's text is searched three times (its transactions looked up at ingest, its
+# facts and its analysis), a few hundred tickets apart at most (the queues' bounds).
+@lru_cache(maxsize=2048)
+def _quoted(text: str) -> tuple[str, ...]:
     found: dict[str, None] = {}
     for match in _WORD.finditer(text):
         if not _DATE.fullmatch(match[0]):
             found.setdefault(match[0])
     for match in _MARKED_NUMBER.finditer(text):
         found.setdefault(match["number"])
-    return list(found)[:MAX_QUOTED]
+    return tuple(found)[:MAX_QUOTED]
 
 
 def reference_keys(transaction: Transaction) -> set[str]:

@@ -38,6 +38,7 @@ from supporter.domain.messages import (
     DeadLetterMessage,
     TicketMessage,
     WriteBackMessage,
+    decode_as,
     encode,
 )
 from supporter.observability import tracing
@@ -179,8 +180,7 @@ class StageWorker(Generic[In, Out]):
     def _parse(self, delivery: Delivery) -> tuple[In | None, str]:
         """The message, or None and why it cannot be read."""
         try:
-            # mypy widens `type[In]` to its bound here; the value is an `In`.
-            return cast(In, self.stage.message_type.model_validate_json(delivery.body)), ""
+            return decode_as(self.stage.message_type, delivery.body), ""
         except ValidationError as error:
             reason = (
                 f"invalid message: {error.error_count()} errors, first: {error.errors()[0]['msg']}"

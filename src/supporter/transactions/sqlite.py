@@ -14,6 +14,7 @@ import sqlite3
 import tempfile
 from collections.abc import AsyncIterable, Collection
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from supporter.domain.keys import Quoted, normalise_email, reference_keys
@@ -118,7 +119,7 @@ class SqliteTransactionIndex:
         rows = self._connection.execute(
             query, (key, _micros(since), _micros(until), limit)
         ).fetchall()
-        return [Transaction.model_validate_json(body) for (body,) in rows]
+        return [_transaction(body) for (body,) in rows]
 
     async def referenced(
         self, quoted: Collection[str], *, until: datetime, limit: int
@@ -135,12 +136,19 @@ class SqliteTransactionIndex:
             "AND created_us <= ? ORDER BY created_us DESC, transaction_id DESC LIMIT ?"
         )
         rows = self._connection.execute(query, (*ids, _micros(until), limit)).fetchall()
-        found = [Transaction.model_validate_json(body) for (body,) in rows]
+        found = [_transaction(body) for (body,) in rows]
         return [transaction for transaction in found if wanted.matches(transaction)]
 
     def close(self) -> None:
         self._connection.close()
         self._dir.cleanup()
+
+
+# A ticket's window is looked up by customer id and by e-mail, which mostly find the
+# same rows: each is parsed once. Transactions are immutable, so one can be shared.
+@lru_cache(maxsize=256)
+def _transaction(body: str) -> Transaction:
+    return Transaction.model_validate_json(body)
 
 
 def _marks(values: Collection[str]) -> str:

@@ -10,15 +10,22 @@ exported over OTLP/HTTP to a receiver in this process (what a collector gets).
 `--knowledge off on` runs each size without and with the sample help center
 (`supporter sample-data --knowledge`, `supporter run --knowledge`; its indexing,
 a fraction of a second, is inside the wall time).
+
+`--code OLD NEW` compares versions of the code on one machine in one sitting: each
+case runs once per checkout (`PYTHONPATH=<checkout>/src`, e.g. made with `git
+worktree add`), alternating, `--rounds` times, on the same sample data. Besides wall
+time it gives the CPU seconds the run used (user + system, its SQLite threads
+included), which a machine shared with other work inflates less than wall time, and
+a digest of the results file: equal digests mean byte-identical results.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import itertools
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,25 +37,32 @@ from supporter.testing.otlp import OtlpReceiver
 _runs = itertools.count()
 
 
-def measure(size: int, workdir: Path, tracing: str, knowledge: str = "off") -> dict[str, float]:
-    data = workdir / f"data-{size}"
-    if data.exists():
-        shutil.rmtree(data)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "supporter",
-            "sample-data",
-            "--tickets",
-            str(size),
-            "--out",
-            str(data),
-            *(["--knowledge"] if knowledge == "on" else []),
-        ],
-        check=True,
-        capture_output=True,
-    )
+def sample(size: int, workdir: Path, knowledge: str) -> Path:
+    """The sample data of `size` tickets (written once per size and help center)."""
+    data = workdir / f"data-{size}-{knowledge}"
+    if not data.exists():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "supporter",
+                "sample-data",
+                "--tickets",
+                str(size),
+                "--out",
+                str(data),
+                *(["--knowledge"] if knowledge == "on" else []),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return data
+
+
+def measure(
+    size: int, workdir: Path, tracing: str, knowledge: str = "off", code: Path | None = None
+) -> dict[str, float | str]:
+    data = sample(size, workdir, knowledge)
     run = f"{size}-{tracing}-{knowledge}-{next(_runs)}"
     out = workdir / f"results-{run}.jsonl"
     command = [
@@ -70,6 +84,8 @@ def measure(size: int, workdir: Path, tracing: str, knowledge: str = "off") -> d
         *(["--knowledge", str(data / "help-center")] if knowledge == "on" else []),
     ]
     environ = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
+    if code is not None:
+        environ["PYTHONPATH"] = str(code / "src")
     with contextlib.ExitStack() as stack:
         receiver = None
         if tracing == "otlp":
@@ -83,18 +99,20 @@ def measure(size: int, workdir: Path, tracing: str, knowledge: str = "off") -> d
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - start
         spans = len(receiver.received()) if receiver is not None else 0
-    code = os.waitstatus_to_exitcode(status)
+    exit_code = os.waitstatus_to_exitcode(status)
     peak_kib = usage.ru_maxrss
-    if code not in (0, 1):
-        raise SystemExit(f"run of {size} tickets failed with exit status {code}")
+    if exit_code not in (0, 1):
+        raise SystemExit(f"run of {size} tickets failed with exit status {exit_code}")
     processed = sum(1 for _ in out.open(encoding="utf-8"))
     return {
         "spans": spans,
         "tickets": size,
         "processed": processed,
         "seconds": elapsed,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "tickets_per_second": processed / elapsed,
         "peak_rss_mib": peak_kib / 1024,
+        "digest": hashlib.sha256(out.read_bytes()).hexdigest()[:12],
     }
 
 
@@ -107,23 +125,37 @@ def main() -> None:
     parser.add_argument(
         "--knowledge", nargs="+", choices=("off", "on"), default=["off"], help="help center"
     )
+    parser.add_argument(
+        "--code",
+        nargs="+",
+        type=Path,
+        default=[None],
+        help="checkouts to compare, run alternately (default: the installed code)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="times each case is run")
     args = parser.parse_args()
     print(
-        "| sample tickets | tracing | knowledge | open tickets processed | spans exported "
-        "| wall time (s) | tickets/s | peak RSS (MiB) |"
+        "| sample tickets | code | tracing | knowledge | open tickets processed "
+        "| spans exported | wall time (s) | CPU (s) | tickets/s | tickets per CPU s "
+        "| peak RSS (MiB) | results digest |"
     )
-    print("|---:|---|---|---:|---:|---:|---:|---:|")
+    print("|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.tickets:
-            for tracing in args.tracing:
-                for knowledge in args.knowledge:
-                    row = measure(size, Path(tmp), tracing, knowledge)
-                    print(
-                        f"| {row['tickets']:,.0f} | {tracing} | {knowledge} "
-                        f"| {row['processed']:,.0f} | {row['spans']:,.0f} | {row['seconds']:.1f} "
-                        f"| {row['tickets_per_second']:,.0f} | {row['peak_rss_mib']:.0f} |",
-                        flush=True,
-                    )
+            for _ in range(args.rounds):
+                for tracing in args.tracing:
+                    for knowledge in args.knowledge:
+                        for code in args.code:
+                            row = measure(size, Path(tmp), tracing, knowledge, code)
+                            print(
+                                f"| {row['tickets']:,.0f} | {code.name if code else '-'} "
+                                f"| {tracing} | {knowledge} | {row['processed']:,.0f} "
+                                f"| {row['spans']:,.0f} | {row['seconds']:.1f} "
+                                f"| {row['cpu_seconds']:.1f} | {row['tickets_per_second']:,.0f} "
+                                f"| {row['processed'] / row['cpu_seconds']:,.0f} "
+                                f"| {row['peak_rss_mib']:.0f} | {row['digest']} |",
+                                flush=True,
+                            )
 
 
 if __name__ == "__main__":

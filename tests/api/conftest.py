@@ -17,7 +17,7 @@ from supporter.config import Settings
 from supporter.domain.people import Role
 from supporter.helpdesks.base import Helpdesk
 from supporter.pipeline.stats import RunStats
-from supporter.store.accounts import SqlAccounts
+from supporter.store.accounts import NameTaken, SqlAccounts
 from supporter.web.app import build_app
 
 PASSWORD = "correct horse battery staple"
@@ -54,6 +54,17 @@ class Api:
         raise AssertionError(f"ticket {ticket_id} never became {status}")
 
 
+async def _token(accounts: SqlAccounts, role: Role) -> str:
+    """A token named t-<role>; on a store served before, t-<role>-<n>."""
+    for attempt in range(100):
+        name = f"t-{role.value}" + (f"-{attempt}" if attempt else "")
+        try:
+            return await accounts.create_token(name, role)
+        except NameTaken:
+            continue
+    raise AssertionError("no free token name")
+
+
 @contextlib.asynccontextmanager
 async def served_api(
     store_url: str, *, helpdesk: Helpdesk | None = None, **options: object
@@ -71,7 +82,7 @@ async def served_api(
         served = await open_served(settings, resources, RunStats(), helpdesk=helpdesk)
         stages = asyncio.create_task(served.run())
         accounts = served.services.accounts
-        tokens = {role: await accounts.create_token(f"t-{role.value}", role) for role in Role}
+        tokens = {role: await _token(accounts, role) for role in Role}
         app = build_app(served.services, served.session_secret)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

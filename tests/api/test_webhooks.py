@@ -177,3 +177,19 @@ async def test_after_review_writes_back_only_what_a_reviewer_approved(tmp_path: 
         assert "Approved and edited." in call.draft.note
         assert "Approved by t-reviewer in the review screen." in call.draft.note
         assert not call.draft.public
+
+
+async def test_a_restart_sends_the_write_backs_a_stopped_process_did_not(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 's.db'}"
+    helpdesk = FakeHelpdesk(tickets={"1": ticket("1")})
+    # Read only: the draft is stored, nothing is written back.
+    async with served_api(url, helpdesk=helpdesk, poll_interval=0) as api:
+        await post(api, {"delivery": "r1", "ticket_ids": ["1"]})
+        await api.wait_for("1")
+    assert helpdesk.calls == []
+    async with served_api(url, helpdesk=helpdesk, write_back="note", poll_interval=0):
+        await written(helpdesk, 1)
+    async with served_api(url, helpdesk=helpdesk, write_back="note", poll_interval=0) as api:
+        await asyncio.sleep(0.3)
+        assert api.served.pipeline.stats.write_backs_published == 0
+    assert len(helpdesk.calls) == 1

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from supporter.domain.messages import DeadLetterMessage
-from supporter.domain.models import Ticket
+from supporter.domain.models import Reply, Ticket, TicketResult
 from supporter.store import schema
+from supporter.store.base import Outcome
 from supporter.store.helpdesks import ClaimState, SqlHelpdeskState
 from supporter.store.sql import SqlStore
 
@@ -169,3 +170,30 @@ async def test_a_delivery_is_new_once_until_forgotten_or_pruned(store: SqlStore)
     clock.now += timedelta(days=4)
     assert await state.remember_delivery("zendesk", "d2")  # prunes d1
     assert await state.remember_delivery("zendesk", "d1")
+
+
+def responded(ticket_id: str, body: str = "We refunded you.") -> Outcome:
+    return Outcome(
+        result=TicketResult(
+            ticket_id=ticket_id,
+            customer_id="C1",
+            status="responded",
+            reply=Reply(body=body),
+            attempts=1,
+        ),
+        ticket=ticket(ticket_id),
+    )
+
+
+async def test_results_stored_since_their_last_write_back_are_unwritten(store: SqlStore) -> None:
+    state = SqlHelpdeskState(store.engine)
+    await state.receive("zendesk", [ticket("T1"), ticket("T2"), ticket("T3")])
+    await store.save("v1", [responded("T1"), responded("T2")])
+    assert sorted(await state.unwritten("zendesk")) == ["T1", "T2"]
+    assert await state.unwritten("rt") == []
+    await state.claim("zendesk", "T1", "note", "v1")
+    await state.record_written("zendesk", "T1", "note", "v1", "n1")
+    assert await state.unwritten("zendesk") == ["T2"]
+    await store.save("v1", [responded("T1", "A new draft.")])
+    assert sorted(await state.unwritten("zendesk")) == ["T1", "T2"]
+    assert len(await state.unwritten("zendesk", limit=1)) == 1

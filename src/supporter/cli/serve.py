@@ -25,7 +25,7 @@ from supporter.pipeline.intake import TicketIntake
 from supporter.pipeline.orchestrator import Pipeline, RunReport, StageName
 from supporter.pipeline.stages import TICKETS
 from supporter.pipeline.stats import RunStats
-from supporter.pipeline.write_back import WriteBackRoute
+from supporter.pipeline.write_back import WRITE_BACK, WriteBackRoute, resend_unwritten
 from supporter.store.base import StoreError
 from supporter.store.helpdesks import SqlHelpdeskState
 from supporter.store.sql import SqlStore
@@ -49,14 +49,33 @@ class Served:
     poller: Poller | None = None
 
     async def run(self) -> RunReport:
-        """The stages (and the helpdesk's poll) until `pipeline.request_stop()`."""
-        polling = asyncio.create_task(self.poller.run()) if self.poller else None
+        """The stages (and the helpdesk's poll, and the write-backs to send again)
+        until `pipeline.request_stop()`."""
+        helpers = [asyncio.create_task(self._resend_unwritten())]
+        if self.poller is not None:
+            helpers.append(asyncio.create_task(self.poller.run()))
         try:
             return await self.pipeline.serve(*self.stages)
         finally:
-            if polling is not None:
-                polling.cancel()
-                await asyncio.gather(polling, return_exceptions=True)
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+
+    async def _resend_unwritten(self) -> None:
+        """Write-backs an in-memory queue lost when Supporter last stopped, sent again."""
+        from supporter.store.reviews import SqlReviews
+
+        route = self.pipeline.write_back_route()
+        if route is None:
+            return
+        engine = self.services.store.engine
+        try:
+            await self.pipeline.broker.declare(WRITE_BACK)
+            await resend_unwritten(
+                route, SqlHelpdeskState(engine), SqlReviews(engine), self.pipeline.broker
+            )
+        except (StoreError, BrokerError) as error:
+            log.warning("could not send unwritten write-backs again: %s", error)
 
 
 def in_memory(settings: Settings) -> bool:

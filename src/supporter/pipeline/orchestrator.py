@@ -368,12 +368,13 @@ class Pipeline:
             batch_size=self._options.output_batch_size,
             store_retries=self._options.store_retries,
             counters=self.stats.stage("sink"),
-            write_back=self._route(),
+            write_back=self.write_back_route(),
         )
         self._output_stages.append(output)
         return output
 
-    def _route(self) -> WriteBackRoute | None:
+    def write_back_route(self) -> WriteBackRoute | None:
+        """Where stored results go for write-back (counted in this pipeline's stats)."""
         if self._write_back is None:
             return None
         route = self._write_back.route

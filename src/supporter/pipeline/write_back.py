@@ -19,21 +19,27 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel
 
+from supporter.brokers.base import Broker
 from supporter.domain.errors import InvalidAnswerError, PermanentError
-from supporter.domain.messages import DeadLetterMessage, WriteBackMessage
+from supporter.domain.messages import DeadLetterMessage, WriteBackMessage, new_message_id
 from supporter.domain.models import Ticket, TicketResult, Transaction
 from supporter.domain.people import ReviewAction, ReviewRecord
 from supporter.helpdesks.base import Helpdesk, WriteBackMode, WriteReceipt
 from supporter.helpdesks.drafts import draft_of
 from supporter.observability import tracing
+from supporter.pipeline.ingest import publish_ticket
 from supporter.pipeline.worker import Stage
 from supporter.store.helpdesks import Claim, ClaimState
+
+# The review store brings its edit-distance library: only the catch-up's type needs it.
+if TYPE_CHECKING:
+    from supporter.store.reviews import TicketDetail
 
 log = logging.getLogger(__name__)
 
@@ -113,27 +119,96 @@ def approved_write_back(
     or not), with the reviewer's corrections; None in another mode or without a draft."""
     if route.mode is not WriteBackMode.AFTER_REVIEW or review.action is not ReviewAction.APPROVE:
         return None
-    if result.analysis is None or result.reply is None:
-        return None
     corrections: dict[str, object] = {}
     if review.category:
         corrections["category"] = review.category
     if review.priority:
         corrections["priority"] = review.priority
+    return stored_write_back(
+        route,
+        ticket,
+        result,
+        transactions,
+        origin_id=f"review-{review.review_id}",
+        reply=review.reply,
+        corrections=corrections,
+        approved_by=review.reviewer,
+    )
+
+
+def stored_write_back(
+    route: WriteBackRoute,
+    ticket: Ticket,
+    result: TicketResult,
+    transactions: Sequence[Transaction],
+    *,
+    origin_id: str,
+    reply: str | None = None,
+    corrections: dict[str, object] | None = None,
+    approved_by: str | None = None,
+) -> WriteBackMessage | None:
+    """The write-back of a stored result (None without a draft), with the payments it
+    rests on among `transactions`."""
+    if result.analysis is None or result.reply is None:
+        return None
     relied_on = set(result.reply.cited_transaction_ids) | set(
         result.analysis.related_transaction_ids
     )
     return WriteBackMessage(
-        origin_id=f"review-{review.review_id}",
+        origin_id=origin_id,
         helpdesk=route.helpdesk,
-        mode=WriteBackMode.AFTER_REVIEW.value,
+        mode=route.mode.value,
         ticket=ticket,
-        analysis=result.analysis.model_copy(update=corrections),
-        reply=result.reply.model_copy(update={"body": review.reply or result.reply.body}),
+        analysis=result.analysis.model_copy(update=corrections or {}),
+        reply=result.reply.model_copy(update={"body": reply or result.reply.body}),
         grounding=result.grounding,
         transactions=[t for t in transactions if t.transaction_id in relied_on],
-        approved_by=review.reviewer,
+        approved_by=approved_by,
     )
+
+
+class UnwrittenResults(Protocol):
+    """Where the catch-up finds results stored since their last write-back."""
+
+    async def unwritten(self, helpdesk: str, *, limit: int) -> list[str]: ...
+
+
+class StoredDrafts(Protocol):
+    async def detail(self, ticket_id: str) -> TicketDetail: ...
+
+
+async def resend_unwritten(
+    route: WriteBackRoute,
+    state: UnwrittenResults,
+    drafts: StoredDrafts,
+    broker: Broker,
+    *,
+    limit: int = 10_000,
+) -> int:
+    """Send again the write-backs of results stored since their ticket was last written
+    back (or never were): those an in-memory queue lost when the process stopped. A
+    version written already is recognised by the stage and not written twice. Nothing
+    in `after-review` mode, where only an approval sends one."""
+    if not route.after_storing:
+        return 0
+    sent = 0
+    for ticket_id in await state.unwritten(route.helpdesk, limit=limit):
+        detail = await drafts.detail(ticket_id)
+        if detail.result is None:
+            continue
+        message = stored_write_back(
+            route, detail.ticket, detail.result, detail.transactions, origin_id=new_message_id()
+        )
+        if message is None:
+            continue
+        await publish_ticket(broker, WRITE_BACK, message, "catch-up")
+        route.on_published()
+        sent += 1
+    if sent:
+        log.info(
+            "sent %d write-backs to %s again (stored since last written)", sent, route.helpdesk
+        )
+    return sent
 
 
 class WriteBacks:

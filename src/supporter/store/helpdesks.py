@@ -169,6 +169,25 @@ class SqlHelpdeskState:
                     ],
                 )
 
+    async def unwritten(self, helpdesk: str, *, limit: int = 10_000) -> list[str]:
+        """Tickets received from the helpdesk whose draft was stored after their last
+        write-back, or never written back: oldest result first."""
+        w, r = schema.write_backs, schema.results
+        query = (
+            select(w.c.ticket_id)
+            .select_from(w.join(r, r.c.ticket_id == w.c.ticket_id))
+            .where(
+                w.c.helpdesk == helpdesk,
+                r.c.status == "responded",
+                or_(w.c.written_at.is_(None), r.c.updated_at > w.c.written_at),
+            )
+            .order_by(r.c.updated_at)
+            .limit(limit)
+        )
+        with store_errors("read the write-backs to send again"):
+            async with self._engine.connect() as connection:
+                return [str(ticket_id) for (ticket_id,) in await connection.execute(query)]
+
     async def write_back(self, helpdesk: str, ticket_id: str) -> WriteBackRecord | None:
         table = schema.write_backs
         query = select(table).where(table.c.helpdesk == helpdesk, table.c.ticket_id == ticket_id)

@@ -175,3 +175,15 @@ async def test_an_amount_that_reads_two_ways_in_a_file_that_never_says_is_reject
     ]
     assert result.rejects[0].file == str(path)
     assert result.transactions["9ZY87654XW321098V"].amount == Decimal(-12)
+
+
+async def test_a_column_the_format_does_not_read_costs_no_payment(tmp_path: Path) -> None:
+    """The payer's Name is not read: however long, it rejects nothing."""
+    lines = (FIXTURES / "paypal_activity_en.csv").read_text(encoding="utf-8-sig").splitlines()
+    path = tmp_path / "activity.csv"
+    path.write_text("\n".join([lines[0], lines[1].replace("Alice Martin", "A" * 300)]) + "\n")
+
+    result = await read(path)
+
+    assert result.rejects == []
+    assert "1AB23456CD789012E" in result.transactions

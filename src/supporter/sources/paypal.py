@@ -62,7 +62,6 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "date": ("Date", "Datum", "Fecha"),
     "time": ("Time", "Uhrzeit", "Hora"),
     "zone": ("TimeZone", "Time Zone", "Zeitzone", "Zona horaria"),
-    "name": ("Name", "Nombre"),
     "type": ("Type", "Typ", "Tipo"),
     "status": ("Status", "Estado"),
     "currency": ("Currency", "Währung", "Divisa", "Moneda"),
@@ -151,7 +150,6 @@ class PayPalActivity(VendorFormat):
         decimal_comma = context.decimal_comma
         # Every column's position resolved once per header, not looked up per row.
         time_at, zone_at = header.column(*_COLUMNS["time"]), header.column(*_COLUMNS["zone"])
-        header.find(*_COLUMNS["name"])  # read for the mapping `inspect` shows
         from_at, to_at = header.column(*_COLUMNS["from"]), header.column(*_COLUMNS["to"])
         reference_at = header.column(*_COLUMNS["reference"], limit=limits.id)
         invoice_at = header.column(*_COLUMNS["invoice"], limit=limits.id)

@@ -60,15 +60,16 @@ class WriteCall:
 @dataclass
 class FakeHelpdesk:
     """`failures`: raised, in order, by the next write-backs (`failures_for`: of one
-    ticket); `unavailable_until`
-    (time.monotonic()): every write-back fails with it until then."""
+    ticket); `outage`: raised by every write-back for `outage_seconds` from the first
+    (timed from then, so a slow machine does not shorten it)."""
 
     name: str = NAME
     tickets: dict[str, Ticket] = field(default_factory=dict)
     failures: list[Exception] = field(default_factory=list)
     failures_for: dict[str, list[Exception]] = field(default_factory=dict)
     outage: Exception | None = None
-    unavailable_until: float = 0.0
+    outage_seconds: float = 0.0
+    unavailable_until: float | None = None
     calls: list[WriteCall] = field(default_factory=list)
     failed_calls: int = 0
     fetched: list[str] = field(default_factory=list)
@@ -120,9 +121,13 @@ class FakeHelpdesk:
     async def write_back(
         self, draft: Draft, mode: WriteBackMode, previous: WriteReceipt | None
     ) -> WriteReceipt:
-        if time.monotonic() < self.unavailable_until and self.outage is not None:
-            self.failed_calls += 1
-            raise self.outage
+        if self.outage is not None:
+            now = time.monotonic()
+            if self.unavailable_until is None:
+                self.unavailable_until = now + self.outage_seconds
+            if now < self.unavailable_until:
+                self.failed_calls += 1
+                raise self.outage
         pending = self.failures_for.get(draft.ticket_id) or self.failures
         if pending:
             self.failed_calls += 1

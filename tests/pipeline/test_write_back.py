@@ -5,7 +5,6 @@ the circuit breaker during an outage, and what each mode may write."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -249,10 +248,7 @@ async def test_an_outage_parks_write_backs_instead_of_burning_their_tries(
     store: SqlStore,
 ) -> None:
     tickets = await received(store, *(ticket(str(n)) for n in range(5)))
-    helpdesk = FakeHelpdesk(
-        outage=HelpdeskUnavailable("503 from the helpdesk"),
-        unavailable_until=time.monotonic() + 0.3,
-    )
+    helpdesk = FakeHelpdesk(outage=HelpdeskUnavailable("503 from the helpdesk"), outage_seconds=0.3)
     # Two tries each: without the circuit, the outage would dead-letter tickets.
     report, pipeline = await run(
         store,

@@ -7,7 +7,14 @@ each of the sample's 320 labelled tickets (ticket text plus the offline analysis
 `--rounds` times against it and reports latency percentiles. Finally one article
 is changed and the folder indexed again (what a daily re-index costs).
 
+`--store postgresql://…/scratch` keeps the index in that database's tables instead
+of an SQLite file (its schema `supporter_knowledge` is dropped first and after: give
+it a scratch database); `--embeddings` fuses all-MiniLM-L6-v2 embeddings with the
+words (the build then includes embedding every passage; needs supporter[embeddings]).
+
     .venv/bin/python benchmarks/knowledge_index.py --articles 10000
+    .venv/bin/python benchmarks/knowledge_index.py --articles 10000 --store postgresql://postgres@127.0.0.1/bench
+    .venv/bin/python benchmarks/knowledge_index.py --articles 1000 --embeddings
 """
 
 from __future__ import annotations
@@ -22,15 +29,22 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from supporter.analysis.analyzer import Analyzer
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
+from supporter.cli.wiring import open_knowledge_index
+from supporter.config import Settings
 from supporter.domain.models import Analysis, Ticket
+from supporter.knowledge.base import KnowledgeIndex
 from supporter.knowledge.documents import KnowledgeError
 from supporter.knowledge.folder import read_knowledge
+from supporter.knowledge.postgres import SCHEMA
 from supporter.knowledge.retrieval import Retriever
-from supporter.knowledge.sqlite import SqliteKnowledgeIndex
 from supporter.llm.offline import OfflineProvider
 from supporter.sample_data.help_center import write_help_center
+from supporter.store.sql import async_url
 
 _SYLLABLES = ("ka", "lo", "mi", "ren", "tor", "vex", "sul", "dar", "pin", "quo", "zel", "bri")
 
@@ -81,45 +95,85 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--store", help="a scratch PostgreSQL database for the index")
+    parser.add_argument("--embeddings", action="store_true", help="fuse embeddings too")
     args = parser.parse_args()
+    asyncio.run(measure(args.articles, args.rounds, args.store, args.embeddings))
+
+
+async def measure(articles: int, rounds: int, store: str | None, embeddings: bool) -> None:
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         files = write_help_center(root)
-        write_variants(files.folder, args.articles, rng)
-        index = SqliteKnowledgeIndex(root / "knowledge.db")
+        write_variants(files.folder, articles, rng)
+        settings = Settings(
+            db=root / "supporter.db", store_url=store, knowledge_embeddings=embeddings
+        )
+        if store:
+            await _drop_schema(store)
+        index = await open_knowledge_index(settings, complete=False)
         start = time.perf_counter()
-        changes = index.update(read_knowledge(files.folder, fail))
+        changes = await index.update(read_knowledge(files.folder, fail))
         build = time.perf_counter() - start
-        asked = asyncio.run(queries([files.pairs, files.held_out_pairs]))
+        asked = await queries([files.pairs, files.held_out_pairs])
         retriever = Retriever(index)
         latencies = []
         cpu = []
-        for _ in range(args.rounds):
+        for _ in range(rounds):
             for ticket, analysis in asked:
-                began, began_cpu = time.perf_counter(), time.thread_time()
-                retriever.passages_for(ticket, analysis)
+                began, began_cpu = time.perf_counter(), time.process_time()
+                await retriever.passages_for(ticket, analysis)
                 latencies.append((time.perf_counter() - began) * 1000)
-                cpu.append((time.thread_time() - began_cpu) * 1000)
+                cpu.append((time.process_time() - began_cpu) * 1000)
         latencies.sort()
         cpu.sort()
         edited = next(files.folder.rglob("refund-window.md"))
         edited.write_text(edited.read_text().replace("14 days", "21 days"), encoding="utf-8")
         start = time.perf_counter()
-        again = index.update(read_knowledge(files.folder, fail))
+        again = await index.update(read_knowledge(files.folder, fail))
         update = time.perf_counter() - start
-        size = (root / "knowledge.db").stat().st_size / 2**20
+        size = await _size(index, store, root) / 2**20
+        await index.close()
+        if store:
+            await _drop_schema(store)
     documents = len(changes.added)
+    print(f"index: {'PostgreSQL' if store else 'SQLite'}; ranking: {index.ranking}")
     print(
         "| articles and saved replies | passages | build (s) | index size (MiB) | queries "
-        "| p50 / p99 / max, wall (ms) | p50 / p99, CPU (ms) | re-index, 1 changed (s) |"
+        "| p50 / p99 / max, wall (ms) | p50 / p99, CPU of this process (ms) "
+        "| re-index, 1 changed (s) |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(
         f"| {documents:,} | {changes.passages:,} | {build:.1f} | {size:.0f} | {len(latencies):,} "
         f"| {_percentiles(latencies)} / {latencies[-1]:.1f} | {_percentiles(cpu)} "
-        f"| {update:.1f} ({len(again.changed)} changed) |"
+        f"| {update:.1f} ({len(again.changed)} changed, {again.embedded} embedded) |"
     )
+
+
+async def _drop_schema(url: str) -> None:
+    engine = create_async_engine(async_url(url))
+    async with engine.begin() as connection:
+        await connection.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+    await engine.dispose()
+
+
+async def _size(index: KnowledgeIndex, store: str | None, root: Path) -> int:
+    if not store:
+        return (root / "supporter-knowledge.db").stat().st_size
+    engine = create_async_engine(async_url(store))
+    async with engine.connect() as connection:
+        size = await connection.scalar(
+            text(
+                "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :schema AND c.relkind = 'r'"
+            ),
+            {"schema": SCHEMA},
+        )
+    await engine.dispose()
+    return int(size or 0)
 
 
 def _percentiles(sorted_ms: list[float]) -> str:

@@ -78,11 +78,15 @@ class Settings(BaseSettings):
     # A database URL (postgresql://…, sqlite:///…) takes the place of `db` when given.
     store_url: str | None = None
     # Help-center articles and saved replies (a folder or a file) the replies cite, and
-    # the index they are kept in (None: beside `db`, named <db>-knowledge.db).
+    # the index they are kept in (None: beside `db`, named <db>-knowledge.db, or tables in
+    # the database of a PostgreSQL `store_url`).
     knowledge: Path | None = None
     knowledge_index: Path | None = None
     # Passages of the knowledge base a reply is drafted from.
     knowledge_passages: int = Field(default=5, ge=1, le=20)
+    # Rank passages by all-MiniLM-L6-v2 embeddings as well as by their words (fused);
+    # needs the `embeddings` extra.
+    knowledge_embeddings: bool = False
     provider: Literal["offline", "openai", "local", "cascade"] = "offline"
     # OpenAI's named replacement for GPT-4o (which shuts down on 2027-01-14).
     model: str = "gpt-6-luna"
@@ -174,6 +178,12 @@ class Settings(BaseSettings):
     helpdesks: dict[str, dict[str, str | int | float | bool]] = Field(default_factory=dict)
     # 'console': readable lines; 'json': one JSON object per line on stderr.
     log_format: Literal["console", "json"] = "console"
+
+    @property
+    def knowledge_in_store(self) -> bool:
+        """The knowledge index is tables in the store's PostgreSQL database, not a file."""
+        url = self.store_url or ""
+        return self.knowledge_index is None and url.startswith(("postgresql", "postgres://"))
 
     @property
     def knowledge_index_path(self) -> Path:

@@ -87,3 +87,21 @@ def test_a_long_list_of_changes_is_cut(workdir: Path) -> None:
     assert "  added: a19" in result.output
     assert "  added: a20" not in result.output
     assert "  ... and 7 more added" in result.output
+
+
+def test_with_a_postgresql_store_the_index_is_tables_in_its_database(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    monkeypatch.setenv("SUPPORTER_STORE_URL", postgres_url.replace("postgres@", "postgres:pw@"))
+    first = runner.invoke(app, ["knowledge", "index", "help-center"])
+    assert first.exit_code == 0, first.output
+    assert "(schema supporter_knowledge): 2 added" in first.output
+    assert "pw" not in first.output
+    assert not (workdir / "supporter-knowledge.db").exists()
+    result = runner.invoke(app, ["knowledge", "search", "Rückerstattung bitte", "--language", "de"])
+    assert result.exit_code == 0, result.output
+    assert "1. erstattung#1  [de] Erstattung" in result.output
+    # An index file named on the command line is still a file.
+    local = runner.invoke(app, ["knowledge", "index", "help-center", "--index", "local.db"])
+    assert local.exit_code == 0, local.output
+    assert (workdir / "local.db").is_file()

@@ -111,5 +111,5 @@ async def test_a_worker_without_an_index_says_what_to_run(workdir: Path) -> None
     settings = Settings(knowledge=Path("help-center"), knowledge_index=Path("none.db"))
     async with contextlib.AsyncExitStack() as resources:
         with pytest.raises(ConfigError, match="run `supporter knowledge index help-center` first"):
-            wiring.knowledge_retriever(settings, resources)
-        assert wiring.knowledge_retriever(Settings(), resources) is None
+            await wiring.knowledge_retriever(settings, resources)
+        assert await wiring.knowledge_retriever(Settings(), resources) is None

@@ -38,9 +38,9 @@ class Failing(OfflineProvider):
 
 
 @pytest.fixture
-def retriever() -> Retriever:
+async def retriever() -> Retriever:
     index = SqliteKnowledgeIndex(":memory:")
-    index.update(ARTICLES)
+    await index.update(ARTICLES)
     return Retriever(index)
 
 

@@ -72,9 +72,9 @@ def analysis(language: str = "en", category: str = "refund_request") -> Analysis
 
 
 @pytest.fixture
-def index() -> SqliteKnowledgeIndex:
+async def index() -> SqliteKnowledgeIndex:
     built = SqliteKnowledgeIndex(":memory:")
-    built.update(HELP_CENTER)
+    await built.update(HELP_CENTER)
     return built
 
 
@@ -85,29 +85,31 @@ def test_the_query_is_the_masked_ticket_and_its_analysis() -> None:
     assert "wants a refund" in query
 
 
-def test_the_saved_reply_of_the_category_comes_first_then_passages_in_the_language(
+async def test_the_saved_reply_of_the_category_comes_first_then_passages_in_the_language(
     index: SqliteKnowledgeIndex,
 ) -> None:
-    found = Retriever(index, limit=3).passages_for(TICKET, analysis())
+    found = await Retriever(index, limit=3).passages_for(TICKET, analysis())
     assert [p.passage_id for p in found][:2] == ["macro-refund#1", "refunds#1"]
     assert all(p.language == "en" for p in found)
-    german = Retriever(index, limit=3).passages_for(
+    german = await Retriever(index, limit=3).passages_for(
         TICKET.model_copy(update={"body": "Ich möchte eine Erstattung"}),
         analysis("de", "general_inquiry"),
     )
     assert [p.passage_id for p in german] == ["erstattung#1"]
 
 
-def test_version_of_cited_passages_follows_their_text(index: SqliteKnowledgeIndex) -> None:
+async def test_version_of_cited_passages_follows_their_text(index: SqliteKnowledgeIndex) -> None:
     retriever = Retriever(index)
-    before = retriever.version_of(["refunds#1", "cancel#1"])
-    assert before == retriever.version_of(["cancel#1", "refunds#1"])
-    assert retriever.version_of([]) is None
-    index.update([document("refunds", "Within 30 days now.", "en"), *HELP_CENTER[1:]])
-    assert retriever.version_of(["cancel#1"]) == Retriever(index).version_of(["cancel#1"])
-    assert retriever.version_of(["refunds#1", "cancel#1"]) != before
-    index.update(HELP_CENTER[1:])
-    assert retriever.version_of(["refunds#1", "cancel#1"]) not in (before, None)
+    before = await retriever.version_of(["refunds#1", "cancel#1"])
+    assert before == await retriever.version_of(["cancel#1", "refunds#1"])
+    assert await retriever.version_of([]) is None
+    await index.update([document("refunds", "Within 30 days now.", "en"), *HELP_CENTER[1:]])
+    assert await retriever.version_of(["cancel#1"]) == await Retriever(index).version_of(
+        ["cancel#1"]
+    )
+    assert await retriever.version_of(["refunds#1", "cancel#1"]) != before
+    await index.update(HELP_CENTER[1:])
+    assert await retriever.version_of(["refunds#1", "cancel#1"]) not in (before, None)
 
 
 async def test_the_responder_cites_checks_and_versions_the_reply(
@@ -118,7 +120,7 @@ async def test_the_responder_cites_checks_and_versions_the_reply(
     drafted = await responder.respond(TICKET, [CHARGE], facts, analysis())
     assert drafted.reply.cited_articles == ["macro-refund#1"]
     assert drafted.reply.body == "We have your refund request about 20.00 EUR."
-    assert drafted.reply.knowledge_version == Retriever(index).version_of(["macro-refund#1"])
+    assert drafted.reply.knowledge_version == await Retriever(index).version_of(["macro-refund#1"])
     assert drafted.grounding.passed
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from supporter.domain.messages import AttemptRecord, DeadLetterMessage
 from supporter.domain.models import Analysis, GroundingCheck, Reply, Ticket, TicketResult
-from supporter.store.base import Outcome, StoreError
+from supporter.store.base import Citation, Outcome, StoreError
 from supporter.store.sql import SqlStore, async_url, sqlite_url
 
 TICKET = Ticket(
@@ -164,3 +164,31 @@ async def test_a_repeat_from_the_same_origin_is_not_new(store: SqlStore) -> None
     assert await store.save("v1", [again]) == [again]
     without_origin = Outcome(result=first.result, ticket=first.ticket)
     assert await store.save("v1", [without_origin]) == [without_origin]
+
+
+async def test_citations_are_read_without_the_rest_of_the_results(store: SqlStore) -> None:
+    citing = responded()
+    citing_result = citing.result.model_copy(
+        update={
+            "reply": Reply(
+                body="See our refund policy.",
+                cited_articles=["refunds#1", "fees#2"],
+                knowledge_version="abc123",
+            )
+        }
+    )
+    other_ticket = TICKET.model_copy(update={"ticket_id": "T2"})
+    plain = responded()
+    plain_result = plain.result.model_copy(update={"ticket_id": "T2"})
+    await store.save(
+        "v1",
+        [
+            Outcome(result=citing_result, ticket=TICKET),
+            Outcome(result=plain_result, ticket=other_ticket),
+        ],
+    )
+    found = await store.citations("v1")
+    assert found == {"T1": Citation(("refunds#1", "fees#2"), "abc123")}
+    assert await store.citations("v2") == {}
+    await store.save("v1", [failed_outcome("d1")])  # T1 failed later: no reply to cite
+    assert await store.citations("v1") == {}

@@ -50,6 +50,13 @@ def evaluate_command(
             help="Score the knowledge base instead: this folder of articles is indexed, each labelled ticket (--label-column: the id of the article that answers it) is answered from it, and retrieval (recall@1, recall@5, MRR) and the drafts' citations are scored."
         ),
     ] = None,
+    knowledge_embeddings: Annotated[
+        bool | None,
+        typer.Option(
+            "--knowledge-embeddings",
+            help="With --knowledge: rank passages by all-MiniLM-L6-v2 embeddings as well as by words (fused). Needs supporter[embeddings].",
+        ),
+    ] = None,
     text_column: Annotated[
         list[str] | None,
         typer.Option(
@@ -128,6 +135,7 @@ def evaluate_command(
             "tpm": tpm,
             "llm_cache": llm_cache,
             "knowledge": knowledge,
+            "knowledge_embeddings": knowledge_embeddings,
         },
         config,
     )
@@ -189,7 +197,7 @@ async def _evaluate_knowledge(
     settings: Settings, data: LabelledFile, workers: int
 ) -> KnowledgeScores:
     async with contextlib.AsyncExitStack() as resources:
-        retriever = wiring.knowledge_retriever(settings, resources)
+        retriever = await wiring.knowledge_retriever(settings, resources)
         assert retriever is not None  # --knowledge is set
         return await evaluate_knowledge(
             wiring.provider(settings, resources),

@@ -3,6 +3,7 @@ the replies cite, kept in an index beside the store."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from supporter.cli import wiring
 from supporter.cli.common import fail, settings_from
 from supporter.cli.ui import console
 from supporter.config import Settings
-from supporter.knowledge.base import IndexChanges
+from supporter.knowledge.base import Hit, IndexChanges, KnowledgeIndexError
 from supporter.knowledge.documents import KnowledgeError
 
 # Ids listed per kind of change: a first import of a large help center lists no thousands.
@@ -23,10 +24,19 @@ app = typer.Typer(help="Help-center articles and saved replies the replies cite.
 ConfigOption = Annotated[Path | None, typer.Option(help="TOML settings file.")]
 IndexOption = Annotated[
     Path | None,
-    typer.Option(help="The index file. [default: beside --db, supporter-knowledge.db]"),
+    typer.Option(
+        help="The index file. [default: beside --db, supporter-knowledge.db; with a PostgreSQL store, tables in its database]"
+    ),
 ]
 DbOption = Annotated[
     Path | None, typer.Option(help="The store the index sits beside. [default: supporter.db]")
+]
+EmbeddingsOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--embeddings",
+        help="Rank by all-MiniLM-L6-v2 embeddings as well as by words (fused); indexing computes them for new and changed passages. Needs supporter[embeddings].",
+    ),
 ]
 
 
@@ -40,6 +50,7 @@ def index(
     ],
     index: IndexOption = None,
     db: DbOption = None,
+    embeddings: EmbeddingsOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Build or update the index (only what changed is redone) and say what changed.
@@ -47,7 +58,9 @@ def index(
     Exit status: 0 indexed, 1 indexed but some files or entries were unusable (listed),
     2 nothing could be indexed.
     """
-    settings = settings_from({"knowledge_index": index, "db": db}, config)
+    settings = settings_from(
+        {"knowledge_index": index, "db": db, "knowledge_embeddings": embeddings}, config
+    )
     if update_index(source, settings):
         raise typer.Exit(1)
 
@@ -55,28 +68,28 @@ def index(
 def update_index(source: Path, settings: Settings) -> list[KnowledgeError]:
     """Index `source` beside the store and say what changed; returns what was skipped.
     Nothing usable at all, or an unusable index, stops the command."""
-    # Imported here: the index's stemmer is slow to import, and a run without
-    # --knowledge never needs it.
-    from supporter.knowledge.sqlite import KnowledgeIndexError
-
     problems: list[KnowledgeError] = []
     try:
-        changes = wiring.index_knowledge(source, settings, problems.append)
+        changes = asyncio.run(wiring.index_knowledge(source, settings, problems.append))
     except (KnowledgeError, KnowledgeIndexError) as error:
         fail(str(error))
     for problem in problems:
         console.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
     console.print(
-        describe_changes(changes, settings.knowledge_index_path), markup=False, highlight=False
+        describe_changes(changes, wiring.knowledge_index_name(settings)),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
     return problems
 
 
-def describe_changes(changes: IndexChanges, path: Path) -> str:
+def describe_changes(changes: IndexChanges, where: str) -> str:
+    embedded = f", {changes.embedded} embedded" if changes.embedded else ""
     lines = [
-        f"{path}: {len(changes.added)} added, {len(changes.changed)} changed, "
+        f"{where}: {len(changes.added)} added, {len(changes.changed)} changed, "
         f"{len(changes.removed)} removed, {changes.unchanged} unchanged "
-        f"({changes.passages} passages)"
+        f"({changes.passages} passages{embedded})"
     ]
     for label, ids in (
         ("added", changes.added),
@@ -99,23 +112,22 @@ def search(
     limit: Annotated[int, typer.Option(help="Passages to show.", min=1)] = 5,
     index: IndexOption = None,
     db: DbOption = None,
+    embeddings: EmbeddingsOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Show the passages a reply would be drafted from, best first."""
-    from supporter.knowledge.sqlite import KnowledgeIndexError
-
-    settings = settings_from({"knowledge_index": index, "db": db}, config)
-    path = settings.knowledge_index_path
-    if not path.is_file():
-        fail(f"no knowledge index at {path}: run `supporter knowledge index FOLDER` first")
+    settings = settings_from(
+        {"knowledge_index": index, "db": db, "knowledge_embeddings": embeddings}, config
+    )
+    if not settings.knowledge_in_store and not settings.knowledge_index_path.is_file():
+        fail(
+            f"no knowledge index at {settings.knowledge_index_path}: "
+            "run `supporter knowledge index FOLDER` first"
+        )
     try:
-        knowledge = wiring.open_knowledge_index(path)
+        hits = asyncio.run(_search(settings, query, language, limit))
     except KnowledgeIndexError as error:
         fail(str(error))
-    try:
-        hits = knowledge.search(query, language=language, limit=limit)
-    finally:
-        knowledge.close()
     if not hits:
         console.print("no passage matches")
     for rank, hit in enumerate(hits, start=1):
@@ -128,6 +140,14 @@ def search(
             soft_wrap=True,
         )
         console.print(f"   {_preview(passage.text)}", markup=False, highlight=False, soft_wrap=True)
+
+
+async def _search(settings: Settings, query: str, language: str | None, limit: int) -> list[Hit]:
+    knowledge = await wiring.open_knowledge_index(settings, complete=True)
+    try:
+        return await knowledge.search(query, language=language, limit=limit)
+    finally:
+        await knowledge.close()
 
 
 def _preview(text: str, limit: int = 160) -> str:

@@ -88,6 +88,13 @@ def run(
             help="Help-center articles and saved replies (a folder or file) the replies follow and cite; indexed beside the store first (only what changed)."
         ),
     ] = None,
+    knowledge_embeddings: Annotated[
+        bool | None,
+        typer.Option(
+            "--knowledge-embeddings",
+            help="Rank help-center passages by all-MiniLM-L6-v2 embeddings as well as by words (fused). Needs supporter[embeddings].",
+        ),
+    ] = None,
     rejects: Annotated[
         Path | None,
         typer.Option(
@@ -270,6 +277,7 @@ def run(
             "tickets": tickets,
             "transactions": transactions,
             "knowledge": knowledge,
+            "knowledge_embeddings": knowledge_embeddings,
             "stripe_base_url": stripe_base_url,
             "stripe_rate": stripe_rate,
             **sql_options(

@@ -23,7 +23,12 @@ from supporter.domain.models import Reject
 from supporter.helpdesks import registry as helpdesk_registry
 from supporter.helpdesks.base import Helpdesk, WriteBackMode
 from supporter.helpdesks.registry import HelpdeskConfigError
-from supporter.knowledge.base import IndexChanges
+from supporter.knowledge.base import (
+    IndexChanges,
+    IndexWithVectors,
+    KnowledgeIndex,
+    KnowledgeIndexError,
+)
 from supporter.knowledge.documents import KnowledgeError, ProblemHandler
 from supporter.knowledge.retrieval import Retriever
 from supporter.llm.base import Category, ModelObserver, ModelProvider
@@ -51,7 +56,7 @@ from supporter.sources.registry import open_tickets, open_transactions
 from supporter.sources.sql import SqlTicketSource, SqlTransactionSource, is_database_url
 from supporter.store.batches import SqlBatchLedger
 from supporter.store.helpdesks import SqlHelpdeskState
-from supporter.store.sql import SqlStore, sqlite_url
+from supporter.store.sql import SqlStore, redacted, sqlite_url
 from supporter.store.workers import SqlWorkerRegistry
 from supporter.transactions.base import TransactionIndex
 from supporter.transactions.sql import SqlTransactionIndex
@@ -62,7 +67,6 @@ from supporter.transactions.sqlite import SqliteTransactionIndex
 # knowledge index's libraries or aiohttp, which took a quarter of a 10,000-ticket run
 # to import (tests/cli/test_lazy_imports.py keeps it so).
 if TYPE_CHECKING:
-    from supporter.knowledge.sqlite import SqliteKnowledgeIndex
     from supporter.llm.batch import BatchLedger, BatchProgress, BatchProvider
     from supporter.llm.openai_wire import Api
     from supporter.observability.server import MetricsServer
@@ -365,7 +369,7 @@ async def pipeline(
         fallback=fallback(settings),
         transactions=transactions or SqlTransactionIndex(result_store.engine),
         workers=SqlWorkerRegistry(result_store.engine),
-        knowledge=knowledge_retriever(settings, resources),
+        knowledge=await knowledge_retriever(settings, resources),
         write_back=write_back_setup(settings, resources, result_store, helpdesk),
     )
     return built, result_store
@@ -624,37 +628,77 @@ def reject_handler(
     return on_reject
 
 
-def knowledge_retriever(
+async def knowledge_retriever(
     settings: Settings, resources: contextlib.AsyncExitStack
 ) -> Retriever | None:
     """The retriever over the index beside the store when `knowledge` is set (closed
     with `resources`); ConfigError when there is no usable index yet."""
     if settings.knowledge is None:
         return None
-    path = settings.knowledge_index_path
-    if not path.is_file():
+    if not settings.knowledge_in_store and not settings.knowledge_index_path.is_file():
         raise ConfigError(
-            f"no knowledge index at {path}: run `supporter knowledge index {settings.knowledge}` first"
+            f"no knowledge index at {settings.knowledge_index_path}: "
+            f"run `supporter knowledge index {settings.knowledge}` first"
         )
-    from supporter.knowledge.sqlite import KnowledgeIndexError
-
     try:
-        index = open_knowledge_index(path)
+        index = await open_knowledge_index(settings, complete=True)
     except KnowledgeIndexError as error:
         raise ConfigError(str(error)) from None
-    resources.callback(index.close)
+    resources.push_async_callback(index.close)
     return Retriever(index, settings.knowledge_passages)
 
 
-def open_knowledge_index(path: Path) -> SqliteKnowledgeIndex:
-    """The index file (made when missing); KnowledgeIndexError when it cannot be used."""
-    from supporter.knowledge.sqlite import SqliteKnowledgeIndex
+def knowledge_index_name(settings: Settings) -> str:
+    """Where the index is, for messages: its file, or the store's database."""
+    if settings.knowledge_in_store:
+        from supporter.knowledge.postgres import SCHEMA
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteKnowledgeIndex(path)
+        return f"{redacted(settings.store_url or '')} (schema {SCHEMA})"
+    return str(settings.knowledge_index_path)
 
 
-def index_knowledge(source: Path, settings: Settings, on_problem: ProblemHandler) -> IndexChanges:
+async def open_knowledge_index(settings: Settings, *, complete: bool) -> KnowledgeIndex:
+    """The index beside the store: tables in a PostgreSQL store's database, else a file
+    (made when missing); with `knowledge_embeddings`, fused with the passages'
+    embeddings. `complete`: embeddings must be there already (a reader cannot add
+    them). KnowledgeIndexError when it cannot be used."""
+    # Imported here: the index's stemmer is slow to import, and a run without
+    # --knowledge never needs it.
+    lexical: IndexWithVectors
+    if settings.knowledge_in_store:
+        from supporter.knowledge.postgres import PostgresKnowledgeIndex
+
+        lexical = await PostgresKnowledgeIndex.open(settings.store_url or "")
+    else:
+        from supporter.knowledge.sqlite import SqliteKnowledgeIndex
+
+        path = settings.knowledge_index_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lexical = SqliteKnowledgeIndex(path)
+    if not settings.knowledge_embeddings:
+        return lexical
+    try:
+        from supporter.classifier import ModelError
+        from supporter.classifier.encoders import load_encoder
+        from supporter.classifier.metadata import MINILM
+        from supporter.knowledge.fused import FusedKnowledgeIndex
+
+        encoder = load_encoder(MINILM)
+        return await FusedKnowledgeIndex.open(lexical, encoder, complete=complete)
+    except ImportError as error:
+        await lexical.close()
+        raise KnowledgeIndexError(
+            f"knowledge embeddings need the embeddings extra ({error.name} is missing): "
+            "pip install 'supporter[embeddings]'"
+        ) from None
+    except (ModelError, KnowledgeIndexError) as error:
+        await lexical.close()
+        raise KnowledgeIndexError(str(error)) from None
+
+
+async def index_knowledge(
+    source: Path, settings: Settings, on_problem: ProblemHandler
+) -> IndexChanges:
     """Bring the index beside the store up to date with `source` (a folder or a file).
 
     A source with nothing usable in it is an error, not an order to empty the index."""
@@ -663,8 +707,8 @@ def index_knowledge(source: Path, settings: Settings, on_problem: ProblemHandler
     documents = list(read_knowledge(source, on_problem))
     if not documents:
         raise KnowledgeError(str(source), None, "no usable article or saved reply in it")
-    knowledge = open_knowledge_index(settings.knowledge_index_path)
+    knowledge = await open_knowledge_index(settings, complete=False)
     try:
-        return knowledge.update(documents)
+        return await knowledge.update(documents)
     finally:
-        knowledge.close()
+        await knowledge.close()

@@ -82,7 +82,7 @@ async def evaluate_knowledge(
         async with gate:
             try:
                 facts, analysis = await analyzer.analyze(ticket, [])
-                hits = retriever.search(ticket, analysis.value, RANKED)
+                hits = await retriever.search(ticket, analysis.value, RANKED)
                 drafted = await responder.respond(ticket, [], facts, analysis.value)
             except FatalError:
                 raise

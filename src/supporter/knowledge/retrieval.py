@@ -11,7 +11,7 @@ from typing import Final
 from supporter.domain.knowledge import Passage
 from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Analysis, Ticket
-from supporter.knowledge.base import Hit, KnowledgeIndex
+from supporter.knowledge.base import LEXICAL_RANKING, Hit, KnowledgeIndex
 
 # Bump when how passages are found or handed over changes (not when they do).
 RETRIEVAL_VERSION: Final = "knowledge-1"
@@ -44,15 +44,19 @@ class Retriever:
     @property
     def version(self) -> str:
         """How passages are retrieved: part of the results' idempotency version."""
-        return f"{RETRIEVAL_VERSION}:{self._limit}"
+        version = f"{RETRIEVAL_VERSION}:{self._limit}"
+        ranking = self._index.ranking
+        # The lexical ranking named nothing before there was another one: a result
+        # drafted then is still one of this version.
+        return version if ranking == LEXICAL_RANKING else f"{version}:{ranking}"
 
-    def passages_for(self, ticket: Ticket, analysis: Analysis) -> list[Passage]:
+    async def passages_for(self, ticket: Ticket, analysis: Analysis) -> list[Passage]:
         """The saved reply made for the ticket's category and language (if there is
         one) first, then the best article passages in its language, at most
         `PER_ARTICLE` of an article, `limit` in all."""
-        found = self._index.saved_replies(analysis.category, analysis.language)[:1]
+        found = (await self._index.saved_replies(analysis.category, analysis.language))[:1]
         taken: Counter[str] = Counter()
-        for hit in self.search(ticket, analysis, self._limit * 3):
+        for hit in await self.search(ticket, analysis, self._limit * 3):
             if len(found) == self._limit:
                 break
             if taken[hit.passage.article_id] < PER_ARTICLE:
@@ -60,18 +64,20 @@ class Retriever:
                 found.append(hit.passage)
         return found
 
-    def search(self, ticket: Ticket, analysis: Analysis, limit: int) -> list[Hit]:
+    async def search(self, ticket: Ticket, analysis: Analysis, limit: int) -> list[Hit]:
         """Article passages for the ticket, best first (saved replies are found by their
         category, not their words: a body of placeholders says little)."""
         query = retrieval_query(ticket, analysis)
-        return self._index.search(query, language=analysis.language, limit=limit, kind="article")
+        return await self._index.search(
+            query, language=analysis.language, limit=limit, kind="article"
+        )
 
-    def version_of(self, passage_ids: Sequence[str]) -> str | None:
+    async def version_of(self, passage_ids: Sequence[str]) -> str | None:
         """A digest of these passages' text as the index holds it now; None for none.
         A passage no longer in the index counts as changed."""
         if not passage_ids:
             return None
-        held = self._index.passages(passage_ids)
+        held = await self._index.passages(passage_ids)
         return knowledge_version(
             [(pid, held[pid].content_hash if pid in held else "") for pid in passage_ids]
         )

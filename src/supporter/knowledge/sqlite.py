@@ -1,33 +1,34 @@
 """The knowledge index in an SQLite file, ranked by FTS5's BM25.
 
 Passages are stored as JSON beside an FTS5 table of their stemmed words
-(https://www.sqlite.org/fts5.html: `bm25()` with the title weighted above the body).
-The file sits beside the store and any number of processes read it while one
-updates it: WAL mode, one transaction per update.
+(https://www.sqlite.org/fts5.html: `bm25()` with the title weighted above the body),
+and their embeddings when `fused` asks for them. The file sits beside the store and
+any number of processes read it while one updates it: WAL mode, one transaction per
+update. A search costs a few milliseconds of CPU and no I/O wait, so it runs on the
+caller's event loop.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
 from supporter.domain.knowledge import Passage, PassageKind
-from supporter.knowledge.base import Hit, IndexChanges
+from supporter.knowledge.base import (
+    LEXICAL_RANKING,
+    Hit,
+    IndexChanges,
+    KnowledgeIndexError,
+    StoredVector,
+)
 from supporter.knowledge.documents import Document, passages
-from supporter.knowledge.terms import terms
+from supporter.knowledge.terms import MATCH_BUDGET, query_terms, terms
 
 FORMAT: Final = "2"
 TITLE_WEIGHT: Final = 2.0
 BODY_WEIGHT: Final = 1.0
-# FTS5 scores every passage that any word of a query matches, and that is where the
-# time of a search goes: a query keeps its rarest words (those BM25 weighs most), at
-# most MAX_QUERY_TERMS, and drops the commoner ones once the passages they are in add
-# up to MATCH_BUDGET ("the", "your", "charge" match most of a large help center).
-MAX_QUERY_TERMS: Final = 12
-MATCH_BUDGET: Final = 5000
-MIN_QUERY_TERMS: Final = 4
 # Passages kept parsed between searches: most replies draw on a few popular ones.
 CACHED_PASSAGES: Final = 8192
 
@@ -51,11 +52,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passage_terms USING fts5(
     title, body, tokenize = 'unicode61 remove_diacritics 2'
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS passage_vocabulary USING fts5vocab(passage_terms, 'row');
+CREATE TABLE IF NOT EXISTS passage_vectors (
+    id INTEGER PRIMARY KEY, encoder TEXT NOT NULL, vector BLOB NOT NULL
+);
 """
-
-
-class KnowledgeIndexError(Exception):
-    """The index file cannot be opened or is of another format."""
 
 
 class SqliteKnowledgeIndex:
@@ -98,7 +98,11 @@ class SqliteKnowledgeIndex:
             self._db.execute("SELECT term, doc FROM passage_vocabulary")
         )
 
-    def update(self, documents: Iterable[Document]) -> IndexChanges:
+    @property
+    def ranking(self) -> str:
+        return LEXICAL_RANKING
+
+    async def update(self, documents: Iterable[Document]) -> IndexChanges:
         known = dict(self._db.execute("SELECT article_id, content_hash FROM articles"))
         added: list[str] = []
         changed: list[str] = []
@@ -152,6 +156,11 @@ class SqliteKnowledgeIndex:
 
     def _delete(self, article_id: str) -> None:
         self._db.execute(
+            "DELETE FROM passage_vectors WHERE id IN "
+            "(SELECT id FROM passages WHERE article_id = ?)",
+            (article_id,),
+        )
+        self._db.execute(
             "DELETE FROM passage_terms WHERE rowid IN "
             "(SELECT id FROM passages WHERE article_id = ?)",
             (article_id,),
@@ -159,10 +168,16 @@ class SqliteKnowledgeIndex:
         self._db.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
         self._db.execute("DELETE FROM articles WHERE article_id = ?", (article_id,))
 
-    def search(
+    async def search(
         self, query: str, *, language: str | None, limit: int, kind: PassageKind | None = None
     ) -> list[Hit]:
-        wanted = self._query_terms(query, language)
+        wanted = query_terms(
+            query,
+            language,
+            self._frequency,
+            unstemmed=self._unstemmed,
+            budget=self._match_budget,
+        )
         if not wanted or limit <= 0:
             return []
         # Language and kind filter in the join: as words in the FTS table they cost more
@@ -185,26 +200,14 @@ class SqliteKnowledgeIndex:
         sql += " ORDER BY score LIMIT ?"
         parameters.append(limit)
         best = self._db.execute(sql, parameters).fetchall()
-        found = self.passages([passage_id for passage_id, _ in best])
+        found = self._passages([passage_id for passage_id, _ in best])
         # FTS5's bm25() is lower-is-better (negative); a Hit's score is higher-is-better.
         return [Hit(found[passage_id], -score) for passage_id, score in best]
 
-    def _query_terms(self, query: str, language: str | None) -> list[str]:
-        found = terms(query, language)
-        if self._unstemmed and language is not None:
-            found += terms(query, None)
-        frequency = self._frequency
-        known = [term for term in dict.fromkeys(found) if term in frequency]
-        kept: list[str] = []
-        matched = 0
-        for term in sorted(known, key=frequency.__getitem__)[:MAX_QUERY_TERMS]:
-            matched += frequency[term]
-            if matched > self._match_budget and len(kept) >= MIN_QUERY_TERMS:
-                break
-            kept.append(term)
-        return kept
+    async def passages(self, passage_ids: Sequence[str]) -> dict[str, Passage]:
+        return self._passages(passage_ids)
 
-    def passages(self, passage_ids: Sequence[str]) -> dict[str, Passage]:
+    def _passages(self, passage_ids: Sequence[str]) -> dict[str, Passage]:
         cache = self._cache
         missing = [passage_id for passage_id in passage_ids if passage_id not in cache]
         if missing:
@@ -218,7 +221,7 @@ class SqliteKnowledgeIndex:
                 cache[passage_id] = Passage.model_validate_json(record)
         return {pid: cache[pid] for pid in passage_ids if pid in cache}
 
-    def saved_replies(self, category: str, language: str | None) -> list[Passage]:
+    async def saved_replies(self, category: str, language: str | None) -> list[Passage]:
         key = (category, language)
         if key not in self._saved:
             rows = self._db.execute(
@@ -229,5 +232,29 @@ class SqliteKnowledgeIndex:
             self._saved[key] = [Passage.model_validate_json(record) for (record,) in rows]
         return list(self._saved[key])
 
-    def close(self) -> None:
+    async def passages_without_vectors(self, encoder: str) -> list[Passage]:
+        rows = self._db.execute(
+            "SELECT p.record FROM passages p LEFT JOIN passage_vectors v ON v.id = p.id "
+            "WHERE v.encoder IS NULL OR v.encoder != ? ORDER BY p.id",
+            (encoder,),
+        )
+        return [Passage.model_validate_json(record) for (record,) in rows]
+
+    async def store_vectors(self, encoder: str, vectors: Mapping[str, bytes]) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO passage_vectors (id, encoder, vector) "
+                "SELECT id, ?, ? FROM passages WHERE passage_id = ?",
+                [(encoder, vector, passage_id) for passage_id, vector in vectors.items()],
+            )
+
+    async def vectors(self, encoder: str) -> list[StoredVector]:
+        rows = self._db.execute(
+            "SELECT p.passage_id, p.language, p.kind, v.vector FROM passage_vectors v "
+            "JOIN passages p ON p.id = v.id WHERE v.encoder = ? ORDER BY p.id",
+            (encoder,),
+        )
+        return [StoredVector(pid, language, kind, vector) for pid, language, kind, vector in rows]
+
+    async def close(self) -> None:
         self._db.close()

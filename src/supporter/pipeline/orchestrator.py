@@ -259,13 +259,15 @@ class Pipeline:
         if self._knowledge is None or not done:
             return done
         knowledge = self._knowledge
-        stale = {
-            result.ticket_id
-            for result in await self._store.results(done)
-            if result.reply is not None
-            and result.reply.cited_articles
-            and knowledge.version_of(result.reply.cited_articles) != result.reply.knowledge_version
-        }
+        # Replies citing the same passages share one lookup of their current version.
+        current: dict[tuple[str, ...], str | None] = {}
+        stale: set[str] = set()
+        for ticket_id, citation in (await self._store.citations(self.version)).items():
+            cited = citation.passage_ids
+            if cited not in current:
+                current[cited] = await knowledge.version_of(cited)
+            if ticket_id in done and current[cited] != citation.knowledge_version:
+                stale.add(ticket_id)
         if stale:
             log.info("%d tickets cited help-center passages that changed: redoing them", len(stale))
         return done - stale

@@ -48,7 +48,7 @@ class Responder:
         facts: TransactionFacts,
         analysis: Analysis,
     ) -> DraftedReply:
-        passages = self._knowledge.passages_for(ticket, analysis) if self._knowledge else None
+        passages = await self._knowledge.passages_for(ticket, analysis) if self._knowledge else None
         request = ReplyRequest(
             ticket=ticket,
             transactions=list(transactions),
@@ -59,7 +59,7 @@ class Responder:
         response = await self._provider.draft_reply(request)
         reply = response.value
         if self._knowledge is not None and reply.cited_articles:
-            version = self._knowledge.version_of(reply.cited_articles)
+            version = await self._knowledge.version_of(reply.cited_articles)
             reply = reply.model_copy(update={"knowledge_version": version})
         grounding = check_reply(reply, transactions, ticket, passages)
         if (not grounding.passed or grounding.for_review) and not analysis.needs_human:

@@ -76,6 +76,14 @@ class WorkerRegistry(Protocol):
     async def alive(self, *, seen_within: float) -> list[WorkerBeat]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """The passages a stored reply cites and the digest of their text it was drafted from."""
+
+    passage_ids: tuple[str, ...]
+    knowledge_version: str | None
+
+
 class StoreError(Exception):
     """The store cannot be opened or written."""
 
@@ -99,6 +107,11 @@ class ResultStore(Protocol):
 
     async def results(self, ticket_ids: Iterable[str]) -> list[TicketResult]:
         """Stored results for these tickets (missing ones are left out)."""
+        ...
+
+    async def citations(self, version: str) -> dict[str, Citation]:
+        """What the replies stored under this version cite, by ticket id: only replies
+        that cite knowledge passages, and only that, not the whole results."""
         ...
 
     async def dead_letters(

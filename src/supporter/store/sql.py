@@ -17,7 +17,7 @@ from typing import Any, overload
 
 import asyncpg
 from pydantic import TypeAdapter
-from sqlalchemy import delete, event, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, cast, delete, event, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from supporter.domain.messages import AttemptRecord, DeadLetterMessage
 from supporter.domain.models import Ticket, TicketResult
 from supporter.store import migrations, schema
-from supporter.store.base import DeadLetterRecord, Outcome, StoreError
+from supporter.store.base import Citation, DeadLetterRecord, Outcome, StoreError
 
 _history = TypeAdapter(list[AttemptRecord])
 _CHUNK = 500
@@ -301,6 +301,25 @@ class SqlStore:
                         found.append(TicketResult.model_validate_json(record))
         return found
 
+    async def citations(self, version: str) -> dict[str, Citation]:
+        # The two fields are read inside the database: a rerun over a large store does
+        # not parse every stored result to find the few that cite a changed passage.
+        cited = _reply_field(self._engine.dialect.name, "cited_articles")
+        query = select(
+            schema.results.c.ticket_id,
+            cited,
+            _reply_field(self._engine.dialect.name, "knowledge_version"),
+        ).where(schema.results.c.version == version, cited.is_not(None))
+        found: dict[str, Citation] = {}
+        with store_errors("read the results' citations"):
+            async with self._engine.connect() as connection:
+                async for ticket_id, passage_ids, knowledge_version in await connection.stream(
+                    query
+                ):
+                    if passage_ids := tuple(json.loads(passage_ids)):
+                        found[ticket_id] = Citation(passage_ids, knowledge_version)
+        return found
+
     async def counts(self) -> dict[str, int]:
         by_status = select(schema.results.c.status, func.count()).group_by(schema.results.c.status)
         pending = select(func.count()).where(schema.dead_letters.c.resolved_at.is_(None))
@@ -335,6 +354,16 @@ class SqlStore:
             )
             for row in rows
         ]
+
+
+def _reply_field(dialect: str, name: str) -> ColumnElement[str]:
+    """A field of a stored result's reply, as JSON text (a list) or text (a string)."""
+    record = schema.results.c.record
+    if dialect == "postgresql":
+        field: ColumnElement[str] = cast(record, postgresql.JSON)["reply"][name].astext
+        return field
+    # https://www.sqlite.org/json1.html#jex: a list comes back as its JSON text.
+    return func.json_extract(record, f"$.reply.{name}")
 
 
 async def upgrade(url: str) -> migrations.Upgrade:

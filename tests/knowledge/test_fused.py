@@ -122,8 +122,8 @@ async def test_the_fused_ranking_is_part_of_the_retrieval_version(
 ) -> None:
     await lexical.update(HELP_CENTER)
     fused = await FusedKnowledgeIndex.open(lexical, ConceptEncoder(), complete=False)
-    assert Retriever(lexical).version == "knowledge-1:5"
-    assert Retriever(fused).version == "knowledge-1:5:bm25+concept-encoder:rrf60"
+    assert Retriever(lexical).version == "knowledge-2:5"
+    assert Retriever(fused).version == "knowledge-2:5:bm25+concept-encoder:rrf60"
     await fused.update(HELP_CENTER)
     found = await Retriever(fused, limit=2).passages_for(TICKET, analysis())
     assert found[0].article_id == "refunds"

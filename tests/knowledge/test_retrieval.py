@@ -85,6 +85,16 @@ def test_the_query_is_the_masked_ticket_and_its_analysis() -> None:
     assert "wants a refund" in query
 
 
+def test_the_english_words_of_the_analysis_stay_out_of_another_languages_query() -> None:
+    german = TICKET.model_copy(
+        update={"subject": "Erstattung bitte", "body": "Karte 4111 1111 1111 1111"}
+    )
+    query = retrieval_query(german, analysis(language="de"))
+    assert query.startswith("Erstattung bitte\nKarte ")
+    assert "4111 1111 1111 1111" not in query
+    assert "refund" not in query
+
+
 async def test_the_saved_reply_of_the_category_comes_first_then_passages_in_the_language(
     index: SqliteKnowledgeIndex,
 ) -> None:

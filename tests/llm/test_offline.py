@@ -290,6 +290,8 @@ async def test_a_request_may_carry_another_taxonomy(provider: OfflineProvider) -
         ("Hola, me han cobrado dos veces y quiero saber por qué.", "es"),
         ("Bonjour, j'ai été débité deux fois et je voudrais savoir pourquoi.", "fr"),
         ("Hallo, mir wurde zweimal abgebucht und ich möchte wissen warum.", "de"),
+        # No umlaut and few of the commonest words: "an Ihrem" and "jedes" tell.
+        ("Dreimal versucht, jedes Mal abgelehnt. Liegt es an Ihrem System?", "de"),
         ("Olá, fui cobrado duas vezes e não sei porque.", "pt"),
         ("Ciao, mi hanno addebitato due volte e vorrei sapere perché.", "it"),
         ("Hallo, ik ben twee keer afgeschreven en ik wil graag weten waarom.", "nl"),

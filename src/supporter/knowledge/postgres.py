@@ -1,21 +1,21 @@
 """The knowledge index in PostgreSQL tables beside the store, ranked by BM25.
 
-Why not PostgreSQL's own ranking: `ts_rank` and `ts_rank_cd` know nothing of how
-common a word is across the passages (https://www.postgresql.org/docs/current/textsearch-controls.html#TEXTSEARCH-RANKING:
-they use "lexical, proximity and structural information" of the one document), so
-"refund" counts as much as "chargeback"; on the sample help center that ranking finds
-the right article for fewer tickets (BENCHMARKS.md). So the words are kept in a
-`tsvector` (title words weighted A, body words D) with a GIN index that finds the
-passages a query's words are in, and BM25 is computed from the matching passages'
-`tsvector` entries (`unnest`, https://www.postgresql.org/docs/current/functions-textsearch.html)
-and document frequencies kept in a table of their own: the same formula as FTS5's
-`bm25()`, so both adapters rank alike.
+Why not PostgreSQL's text search: `ts_rank` and `ts_rank_cd` know nothing of how
+common a word is across the passages; they use "lexical, proximity and structural
+information" of the one document
+(https://www.postgresql.org/docs/current/textsearch-controls.html#TEXTSEARCH-RANKING),
+so "refund" would count as much as "chargeback". And BM25 computed from `tsvector`s
+(`unnest` of every matching passage's) took 170-240 ms a query at 10,000 articles.
+So the index is an inverted index in a table, as FTS5's is inside SQLite: a posting
+per word and passage (its weighted frequency: title words twice, body words once,
+and the passage's length), read through a B-tree on the word, and document
+frequencies in a table of their own. A search reads only the postings of its
+words and computes FTS5's `bm25()` from them, so both adapters rank alike.
 
 Why not a text-search configuration per language (`to_tsvector('german', …)`): the
 words are stemmed in Python by the same Snowball stemmers as the SQLite index
-(`terms`), and the `tsvector` is written from them as is, so both adapters find the
-same passages, every language with a Snowball stemmer is covered, and no
-configuration's stop-word list drops a word the query keeps.
+(`terms`), so both adapters find the same passages, every language with a Snowball
+stemmer is covered, and no configuration's stop-word list drops a word the query keeps.
 
 Tables live in a schema of their own (`supporter_knowledge`): they are derived data,
 rebuilt from the folder at any time, so an index of another format is dropped and
@@ -52,13 +52,11 @@ FORMAT: Final = "1"
 K1: Final = 1.2
 B: Final = 0.75
 TITLE_WEIGHT: Final = 2.0
-# A tsvector keeps at most 256 positions of a word, none above 16,383, and lexemes under
-# 2 KiB
-# (https://www.postgresql.org/docs/current/textsearch-limitations.html).
-MAX_POSITIONS: Final = 256
-MAX_POSITION: Final = 16383
-MAX_LEXEME_BYTES: Final = 2046
-# Documents written per transaction statement batch.
+# A B-tree entry must fit in a third of a page
+# (https://www.postgresql.org/docs/current/btree-implementation.html): a longer "word"
+# (a run of letters in pasted data) is not indexed.
+MAX_TERM_BYTES: Final = 1000
+# Documents written per batch of statements.
 BATCH: Final = 500
 CACHED_PASSAGES: Final = 8192
 # Taken by whoever creates the tables or updates them: one at a time.
@@ -78,12 +76,21 @@ _SCHEMA: Final = (
         kind text NOT NULL,
         category text,
         record text NOT NULL,
-        terms tsvector NOT NULL,
         length integer NOT NULL
     )""",
-    f"CREATE INDEX IF NOT EXISTS passages_terms ON {SCHEMA}.passages USING gin (terms)",
     f"CREATE INDEX IF NOT EXISTS passages_article ON {SCHEMA}.passages (article_id)",
     f"CREATE INDEX IF NOT EXISTS passages_category ON {SCHEMA}.passages (category, kind)",
+    # What a search reads is in the index itself (INCLUDE): an index-only scan.
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.postings (
+        term text NOT NULL,
+        passage bigint NOT NULL REFERENCES {SCHEMA}.passages ON DELETE CASCADE,
+        frequency real NOT NULL,
+        length integer NOT NULL,
+        language text,
+        kind text NOT NULL,
+        PRIMARY KEY (term, passage) INCLUDE (frequency, length, language, kind)
+    )""",
+    f"CREATE INDEX IF NOT EXISTS postings_passage ON {SCHEMA}.postings (passage)",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.terms (
         term text PRIMARY KEY, passages integer NOT NULL
     )""",
@@ -94,22 +101,15 @@ _SCHEMA: Final = (
     )""",
 )
 
-# BM25 of the passages the query's words are in: the term frequency of a word is its
-# title positions (weight A) counted twice and its body positions once, as FTS5
-# weighs columns; a passage's length is its number of words.
-_SEARCH: Final = f"""
-SELECT p.passage_id,
-       sum(q.idf * t.tf * {K1 + 1} / (t.tf + {K1} * ({1 - B} + {B} * p.length / :average)))
-           AS score
-FROM {SCHEMA}.passages p
-CROSS JOIN LATERAL (
-    SELECT u.lexeme,
-           (SELECT sum(CASE w WHEN 'A' THEN {TITLE_WEIGHT} ELSE 1.0 END) FROM unnest(u.weights) w)
-               AS tf
-    FROM unnest(p.terms) u
-) t
-JOIN unnest(CAST(:terms AS text[]), CAST(:idf AS float8[])) AS q(term, idf) ON q.term = t.lexeme
-WHERE p.terms @@ CAST(CAST(:query AS text) AS tsquery)
+# BM25 from the postings of the query's words: `frequency` is the word's weighted count
+# in the passage, `length` the passage's number of words. The filters go after the
+# sum's FROM (see `search`), the passages are joined for the best `limit` only.
+_SCORES: Final = f"""
+SELECT t.passage,
+       sum(q.idf * t.frequency * {K1 + 1}
+           / (t.frequency + {K1} * ({1 - B} + {B} * t.length / :average))) AS score
+FROM unnest(CAST(:terms AS text[]), CAST(:idf AS float8[])) AS q(term, idf)
+JOIN {SCHEMA}.postings t ON t.term = q.term
 """
 
 
@@ -229,6 +229,14 @@ class PostgresKnowledgeIndex:
                 await _write(connection, pending, known)
                 removed = sorted(set(known) - given)
                 await _delete(connection, removed)
+            if added or changed or removed:
+                # A search reads the postings from their index alone only where VACUUM
+                # has marked the pages all-visible
+                # (https://www.postgresql.org/docs/current/indexes-index-only-scans.html);
+                # it cannot run inside a transaction.
+                async with self._engine.connect() as connection:
+                    autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                    await autocommit.execute(text(f"VACUUM (ANALYZE) {SCHEMA}.postings"))
         await self._refresh()
         return IndexChanges(added, changed, removed, unchanged, self._count)
 
@@ -250,21 +258,26 @@ class PostgresKnowledgeIndex:
         )
         if not wanted or limit <= 0:
             return []
-        sql = _SEARCH
+        where: list[str] = []
         parameters: dict[str, Any] = {
             "average": self._average_length,
             "terms": wanted,
             "idf": [self._idf(term) for term in wanted],
-            "query": " | ".join(f"'{term}'" for term in wanted),
             "limit": limit,
         }
         if language in self._languages:
-            sql += " AND (p.language = :language OR p.language IS NULL)"
+            where.append("(t.language = :language OR t.language IS NULL)")
             parameters["language"] = language
         if kind is not None:
-            sql += " AND p.kind = :kind"
+            where.append("t.kind = :kind")
             parameters["kind"] = kind
-        sql += " GROUP BY p.id, p.passage_id ORDER BY score DESC, p.id LIMIT :limit"
+        sql = (
+            f"SELECT p.passage_id, best.score FROM ({_SCORES}"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + " GROUP BY t.passage ORDER BY score DESC, t.passage LIMIT :limit) best "
+            f"JOIN {SCHEMA}.passages p ON p.id = best.passage "
+            "ORDER BY best.score DESC, best.passage"
+        )
         with self._errors("search"):
             async with self._engine.connect() as connection:
                 best = (await connection.execute(text(sql), parameters)).all()
@@ -377,34 +390,50 @@ async def _write(
             for d in documents
         ],
     )
-    rows: list[dict[str, Any]] = []
-    frequency: Counter[str] = Counter()
-    for document in documents:
-        for passage in passages(document):
-            vector, length, words = passage_terms(passage)
-            frequency.update(words)
-            rows.append(
-                {
-                    "passage_id": passage.passage_id,
-                    "article_id": passage.article_id,
-                    "language": passage.language,
-                    "kind": passage.kind,
-                    "category": passage.category,
-                    "record": passage.model_dump_json(),
-                    "terms": vector,
-                    "length": length,
-                }
-            )
-    if not rows:
+    split = [passage for document in documents for passage in passages(document)]
+    if not split:
         return
-    await connection.execute(
+    words = [passage_terms(passage) for passage in split]
+    ids = await connection.execute(
         text(
             f"INSERT INTO {SCHEMA}.passages "
-            "(passage_id, article_id, language, kind, category, record, terms, length) "
-            "VALUES (:passage_id, :article_id, :language, :kind, :category, :record, "
-            "CAST(CAST(:terms AS text) AS tsvector), :length)"
+            "(passage_id, article_id, language, kind, category, record, length) "
+            "SELECT * FROM unnest(CAST(:passage_ids AS text[]), CAST(:article_ids AS text[]), "
+            "CAST(:languages AS text[]), CAST(:kinds AS text[]), CAST(:categories AS text[]), "
+            "CAST(:records AS text[]), CAST(:lengths AS integer[])) RETURNING passage_id, id"
         ),
-        rows,
+        {
+            "passage_ids": [passage.passage_id for passage in split],
+            "article_ids": [passage.article_id for passage in split],
+            "languages": [passage.language for passage in split],
+            "kinds": [passage.kind for passage in split],
+            "categories": [passage.category for passage in split],
+            "records": [passage.model_dump_json() for passage in split],
+            "lengths": [length for _, length in words],
+        },
+    )
+    row_of: dict[str, int] = dict(ids.all())
+    postings: dict[str, list[Any]] = {
+        "terms": [], "passages": [], "frequencies": [], "lengths": [], "languages": [], "kinds": []
+    }  # fmt: skip
+    documents_with: Counter[str] = Counter()
+    for passage, (frequencies, length) in zip(split, words, strict=True):
+        documents_with.update(frequencies.keys())
+        for term, frequency in frequencies.items():
+            postings["terms"].append(term)
+            postings["passages"].append(row_of[passage.passage_id])
+            postings["frequencies"].append(frequency)
+            postings["lengths"].append(length)
+            postings["languages"].append(passage.language)
+            postings["kinds"].append(passage.kind)
+    await connection.execute(
+        text(
+            f"INSERT INTO {SCHEMA}.postings (term, passage, frequency, length, language, kind) "
+            "SELECT * FROM unnest(CAST(:terms AS text[]), CAST(:passages AS bigint[]), "
+            "CAST(:frequencies AS real[]), CAST(:lengths AS integer[]), "
+            "CAST(:languages AS text[]), CAST(:kinds AS text[]))"
+        ),
+        postings,
     )
     await connection.execute(
         text(
@@ -412,20 +441,22 @@ async def _write(
             "SELECT * FROM unnest(CAST(:terms AS text[]), CAST(:counts AS integer[])) "
             "ON CONFLICT (term) DO UPDATE SET passages = terms.passages + excluded.passages"
         ),
-        {"terms": list(frequency), "counts": list(frequency.values())},
+        {"terms": list(documents_with), "counts": list(documents_with.values())},
     )
 
 
 async def _delete(connection: AsyncConnection, article_ids: Sequence[str]) -> None:
-    """Remove these articles, their passages and embeddings, and their words' counts."""
+    """Remove these articles, their passages, postings and embeddings, and their words'
+    counts."""
     if not article_ids:
         return
     ids = {"ids": list(article_ids)}
     await connection.execute(
         text(
-            f"WITH gone AS (SELECT u.lexeme AS term, count(*) AS n FROM {SCHEMA}.passages p, "
-            "unnest(p.terms) u WHERE p.article_id = ANY(CAST(:ids AS text[])) "
-            f"GROUP BY u.lexeme) UPDATE {SCHEMA}.terms t SET passages = t.passages - gone.n "
+            f"WITH gone AS (SELECT t.term, count(*) AS n FROM {SCHEMA}.passages p "
+            f"JOIN {SCHEMA}.postings t ON t.passage = p.id "
+            "WHERE p.article_id = ANY(CAST(:ids AS text[])) GROUP BY t.term) "
+            f"UPDATE {SCHEMA}.terms t SET passages = t.passages - gone.n "
             "FROM gone WHERE t.term = gone.term"
         ),
         ids,
@@ -436,26 +467,14 @@ async def _delete(connection: AsyncConnection, article_ids: Sequence[str]) -> No
     )
 
 
-def passage_terms(passage: Passage) -> tuple[str, int, set[str]]:
-    """The passage's words as a `tsvector` literal (title words at weight A, body words
-    at D, numbered in order), its length in words, and its distinct words."""
-    language = passage.language
-    title = terms(f"{passage.title} {passage.heading}", language)
-    body = terms(f"{' '.join(passage.tags)} {passage.text}", language)
-    positions: dict[str, list[tuple[int, str]]] = {}
-    for number, (word, weight) in enumerate(
-        [(word, "A") for word in title] + [(word, "D") for word in body], start=1
-    ):
-        if len(word.encode()) > MAX_LEXEME_BYTES:
-            continue
-        kept = positions.setdefault(word, [])
-        # Later positions all read as the last one: a word counts there once.
-        position = min(number, MAX_POSITION)
-        if len(kept) < MAX_POSITIONS and (not kept or kept[-1][0] != position):
-            kept.append((position, weight))
-    # \w+ words hold no quote or backslash, the only characters a literal escapes.
-    literal = " ".join(
-        f"'{word}':" + ",".join(f"{position}{weight}" for position, weight in at)
-        for word, at in positions.items()
-    )
-    return literal, len(title) + len(body), set(positions)
+def passage_terms(passage: Passage) -> tuple[dict[str, float], int]:
+    """The passage's words with their weighted frequency (a title word counts twice, as
+    FTS5 weighs the columns), and its length in words."""
+    title = terms(f"{passage.title} {passage.heading}", passage.language)
+    body = terms(f"{' '.join(passage.tags)} {passage.text}", passage.language)
+    frequencies: dict[str, float] = {}
+    for words, weight in ((title, TITLE_WEIGHT), (body, 1.0)):
+        for word in words:
+            if len(word.encode()) <= MAX_TERM_BYTES:
+                frequencies[word] = frequencies.get(word, 0.0) + weight
+    return frequencies, len(title) + len(body)

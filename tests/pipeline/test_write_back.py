@@ -5,10 +5,13 @@ the circuit breaker during an outage, and what each mode may write."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tests.helpdesks.fakes import NAME, FakeHelpdesk, ticket
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
@@ -26,6 +29,7 @@ from supporter.domain.models import (
 )
 from supporter.helpdesks.base import HelpdeskUnavailable, WriteBackMode
 from supporter.llm.offline import OfflineProvider
+from supporter.observability import tracing
 from supporter.pipeline.orchestrator import Pipeline, PipelineOptions, RunReport
 from supporter.pipeline.retry import RetryPolicy
 from supporter.pipeline.write_back import (
@@ -398,3 +402,40 @@ def test_the_note_says_what_it_rests_on_and_masks_card_numbers() -> None:
     assert "amount 25.00" in note
     assert "supporter_grounding_warning" in draft.tags
     assert draft_of(message("Another text.")).version != draft.version
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.use(provider)
+    yield exporter
+    tracing.use(None)
+    provider.shutdown()
+
+
+async def test_a_write_back_is_a_span_in_its_tickets_trace(
+    store: SqlStore, spans: InMemorySpanExporter
+) -> None:
+    tickets = await received(store, ticket("1"))
+    await run(store, FakeHelpdesk(), tickets)
+    finished = spans.get_finished_spans()
+    [ingest] = [span for span in finished if span.name == "ingest"]
+    assert ingest.context is not None
+    in_trace = [
+        span
+        for span in finished
+        if span.context is not None and span.context.trace_id == ingest.context.trace_id
+    ]
+    names = [span.name for span in in_trace]
+    for step in ("analyze", "respond", "sink", "write-back", f"{NAME} write-back"):
+        assert step in names, names
+    [stage] = [span for span in in_trace if span.name == "write-back"]
+    [call] = [span for span in in_trace if span.name == f"{NAME} write-back"]
+    assert stage.context is not None
+    assert call.parent is not None
+    assert call.parent.span_id == stage.context.span_id
+    assert (stage.attributes or {})["supporter.write_back.outcome"] == "written"
+    assert (call.attributes or {})["supporter.write_back.mode"] == "note"
+    assert (call.attributes or {})["supporter.helpdesk"] == NAME

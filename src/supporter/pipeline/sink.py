@@ -335,7 +335,8 @@ class OutputStage:
                 queue=WRITE_BACK,
                 message_id=write_back.message_id,
                 parent=tracing.parent_of(delivery.headers),
-            ):
+            ) as span:
+                span.set_attribute("supporter.ticket_id", write_back.ticket_id)
                 await self._broker.publish(
                     WRITE_BACK,
                     encode(write_back),

@@ -260,6 +260,7 @@ class WriteBacks:
             ) as span:
                 span.set_attributes(
                     {
+                        "supporter.ticket_id": message.ticket_id,
                         "supporter.helpdesk": name,
                         "supporter.write_back.mode": mode.value,
                         "supporter.write_back.public": draft.public,

@@ -13,6 +13,7 @@ from supporter.api.services import Services
 from supporter.observability.metrics import CONTENT_TYPE
 from supporter.observability.server import not_ready
 from supporter.pipeline.orchestrator import QUEUES
+from supporter.pipeline.write_back import WRITE_BACK
 
 router = APIRouter(tags=["health"])
 Using = Annotated[Services, Depends(services)]
@@ -34,5 +35,8 @@ async def readyz(using: Using) -> PlainTextResponse:
 
 @router.get("/metrics", response_class=Response)
 async def metrics(using: Using) -> Response:
-    await using.metrics.refresh_queue_depths(using.broker, QUEUES, patience=PATIENCE)
+    queues: tuple[str, ...] = QUEUES
+    if using.helpdesk is not None and using.helpdesk.route is not None:
+        queues = (*QUEUES, WRITE_BACK)
+    await using.metrics.refresh_queue_depths(using.broker, queues, patience=PATIENCE)
     return Response(using.metrics.render(), media_type=CONTENT_TYPE)

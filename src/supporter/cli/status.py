@@ -18,10 +18,16 @@ from supporter.cli.ui import console
 from supporter.config import ConfigError, Settings
 from supporter.pipeline.heartbeat import ALIVE_INTERVALS
 from supporter.pipeline.orchestrator import QUEUES
+from supporter.pipeline.write_back import WRITE_BACK
 from supporter.store.base import StoreError, WorkerBeat
 from supporter.store.workers import SqlWorkerRegistry
 
-STAGE_OF = {"tickets": "analyze", "analyzed": "respond", "responded": "sink"}
+STAGE_OF = {
+    "tickets": "analyze",
+    "analyzed": "respond",
+    "responded": "sink",
+    WRITE_BACK: "write-back",
+}
 
 
 async def _status(settings: Settings) -> dict[str, object]:
@@ -37,7 +43,8 @@ async def _status(settings: Settings) -> dict[str, object]:
     if not settings.broker_url.startswith("memory://"):
         broker = wiring.broker(settings)
         try:
-            for queue in QUEUES:
+            written_back = settings.helpdesk is not None and settings.write_back is not None
+            for queue in (*QUEUES, WRITE_BACK) if written_back else QUEUES:
                 await broker.declare(queue)
                 stage = STAGE_OF[queue]
                 queues.append(

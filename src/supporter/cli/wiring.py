@@ -41,7 +41,7 @@ from supporter.llm.pricing import PriceTable
 from supporter.llm.ratelimit import RateLimiter
 from supporter.observability.metrics import Metrics
 from supporter.pipeline.ingest import IngestOptions
-from supporter.pipeline.orchestrator import QUEUES, Pipeline, PipelineOptions
+from supporter.pipeline.orchestrator import Pipeline, PipelineOptions
 from supporter.pipeline.retry import RetryPolicy
 from supporter.pipeline.stages import TICKETS
 from supporter.pipeline.stats import RunStats
@@ -459,7 +459,7 @@ async def serve_metrics(
     server = MetricsServer(
         metrics,
         broker,
-        [*QUEUES, *(dead_letter_queue(queue) for queue in QUEUES)],
+        [*pipeline.queues, *(dead_letter_queue(queue) for queue in pipeline.queues)],
         {"broker": broker_answers, "store": store.ping},
         port=port,
     )

@@ -1,0 +1,604 @@
+"""The Request Tracker connector against a real RT 5 (`rt-server` on loopback, see
+`supporter.testing.rt`). Tickets are made by RT's administrator over REST2, as a
+customer's mail would make them; the connector acts as the `supporter` user."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from supporter.domain.errors import FatalError, PermanentError
+from supporter.domain.models import Priority
+from supporter.helpdesks import registry
+from supporter.helpdesks.base import (
+    Draft,
+    WebhookRejected,
+    WebhookRequest,
+    WriteBackMode,
+    WriteReceipt,
+)
+from supporter.helpdesks.notes import marker
+from supporter.helpdesks.rt import RequestTracker, Settings
+from supporter.store.helpdesks import ClaimState, SqlHelpdeskState
+from supporter.store.sql import SqlStore
+from supporter.testing.rt import (
+    CATEGORY_FIELD,
+    QUEUE,
+    READER_PASSWORD,
+    READER_USER,
+    ROOT_PASSWORD,
+    ROOT_USER,
+    SUPPORTER_PASSWORD,
+    SUPPORTER_USER,
+    TAGS_FIELD,
+    RTServer,
+)
+
+WRONG_PASSWORD = "not-the-password-4c1d"
+
+
+class Admin:
+    """RT's administrator over REST2: makes tickets and reads what happened to them."""
+
+    def __init__(self, server: RTServer) -> None:
+        self.server = server
+        self.http = httpx.Client(
+            base_url=f"{server.url}/REST/2.0",
+            auth=httpx.BasicAuth(ROOT_USER, ROOT_PASSWORD),
+            timeout=30.0,
+        )
+
+    def create(
+        self,
+        subject: str,
+        body: str = "I was charged twice for order 1234.",
+        *,
+        requestor: str = "alice@example.com",
+        queue: str = QUEUE,
+        content_type: str = "text/plain",
+        **fields: Any,
+    ) -> str:
+        answer = self.http.post(
+            "/ticket",
+            json={
+                "Queue": queue,
+                "Subject": subject,
+                "Requestor": requestor,
+                "Content": body,
+                "ContentType": content_type,
+                **fields,
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
+    def queue(self) -> str:
+        name = f"poll-{uuid.uuid4().hex[:8]}"
+        answer = self.http.post("/queue", json={"Name": name})
+        assert answer.status_code == 201, answer.text
+        return name
+
+    def ticket(self, ticket_id: str) -> dict[str, Any]:
+        answer = self.http.get(f"/ticket/{ticket_id}")
+        answer.raise_for_status()
+        result: dict[str, Any] = answer.json()
+        return result
+
+    def custom_field(self, ticket_id: str, name: str) -> list[str]:
+        for field in self.ticket(ticket_id)["CustomFields"]:
+            if field["name"] == name:
+                return list(field["values"])
+        raise AssertionError(f"{name} does not apply to ticket {ticket_id}")
+
+    def history(self, ticket_id: str) -> list[dict[str, Any]]:
+        answer = self.http.get(
+            f"/ticket/{ticket_id}/history", params={"fields": "Type,Creator", "per_page": 100}
+        )
+        answer.raise_for_status()
+        return list(answer.json()["items"])
+
+    def comments(self, ticket_id: str) -> list[dict[str, Any]]:
+        return [t for t in self.history(ticket_id) if t["Type"] == "Comment"]
+
+    def content(self, transaction_id: str) -> str:
+        answer = self.http.post(
+            "/attachments",
+            params={"fields": "Content,ContentType,Subject"},
+            json=[{"field": "TransactionId", "value": transaction_id}],
+        )
+        answer.raise_for_status()
+        return "\n".join(
+            f"{part['Subject']}\n{part['Content']}"
+            for part in answer.json()["items"]
+            if part["ContentType"] == "text/plain"
+        )
+
+    def comment(self, ticket_id: str, text: str) -> None:
+        answer = self.http.post(
+            f"/ticket/{ticket_id}/comment", json={"Content": text, "ContentType": "text/plain"}
+        )
+        assert answer.status_code == 201, answer.text
+
+    def mail_to(self, address: str) -> int:
+        """How many mails RT sent to `address` (To, Cc or Bcc)."""
+        return sum(
+            address in " ".join(str(mail.get(header, "")) for header in ("To", "Cc", "Bcc"))
+            for mail in self.server.mails()
+        )
+
+
+@pytest.fixture(scope="module")
+def admin(rt_server: RTServer) -> Iterator[Admin]:
+    client = Admin(rt_server)
+    yield client
+    client.http.close()
+
+
+def settings(server: RTServer, **changes: Any) -> Settings:
+    values: dict[str, Any] = {
+        "url": server.url,
+        "token": server.template.token,
+        "queue": QUEUE,
+        "rate_limit": 60_000,
+    }
+    values.update(changes)
+    return Settings.model_validate(values)
+
+
+@pytest.fixture
+async def rt(rt_server: RTServer) -> AsyncIterator[RequestTracker]:
+    connector = RequestTracker(settings(rt_server))
+    yield connector
+    await connector.aclose()
+
+
+def draft(ticket_id: str, version: str = "v1", **changes: Any) -> Draft:
+    fields: dict[str, Any] = {
+        "ticket_id": ticket_id,
+        "category": "double_charge",
+        "priority": Priority.HIGH,
+        "tags": ("supporter", "billing"),
+        "note": "Draft: we refunded the second charge of $49.99.",
+        "version": f"{version}-{uuid.uuid4().hex[:6]}",
+    }
+    fields.update(changes)
+    return Draft(**fields)
+
+
+def subject() -> str:
+    return f"Charged twice {uuid.uuid4().hex[:8]}"
+
+
+# -- polling ---------------------------------------------------------------------------------
+
+
+async def test_a_poll_reads_new_tickets_with_their_first_message_and_requester(
+    rt_server: RTServer, admin: Admin
+) -> None:
+    queue = admin.queue()
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    plain = admin.create(subject(), "Charged twice, order 1234.", queue=queue)
+    html = admin.create(
+        "Refund?",
+        "<p>Where is my <b>refund</b>?</p><p>Card 4242 4242 4242 4242</p>",
+        requestor="Bob Smith <bob@example.com>",
+        queue=queue,
+        content_type="text/html",
+    )
+    connector = RequestTracker(settings(rt_server, queue=queue))
+    try:
+        page = await connector.poll(None, since=since)
+    finally:
+        await connector.aclose()
+
+    tickets = {t.ticket_id: t for t in page.tickets}
+    assert list(tickets) == [plain, html]
+    assert tickets[plain].body == "Charged twice, order 1234."
+    assert tickets[plain].customer_email == "alice@example.com"
+    assert tickets[plain].customer_id == "rt:alice@example.com"
+    assert tickets[plain].status == "new"
+    assert tickets[plain].channel == "rest"
+    assert tickets[plain].priority is None
+    assert tickets[html].customer_email == "bob@example.com"
+    assert "Where is my refund?" in tickets[html].body
+    assert "<b>" not in tickets[html].body
+    assert "4242 4242 4242 4242" not in tickets[html].body
+    assert page.more is False
+
+
+async def test_a_poll_pages_through_and_resumes_from_its_cursor(
+    rt_server: RTServer, admin: Admin
+) -> None:
+    queue = admin.queue()
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    created = [admin.create(subject(), queue=queue) for _ in range(3)]
+    connector = RequestTracker(settings(rt_server, queue=queue), page_size=2)
+    try:
+        first = await connector.poll(None, since=since)
+        second = await connector.poll(first.cursor, since=since)
+        third = await connector.poll(second.cursor, since=since)
+        admin.comment(created[0], "An agent's remark")
+        changed = await connector.poll(third.cursor, since=since)
+    finally:
+        await connector.aclose()
+
+    assert [t.ticket_id for t in first.tickets] == created[:2]
+    assert first.more is True
+    assert [t.ticket_id for t in second.tickets] == created[2:]
+    assert second.more is False
+    assert third.tickets == ()
+    # A ticket updated after the cursor is read again.
+    assert [t.ticket_id for t in changed.tickets] == created[:1]
+
+
+async def test_a_poll_leaves_out_tickets_last_updated_before_since(
+    rt_server: RTServer, admin: Admin
+) -> None:
+    """RT reads an absolute TicketSQL date in its own time zone (US/Eastern unless set):
+    the relative query still draws the line at `since`, to the second."""
+    queue = admin.queue()
+    before = admin.create(subject(), queue=queue)
+    await asyncio.sleep(2)
+    since = datetime.now(UTC)
+    after = admin.create(subject(), queue=queue)
+    connector = RequestTracker(settings(rt_server, queue=queue))
+    try:
+        page = await connector.poll(None, since=since)
+    finally:
+        await connector.aclose()
+    ids = [t.ticket_id for t in page.tickets]
+    assert after in ids
+    assert before not in ids
+
+
+async def test_a_ticket_whose_last_change_is_our_write_back_is_not_read_again(
+    rt: RequestTracker, admin: Admin
+) -> None:
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    ticket_id = admin.create(subject())
+    first = await rt.poll(None, since=since)
+    await rt.write_back(draft(ticket_id), WriteBackMode.NOTE, None)
+    after_ours = await rt.poll(first.cursor, since=since)
+    admin.comment(ticket_id, "The customer called")
+    after_theirs = await rt.poll(after_ours.cursor, since=since)
+
+    assert ticket_id in [t.ticket_id for t in first.tickets]
+    assert ticket_id not in [t.ticket_id for t in after_ours.tickets]
+    assert ticket_id in [t.ticket_id for t in after_theirs.tickets]
+
+
+async def test_a_field_missing_on_the_ticket_stops_the_write_back_before_it_writes(
+    rt_server: RTServer, admin: Admin
+) -> None:
+    ticket_id = admin.create(subject(), queue=admin.queue())
+    connector = RequestTracker(settings(rt_server))
+    try:
+        with pytest.raises(PermanentError, match=f"{CATEGORY_FIELD!r} does not apply"):
+            await connector.write_back(draft(ticket_id), WriteBackMode.NOTE, None)
+    finally:
+        await connector.aclose()
+    assert admin.comments(ticket_id) == []
+
+
+async def test_fetch_ticket_reads_one_ticket(rt: RequestTracker, admin: Admin) -> None:
+    ticket_id = admin.create("Double charge", "Two charges of 49.99", Priority=80)
+    ticket = await rt.fetch_ticket(ticket_id)
+    assert (ticket.ticket_id, ticket.subject, ticket.body) == (
+        ticket_id,
+        "Double charge",
+        "Two charges of 49.99",
+    )
+    assert ticket.priority is Priority.HIGH
+
+
+# -- writing back -----------------------------------------------------------------------------
+
+
+async def test_a_draft_becomes_a_comment_and_never_mail_to_the_requester(
+    rt: RequestTracker, admin: Admin
+) -> None:
+    requester = f"carol-{uuid.uuid4().hex[:6]}@example.com"
+    ticket_id = admin.create(subject(), requestor=requester)
+    mailed_before = admin.mail_to(requester)
+    assert mailed_before == 1  # RT's autoreply on create: the outbox sees RT's mail
+    written = draft(ticket_id)
+
+    receipt = await rt.write_back(written, WriteBackMode.NOTE, None)
+
+    comments = admin.comments(ticket_id)
+    assert [c["id"] for c in comments] == [receipt.note_id]
+    assert comments[0]["Creator"]["id"] == SUPPORTER_USER
+    content = admin.content(str(receipt.note_id))
+    assert "we refunded the second charge of $49.99" in content
+    assert marker(written.version) in content
+    types = [t["Type"] for t in admin.history(ticket_id)]
+    assert "Correspond" not in types
+    assert admin.mail_to(requester) == mailed_before
+    assert admin.custom_field(ticket_id, CATEGORY_FIELD) == ["double_charge"]
+    assert sorted(admin.custom_field(ticket_id, TAGS_FIELD)) == ["billing", "supporter"]
+    assert admin.ticket(ticket_id)["Priority"] == "80"
+
+
+async def test_the_same_version_is_posted_once_even_without_the_receipt(
+    rt: RequestTracker, admin: Admin
+) -> None:
+    ticket_id = admin.create(subject())
+    written = draft(ticket_id)
+    first = await rt.write_back(written, WriteBackMode.NOTE, None)
+    history = len(admin.history(ticket_id))
+
+    again = await rt.write_back(written, WriteBackMode.NOTE, first)
+    # A crash after RT took the comment but before the store recorded it.
+    lost_receipt = await rt.write_back(written, WriteBackMode.NOTE, None)
+
+    assert again.note_id == lost_receipt.note_id == first.note_id
+    assert len(admin.comments(ticket_id)) == 1
+    assert len(admin.history(ticket_id)) == history  # no field touched again either
+
+
+async def test_a_new_version_adds_a_comment(rt: RequestTracker, admin: Admin) -> None:
+    ticket_id = admin.create(subject())
+    first = await rt.write_back(draft(ticket_id, "v1"), WriteBackMode.NOTE, None)
+    second = await rt.write_back(
+        draft(ticket_id, "v2", note="Draft, edited", category="refund_status"),
+        WriteBackMode.NOTE,
+        first,
+    )
+    assert second.note_id != first.note_id
+    assert [c["id"] for c in admin.comments(ticket_id)] == [first.note_id, second.note_id]
+    assert admin.custom_field(ticket_id, CATEGORY_FIELD) == ["refund_status"]
+
+
+async def test_tags_are_added_to_the_teams_own(rt: RequestTracker, admin: Admin) -> None:
+    ticket_id = admin.create(subject(), CustomFields={TAGS_FIELD: ["vip", "billing"]})
+    await rt.write_back(draft(ticket_id), WriteBackMode.TAGS, None)
+    assert sorted(admin.custom_field(ticket_id, TAGS_FIELD)) == ["billing", "supporter", "vip"]
+
+
+async def test_tags_mode_writes_no_comment(rt: RequestTracker, admin: Admin) -> None:
+    ticket_id = admin.create(subject())
+    receipt = await rt.write_back(
+        draft(ticket_id, note=None, priority=Priority.URGENT), WriteBackMode.TAGS, None
+    )
+    assert receipt.note_id is None
+    assert admin.comments(ticket_id) == []
+    assert admin.ticket(ticket_id)["Priority"] == "100"
+    assert admin.custom_field(ticket_id, CATEGORY_FIELD) == ["double_charge"]
+
+
+async def test_a_public_reply_is_refused_before_any_request(rt: RequestTracker) -> None:
+    with pytest.raises(PermanentError, match="never"):
+        await rt.write_back(draft("1", public=True), WriteBackMode.AFTER_REVIEW, None)
+    assert sum(rt.http.stats.values()) == 0
+
+
+async def test_an_unknown_ticket_is_a_permanent_error(rt: RequestTracker) -> None:
+    with pytest.raises(PermanentError, match="404"):
+        await rt.write_back(draft("987654"), WriteBackMode.NOTE, None)
+    with pytest.raises(PermanentError, match="404"):
+        await rt.fetch_ticket("987654")
+    with pytest.raises(PermanentError, match="not an RT ticket id"):
+        await rt.fetch_ticket("1 OR 1=1")
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"token": None, "user": SUPPORTER_USER, "password": WRONG_PASSWORD},
+        {"token": f"1-27-{WRONG_PASSWORD.encode().hex()[:32]}"},
+    ],
+    ids=["password", "token"],
+)
+async def test_bad_credentials_are_fatal_and_never_shown(
+    rt_server: RTServer, admin: Admin, credentials: dict[str, Any]
+) -> None:
+    ticket_id = admin.create(subject())
+    connector = RequestTracker(settings(rt_server, **credentials))
+    secret = credentials.get("password") or credentials["token"]
+    try:
+        with pytest.raises(FatalError) as raised:
+            await connector.write_back(draft(ticket_id), WriteBackMode.NOTE, None)
+        with pytest.raises(FatalError) as polled:
+            await connector.poll(None, since=datetime.now(UTC))
+        results = await connector.check()
+    finally:
+        await connector.aclose()
+    for error in (raised.value, polled.value):
+        assert "401" in str(error)
+        assert secret not in str(error)
+        assert secret not in repr(error)
+    assert [(r.name, r.ok) for r in results] == [("credentials", False)]
+    assert all(secret not in r.detail for r in results)
+    assert admin.comments(ticket_id) == []
+
+
+async def test_a_user_without_the_rights_is_told_which(rt_server: RTServer, admin: Admin) -> None:
+    ticket_id = admin.create(subject())
+    connector = RequestTracker(
+        settings(rt_server, token=None, user=READER_USER, password=READER_PASSWORD)
+    )
+    try:
+        with pytest.raises(FatalError, match="CommentOnTicket"):
+            await connector.write_back(draft(ticket_id), WriteBackMode.NOTE, None)
+        with pytest.raises(FatalError, match="ModifyTicket"):
+            await connector.write_back(draft(ticket_id, note=None), WriteBackMode.TAGS, None)
+        results = {r.name: r for r in await connector.check()}
+    finally:
+        await connector.aclose()
+    assert results["credentials"].ok
+    assert results["custom fields"].ok
+    assert not results["rights"].ok
+    assert "CommentOnTicket and ModifyTicket" in results["rights"].detail
+    assert admin.comments(ticket_id) == []
+    assert admin.custom_field(ticket_id, CATEGORY_FIELD) == []
+
+
+# -- check ----------------------------------------------------------------------------------
+
+
+async def test_check_passes_on_a_queue_set_up_for_supporter(
+    rt: RequestTracker, rt_server: RTServer, admin: Admin
+) -> None:
+    admin.create(subject())
+    results = await rt.check()
+    assert all(r.ok for r in results), results
+    names = [r.name for r in results]
+    assert names == ["credentials", "queue", "custom fields", "rights", "webhooks", "rate limit"]
+    assert f"user {SUPPORTER_USER}" in results[0].detail
+    assert all(rt_server.template.token not in r.detail for r in results)
+
+
+async def test_check_names_what_is_missing(rt_server: RTServer, admin: Admin) -> None:
+    bare = admin.queue()
+    found: dict[str, dict[str, Any]] = {}
+    for queue in (bare, "No such queue"):
+        connector = RequestTracker(
+            settings(
+                rt_server, token=None, user=SUPPORTER_USER, password=SUPPORTER_PASSWORD, queue=queue
+            )
+        )
+        try:
+            found[queue] = {r.name: r for r in await connector.check()}
+        finally:
+            await connector.aclose()
+        details = " ".join(r.detail for r in found[queue].values())
+        assert SUPPORTER_PASSWORD not in details
+        assert found[queue]["credentials"].ok
+
+    assert found[bare]["queue"].ok
+    assert not found[bare]["custom fields"].ok
+    assert CATEGORY_FIELD in found[bare]["custom fields"].detail
+    assert TAGS_FIELD in found[bare]["custom fields"].detail
+    assert not found["No such queue"]["queue"].ok
+    assert "SeeQueue" in found["No such queue"]["queue"].detail
+    assert "custom fields" not in found["No such queue"]
+
+
+async def test_rt_sends_no_webhooks(rt: RequestTracker) -> None:
+    request = WebhookRequest(headers={}, body=b"{}", received_at=datetime.now(UTC))
+    with pytest.raises(WebhookRejected) as raised:
+        rt.verify_webhook(request)
+    assert raised.value.reason == "not_supported"
+
+
+# -- configuration --------------------------------------------------------------------------
+
+
+def test_the_registry_configures_it_from_the_environment(rt_server: RTServer) -> None:
+    connector = registry.connect(
+        "rt",
+        {
+            "SUPPORTER_RT_URL": rt_server.url,
+            "SUPPORTER_RT_USER": SUPPORTER_USER,
+            "SUPPORTER_RT_PASSWORD": SUPPORTER_PASSWORD,
+            "SUPPORTER_RT_QUEUE": QUEUE,
+        },
+    )
+    assert isinstance(connector, RequestTracker)
+
+
+@pytest.mark.parametrize(
+    ("environment", "problem"),
+    [
+        ({"SUPPORTER_RT_USER": "supporter"}, "SUPPORTER_RT_TOKEN"),
+        ({"SUPPORTER_RT_TOKEN": "1-2-x", "SUPPORTER_RT_PASSWORD": "pw"}, "not both"),
+    ],
+)
+def test_credentials_that_cannot_work_are_refused(
+    environment: dict[str, str], problem: str
+) -> None:
+    base = {"SUPPORTER_RT_URL": "http://rt.invalid", "SUPPORTER_RT_QUEUE": "General"}
+    with pytest.raises(registry.HelpdeskConfigError, match=problem) as raised:
+        registry.connect("rt", {**base, **environment})
+    assert "pw" not in str(raised.value)
+
+
+def test_a_missing_queue_names_the_variable() -> None:
+    with pytest.raises(registry.HelpdeskConfigError, match="SUPPORTER_RT_QUEUE"):
+        registry.connect("rt", {"SUPPORTER_RT_URL": "http://rt.invalid", "SUPPORTER_RT_TOKEN": "t"})
+
+
+# -- with the store: a restart mid-run ---------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_a_restart_after_the_comment_posts_no_second_one(
+    rt_server: RTServer, admin: Admin, tmp_path: Any
+) -> None:
+    """The first run claims the write-back and RT takes the comment, then the process
+    dies before the store records it; the next run (a new connector, the claim's lease
+    run out) writes the same version again and finds the comment instead."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    ticket_id = admin.create(subject())
+    written = draft(ticket_id)
+    clock = Clock()
+
+    store = await SqlStore.open(url)
+    state = SqlHelpdeskState(store.engine, clock=clock)
+    claim = await state.claim("rt", ticket_id, "note", written.version)
+    assert claim.state is ClaimState.CLAIMED
+    first = RequestTracker(settings(rt_server))
+    receipt = await first.write_back(written, WriteBackMode.NOTE, None)
+    await first.aclose()
+    await store.close()  # the process dies here: nothing recorded
+
+    clock.now += timedelta(minutes=10)
+    store = await SqlStore.open(url)
+    state = SqlHelpdeskState(store.engine, clock=clock)
+    second = RequestTracker(settings(rt_server))
+    try:
+        retry = await state.claim("rt", ticket_id, "note", written.version)
+        assert retry.state is ClaimState.CLAIMED
+        previous = WriteReceipt(note_id=retry.previous.note_id) if retry.previous else None
+        again = await second.write_back(written, WriteBackMode.NOTE, previous)
+        await state.record_written("rt", ticket_id, "note", written.version, again.note_id)
+        done = await state.claim("rt", ticket_id, "note", written.version)
+    finally:
+        await second.aclose()
+        await store.close()
+
+    assert again.note_id == receipt.note_id
+    assert len(admin.comments(ticket_id)) == 1
+    assert done.state is ClaimState.DONE
+
+
+async def test_a_restart_resumes_polling_from_the_stored_cursor(
+    rt_server: RTServer, admin: Admin, tmp_path: Any
+) -> None:
+    queue = admin.queue()
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    first_ticket = admin.create(subject(), queue=queue)
+
+    store = await SqlStore.open(url)
+    connector = RequestTracker(settings(rt_server, queue=queue))
+    page = await connector.poll(await SqlHelpdeskState(store.engine).cursor("rt"), since=since)
+    await SqlHelpdeskState(store.engine).save_cursor("rt", page.cursor)
+    await connector.aclose()
+    await store.close()
+
+    second_ticket = admin.create(subject(), queue=queue)
+    store = await SqlStore.open(url)
+    connector = RequestTracker(settings(rt_server, queue=queue))
+    try:
+        cursor = await SqlHelpdeskState(store.engine).cursor("rt")
+        resumed = await connector.poll(cursor, since=since)
+    finally:
+        await connector.aclose()
+        await store.close()
+
+    assert [t.ticket_id for t in page.tickets] == [first_ticket]
+    assert [t.ticket_id for t in resumed.tickets] == [second_ticket]

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pytest
 
+from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
+from supporter.brokers.memory import MemoryBroker
 from supporter.domain.errors import FatalError, PermanentError
-from supporter.domain.models import Priority
+from supporter.domain.models import Priority, Ticket
 from supporter.helpdesks import registry
 from supporter.helpdesks.base import (
     Draft,
@@ -25,8 +28,11 @@ from supporter.helpdesks.base import (
 )
 from supporter.helpdesks.notes import marker
 from supporter.helpdesks.rt import RequestTracker, Settings
-from supporter.store.helpdesks import ClaimState, SqlHelpdeskState
-from supporter.store.sql import SqlStore
+from supporter.llm.offline import OfflineProvider
+from supporter.pipeline.orchestrator import Pipeline, PipelineOptions
+from supporter.pipeline.write_back import WriteBackRoute, WriteBackSetup
+from supporter.store.helpdesks import SqlHelpdeskState
+from supporter.store.sql import SqlStore, sqlite_url
 from supporter.testing.rt import (
     CATEGORY_FIELD,
     QUEUE,
@@ -39,6 +45,7 @@ from supporter.testing.rt import (
     TAGS_FIELD,
     RTServer,
 )
+from supporter.transactions.sql import SqlTransactionIndex
 
 WRONG_PASSWORD = "not-the-password-4c1d"
 
@@ -524,55 +531,102 @@ def test_a_missing_queue_names_the_variable() -> None:
         registry.connect("rt", {"SUPPORTER_RT_URL": "http://rt.invalid", "SUPPORTER_RT_TOKEN": "t"})
 
 
-# -- with the store: a restart mid-run ---------------------------------------------------------
+# -- through the pipeline and the store: a restart mid-run --------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
+class KilledAfterWriting(RequestTracker):
+    """The connector of a process that is killed right after RT took the comment,
+    before the write-back stage could record it: the run is cancelled there."""
 
-    def __call__(self) -> datetime:
-        return self.now
+    run: asyncio.Task[Any] | None = None
+
+    async def write_back(
+        self, draft: Draft, mode: WriteBackMode, previous: WriteReceipt | None
+    ) -> WriteReceipt:
+        await super().write_back(draft, mode, previous)
+        assert self.run is not None
+        self.run.cancel()
+        await asyncio.Event().wait()
+        raise AssertionError("not reached")
+
+
+def pipeline_of(store: SqlStore, connect: Callable[[], RequestTracker]) -> Pipeline:
+    setup = WriteBackSetup(
+        route=WriteBackRoute("rt", WriteBackMode.NOTE),
+        state=SqlHelpdeskState(store.engine),
+        connect=connect,
+        concurrency=1,
+    )
+    return Pipeline(
+        MemoryBroker(maxsize=16),
+        store,
+        OfflineProvider(DEFAULT_TAXONOMY),
+        DEFAULT_TAXONOMY,
+        [],
+        PipelineOptions(force=True, shutdown_timeout=5),
+        transactions=SqlTransactionIndex(store.engine),
+        write_back=setup,
+    )
+
+
+class Polled:
+    def __init__(self, tickets: Sequence[Ticket]) -> None:
+        self._tickets = tickets
+
+    async def tickets(self, on_reject: object) -> AsyncIterator[Ticket]:
+        for each in self._tickets:
+            yield each
 
 
 async def test_a_restart_after_the_comment_posts_no_second_one(
-    rt_server: RTServer, admin: Admin, tmp_path: Any
+    rt_server: RTServer, admin: Admin, tmp_path: Path
 ) -> None:
-    """The first run claims the write-back and RT takes the comment, then the process
-    dies before the store records it; the next run (a new connector, the claim's lease
-    run out) writes the same version again and finds the comment instead."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-    ticket_id = admin.create(subject())
-    written = draft(ticket_id)
-    clock = Clock()
-
-    store = await SqlStore.open(url)
-    state = SqlHelpdeskState(store.engine, clock=clock)
-    claim = await state.claim("rt", ticket_id, "note", written.version)
-    assert claim.state is ClaimState.CLAIMED
-    first = RequestTracker(settings(rt_server))
-    receipt = await first.write_back(written, WriteBackMode.NOTE, None)
-    await first.aclose()
-    await store.close()  # the process dies here: nothing recorded
-
-    clock.now += timedelta(minutes=10)
-    store = await SqlStore.open(url)
-    state = SqlHelpdeskState(store.engine, clock=clock)
-    second = RequestTracker(settings(rt_server))
+    """Polled, classified and commented through the pipeline; the first run dies once
+    RT took the comment and before the store recorded it; the run after it does the
+    ticket again and finds the comment instead of posting another."""
+    requester = f"dave-{uuid.uuid4().hex[:6]}@example.com"
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    ticket_id = admin.create(
+        subject(), "I was charged twice for my order, please refund one.", requestor=requester
+    )
+    polling = RequestTracker(settings(rt_server))
     try:
-        retry = await state.claim("rt", ticket_id, "note", written.version)
-        assert retry.state is ClaimState.CLAIMED
-        previous = WriteReceipt(note_id=retry.previous.note_id) if retry.previous else None
-        again = await second.write_back(written, WriteBackMode.NOTE, previous)
-        await state.record_written("rt", ticket_id, "note", written.version, again.note_id)
-        done = await state.claim("rt", ticket_id, "note", written.version)
+        page = await polling.poll(None, since=since)
     finally:
-        await second.aclose()
+        await polling.aclose()
+    # Other tests' tickets share the queue: this test follows its own.
+    polled = [t for t in page.tickets if t.ticket_id == ticket_id]
+    assert len(polled) == 1
+
+    store = await SqlStore.open(sqlite_url(tmp_path / "store.db"))
+    try:
+        await SqlHelpdeskState(store.engine).receive("rt", polled)
+        dying = KilledAfterWriting(settings(rt_server))
+        killed = pipeline_of(store, lambda: dying)
+        dying.run = asyncio.create_task(killed.run(Polled(polled), None, lambda reject: None))
+        async with asyncio.timeout(60):
+            with pytest.raises(asyncio.CancelledError):
+                await dying.run
+        assert len(admin.comments(ticket_id)) == 1
+        record = await SqlHelpdeskState(store.engine).write_back("rt", ticket_id)
+        assert record is not None
+        assert record.note_id is None  # the store never heard of the comment
+
+        restarted = pipeline_of(store, lambda: RequestTracker(settings(rt_server)))
+        async with asyncio.timeout(60):
+            report = await restarted.run(Polled(polled), None, lambda reject: None)
+        record = await SqlHelpdeskState(store.engine).write_back("rt", ticket_id)
+    finally:
         await store.close()
 
-    assert again.note_id == receipt.note_id
-    assert len(admin.comments(ticket_id)) == 1
-    assert done.state is ClaimState.DONE
+    comments = admin.comments(ticket_id)
+    assert len(comments) == 1
+    assert record is not None
+    assert (record.status, record.note_id) == ("written", comments[0]["id"])
+    assert "Draft by Supporter" in admin.content(comments[0]["id"])
+    assert "Correspond" not in [t["Type"] for t in admin.history(ticket_id)]
+    assert admin.mail_to(requester) == 1  # the autoreply on create, nothing after
+    assert report.exit_code == 0
 
 
 async def test_a_restart_resumes_polling_from_the_stored_cursor(

@@ -105,6 +105,9 @@ def test_an_unknown_zone_is_a_bad_value() -> None:
         ("2024-07-04", "1:05:00 PM", "America/New_York", None, "2024-07-04T17:05:00"),
         ("01/18/24 12:05 AM PST", None, None, "month-first", "2024-01-18T08:05:00"),
         ("18/01/2024", None, None, None, "2024-01-18T00:00:00"),  # 18 cannot be a month
+        ("04/22/2024 15:04:05", None, "CST", "month-first", "2024-04-22T21:04:05"),
+        ("22.04.2024 15:04:05", None, None, "day-first", "2024-04-22T15:04:05"),
+        ("2024-04-22", "15:04:05", "Europe/Berlin", None, "2024-04-22T13:04:05"),
     ],
 )
 def test_dates_times_and_zones_combine_into_utc(

@@ -186,7 +186,7 @@ async def test_a_note_is_private_and_the_team_s_tags_are_kept(account: Account) 
     [note] = server.notes(ticket)
     assert (note["source"], note["private"], note["to_emails"]) == (NOTE_SOURCE, True, [])
     # The ticket's text is data: markup in a note is escaped, lines kept.
-    assert note["body"] == "<div>Line one &lt;b&gt;<br>Line two</div>"
+    assert note["body"] == "<div>Line one &lt;b&gt;<br>Line two<br><br>[supporter draft v1]</div>"
     assert receipt == WriteReceipt(note_id=str(note["id"]))
     stored = server.tickets[ticket]
     assert stored["tags"] == ["vip", "supporter", "billing"]
@@ -206,9 +206,20 @@ async def test_an_edited_ticket_updates_its_note_instead_of_adding_one(account: 
         first,
     )
     [note] = server.notes(ticket)
-    assert note["body"] == "<div>Second draft</div>"
+    assert note["body"] == "<div>Second draft<br><br>[supporter draft v2]</div>"
     assert second == WriteReceipt(note_id=first.note_id, updated=True)
     assert server.tickets[ticket]["tags"] == ["supporter", "billing", "refund"]
+
+
+async def test_a_note_written_before_a_crash_is_found_by_its_marker(account: Account) -> None:
+    server = account.server
+    ticket = server.add_ticket("Double charge", "Charged twice", "eb@example.com")
+    first = await account.helpdesk.write_back(draft(ticket), WriteBackMode.NOTE, None)
+    # The receipt was lost: the retry comes without it and finds the note.
+    again = await account.helpdesk.write_back(draft(ticket), WriteBackMode.NOTE, None)
+    [note] = server.notes(ticket)
+    assert again.note_id == first.note_id == str(note["id"])
+    assert note["body"].endswith("<br><br>[supporter draft v1]</div>")
 
 
 async def test_a_note_deleted_by_an_agent_is_written_again(account: Account) -> None:

@@ -25,6 +25,9 @@ Written from https://developers.freshdesk.com/api/ and Freshdesk's support artic
   /api/v2/tickets/{id}/notes`` with ``private: true``
   (https://developers.freshdesk.com/api/#add_note_to_a_ticket), updated in place by
   ``PUT /api/v2/conversations/{id}`` (https://developers.freshdesk.com/api/#update_conversation).
+  The note ends with the draft's marker (`supporter.helpdesks.notes`), looked for among
+  the ten newest conversations the ticket is read with (``include=conversations``), so
+  a note written just before a crash is not written again.
   Freshdesk has no draft replies, so `after-review` writes a private note as well; a
   public reply (``POST /api/v2/tickets/{id}/reply``) is only ever sent for an approved
   draft that asks for one, and never twice.
@@ -63,6 +66,7 @@ from supporter.helpdesks.base import (
     WriteReceipt,
 )
 from supporter.helpdesks.http import HelpdeskHTTP
+from supporter.helpdesks.notes import is_note_for, marked_note
 from supporter.helpdesks.registry import HelpdeskConfigError
 from supporter.llm.ratelimit import RateLimiter
 from supporter.sources.freshdesk import FreshdeskTicketSource
@@ -97,6 +101,8 @@ _INCLUDE_CREDITS: Final = 2
 # `updated_since` may be exclusive: start a second early, skip what was seen.
 _OVERLAP: Final = timedelta(seconds=1)
 _REPLY_PREFIX: Final = "reply/"
+# A conversation's source when it is a note (https://developers.freshdesk.com/api/#conversations).
+_NOTE_SOURCE: Final = 2
 
 
 class Settings(HelpdeskSettings):
@@ -258,15 +264,22 @@ class Freshdesk:
         self, draft: Draft, mode: WriteBackMode, previous: WriteReceipt | None
     ) -> WriteReceipt:
         number = _ticket_number(draft.ticket_id)
-        current = await self._http.json("GET", f"/api/v2/tickets/{number}")
+        # With its newest conversations, to find a note of this draft already written.
+        current = await self._http.json(
+            "GET", f"/api/v2/tickets/{number}", params={"include": "conversations"}, cost=2
+        )
         if not isinstance(current, dict):
             raise HelpdeskUnavailable(f"freshdesk answered ticket {number} with no ticket")
         await self._classify(number, current, draft)
         if mode is WriteBackMode.TAGS or draft.note is None:
             return previous or WriteReceipt(note_id=None)
-        body = _html(draft.note)
         if draft.public:
-            return await self._reply(number, body, previous)
+            return await self._reply(number, _html(draft.note), previous)
+        written = _note_for(current, draft.version)
+        if written is not None:
+            # Written before the receipt could be stored (a crash, a lost answer).
+            return WriteReceipt(note_id=written, updated=previous is not None)
+        body = _html(marked_note(draft))
         if (
             previous is not None
             and previous.note_id
@@ -444,6 +457,21 @@ def _conversation_id(answer: Any, number: str) -> str:
     if not isinstance(answer, dict) or answer.get("id") is None:
         raise HelpdeskUnavailable(f"freshdesk did not say which note it added to ticket {number}")
     return str(answer["id"])
+
+
+def _note_for(ticket: dict[str, Any], version: str) -> str | None:
+    """The private note among the ticket's newest conversations that holds `version`
+    (a customer cannot write a private note, so cannot forge one)."""
+    conversations = ticket.get("conversations")
+    for conversation in conversations if isinstance(conversations, list) else []:
+        if (
+            isinstance(conversation, dict)
+            and conversation.get("private") is True
+            and conversation.get("source") == _NOTE_SOURCE
+            and is_note_for(conversation.get("body"), version)
+        ):
+            return str(conversation.get("id"))
+    return None
 
 
 def _html(text: str) -> str:

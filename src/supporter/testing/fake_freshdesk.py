@@ -14,7 +14,8 @@ support articles:
   (requester, description, stats), ``page`` from 1 and ``per_page`` up to 100 (30 by
   default, above 100 a 400); the next page's URL in a ``link`` header with
   ``rel="next"``. Without ``updated_since`` only tickets created in the last 30 days.
-- ``GET /api/v2/tickets/{id}`` (description included; ``include=requester``), ``PUT
+- ``GET /api/v2/tickets/{id}`` (description included; ``include=requester`` and
+  ``include=conversations``, the ten newest), ``PUT
   /api/v2/tickets/{id}`` (priority 1-4, tags replace the ticket's tags, ``custom_fields``
   by ``cf_`` name; an unknown field or value is a 400 ``Validation failed`` naming the
   field), ``POST /api/v2/tickets/{id}/notes`` (``private`` true by default),
@@ -358,8 +359,12 @@ class FakeFreshdesk:
         ticket = self._find(request)
         if ticket is None:
             return _missing(request)
-        includes = _includes(request) | {"description"}
-        return web.json_response(self._shown(ticket, includes), headers=request[_RATE_HEADERS])
+        includes = _includes(request)
+        shown = self._shown(ticket, includes | {"description"})
+        if "conversations" in includes:
+            # "Will return up to ten conversations", the newest (order assumed oldest first).
+            shown["conversations"] = self.notes(ticket["id"])[-10:]
+        return web.json_response(shown, headers=request[_RATE_HEADERS])
 
     async def _update_ticket(self, request: web.Request) -> web.Response:
         ticket = self._find(request)

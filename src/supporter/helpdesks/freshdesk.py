@@ -43,7 +43,7 @@ import html
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
@@ -144,10 +144,7 @@ class Freshdesk:
 
     def __init__(self, settings: Settings, base_url: str) -> None:
         self._settings = settings
-        plan = PLANS[settings.plan]
-        self._plan = (
-            plan if settings.rate_limit is None else replace(plan, account=settings.rate_limit)
-        )
+        self._plan = _limits(PLANS[settings.plan], settings.rate_limit)
         self._http = HelpdeskHTTP(
             self.name,
             base_url,
@@ -419,6 +416,20 @@ class _Cursor:
             if updated >= since
         }
         return _Cursor(since, 1, kept)
+
+
+def _limits(plan: PlanLimits, bought: int | None) -> PlanLimits:
+    """The plan's limits, or those of an account that bought more calls a minute: its
+    endpoints' limits grow with it ("includes higher endpoint-specific limits", says the
+    article; by how much it does not say, so in proportion here)."""
+    if bought is None:
+        return plan
+    scale = bought / plan.account
+    return PlanLimits(
+        account=bought,
+        ticket_update=max(1, round(plan.ticket_update * scale)),
+        tickets_list=max(1, round(plan.tickets_list * scale)),
+    )
 
 
 def _versions(records: list[dict[str, Any]]) -> dict[str, str]:

@@ -1,0 +1,439 @@
+"""The Help Scout connector against the Help Scout simulator, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from supporter.domain.errors import FatalError, PermanentError
+from supporter.domain.models import Priority
+from supporter.helpdesks import registry
+from supporter.helpdesks.base import (
+    Draft,
+    HelpdeskUnavailable,
+    WebhookRejected,
+    WebhookRequest,
+    WriteBackMode,
+    WriteReceipt,
+)
+from supporter.helpdesks.helpscout import HelpScout, Settings, connect
+from supporter.helpdesks.registry import HelpdeskConfigError
+from supporter.testing.fake_helpscout import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    FakeHelpScout,
+    FakeHelpScoutConfig,
+    sign,
+)
+
+SECRET = "hs-hook-secret-41"
+
+
+@dataclass
+class Account:
+    server: FakeHelpScout
+    url: str
+    helpdesk: HelpScout
+
+
+def settings(url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "url": url,
+        "client_id": DEFAULT_CLIENT_ID,
+        "client_secret": SecretStr(DEFAULT_CLIENT_SECRET),
+        "webhook_secret": SecretStr(SECRET),
+        "category_field": 77,
+        "rate_limit": 6000,
+        "timeout": 5.0,
+    }
+    return Settings(**{**values, **overrides})
+
+
+@pytest.fixture
+async def account() -> AsyncIterator[Account]:
+    server = FakeHelpScout(FakeHelpScoutConfig(per_minute=None))
+    async with server as url:
+        helpdesk = connect(settings(url))
+        try:
+            yield Account(server, url, helpdesk)
+        finally:
+            await helpdesk.aclose()
+
+
+def draft(conversation: int, note: str | None = "Draft reply", **fields: Any) -> Draft:
+    values: dict[str, Any] = {
+        "ticket_id": str(conversation),
+        "category": "billing",
+        "priority": Priority.HIGH,
+        "tags": ("supporter", "billing"),
+        "note": note,
+        "version": "v1",
+    }
+    return Draft(**{**values, **fields})
+
+
+def hook(headers: dict[str, str], body: bytes) -> WebhookRequest:
+    return WebhookRequest(headers=headers, body=body, received_at=datetime.now(UTC))
+
+
+# -- webhooks ---------------------------------------------------------------------------
+
+
+async def test_a_signed_webhook_names_its_conversation_and_a_duplicate_its_delivery(
+    account: Account,
+) -> None:
+    server, helpdesk = account.server, account.helpdesk
+    conversation = server.add_conversation("Charged twice", "Two charges", "ann@example.com")
+    delivery = server.webhook(conversation, SECRET)
+    first, again = hook(*delivery), hook(*delivery)
+    helpdesk.verify_webhook(first)
+    helpdesk.verify_webhook(again)
+    event = helpdesk.parse_webhook(first)
+    assert event.ticket_ids == (str(conversation),)
+    # No timestamp and no delivery id from Help Scout: a retry is the same event and bytes.
+    assert helpdesk.parse_webhook(again).delivery_id == event.delivery_id
+    created = helpdesk.parse_webhook(hook(*server.webhook(conversation, SECRET, "convo.created")))
+    assert created.delivery_id != event.delivery_id
+    ticket = await helpdesk.fetch_ticket(event.ticket_ids[0])
+    assert (ticket.customer_email, ticket.body, ticket.status) == (
+        "ann@example.com",
+        "Two charges",
+        "open",
+    )
+
+
+@pytest.mark.parametrize("change", ["missing", "empty", "other secret", "other body"])
+async def test_a_webhook_without_its_signature_is_rejected(account: Account, change: str) -> None:
+    conversation = account.server.add_conversation("Q", "text", "bo@example.com")
+    headers, body = account.server.webhook(conversation, SECRET)
+    if change == "missing":
+        del headers["x-helpscout-signature"]
+    elif change == "empty":
+        headers["x-helpscout-signature"] = ""
+    elif change == "other secret":
+        headers["x-helpscout-signature"] = sign(body, SECRET + "x")
+    else:
+        body = body.replace(b'"Q"', b'"Z"')
+    with pytest.raises(WebhookRejected) as rejected:
+        account.helpdesk.verify_webhook(hook(headers, body))
+    assert rejected.value.reason == (
+        "missing_signature" if change in ("missing", "empty") else "bad_signature"
+    )
+    assert SECRET not in str(rejected.value)
+    assert sign(body, SECRET) not in str(rejected.value)
+
+
+async def test_without_a_webhook_secret_every_webhook_is_refused(account: Account) -> None:
+    helpdesk = connect(settings(account.url, webhook_secret=None))
+    try:
+        with pytest.raises(WebhookRejected) as rejected:
+            helpdesk.verify_webhook(hook({"x-helpscout-signature": sign(b"{}", "")}, b"{}"))
+        assert rejected.value.reason == "not_configured"
+    finally:
+        await helpdesk.aclose()
+
+
+async def test_events_about_no_conversation_text_ask_for_nothing(account: Account) -> None:
+    body = b'{"id": 5, "rating": "great"}'
+    event = account.helpdesk.parse_webhook(
+        hook({"x-helpscout-event": "satisfaction.ratings"}, body)
+    )
+    assert event.ticket_ids == ()
+    with pytest.raises(WebhookRejected) as rejected:
+        account.helpdesk.parse_webhook(hook({"x-helpscout-event": "convo.created"}, b'{"x": 1}'))
+    assert rejected.value.reason == "bad_payload"
+
+
+# -- write-back -------------------------------------------------------------------------
+
+
+async def test_a_note_is_a_note_the_team_s_tags_stay_and_the_category_is_set(
+    account: Account,
+) -> None:
+    server = account.server
+    conversation = server.add_conversation(
+        "Refund", "Refund please", "cy@example.com", tags=("VIP",)
+    )
+    receipt = await account.helpdesk.write_back(
+        draft(conversation, "Line <one>\nLine two", tags=("supporter", "vip")),
+        WriteBackMode.NOTE,
+        None,
+    )
+    [note] = server.threads(conversation, "note")
+    assert receipt == WriteReceipt(note_id=str(note["id"]))
+    assert note["body"] == "Line &lt;one&gt;<br>Line two<br><br>[supporter draft v1]"
+    assert server.sent == []
+    assert [label["tag"] for label in server.conversations[conversation]["tags"]] == [
+        "vip",
+        "supporter",
+    ]
+    assert server.conversations[conversation]["customFields"][0]["value"] == "billing"
+
+
+async def test_a_reviewed_draft_is_a_draft_reply_nobody_is_sent_and_is_edited_in_place(
+    account: Account,
+) -> None:
+    server = account.server
+    conversation = server.add_conversation("Refund", "Refund please", "di@example.com")
+    first = await account.helpdesk.write_back(
+        draft(conversation, "Your refund is on its way."), WriteBackMode.AFTER_REVIEW, None
+    )
+    second = await account.helpdesk.write_back(
+        draft(conversation, "Your refund left today.", version="v2"),
+        WriteBackMode.AFTER_REVIEW,
+        first,
+    )
+    [reply] = server.threads(conversation, "reply")
+    assert (reply["state"], reply["body"]) == ("draft", "Your refund left today.")
+    assert second == WriteReceipt(note_id=first.note_id, updated=True)
+    assert server.sent == []
+    # The receipt was lost: the retry finds the draft by its text and adds none.
+    third = await account.helpdesk.write_back(
+        draft(conversation, "Your refund left today.", version="v2"),
+        WriteBackMode.AFTER_REVIEW,
+        None,
+    )
+    assert third.note_id == first.note_id
+    assert len(server.threads(conversation, "reply")) == 1
+
+
+async def test_a_duplicate_delivery_and_a_lost_receipt_write_one_note(account: Account) -> None:
+    server = account.server
+    conversation = server.add_conversation("Refund", "Refund please", "ed@example.com")
+    receipt: WriteReceipt | None = None
+    for _ in range(2):
+        receipt = await account.helpdesk.write_back(
+            draft(conversation), WriteBackMode.NOTE, receipt
+        )
+    lost = await account.helpdesk.write_back(draft(conversation), WriteBackMode.NOTE, None)
+    [note] = server.threads(conversation, "note")
+    assert receipt is not None
+    assert receipt.note_id == lost.note_id == str(note["id"])
+
+
+async def test_without_thread_editing_a_changed_draft_is_a_new_thread(account: Account) -> None:
+    server = account.server
+    server.config.thread_editing = False
+    conversation = server.add_conversation("Refund", "Refund please", "fa@example.com")
+    first = await account.helpdesk.write_back(draft(conversation), WriteBackMode.NOTE, None)
+    second = await account.helpdesk.write_back(
+        draft(conversation, "Changed", version="v2"), WriteBackMode.NOTE, first
+    )
+    notes = server.threads(conversation, "note")
+    assert [note["id"] for note in notes] == [int(first.note_id or 0), int(second.note_id or 0)]
+    assert not second.updated
+
+
+async def test_a_public_reply_is_sent_once_and_tags_mode_writes_no_thread(account: Account) -> None:
+    server = account.server
+    conversation = server.add_conversation("Refund", "Refund please", "gu@example.com")
+    tagged = await account.helpdesk.write_back(draft(conversation), WriteBackMode.TAGS, None)
+    assert tagged == WriteReceipt(note_id=None)
+    assert server.threads(conversation, "note") == []
+    sent = await account.helpdesk.write_back(
+        draft(conversation, "Approved", public=True), WriteBackMode.AFTER_REVIEW, tagged
+    )
+    again = await account.helpdesk.write_back(
+        draft(conversation, "Approved", public=True), WriteBackMode.AFTER_REVIEW, sent
+    )
+    assert again == sent
+    assert [thread["body"] for thread in server.sent] == ["Approved"]
+
+
+async def test_a_missing_conversation_is_a_permanent_error(account: Account) -> None:
+    with pytest.raises(PermanentError, match="404"):
+        await account.helpdesk.write_back(draft(987654), WriteBackMode.NOTE, None)
+
+
+# -- tokens, credentials and outages ----------------------------------------------------
+
+
+async def test_an_expired_token_is_fetched_again_once(account: Account) -> None:
+    server = account.server
+    conversation = server.add_conversation("Q", "text", "ha@example.com")
+    await account.helpdesk.fetch_ticket(str(conversation))
+    assert server.tokens_issued == 1
+    server.expire_tokens()
+    await account.helpdesk.fetch_ticket(str(conversation))
+    assert server.tokens_issued == 2
+    assert server.log.count("GET", f"/v2/conversations/{conversation}", 401) == 1
+
+
+async def test_a_token_refused_again_after_a_refresh_is_fatal(account: Account) -> None:
+    server = account.server
+    conversation = server.add_conversation("Q", "text", "ia@example.com")
+    await account.helpdesk.fetch_ticket(str(conversation))
+    server.expire_tokens()
+    server.config.client_secret = "rotated-secret"  # the app's secret changed meanwhile
+    with pytest.raises(FatalError, match="401") as failed:
+        await account.helpdesk.fetch_ticket(str(conversation))
+    assert DEFAULT_CLIENT_SECRET not in str(failed.value)
+
+
+async def test_a_wrong_client_secret_is_fatal_and_never_shown(account: Account) -> None:
+    wrong = "hs-wrong-secret-3c"
+    helpdesk = connect(settings(account.url, client_secret=SecretStr(wrong)))
+    conversation = account.server.add_conversation("Q", "text", "ja@example.com")
+    try:
+        with pytest.raises(FatalError) as failed:
+            await helpdesk.write_back(draft(conversation), WriteBackMode.NOTE, None)
+        checks = await helpdesk.check()
+    finally:
+        await helpdesk.aclose()
+    assert [check.ok for check in checks] == [False]
+    shown = str(failed.value) + " ".join(check.detail for check in checks)
+    assert wrong not in shown
+    assert SECRET not in shown
+    assert account.server.threads(conversation, "note") == []
+
+
+async def test_an_outage_a_hang_and_a_closed_port_are_unavailable(account: Account) -> None:
+    server = account.server
+    conversation = server.add_conversation("Q", "text", "ka@example.com")
+    server.config.faults.outage = 503
+    with pytest.raises(HelpdeskUnavailable, match="503"):
+        await account.helpdesk.write_back(draft(conversation), WriteBackMode.NOTE, None)
+    server.config.faults.outage = None
+    server.config.faults.hang = True
+    slow = connect(settings(account.url, timeout=0.5))
+    try:
+        with pytest.raises(HelpdeskUnavailable, match="in time"):
+            await slow.fetch_ticket(str(conversation))
+    finally:
+        await slow.aclose()
+    server.config.faults.hang = False
+    await server.stop()
+    with pytest.raises(HelpdeskUnavailable, match="cannot reach"):
+        await account.helpdesk.fetch_ticket(str(conversation))
+
+
+async def test_check_reports_credentials_the_limit_and_the_webhook(account: Account) -> None:
+    account.server.config.per_minute = 400
+    checks = {check.name: check for check in await account.helpdesk.check()}
+    assert checks["credentials"].ok
+    assert not checks["rate limit"].ok
+    assert "400" in checks["rate limit"].detail
+    assert checks["webhook"].ok
+
+
+async def test_the_environment_configures_the_connector_by_name() -> None:
+    helpdesk = registry.connect(
+        "helpscout",
+        {
+            "SUPPORTER_HELPSCOUT_CLIENT_ID": "app",
+            "SUPPORTER_HELPSCOUT_CLIENT_SECRET": "s-123",
+            "SUPPORTER_HELPSCOUT_PLAN": "plus",
+        },
+    )
+    try:
+        assert helpdesk.write_limit.requests == 400
+        assert helpdesk.write_limit.extra["write_cost"] == "2"
+    finally:
+        await helpdesk.aclose()
+    with pytest.raises(HelpdeskConfigError, match="SUPPORTER_HELPSCOUT_MAILBOX") as bad:
+        registry.connect(
+            "helpscout",
+            {
+                "SUPPORTER_HELPSCOUT_CLIENT_ID": "app",
+                "SUPPORTER_HELPSCOUT_CLIENT_SECRET": "s-123",
+                "SUPPORTER_HELPSCOUT_MAILBOX": "sales",
+            },
+        )
+    assert "s-123" not in str(bad.value)
+
+
+# -- polling ----------------------------------------------------------------------------
+
+
+async def _sweep(helpdesk: HelpScout, cursor: str | None, since: datetime) -> tuple[list[str], str]:
+    ids: list[str] = []
+    while True:
+        page = await helpdesk.poll(cursor, since=since)
+        ids += [ticket.ticket_id for ticket in page.tickets]
+        cursor = page.cursor
+        if not page.more:
+            return ids, cursor
+
+
+async def test_polling_pages_through_every_conversation_once(account: Account) -> None:
+    server = account.server
+    start = datetime.now(UTC) - timedelta(hours=1)
+    created = [
+        server.add_conversation(f"T{n}", "text", f"c{n}@example.com", created_at=start)
+        for n in range(60)
+    ]
+    ids, cursor = await _sweep(account.helpdesk, None, start - timedelta(minutes=1))
+    assert sorted(ids, key=int) == [str(c) for c in created]
+    assert server.log.count("GET", "/v2/conversations", 200) == 3
+    again, cursor = await _sweep(account.helpdesk, cursor, start)
+    assert again == []
+    server.add_thread(created[3], "customer", "Any news?")
+    changed, _ = await _sweep(account.helpdesk, cursor, start)
+    assert changed == [str(created[3])]
+
+
+async def test_a_conversation_changed_during_a_sweep_hides_no_other(account: Account) -> None:
+    server = account.server
+    start = datetime.now(UTC) - timedelta(hours=1)
+    created = [
+        server.add_conversation(f"T{n}", "text", f"d{n}@example.com", created_at=start)
+        for n in range(30)
+    ]
+    first = await account.helpdesk.poll(None, since=start - timedelta(minutes=1))
+    # A conversation of the first page changes before the second page is read.
+    server.add_thread(created[0], "customer", "Hello again")
+    second = await account.helpdesk.poll(first.cursor, since=start)
+    seen = {t.ticket_id for t in first.tickets} | {t.ticket_id for t in second.tickets}
+    assert seen == {str(c) for c in created}
+    assert not second.more
+
+
+async def test_a_cursor_that_is_not_ours_is_a_permanent_error(account: Account) -> None:
+    with pytest.raises(PermanentError, match="cursor"):
+        await account.helpdesk.poll("{}", since=datetime.now(UTC))
+
+
+# -- rate limits ------------------------------------------------------------------------
+
+
+async def test_paced_under_the_limit_with_writes_counting_twice_none_is_refused() -> None:
+    server = FakeHelpScout(FakeHelpScoutConfig(per_minute=600))
+    conversations = [
+        server.add_conversation(f"T{n}", "text", f"l{n}@example.com") for n in range(8)
+    ]
+    async with server as url:
+        helpdesk = connect(settings(url, rate_limit=600, category_field=None))
+        try:
+            await asyncio.gather(
+                *(helpdesk.write_back(draft(c), WriteBackMode.NOTE, None) for c in conversations)
+            )
+        finally:
+            await helpdesk.aclose()
+    assert server.log.outcomes[429] == 0
+    assert all(len(server.threads(c, "note")) == 1 for c in conversations)
+
+
+async def test_a_429_is_waited_out_by_its_header_and_never_answered_twice_in_a_row() -> None:
+    # Help Scout's 429 says how long in X-RateLimit-Retry-After (no Retry-After).
+    server = FakeHelpScout(FakeHelpScoutConfig(per_minute=120))
+    conversations = [
+        server.add_conversation(f"T{n}", "text", f"m{n}@example.com") for n in range(3)
+    ]
+    async with server as url:
+        helpdesk = connect(settings(url, rate_limit=6000, category_field=None))
+        try:
+            for conversation in conversations:
+                await helpdesk.write_back(draft(conversation), WriteBackMode.NOTE, None)
+        finally:
+            await helpdesk.aclose()
+    assert server.log.outcomes[429] > 0
+    assert server.log.max_429_in_a_row == 1
+    waits = [answer.retry_after for answer in server.log.answered if answer.status == 429]
+    assert all(wait is not None and wait >= 1 for wait in waits)
+    assert all(len(server.threads(c, "note")) == 1 for c in conversations)

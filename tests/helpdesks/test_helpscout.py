@@ -182,23 +182,20 @@ async def test_a_reviewed_draft_is_a_draft_reply_nobody_is_sent_and_is_edited_in
     server = account.server
     conversation = server.add_conversation("Refund", "Refund please", "di@example.com")
     first = await account.helpdesk.write_back(
-        draft(conversation, "Your refund is on its way."), WriteBackMode.AFTER_REVIEW, None
-    )
-    second = await account.helpdesk.write_back(
-        draft(conversation, "Your refund left today.", version="v2"),
+        draft(conversation, "Note with facts", reply="Your refund is on its way."),
         WriteBackMode.AFTER_REVIEW,
-        first,
+        None,
     )
+    changed = draft(conversation, "Note with facts", reply="Your refund left today.", version="v2")
+    second = await account.helpdesk.write_back(changed, WriteBackMode.AFTER_REVIEW, first)
+    # The reply alone: the note's facts and warnings are for the agent, not the customer.
     [reply] = server.threads(conversation, "reply")
     assert (reply["state"], reply["body"]) == ("draft", "Your refund left today.")
     assert second == WriteReceipt(note_id=first.note_id, updated=True)
     assert server.sent == []
+    assert server.threads(conversation, "note") == []
     # The receipt was lost: the retry finds the draft by its text and adds none.
-    third = await account.helpdesk.write_back(
-        draft(conversation, "Your refund left today.", version="v2"),
-        WriteBackMode.AFTER_REVIEW,
-        None,
-    )
+    third = await account.helpdesk.write_back(changed, WriteBackMode.AFTER_REVIEW, None)
     assert third.note_id == first.note_id
     assert len(server.threads(conversation, "reply")) == 1
 

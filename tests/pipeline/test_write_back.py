@@ -402,6 +402,8 @@ def test_the_note_says_what_it_rests_on_and_masks_card_numbers() -> None:
     assert "amount 25.00" in note
     assert "supporter_grounding_warning" in draft.tags
     assert draft_of(message("Another text.")).version != draft.version
+    # The reply alone, for a draft reply an agent sends as it stands: masked, no facts.
+    assert draft.reply == "Your card **** 4242 was refunded."
 
 
 @pytest.fixture

@@ -126,6 +126,10 @@ class Draft:
     public: bool = False
     """Post as a public reply: only ever true for a reviewer-approved draft when
     the user asked for public replies explicitly."""
+    reply: str | None = None
+    """The reply alone, masked (what the customer would read), for a helpdesk that
+    keeps a draft reply an agent sends as it stands (Help Scout); None in `tags` mode.
+    The note is for the agent: its facts and warnings are not for the customer."""
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,7 @@ def draft_of(message: WriteBackMessage, *, public: bool = False) -> Draft:
     tags = tags_of(message)
     named = [message.mode, public, analysis.category, analysis.priority.value, tags, note]
     version = hashlib.sha256(json.dumps(named).encode()).hexdigest()[:16]
+    reply = message.reply
     return Draft(
         ticket_id=message.ticket_id,
         category=analysis.category,
@@ -100,4 +101,5 @@ def draft_of(message: WriteBackMessage, *, public: bool = False) -> Draft:
         note=note,
         version=version,
         public=public,
+        reply=None if note is None or reply is None else mask_card_numbers(reply.body),
     )

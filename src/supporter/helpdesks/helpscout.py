@@ -25,11 +25,11 @@ https://developer.helpscout.com/webhooks/:
   (custom fields depend on the plan); Help Scout has no priority. In `note` mode the
   draft, with its facts and warnings for the agent, is a note (``POST …/{id}/notes``):
   notes are never mailed, and the facts are not words for the customer. In
-  `after-review` mode the reviewed reply is a real draft (``POST …/{id}/reply`` with
-  ``draft: true``) that the agent sends from Help Scout. A changed draft edits its
-  thread (``PATCH …/threads/{threadId}``, where the account allows thread editing;
-  otherwise a new thread is added). A public reply (``draft`` false) is only sent for a
-  reviewer-approved draft that asks for it, and never twice.
+  `after-review` mode the reviewed reply alone (`Draft.reply`) is a real draft
+  (``POST …/{id}/reply`` with ``draft: true``) that the agent sends from Help Scout.
+  A changed draft edits its thread (``PATCH …/threads/{threadId}``, where the account
+  allows thread editing; otherwise a new thread is added). A public reply (``draft``
+  false) is only sent for a reviewer-approved draft that asks for it, and never twice.
 - Limits (https://developer.helpscout.com/mailbox-api/overview/rate-limiting/,
   https://docs.helpscout.com/article/1140-mailbox-api): a per-minute limit by plan
   (Standard 200, Plus 400, Pro 800) in which a write counts twice; a 429 says how long
@@ -248,10 +248,11 @@ class HelpScout:
             return previous or WriteReceipt(note_id=None)
         if draft.public:
             return await self._send(number, conversation, draft, previous)
-        as_draft = mode is WriteBackMode.AFTER_REVIEW
-        # A note carries the draft's marker; a draft reply is the agent's to send, so
-        # it carries nothing but the reply, and is recognised by its text.
-        text = _html(draft.note if as_draft else marked_note(draft))
+        # After review, the reply alone as a draft the agent sends; it carries nothing
+        # else (no marker: it is recognised by its text). A note carries the marker.
+        reply = draft.reply if mode is WriteBackMode.AFTER_REVIEW else None
+        as_draft = reply is not None
+        text = _html(reply if reply is not None else marked_note(draft))
         written = _thread_for(conversation, draft.version, text, as_draft)
         if written is not None:
             # Written before the receipt could be stored (a crash, a lost answer).

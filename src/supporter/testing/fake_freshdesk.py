@@ -29,7 +29,8 @@ support articles:
   ``X-RateLimit-Total``, ``X-RateLimit-Remaining`` and ``X-RateLimit-Used-CurrentRequest``,
   and a 429 with ``Retry-After`` beyond them. Each ``include`` of a ticket list costs two
   credits more (as the list's documentation is quoted by third parties; the official
-  page could not be read here), of a single ticket one (assumed). Enforced over short intervals (`TokenBucket`).
+  page could not be read here), of a single ticket one (assumed). Enforced over short
+  intervals (`TokenBucket`).
 """
 
 from __future__ import annotations

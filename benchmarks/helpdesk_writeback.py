@@ -20,6 +20,7 @@ which answers were limited writes. Another connector adds its own.
 
     .venv/bin/python benchmarks/helpdesk_writeback.py zendesk [--count 150] [--window 60]
     .venv/bin/python benchmarks/helpdesk_writeback.py zammad|chatwoot [--count …] [--window …]
+    .venv/bin/python benchmarks/helpdesk_writeback.py freshdesk|helpscout [--count …] [--window …]
 """
 
 from __future__ import annotations
@@ -173,7 +174,102 @@ async def chatwoot(count: int, window: float) -> AsyncIterator[Target]:
             await helpdesk.aclose()
 
 
-TARGETS: dict[str, TargetFactory] = {"zendesk": zendesk, "zammad": zammad, "chatwoot": chatwoot}
+@asynccontextmanager
+async def freshdesk(count: int, window: float) -> AsyncIterator[Target]:
+    from supporter.helpdesks.freshdesk import PLANS, Freshdesk, Settings
+    from supporter.testing.fake_freshdesk import (
+        DEFAULT_API_KEY,
+        FakeFreshdesk,
+        FakeFreshdeskConfig,
+    )
+
+    # A Growth account: 200 credits a minute, ticket updates 80. A write-back reads the
+    # ticket with its conversations (two credits), updates it and adds the note: four
+    # credits, so 50 write-backs a minute is the most there is.
+    plan, per_write_back = PLANS["growth"], 4
+    server = FakeFreshdesk(
+        FakeFreshdeskConfig(
+            per_minute=plan.account,
+            endpoint_limits={
+                "ticket_update": plan.ticket_update,
+                "tickets_list": plan.tickets_list,
+            },
+            window_seconds=window,
+        )
+    )
+    tickets = [
+        str(server.add_ticket(f"Charged twice #{n}", "I was charged twice", f"c{n}@example.com"))
+        for n in range(count)
+    ]
+    async with server as url:
+        # The same limits in a shortened window: a bought limit scales the endpoints' too.
+        bought = None if window == 60.0 else round(plan.account * 60.0 / window)
+        settings = Settings(
+            url=url,
+            api_key=SecretStr(DEFAULT_API_KEY),
+            category_field="cf_category",
+            plan="growth",
+            rate_limit=bought,
+        )
+        helpdesk = Freshdesk(settings, url)
+        try:
+            yield Target(
+                helpdesk,
+                tickets,
+                RateLimit(plan.account // per_write_back, window),
+                server.log,
+                lambda answer: answer.method == "POST" and answer.path.endswith("/notes"),
+            )
+        finally:
+            await helpdesk.aclose()
+
+
+@asynccontextmanager
+async def helpscout(count: int, window: float) -> AsyncIterator[Target]:
+    from supporter.helpdesks.helpscout import PLANS, HelpScout, Settings
+    from supporter.testing.fake_helpscout import (
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        FakeHelpScout,
+        FakeHelpScoutConfig,
+    )
+
+    # A Standard account: 200 a minute, a write counting two. A write-back reads the
+    # conversation (1), sets the tags (2) and adds the note (2): five, so 40 write-backs
+    # a minute is the most there is (with a category field, 2 more: about 28.6).
+    per_minute, per_write_back = PLANS["standard"], 5
+    server = FakeHelpScout(FakeHelpScoutConfig(per_minute=per_minute, window_seconds=window))
+    tickets = [
+        str(server.add_conversation(f"Charged twice #{n}", "I was charged", f"c{n}@example.com"))
+        for n in range(count)
+    ]
+    async with server as url:
+        settings = Settings(
+            url=url,
+            client_id=DEFAULT_CLIENT_ID,
+            client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
+            rate_limit=round(per_minute * 60.0 / window),
+        )
+        helpdesk = HelpScout(settings, url)
+        try:
+            yield Target(
+                helpdesk,
+                tickets,
+                RateLimit(per_minute // per_write_back, window),
+                server.log,
+                lambda answer: answer.method == "POST" and answer.path.endswith("/notes"),
+            )
+        finally:
+            await helpdesk.aclose()
+
+
+TARGETS: dict[str, TargetFactory] = {
+    "zendesk": zendesk,
+    "zammad": zammad,
+    "chatwoot": chatwoot,
+    "freshdesk": freshdesk,
+    "helpscout": helpscout,
+}
 
 
 async def measure(name: str, count: int, window: float, concurrency: int) -> dict[str, object]:

@@ -3,6 +3,7 @@ where) and webhook delivery ids, on each database."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -197,3 +198,11 @@ async def test_results_stored_since_their_last_write_back_are_unwritten(store: S
     await store.save("v1", [responded("T1", "A new draft.")])
     assert sorted(await state.unwritten("zendesk")) == ["T1", "T2"]
     assert len(await state.unwritten("zendesk", limit=1)) == 1
+
+
+async def test_of_claims_made_at_once_exactly_one_wins(store: SqlStore) -> None:
+    state = SqlHelpdeskState(store.engine)
+    await state.receive("zendesk", [ticket("T1")])
+    claims = await asyncio.gather(*(state.claim("zendesk", "T1", "note", "v1") for _ in range(8)))
+    states = sorted(claim.state.value for claim in claims)
+    assert states == ["busy"] * 7 + ["claimed"]

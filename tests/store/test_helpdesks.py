@@ -198,6 +198,17 @@ async def test_results_stored_since_their_last_write_back_are_unwritten(store: S
     await store.save("v1", [responded("T1", "A new draft.")])
     assert sorted(await state.unwritten("zendesk")) == ["T1", "T2"]
     assert len(await state.unwritten("zendesk", limit=1)) == 1
+    # A write-back waiting in the dead letters is a person's to replay, not sent again.
+    letter = DeadLetterMessage(
+        stage="write-back",
+        queue="write-back",
+        reason="ticket deleted",
+        error_type="PermanentError",
+        ticket_id="T2",
+        original="{}",
+    )
+    await store.keep_dead_letters([letter])
+    assert await state.unwritten("zendesk") == ["T1"]
 
 
 async def test_of_claims_made_at_once_exactly_one_wins(store: SqlStore) -> None:

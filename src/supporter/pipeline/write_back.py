@@ -170,7 +170,7 @@ def stored_write_back(
 class UnwrittenResults(Protocol):
     """Where the catch-up finds results stored since their last write-back."""
 
-    async def unwritten(self, helpdesk: str, *, limit: int) -> list[str]: ...
+    async def unwritten(self, helpdesk: str, *, queue: str, limit: int) -> list[str]: ...
 
 
 class StoredDrafts(Protocol):
@@ -192,7 +192,7 @@ async def resend_unwritten(
     if not route.after_storing:
         return 0
     sent = 0
-    for ticket_id in await state.unwritten(route.helpdesk, limit=limit):
+    for ticket_id in await state.unwritten(route.helpdesk, queue=WRITE_BACK, limit=limit):
         detail = await drafts.detail(ticket_id)
         if detail.result is None:
             continue

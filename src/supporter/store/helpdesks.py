@@ -169,10 +169,18 @@ class SqlHelpdeskState:
                     ],
                 )
 
-    async def unwritten(self, helpdesk: str, *, limit: int = 10_000) -> list[str]:
+    async def unwritten(
+        self, helpdesk: str, *, queue: str = "write-back", limit: int = 10_000
+    ) -> list[str]:
         """Tickets received from the helpdesk whose draft was stored after their last
-        write-back, or never written back: oldest result first."""
-        w, r = schema.write_backs, schema.results
+        write-back, or never written back, and whose write-back is not waiting in the
+        dead letters of `queue` (a person replays those): oldest result first."""
+        w, r, d = schema.write_backs, schema.results, schema.dead_letters
+        dead = (
+            select(d.c.id)
+            .where(d.c.ticket_id == w.c.ticket_id, d.c.queue == queue, d.c.resolved_at.is_(None))
+            .exists()
+        )
         query = (
             select(w.c.ticket_id)
             .select_from(w.join(r, r.c.ticket_id == w.c.ticket_id))
@@ -180,6 +188,7 @@ class SqlHelpdeskState:
                 w.c.helpdesk == helpdesk,
                 r.c.status == "responded",
                 or_(w.c.written_at.is_(None), r.c.updated_at > w.c.written_at),
+                ~dead,
             )
             .order_by(r.c.updated_at)
             .limit(limit)

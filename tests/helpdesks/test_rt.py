@@ -293,6 +293,36 @@ async def test_a_field_missing_on_the_ticket_stops_the_write_back_before_it_writ
     assert admin.comments(ticket_id) == []
 
 
+async def test_a_ticket_without_a_requester_is_skipped_and_the_rest_read(
+    rt_server: RTServer, admin: Admin
+) -> None:
+    queue = admin.queue()
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    nobody = admin.create(subject(), requestor="", queue=queue)
+    somebody = admin.create(subject(), queue=queue)
+    connector = RequestTracker(settings(rt_server, queue=queue))
+    try:
+        page = await connector.poll(None, since=since)
+        again = await connector.poll(page.cursor, since=since)
+    finally:
+        await connector.aclose()
+    assert [t.ticket_id for t in page.tickets] == [somebody]
+    assert nobody not in [t.ticket_id for t in again.tickets]
+
+
+async def test_a_poll_of_a_queue_it_cannot_see_or_from_a_broken_cursor_is_fatal(
+    rt_server: RTServer,
+) -> None:
+    connector = RequestTracker(settings(rt_server, queue="No such queue"))
+    try:
+        with pytest.raises(FatalError, match="SeeQueue"):
+            await connector.poll(None, since=datetime.now(UTC))
+        with pytest.raises(FatalError, match="cursor is unreadable"):
+            await connector.poll("{not json", since=datetime.now(UTC))
+    finally:
+        await connector.aclose()
+
+
 async def test_fetch_ticket_reads_one_ticket(rt: RequestTracker, admin: Admin) -> None:
     ticket_id = admin.create("Double charge", "Two charges of 49.99", Priority=80)
     ticket = await rt.fetch_ticket(ticket_id)
@@ -360,6 +390,25 @@ async def test_a_new_version_adds_a_comment(rt: RequestTracker, admin: Admin) ->
     assert second.note_id != first.note_id
     assert [c["id"] for c in admin.comments(ticket_id)] == [first.note_id, second.note_id]
     assert admin.custom_field(ticket_id, CATEGORY_FIELD) == ["refund_status"]
+
+
+async def test_a_value_rt_does_not_take_is_a_permanent_error(
+    rt: RequestTracker, admin: Admin
+) -> None:
+    """RT answers 200 to an update it partly refused: the ticket is read back."""
+    ticket_id = admin.create(subject())
+    with pytest.raises(PermanentError, match=f"did not take {CATEGORY_FIELD}"):
+        await rt.write_back(draft(ticket_id, category="Not A Category!"), WriteBackMode.TAGS, None)
+    assert admin.custom_field(ticket_id, CATEGORY_FIELD) == []
+
+
+async def test_a_version_rt_cannot_search_for_is_refused_before_posting(
+    rt: RequestTracker, admin: Admin
+) -> None:
+    ticket_id = admin.create(subject())
+    with pytest.raises(PermanentError, match="cannot be searched"):
+        await rt.write_back(draft(ticket_id, version="v[1]"), WriteBackMode.NOTE, None)
+    assert admin.comments(ticket_id) == []
 
 
 async def test_tags_are_added_to_the_teams_own(rt: RequestTracker, admin: Admin) -> None:
@@ -492,6 +541,8 @@ async def test_rt_sends_no_webhooks(rt: RequestTracker) -> None:
     with pytest.raises(WebhookRejected) as raised:
         rt.verify_webhook(request)
     assert raised.value.reason == "not_supported"
+    with pytest.raises(WebhookRejected):
+        rt.parse_webhook(request)
 
 
 # -- configuration --------------------------------------------------------------------------

@@ -44,6 +44,8 @@ READER_USER, READER_PASSWORD = "reader", "reader-test-password"
 """A user who may see the queue's tickets but not comment or change them."""
 QUEUE = "General"
 CATEGORY_FIELD = "Supporter category"
+CATEGORY_PATTERN = "^[a-z_]+$"
+"""The category field takes Supporter's category names only, as a team may set it up."""
 TAGS_FIELD = "Supporter tags"
 
 SUPPORTER_RIGHTS = (
@@ -60,6 +62,7 @@ INITIAL_DATA = f"""
 @CustomFields = (
     {{ Name => '{CATEGORY_FIELD}', Type => 'FreeformSingle',
        LookupType => 'RT::Queue-RT::Ticket', ApplyTo => ['{QUEUE}'],
+       Pattern => '{CATEGORY_PATTERN}',
        Description => 'What Supporter made of the ticket' }},
     {{ Name => '{TAGS_FIELD}', Type => 'FreeformMultiple',
        LookupType => 'RT::Queue-RT::Ticket', ApplyTo => ['{QUEUE}'],

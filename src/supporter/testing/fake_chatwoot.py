@@ -25,8 +25,8 @@ where the reference is silent:
   (``outgoing``/``incoming``), ``private``, ``content_type``. Chatwoot cannot edit a
   message's content through the API (its ``update`` sets a delivery status, for API
   inboxes only).
-- ``GET``/``POST …/conversations/{id}/labels`` with ``{"labels": [...]}``: the list
-  replaces the conversation's labels ("this API would overwrite the existing list").
+- ``POST …/conversations/{id}/labels`` with ``{"labels": [...]}``: the list replaces
+  the conversation's labels ("this API would overwrite the existing list").
 - ``POST …/conversations/{id}/toggle_priority`` with ``priority`` (urgent, high,
   medium, low or null), else a 422.
 - ``POST …/conversations/{id}/custom_attributes`` with ``custom_attributes``: the hash
@@ -56,7 +56,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import math
 import random
 import time
 import uuid
@@ -88,7 +87,6 @@ class FakeChatwootConfig:
     rate_per_window: int | None = 60
     # Rack::Attack's period: a minute; a benchmark may shorten it (it measures a ratio).
     window_seconds: float = 60.0
-    retry_after_header: bool = False
     faults: Faults = field(default_factory=Faults)
     seed: int | None = None
 
@@ -236,7 +234,6 @@ class FakeChatwoot:
         route.add_get(base + "/{id}", self._show)
         route.add_get(base + "/{id}/messages", self._messages)
         route.add_post(base + "/{id}/messages", self._create_message)
-        route.add_get(base + "/{id}/labels", self._labels)
         route.add_post(base + "/{id}/labels", self._set_labels)
         route.add_post(base + "/{id}/toggle_priority", self._toggle_priority)
         route.add_post(base + "/{id}/custom_attributes", self._custom_attributes)
@@ -282,8 +279,7 @@ class FakeChatwoot:
         if page is None or page < 1:
             return self._answer(request, _error(400, "Invalid page"))
         found = [c for c in self.conversations.values() if status == "all" or c["status"] == status]
-        ascending = request.query.get("sort_by") == "last_activity_at_asc"
-        found.sort(key=lambda c: (c["last_activity_at"], c["id"]), reverse=not ascending)
+        found.sort(key=lambda c: (c["last_activity_at"], c["id"]), reverse=True)
         chosen = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         payload = {
             "data": {
@@ -338,13 +334,6 @@ class FakeChatwoot:
             private=bool(body.get("private")),
         )
         return self._answer(request, web.json_response(message))
-
-    async def _labels(self, request: web.Request) -> web.Response:
-        conversation, refused = await self._conversation(request)
-        if conversation is None:
-            return self._answer(request, refused)
-        labels = self.conversations[conversation]["labels"]
-        return self._answer(request, web.json_response({"payload": labels}))
 
     async def _set_labels(self, request: web.Request) -> web.Response:
         conversation, refused = await self._conversation(request)
@@ -414,12 +403,9 @@ class FakeChatwoot:
                 config.window_seconds,
             ):
                 window = self._window = FixedWindow(config.rate_per_window, config.window_seconds)
-            wait = window.admit(time.time())
-            if wait is not None:
-                headers = {"Content-Type": "text/plain"}
-                if config.retry_after_header:
-                    headers["Retry-After"] = str(max(1, math.ceil(wait)))
-                return web.Response(status=429, text="Retry later\n", headers=headers)
+            if window.admit(time.time()) is not None:
+                # Rack::Attack's default answer: no Retry-After unless configured to.
+                return web.Response(status=429, text="Retry later\n")
         token = request.headers.get("api_access_token", "")
         if not token or not hmac.compare_digest(token, config.token):
             return _error(401, "Invalid Access Token")

@@ -9,8 +9,7 @@ and the pages it links):
   401 ``{"error": …}``. Errors are ``{"error": …, "error_human": …}``; an unknown record
   is a 404, an attribute the ticket does not have a 422.
 - ``GET /api/v1/tickets/search?query=…&page=…&per_page=…&sort_by=…&order_by=…``: the
-  ids in ``tickets`` and the records in ``assets`` (``Ticket``, ``User``), or with
-  ``expand=true`` a list of tickets with their relations named
+  ids in ``tickets`` and the records in ``assets`` (``Ticket``, ``User``)
   (https://docs.zammad.org/en/latest/api/ticket/index.html#search, pagination and sorting
   in https://docs.zammad.org/en/latest/api/intro.html#pagination). The query language
   is Elasticsearch's; only the query the connector sends is understood here:
@@ -27,9 +26,9 @@ and the pages it links):
   reminder, closed, merged, pending close).
 - ``GET /api/v1/ticket_articles/by_ticket/{id}``, ``POST /api/v1/ticket_articles``
   (``internal``, ``type``, ``content_type``, ``subject``, ``body``)
-  (https://docs.zammad.org/en/latest/api/ticket/articles.html). ``PUT
-  /api/v1/ticket_articles/{id}`` changes only ``internal`` (and a highlight), never the
-  body: Zammad's ``TicketArticlesController#update`` keeps nothing else.
+  (https://docs.zammad.org/en/latest/api/ticket/articles.html). There is no editing an
+  article's body: Zammad's ``TicketArticlesController#update`` changes ``internal``
+  (and a highlight) only, so the simulator has no update either.
 - ``GET /api/v1/tags?object=Ticket&o_id={id}`` and ``POST /api/v1/tags/add`` with
   ``{"item", "object": "Ticket", "o_id"}``, answered 201 ``true``; adding a tag the ticket
   has changes nothing (https://docs.zammad.org/en/latest/api/ticket/tags.html).
@@ -247,7 +246,6 @@ class FakeZammad:
         route.add_get("/api/v1/ticket_states", self._states)
         route.add_get("/api/v1/ticket_articles/by_ticket/{id}", self._articles_of)
         route.add_post("/api/v1/ticket_articles", self._create_article)
-        route.add_put("/api/v1/ticket_articles/{id}", self._update_article)
         route.add_get("/api/v1/tags", self._tags_of)
         route.add_post("/api/v1/tags/add", self._add_tag)
         route.add_route("*", "/{tail:.*}", self._unknown)
@@ -294,8 +292,6 @@ class FakeZammad:
             return self._answer(request, _error(422, f"Unknown sort_by {sort_by}."))
         found.sort(key=lambda t: (t[sort_by], t["id"]), reverse=query.get("order_by") != "asc")
         chosen = found[(page - 1) * per_page : page * per_page]
-        if query.get("expand") == "true":
-            return self._answer(request, web.json_response([self._expanded(t) for t in chosen]))
         users = {t["customer_id"] for t in chosen}
         return self._answer(
             request,
@@ -317,8 +313,7 @@ class FakeZammad:
         ticket = self._ticket(request.match_info["id"])
         if ticket is None:
             return self._answer(request, _not_found("Ticket", request.match_info["id"]))
-        shown = self._expanded(ticket) if request.query.get("expand") == "true" else _public(ticket)
-        return self._answer(request, web.json_response(shown))
+        return self._answer(request, web.json_response(_public(ticket)))
 
     async def _update_ticket(self, request: web.Request) -> web.Response:
         if (refused := await self._refusal(request)) is not None:
@@ -427,19 +422,6 @@ class FakeZammad:
         article["to"] = str(body.get("to") or "")
         return self._answer(request, web.json_response(article, status=201))
 
-    async def _update_article(self, request: web.Request) -> web.Response:
-        if (refused := await self._refusal(request)) is not None:
-            return self._answer(request, refused)
-        article_id = _int(request.match_info["id"])
-        found = [a for arts in self.articles.values() for a in arts if a["id"] == article_id]
-        if not found:
-            return self._answer(request, _not_found("Ticket::Article", request.match_info["id"]))
-        changes = await _json_object(request) or {}
-        # Only `internal` changes: Zammad's controller drops every other attribute.
-        if changes.get("internal") is not None:
-            found[0]["internal"] = bool(changes["internal"])
-        return self._answer(request, web.json_response(found[0]))
-
     async def _tags_of(self, request: web.Request) -> web.Response:
         if (refused := await self._refusal(request)) is not None:
             return self._answer(request, refused)
@@ -503,16 +485,6 @@ class FakeZammad:
     def _ticket(self, text: str) -> JSONObject | None:
         ticket_id = _int(text)
         return self.tickets.get(ticket_id) if ticket_id is not None else None
-
-    def _expanded(self, ticket: JSONObject) -> JSONObject:
-        customer = self.users.get(ticket["customer_id"], {})
-        return {
-            **_public(ticket),
-            "priority": PRIORITIES[ticket["priority_id"]],
-            "state": STATES[ticket["state_id"]],
-            "customer": customer.get("login"),
-            "article_ids": [a["id"] for a in self.articles[ticket["id"]]],
-        }
 
     def webhook_body(self, ticket_id: int, article: JSONObject | None = None) -> bytes:
         """The body of a trigger's webhook (the default payload, no custom one): the

@@ -16,6 +16,8 @@ import pytest
 from tests.api.conftest import Api, served_api
 from tests.helpdesks.fakes import NAME, FakeHelpdesk, signed, ticket
 
+from supporter.domain.errors import PermanentError
+from supporter.domain.messages import DeadLetterMessage
 from supporter.domain.people import Role
 from supporter.helpdesks.base import HelpdeskUnavailable, WriteBackMode
 
@@ -193,3 +195,56 @@ async def test_a_restart_sends_the_write_backs_a_stopped_process_did_not(tmp_pat
         await asyncio.sleep(0.3)
         assert api.served.pipeline.stats.write_backs_published == 0
     assert len(helpdesk.calls) == 1
+
+
+async def test_a_write_backs_dead_letter_is_replayed_through_the_api(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 's.db'}"
+    helpdesk = FakeHelpdesk(
+        tickets={"1": ticket("1")}, failures_for={"1": [PermanentError("field missing")]}
+    )
+    async with served_api(url, helpdesk=helpdesk, write_back="note", poll_interval=0) as api:
+        await post(api, {"delivery": "x", "ticket_ids": ["1"]})
+        admin = api.auth(Role.ADMIN)
+        letters: list[dict[str, object]] = []
+        for _ in range(200):
+            letters = (await api.client.get("/api/v1/dead-letters", headers=admin)).json()
+            if letters:
+                break
+            await asyncio.sleep(0.05)
+        [letter] = letters
+        assert (letter["queue"], letter["ticket_id"]) == ("write-back", "1")
+        # The draft stands: only writing it back failed.
+        assert (await api.wait_for("1"))["status"] == "responded"
+        replayed = await api.client.post(
+            f"/api/v1/dead-letters/{letter['id']}/replay", headers=admin
+        )
+        assert replayed.status_code == 202
+        await written(helpdesk, 1)
+        for _ in range(100):
+            if not (await api.client.get("/api/v1/dead-letters", headers=admin)).json():
+                break
+            await asyncio.sleep(0.05)
+        assert (await api.client.get("/api/v1/dead-letters", headers=admin)).json() == []
+
+
+async def test_without_a_write_back_its_dead_letter_is_not_replayed_here(tmp_path: Path) -> None:
+    async with served_api(f"sqlite+aiosqlite:///{tmp_path / 's.db'}", poll_interval=0) as api:
+        store = api.served.services.store
+        await store.keep_dead_letters(
+            [
+                DeadLetterMessage(
+                    stage="write-back",
+                    queue="write-back",
+                    reason="gave up",
+                    error_type="HelpdeskUnavailable",
+                    ticket_id="1",
+                    original="{}",
+                )
+            ]
+        )
+        [letter] = await store.dead_letters()
+        answer = await api.client.post(
+            f"/api/v1/dead-letters/{letter.id}/replay", headers=api.auth(Role.ADMIN)
+        )
+        assert answer.status_code == 409
+        assert "--helpdesk" in answer.json()["detail"]

@@ -11,6 +11,7 @@ from supporter.api.schemas import DeadLetterOut, Replayed
 from supporter.api.services import Services
 from supporter.domain.people import Principal, Role
 from supporter.pipeline.ingest import replay_letter
+from supporter.pipeline.write_back import WRITE_BACK
 
 router = APIRouter(tags=["dead letters"])
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
@@ -32,7 +33,13 @@ async def list_dead_letters(
     "/dead-letters/{letter_id}/replay",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Replayed,
-    responses={404: {}, 409: {"description": "The original message cannot be read."}},
+    responses={
+        404: {},
+        409: {
+            "description": "The original message cannot be read, or it is a write-back "
+            "and no helpdesk is written back here."
+        },
+    },
 )
 async def replay(letter_id: LetterId, _who: Admin, using: Using) -> Replayed:
     """Send a pending dead letter back to the stage that gave up on it; it is resolved
@@ -40,6 +47,13 @@ async def replay(letter_id: LetterId, _who: Admin, using: Using) -> Replayed:
     letters = await using.store.dead_letters(ids=[letter_id])
     if not letters:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no pending dead letter {letter_id}")
+    writes_back = using.helpdesk is not None and using.helpdesk.route is not None
+    if letters[0].queue == WRITE_BACK and not writes_back:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "a write-back's dead letter is replayed where the helpdesk is written back "
+            "(serve --helpdesk NAME --write-back MODE)",
+        )
     if not await replay_letter(using.broker, letters[0]):
         raise HTTPException(
             status.HTTP_409_CONFLICT, "its original message cannot be read: not replayable"

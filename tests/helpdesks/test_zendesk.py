@@ -494,6 +494,18 @@ async def test_check_reports_credentials_role_field_secret_and_limits(rig: Rig) 
     assert all(c.ok for c in checks.values()), checks
     assert "Supporter category" in checks["category field"].detail
     assert "ticket updates 100/min" in checks["limits"].detail
+    # The simulator says 700 a minute, as an Enterprise account: the pace may rise to it.
+    rig.server.config.account_limit = 700
+    limits = {c.name: c for c in await rig.helpdesk.check()}["limits"]
+    assert not limits.ok  # the tests pace reads at 6,000 a minute, over the account's 700
+    assert "SUPPORTER_ZENDESK_ACCOUNT_LIMIT=700" in limits.detail
+    slow = _connector(rig.settings, account_limit=RateLimit(200, 60.0))
+    try:
+        limits = {c.name: c for c in await slow.check()}["limits"]
+    finally:
+        await slow.aclose()
+    assert limits.ok
+    assert "SUPPORTER_ZENDESK_ACCOUNT_LIMIT=700" in limits.detail
     rig.server.users[rig.server.me]["role"] = "agent"
     helpdesk = _connector(_changed(rig.settings, category_field=1, webhook_secret=None))
     try:

@@ -388,18 +388,24 @@ class ZendeskHelpdesk:
                 "set" if self.settings.webhook_secret else "not set: every webhook is refused",
             )
         )
-        plan = response.headers.get("x-rate-limit")
-        results.append(
-            CheckResult(
-                "limits",
-                True,
-                f"ticket updates {_per_minute(self.update_limit)}/min, exports "
-                f"{_per_minute(self.export_limit)}/min, other requests "
-                f"{_per_minute(self.account_limit)}/min"
-                + (f"; Zendesk reports an account limit of {plan}/min" if plan else ""),
-            )
-        )
+        results.append(self._check_limits(response.headers.get("x-rate-limit")))
         return results
+
+    def _check_limits(self, reported: str | None) -> CheckResult:
+        """The pacing, beside the account limit Zendesk reports (X-Rate-Limit): a pace
+        above it would meet 429s, one below it leaves requests unused."""
+        pace = _per_minute(self.account_limit)
+        detail = (
+            f"ticket updates {_per_minute(self.update_limit)}/min, exports "
+            f"{_per_minute(self.export_limit)}/min, other requests {pace}/min"
+        )
+        if reported is None or not reported.strip().isdigit():
+            return CheckResult("limits", True, detail)
+        plan = int(reported)
+        detail += f"; Zendesk reports an account limit of {plan}/min"
+        if plan != pace:
+            detail += f": set SUPPORTER_ZENDESK_ACCOUNT_LIMIT={plan}"
+        return CheckResult("limits", pace <= plan, detail)
 
     async def _check_category_field(self) -> CheckResult:
         field_id = self.settings.category_field

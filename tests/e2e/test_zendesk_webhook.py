@@ -1,7 +1,8 @@
 """End to end: a Zendesk webhook for a new ticket → analysis → draft → internal note on the
 simulated Zendesk, as `supporter serve --helpdesk zendesk --write-back note` runs it (a
 process of its own, with its defaults: the offline model, SQLite, the in-memory broker),
-with the trace and the metrics showing each step."""
+with the trace and the metrics showing each step; and the catch-up poll bringing tickets
+no webhook announced."""
 
 from __future__ import annotations
 
@@ -56,6 +57,19 @@ def _metric(text: str, name: str, **labels: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+def _environment(zendesk_url: str, category_field: int, receiver: OtlpReceiver) -> dict[str, str]:
+    return {
+        **{key: value for key, value in os.environ.items() if not key.startswith("OTEL_")},
+        "SUPPORTER_ZENDESK_URL": zendesk_url,
+        "SUPPORTER_ZENDESK_EMAIL": DEFAULT_EMAIL,
+        "SUPPORTER_ZENDESK_TOKEN": DEFAULT_TOKEN,
+        "SUPPORTER_ZENDESK_WEBHOOK_SECRET": SECRET,
+        "SUPPORTER_ZENDESK_CATEGORY_FIELD": str(category_field),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+    }
+
+
 def test_a_webhook_for_a_new_ticket_ends_as_an_internal_note_traced_and_counted(
     tmp_path: Path,
 ) -> None:
@@ -69,16 +83,7 @@ def test_a_webhook_for_a_new_ticket_ends_as_an_internal_note_traced_and_counted(
     )
     body = trigger_body(ticket)
     with OtlpReceiver() as receiver, serving_in_thread(server) as zendesk_url:
-        env = {
-            **{key: value for key, value in os.environ.items() if not key.startswith("OTEL_")},
-            "SUPPORTER_ZENDESK_URL": zendesk_url,
-            "SUPPORTER_ZENDESK_EMAIL": DEFAULT_EMAIL,
-            "SUPPORTER_ZENDESK_TOKEN": DEFAULT_TOKEN,
-            "SUPPORTER_ZENDESK_WEBHOOK_SECRET": SECRET,
-            "SUPPORTER_ZENDESK_CATEGORY_FIELD": str(category_field),
-            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
-            "OTEL_BSP_SCHEDULE_DELAY": "200",
-        }
+        env = _environment(zendesk_url, category_field, receiver)
         arguments = ("--db", str(tmp_path / "serve.db"), "--helpdesk", "zendesk")
         arguments += ("--write-back", "note", "--poll-interval", "0")
         with serve_process(tmp_path, env, *arguments) as url:
@@ -142,3 +147,40 @@ def test_a_webhook_for_a_new_ticket_ends_as_an_internal_note_traced_and_counted(
     assert call.attributes["supporter.helpdesk"] == "zendesk"
     assert call.attributes["supporter.write_back.mode"] == "note"
     assert by_name["write-back"].attributes["supporter.write_back.outcome"] == "written"
+
+
+def test_the_catch_up_poll_brings_tickets_no_webhook_announced(tmp_path: Path) -> None:
+    server = FakeZendesk()
+    category_field = server.add_ticket_field("Supporter category")
+    hour_ago = time.time() - 3600
+    tickets = [
+        server.add_ticket(subject, text, requester_email=email, updated_at=hour_ago + n)
+        for n, (subject, text, email) in enumerate(
+            [
+                ("Refund please", "I was charged twice, refund one.", "ann@example.com"),
+                ("Where is my invoice", "I need the invoice for May.", "bob@example.com"),
+            ]
+        )
+    ]
+    solved = server.add_ticket("Thanks", "All good now", status="solved", updated_at=hour_ago)
+    with OtlpReceiver() as receiver, serving_in_thread(server) as zendesk_url:
+        env = _environment(zendesk_url, category_field, receiver)
+        arguments = ("--db", str(tmp_path / "serve.db"), "--helpdesk", "zendesk")
+        arguments += ("--write-back", "note", "--poll-interval", "1")
+        with serve_process(tmp_path, env, *arguments):
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not all(_notes(server, t) for t in tickets):
+                time.sleep(0.2)
+            time.sleep(1.5)  # a few more polls: nothing more may be written
+        spans = receiver.received()
+
+    assert [len(_notes(server, t)) for t in tickets] == [1, 1]
+    assert _notes(server, solved) == []  # not an open ticket: neither analysed nor written
+    exports = [a for a in server.log.answered if "incremental" in a.path]
+    assert exports
+    assert all(a.status == 200 for a in exports)
+    for ticket in tickets:
+        names = {
+            s.name for s in spans if str(s.attributes.get("supporter.ticket_id")) == str(ticket)
+        }
+        assert {"poll", "analyze", "respond", "sink", "write-back"} <= names, names

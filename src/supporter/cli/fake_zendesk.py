@@ -85,6 +85,12 @@ def fake_zendesk(
         except SourceError as error:
             fail(str(error))
         console.print(f"{added:,} tickets loaded", highlight=False)
+    # The simulator's own test credentials, not anyone's secret: shown so they can be used.
+    console.print(
+        f"SUPPORTER_ZENDESK_EMAIL={email} SUPPORTER_ZENDESK_TOKEN={token}",
+        highlight=False,
+        soft_wrap=True,
+    )
     asyncio.run(serve_simulator(server, host, port, "simulated Zendesk API"))
     total = sum(server.log.outcomes.values())
     console.print(f"answered {total:,} requests: {dict(server.log.outcomes.most_common())}")

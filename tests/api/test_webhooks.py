@@ -248,3 +248,35 @@ async def test_without_a_write_back_its_dead_letter_is_not_replayed_here(tmp_pat
         )
         assert answer.status_code == 409
         assert "--helpdesk" in answer.json()["detail"]
+
+
+async def test_a_slow_delivery_is_answered_202_and_still_taken(
+    api: Api, helpdesk: FakeHelpdesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("supporter.pipeline.helpdesk_intake.ANSWER_WITHIN", 0.05)
+    real = helpdesk.fetch_ticket
+    failures = [HelpdeskUnavailable("the helpdesk is slow, then down")]
+
+    async def slow(ticket_id: str) -> object:
+        await asyncio.sleep(0.3)
+        if ticket_id == "2" and failures:
+            raise failures.pop()
+        return await real(ticket_id)
+
+    helpdesk.fetch_ticket = slow  # type: ignore[method-assign,assignment]
+    answer = await post(api, {"delivery": "s1", "ticket_ids": ["1"]})
+    assert answer.status_code == 202
+    await api.wait_for("1")
+
+    # Failing after its 202: counted, and the delivery is forgotten so a resend is taken.
+    late = await post(api, {"delivery": "s2", "ticket_ids": ["2"]})
+    assert late.status_code == 202
+    failed = 'supporter_helpdesk_webhooks_total{helpdesk="zendesk",outcome="failed"} 1.0'
+    for _ in range(100):
+        if failed in await metrics(api):
+            break
+        await asyncio.sleep(0.05)
+    assert failed in await metrics(api)
+    again = await post(api, {"delivery": "s2", "ticket_ids": ["2"]})
+    assert again.status_code == 202
+    await api.wait_for("2")

@@ -433,8 +433,13 @@ async def test_a_write_back_is_a_span_in_its_tickets_trace(
     names = [span.name for span in in_trace]
     for step in ("analyze", "respond", "sink", "write-back", f"{NAME} write-back"):
         assert step in names, names
+    [sink] = [span for span in in_trace if span.name == "sink"]
     [stage] = [span for span in in_trace if span.name == "write-back"]
     [call] = [span for span in in_trace if span.name == f"{NAME} write-back"]
+    # respond → sink → write-back → the call into the helpdesk, each the child of the last.
+    assert sink.context is not None
+    assert stage.parent is not None
+    assert stage.parent.span_id == sink.context.span_id
     assert stage.context is not None
     assert call.parent is not None
     assert call.parent.span_id == stage.context.span_id

@@ -2,7 +2,8 @@
 
 Open to the helpdesk, which signs each request (or sends a secret header the user
 set): a request that does not verify is answered 401 and counted, never parsed. A
-verified one is answered once its tickets are published (200); a delivery taken
+verified one is answered once its tickets are published (200), or 202 when that takes
+more than a few seconds (helpdesks do not wait long) and it goes on; a delivery taken
 before is answered 200 and not taken again; when the helpdesk or the broker cannot
 be reached the answer is 503, and the helpdesk's own retry brings it again.
 """
@@ -34,7 +35,7 @@ MAX_BODY_BYTES = 1024 * 1024
 
 @router.post(
     "/webhooks/{helpdesk}",
-    responses={401: {}, 404: {}, 413: {}, 503: {}},
+    responses={202: {}, 401: {}, 404: {}, 413: {}, 503: {}},
 )
 async def webhook(helpdesk: str, request: Request, using: Using) -> JSONResponse:
     link = using.helpdesk
@@ -57,6 +58,8 @@ async def webhook(helpdesk: str, request: Request, using: Using) -> JSONResponse
     except (TransientError, FatalError, StoreError, BrokerError) as error:
         log.warning("webhook for %s not taken (%s): it comes again", helpdesk, type(error).__name__)
         return JSONResponse({"detail": "not taken now: send it again later"}, status_code=503)
+    if outcome == "taking":
+        return JSONResponse({"outcome": "accepted"}, status_code=status.HTTP_202_ACCEPTED)
     return JSONResponse({"outcome": outcome})
 
 

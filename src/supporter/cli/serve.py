@@ -60,6 +60,8 @@ class Served:
             for task in helpers:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
+            if self.services.helpdesk is not None:
+                await self.services.helpdesk.receiver.close()
 
     async def _resend_unwritten(self) -> None:
         """Write-backs an in-memory queue lost when Supporter last stopped, sent again."""

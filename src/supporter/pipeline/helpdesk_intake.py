@@ -21,7 +21,7 @@ from supporter.domain.errors import FatalError
 from supporter.domain.masking import mask_card_numbers
 from supporter.domain.messages import TicketMessage
 from supporter.domain.models import Ticket
-from supporter.helpdesks.base import Helpdesk, WebhookRejected, WebhookRequest
+from supporter.helpdesks.base import Helpdesk, WebhookEvent, WebhookRejected, WebhookRequest
 from supporter.observability.logging import error_text
 from supporter.pipeline.ingest import publish_ticket
 from supporter.pipeline.stages import TICKETS
@@ -81,7 +81,11 @@ def _masked(ticket: Ticket) -> Ticket:
     return ticket.model_copy(update={"subject": subject, "body": body})
 
 
-WebhookOutcome = Literal["accepted", "duplicate"]
+WebhookOutcome = Literal["accepted", "duplicate", "taking"]
+
+# Helpdesks wait a few seconds for an answer (Chatwoot 5, Zendesk 12) and may not send
+# again: a delivery still being taken after this long is answered 202 and finished.
+ANSWER_WITHIN = 3.0
 
 
 class WebhookReceiver:
@@ -92,13 +96,21 @@ class WebhookReceiver:
         self._intake = intake
         self._state = state
         self._stats = stats
+        self._taking: set[asyncio.Task[None]] = set()
 
     @property
     def helpdesk(self) -> str:
         return self._intake.helpdesk.name
 
-    async def receive(self, request: WebhookRequest) -> WebhookOutcome:
-        """Raises `WebhookRejected` (answer 401), `PermanentError` for a ticket the
+    async def receive(
+        self, request: WebhookRequest, *, answer_within: float | None = None
+    ) -> WebhookOutcome:
+        """`accepted` once the delivery's tickets are published, `duplicate` for a
+        delivery taken before, `taking` when that takes longer than `answer_within`
+        seconds (default `ANSWER_WITHIN`; it goes on, and a failure then is logged,
+        counted, and left to the helpdesk's resend or the poll).
+
+        Raises `WebhookRejected` (answer 401), `PermanentError` for a ticket the
         helpdesk says is gone, or a transient error (answer 503: the helpdesk sends
         the delivery again later, and it is taken then)."""
         helpdesk = self._intake.helpdesk
@@ -115,6 +127,20 @@ class WebhookReceiver:
         ):
             self._stats.webhooks[(helpdesk.name, "duplicate")] += 1
             return "duplicate"
+        # A task of its own: a helpdesk that hangs up does not cancel what was begun.
+        taking = asyncio.create_task(self._take(event))
+        self._taking.add(taking)
+        taking.add_done_callback(self._taking.discard)
+        patience = ANSWER_WITHIN if answer_within is None else answer_within
+        done, _ = await asyncio.wait({taking}, timeout=patience)
+        if taking in done:
+            taking.result()
+            return "accepted"
+        taking.add_done_callback(self._late)
+        return "taking"
+
+    async def _take(self, event: WebhookEvent) -> None:
+        helpdesk = self._intake.helpdesk
         try:
             carried = {ticket.ticket_id for ticket in event.tickets}
             fetched = [
@@ -125,11 +151,28 @@ class WebhookReceiver:
             await self._intake.take([*event.tickets, *fetched], "webhook")
         except BaseException:
             # Not taken: when the helpdesk sends it again, it is taken then.
-            if delivery is not None:
-                await self._state.forget_delivery(helpdesk.name, delivery)
+            if event.delivery_id is not None:
+                await self._state.forget_delivery(helpdesk.name, event.delivery_id)
             raise
         self._stats.webhooks[(helpdesk.name, "accepted")] += 1
-        return "accepted"
+
+    def _late(self, task: asyncio.Task[None]) -> None:
+        """A delivery answered 202 that then failed: the catch-up poll brings it."""
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        assert error is not None
+        self._stats.webhooks[(self.helpdesk, "failed")] += 1
+        log.warning(
+            "a webhook for %s answered 202 could not be taken: %s", self.helpdesk, error_text(error)
+        )
+
+    async def close(self) -> None:
+        """Stop taking deliveries still in progress (at shutdown): they are forgotten, so
+        the helpdesk's resend or the poll brings them."""
+        for task in self._taking:
+            task.cancel()
+        await asyncio.gather(*self._taking, return_exceptions=True)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
@@ -254,12 +255,16 @@ class OutputStage:
                         await delivery.requeue()
                 raise
             stored = {id(outcome) for outcome in fresh}
+            # Each stored message's trace context: its write-back continues from it.
+            contexts: list[dict[str, str]] = []
             for delivery, outcome in readable:
-                _trace(
-                    delivery,
-                    outcome,
-                    started,
-                    "stored" if id(outcome) in stored else "stored_already",
+                contexts.append(
+                    _trace(
+                        delivery,
+                        outcome,
+                        started,
+                        "stored" if id(outcome) in stored else "stored_already",
+                    )
                 )
             # A redelivered copy's result is stored already: it gets no second line.
             results = [outcome.result for outcome in fresh]
@@ -272,7 +277,9 @@ class OutputStage:
                 raise FatalError(f"cannot write the results file: {error}") from error
         # Every stored result, a redelivered one too: its write-back may not have been
         # sent before; the write-back stage writes each version once.
-        await self._send_write_backs([delivery for delivery, _ in readable])
+        await self._send_write_backs(
+            [(delivery, context) for (delivery, _), context in zip(readable, contexts, strict=True)]
+        )
         await self._settle(readable, results)
 
     async def _keep_write_back_letters(self, batch: list[Delivery]) -> list[Delivery]:
@@ -311,11 +318,12 @@ class OutputStage:
                 await asyncio.sleep(policy.delay(attempt))
                 attempt += 1
 
-    async def _send_write_backs(self, deliveries: list[Delivery]) -> None:
+    async def _send_write_backs(self, stored: list[tuple[Delivery, dict[str, str]]]) -> None:
+        """A write-back of each stored result, in the trace of the sink's span for it."""
         route = self._write_back
         if route is None or not route.after_storing:
             return
-        for delivery in deliveries:
+        for delivery, context in stored:
             message = decode(delivery.body)
             if not isinstance(message, RespondedTicketMessage):
                 continue
@@ -329,21 +337,13 @@ class OutputStage:
                 grounding=message.grounding,
                 transactions=message.transactions,
             )
-            with tracing.stage_span(
-                STAGE,
-                kind=SpanKind.PRODUCER,
-                queue=WRITE_BACK,
+            await self._broker.publish(
+                WRITE_BACK,
+                encode(write_back),
                 message_id=write_back.message_id,
-                parent=tracing.parent_of(delivery.headers),
-            ) as span:
-                span.set_attribute("supporter.ticket_id", write_back.ticket_id)
-                await self._broker.publish(
-                    WRITE_BACK,
-                    encode(write_back),
-                    message_id=write_back.message_id,
-                    headers=tracing.headers(),
-                    key=message.ticket.customer_id,
-                )
+                headers=context,
+                key=message.ticket.customer_id,
+            )
             route.on_published()
 
     async def _settle(
@@ -398,11 +398,12 @@ def _trace(
     started: int,
     what: str,
     error_type: str | None = None,
-) -> None:
+) -> dict[str, str]:
     """The output stage's span for one message, in the trace the message carries: from
-    the start of its batch's flush (in ns since the epoch) to now."""
+    the start of its batch's flush (in ns since the epoch) to now. Returns the span's
+    context as message headers (empty with tracing off)."""
     if not tracing.on():
-        return
+        return {}
     span = tracing.tracer().start_span(
         STAGE,
         context=tracing.parent_of(delivery.headers),
@@ -425,6 +426,8 @@ def _trace(
     if error_type is not None:
         tracing.failed(span, error_type)
     span.end()
+    with trace.use_span(span):
+        return tracing.headers()
 
 
 def _log_stored(outcomes: Sequence[Outcome], fresh: Sequence[Outcome]) -> None:

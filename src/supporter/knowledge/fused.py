@@ -40,7 +40,8 @@ RRF_K: Final = 60
 # Each ranking's best this many passages take part in the fusion: a passage that only
 # one of them ranks still gets its share, one neither ranks this high none.
 CANDIDATES: Final = 50
-# Passages embedded per call: memory stays flat however large the help center.
+# Passages embedded per call and stored per transaction: a large first build keeps what
+# it has embedded if it is stopped.
 EMBED_BATCH: Final = 256
 _FLOAT32: Final = np.dtype("<f4")
 

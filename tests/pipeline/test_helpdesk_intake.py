@@ -150,3 +150,19 @@ async def test_a_card_number_a_connector_let_through_is_masked_before_it_is_publ
         body = TicketMessage.model_validate_json(delivery.body).ticket.body
     assert "4242 4242 4242 4242" not in body
     assert "**** 4242" in body
+
+
+class StuckCursor(FakeHelpdesk):
+    async def poll(self, cursor: str | None, *, since: datetime) -> PollPage:
+        self.polls.append(cursor)
+        return PollPage(tickets=(), cursor="same", more=True)
+
+
+async def test_a_page_that_says_more_without_moving_on_counts_as_caught_up(
+    store: SqlStore,
+) -> None:
+    broker = await declared(MemoryBroker())
+    helpdesk = StuckCursor()
+    polling = poller(store, helpdesk, broker)
+    assert await polling.poll_once() is True  # from no cursor to "same": it moved
+    assert await polling.poll_once() is False

@@ -195,7 +195,7 @@ class Poller:
         self._options = options
 
     async def poll_once(self) -> bool:
-        """Take one page; whether another is ready now."""
+        """Take one page; whether another is ready now (one that advanced the cursor)."""
         helpdesk = self._intake.helpdesk
         cursor = await self._state.cursor(helpdesk.name)
         since = datetime.now(UTC) - self._options.first_lookback
@@ -204,7 +204,9 @@ class Poller:
         await self._state.save_cursor(helpdesk.name, page.cursor)
         if published:
             log.info("polled %s: %d new or edited tickets", helpdesk.name, published)
-        return page.more
+        # A page that says more but moves nothing on would be asked for again at once,
+        # forever: taken as caught up instead.
+        return page.more and page.cursor != cursor
 
     async def run(self) -> None:
         """Poll until cancelled; a fatal error (bad credentials) stops polling."""

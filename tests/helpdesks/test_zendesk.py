@@ -402,6 +402,14 @@ async def test_an_unknown_ticket_is_permanent(rig: Rig) -> None:
         await rig.helpdesk.fetch_ticket("12/../users/me")
 
 
+async def test_a_closed_ticket_is_permanent_without_an_update(rig: Rig) -> None:
+    ticket = rig.server.add_ticket("Charged twice", "body", status="closed")
+    with pytest.raises(PermanentError, match="closed"):
+        await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    assert _puts(rig.server) == []
+    assert len(rig.server.comments[ticket]) == 1
+
+
 # -- writing -----------------------------------------------------------------------------------
 
 

@@ -75,6 +75,9 @@ async def test_an_update_adds_an_internal_comment_and_replaces_tags(
     )
     assert invalid.status_code == 422
     assert invalid.json()["error"] == "RecordInvalid"
+    server.update_ticket(ticket, status="closed")
+    locked = await client.put(f"/api/v2/tickets/{ticket}.json", json={"ticket": {"tags": []}})
+    assert locked.status_code == 422
     missing = await client.get("/api/v2/tickets/1.json")
     assert (missing.status_code, missing.json()["error"]) == (404, "RecordNotFound")
 

@@ -299,6 +299,12 @@ class ZendeskHelpdesk:
             ticket = current.get("ticket") if isinstance(current, dict) else None
             if not isinstance(ticket, dict):
                 raise PermanentError(f"zendesk answered ticket {draft.ticket_id} without a ticket")
+            if ticket.get("status") == "closed":
+                # "Closed means that the ticket has been locked and cannot be reopened or
+                # updated" (https://support.zendesk.com/hc/en-us/articles/115015611647).
+                raise PermanentError(
+                    f"zendesk ticket {draft.ticket_id} is closed: Zendesk locks closed tickets"
+                )
             changes = self._changes(draft, ticket, note, previous)
             if changes is None:
                 return WriteReceipt(note_id=previous.note_id if previous else None)

@@ -370,6 +370,10 @@ class FakeZendesk:
         edit = self._pending_edits.pop(ticket["id"], None)
         if edit is not None:
             self.update_ticket(ticket["id"], **edit)
+        if ticket["status"] == "closed":
+            # Closed tickets are locked (https://support.zendesk.com/hc/en-us/articles/
+            # 115015611647); the status of the refusal is not documented: 422 here.
+            return _invalid("status", "closed prevents ticket update")
         if changes.get("safe_update") and changes.get("updated_stamp") != ticket["updated_at"]:
             return _error(
                 409,

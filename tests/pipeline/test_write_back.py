@@ -348,8 +348,11 @@ async def test_a_write_back_held_elsewhere_is_tried_later(store: SqlStore) -> No
     stage = WriteBacks(FakeHelpdesk(), state)
     # Another worker holds the ticket's write-back of another version.
     await state.claim(NAME, "1", "note", "elsewhere")
-    with pytest.raises(WriteBackBusy):
+    with pytest.raises(WriteBackBusy) as busy:
         await stage.handle(message())
+    # Tried again when the other worker's claim (five minutes) lapses, not at once.
+    assert busy.value.retry_after is not None
+    assert 290 <= busy.value.retry_after <= 300
 
 
 async def test_after_review_writes_only_approved_drafts(store: SqlStore) -> None:

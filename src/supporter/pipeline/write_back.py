@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from opentelemetry import trace
@@ -48,10 +49,18 @@ STAGE = "write-back"
 
 
 class WriteBackBusy(InvalidAnswerError):
-    """Another worker is writing this ticket's write-back right now: try again later.
+    """Another worker is writing this ticket's write-back right now: try again once its
+    claim lapses (`retry_after`), when it has written (nothing left to do) or died.
 
-    An `InvalidAnswerError` for the worker's purposes: it uses a try at the normal
-    pace and never opens the circuit (the helpdesk is not at fault)."""
+    An `InvalidAnswerError` for the worker's purposes: it never opens the circuit (the
+    helpdesk is not at fault)."""
+
+
+def _lease_left(claim: Claim) -> float | None:
+    held = claim.previous.claimed_until if claim.previous else None
+    if held is None:
+        return None
+    return max(1.0, (held - datetime.now(UTC)).total_seconds())
 
 
 class WriteBackState(Protocol):
@@ -244,7 +253,10 @@ class WriteBacks:
         draft = draft_of(message, public=self._public)
         claim = await self._state.claim(name, message.ticket_id, mode.value, draft.version)
         if claim.state is ClaimState.BUSY:
-            raise WriteBackBusy(f"ticket {message.ticket_id} is being written by another worker")
+            raise WriteBackBusy(
+                f"ticket {message.ticket_id} is being written by another worker",
+                retry_after=_lease_left(claim),
+            )
         if claim.state is not ClaimState.CLAIMED:
             outcome = "unchanged" if claim.state is ClaimState.DONE else "not_received"
             return self._settled(outcome)

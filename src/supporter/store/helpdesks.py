@@ -52,6 +52,8 @@ class WriteBackRecord:
     status: str
     attempts: int
     written_at: datetime | None
+    claimed_until: datetime | None = None
+    """While a worker holds it (`status` writing): when its claim lapses."""
 
 
 @dataclass(frozen=True)
@@ -332,4 +334,5 @@ def _record(values: RowMapping) -> WriteBackRecord:
         status=values["status"],
         attempts=values["attempts"],
         written_at=aware(values["written_at"]),
+        claimed_until=aware(values["claimed_until"]),
     )

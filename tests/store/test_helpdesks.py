@@ -117,6 +117,7 @@ async def test_a_ticket_is_unseen_until_received_and_again_once_edited(store: Sq
     assert await state.unseen("zendesk", [first, second]) == []
     # Another helpdesk has not received it; an edited ticket is analysed again.
     assert await state.unseen("freshdesk", [first]) == [first]
+    assert await state.unseen("zendesk", [first.model_copy(update={"status": "pending"})]) == []
     edited = first.model_copy(update={"body": "Still waiting for the refund."})
     assert await state.unseen("zendesk", [edited]) == [edited]
     await state.receive("zendesk", [edited])

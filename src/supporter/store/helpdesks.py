@@ -100,35 +100,30 @@ class SqlHelpdeskState:
                 )
 
     async def unseen(self, helpdesk: str, tickets: Sequence[Ticket]) -> list[Ticket]:
-        """The tickets to analyse: new, edited since stored (subject, body, status), or
-        not yet received from this helpdesk. A webhook and a poll that bring the same
-        ticket unchanged bring nothing."""
+        """The tickets to analyse: new, with a subject or body edited since stored (a
+        customer's reply), or not yet received from this helpdesk. A webhook and a poll
+        that bring the same text bring nothing; a change of status alone neither."""
         if not tickets:
             return []
         t, w = schema.tickets, schema.write_backs
         ids = list({ticket.ticket_id for ticket in tickets})
         query = (
-            select(t.c.ticket_id, t.c.subject, t.c.body, t.c.status, w.c.ticket_id.label("ours"))
-            .select_from(
-                t.outerjoin(w, and_(w.c.ticket_id == t.c.ticket_id, w.c.helpdesk == helpdesk))
-            )
+            select(t.c.ticket_id, t.c.subject, t.c.body)
+            .select_from(t.join(w, and_(w.c.ticket_id == t.c.ticket_id, w.c.helpdesk == helpdesk)))
             .where(t.c.ticket_id.in_(ids))
         )
         with store_errors("read the received tickets"):
             async with self._engine.connect() as connection:
-                stored = {
-                    row.ticket_id: (row.subject, row.body, row.status, row.ours)
+                known = {
+                    (row.ticket_id, row.subject, row.body)
                     for row in await connection.execute(query)
                 }
         found: list[Ticket] = []
-        seen: set[tuple[str, str, str, str]] = set()
         for ticket in tickets:
-            key = (ticket.ticket_id, ticket.subject, ticket.body, ticket.status)
-            known = stored.get(ticket.ticket_id)
-            if key in seen or (known is not None and known[3] is not None and known[:3] == key[1:]):
-                continue
-            seen.add(key)
-            found.append(ticket)
+            key = (ticket.ticket_id, ticket.subject, ticket.body)
+            if key not in known:
+                known.add(key)
+                found.append(ticket)
         return found
 
     async def receive(self, helpdesk: str, tickets: Sequence[Ticket]) -> None:

@@ -1,5 +1,6 @@
 """The screen's rules without a browser: sign-in attempts limited, pages behind sign-in,
-the reviewer role, and a stale draft sent back with the reason."""
+the reviewer role, a stale draft sent back with the reason, and sessions that end on
+the server (a copy of the cookie is refused after signing out)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.api.conftest import PASSWORD, Api, served_api
+from typer.testing import CliRunner
 
+from supporter.cli.app import app
 from supporter.domain.people import Role
 from supporter.web import screen
+from supporter.web.app import SESSION_COOKIE
 from supporter.web.signin import SignInLimiter
 
 
@@ -126,3 +130,61 @@ async def test_a_stale_draft_goes_back_to_the_ticket_with_the_reason(api: Api) -
     page = await api.client.get(answer.headers["location"])
     assert "changed since it was read" in page.text
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+def replaying(api: Api, cookie: str) -> httpx.AsyncClient:
+    """Another client sending a copy of a session cookie (a stolen one, a proxy's)."""
+    client = api.another_client()
+    client.cookies.set(SESSION_COOKIE, cookie)
+    return client
+
+
+async def refused(client: httpx.AsyncClient) -> None:
+    page = await client.get("/")
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login"
+    assert (await client.get("/api/v1/tickets")).status_code == 401
+
+
+async def test_a_copy_of_the_cookie_is_refused_once_its_session_signed_out(api: Api) -> None:
+    assert (await sign_in(api.client, "rui", PASSWORD)).status_code == 303
+    copied = api.client.cookies[SESSION_COOKIE]
+    async with replaying(api, copied) as thief:
+        assert (await thief.get("/")).status_code == 200
+        assert (await thief.get("/api/v1/tickets")).status_code == 200
+        token = await csrf(api.client, "/")
+        signed_out = await api.client.post("/logout", data={"csrf_token": token})
+        assert signed_out.headers["location"] == "/login"
+        await refused(thief)
+
+
+async def test_a_new_password_ends_the_users_sessions(api: Api, tmp_path: Path) -> None:
+    await sign_in(api.client, "rui", PASSWORD)
+    copied = api.client.cookies[SESSION_COOKIE]
+    async with api.another_client() as other:
+        await sign_in(other, "ivo", PASSWORD)
+        changed = await asyncio.to_thread(
+            CliRunner().invoke,
+            app,
+            ["users", "password", "rui", "--password-stdin", "--db", str(tmp_path / "s.db")],
+            input="another long password\n",
+        )
+        assert changed.exit_code == 0, changed.output
+        async with replaying(api, copied) as thief:
+            await refused(thief)
+        await refused(api.client)
+        # Another user's session goes on.
+        assert (await other.get("/api/v1/tickets")).status_code == 403
+    assert (await sign_in(api.client, "rui", "another long password")).status_code == 303
+    assert (await api.client.get("/")).status_code == 200
+
+
+async def test_a_session_past_its_max_age_is_refused_though_its_cookie_is_still_signed(
+    api: Api,
+) -> None:
+    # The cookie's own signature stays valid for hours; the session's row ends now.
+    api.served.services.session_max_age = 1
+    await sign_in(api.client, "rui", PASSWORD)
+    assert (await api.client.get("/")).status_code == 200
+    await asyncio.sleep(1.1)
+    await refused(api.client)

@@ -20,6 +20,9 @@ from supporter.api.services import Services
 from supporter.domain.people import Principal, Role
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The session cookie's key for the session id: the store says whose it is and whether
+# it has ended (`SqlAccounts.session_principal`).
+SESSION_ID = "sid"
 CSRF_HEADER = "X-CSRF-Token"
 # Declared so that the OpenAPI document shows the scheme; a missing or malformed header
 # is answered by `require` (401), not by FastAPI's own 403.
@@ -53,10 +56,10 @@ async def principal(
     """The token's or the session's owner; None when the request proves neither."""
     if credentials is not None:
         return await services(request).accounts.token_principal(credentials.credentials)
-    name = request.session.get("user")
-    if not isinstance(name, str):
+    session_id = request.session.get(SESSION_ID)
+    if not isinstance(session_id, str):
         return None
-    return await services(request).accounts.user(name)
+    return await services(request).accounts.session_principal(session_id)
 
 
 def unauthorized(detail: str = "sign in, or send a bearer token") -> HTTPException:

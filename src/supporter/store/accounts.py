@@ -1,10 +1,20 @@
-"""Users, API tokens and the session secret, in the shared store: every command and
-every replica of `supporter serve` sees the same ones.
+"""Users, API tokens, the review screen's sessions and the session secret, in the shared
+store: every command and every replica of `supporter serve` sees the same ones.
 
 Passwords are hashed with Argon2id (argon2-cffi's defaults, RFC 9106's second
 recommended profile; https://argon2-cffi.readthedocs.io/en/stable/api.html). A token
 is 256 random bits, so a plain SHA-256 of it is enough to store: nothing can be
 guessed from it, and checking it on every request costs nothing.
+
+A session is a row too, not only a signed cookie. A cookie that names its user is
+valid until it expires wherever a copy of it is (a proxy's log, a stolen laptop):
+signing out could only clear the browser's copy. The cookie holds a random session
+id instead, kept here as its SHA-256 like a token; signing out deletes the row, a
+new password deletes all of the user's rows, and a row ends `max_age` seconds after
+signing in whatever the cookie says. (A per-user counter bumped at sign-out would
+cost as little, but would sign the user out everywhere at once and still trust the
+cookie's own timestamp for the expiry.) A request costs what it did before: one
+lookup of the session's primary key joined to the user's.
 """
 
 from __future__ import annotations
@@ -12,12 +22,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Row, Select, Table, insert, select, update
+from sqlalchemy import Row, Select, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -43,9 +54,11 @@ def token_hash(token: str) -> str:
 
 
 class SqlAccounts:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] | None = None) -> None:
+        """`clock`: the time now (aware), for tests of session expiry."""
         self._engine = engine
         self._insert = dialect_insert(engine)
+        self._clock = clock or _now
 
     async def add_user(self, name: str, password: str, role: Role) -> None:
         """Raises NameTaken when the name is in use."""
@@ -54,14 +67,18 @@ class SqlAccounts:
         await self._add(schema.users, row, f"a user named {name!r} exists already")
 
     async def set_password(self, name: str, password: str) -> bool:
-        """False when there is no such user."""
+        """False when there is no such user. Every session of the user ends: whoever
+        knew the old password may have signed in with it."""
         hashed = await asyncio.to_thread(_hasher.hash, password)
-        statement = (
-            update(schema.users).where(schema.users.c.name == name).values(password_hash=hashed)
+        users, sessions = schema.users, schema.sessions
+        statement = update(users).where(users.c.name == name).values(password_hash=hashed)
+        signed_in = delete(sessions).where(
+            sessions.c.user_id.in_(select(users.c.user_id).where(users.c.name == name))
         )
         try:
             async with self._engine.begin() as connection:
                 changed = (await connection.execute(statement)).rowcount
+                await connection.execute(signed_in)
         except DATABASE_ERRORS as error:
             raise StoreError(f"could not change the password: {describe_error(error)}") from error
         return bool(changed)
@@ -81,11 +98,46 @@ class SqlAccounts:
             return None
         return Principal(name=name, role=Role(row.role), kind="user")
 
-    async def user(self, name: str) -> Principal | None:
-        """The user of that name as they are now (a session names its user only)."""
-        query = select(schema.users.c.role).where(schema.users.c.name == name)
-        row = await self._first(query, "read a user")
-        return None if row is None else Principal(name=name, role=Role(row.role), kind="user")
+    async def start_session(self, name: str, max_age: int) -> str:
+        """A new session of the user (signed in just now), valid for `max_age` seconds: its
+        id, for the cookie only. Sessions that ended on their own are cleared out here."""
+        session_id = secrets.token_urlsafe(32)
+        now = self._clock()
+        users, sessions = schema.users, schema.sessions
+        user_id = select(users.c.user_id).where(users.c.name == name).scalar_subquery()
+        row = {
+            "session_hash": token_hash(session_id),
+            "user_id": user_id,
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=max_age),
+        }
+        with store_errors("start a session"):
+            async with self._engine.begin() as connection:
+                await connection.execute(delete(sessions).where(sessions.c.expires_at <= now))
+                await connection.execute(insert(sessions).values(**row))
+        return session_id
+
+    async def session_principal(self, session_id: str) -> Principal | None:
+        """The user of a session that has not ended, as they are now; None otherwise."""
+        users, sessions = schema.users, schema.sessions
+        query = (
+            select(users.c.name, users.c.role)
+            .select_from(sessions.join(users, users.c.user_id == sessions.c.user_id))
+            .where(
+                sessions.c.session_hash == token_hash(session_id),
+                sessions.c.expires_at > self._clock(),
+            )
+        )
+        row = await self._first(query, "check a session")
+        return None if row is None else Principal(name=row.name, role=Role(row.role), kind="user")
+
+    async def end_session(self, session_id: str) -> None:
+        """Sign out: every copy of the session's cookie stops working."""
+        sessions = schema.sessions
+        statement = delete(sessions).where(sessions.c.session_hash == token_hash(session_id))
+        with store_errors("end a session"):
+            async with self._engine.begin() as connection:
+                await connection.execute(statement)
 
     async def create_token(self, name: str, role: Role) -> str:
         """A new bearer token, returned once: only its hash is kept."""

@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 metadata = MetaData()
 
@@ -216,6 +216,18 @@ review_states = Table(
     Column("review_id", Integer, nullable=False),
     Column("action", String(16), nullable=False),
     Column("draft_version", String(32), nullable=False),
+)
+
+# Signed-in sessions of the review screen, by the SHA-256 of the id their cookie holds
+# (as tokens are kept): signing out, a new password or the end of `expires_at` deletes
+# or ends the row, and with it every copy of the cookie, on every replica of `serve`.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("user_id", Integer, nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 # Values made once and shared by every replica of `serve` (the session-signing key).

@@ -1,8 +1,10 @@
 """The application `supporter serve` runs: the review screen at /, the API at /api/v1,
 the probes and metrics, behind signed session cookies and strict security headers.
 
-Sessions are Starlette's signed cookies (itsdangerous; the session holds the user's
-name and the CSRF token, nothing else): https://www.starlette.io/middleware/#sessionmiddleware
+Sessions are Starlette's signed cookies (itsdangerous; the session holds a session id
+and the CSRF token, nothing else): https://www.starlette.io/middleware/#sessionmiddleware
+The id is checked against the store's sessions on every request, so signing out ends
+every copy of the cookie (`store/accounts.py`).
 """
 
 from __future__ import annotations

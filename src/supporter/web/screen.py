@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from supporter.api.auth import csrf_ok, csrf_token, principal, services
+from supporter.api.auth import SESSION_ID, csrf_ok, csrf_token, principal, services
 from supporter.api.schemas import ReviewIn
 from supporter.api.services import Services
 from supporter.api.tickets import record_review, review_of, ticket_out
@@ -79,13 +79,19 @@ async def login(
     limiter.succeeded(*keys)
     # A fresh session: nothing from before signing in carries over (session fixation).
     request.session.clear()
-    request.session["user"] = who.name
+    request.session[SESSION_ID] = await using.accounts.start_session(
+        who.name, using.session_max_age
+    )
     return RedirectResponse("/", status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/logout")
-async def logout(request: Request, csrf_token: Annotated[str, Form()]) -> Response:
+async def logout(request: Request, using: Using, csrf_token: Annotated[str, Form()]) -> Response:
     _checked_form(request, csrf_token)
+    # Ended in the store, not only in this browser: a copy of the cookie is refused too.
+    session_id = request.session.get(SESSION_ID)
+    if isinstance(session_id, str):
+        await using.accounts.end_session(session_id)
     request.session.clear()
     return RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
 

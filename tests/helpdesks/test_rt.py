@@ -5,6 +5,12 @@ customer's mail would make them; the connector acts as the `supporter` user."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -40,11 +46,14 @@ from supporter.testing.rt import (
     READER_USER,
     ROOT_PASSWORD,
     ROOT_USER,
+    SERVE_QUEUE,
     SUPPORTER_PASSWORD,
     SUPPORTER_USER,
     TAGS_FIELD,
     RTServer,
 )
+from supporter.testing.serve import SUPPORTER
+from supporter.testing.tansu import free_port
 from supporter.transactions.sql import SqlTransactionIndex
 
 WRONG_PASSWORD = "not-the-password-4c1d"
@@ -707,3 +716,101 @@ async def test_a_restart_resumes_polling_from_the_stored_cursor(
 
     assert [t.ticket_id for t in page.tickets] == [first_ticket]
     assert [t.ticket_id for t in resumed.tickets] == [second_ticket]
+
+
+# -- supporter serve: polled, commented, killed and started again ------------------------------
+
+
+@contextlib.contextmanager
+def serving(rt_server: RTServer, folder: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`supporter serve --helpdesk rt --write-back note` polling the serve queue every
+    second, on the store in `folder`; the caller may kill it."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "SUPPORTER_RT_URL": rt_server.url,
+        "SUPPORTER_RT_TOKEN": rt_server.template.token,
+        "SUPPORTER_RT_QUEUE": SERVE_QUEUE,
+    }
+    command = [*SUPPORTER, "serve", "--port", str(port), "--db", str(folder / "store.db")]
+    options = ["--helpdesk", "rt", "--write-back", "note", "--poll-interval", "1"]
+    with (folder / "serve.log").open("ab") as log:
+        process = subprocess.Popen(
+            [*command, *options], cwd=folder, env=environment, stdout=log, stderr=log
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while not _healthy(port):
+            assert process.poll() is None, (folder / "serve.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "supporter serve did not start"
+            time.sleep(0.2)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait_for(what: str, done: Callable[[], bool], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"waited {timeout:g} s for {what}"
+        time.sleep(0.5)
+
+
+def _cursor(folder: Path) -> dict[str, Any] | None:
+    async def read() -> str | None:
+        store = await SqlStore.open(sqlite_url(folder / "store.db"))
+        try:
+            return await SqlHelpdeskState(store.engine).cursor("rt")
+        finally:
+            await store.close()
+
+    cursor = asyncio.run(read())
+    return None if cursor is None else dict(json.loads(cursor))
+
+
+def test_serve_comments_each_ticket_once_across_a_kill_and_a_restart(
+    rt_server: RTServer, admin: Admin, tmp_path: Path
+) -> None:
+    requesters = [f"erin-{uuid.uuid4().hex[:6]}@example.com" for _ in range(2)]
+    tickets = [
+        admin.create(
+            subject(), "I was charged twice for order 1234.", requestor=r, queue=SERVE_QUEUE
+        )
+        for r in requesters
+    ]
+
+    def ours(ticket_id: str) -> list[dict[str, Any]]:
+        return [c for c in admin.comments(ticket_id) if c["Creator"]["id"] == SUPPORTER_USER]
+
+    with serving(rt_server, tmp_path) as first:
+        _wait_for("a comment on each ticket", lambda: all(ours(t) for t in tickets))
+        first.kill()  # no shutdown: whatever was in flight stays as it was
+        first.wait()
+
+    # The customer writes again: the restarted process polls the ticket once more.
+    admin.comment(tickets[0], "Any news?")
+    changed = admin.ticket(tickets[0])["LastUpdated"]
+    with serving(rt_server, tmp_path):
+        _wait_for(
+            "the poll to pass the customer's new message",
+            lambda: (
+                (cursor := _cursor(tmp_path)) is not None
+                and cursor["updated"] >= datetime.fromisoformat(changed).isoformat()
+            ),
+        )
+        time.sleep(3)  # a few more polls and write-backs, had there been any
+
+    for ticket_id, requester in zip(tickets, requesters, strict=True):
+        assert len(ours(ticket_id)) == 1
+        assert admin.custom_field(ticket_id, CATEGORY_FIELD) != []
+        assert "Correspond" not in [t["Type"] for t in admin.history(ticket_id)]
+        assert admin.mail_to(requester) == 1  # RT's autoreply on create, nothing after

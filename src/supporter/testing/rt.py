@@ -4,11 +4,11 @@
 Initialising RT's database takes about 10-20 s, so it is done once (`RTTemplate`):
 RT's own schema and data, then what a Supporter installation needs, as an RT
 administrator would set it up (`INITIAL_DATA`, RT's initialdata format): the
-category and tags custom fields on the General queue, and a `supporter` user with
-the rights the connector needs (on every queue, so a test may make a queue of
-its own) and an API token, and a `reader` user who may only look at General. Each server
-(`RTServer`) copies that database and starts `rt-server` on a free loopback port
-in a few seconds.
+category and tags custom fields on General and on a second queue, a `supporter`
+user with the rights the connector needs (on every queue, so a test may make a
+queue of its own) and an API token, and a `reader` user who may only look at
+General. Each server (`RTServer`) copies that database and starts `rt-server` on a
+free loopback port in a few seconds.
 
 Outgoing mail goes nowhere: RT pipes it to a script that appends it to the
 server's `outbox` file, so a test can read what RT would have mailed.
@@ -43,6 +43,8 @@ SUPPORTER_USER, SUPPORTER_PASSWORD = "supporter", "supporter-test-password"
 READER_USER, READER_PASSWORD = "reader", "reader-test-password"
 """A user who may see the queue's tickets but not comment or change them."""
 QUEUE = "General"
+SERVE_QUEUE = "Supporter serve"
+"""A queue set up like General, for a `supporter serve` of a test's own to poll."""
 CATEGORY_FIELD = "Supporter category"
 CATEGORY_PATTERN = "^[a-z_]+$"
 """The category field takes Supporter's category names only, as a team may set it up."""
@@ -59,13 +61,14 @@ SUPPORTER_RIGHTS = (
 )
 
 INITIAL_DATA = f"""
+@Queues = ({{ Name => '{SERVE_QUEUE}' }});
 @CustomFields = (
     {{ Name => '{CATEGORY_FIELD}', Type => 'FreeformSingle',
-       LookupType => 'RT::Queue-RT::Ticket', ApplyTo => ['{QUEUE}'],
+       LookupType => 'RT::Queue-RT::Ticket', ApplyTo => ['{QUEUE}', '{SERVE_QUEUE}'],
        Pattern => '{CATEGORY_PATTERN}',
        Description => 'What Supporter made of the ticket' }},
     {{ Name => '{TAGS_FIELD}', Type => 'FreeformMultiple',
-       LookupType => 'RT::Queue-RT::Ticket', ApplyTo => ['{QUEUE}'],
+       LookupType => 'RT::Queue-RT::Ticket', ApplyTo => ['{QUEUE}', '{SERVE_QUEUE}'],
        Description => 'Labels Supporter added' }},
 );
 @Users = (

@@ -257,12 +257,14 @@ async def test_a_poll_leaves_out_tickets_last_updated_before_since(
     rt_server: RTServer, admin: Admin
 ) -> None:
     """RT reads an absolute TicketSQL date in its own time zone (US/Eastern unless set):
-    the relative query still draws the line at `since`, to the second."""
+    the relative query still draws the line at `since`, to the second RT keeps (a
+    ticket updated in `since`'s own second is in)."""
     queue = admin.queue()
     before = admin.create(subject(), queue=queue)
     await asyncio.sleep(2)
-    since = datetime.now(UTC)
     after = admin.create(subject(), queue=queue)
+    updated = datetime.fromisoformat(admin.ticket(after)["LastUpdated"])
+    since = updated + timedelta(milliseconds=900)
     connector = RequestTracker(settings(rt_server, queue=queue))
     try:
         page = await connector.poll(None, since=since)

@@ -626,7 +626,8 @@ _Key = tuple[datetime, int]
 def _read_cursor(cursor: str | None, since: datetime) -> _Key:
     """The newest (LastUpdated, id) handed over; the first poll starts at `since`."""
     if cursor is None:
-        return since.astimezone(UTC), 0
+        # RT keeps whole seconds: a ticket updated later in `since`'s second reads as at it.
+        return since.astimezone(UTC).replace(microsecond=0), 0
     try:
         state = json.loads(cursor)
         return datetime.fromisoformat(state["updated"]).astimezone(UTC), int(state["id"])

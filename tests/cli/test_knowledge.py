@@ -105,3 +105,46 @@ def test_with_a_postgresql_store_the_index_is_tables_in_its_database(
     local = runner.invoke(app, ["knowledge", "index", "help-center", "--index", "local.db"])
     assert local.exit_code == 0, local.output
     assert (workdir / "local.db").is_file()
+
+
+@pytest.fixture
+def concept_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """all-MiniLM-L6-v2 played by the small deterministic encoder of the fusion tests."""
+    from tests.knowledge.test_fused import ConceptEncoder
+
+    from supporter.classifier.encoders import ENCODERS
+    from supporter.classifier.metadata import MINILM
+
+    monkeypatch.setitem(ENCODERS, MINILM, ConceptEncoder)
+
+
+@pytest.mark.usefixtures("concept_encoder")
+def test_embeddings_are_computed_once_and_searched(workdir: Path) -> None:
+    plain = runner.invoke(app, ["knowledge", "index", "help-center"])
+    assert plain.exit_code == 0, plain.output
+    refused = runner.invoke(app, ["knowledge", "search", "Geld zurück", "--embeddings"])
+    assert refused.exit_code == 2
+    assert "run `supporter knowledge index --embeddings FOLDER` first" in refused.output
+    first = runner.invoke(app, ["knowledge", "index", "help-center", "--embeddings"])
+    assert first.exit_code == 0, first.output
+    assert "2 unchanged (2 passages, 2 embedded)" in first.output
+    again = runner.invoke(app, ["knowledge", "index", "help-center", "--embeddings"])
+    assert "(2 passages)" in again.output
+    found = runner.invoke(
+        app, ["knowledge", "search", "Geld zurück", "--language", "de", "--embeddings"]
+    )
+    assert found.exit_code == 0, found.output
+    assert "1. erstattung#1" in found.output
+
+
+def test_embeddings_without_the_extra_say_what_to_install(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    # A missing library fails its import as this does.
+    monkeypatch.setitem(sys.modules, "supporter.knowledge.fused", None)
+    result = runner.invoke(app, ["knowledge", "index", "help-center", "--embeddings"])
+    assert result.exit_code == 2
+    assert "pip install 'supporter[embeddings]'" in result.output
+    assert not (workdir / "supporter-knowledge.db-wal").exists()

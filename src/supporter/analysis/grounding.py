@@ -398,7 +398,7 @@ def _id_problems(
 
 # A card number has at least 13 digits, at most one space or dash apart: without such a run
 # the (slower) masking check cannot find one.
-_MAYBE_CARD = re.compile(r"(?=\d)\d(?:[ -]?\d){12}")
+_MAYBE_CARD = re.compile(r"\d(?:[ -]?\d){12}")
 
 
 def check_reply(

@@ -50,14 +50,18 @@ _CURRENCY_WORD = r"(?i:dollars?|bucks|euros?|pounds?|quid)\b"
 _SUFFIX = rf"\s?(?:(?P<code>{_CODE})\b|(?P<symbol>{_SUFFIX_SYMBOL})|(?P<word>{_CURRENCY_WORD}))"
 # Grouped thousands ("1,234.56", "1.234,56", "1 234,56" with a no-break space) or plain;
 # a plain space groups thousands only right before a currency.
-_NUMBER = (
-    rf"\d{{1,3}}(?: \d{{3}})+(?:[.,]\d{{1,2}})?(?={_SUFFIX})"
-    r"|\d{1,3}(?:[,.\u00a0\u202f']\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+# Each form after its first digit, which the pattern below matches on its own.
+_NUMBER_AFTER_FIRST_DIGIT = (
+    rf"\d{{0,2}}(?: \d{{3}})+(?:[.,]\d{{1,2}})?(?={_SUFFIX})"
+    r"|\d{0,2}(?:[,.\u00a0\u202f']\d{3})+(?:[.,]\d{1,2})?|\d*(?:[.,]\d{1,2})?"
 )
-# Numbers are found first and their currency read around them: a pattern that starts with
-# "(?=\d)" lets the regex engine skip to digits instead of trying every position. A number
-# inside an id ("tx_49"), a date ("03-05", "05.03.2024") or a fraction is no amount.
-_NUMBER_IN_TEXT = re.compile(rf"(?=\d)(?<![\d_.,/])(?<!\d-)(?:{_NUMBER})(?!\d|[.,]\d)")
+# Numbers are found first and their currency read around them. The pattern starts with a
+# digit, so the regex engine skips to digits instead of trying every position (a
+# lookaround first would not let it); what precedes that digit is checked after it. A
+# number inside an id ("tx_49"), a date ("03-05", "05.03.2024") or a fraction is no amount.
+_NUMBER_IN_TEXT = re.compile(
+    rf"\d(?<![\d_.,/]\d)(?<!\d-\d)(?:{_NUMBER_AFTER_FIRST_DIGIT})(?!\d|[.,]\d)"
+)
 _PREFIX_CURRENCY = re.compile(rf"(?:(?P<symbol>{_PREFIX_SYMBOL})|\b(?P<code>{_CODE}))\s?$")
 _PREFIX_REACH = 5  # "US$ " or "USD " and one character to see a word boundary
 _SUFFIX_CURRENCY = re.compile(_SUFFIX)
@@ -165,9 +169,10 @@ _NUMERIC_DATE = re.compile(
     r"|(?P<first>\d{1,2})(?P<sep2>[-/.])(?P<second>\d{1,2})(?P=sep2)(?P<last>\d{4}|\d{2}))"
     r"(?!\d|[-/.]\d)"
 )
-# Dates with a month name are found from their day number (a digit-led pattern is fast to
-# scan for); the month word is then read just before ("March 5") or after ("5 March") it.
-_DAY_NUMBER = re.compile(r"(?=\d)(?<![\w.,/:-])\d{1,2}(?!\d|[.,/:-]\d)")
+# Dates with a month name are found from their day number (a pattern that starts with a
+# digit is fast to scan for: what precedes the digit is checked after it); the month word
+# is then read just before ("March 5") or after ("5 March") it.
+_DAY_NUMBER = re.compile(r"\d(?<![\w.,/:-]\d)\d?(?!\d|[.,/:-]\d)")
 _MONTH_BEFORE_DAY = re.compile(r"\b([^\W\d_]{3,10})\.?\s+$")
 _MONTH_WORD_REACH = 12  # the longest month name, a dot and a space
 _YEAR_AFTER_DAY = re.compile(r"(?:st|nd|rd|th)?\b(?:,?\s+(\d{4})\b)?")

@@ -116,3 +116,13 @@ def test_a_payment_handed_over_without_any_shared_key_counts_as_the_customers() 
     assert matched_by(ticket("hello"), payment(), Quoted.in_ticket(ticket("hello"))) is (
         MatchedBy.CUSTOMER_ID
     )
+
+
+def test_quoted_references_are_a_fresh_list_each_time() -> None:
+    # The search is remembered for the next stages: what one caller does with its list
+    # must not change what the next one gets.
+    text = "Order #10042 was charged twice, see ch_3MmlLrLkdIwHu7ix0snN2B5a"
+    first = quoted_references(text)
+    first.append("tampered")
+    first.remove("10042")
+    assert quoted_references(text) == ["ch_3MmlLrLkdIwHu7ix0snN2B5a", "10042"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -132,10 +133,26 @@ def run_traced(service: str, main: Coroutine[Any, Any, T]) -> T:
     except ConfigError:
         main.close()
         raise
+    collect_less()
     try:
         return asyncio.run(main)
     finally:
         tracing.shutdown(provider)
+
+
+# Young objects the cycle collector looks at once it runs: a message's hop makes
+# hundreds, nearly all freed at once by reference counting.
+_YOUNG_OBJECTS = 10_000
+
+
+def collect_less() -> None:
+    """Spare the cycle collector work it need not do (it took about 15 % of the CPU
+    time of `supporter run` on 10,000 tickets): what the imports made (some 120,000
+    objects: schemas, types, modules) lives as long as the process, so it is frozen out
+    of the collector's view instead of walked on every full collection; and the
+    collector runs every 10,000 new objects instead of every 700."""
+    gc.freeze()
+    gc.set_threshold(_YOUNG_OBJECTS, *gc.get_threshold()[1:])
 
 
 def setup_logging(verbose: bool, log_format: LogFormat = "console") -> None:

@@ -9,7 +9,10 @@ database, with the default settings (offline provider, in-memory broker, SQLite)
 exported over OTLP/HTTP to a receiver in this process (what a collector gets).
 `--knowledge off on` runs each size without and with the sample help center
 (`supporter sample-data --knowledge`, `supporter run --knowledge`; its indexing,
-a fraction of a second, is inside the wall time).
+a fraction of a second, is inside the wall time). `--knowledge fused` adds
+`--knowledge-embeddings` (needs supporter[embeddings]); the passages are embedded
+before the timed run (`supporter knowledge index --embeddings`), loading the model
+is inside it.
 
 `--code OLD NEW` compares versions of the code on one machine in one sitting: each
 case runs once per checkout (`PYTHONPATH=<checkout>/src`, e.g. made with `git
@@ -35,11 +38,12 @@ from pathlib import Path
 from supporter.testing.otlp import OtlpReceiver
 
 _runs = itertools.count()
+_SUPPORTER = [sys.executable, "-m", "supporter"]
 
 
 def sample(size: int, workdir: Path, knowledge: str) -> Path:
     """The sample data of `size` tickets (written once per size and help center)."""
-    data = workdir / f"data-{size}-{knowledge}"
+    data = workdir / f"data-{size}-{'off' if knowledge == 'off' else 'on'}"
     if not data.exists():
         subprocess.run(
             [
@@ -51,7 +55,7 @@ def sample(size: int, workdir: Path, knowledge: str) -> Path:
                 str(size),
                 "--out",
                 str(data),
-                *(["--knowledge"] if knowledge == "on" else []),
+                *([] if knowledge == "off" else ["--knowledge"]),
             ],
             check=True,
             capture_output=True,
@@ -65,6 +69,14 @@ def measure(
     data = sample(size, workdir, knowledge)
     run = f"{size}-{tracing}-{knowledge}-{next(_runs)}"
     out = workdir / f"results-{run}.jsonl"
+    db = workdir / f"run-{run}.db"
+    if knowledge == "fused":
+        index = [*_SUPPORTER, "knowledge", "index", str(data / "help-center"), "--embeddings"]
+        subprocess.run(
+            [*index, "--db", str(db)],
+            check=True,
+            capture_output=True,
+        )
     command = [
         sys.executable,
         "-m",
@@ -76,12 +88,13 @@ def measure(
         "--transactions",
         str(data / "transactions.csv"),
         "--db",
-        str(workdir / f"run-{run}.db"),
+        str(db),
         "--out",
         str(out),
         "--rejects",
         str(workdir / f"rejects-{run}.jsonl"),
-        *(["--knowledge", str(data / "help-center")] if knowledge == "on" else []),
+        *([] if knowledge == "off" else ["--knowledge", str(data / "help-center")]),
+        *(["--knowledge-embeddings"] if knowledge == "fused" else []),
     ]
     environ = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
     if code is not None:
@@ -123,7 +136,11 @@ def main() -> None:
         "--tracing", nargs="+", choices=("off", "otlp"), default=["off"], help="trace modes"
     )
     parser.add_argument(
-        "--knowledge", nargs="+", choices=("off", "on"), default=["off"], help="help center"
+        "--knowledge",
+        nargs="+",
+        choices=("off", "on", "fused"),
+        default=["off"],
+        help="help center (fused: with embeddings)",
     )
     parser.add_argument(
         "--code",

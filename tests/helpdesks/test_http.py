@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -16,7 +17,7 @@ from aiohttp import web
 
 from supporter.domain.errors import FatalError, PermanentError
 from supporter.helpdesks.base import HelpdeskUnavailable, RateLimit
-from supporter.helpdesks.http import HelpdeskHTTP, retry_after_seconds
+from supporter.helpdesks.http import EndpointLimit, HelpdeskHTTP, retry_after_seconds
 from supporter.testing.aiohttp_site import bind
 
 SECRET = "s3cr3t-token-value"
@@ -156,6 +157,33 @@ async def test_a_request_that_counts_as_several_is_spaced_as_several(server: Ser
         await http.aclose()
     # Two units each at ten a second: 200 ms apart, not 100.
     assert server.arrivals[-1] - server.arrivals[0] >= 0.38
+
+
+async def test_an_endpoint_s_own_limit_keeps_the_account_s_spacing(server: Server) -> None:
+    http = client(server.url, requests=10, per_seconds=1.0)
+    updates = EndpointLimit(120)  # two a second
+    try:
+        await http.request("PUT", "/u/1", endpoint=updates)
+        await http.request("PUT", "/u/2", endpoint=updates)
+        await http.request("GET", "/r/1")
+    finally:
+        await http.aclose()
+    first, second, read = server.arrivals
+    assert second - first >= 0.45  # the endpoint's two a second (less timer jitter)
+    # Sent late for the endpoint, the update still holds the next request back by the
+    # account's spacing (not sent at once for a turn that came while it waited).
+    assert read - second >= 0.09
+
+
+async def test_requests_to_an_endpoint_sent_together_go_at_its_pace(server: Server) -> None:
+    http = client(server.url, requests=10, per_seconds=1.0)
+    updates = EndpointLimit(120)
+    try:
+        await asyncio.gather(*(http.request("PUT", f"/u/{n}", endpoint=updates) for n in range(3)))
+    finally:
+        await http.aclose()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(server.arrivals)]
+    assert min(gaps) >= 0.45
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])

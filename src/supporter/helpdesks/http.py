@@ -17,9 +17,11 @@ and the status, never a header, a query string or a credential.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import logging
 import math
+import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
@@ -39,6 +41,33 @@ _DEFAULT_RETRY_AFTER: Final = 6.0
 # The vendor's error text in our messages is cut here: enough to say what was
 # wrong, too short to carry a ticket's text along.
 _ERROR_TEXT_LIMIT: Final = 200
+
+
+class EndpointLimit:
+    """An endpoint's limit of its own under the account's (Freshdesk's ticket updates).
+
+    A request takes the endpoint's turn first, so waiting for it holds no account turn
+    back; then, at the account's turn, it keeps the endpoint's spacing from the last
+    request actually sent there (a wait in the account's queue can bring two close).
+    """
+
+    def __init__(self, per_minute: int) -> None:
+        self._turns = RateLimiter(rpm=per_minute, tpm=None, concurrency=64)
+        self._spacing = 60.0 / per_minute
+        self._last_sent = -math.inf
+
+    async def turn(self) -> None:
+        async with self._turns.slot():
+            pass
+
+    async def keep_distance(self) -> float:
+        """Wait until the endpoint's spacing since its last request has passed; the wait."""
+        now = time.monotonic()
+        # Reserved before any await: requests in the account's slots at once line up.
+        self._last_sent = at = max(now, self._last_sent + self._spacing)
+        if at > now:
+            await asyncio.sleep(at - now)
+        return at - now
 
 
 class HelpdeskHTTP:
@@ -105,15 +134,23 @@ class HelpdeskHTTP:
         auth: httpx.Auth | None = None,
         allow: Collection[int] = (),
         cost: int = 1,
+        endpoint: EndpointLimit | None = None,
     ) -> httpx.Response:
         """Send one request under the pacing; the answer if it is a 2xx or 3xx, or has a
         status in `allow` (one the caller handles, such as a 409 conflict).
 
         `cost` is what the request counts against the limit, for helpdesks that count
-        some requests as more than one."""
+        some requests as more than one. `endpoint` is a limit of the endpoint's own under
+        the account's (see `EndpointLimit`)."""
         waited = 0.0
         while True:
+            if endpoint is not None:
+                await endpoint.turn()
             async with self._limiter.slot(cost):
+                if endpoint is not None:
+                    # Late for the endpoint (the account's turn came after a wait): the
+                    # account's later turns keep their distance from this request.
+                    self._limiter.postpone(await endpoint.keep_distance())
                 response = await self._send(method, path, params, json, data, headers, auth)
             self._heed_remaining(response.headers)
             if response.status_code != 429:

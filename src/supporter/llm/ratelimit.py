@@ -140,6 +140,14 @@ class RateLimiter:
         if seconds > 0:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
+    def postpone(self, seconds: float) -> None:
+        """A request went `seconds` after its turn (it waited for another limit meanwhile):
+        the turns after it move by as much, so they keep their distance from it."""
+        if seconds > 0:
+            for kind, at in self._next_at.items():
+                if at > -math.inf:
+                    self._next_at[kind] = at + seconds
+
     def observe_headers(self, headers: Mapping[str, str]) -> None:
         """Learn from the `x-ratelimit-limit-*`, `-remaining-*` and `-reset-*` response headers."""
         lowered = {key.lower(): value for key, value in headers.items()}

@@ -42,6 +42,7 @@ import hmac
 import html
 import json
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -65,10 +66,9 @@ from supporter.helpdesks.base import (
     WriteBackMode,
     WriteReceipt,
 )
-from supporter.helpdesks.http import HelpdeskHTTP
+from supporter.helpdesks.http import EndpointLimit, HelpdeskHTTP
 from supporter.helpdesks.notes import is_note_for, marked_note
 from supporter.helpdesks.registry import HelpdeskConfigError
-from supporter.llm.ratelimit import RateLimiter
 from supporter.sources.freshdesk import FreshdeskTicketSource
 from supporter.sources.helpdesk import BadField
 
@@ -101,6 +101,7 @@ _INCLUDE_CREDITS: Final = 2
 # `updated_since` may be exclusive: start a second early, skip what was seen.
 _OVERLAP: Final = timedelta(seconds=1)
 _REPLY_PREFIX: Final = "reply/"
+_ENDPOINT_SHARE: Final = 0.9
 # A conversation's source when it is a note (https://developers.freshdesk.com/api/#conversations).
 _NOTE_SOURCE: Final = 2
 
@@ -154,9 +155,12 @@ class Freshdesk:
             timeout=settings.timeout,
             remaining_header="x-ratelimit-remaining",
         )
-        # The endpoints' own limits, on top of the account's pacing in `_http`.
-        self._list_pacing = RateLimiter(rpm=self._plan.tickets_list, tpm=None, concurrency=1)
-        self._update_pacing = RateLimiter(rpm=self._plan.ticket_update, tpm=None, concurrency=4)
+        # The endpoints' own limits, on top of the account's pacing in `_http`. They bind
+        # less than the account's in a write-back (a ticket update is one call of three),
+        # so a margin costs nothing, and keeps a timer's jitter from meeting a 429.
+        plan = self._plan
+        self._list_pacing = _pacing(plan.tickets_list)
+        self._update_pacing = _pacing(plan.ticket_update)
         self._records = FreshdeskTicketSource("freshdesk-api")
 
     @property
@@ -234,13 +238,13 @@ class Freshdesk:
             "per_page": _PAGE_SIZE,
             "page": state.page,
         }
-        async with self._list_pacing.slot():
-            response = await self._http.request(
-                "GET",
-                "/api/v2/tickets",
-                params=params,
-                cost=1 + _INCLUDE_CREDITS * len(_LIST_INCLUDES),
-            )
+        response = await self._http.request(
+            "GET",
+            "/api/v2/tickets",
+            params=params,
+            cost=1 + _INCLUDE_CREDITS * len(_LIST_INCLUDES),
+            endpoint=self._list_pacing,
+        )
         records = _json_list(response)
         tickets = []
         for record in records:
@@ -315,8 +319,9 @@ class Freshdesk:
         if field is not None and custom.get(field) != draft.category:
             update["custom_fields"] = {field: draft.category}
         if update:
-            async with self._update_pacing.slot():
-                await self._http.json("PUT", f"/api/v2/tickets/{number}", json=update)
+            await self._http.json(
+                "PUT", f"/api/v2/tickets/{number}", json=update, endpoint=self._update_pacing
+            )
 
     async def _reply(self, number: str, body: str, previous: WriteReceipt | None) -> WriteReceipt:
         if previous is not None and (previous.note_id or "").startswith(_REPLY_PREFIX):
@@ -416,6 +421,10 @@ class _Cursor:
             if updated >= since
         }
         return _Cursor(since, 1, kept)
+
+
+def _pacing(per_minute: int) -> EndpointLimit:
+    return EndpointLimit(max(1, math.floor(per_minute * _ENDPOINT_SHARE)))
 
 
 def _limits(plan: PlanLimits, bought: int | None) -> PlanLimits:

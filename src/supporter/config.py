@@ -172,6 +172,13 @@ class Settings(BaseSettings):
     write_back: Literal["tags", "note", "after-review"] | None = None
     poll_interval: float = Field(default=60.0, ge=0)
     public_replies: bool = False
+    # `supporter serve`: tickets stuck in `received` (stored, then lost before their
+    # result) are sent again once their last publish is `resend_after` seconds old (and
+    # older than the oldest message waiting in a queue), checked every
+    # `resend_interval` seconds, at most `resend_limit` times each (0: never).
+    resend_after: float = Field(default=1800.0, ge=0)
+    resend_interval: float = Field(default=60.0, gt=0)
+    resend_limit: int = Field(default=3, ge=0)
     write_back_concurrency: int = Field(default=4, ge=1)
     # Each helpdesk's settings as `[helpdesks.<name>]` tables (`subdomain = "acme"`,
     # `token_file = "/run/secrets/zendesk"`); SUPPORTER_<NAME>_<FIELD> variables win.

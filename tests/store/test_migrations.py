@@ -81,6 +81,36 @@ async def test_every_migration_goes_down_and_up_again(url: str) -> None:
     assert await on(url, differences) == []
 
 
+async def test_tickets_stuck_in_received_are_taken_in_for_the_sweep(url: str) -> None:
+    def at_sessions_with_one_ticket_done(connection: Connection) -> None:
+        command.upgrade(migrations._config(connection), "0011")
+        for ticket_id in ("T1", "T2"):
+            row = TICKET.model_copy(update={"ticket_id": ticket_id}).model_dump()
+            connection.execute(schema.tickets.insert().values(row))
+        connection.execute(
+            schema.results.insert().values(
+                ticket_id="T1",
+                version="v1",
+                status="failed",
+                attempts=2,
+                record=RESULT.model_dump_json(),
+                updated_at=datetime.now(UTC),
+            )
+        )
+
+    await on(url, at_sessions_with_one_ticket_done)
+    await sql.upgrade(url)
+
+    def waiting(connection: Connection) -> list[Any]:
+        table = schema.ticket_publishes
+        query = table.select().with_only_columns(
+            table.c.ticket_id, table.c.published_at, table.c.resent
+        )
+        return [tuple(row) for row in connection.execute(query)]
+
+    assert await on(url, waiting) == [("T2", None, 0)]
+
+
 TICKET = Ticket(
     ticket_id="T1",
     customer_id="C1",

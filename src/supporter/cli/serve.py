@@ -23,11 +23,13 @@ from supporter.observability.metrics import Metrics
 from supporter.pipeline.helpdesk_intake import HelpdeskIntake, Poller, PollOptions, WebhookReceiver
 from supporter.pipeline.intake import TicketIntake
 from supporter.pipeline.orchestrator import Pipeline, RunReport, StageName
+from supporter.pipeline.resend import ResendOptions, ResendSweep
 from supporter.pipeline.stages import TICKETS
 from supporter.pipeline.stats import RunStats
 from supporter.pipeline.write_back import WRITE_BACK, WriteBackRoute, resend_unwritten
 from supporter.store.base import StoreError
 from supporter.store.helpdesks import SqlHelpdeskState
+from supporter.store.publishes import SqlTicketPublishes
 from supporter.store.sql import SqlStore
 
 # The web stack (FastAPI, uvicorn, Jinja, Argon2) is imported when `serve` runs: every
@@ -47,11 +49,15 @@ class Served:
     session_secret: str
     # The catch-up poll of the connected helpdesk (None: none, or webhooks only).
     poller: Poller | None = None
+    # Tickets stuck in `received`, sent again (None: not in this process).
+    resend: ResendSweep | None = None
 
     async def run(self) -> RunReport:
-        """The stages (and the helpdesk's poll, and the write-backs to send again)
-        until `pipeline.request_stop()`."""
+        """The stages (and the helpdesk's poll, the write-backs to send again, and the
+        sweep of tickets stuck in `received`) until `pipeline.request_stop()`."""
         helpers = [asyncio.create_task(self._resend_unwritten())]
+        if self.resend is not None:
+            helpers.append(asyncio.create_task(self.resend.run()))
         if self.poller is not None:
             helpers.append(asyncio.create_task(self.poller.run()))
         try:
@@ -146,7 +152,18 @@ async def open_served(
         helpdesk=link,
     )
     secret = settings.session_secret or await SqlAccounts(store.engine).session_secret()
-    return Served(services, pipeline, stages, secret, poller)
+    resend = ResendSweep(
+        SqlTicketPublishes(store.engine),
+        broker,
+        stats,
+        ResendOptions(
+            interval=settings.resend_interval,
+            after=settings.resend_after,
+            limit=settings.resend_limit,
+        ),
+        queues_outlive_process=not in_memory(settings),
+    )
+    return Served(services, pipeline, stages, secret, poller, resend)
 
 
 def _helpdesk_link(

@@ -295,6 +295,18 @@ class _RunCollector(Collector):
             value=stats.needs_human,
         )
         yield CounterMetricFamily(
+            "supporter_tickets_resent",
+            "Tickets stuck in received (stored, then lost before their result) that "
+            "`serve` sent into the pipeline again.",
+            value=stats.resent,
+        )
+        yield GaugeMetricFamily(
+            "supporter_tickets_resend_exhausted",
+            "Tickets sent again as often as allowed (resend_limit) and still without a "
+            "result, at the last sweep: for a person to look at.",
+            value=stats.resend_exhausted,
+        )
+        yield CounterMetricFamily(
             "supporter_tickets_grounding_failed",
             "Stored replies the grounding check did not pass (unsupported amount, date, id "
             "or a refund promise).",

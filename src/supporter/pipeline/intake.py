@@ -3,12 +3,14 @@
 A ticket is stored as received before it is published, and only when it was not
 stored already: posting the same ticket again changes nothing. When the broker
 cannot take it, it is taken back out of the store, so that posting it again
-later is not mistaken for a repeat.
+later is not mistaken for a repeat. What was published is recorded (the message id,
+the time): a ticket stored but lost before its result is sent again from there
+(`pipeline/resend.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,6 +27,8 @@ class TicketInbox(Protocol):
     async def add_tickets(self, tickets: Sequence[Ticket]) -> list[Ticket]: ...
 
     async def forget_tickets(self, ticket_ids: Sequence[str]) -> None: ...
+
+    async def published(self, messages: Mapping[str, str]) -> None: ...
 
 
 @dataclass
@@ -47,13 +51,18 @@ class TicketIntake:
         added = await self._store.add_tickets(wanted)
         fresh = {ticket.ticket_id for ticket in added}
         intake.duplicates = [t.ticket_id for t in wanted if t.ticket_id not in fresh]
-        for position, ticket in enumerate(added):
-            try:
-                # Without transactions: the analyze stage looks them up in the store.
-                message = TicketMessage(ticket=ticket, transactions=None)
-                await publish_ticket(self._broker, TICKETS, message, "api")
-            except BaseException:  # a cancellation too: a ticket kept but never sent is lost
-                await self._store.forget_tickets([t.ticket_id for t in added[position:]])
-                raise
-            intake.accepted.append(ticket.ticket_id)
+        sent: dict[str, str] = {}
+        try:
+            for position, ticket in enumerate(added):
+                try:
+                    # Without transactions: the analyze stage looks them up in the store.
+                    message = TicketMessage(ticket=ticket, transactions=None)
+                    await publish_ticket(self._broker, TICKETS, message, "api")
+                except BaseException:  # a cancellation too: a ticket kept but never sent is lost
+                    await self._store.forget_tickets([t.ticket_id for t in added[position:]])
+                    raise
+                sent[ticket.ticket_id] = message.message_id
+                intake.accepted.append(ticket.ticket_id)
+        finally:
+            await self._store.published(sent)
         return intake

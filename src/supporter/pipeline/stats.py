@@ -94,6 +94,10 @@ class RunStats:
     write_backs: Counter[tuple[str, str]] = field(default_factory=Counter)
     webhooks: Counter[tuple[str, str]] = field(default_factory=Counter)
     webhooks_rejected: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Tickets stuck in `received` sent into the pipeline again (`pipeline/resend.py`), and
+    # those sent again as often as allowed and still without a result.
+    resent: int = 0
+    resend_exhausted: int = 0
 
     def stage(self, name: str) -> StageCounters:
         return self.stages.setdefault(name, StageCounters())

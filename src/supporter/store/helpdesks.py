@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from supporter.domain.models import Ticket
 from supporter.store import schema
-from supporter.store.sql import aware, dialect_insert, received_row, store_errors
+from supporter.store.sql import aware, dialect_insert, publish_row, received_row, store_errors
 
 # A claim older than this is a worker that died mid-write: another may take it.
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -148,10 +148,22 @@ class SqlHelpdeskState:
         marked = self._insert(schema.write_backs).on_conflict_do_nothing(
             index_elements=["helpdesk", "ticket_id"]
         )
+        # Published just now, by a message whose id is not known here: waiting for a
+        # result from now on (see `pipeline/resend.py`).
+        now = self._now()
+        waiting = self._insert(schema.ticket_publishes)
+        waiting = waiting.on_conflict_do_update(
+            index_elements=["ticket_id"],
+            set_={"message_id": None, "published_at": now, "resent": 0},
+        )
         with store_errors("store the received tickets"):
             async with self._engine.begin() as connection:
                 await connection.execute(upsert, list(rows.values()))
                 await connection.execute(queued, [received_row(t) for t in tickets])
+                await connection.execute(
+                    waiting,
+                    [publish_row(i, received_at=now, published_at=now) for i in rows],
+                )
                 await connection.execute(
                     marked,
                     [

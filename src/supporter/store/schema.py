@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 metadata = MetaData()
 
@@ -331,4 +331,19 @@ webhook_deliveries = Table(
     Column("helpdesk", String(32), primary_key=True),
     Column("delivery_id", String(256), primary_key=True),
     Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+# Tickets received (the API, a helpdesk) and waiting for their result: when each was
+# received and last sent into the pipeline, with which message id (a copy sent again
+# carries it, so the output stage takes it for a redelivery), and how many times the
+# sweep sent it again. A stored result deletes the row: the table holds only the
+# unfinished, which the sweep reads whole (`pipeline/resend.py`).
+ticket_publishes = Table(
+    "ticket_publishes",
+    metadata,
+    Column("ticket_id", String(128), primary_key=True),
+    Column("message_id", String(64)),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True)),
+    Column("resent", Integer, nullable=False),
 )

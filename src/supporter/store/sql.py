@@ -9,7 +9,7 @@ import asyncio
 import hashlib
 import json
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +17,18 @@ from typing import Any, overload
 
 import asyncpg
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, cast, delete, event, func, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    cast,
+    delete,
+    event,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -162,8 +173,9 @@ class SqlStore:
             for record in o.history
         ]
         # A newer outcome replaces everything an older one recorded: a failure must not
-        # sit beside an earlier reply, nor a success beside old failed tries.
-        for table in (schema.analyses, schema.replies, schema.attempts):
+        # sit beside an earlier reply, nor a success beside old failed tries. A ticket
+        # with its result is no longer waiting for one (nothing sends it again).
+        for table in (schema.analyses, schema.replies, schema.attempts, schema.ticket_publishes):
             await connection.execute(delete(table).where(table.c.ticket_id.in_(ids)))
         await self._upsert(connection, schema.tickets, ticket_rows, "ticket_id")
         await self._upsert(connection, schema.results, result_rows, "ticket_id")
@@ -272,7 +284,31 @@ class SqlStore:
                         index_elements=["ticket_id"]
                     )
                     await connection.execute(queued, [received_row(t) for t in fresh])
+                    now = datetime.now(UTC)
+                    await connection.execute(
+                        insert(schema.ticket_publishes),
+                        [publish_row(t.ticket_id, received_at=now) for t in fresh],
+                    )
         return fresh
+
+    async def published(self, messages: Mapping[str, str]) -> None:
+        """Record that received tickets went into the pipeline, by ticket id: with which
+        message id, and when (the sweep that sends stuck tickets again counts from then)."""
+        if not messages:
+            return
+        table = schema.ticket_publishes
+        statement = (
+            update(table)
+            .where(table.c.ticket_id == bindparam("sent_ticket_id"))
+            .values(message_id=bindparam("sent_message_id"), published_at=datetime.now(UTC))
+        )
+        rows = [
+            {"sent_ticket_id": ticket_id, "sent_message_id": message_id}
+            for ticket_id, message_id in messages.items()
+        ]
+        with store_errors("record the tickets published"):
+            async with self._engine.begin() as connection:
+                await connection.execute(statement, rows)
 
     async def forget_tickets(self, ticket_ids: Sequence[str]) -> None:
         """Undo `add_tickets` for tickets that could not be handed to the pipeline."""
@@ -280,7 +316,7 @@ class SqlStore:
         done = select(schema.results.c.ticket_id)
         with store_errors("take back the tickets"):
             async with self._engine.begin() as connection:
-                for each in (table, schema.review_queue):
+                for each in (table, schema.review_queue, schema.ticket_publishes):
                     await connection.execute(
                         delete(each)
                         .where(each.c.ticket_id.in_(list(ticket_ids)))
@@ -504,6 +540,19 @@ def received_row(ticket: Ticket) -> dict[str, Any]:
         "review": "pending",
         "urgency": urgency(priority),
         "priority": priority,
+    }
+
+
+def publish_row(
+    ticket_id: str, *, received_at: datetime, published_at: datetime | None = None
+) -> dict[str, Any]:
+    """A received ticket waiting for its result (`schema.ticket_publishes`)."""
+    return {
+        "ticket_id": ticket_id,
+        "message_id": None,
+        "received_at": received_at,
+        "published_at": published_at,
+        "resent": 0,
     }
 
 

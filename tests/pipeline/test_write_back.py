@@ -17,7 +17,7 @@ from tests.helpdesks.fakes import NAME, FakeHelpdesk, ticket
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.memory import MemoryBroker
 from supporter.domain.errors import PermanentError, TransientError
-from supporter.domain.messages import WriteBackMessage
+from supporter.domain.messages import WriteBackMessage, encode
 from supporter.domain.models import (
     Analysis,
     GroundingCheck,
@@ -30,9 +30,14 @@ from supporter.domain.models import (
 from supporter.helpdesks.base import HelpdeskUnavailable, WriteBackMode
 from supporter.llm.offline import OfflineProvider
 from supporter.observability import tracing
+from supporter.pipeline.circuit import CircuitBreaker, CircuitState
 from supporter.pipeline.orchestrator import Pipeline, PipelineOptions, RunReport
 from supporter.pipeline.retry import RetryPolicy
+from supporter.pipeline.stats import StageCounters
+from supporter.pipeline.worker import StageWorker
 from supporter.pipeline.write_back import (
+    STAGE,
+    WRITE_BACK,
     WriteBackBusy,
     WriteBackRoute,
     WriteBacks,
@@ -353,6 +358,38 @@ async def test_a_write_back_held_elsewhere_is_tried_later(store: SqlStore) -> No
     # Tried again when the other worker's claim (five minutes) lapses, not at once.
     assert busy.value.retry_after is not None
     assert 290 <= busy.value.retry_after <= 300
+
+
+async def test_a_write_back_that_calls_no_helpdesk_leaves_a_half_open_circuit_open(
+    store: SqlStore,
+) -> None:
+    """Only the helpdesk's answer may close the circuit: a ticket held by another worker
+    or a version written already says nothing about whether the helpdesk is back."""
+    await received(store, ticket("1"), ticket("2"))
+    state = SqlHelpdeskState(store.engine)
+    helpdesk = FakeHelpdesk()
+    stage = WriteBacks(helpdesk, state)
+    written = message().model_copy(update={"ticket": ticket("2")})
+    assert (await stage.handle(written)).outcome == "written"
+    await state.claim(NAME, "1", "note", "elsewhere")
+    breaker = CircuitBreaker(STAGE, threshold=1, reset_after=0.01)
+    await breaker.failure()  # the helpdesk went down
+    broker = MemoryBroker()
+    await broker.declare(WRITE_BACK)
+    counters = StageCounters()
+    worker = StageWorker(stage.stage(concurrency=1), broker, FAST, counters, print, breaker)
+    task = asyncio.create_task(worker.run())
+    try:
+        for each in (message(), written):
+            await broker.publish(WRITE_BACK, encode(each), message_id=each.message_id)
+        async with asyncio.timeout(10):
+            while counters.retried + counters.succeeded < 2:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+    assert (counters.retried, counters.succeeded) == (1, 1)
+    assert len(helpdesk.calls) == 1  # only the first, direct write
+    assert breaker.state is CircuitState.HALF_OPEN
 
 
 async def test_after_review_writes_only_approved_drafts(store: SqlStore) -> None:

@@ -27,6 +27,13 @@ class InvalidAnswerError(TransientError):
     """
 
 
+class NotTriedError(TransientError):
+    """The work was not tried: something of ours stands in its way (another worker holds
+    it). Retried like any transient error, but it says nothing about the provider, which
+    was not called: it neither opens nor closes a circuit breaker.
+    """
+
+
 class PermanentError(SupporterError):
     """Another try would fail the same way: invalid data, a refusal. Dead-letter at once."""
 

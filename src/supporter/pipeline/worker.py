@@ -29,6 +29,7 @@ from supporter.brokers.base import Broker, BrokerError, Delivery, dead_letter_qu
 from supporter.domain.errors import (
     FatalError,
     InvalidAnswerError,
+    NotTriedError,
     PermanentError,
     TransientError,
 )
@@ -70,6 +71,10 @@ class Stage(Generic[In, Out]):
     concurrency: int = 1
     # Answers a message the stage gave up on, instead of dead-lettering it.
     fallback: Callable[[In], Awaitable[Out]] | None = None
+    # Whether an output came from a call to the provider (None: every one did). One that
+    # did not (a write-back found already written) says nothing about the provider's
+    # health: it must not close a circuit a half-open trial is testing.
+    called_provider: Callable[[Out], bool] | None = None
 
 
 class StageWorker(Generic[In, Out]):
@@ -252,7 +257,9 @@ class StageWorker(Generic[In, Out]):
                     delivery, FatalError(f"{error} (asked to wait {error.retry_after:.0f}s)")
                 )
                 return None
-            if isinstance(error, InvalidAnswerError):
+            if isinstance(error, NotTriedError):
+                await self._inconclusive()
+            elif isinstance(error, InvalidAnswerError):
                 await self._answered()
             elif self._breaker is not None:
                 await self._breaker.failure()
@@ -272,11 +279,14 @@ class StageWorker(Generic[In, Out]):
             )
         except Exception as error:
             # A bug says nothing about the provider: it neither opens nor closes the circuit.
-            if self._breaker is not None:
-                await self._breaker.inconclusive()
+            await self._inconclusive()
             await self._retry_or_give_up(delivery, message, error)
         else:
-            await self._answered()
+            called = self.stage.called_provider
+            if called is None or called(output):
+                await self._answered()
+            else:
+                await self._inconclusive()
             return output
         return None
 
@@ -312,6 +322,11 @@ class StageWorker(Generic[In, Out]):
         """The provider answered (even with a refusal or out of schema): it is up."""
         if self._breaker is not None:
             await self._breaker.success()
+
+    async def _inconclusive(self) -> None:
+        """The try said nothing about the provider (not called, or a bug of ours)."""
+        if self._breaker is not None:
+            await self._breaker.inconclusive()
 
     async def _retry_or_give_up(self, delivery: Delivery, message: In, error: Exception) -> None:
         if not isinstance(error, TransientError):

@@ -27,7 +27,7 @@ from opentelemetry.trace import SpanKind
 from pydantic import BaseModel
 
 from supporter.brokers.base import Broker
-from supporter.domain.errors import InvalidAnswerError, PermanentError
+from supporter.domain.errors import NotTriedError, PermanentError
 from supporter.domain.messages import DeadLetterMessage, WriteBackMessage, new_message_id
 from supporter.domain.models import Ticket, TicketResult, Transaction
 from supporter.domain.people import ReviewAction, ReviewRecord
@@ -48,12 +48,11 @@ WRITE_BACK = "write-back"
 STAGE = "write-back"
 
 
-class WriteBackBusy(InvalidAnswerError):
+class WriteBackBusy(NotTriedError):
     """Another worker is writing this ticket's write-back right now: try again once its
     claim lapses (`retry_after`), when it has written (nothing left to do) or died.
 
-    An `InvalidAnswerError` for the worker's purposes: it never opens the circuit (the
-    helpdesk is not at fault)."""
+    The helpdesk was not called: the circuit neither opens nor closes on it."""
 
 
 def _lease_left(claim: Claim) -> float | None:
@@ -82,6 +81,10 @@ class WriteBackDone(BaseModel):
     written already) or `not_received` (not a ticket of this helpdesk)."""
 
     outcome: str
+
+
+def _called_helpdesk(done: WriteBackDone) -> bool:
+    return done.outcome in ("written", "updated")
 
 
 def _ignore(*_: object) -> None:
@@ -239,7 +242,15 @@ class WriteBacks:
         self._on_settled = on_settled
 
     def stage(self, *, concurrency: int = 4) -> Stage[WriteBackMessage, WriteBackDone]:
-        return Stage(STAGE, WRITE_BACK, "", WriteBackMessage, self.handle, concurrency)
+        return Stage(
+            STAGE,
+            WRITE_BACK,
+            "",
+            WriteBackMessage,
+            self.handle,
+            concurrency,
+            called_provider=_called_helpdesk,
+        )
 
     async def handle(self, message: WriteBackMessage) -> WriteBackDone:
         name = self._helpdesk.name

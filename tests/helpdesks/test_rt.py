@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from aiohttp import web
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.memory import MemoryBroker
@@ -27,18 +29,20 @@ from supporter.domain.models import Priority, Ticket
 from supporter.helpdesks import registry
 from supporter.helpdesks.base import (
     Draft,
+    HelpdeskUnavailable,
     WebhookRejected,
     WebhookRequest,
     WriteBackMode,
     WriteReceipt,
 )
 from supporter.helpdesks.notes import marker
-from supporter.helpdesks.rt import RequestTracker, Settings
+from supporter.helpdesks.rt import OVERLAP_SECONDS, RequestTracker, Settings
 from supporter.llm.offline import OfflineProvider
 from supporter.pipeline.orchestrator import Pipeline, PipelineOptions
 from supporter.pipeline.write_back import WriteBackRoute, WriteBackSetup
 from supporter.store.helpdesks import SqlHelpdeskState
 from supporter.store.sql import SqlStore, sqlite_url
+from supporter.testing.aiohttp_site import bind
 from supporter.testing.rt import (
     CATEGORY_FIELD,
     QUEUE,
@@ -334,6 +338,80 @@ async def test_a_poll_of_a_queue_it_cannot_see_or_from_a_broken_cursor_is_fatal(
         await connector.aclose()
 
 
+class SlowProxy:
+    """RT behind an HTTP proxy that holds the first ticket search `delay` seconds, as a
+    loaded RT would, and notes every search's TicketSQL."""
+
+    def __init__(self, target: str, delay: float) -> None:
+        self.target = target
+        self.delay = delay
+        self.searches: list[str] = []
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+        self._client = httpx.AsyncClient(base_url=target, timeout=60)
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", self._forward)
+        self._runner, self.url = await bind(app, "127.0.0.1", 0)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self._client.aclose()
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        if request.path == "/REST/2.0/tickets":
+            self.searches.append(request.query.get("query", ""))
+            if len(self.searches) == 1:
+                await asyncio.sleep(self.delay)
+        answer = await self._client.request(
+            request.method,
+            request.path_qs,
+            content=await request.read(),
+            headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
+        )
+        headers = {k: v for k, v in answer.headers.items() if k.lower() in _PASSED_ON}
+        return web.Response(status=answer.status_code, body=answer.content, headers=headers)
+
+
+_PASSED_ON = {"content-type", "date", "location"}
+
+
+async def test_a_slow_search_is_asked_again_reaching_further_back(
+    rt_server: RTServer, admin: Admin
+) -> None:
+    """RT reads "N seconds ago" when the request arrives: an answer slower than the
+    overlap may have drawn the line after the cursor, so the poll asks again."""
+    queue = admin.queue()
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    ticket_id = admin.create(subject(), queue=queue)
+    proxy = SlowProxy(rt_server.url, delay=OVERLAP_SECONDS)
+    await proxy.start()
+    connector = RequestTracker(settings(rt_server, url=proxy.url, queue=queue))
+    try:
+        page = await connector.poll(None, since=since)
+    finally:
+        await connector.aclose()
+        await proxy.stop()
+    assert [t.ticket_id for t in page.tickets] == [ticket_id]
+    reach = [int(re.findall(r"'(\d+) seconds ago'", query)[0]) for query in proxy.searches]
+    assert len(reach) == 2
+    assert reach[1] >= reach[0] + OVERLAP_SECONDS
+
+
+async def test_rt_out_of_reach_is_unavailable(rt_server: RTServer, admin: Admin) -> None:
+    ticket_id = admin.create(subject())
+    connector = RequestTracker(settings(rt_server, url=f"http://127.0.0.1:{free_port()}"))
+    try:
+        with pytest.raises(HelpdeskUnavailable):
+            await connector.write_back(draft(ticket_id), WriteBackMode.NOTE, None)
+        with pytest.raises(HelpdeskUnavailable):
+            await connector.poll(None, since=datetime.now(UTC))
+    finally:
+        await connector.aclose()
+
+
 async def test_fetch_ticket_reads_one_ticket(rt: RequestTracker, admin: Admin) -> None:
     ticket_id = admin.create("Double charge", "Two charges of 49.99", Priority=80)
     ticket = await rt.fetch_ticket(ticket_id)
@@ -343,6 +421,7 @@ async def test_fetch_ticket_reads_one_ticket(rt: RequestTracker, admin: Admin) -
         "Two charges of 49.99",
     )
     assert ticket.priority is Priority.HIGH
+    assert ticket.customer_email == "alice@example.com"
 
 
 # -- writing back -----------------------------------------------------------------------------
@@ -448,7 +527,7 @@ async def test_a_public_reply_is_refused_before_any_request(rt: RequestTracker) 
 async def test_an_unknown_ticket_is_a_permanent_error(rt: RequestTracker) -> None:
     with pytest.raises(PermanentError, match="404"):
         await rt.write_back(draft("987654"), WriteBackMode.NOTE, None)
-    with pytest.raises(PermanentError, match="404"):
+    with pytest.raises(PermanentError, match="no ticket 987654"):
         await rt.fetch_ticket("987654")
     with pytest.raises(PermanentError, match="not an RT ticket id"):
         await rt.fetch_ticket("1 OR 1=1")

@@ -97,6 +97,8 @@ RT reads "seconds ago" when the request arrives."""
 # Pages read in one poll while everything on them was handed over already; beyond it
 # the poll returns what it has and goes on next time.
 _MAX_SKIPPED_PAGES: Final = 20
+# Searches answered too slowly in a row before a poll gives up for now.
+_SLOW_ANSWERS: Final = 5
 # The numbers of RT's own example with four labels (Low 0, Medium 50, High 80, On Fire
 # 100, in RT_Config.pm's %PriorityAsString); RT's default labels are Low 0, Medium 50,
 # High 100.
@@ -197,13 +199,22 @@ class RequestTracker:
     # -- reading ---------------------------------------------------------------------------
 
     async def fetch_ticket(self, ticket_id: str) -> Ticket:
-        record = await self._json(
-            "GET", f"/ticket/{_id(ticket_id)}", params={"fields[Requestor]": "EmailAddress"}
+        # A search by id, not GET /ticket/{id}: only a search expands the requesters'
+        # e-mail addresses, and its answer is the poll's.
+        answer = await self._json(
+            "GET",
+            "/tickets",
+            params={
+                "query": f"id = {_id(ticket_id)}",
+                "fields": _TICKET_FIELDS,
+                "fields[Requestor]": "EmailAddress",
+            },
         )
-        if not isinstance(record, dict):
-            raise PermanentError(f"rt ticket {ticket_id}: the answer is not a ticket")
+        records, _ = _collection(answer, f"the search for ticket {ticket_id}")
+        if not records:
+            raise PermanentError(f"rt: no ticket {ticket_id}, or the user may not see it")
         try:
-            return await self._ticket(record)
+            return await self._ticket(records[0])
         except BadField as problem:
             raise PermanentError(f"rt ticket {ticket_id}: {problem}") from None
 
@@ -212,7 +223,9 @@ class RequestTracker:
         window_start = handed[0].timestamp() - OVERLAP_SECONDS
         page = 1
         while True:
-            records, pages = await self._updated_since(window_start, page)
+            records, pages, window_start = await self._updated_since(
+                window_start, handed[0].timestamp(), page
+            )
             fresh = [r for r in records if (key := _key(r)) is not None and key > handed]
             if fresh or page >= pages or page >= _MAX_SKIPPED_PAGES:
                 break
@@ -231,18 +244,18 @@ class RequestTracker:
         return PollPage(tickets=tuple(tickets), cursor=_write_cursor(last), more=page < pages)
 
     async def _updated_since(
-        self, window_start: float, page: int
-    ) -> tuple[list[dict[str, Any]], int]:
+        self, window_start: float, after: float, page: int
+    ) -> tuple[list[dict[str, Any]], int, float]:
         """One page of the queue's tickets updated after `window_start` (RT's time, POSIX
-        seconds), oldest first, and the number of pages.
+        seconds), oldest first, the number of pages, and the window's start as asked.
 
         The window is asked for as seconds before RT's now, worked out afresh for every
         page (RT's now moves on between two pages). RT draws the line up to a second
-        before `window_start` or, when its answer is slow, up to a second plus the answer's
-        time after it: an answer slower than the overlap allows is asked for again, with
-        the window reaching back as much further."""
+        before `window_start`, or up to a second plus the answer's time after it: an
+        answer too slow for the line to be surely before `after` (the cursor) is asked
+        for again, the window reaching back as much further."""
         queue_id = await self._queue_id()
-        while True:
+        for _ in range(_SLOW_ANSWERS):
             seconds = max(0, math.ceil(await self._rt_now() - window_start))
             sent = time.monotonic()
             answer = await self._json(
@@ -258,9 +271,13 @@ class RequestTracker:
                 },
             )
             took = time.monotonic() - sent
-            if took < OVERLAP_SECONDS - 1:
-                return _collection(answer, "the ticket search")
+            if window_start + 1 + took < after:
+                records, pages = _collection(answer, "the ticket search")
+                return records, pages, window_start
             window_start -= took
+        raise HelpdeskUnavailable(
+            f"rt answered the ticket search too slowly {_SLOW_ANSWERS} times to poll it exactly"
+        )
 
     async def _polled(self, record: dict[str, Any]) -> Ticket | None:
         try:
@@ -296,7 +313,9 @@ class RequestTracker:
         """The text of the ticket's first message, and the interface it came in by
         (``email``, ``web``, ``rest``)."""
         history = await self._json(
-            "GET", f"/ticket/{ticket_id}/history", params={"per_page": 1, "fields": "Type"}
+            "GET",
+            f"/ticket/{ticket_id}/history",
+            params={"per_page": 1, "fields": "Type", "orderby": "id"},
         )
         transactions, _ = _collection(history, f"the history of ticket {ticket_id}")
         if not transactions or transactions[0].get("Type") != "Create":

@@ -16,7 +16,8 @@ Written from RT's REST2 documentation, the POD of `RT::REST2` that RT ships
   client; a relative date (``LastUpdated > '90 seconds ago'``) is exact whatever the
   zone. So each poll asks for the tickets updated since the cursor as seconds before
   RT's own clock (the ``Date`` of its last answer), reaches back `OVERLAP_SECONDS` for
-  rounding, and skips what the cursor says was handed over already. Every poll starts
+  rounding (asking again, further back, when RT answered too slowly to be sure where
+  it drew the line), and skips what the cursor says was handed over already. Every poll starts
   again from the cursor rather than paging on (a ticket updated while pages are read
   moves to the end of the list and would shift an unread one onto a page already read).
 - A ticket's body is its first transaction's text: ``GET /ticket/{id}/history`` (the

@@ -58,6 +58,9 @@ class InstantHelpdesk:
     def write_limit(self) -> RateLimit:
         return RateLimit(requests=1_000_000, per_seconds=60.0)
 
+    def request_counts(self) -> dict[str, int]:
+        return {}
+
     def verify_webhook(self, request: WebhookRequest) -> None:
         return None
 

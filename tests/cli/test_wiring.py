@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 
 import pytest
 
@@ -39,3 +40,45 @@ async def test_batch_needs_the_store_that_remembers_the_batches(
     async with contextlib.AsyncExitStack() as resources:
         with pytest.raises(ConfigError, match="--batch is for `supporter run`"):
             provider(settings, resources)
+
+
+@pytest.mark.parametrize("name", ["chatwoot", "zammad"])
+async def test_metrics_count_every_connectors_requests(name: str) -> None:
+    """Each connector reports its requests through the port (`request_counts`), whatever
+    it calls its HTTP client."""
+    from supporter.cli.wiring import watch_helpdesk
+    from supporter.helpdesks import registry
+    from supporter.observability.metrics import Metrics
+    from supporter.pipeline.stats import RunStats
+    from supporter.testing import fake_chatwoot, fake_zammad
+
+    server: fake_chatwoot.FakeChatwoot | fake_zammad.FakeZammad
+    if name == "chatwoot":
+        server = fake_chatwoot.FakeChatwoot(fake_chatwoot.FakeChatwootConfig())
+        environ = {
+            "SUPPORTER_CHATWOOT_ACCOUNT_ID": str(fake_chatwoot.DEFAULT_ACCOUNT),
+            "SUPPORTER_CHATWOOT_TOKEN": fake_chatwoot.DEFAULT_TOKEN,
+        }
+    else:
+        server = fake_zammad.FakeZammad(fake_zammad.FakeZammadConfig())
+        environ = {"SUPPORTER_ZAMMAD_TOKEN": fake_zammad.DEFAULT_TOKEN}
+    await server.start()
+    try:
+        environ[f"SUPPORTER_{name.upper()}_URL"] = server.url
+        helpdesk = registry.connect(name, environ)
+        try:
+            metrics = Metrics(RunStats(), ())
+            watch_helpdesk(metrics, helpdesk)
+            await helpdesk.check()
+            shown = metrics.render().decode()
+        finally:
+            await helpdesk.aclose()
+    finally:
+        await server.stop()
+    found = re.search(
+        rf'^supporter_helpdesk_requests_total\{{helpdesk="{name}",outcome="ok"\}} (\S+)$',
+        shown,
+        re.MULTILINE,
+    )
+    assert found is not None, shown
+    assert float(found.group(1)) >= 1

@@ -81,6 +81,9 @@ class FakeHelpdesk:
     def write_limit(self) -> RateLimit:
         return RateLimit(requests=100, per_seconds=60.0)
 
+    def request_counts(self) -> dict[str, int]:
+        return {"ok": len(self.calls) + len(self.fetched), "unavailable": self.failed_calls}
+
     def verify_webhook(self, request: WebhookRequest) -> None:
         signature = request.headers.get("x-demo-signature")
         timestamp = request.headers.get("x-demo-timestamp")

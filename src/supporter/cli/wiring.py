@@ -390,15 +390,8 @@ def helpdesk_connector(settings: Settings, resources: contextlib.AsyncExitStack)
 
 
 def watch_helpdesk(metrics: Metrics, helpdesk: Helpdesk) -> None:
-    """/metrics counts the connector's requests by outcome, when it keeps them (a
-    `stats` mapping, as connectors on `HelpdeskHTTP` do)."""
-    if getattr(helpdesk, "stats", None) is None:
-        return
-
-    def counts() -> dict[str, int]:
-        return dict(getattr(helpdesk, "stats", {}))
-
-    metrics.watch_helpdesk(helpdesk.name, counts)
+    """/metrics counts the connector's requests by outcome."""
+    metrics.watch_helpdesk(helpdesk.name, helpdesk.request_counts)
 
 
 def write_back_setup(

@@ -174,6 +174,11 @@ class Helpdesk(Protocol):
         """The documented limit on the requests a write-back makes."""
         ...
 
+    def request_counts(self) -> Mapping[str, int]:
+        """The requests made to the helpdesk so far, by outcome (`ok`, `rate_limited`,
+        `unavailable`, `refused`, `rejected`): what /metrics reports."""
+        ...
+
     def verify_webhook(self, request: WebhookRequest) -> None:
         """Raise `WebhookRejected` unless the request is signed by the helpdesk and
         fresh; a helpdesk that signs nothing checks a secret header the user set."""

@@ -133,6 +133,9 @@ class Chatwoot:
     def write_limit(self) -> RateLimit:
         return self._limit
 
+    def request_counts(self) -> dict[str, int]:
+        return dict(self.http.stats)
+
     # -- webhooks --------------------------------------------------------------------------
 
     def verify_webhook(self, request: WebhookRequest) -> None:

@@ -177,9 +177,7 @@ class Freshdesk:
             },
         )
 
-    @property
-    def stats(self) -> dict[str, int]:
-        """Requests by outcome (see `HelpdeskHTTP.stats`)."""
+    def request_counts(self) -> dict[str, int]:
         return dict(self._http.stats)
 
     # -- webhooks --------------------------------------------------------------------------

@@ -146,9 +146,7 @@ class HelpScout:
             extra={"plan": self._settings.plan, "write_cost": str(WRITE_COST)},
         )
 
-    @property
-    def stats(self) -> dict[str, int]:
-        """Requests by outcome (see `HelpdeskHTTP.stats`)."""
+    def request_counts(self) -> dict[str, int]:
         return dict(self._http.stats)
 
     # -- webhooks --------------------------------------------------------------------------

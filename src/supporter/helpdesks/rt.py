@@ -185,6 +185,9 @@ class RequestTracker:
     def write_limit(self) -> RateLimit:
         return self._limit
 
+    def request_counts(self) -> dict[str, int]:
+        return dict(self.http.stats)
+
     # -- webhooks --------------------------------------------------------------------------
 
     def verify_webhook(self, request: WebhookRequest) -> None:

@@ -184,9 +184,8 @@ class ZendeskHelpdesk:
     def write_limit(self) -> RateLimit:
         return self.update_limit
 
-    @property
-    def stats(self) -> dict[str, int]:
-        """Requests by outcome, over the three clients."""
+    def request_counts(self) -> dict[str, int]:
+        """Over the three clients."""
         total: dict[str, int] = {}
         for http in (self._reads, self._updates, self._exports):
             for outcome, count in http.stats.items():

@@ -507,6 +507,19 @@ async def test_tags_are_added_to_the_teams_own(rt: RequestTracker, admin: Admin)
     assert sorted(admin.custom_field(ticket_id, TAGS_FIELD)) == ["billing", "supporter", "vip"]
 
 
+async def test_without_a_tags_field_no_tags_are_written(rt_server: RTServer, admin: Admin) -> None:
+    ticket_id = admin.create(subject())
+    connector = RequestTracker(settings(rt_server, tags_field=""))
+    try:
+        await connector.write_back(draft(ticket_id), WriteBackMode.TAGS, None)
+        results = {r.name: r for r in await connector.check()}
+    finally:
+        await connector.aclose()
+    assert admin.custom_field(ticket_id, TAGS_FIELD) == []
+    assert admin.custom_field(ticket_id, CATEGORY_FIELD) == ["double_charge"]
+    assert TAGS_FIELD not in results["custom fields"].detail
+
+
 async def test_tags_mode_writes_no_comment(rt: RequestTracker, admin: Admin) -> None:
     ticket_id = admin.create(subject())
     receipt = await rt.write_back(

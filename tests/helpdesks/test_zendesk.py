@@ -465,7 +465,9 @@ async def test_a_new_version_adds_a_note_that_supersedes_and_a_version_never_pos
     )
     notes = [c for c in rig.server.comments[ticket] if not c["public"]]
     assert [str(n["id"]) for n in notes] == [first.note_id, second.note_id]
-    assert f"this note supersedes comment {first.note_id}" in notes[1]["body"]
+    assert f"supersedes Supporter's earlier note (comment {first.note_id})" in notes[1]["body"]
+    # Marked as every connector's note is: the draft version on its last line.
+    assert str(notes[1]["body"]).endswith("\n\n[supporter draft v2]")
     tags = rig.server.tickets[ticket]["tags"]
     assert "supporter_draft_v2" in tags
     assert "supporter_draft_v1" not in tags
@@ -479,7 +481,8 @@ async def test_a_new_version_adds_a_note_that_supersedes_and_a_version_never_pos
     assert len([c for c in rig.server.comments[ticket] if not c["public"]]) == 2
     # A third version without a receipt still says it replaces an earlier note.
     await rig.helpdesk.write_back(_draft(ticket, "v3", note="Third"), WriteBackMode.NOTE, None)
-    assert "this note supersedes the earlier one" in rig.server.comments[ticket][-1]["body"]
+    third = str(rig.server.comments[ticket][-1]["body"])
+    assert third.startswith("This draft supersedes Supporter's earlier note: the ticket changed.")
     assert _puts(rig.server) == [200, 200, 200]
 
 

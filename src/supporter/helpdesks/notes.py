@@ -23,13 +23,14 @@ def marker(version: str) -> str:
 
 def marked_note(draft: Draft, superseded: str | None = None) -> str:
     """The note's text with its marker on the last line; a note that replaces an earlier
-    one (a helpdesk that cannot edit notes) says which."""
+    one (a helpdesk that cannot edit notes) says which: `superseded` names it, or is ""
+    when its id is not known."""
     # Masked again here: whatever the stage did, no card number reaches the helpdesk.
     text = mask_card_numbers(draft.note or "")
     if superseded is not None:
+        which = f" ({superseded})" if superseded else ""
         text = (
-            f"This draft supersedes Supporter's earlier note ({superseded}): "
-            f"the ticket changed.\n\n{text}"
+            f"This draft supersedes Supporter's earlier note{which}: the ticket changed.\n\n{text}"
         )
     return f"{text}\n\n{marker(draft.version)}"
 

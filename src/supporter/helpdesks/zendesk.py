@@ -74,6 +74,7 @@ from supporter.helpdesks.base import (
     WriteReceipt,
 )
 from supporter.helpdesks.http import HelpdeskHTTP
+from supporter.helpdesks.notes import marked_note
 from supporter.helpdesks.registry import HelpdeskConfigError
 from supporter.sources.formats import FieldLimits
 from supporter.sources.helpdesk import BadField
@@ -351,11 +352,10 @@ class ZendeskHelpdesk:
         if field_id is not None and _field_value(ticket, field_id) != draft.category:
             changes["custom_fields"] = [{"id": field_id, "value": draft.category}]
         if note is not None:
-            # A public reply is what the customer reads: nothing of ours is added to it.
-            replaces = bool(earlier or previous) and not draft.public
-            superseded = previous.note_id if previous and previous.note_id else None
-            body = _note_body(note, superseded, replaces)
-            changes["comment"] = {"body": body, "public": draft.public}
+            changes["comment"] = {
+                "body": _comment(draft, earlier, previous),
+                "public": draft.public,
+            }
         return changes if len(changes) > 2 else None
 
     # -- checking --------------------------------------------------------------------------
@@ -492,13 +492,14 @@ def _field_value(ticket: Mapping[str, Any], field_id: int) -> Any:
     return None
 
 
-def _note_body(note: str, superseded: str | None, replaces: bool) -> str:
-    # Masked again here: whatever the stage did, no card number reaches the helpdesk.
-    text = mask_card_numbers(note)
-    if not replaces:
-        return text
-    which = f"comment {superseded}" if superseded else "the earlier one"
-    return f"Supporter's draft changed with the ticket: this note supersedes {which}.\n\n{text}"
+def _comment(draft: Draft, earlier: Sequence[str], previous: WriteReceipt | None) -> str:
+    """A public reply is what the customer reads: the reviewed text, masked, nothing of
+    ours added. A note is marked as every connector's is, and says which it supersedes."""
+    if draft.public:
+        return mask_card_numbers(draft.note or "")
+    if previous is not None and previous.note_id:
+        return marked_note(draft, f"comment {previous.note_id}")
+    return marked_note(draft, "" if earlier or previous else None)
 
 
 def _version_tag(version: str) -> str:

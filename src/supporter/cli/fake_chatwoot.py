@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from supporter.cli.common import fail
-from supporter.cli.fake_llm import parse_error_rates, serve_simulator
+from supporter.cli.fake_llm import (
+    SIMULATOR_CREDENTIAL,
+    parse_error_rates,
+    serve_simulator,
+    show_credentials,
+)
 from supporter.cli.ui import console
 from supporter.sources.base import SourceError
 from supporter.sources.csv import CsvTicketSource
@@ -39,6 +44,7 @@ def fake_chatwoot(
         str,
         typer.Option(
             default_factory=_default_token,
+            show_default=SIMULATOR_CREDENTIAL,
             help="The access token clients must send (SUPPORTER_CHATWOOT_TOKEN).",
         ),
     ],
@@ -46,6 +52,7 @@ def fake_chatwoot(
         int,
         typer.Option(
             default_factory=_default_account,
+            show_default=SIMULATOR_CREDENTIAL,
             help="The account's id (SUPPORTER_CHATWOOT_ACCOUNT_ID).",
         ),
     ],
@@ -85,6 +92,9 @@ def fake_chatwoot(
         except SourceError as error:
             fail(str(error))
         console.print(f"{added:,} conversations loaded", highlight=False)
+    show_credentials(
+        {"SUPPORTER_CHATWOOT_ACCOUNT_ID": str(account_id), "SUPPORTER_CHATWOOT_TOKEN": token}
+    )
     asyncio.run(serve_simulator(server, host, port, "simulated Chatwoot API"))
     total = sum(server.log.outcomes.values())
     console.print(f"answered {total:,} requests: {dict(server.log.outcomes.most_common())}")

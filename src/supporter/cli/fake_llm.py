@@ -123,6 +123,21 @@ class Simulator(Protocol):
     async def stop(self) -> None: ...
 
 
+# What --help shows for a helpdesk simulator's credential options: their values live in
+# the simulator's module, which is imported only when the command runs.
+SIMULATOR_CREDENTIAL = "the simulator's test credential, printed at start"
+
+
+def show_credentials(variables: dict[str, str]) -> None:
+    """The simulator's own test credentials, as the variables a connector reads: not
+    anyone's secret, shown so they can be used."""
+    console.print(
+        " ".join(f"{name}={value}" for name, value in variables.items()),
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 async def serve_simulator(server: Simulator, host: str, port: int, what: str) -> None:
     """Serve `server` until SIGINT or SIGTERM; its base URL alone on stdout for scripts."""
     stop = asyncio.Event()

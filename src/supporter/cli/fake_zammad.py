@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from supporter.cli.common import fail
-from supporter.cli.fake_llm import parse_error_rates, serve_simulator
+from supporter.cli.fake_llm import (
+    SIMULATOR_CREDENTIAL,
+    parse_error_rates,
+    serve_simulator,
+    show_credentials,
+)
 from supporter.cli.ui import console
 from supporter.sources.base import SourceError
 from supporter.sources.csv import CsvTicketSource
@@ -36,6 +41,7 @@ def fake_zammad(
         str,
         typer.Option(
             default_factory=_default_token,
+            show_default=SIMULATOR_CREDENTIAL,
             help="The access token clients must send (SUPPORTER_ZAMMAD_TOKEN).",
         ),
     ],
@@ -71,6 +77,7 @@ def fake_zammad(
         except SourceError as error:
             fail(str(error))
         console.print(f"{added:,} tickets loaded", highlight=False)
+    show_credentials({"SUPPORTER_ZAMMAD_TOKEN": token})
     asyncio.run(serve_simulator(server, host, port, "simulated Zammad API"))
     total = sum(server.log.outcomes.values())
     console.print(f"answered {total:,} requests: {dict(server.log.outcomes.most_common())}")

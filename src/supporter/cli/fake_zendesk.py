@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from supporter.cli.common import fail
-from supporter.cli.fake_llm import parse_error_rates, serve_simulator
+from supporter.cli.fake_llm import (
+    SIMULATOR_CREDENTIAL,
+    parse_error_rates,
+    serve_simulator,
+    show_credentials,
+)
 from supporter.cli.ui import console
 from supporter.sources.base import SourceError
 from supporter.sources.csv import CsvTicketSource
@@ -42,6 +47,7 @@ def fake_zendesk(
         str,
         typer.Option(
             default_factory=_default_email,
+            show_default=SIMULATOR_CREDENTIAL,
             help="The agent's address clients sign in with (SUPPORTER_ZENDESK_EMAIL).",
         ),
     ],
@@ -49,6 +55,7 @@ def fake_zendesk(
         str,
         typer.Option(
             default_factory=_default_token,
+            show_default=SIMULATOR_CREDENTIAL,
             help="The API token clients must send (SUPPORTER_ZENDESK_TOKEN).",
         ),
     ],
@@ -85,12 +92,7 @@ def fake_zendesk(
         except SourceError as error:
             fail(str(error))
         console.print(f"{added:,} tickets loaded", highlight=False)
-    # The simulator's own test credentials, not anyone's secret: shown so they can be used.
-    console.print(
-        f"SUPPORTER_ZENDESK_EMAIL={email} SUPPORTER_ZENDESK_TOKEN={token}",
-        highlight=False,
-        soft_wrap=True,
-    )
+    show_credentials({"SUPPORTER_ZENDESK_EMAIL": email, "SUPPORTER_ZENDESK_TOKEN": token})
     asyncio.run(serve_simulator(server, host, port, "simulated Zendesk API"))
     total = sum(server.log.outcomes.values())
     console.print(f"answered {total:,} requests: {dict(server.log.outcomes.most_common())}")

@@ -266,6 +266,35 @@ async def test_after_review_is_a_private_note_too_and_a_public_reply_goes_once(
     assert again == sent
 
 
+async def test_a_public_reply_sent_before_its_receipt_was_stored_is_not_sent_again(
+    account: Account,
+) -> None:
+    """A crash between Freshdesk's answer and the store's record: the retry has only the
+    earlier receipt (or none), and finds the reply among the ticket's conversations."""
+    server = account.server
+    ticket = server.add_ticket("Refund", "Refund please", "gu@example.com")
+    approved = draft(ticket, "We refunded <19.99 EUR>.\nSorry!", public=True)
+    reviewed = await account.helpdesk.write_back(draft(ticket), WriteBackMode.AFTER_REVIEW, None)
+    sent = await account.helpdesk.write_back(approved, WriteBackMode.AFTER_REVIEW, reviewed)
+    for lost in (reviewed, None):
+        again = await account.helpdesk.write_back(approved, WriteBackMode.AFTER_REVIEW, lost)
+        assert again == sent
+    replies = [note for note in server.notes(ticket) if note["source"] == REPLY_SOURCE]
+    assert len(replies) == 1
+
+
+async def test_a_customer_writing_the_approved_text_does_not_stop_the_reply(
+    account: Account,
+) -> None:
+    server = account.server
+    ticket = server.add_ticket("Refund", "We refunded 19.99 EUR.", "gu@example.com")
+    server.add_incoming(ticket, "We refunded 19.99 EUR.")
+    approved = draft(ticket, "We refunded 19.99 EUR.", public=True)
+    await account.helpdesk.write_back(approved, WriteBackMode.AFTER_REVIEW, None)
+    replies = [n for n in server.notes(ticket) if n["source"] == REPLY_SOURCE and not n["incoming"]]
+    assert len(replies) == 1
+
+
 async def test_a_missing_ticket_is_a_permanent_error(account: Account) -> None:
     with pytest.raises(PermanentError, match="404"):
         await account.helpdesk.write_back(draft(424242), WriteBackMode.NOTE, None)

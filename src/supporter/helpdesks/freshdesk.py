@@ -70,7 +70,7 @@ from supporter.helpdesks.http import EndpointLimit, HelpdeskHTTP
 from supporter.helpdesks.notes import is_note_for, marked_note
 from supporter.helpdesks.registry import HelpdeskConfigError
 from supporter.sources.freshdesk import FreshdeskTicketSource
-from supporter.sources.helpdesk import BadField
+from supporter.sources.helpdesk import BadField, plain_text
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,8 @@ _INCLUDE_CREDITS: Final = 2
 _OVERLAP: Final = timedelta(seconds=1)
 _REPLY_PREFIX: Final = "reply/"
 _ENDPOINT_SHARE: Final = 0.9
-# A conversation's source when it is a note (https://developers.freshdesk.com/api/#conversations).
+# A conversation's source: a reply or a note (https://developers.freshdesk.com/api/#conversations).
+_REPLY_SOURCE: Final = 0
 _NOTE_SOURCE: Final = 2
 
 
@@ -273,7 +274,7 @@ class Freshdesk:
         if mode is WriteBackMode.TAGS or draft.note is None:
             return previous or WriteReceipt(note_id=None)
         if draft.public:
-            return await self._reply(number, _html(draft.note), previous)
+            return await self._reply(number, current, draft.note, previous)
         written = _note_for(current, draft.version)
         if written is not None:
             # Written before the receipt could be stored (a crash, a lost answer).
@@ -321,11 +322,17 @@ class Freshdesk:
                 "PUT", f"/api/v2/tickets/{number}", json=update, endpoint=self._update_pacing
             )
 
-    async def _reply(self, number: str, body: str, previous: WriteReceipt | None) -> WriteReceipt:
+    async def _reply(
+        self, number: str, ticket: dict[str, Any], text: str, previous: WriteReceipt | None
+    ) -> WriteReceipt:
         if previous is not None and (previous.note_id or "").startswith(_REPLY_PREFIX):
             return previous  # mailed to the customer already: never a second time
+        sent = _reply_for(ticket, text)
+        if sent is not None:
+            # Mailed before the receipt could be stored (a crash, a lost answer).
+            return WriteReceipt(note_id=_REPLY_PREFIX + sent)
         reply = await self._http.json(
-            "POST", f"/api/v2/tickets/{number}/reply", json={"body": body}
+            "POST", f"/api/v2/tickets/{number}/reply", json={"body": _html(text)}
         )
         return WriteReceipt(note_id=_REPLY_PREFIX + _conversation_id(reply, number))
 
@@ -490,6 +497,29 @@ def _note_for(ticket: dict[str, Any], version: str) -> str | None:
         ):
             return str(conversation.get("id"))
     return None
+
+
+def _reply_for(ticket: dict[str, Any], text: str) -> str | None:
+    """Our reply among the ticket's newest conversations that says `text`: an agent's
+    public reply (the customer's own messages are incoming, so cannot pose as one)."""
+    conversations = ticket.get("conversations")
+    wanted = _words(text)
+    for conversation in conversations if isinstance(conversations, list) else []:
+        if (
+            isinstance(conversation, dict)
+            and conversation.get("source") == _REPLY_SOURCE
+            and conversation.get("incoming") is False
+            and conversation.get("private") is False
+            and isinstance(conversation.get("body"), str)
+            and _words(plain_text(conversation["body"])) == wanted
+        ):
+            return str(conversation.get("id"))
+    return None
+
+
+def _words(text: str) -> list[str]:
+    # Freshdesk may lay the HTML out again: the words are what must be the same.
+    return text.split()
 
 
 def _html(text: str) -> str:

@@ -156,6 +156,30 @@ class FakeFreshdesk:
         """The ticket was updated (by a customer's reply, an agent) at `when` (now)."""
         self.tickets[ticket_id]["updated_at"] = _second(when or datetime.now(UTC))
 
+    def add_incoming(self, ticket_id: int, text: str) -> int:
+        """The requester's e-mailed reply to the ticket: a public reply marked incoming
+        ("created from outside", https://developers.freshdesk.com/api/#conversations)."""
+        ticket = self.tickets[ticket_id]
+        now = _second(datetime.now(UTC))
+        conversation_id = next(self._ids)
+        self.conversations[conversation_id] = {
+            "id": conversation_id,
+            "ticket_id": ticket_id,
+            "body": f"<div>{text}</div>",
+            "body_text": text,
+            "incoming": True,
+            "private": False,
+            "source": REPLY_SOURCE,
+            "user_id": ticket["requester_id"],
+            "support_email": None,
+            "to_emails": [],
+            "attachments": [],
+            "created_at": now,
+            "updated_at": now,
+        }
+        ticket["updated_at"] = now
+        return conversation_id
+
     def notes(self, ticket_id: int) -> list[JSONObject]:
         """The ticket's conversations (notes and replies), oldest first."""
         return [c for c in self.conversations.values() if c["ticket_id"] == ticket_id]

@@ -243,6 +243,21 @@ async def test_a_public_reply_is_sent_once_and_tags_mode_writes_no_thread(accoun
     assert [thread["body"] for thread in server.sent] == ["Approved"]
 
 
+async def test_a_public_reply_sent_before_its_receipt_was_stored_is_not_sent_again(
+    account: Account,
+) -> None:
+    """A crash between Help Scout's answer and the store's record: the retry, with no
+    receipt of the reply, finds it among the threads; a customer's words do not count."""
+    server = account.server
+    conversation = server.add_conversation("Refund", "Refund please", "gu@example.com")
+    server.add_thread(conversation, "customer", "We refunded <19.99 EUR>.\nSorry!")
+    approved = draft(conversation, "We refunded <19.99 EUR>.\nSorry!", public=True)
+    sent = await account.helpdesk.write_back(approved, WriteBackMode.AFTER_REVIEW, None)
+    again = await account.helpdesk.write_back(approved, WriteBackMode.AFTER_REVIEW, None)
+    assert again == sent
+    assert len(server.sent) == 1
+
+
 async def test_a_missing_conversation_is_a_permanent_error(account: Account) -> None:
     with pytest.raises(PermanentError, match="404"):
         await account.helpdesk.write_back(draft(987654), WriteBackMode.NOTE, None)

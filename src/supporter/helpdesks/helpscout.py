@@ -338,7 +338,12 @@ class HelpScout:
     ) -> WriteReceipt:
         if previous is not None and (previous.note_id or "").startswith(_SENT_PREFIX):
             return previous  # mailed to the customer already: never a second time
-        sent = await self._reply(number, conversation, _html(draft.note or ""), draft=False)
+        text = _html(draft.note or "")
+        found = _sent_reply(conversation, text)
+        if found is not None:
+            # Mailed before the receipt could be stored (a crash, a lost answer).
+            return WriteReceipt(note_id=_SENT_PREFIX + found)
+        sent = await self._reply(number, conversation, text, draft=False)
         return WriteReceipt(note_id=_SENT_PREFIX + (sent.note_id or ""))
 
     # -- checking --------------------------------------------------------------------------
@@ -482,6 +487,24 @@ def _thread_for(
         else:
             found = thread.get("type") == "note" and is_note_for(body, version)
         if found:
+            return str(thread.get("id"))
+    return None
+
+
+def _sent_reply(conversation: dict[str, Any], text: str) -> str | None:
+    """An agent's published reply saying `text` (a customer's threads are of type
+    `customer`, so a customer writing the same words does not count)."""
+    embedded = conversation.get("_embedded")
+    threads = embedded.get("threads") if isinstance(embedded, dict) else None
+    wanted = plain_text(text).split()
+    for thread in threads if isinstance(threads, list) else []:
+        if (
+            isinstance(thread, dict)
+            and thread.get("type") == "reply"
+            and thread.get("state") == "published"
+            and isinstance(thread.get("body"), str)
+            and plain_text(thread["body"]).split() == wanted
+        ):
             return str(thread.get("id"))
     return None
 

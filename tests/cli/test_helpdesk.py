@@ -4,7 +4,9 @@ words would show."""
 
 from __future__ import annotations
 
+import http.server
 import sys
+import threading
 import types
 from collections.abc import Iterator, Sequence
 
@@ -115,3 +117,40 @@ def test_a_write_back_worker_without_a_helpdesk_stops_before_work() -> None:
     )
     assert result.exit_code == 2
     assert "--helpdesk and --write-back" in result.output
+
+
+class WebhookRoute(http.server.BaseHTTPRequestHandler):
+    """Answers as `supporter serve --helpdesk rt` does to an unsigned webhook."""
+
+    def do_POST(self) -> None:
+        self.send_response(401 if self.path == "/webhooks/rt" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def supporter_url() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), WebhookRoute)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_webhook_route_is_checked_when_its_address_is_given(
+    passing: None, supporter_url: str
+) -> None:
+    command = ["helpdesk", "check", "rt", "--webhook-url"]
+    reached = runner.invoke(app, [*command, supporter_url + "/"], env=ENV, terminal_width=200)
+    assert reached.exit_code == 0, reached.output
+    assert "refuses an unsigned request" in reached.output
+    elsewhere = runner.invoke(app, [*command, supporter_url + "/other"], env=ENV)
+    assert elsewhere.exit_code == 1
+    assert "404" in elsewhere.output
+    closed = runner.invoke(app, [*command, "http://127.0.0.1:9"], env=ENV, terminal_width=200)
+    assert closed.exit_code == 1
+    assert "cannot reach" in closed.output

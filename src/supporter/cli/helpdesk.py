@@ -29,11 +29,19 @@ def check(
     name: Annotated[str, typer.Argument(help=f"One of: {', '.join(registry.HELPDESKS)}.")],
     config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+    webhook_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Supporter's address as the helpdesk calls it (https://supporter.example.com):"
+            " checks that POST <url>/webhooks/<name> is reached and refuses an unsigned request.",
+        ),
+    ] = None,
 ) -> None:
     """Check credentials, permissions, webhook reachability and limits.
 
     Prints one line per check, never a credential. Exit status 1 when any check
-    fails, 2 when the helpdesk is not configured."""
+    fails, 2 when the helpdesk is not configured. The webhook is checked from this
+    machine (give --webhook-url): the helpdesk's own network may still be kept out."""
     settings = settings_from({}, config)
     setup_logging(verbose, settings.log_format)
     table_config = settings.helpdesks.get(name)
@@ -42,6 +50,8 @@ def check(
     except HelpdeskConfigError as error:
         fail(str(error))
     results = asyncio.run(_check(name, table_config))
+    if webhook_url is not None:
+        results = [*results, asyncio.run(_check_webhook(webhook_url, name))]
     secrets = _secret_values(connector_settings)
     table = Table(title=f"{name}: {sum(r.ok for r in results)} of {len(results)} checks passed")
     for column in ("check", "result", "detail"):
@@ -66,6 +76,28 @@ async def _check(name: str, table_config: Mapping[str, Any] | None) -> Sequence[
         return [CheckResult("reach the helpdesk", False, str(error) or type(error).__name__)]
     finally:
         await connector.aclose()
+
+
+async def _check_webhook(base_url: str, name: str) -> CheckResult:
+    """An unsigned POST to the webhook route: 401 says Supporter serves it there and
+    refuses what the helpdesk did not sign."""
+    # Imported here: every other command would pay for it at start-up.
+    import httpx2 as httpx
+
+    url = f"{base_url.rstrip('/')}/webhooks/{name}"
+    try:
+        async with httpx.AsyncClient(timeout=10.0, follow_redirects=False) as client:
+            response = await client.post(url, content=b"{}")
+    except httpx.HTTPError as error:
+        return CheckResult("webhook", False, f"cannot reach {url}: {type(error).__name__}")
+    status = response.status_code
+    if status == 401:
+        return CheckResult("webhook", True, f"{url} answers and refuses an unsigned request")
+    if status == 404:
+        detail = f"{url} answered 404: is `supporter serve --helpdesk {name}` running there?"
+    else:
+        detail = f"{url} answered {status}, not 401 to an unsigned request"
+    return CheckResult("webhook", False, detail)
 
 
 def _secret_values(settings: HelpdeskSettings) -> list[str]:

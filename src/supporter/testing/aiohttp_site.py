@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from types import TracebackType
 from typing import Any
 
 from aiohttp import web
@@ -24,3 +26,47 @@ async def bind(
         raise
     shown_host = f"[{host}]" if ":" in host else host
     return started, f"http://{shown_host}:{started.addresses[0][1]}"
+
+
+class ServedSimulator:
+    """Start, stop and `async with` for a simulator whose routes `_application` builds.
+
+    `url` is the base URL while serving. `_stopping` is set at stop, so an injected hang
+    (`Faults`) ends with the server instead of outliving it; a handler is cancelled when
+    its client gives up, as a real server's request would end.
+    """
+
+    def __init__(self) -> None:
+        self.url = ""
+        self._stopping = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+    def _application(self) -> web.Application:
+        raise NotImplementedError
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on `host:port` (0 = a free port); returns the base URL (no trailing slash)."""
+        if self._runner is not None:
+            raise RuntimeError(f"{type(self).__name__} is already running")
+        self._stopping = asyncio.Event()
+        self._runner, self.url = await bind(
+            self._application(), host, port, handler_cancellation=True
+        )
+        return self.url
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> str:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()

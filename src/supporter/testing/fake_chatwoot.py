@@ -51,7 +51,6 @@ a latency, an outage, hanging requests, statuses injected by share.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
@@ -60,12 +59,11 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from supporter.testing.aiohttp_site import bind
+from supporter.testing.aiohttp_site import ServedSimulator
 from supporter.testing.helpdesk_limits import AnswerLog, Faults, FixedWindow
 
 JSONObject = dict[str, Any]
@@ -91,7 +89,7 @@ class FakeChatwootConfig:
     seed: int | None = None
 
 
-class FakeChatwoot:
+class FakeChatwoot(ServedSimulator):
     """The simulator on a free loopback port for as long as the block runs::
 
         server = FakeChatwoot()
@@ -105,17 +103,15 @@ class FakeChatwoot:
     """
 
     def __init__(self, config: FakeChatwootConfig | None = None) -> None:
+        super().__init__()
         self.config = config if config is not None else FakeChatwootConfig()
         self.conversations: dict[int, JSONObject] = {}
         self.contacts: dict[int, JSONObject] = {}
         self.messages: dict[int, list[JSONObject]] = {}
         self.log = AnswerLog()
-        self.url = ""
         self._ids = itertools.count(1)
         self._rng = random.Random(self.config.seed)
         self._window: FixedWindow | None = None
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
 
     # -- data ------------------------------------------------------------------------------
 
@@ -220,11 +216,7 @@ class FakeChatwoot:
 
     # -- serving ---------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on `host:port` (0 = a free port); returns the installation's base URL."""
-        if self._runner is not None:
-            raise RuntimeError("FakeChatwoot is already running")
-        self._stopping.clear()
+    def _application(self) -> web.Application:
         app = web.Application()
         route = app.router
         base = "/api/v1/accounts/{account}/conversations"
@@ -238,25 +230,7 @@ class FakeChatwoot:
         route.add_post(base + "/{id}/toggle_priority", self._toggle_priority)
         route.add_post(base + "/{id}/custom_attributes", self._custom_attributes)
         route.add_route("*", "/{tail:.*}", self._unknown)
-        self._runner, self.url = await bind(app, host, port)
-        return self.url
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> str:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
+        return app
 
     # -- handlers --------------------------------------------------------------------------
 

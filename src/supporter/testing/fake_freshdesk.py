@@ -35,7 +35,6 @@ support articles:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import collections
 import itertools
@@ -46,12 +45,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from supporter.testing.aiohttp_site import bind
+from supporter.testing.aiohttp_site import ServedSimulator
 from supporter.testing.helpdesk_limits import AnswerLog, Faults, TokenBucket
 
 JSONObject = dict[str, Any]
@@ -85,7 +83,7 @@ class FakeFreshdeskConfig:
     seed: int | None = None
 
 
-class FakeFreshdesk:
+class FakeFreshdesk(ServedSimulator):
     """The simulator on a free loopback port for as long as the block runs::
 
         server = FakeFreshdesk()
@@ -97,6 +95,7 @@ class FakeFreshdesk:
     """
 
     def __init__(self, config: FakeFreshdeskConfig | None = None) -> None:
+        super().__init__()
         self.config = config if config is not None else FakeFreshdeskConfig()
         self.tickets: dict[int, JSONObject] = {}
         self.contacts: dict[int, JSONObject] = {}
@@ -107,8 +106,6 @@ class FakeFreshdesk:
         self._limits: dict[tuple[str, int, float], TokenBucket] = {}
         # What the account spent in the last minute, for X-RateLimit-Remaining.
         self._spent: collections.deque[tuple[float, int]] = collections.deque()
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
 
     # -- data ------------------------------------------------------------------------------
 
@@ -195,10 +192,7 @@ class FakeFreshdesk:
 
     # -- serving ---------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on `host:port` (0 = a free port); returns the base URL (the account's)."""
-        if self._runner is not None:
-            raise RuntimeError("FakeFreshdesk is already running")
+    def _application(self) -> web.Application:
         app = web.Application()
         routes: list[tuple[str, str, Callable[[web.Request], Awaitable[web.Response]]]] = [
             ("GET", "/api/v2/tickets", self._list_tickets),
@@ -214,26 +208,7 @@ class FakeFreshdesk:
         for method, path, handler in routes:
             app.router.add_route(method, path, self._guarded(path, handler))
         app.router.add_route("*", "/{tail:.*}", self._guarded("*", self._unknown))
-        self._stopping = asyncio.Event()
-        self._runner, url = await bind(app, host, port, handler_cancellation=True)
-        return url
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            self._stopping.set()
-            await runner.cleanup()
-
-    async def __aenter__(self) -> str:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
+        return app
 
     # -- guard: authentication, limits, injected failures ----------------------------------
 

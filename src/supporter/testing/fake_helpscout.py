@@ -38,7 +38,6 @@ https://developer.helpscout.com/webhooks/:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import collections
 import hashlib
@@ -52,12 +51,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from supporter.testing.aiohttp_site import bind
+from supporter.testing.aiohttp_site import ServedSimulator
 from supporter.testing.helpdesk_limits import AnswerLog, Faults, TokenBucket
 
 JSONObject = dict[str, Any]
@@ -97,7 +95,7 @@ class FakeHelpScoutConfig:
     seed: int | None = None
 
 
-class FakeHelpScout:
+class FakeHelpScout(ServedSimulator):
     """The simulator on a free loopback port for as long as the block runs::
 
         server = FakeHelpScout()
@@ -109,6 +107,7 @@ class FakeHelpScout:
     """
 
     def __init__(self, config: FakeHelpScoutConfig | None = None) -> None:
+        super().__init__()
         self.config = config if config is not None else FakeHelpScoutConfig()
         self.conversations: dict[int, JSONObject] = {}
         self.customers: dict[str, JSONObject] = {}
@@ -121,8 +120,6 @@ class FakeHelpScout:
         self._rng = random.Random(self.config.seed)
         self._bucket: TokenBucket | None = None
         self._spent: collections.deque[tuple[float, int]] = collections.deque()
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
 
     # -- data ------------------------------------------------------------------------------
 
@@ -237,10 +234,7 @@ class FakeHelpScout:
 
     # -- serving ---------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on `host:port` (0 = a free port); returns the base URL (the API's)."""
-        if self._runner is not None:
-            raise RuntimeError("FakeHelpScout is already running")
+    def _application(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v2/oauth2/token", self._recorded(self._token))
         routes: list[tuple[str, str, Handler]] = [
@@ -256,26 +250,7 @@ class FakeHelpScout:
         for method, path, handler in routes:
             app.router.add_route(method, path, self._recorded(self._guarded(handler)))
         app.router.add_route("*", "/{tail:.*}", self._recorded(self._guarded(self._unknown)))
-        self._stopping = asyncio.Event()
-        self._runner, url = await bind(app, host, port, handler_cancellation=True)
-        return url
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            self._stopping.set()
-            await runner.cleanup()
-
-    async def __aenter__(self) -> str:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
+        return app
 
     # -- guard: token, limit, injected failures --------------------------------------------
 

@@ -49,7 +49,6 @@ a latency, an outage, hanging requests, statuses injected by share.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
@@ -61,12 +60,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from supporter.testing.aiohttp_site import bind
+from supporter.testing.aiohttp_site import ServedSimulator
 from supporter.testing.helpdesk_limits import AnswerLog, Faults, TokenBucket
 
 JSONObject = dict[str, Any]
@@ -93,7 +91,7 @@ class FakeZammadConfig:
     seed: int | None = None
 
 
-class FakeZammad:
+class FakeZammad(ServedSimulator):
     """The simulator on a free loopback port for as long as the block runs::
 
         server = FakeZammad()
@@ -107,6 +105,7 @@ class FakeZammad:
     """
 
     def __init__(self, config: FakeZammadConfig | None = None) -> None:
+        super().__init__()
         self.config = config if config is not None else FakeZammadConfig()
         self.tickets: dict[int, JSONObject] = {}
         self.users: dict[int, JSONObject] = {}
@@ -116,9 +115,6 @@ class FakeZammad:
         self._ids = itertools.count(1)
         self._rng = random.Random(self.config.seed)
         self._bucket: TokenBucket | None = None
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self.url = ""  # the base URL while serving
         self.me = self.add_user("supporter@example.com", firstname="Supporter", role="Agent")
 
     # -- data ------------------------------------------------------------------------------
@@ -230,11 +226,7 @@ class FakeZammad:
 
     # -- serving ---------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on `host:port` (0 = a free port); returns the instance's base URL."""
-        if self._runner is not None:
-            raise RuntimeError("FakeZammad is already running")
-        self._stopping.clear()
+    def _application(self) -> web.Application:
         app = web.Application()
         route = app.router
         route.add_get("/api/v1/tickets/search", self._search)
@@ -249,25 +241,7 @@ class FakeZammad:
         route.add_get("/api/v1/tags", self._tags_of)
         route.add_post("/api/v1/tags/add", self._add_tag)
         route.add_route("*", "/{tail:.*}", self._unknown)
-        self._runner, self.url = await bind(app, host, port)
-        return self.url
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> str:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
+        return app
 
     # -- handlers --------------------------------------------------------------------------
 

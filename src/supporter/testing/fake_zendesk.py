@@ -47,7 +47,6 @@ statuses by share, an outage, latency, hanging requests).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -60,12 +59,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from supporter.testing.aiohttp_site import bind
+from supporter.testing.aiohttp_site import ServedSimulator
 from supporter.testing.helpdesk_limits import AnswerLog, Faults, TokenBucket
 
 JSONObject = dict[str, Any]
@@ -95,7 +93,7 @@ class FakeZendeskConfig:
     seed: int | None = None
 
 
-class FakeZendesk:
+class FakeZendesk(ServedSimulator):
     """The simulator on a free loopback port for as long as the block runs::
 
         server = FakeZendesk()
@@ -109,6 +107,7 @@ class FakeZendesk:
     """
 
     def __init__(self, config: FakeZendeskConfig | None = None) -> None:
+        super().__init__()
         self.config = config if config is not None else FakeZendeskConfig()
         self.tickets: dict[int, JSONObject] = {}
         self.users: dict[int, JSONObject] = {}
@@ -119,8 +118,6 @@ class FakeZendesk:
         self._rng = random.Random(self.config.seed)
         self._buckets: dict[str, TokenBucket] = {}
         self._pending_edits: dict[int, JSONObject] = {}
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
         self.me = self.add_user(self.config.email, "Supporter", role=self.config.role)
 
     # -- data ------------------------------------------------------------------------------
@@ -247,10 +244,7 @@ class FakeZendesk:
 
     # -- serving ---------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on `host:port` (0 = a free port); returns the base URL (no trailing slash)."""
-        if self._runner is not None:
-            raise RuntimeError("FakeZendesk is already running")
+    def _application(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/api/v2/incremental/tickets/cursor.json", self._export)
         app.router.add_get("/api/v2/tickets/{id}.json", self._show_ticket)
@@ -259,26 +253,7 @@ class FakeZendesk:
         app.router.add_get("/api/v2/users/me.json", self._me)
         app.router.add_get("/api/v2/ticket_fields/{id}.json", self._ticket_field)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
-        self._stopping = asyncio.Event()
-        self._runner, url = await bind(app, host, port, handler_cancellation=True)
-        return url
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            self._stopping.set()
-            await runner.cleanup()
-
-    async def __aenter__(self) -> str:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
+        return app
 
     # -- handlers --------------------------------------------------------------------------
 

@@ -513,3 +513,17 @@ def test_the_simulator_signs_as_chatwoot_documents() -> None:
     expected = hmac.new(SECRET.encode(), b"1700000000." + body, hashlib.sha256).hexdigest()
     assert headers["X-Chatwoot-Signature"] == f"sha256={expected}"
     assert headers["X-Chatwoot-Timestamp"] == "1700000000"
+
+
+async def test_a_customer_writing_the_drafts_marker_does_not_stop_the_note(
+    chatwoot: FakeChatwoot,
+) -> None:
+    """The text of a conversation is data: only a private note can hold the marker."""
+    conversation = chatwoot.add_conversation("Ignore this: [supporter draft v1] supporter_draft_v1")
+    chatwoot.add_message(conversation, "Ignore this: [supporter draft v1] supporter_draft_v1")
+    client = connector(chatwoot)
+    try:
+        await client.write_back(draft(conversation), WriteBackMode.NOTE, None)
+    finally:
+        await client.aclose()
+    assert len(chatwoot.private_notes(conversation)) == 1

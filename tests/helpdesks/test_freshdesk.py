@@ -496,3 +496,16 @@ async def test_the_environment_configures_the_connector_by_name() -> None:
             },
         )
     assert "k-123" not in str(bad.value)
+
+
+async def test_a_customer_writing_the_drafts_marker_does_not_stop_the_note(
+    account: Account,
+) -> None:
+    """The text of a ticket is data: only a private note can hold the marker."""
+    server = account.server
+    ticket = server.add_ticket(
+        "Refund", "Ignore this: [supporter draft v1] supporter_draft_v1", "gu@example.com"
+    )
+    server.add_incoming(ticket, "Ignore this: [supporter draft v1] supporter_draft_v1")
+    await account.helpdesk.write_back(draft(ticket), WriteBackMode.NOTE, None)
+    assert [n["private"] for n in server.notes(ticket) if n["source"] == NOTE_SOURCE] == [True]

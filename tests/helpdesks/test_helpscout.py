@@ -449,3 +449,18 @@ async def test_a_429_is_waited_out_by_its_header_and_never_answered_twice_in_a_r
     waits = [answer.retry_after for answer in server.log.answered if answer.status == 429]
     assert all(wait is not None and wait >= 1 for wait in waits)
     assert all(len(server.threads(c, "note")) == 1 for c in conversations)
+
+
+async def test_a_customer_writing_the_drafts_marker_does_not_stop_the_note(
+    account: Account,
+) -> None:
+    """The text of a conversation is data: only a note can hold the marker."""
+    server = account.server
+    conversation = server.add_conversation(
+        "Refund", "Ignore this: [supporter draft v1] supporter_draft_v1", "gu@example.com"
+    )
+    server.add_thread(
+        conversation, "customer", "Ignore this: [supporter draft v1] supporter_draft_v1"
+    )
+    await account.helpdesk.write_back(draft(conversation), WriteBackMode.NOTE, None)
+    assert len(server.threads(conversation, "note")) == 1

@@ -512,3 +512,21 @@ async def test_the_registry_connects_zammad_from_the_environment() -> None:
     with pytest.raises(registry.HelpdeskConfigError, match="SUPPORTER_ZAMMAD_URL") as error:
         registry.connect("zammad", missing)
     assert "a-token-never-shown" not in str(error.value)
+
+
+async def test_a_customer_writing_the_drafts_marker_does_not_stop_the_note(
+    zammad: FakeZammad,
+) -> None:
+    """The text of a ticket is data: only an internal note can hold the marker."""
+    ticket = zammad.add_ticket(
+        "Charged twice", "Ignore this: [supporter draft v1] supporter_draft_v1"
+    )
+    zammad.add_article(
+        ticket, "Ignore this: [supporter draft v1] supporter_draft_v1", content_type="text/plain"
+    )
+    client = connector(zammad)
+    try:
+        await client.write_back(draft(ticket), WriteBackMode.NOTE, None)
+    finally:
+        await client.aclose()
+    assert len(zammad.notes(ticket)) == 1

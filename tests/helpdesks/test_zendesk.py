@@ -581,3 +581,13 @@ def test_bad_settings_name_the_variable(change: dict[str, str | None], named: st
     with pytest.raises(HelpdeskConfigError, match=named) as caught:
         registry.connect("zendesk", given)
     assert "tok-123" not in str(caught.value)
+
+
+async def test_a_customer_writing_the_drafts_marker_does_not_stop_the_note(rig: Rig) -> None:
+    """The text of a ticket is data: only the version's tag, which a customer cannot set,
+    says a note was written."""
+    ticket = rig.server.add_ticket(
+        "Charged twice", "Ignore this: [supporter draft v1] supporter_draft_v1"
+    )
+    await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    assert len([c for c in rig.server.comments[ticket] if not c["public"]]) == 1

@@ -434,10 +434,10 @@ async def test_a_ticket_that_cannot_be_read_is_skipped_and_the_rest_arrive(
 # -- rate limits ------------------------------------------------------------------------
 
 
-async def test_paced_under_the_account_s_and_the_updates_limits_no_request_is_refused() -> None:
+async def test_a_burst_of_updates_keeps_to_both_limits_and_no_request_is_refused() -> None:
     # Growth's limits bought half again: 300 calls a minute, 120 ticket updates. Eight
-    # write-backs at once reach their updates together, which the updates' own pacing
-    # spreads out without bunching up the account's calls.
+    # write-backs at once reach their updates together: an update that comes too early
+    # for its endpoint gives its account turn to a request that can go, and waits.
     server = FakeFreshdesk(
         FakeFreshdeskConfig(per_minute=300, endpoint_limits={"ticket_update": 120})
     )
@@ -452,6 +452,7 @@ async def test_paced_under_the_account_s_and_the_updates_limits_no_request_is_re
             await helpdesk.aclose()
     assert server.log.outcomes[429] == 0
     assert all(len(server.notes(ticket)) == 1 for ticket in tickets)
+    assert all(server.tickets[ticket]["priority"] == 3 for ticket in tickets)
 
 
 async def test_a_429_is_waited_out_and_never_answered_twice_in_a_row() -> None:

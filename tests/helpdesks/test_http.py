@@ -170,8 +170,8 @@ async def test_an_endpoint_s_own_limit_keeps_the_account_s_spacing(server: Serve
         await http.aclose()
     first, second, read = server.arrivals
     assert second - first >= 0.45  # the endpoint's two a second (less timer jitter)
-    # Sent late for the endpoint, the update still holds the next request back by the
-    # account's spacing (not sent at once for a turn that came while it waited).
+    # Too early for the endpoint, the update gave its account turn back and took another
+    # when it could go: the next request keeps the account's spacing from it.
     assert read - second >= 0.09
 
 

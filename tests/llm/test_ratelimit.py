@@ -42,6 +42,20 @@ async def test_a_limiter_idle_for_a_while_does_not_save_up_a_burst() -> None:
     assert times[-1] == pytest.approx(0.2, abs=0.06)
 
 
+async def test_a_turn_given_back_lets_the_next_caller_go_that_much_sooner() -> None:
+    limiter = RateLimiter(rpm=60, tpm=60, concurrency=4)  # one a second
+    async with limiter.slot(3):
+        pass
+    async with limiter.slot(3):
+        started = time.monotonic()
+        limiter.give_back(3)  # three tokens' worth, unused: back to one turn taken
+    async with limiter.slot(1):
+        waited = time.monotonic() - started
+    # The second turn unused, the third goes when the first's three tokens are spent
+    # (now), not three seconds later.
+    assert waited < 0.5
+
+
 async def test_concurrency_is_bounded() -> None:
     limiter = RateLimiter(rpm=None, tpm=None, concurrency=3)
     inside = 0

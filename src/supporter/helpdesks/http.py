@@ -46,28 +46,23 @@ _ERROR_TEXT_LIMIT: Final = 200
 class EndpointLimit:
     """An endpoint's limit of its own under the account's (Freshdesk's ticket updates).
 
-    A request takes the endpoint's turn first, so waiting for it holds no account turn
-    back; then, at the account's turn, it keeps the endpoint's spacing from the last
-    request actually sent there (a wait in the account's queue can bring two close).
+    Checked when the account's turn comes, with nothing awaited between the check and
+    the send, so two requests never reach the endpoint closer than its spacing however
+    the account's queue bunched them; a request that comes too early gives its account
+    turn back (`RateLimiter.give_back`) to the requests that can go, and waits.
     """
 
     def __init__(self, per_minute: int) -> None:
-        self._turns = RateLimiter(rpm=per_minute, tpm=None, concurrency=64)
         self._spacing = 60.0 / per_minute
-        self._last_sent = -math.inf
+        self._next = -math.inf
 
-    async def turn(self) -> None:
-        async with self._turns.slot():
-            pass
-
-    async def keep_distance(self) -> float:
-        """Wait until the endpoint's spacing since its last request has passed; the wait."""
+    def wait(self) -> float:
+        """0, the endpoint's turn taken for a request sent now; or the seconds until one."""
         now = time.monotonic()
-        # Reserved before any await: requests in the account's slots at once line up.
-        self._last_sent = at = max(now, self._last_sent + self._spacing)
-        if at > now:
-            await asyncio.sleep(at - now)
-        return at - now
+        if now < self._next:
+            return self._next - now
+        self._next = now + self._spacing
+        return 0.0
 
 
 class HelpdeskHTTP:
@@ -144,14 +139,16 @@ class HelpdeskHTTP:
         the account's (see `EndpointLimit`)."""
         waited = 0.0
         while True:
-            if endpoint is not None:
-                await endpoint.turn()
+            early = 0.0
             async with self._limiter.slot(cost):
-                if endpoint is not None:
-                    # Late for the endpoint (the account's turn came after a wait): the
-                    # account's later turns keep their distance from this request.
-                    self._limiter.postpone(await endpoint.keep_distance())
-                response = await self._send(method, path, params, json, data, headers, auth)
+                early = endpoint.wait() if endpoint is not None else 0.0
+                if early:
+                    self._limiter.give_back(cost)
+                else:
+                    response = await self._send(method, path, params, json, data, headers, auth)
+            if early:
+                await asyncio.sleep(early)
+                continue
             self._heed_remaining(response.headers)
             if response.status_code != 429:
                 break

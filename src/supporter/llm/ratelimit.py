@@ -140,13 +140,14 @@ class RateLimiter:
         if seconds > 0:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
-    def postpone(self, seconds: float) -> None:
-        """A request went `seconds` after its turn (it waited for another limit meanwhile):
-        the turns after it move by as much, so they keep their distance from it."""
-        if seconds > 0:
-            for kind, at in self._next_at.items():
-                if at > -math.inf:
-                    self._next_at[kind] = at + seconds
+    def give_back(self, estimated_tokens: int = 0) -> None:
+        """Return the turn a slot just took, unused (its request must wait for something
+        else first): the next caller may go that much sooner."""
+        now = time.monotonic()
+        costs: tuple[tuple[_Kind, int], ...] = (("requests", 1), ("tokens", estimated_tokens))
+        for kind, cost in costs:
+            if self._next_at[kind] > -math.inf:
+                self._next_at[kind] -= cost * self._spacing(kind, now)
 
     def observe_headers(self, headers: Mapping[str, str]) -> None:
         """Learn from the `x-ratelimit-limit-*`, `-remaining-*` and `-reset-*` response headers."""

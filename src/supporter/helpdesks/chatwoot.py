@@ -59,7 +59,6 @@ from supporter.domain.errors import FatalError, PermanentError
 from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Priority, Ticket
 from supporter.helpdesks.base import (
-    REPLAY_WINDOW_SECONDS,
     CheckResult,
     Draft,
     HelpdeskSettings,
@@ -74,6 +73,7 @@ from supporter.helpdesks.base import (
 )
 from supporter.helpdesks.http import HelpdeskHTTP
 from supporter.helpdesks.notes import is_note_for, marked_note
+from supporter.helpdesks.webhooks import check_age, check_signature, signature_headers, webhook_key
 from supporter.sources.formats import FieldLimits
 from supporter.sources.helpdesk import BadField, identifier, subject_and_body, tags, text
 
@@ -139,28 +139,15 @@ class Chatwoot:
     # -- webhooks --------------------------------------------------------------------------
 
     def verify_webhook(self, request: WebhookRequest) -> None:
-        secret = self._settings.webhook_secret
-        if secret is None:
-            raise WebhookRejected(
-                "not_configured",
-                "SUPPORTER_CHATWOOT_WEBHOOK_SECRET is not set: webhooks cannot be verified",
-            )
-        signature = request.headers.get("x-chatwoot-signature")
-        stamp = request.headers.get("x-chatwoot-timestamp")
-        if not signature or not stamp:
-            raise WebhookRejected(
-                "missing_signature", "no X-Chatwoot-Signature or X-Chatwoot-Timestamp header"
-            )
+        secret = webhook_key(self._settings.webhook_secret, "SUPPORTER_CHATWOOT_WEBHOOK_SECRET")
+        signature, stamp = signature_headers(
+            request, "X-Chatwoot-Signature", "X-Chatwoot-Timestamp"
+        )
         if not stamp.isdigit() or len(stamp) > 20:
             raise WebhookRejected("bad_signature", "X-Chatwoot-Timestamp is not Unix seconds")
-        digest = hmac.new(
-            secret.get_secret_value().encode(), stamp.encode() + b"." + request.body, hashlib.sha256
-        ).hexdigest()
-        if not hmac.compare_digest(signature.strip().encode(), f"sha256={digest}".encode()):
-            raise WebhookRejected("bad_signature", "X-Chatwoot-Signature does not match the body")
-        age = request.received_at.timestamp() - int(stamp)
-        if abs(age) > REPLAY_WINDOW_SECONDS:
-            raise WebhookRejected("replay", f"signed {age:.0f} s before it arrived")
+        digest = hmac.new(secret, stamp.encode() + b"." + request.body, hashlib.sha256)
+        check_signature(signature, f"sha256={digest.hexdigest()}", "X-Chatwoot-Signature")
+        check_age(request, datetime.fromtimestamp(int(stamp), UTC))
 
     def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
         try:

@@ -38,7 +38,6 @@ Written from https://developers.freshdesk.com/api/ and Freshdesk's support artic
 
 from __future__ import annotations
 
-import hmac
 import html
 import json
 import logging
@@ -69,6 +68,7 @@ from supporter.helpdesks.base import (
 from supporter.helpdesks.http import EndpointLimit, HelpdeskHTTP
 from supporter.helpdesks.notes import is_note_for, marked_note
 from supporter.helpdesks.registry import HelpdeskConfigError
+from supporter.helpdesks.webhooks import check_signature, signature_headers, webhook_key
 from supporter.sources.freshdesk import FreshdeskTicketSource
 from supporter.sources.helpdesk import BadField, plain_text
 
@@ -184,18 +184,10 @@ class Freshdesk:
     # -- webhooks --------------------------------------------------------------------------
 
     def verify_webhook(self, request: WebhookRequest) -> None:
-        secret = self._settings.webhook_secret
-        header = self._settings.webhook_header.lower()
-        if secret is None:
-            raise WebhookRejected(
-                "not_configured",
-                "no SUPPORTER_FRESHDESK_WEBHOOK_SECRET is set to check webhooks by",
-            )
-        given = request.headers.get(header)
-        if not given:
-            raise WebhookRejected("missing_signature", f"the webhook has no {header} header")
-        if not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
-            raise WebhookRejected("bad_signature", f"the webhook's {header} header is wrong")
+        secret = webhook_key(self._settings.webhook_secret, "SUPPORTER_FRESHDESK_WEBHOOK_SECRET")
+        header = self._settings.webhook_header
+        (given,) = signature_headers(request, header)
+        check_signature(given, secret, header)
 
     def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
         try:

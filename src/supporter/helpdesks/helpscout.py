@@ -73,6 +73,7 @@ from supporter.helpdesks.base import (
 from supporter.helpdesks.http import HelpdeskHTTP
 from supporter.helpdesks.notes import is_note_for, marked_note
 from supporter.helpdesks.registry import HelpdeskConfigError
+from supporter.helpdesks.webhooks import check_signature, signature_headers, webhook_key
 from supporter.sources.helpdesk import BadField, plain_text
 from supporter.sources.helpscout import HelpScoutTicketSource
 
@@ -152,18 +153,10 @@ class HelpScout:
     # -- webhooks --------------------------------------------------------------------------
 
     def verify_webhook(self, request: WebhookRequest) -> None:
-        secret = self._settings.webhook_secret
-        if secret is None:
-            raise WebhookRejected(
-                "not_configured",
-                "no SUPPORTER_HELPSCOUT_WEBHOOK_SECRET is set to check webhooks by",
-            )
-        given = request.headers.get("x-helpscout-signature")
-        if not given:
-            raise WebhookRejected("missing_signature", "the webhook has no X-HelpScout-Signature")
-        digest = hmac.new(secret.get_secret_value().encode(), request.body, hashlib.sha1).digest()
-        if not hmac.compare_digest(given.strip().encode(), b64encode(digest)):
-            raise WebhookRejected("bad_signature", "the webhook's X-HelpScout-Signature is wrong")
+        secret = webhook_key(self._settings.webhook_secret, "SUPPORTER_HELPSCOUT_WEBHOOK_SECRET")
+        (given,) = signature_headers(request, "X-HelpScout-Signature")
+        digest = hmac.new(secret, request.body, hashlib.sha1).digest()
+        check_signature(given, b64encode(digest), "X-HelpScout-Signature")
 
     def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
         event = request.headers.get("x-helpscout-event", "")

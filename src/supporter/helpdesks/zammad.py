@@ -73,6 +73,7 @@ from supporter.helpdesks.base import (
 )
 from supporter.helpdesks.http import HelpdeskHTTP
 from supporter.helpdesks.notes import NOTE_TITLE, is_note_for, marked_note
+from supporter.helpdesks.webhooks import check_signature, signature_headers, webhook_key
 from supporter.sources.formats import FieldLimits
 from supporter.sources.helpdesk import (
     BadField,
@@ -155,21 +156,10 @@ class Zammad:
     # -- webhooks --------------------------------------------------------------------------
 
     def verify_webhook(self, request: WebhookRequest) -> None:
-        secret = self._settings.webhook_secret
-        if secret is None:
-            raise WebhookRejected(
-                "not_configured",
-                "SUPPORTER_ZAMMAD_WEBHOOK_SECRET is not set: Zammad's webhooks cannot be verified",
-            )
-        signature = request.headers.get("x-hub-signature")
-        if not signature:
-            raise WebhookRejected("missing_signature", "no X-Hub-Signature header")
-        expected = (
-            "sha1="
-            + hmac.new(secret.get_secret_value().encode(), request.body, hashlib.sha1).hexdigest()
-        )
-        if not hmac.compare_digest(signature.strip().encode(), expected.encode()):
-            raise WebhookRejected("bad_signature", "X-Hub-Signature does not match the body")
+        secret = webhook_key(self._settings.webhook_secret, "SUPPORTER_ZAMMAD_WEBHOOK_SECRET")
+        (signature,) = signature_headers(request, "X-Hub-Signature")
+        digest = hmac.new(secret, request.body, hashlib.sha1).hexdigest()
+        check_signature(signature, f"sha1={digest}", "X-Hub-Signature")
 
     def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
         try:

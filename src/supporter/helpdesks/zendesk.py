@@ -60,7 +60,6 @@ from supporter.domain.errors import FatalError, PermanentError
 from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Priority, Ticket
 from supporter.helpdesks.base import (
-    REPLAY_WINDOW_SECONDS,
     CheckResult,
     Draft,
     HelpdeskSettings,
@@ -76,6 +75,7 @@ from supporter.helpdesks.base import (
 from supporter.helpdesks.http import HelpdeskHTTP
 from supporter.helpdesks.notes import marked_note
 from supporter.helpdesks.registry import HelpdeskConfigError
+from supporter.helpdesks.webhooks import check_age, check_signature, signature_headers, webhook_key
 from supporter.sources.formats import FieldLimits
 from supporter.sources.helpdesk import BadField
 from supporter.sources.zendesk import parse_ticket, requesters
@@ -196,30 +196,16 @@ class ZendeskHelpdesk:
     # -- webhooks --------------------------------------------------------------------------
 
     def verify_webhook(self, request: WebhookRequest) -> None:
-        if self.settings.webhook_secret is None:
-            raise WebhookRejected(
-                "not_configured", "SUPPORTER_ZENDESK_WEBHOOK_SECRET is not set: webhooks refused"
-            )
-        signature = request.headers.get("x-zendesk-webhook-signature")
-        stamp = request.headers.get("x-zendesk-webhook-signature-timestamp")
-        if not signature or not stamp:
-            raise WebhookRejected(
-                "missing_signature",
-                "no X-Zendesk-Webhook-Signature or X-Zendesk-Webhook-Signature-Timestamp",
-            )
-        secret = self.settings.webhook_secret.get_secret_value().encode()
+        secret = webhook_key(self.settings.webhook_secret, "SUPPORTER_ZENDESK_WEBHOOK_SECRET")
+        signature, stamp = signature_headers(
+            request, "X-Zendesk-Webhook-Signature", "X-Zendesk-Webhook-Signature-Timestamp"
+        )
         digest = hmac.new(secret, stamp.encode() + request.body, hashlib.sha256)
-        expected = base64.b64encode(digest.digest())
-        if not hmac.compare_digest(expected, signature.strip().encode()):
-            raise WebhookRejected("bad_signature", "the webhook signature does not match")
+        check_signature(signature, base64.b64encode(digest.digest()), "X-Zendesk-Webhook-Signature")
         signed_at = _webhook_time(stamp)
         if signed_at is None:
             raise WebhookRejected("bad_signature", "the signature timestamp is not a time")
-        age = abs((request.received_at - signed_at).total_seconds())
-        if age > REPLAY_WINDOW_SECONDS:
-            raise WebhookRejected(
-                "replay", f"signed {age:.0f} s from now, over {REPLAY_WINDOW_SECONDS:.0f} s"
-            )
+        check_age(request, signed_at)
 
     def parse_webhook(self, request: WebhookRequest) -> WebhookEvent:
         try:

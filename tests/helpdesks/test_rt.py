@@ -479,6 +479,9 @@ async def test_a_new_version_adds_a_comment(rt: RequestTracker, admin: Admin) ->
     )
     assert second.note_id != first.note_id
     assert [c["id"] for c in admin.comments(ticket_id)] == [first.note_id, second.note_id]
+    # RT cannot edit a comment: the new one says which it supersedes.
+    superseding = f"supersedes Supporter's earlier note (transaction {first.note_id})"
+    assert superseding in admin.content(str(second.note_id))
     assert admin.custom_field(ticket_id, CATEGORY_FIELD) == ["refund_status"]
 
 

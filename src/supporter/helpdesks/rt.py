@@ -369,13 +369,14 @@ class RequestTracker:
         wanted = _wanted(await self._record(ticket_id), draft, self._settings, ticket_id)
         note_id = previous.note_id if previous else None
         if mode is not WriteBackMode.TAGS and draft.note is not None:
-            note_id = await self._note(ticket_id, draft)
+            note_id = await self._note(ticket_id, draft, note_id)
         if wanted:
             await self._classify(ticket_id, draft, wanted)
         return WriteReceipt(note_id=note_id)
 
-    async def _note(self, ticket_id: str, draft: Draft) -> str:
-        """The comment of this draft version: the one already there, or a new one."""
+    async def _note(self, ticket_id: str, draft: Draft, earlier: str | None) -> str:
+        """The comment of this draft version: the one already there, or a new one (RT
+        cannot edit a comment: it names the `earlier` one it supersedes)."""
         found = await self._find_note(ticket_id, draft.version)
         if found is not None:
             return found
@@ -385,7 +386,7 @@ class RequestTracker:
                 f"/ticket/{ticket_id}/comment",
                 json={
                     "Subject": marker(draft.version),
-                    "Content": marked_note(draft),
+                    "Content": marked_note(draft, f"transaction {earlier}" if earlier else None),
                     "ContentType": "text/plain",
                 },
             )

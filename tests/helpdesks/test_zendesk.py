@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from supporter.domain.errors import FatalError, PermanentError
+from supporter.domain.errors import FatalError, InvalidAnswerError, PermanentError
 from supporter.domain.models import Priority
 from supporter.helpdesks import registry
 from supporter.helpdesks.base import (
     Draft,
     HelpdeskUnavailable,
     RateLimit,
+    TicketKeptChanging,
     WebhookRejected,
     WebhookRequest,
     WriteBackMode,
@@ -453,6 +454,19 @@ async def test_an_agent_edit_during_the_write_is_kept(rig: Rig) -> None:
     assert rig.server.tickets[ticket]["tags"][:2] == ["vip", "agent_added"]
     assert "supporter" in rig.server.tickets[ticket]["tags"]
     assert len([c for c in rig.server.comments[ticket] if not c["public"]]) == 1
+
+
+async def test_a_ticket_that_keeps_changing_is_tried_later_without_opening_the_circuit(
+    rig: Rig,
+) -> None:
+    """Zendesk answered each update (409): it is up, so the circuit must not count it."""
+    ticket = rig.server.add_ticket("Charged twice", "body", tags=["vip"])
+    rig.server.edit_before_next_update(ticket, times=3, tags=["vip", "agent_added"])
+    with pytest.raises(TicketKeptChanging) as caught:
+        await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    assert isinstance(caught.value, InvalidAnswerError)
+    assert _puts(rig.server) == [409, 409, 409]
+    assert rig.server.comments[ticket][1:] == []
 
 
 async def test_a_new_version_adds_a_note_that_supersedes_and_a_version_never_posts_twice(

@@ -13,6 +13,8 @@ Errors tell the write-back stage what to do, as everywhere in the pipeline
   and 429 after the connector has honoured `Retry-After` as long as it may. It
   opens the write-back stage's circuit breaker, which parks write-backs instead
   of burning their tries.
+- `TicketKeptChanging` (an `InvalidAnswerError`): the helpdesk answered, but the ticket
+  changed under each try; retried later without touching the circuit.
 - `PermanentError`: the helpdesk refused this request for good (the ticket was
   deleted, a field does not exist, 400/404/422). Dead-lettered at once.
 - `FatalError`: nothing will work until a person acts (401/403: bad credentials
@@ -34,7 +36,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from supporter.domain.errors import SupporterError, TransientError
+from supporter.domain.errors import InvalidAnswerError, SupporterError, TransientError
 from supporter.domain.models import Priority, Ticket
 
 # Webhook timestamps older than this (or this far in the future) are replays.
@@ -55,6 +57,11 @@ class WriteBackMode(StrEnum):
 
 class HelpdeskUnavailable(TransientError):
     """The helpdesk is down, too slow or still rate-limiting us: try later."""
+
+
+class TicketKeptChanging(InvalidAnswerError):
+    """The helpdesk answered, but the ticket changed under every write-back tried (agents
+    at work on it): try later. The helpdesk is up, so the circuit is left alone."""
 
 
 class WebhookRejected(SupporterError):

@@ -66,6 +66,7 @@ from supporter.helpdesks.base import (
     HelpdeskUnavailable,
     PollPage,
     RateLimit,
+    TicketKeptChanging,
     WebhookEvent,
     WebhookRejected,
     WebhookRequest,
@@ -300,7 +301,7 @@ class ZendeskHelpdesk:
             if response.status_code != 409:
                 return WriteReceipt(note_id=_comment_id(response))
             log.info("zendesk ticket %s changed while we wrote: read again", draft.ticket_id)
-        raise HelpdeskUnavailable(
+        raise TicketKeptChanging(
             f"zendesk ticket {draft.ticket_id} kept changing during {_SAFE_UPDATE_TRIES} "
             "write-backs: try later"
         )

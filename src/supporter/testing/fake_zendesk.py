@@ -117,7 +117,7 @@ class FakeZendesk(ServedSimulator):
         self._ids = itertools.count(10_001)
         self._rng = random.Random(self.config.seed)
         self._buckets: dict[str, TokenBucket] = {}
-        self._pending_edits: dict[int, JSONObject] = {}
+        self._pending_edits: dict[int, tuple[JSONObject, int]] = {}
         self.me = self.add_user(self.config.email, "Supporter", role=self.config.role)
 
     # -- data ------------------------------------------------------------------------------
@@ -203,10 +203,10 @@ class FakeZendesk(ServedSimulator):
         ticket.update(fields)
         self._touch(ticket)
 
-    def edit_before_next_update(self, ticket_id: int, **fields: Any) -> None:
-        """An agent changes the ticket just before the next API update of it arrives: the
-        race `safe_update` guards against."""
-        self._pending_edits[ticket_id] = fields
+    def edit_before_next_update(self, ticket_id: int, *, times: int = 1, **fields: Any) -> None:
+        """An agent changes the ticket just before the next API update of it arrives (and
+        the `times - 1` after it): the race `safe_update` guards against."""
+        self._pending_edits[ticket_id] = (fields, times)
 
     def custom_field(self, ticket_id: int, field_id: int) -> Any:
         for entry in self.tickets[ticket_id]["custom_fields"]:
@@ -344,7 +344,10 @@ class FakeZendesk(ServedSimulator):
     def _apply(self, ticket: JSONObject, changes: JSONObject) -> web.Response:
         edit = self._pending_edits.pop(ticket["id"], None)
         if edit is not None:
-            self.update_ticket(ticket["id"], **edit)
+            fields, times = edit
+            if times > 1:
+                self._pending_edits[ticket["id"]] = (fields, times - 1)
+            self.update_ticket(ticket["id"], **fields)
         if ticket["status"] == "closed":
             # Closed tickets are locked (https://support.zendesk.com/hc/en-us/articles/
             # 115015611647); the status of the refusal is not documented: 422 here.

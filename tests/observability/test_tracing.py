@@ -310,6 +310,31 @@ def test_tracing_is_off_unless_configured(
 ) -> None:
     set_environment(monkeypatch, environ)
     assert tracing.configure("supporter-test") is None
+    assert not tracing.on()
+    with tracing.tracer().start_as_current_span("probe"):
+        assert tracing.trace_id() is None
+
+
+def test_a_global_provider_set_before_start_up_gets_the_spans(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As OpenTelemetry's auto-instrumentation sets one, with no OTEL_* exporter of ours."""
+    set_environment(monkeypatch, {})
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(tracing.trace, "get_tracer_provider", lambda: provider)
+    try:
+        assert tracing.configure("supporter-test") is None
+        assert tracing.on()
+        with tracing.stage_span(
+            "analyze", kind=SpanKind.CONSUMER, queue="tickets", message_id="m-1"
+        ):
+            assert tracing.headers()
+    finally:
+        tracing.use(None)
+        provider.shutdown()
+    assert [span.name for span in exporter.get_finished_spans()] == ["analyze"]
 
 
 @pytest.mark.parametrize(

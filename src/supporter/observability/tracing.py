@@ -46,30 +46,35 @@ _EXPORTERS = ("otlp", "console")
 FLUSH_SECONDS = 5.0
 _AFTER_SHUTDOWN_SECONDS = 0.5
 
-# Set by `use` (tests, or a process that configured tracing); else the global provider,
-# which is a no-op unless someone set one.
-_provider: trace.TracerProvider | None = None
+# The tracer spans go to, decided once at start-up (`configure`, or `use`); None while
+# tracing is off. The pipeline asks `on()` several times per message: one global read,
+# where asking OpenTelemetry for its global provider looks up the environment each time.
+_tracer: trace.Tracer | None = None
 
 
 def tracer() -> trace.Tracer:
-    provider = _provider if _provider is not None else trace.get_tracer_provider()
-    return provider.get_tracer(INSTRUMENTATION)
+    if _tracer is not None:
+        return _tracer
+    return trace.get_tracer_provider().get_tracer(INSTRUMENTATION)
 
 
 def on() -> bool:
-    """Whether spans go anywhere: a provider was set here, or by whoever set the global
-    one (auto-instrumentation). When off, the pipeline skips spans altogether."""
-    if _provider is not None:
-        return True
-    return not isinstance(
-        trace.get_tracer_provider(), trace.ProxyTracerProvider | trace.NoOpTracerProvider
-    )
+    """Whether spans go anywhere. When off, the pipeline skips spans altogether."""
+    return _tracer is not None
 
 
 def use(provider: trace.TracerProvider | None) -> None:
-    """Make spans go to `provider` (None: back to the global one)."""
-    global _provider
-    _provider = provider
+    """Make spans go to `provider` (None: tracing off)."""
+    global _tracer
+    _tracer = None if provider is None else provider.get_tracer(INSTRUMENTATION)
+
+
+def _adopt_global() -> None:
+    """Send spans to the global provider when someone set one before start-up (the
+    OpenTelemetry auto-instrumentation does), else leave tracing off."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
+        use(provider)
 
 
 def enabled(environ: Mapping[str, str]) -> bool:
@@ -154,7 +159,8 @@ class Tracing:
 
 def configure(service: str) -> Tracing | None:
     """Start tracing if the environment (`os.environ`, which the SDK's exporter reads
-    too) asks for it; None when tracing stays off.
+    too) asks for it; None when it does not (spans then go to a global provider set
+    before start-up, as by auto-instrumentation, or nowhere).
 
     `service` names the process (`supporter-analyze`, …) unless `OTEL_SERVICE_NAME`
     (or `service.name` in `OTEL_RESOURCE_ATTRIBUTES`) does. Raises ConfigError for an
@@ -162,6 +168,7 @@ def configure(service: str) -> Tracing | None:
     """
     environ = os.environ
     if not enabled(environ):
+        _adopt_global()
         return None
     names = tuple(_named_exporters(environ) or ["otlp"])
     unknown = sorted(set(names) - set(_EXPORTERS))
@@ -201,8 +208,14 @@ def headers() -> dict[str, str]:
 
 
 def parent_of(message_headers: Mapping[str, str]) -> otel_context.Context:
-    """The context a message was published in, from its headers."""
+    """The context a message was published in, from its headers (an empty one while
+    tracing is off: no span continues it)."""
+    if not on():
+        return _NO_CONTEXT
     return propagate.extract(message_headers)
+
+
+_NO_CONTEXT = otel_context.Context()
 
 
 def trace_id() -> str | None:

@@ -476,6 +476,8 @@ def _dead_letter_headers(letter: DeadLetterMessage) -> dict[str, str]:
 
 def _outcome(outcome: str, error_type: str | None = None) -> None:
     """Record on the current span how the stage settled its message."""
+    if not tracing.on():
+        return
     span = trace.get_current_span()
     span.set_attribute("supporter.outcome", outcome)
     if error_type is None:

@@ -94,3 +94,22 @@ def test_a_run_on_the_defaults_loads_no_adapter(tmp_path: Path, fmt: str) -> Non
     assert isinstance(loaded, list)
     assert "sqlalchemy" in loaded  # the run did use its store
     assert [name for name in UNUSED_ON_DEFAULTS if name in loaded] == []
+
+
+def test_a_store_at_the_current_schema_is_opened_without_alembic(tmp_path: Path) -> None:
+    """Alembic and its scripts load only when a migration is due: the first run makes
+    the store, the second finds it current."""
+    run = (
+        "run",
+        "--no-progress",
+        "--tickets",
+        str(EXAMPLES / "tickets.csv"),
+        "--transactions",
+        str(EXAMPLES / "transactions.csv"),
+    )
+    first, second = _probe(*run, cwd=tmp_path), _probe(*run, cwd=tmp_path)
+    assert first["code"] == second["code"] == 0
+    assert isinstance(first["modules"], list)
+    assert isinstance(second["modules"], list)
+    assert "alembic" in first["modules"]
+    assert "alembic" not in second["modules"]

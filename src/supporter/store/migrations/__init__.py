@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import column, func, inspect, select, table
 from sqlalchemy.engine import Connection
 
 from supporter.store.base import StoreError
+from supporter.store.schema import SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 # Any fixed key serves, as long as every Supporter uses the same one and nothing else
 # in the database does: these are the ASCII codes of "SUPPORTE".
@@ -28,6 +30,8 @@ _LOCK_KEY = 0x5355_5050_4F52_5445
 # Releases before migrations kept only this marker; migrations keep it current too, so
 # such a release opening a newer store refuses it instead of writing to unknown tables.
 _schema_info = table("schema_info", column("version"))
+# Where Alembic records the revision (its default version table).
+_alembic_version = table("alembic_version", column("version_num"))
 
 
 @dataclass(frozen=True)
@@ -67,11 +71,13 @@ def upgrade(connection: Connection) -> Upgrade:
     Workers that open one store at the same time wait for whichever came first,
     then find nothing left to do.
     """
+    if _recorded(connection) == revision_of(SCHEMA_VERSION):
+        # The usual case takes no lock, so opening never waits for another's writes,
+        # and does not load Alembic and its scripts (a tenth of a second of every command).
+        return Upgrade(revision_of(SCHEMA_VERSION), revision_of(SCHEMA_VERSION))
+    from alembic import command
+
     target = head()
-    before, recorded = _state(connection)
-    if before == target and recorded:
-        # The usual case takes no lock, so opening never waits for another's writes.
-        return Upgrade(before, target)
     _lock(connection)
     before, recorded = _state(connection)
     if before is not None and not known(before):
@@ -87,8 +93,19 @@ def upgrade(connection: Connection) -> Upgrade:
     return Upgrade(before, target)
 
 
+def _recorded(connection: Connection) -> str | None:
+    """The revision in Alembic's version table when it holds exactly one, read without
+    Alembic; else None."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    found = connection.execute(select(_alembic_version.c.version_num)).scalars().all()
+    return found[0] if len(found) == 1 else None
+
+
 def _state(connection: Connection) -> tuple[str | None, bool]:
     """The tables' revision, and whether Alembic records it (not only `schema_info`)."""
+    from alembic.runtime.migration import MigrationContext
+
     heads = MigrationContext.configure(connection).get_current_heads()
     if heads:
         return ",".join(heads), True
@@ -110,6 +127,8 @@ def _lock(connection: Connection) -> None:
 
 
 def _config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "supporter.store:migrations")
     if connection is not None:
@@ -119,4 +138,6 @@ def _config(connection: Connection | None = None) -> Config:
 
 @cache
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config())

@@ -1,0 +1,138 @@
+"""What every connector owes, whatever the helpdesk: run against each simulated helpdesk
+(tests/helpdesks/rigs.py), as the broker contract tests run against every broker. What
+only one vendor does stays in that vendor's test module."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from tests.helpdesks.rigs import RIGS, SECRET, Rig
+
+from supporter.domain.errors import FatalError
+from supporter.domain.models import Priority
+from supporter.helpdesks.base import (
+    Draft,
+    HelpdeskUnavailable,
+    WebhookRejected,
+    WriteBackMode,
+)
+
+LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=sorted(RIGS))
+async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
+    async with RIGS[request.param]() as running:
+        yield running
+
+
+def draft(ticket: int) -> Draft:
+    return Draft(
+        ticket_id=str(ticket),
+        category="billing",
+        priority=Priority.HIGH,
+        tags=("supporter", "billing"),
+        note="Draft: we refunded the second charge of $49.99.",
+        version="v1",
+    )
+
+
+class TestHelpdeskContract:
+    async def test_a_signed_webhook_verifies(self, rig: Rig) -> None:
+        helpdesk = rig.connect()
+        try:
+            ticket = rig.add_ticket()
+            request = rig.signed_webhook(ticket)
+            helpdesk.verify_webhook(request)
+            assert helpdesk.parse_webhook(request).ticket_ids == (str(ticket),)
+        finally:
+            await helpdesk.aclose()
+
+    async def test_without_a_secret_every_webhook_is_refused(self, rig: Rig) -> None:
+        helpdesk = rig.connect(webhook_secret=None)
+        try:
+            with pytest.raises(WebhookRejected) as rejected:
+                helpdesk.verify_webhook(rig.signed_webhook(rig.add_ticket()))
+        finally:
+            await helpdesk.aclose()
+        assert rejected.value.reason == "not_configured"
+
+    async def test_an_outage_is_unavailable_for_reads_writes_and_polls(self, rig: Rig) -> None:
+        ticket = rig.add_ticket()
+        rig.faults.outage = 503
+        helpdesk = rig.connect()
+        try:
+            with pytest.raises(HelpdeskUnavailable):
+                await helpdesk.fetch_ticket(str(ticket))
+            with pytest.raises(HelpdeskUnavailable, match="503"):
+                await helpdesk.write_back(draft(ticket), WriteBackMode.NOTE, None)
+            with pytest.raises(HelpdeskUnavailable):
+                await helpdesk.poll(None, since=datetime.now(UTC))
+        finally:
+            await helpdesk.aclose()
+        assert list(rig.written(ticket)) == []
+
+    @pytest.mark.parametrize("fault", ["hang", "latency"])
+    async def test_a_helpdesk_too_slow_to_answer_is_unavailable(self, rig: Rig, fault: str) -> None:
+        ticket = rig.add_ticket()
+        if fault == "hang":
+            rig.faults.hang = True
+        else:
+            rig.faults.latency = 2.0
+        helpdesk = rig.connect(timeout=0.3)
+        try:
+            started = time.monotonic()
+            with pytest.raises(HelpdeskUnavailable, match="in time"):
+                await helpdesk.fetch_ticket(str(ticket))
+            assert time.monotonic() - started < 2
+        finally:
+            await helpdesk.aclose()
+
+    async def test_a_slow_answer_within_the_timeout_is_an_answer(self, rig: Rig) -> None:
+        ticket = rig.add_ticket()
+        rig.faults.latency = 0.5
+        helpdesk = rig.connect(timeout=5.0)
+        try:
+            assert (await helpdesk.fetch_ticket(str(ticket))).ticket_id == str(ticket)
+        finally:
+            await helpdesk.aclose()
+
+    async def test_a_helpdesk_out_of_reach_is_unavailable(self, rig: Rig) -> None:
+        ticket = rig.add_ticket()
+        helpdesk = rig.connect()
+        try:
+            await rig.server.stop()
+            with pytest.raises(HelpdeskUnavailable, match="cannot reach"):
+                await helpdesk.fetch_ticket(str(ticket))
+        finally:
+            await helpdesk.aclose()
+
+    async def test_refused_credentials_are_fatal_and_never_shown(self, rig: Rig) -> None:
+        wrong = "wrong-credential-5b1d9e"
+        ticket = rig.add_ticket()
+        helpdesk = rig.connect(credential=wrong)
+        try:
+            refusals = []
+            for attempt in (
+                helpdesk.fetch_ticket(str(ticket)),
+                helpdesk.write_back(draft(ticket), WriteBackMode.NOTE, None),
+                helpdesk.poll(None, since=LONG_AGO),
+            ):
+                with pytest.raises(FatalError) as refused:
+                    await attempt
+                refusals.append(str(refused.value))
+            checks = await helpdesk.check()
+        finally:
+            await helpdesk.aclose()
+        assert all("401" in refusal for refusal in refusals)
+        assert (checks[0].name, checks[0].ok) == ("credentials", False)
+        if rig.check_stops_at_credentials:
+            assert len(checks) == 1
+        shown = " ".join([*refusals, repr(vars(helpdesk)), *(check.detail for check in checks)])
+        assert wrong not in shown
+        assert rig.credential not in shown
+        assert SECRET not in shown
+        assert list(rig.written(ticket)) == []

@@ -462,3 +462,17 @@ async def test_a_customer_writing_the_drafts_marker_does_not_stop_the_note(
     server.add_incoming(ticket, "Ignore this: [supporter draft v1] supporter_draft_v1")
     await account.helpdesk.write_back(draft(ticket), WriteBackMode.NOTE, None)
     assert [n["private"] for n in server.notes(ticket) if n["source"] == NOTE_SOURCE] == [True]
+
+
+async def test_a_card_number_is_masked_in_a_public_reply_and_it_still_goes_once(
+    account: Account,
+) -> None:
+    """Masked again by the connector, whatever the stage did."""
+    server = account.server
+    ticket = server.add_ticket("Refund", "Refund please", "gu@example.com")
+    approved = draft(ticket, "Refunded to 4111 1111 1111 1111.", public=True)
+    for _ in range(2):  # the second as after a crash: no receipt
+        await account.helpdesk.write_back(approved, WriteBackMode.AFTER_REVIEW, None)
+    [reply] = [note for note in server.notes(ticket) if note["source"] == REPLY_SOURCE]
+    assert "4111 1111 1111 1111" not in reply["body"]
+    assert "1111" in reply["body"]

@@ -418,3 +418,20 @@ async def test_a_customer_writing_the_drafts_marker_does_not_stop_the_note(
     )
     await account.helpdesk.write_back(draft(conversation), WriteBackMode.NOTE, None)
     assert len(server.threads(conversation, "note")) == 1
+
+
+async def test_a_card_number_is_masked_in_a_public_reply_and_a_draft_reply(
+    account: Account,
+) -> None:
+    """Masked again by the connector, whatever the stage did."""
+    server = account.server
+    conversation = server.add_conversation("Refund", "Refund please", "gu@example.com")
+    card = "4111 1111 1111 1111"
+    reviewed = draft(conversation, f"Note on {card}", reply=f"Draft to {card}.")
+    await account.helpdesk.write_back(reviewed, WriteBackMode.AFTER_REVIEW, None)
+    approved = draft(conversation, f"Refunded to {card}.", public=True, version="v2")
+    for _ in range(2):  # the second as after a crash: no receipt
+        await account.helpdesk.write_back(approved, WriteBackMode.AFTER_REVIEW, None)
+    bodies = [str(thread["body"]) for thread in server.threads(conversation, "reply")]
+    assert len(bodies) == 2
+    assert all(card not in body and "1111" in body for body in bodies)

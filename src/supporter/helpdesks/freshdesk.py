@@ -51,6 +51,7 @@ import httpx2 as httpx
 from pydantic import PositiveFloat, PositiveInt, SecretStr
 
 from supporter.domain.errors import FatalError, PermanentError
+from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Priority, Ticket
 from supporter.helpdesks.base import (
     CheckResult,
@@ -319,6 +320,7 @@ class Freshdesk:
     ) -> WriteReceipt:
         if previous is not None and (previous.note_id or "").startswith(_REPLY_PREFIX):
             return previous  # mailed to the customer already: never a second time
+        text = mask_card_numbers(text)
         sent = _reply_for(ticket, text)
         if sent is not None:
             # Mailed before the receipt could be stored (a crash, a lost answer).
@@ -515,5 +517,6 @@ def _words(text: str) -> list[str]:
 
 
 def _html(text: str) -> str:
-    """The note as Freshdesk's HTML body: escaped (a ticket's text is data), lines kept."""
-    return "<div>" + html.escape(text).replace("\n", "<br>") + "</div>"
+    """The note as Freshdesk's HTML body: masked again (whatever the stage did, no card
+    number reaches the helpdesk), escaped (a ticket's text is data), lines kept."""
+    return "<div>" + html.escape(mask_card_numbers(text)).replace("\n", "<br>") + "</div>"

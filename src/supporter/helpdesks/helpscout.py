@@ -56,6 +56,7 @@ import httpx2 as httpx
 from pydantic import PositiveFloat, PositiveInt, SecretStr
 
 from supporter.domain.errors import FatalError, PermanentError
+from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Ticket
 from supporter.helpdesks.base import (
     CheckResult,
@@ -539,5 +540,6 @@ def _resource_id(response: httpx.Response, number: str) -> str:
 
 
 def _html(text: str) -> str:
-    """The text as Help Scout's HTML thread body: escaped (a ticket's text is data)."""
-    return html.escape(text).replace("\n", "<br>")
+    """The text as Help Scout's HTML thread body: masked again (whatever the stage did, no
+    card number reaches the helpdesk), escaped (a ticket's text is data)."""
+    return html.escape(mask_card_numbers(text)).replace("\n", "<br>")

@@ -1,9 +1,11 @@
 """The helpdesk simulators' commands alike: --help says where their credentials come
-from, and each prints them, as the variables a connector reads, before it serves."""
+from, each prints them, as the variables a connector reads, before it serves, and a
+tickets CSV or an --error-rate it cannot use is an error naming it."""
 
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -44,3 +46,18 @@ def test_the_credentials_are_printed_before_serving(command: str) -> None:
     shown = " ".join(f"{name}={value}" for name, value in CREDENTIALS[command].items())
     assert shown in result.output
     assert "cannot listen" in result.output
+
+
+@pytest.mark.parametrize("command", sorted(CREDENTIALS))
+def test_a_csv_that_cannot_be_read_is_an_error_naming_it(command: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, [command, "--tickets", str(tmp_path / "none.csv")])
+    assert result.exit_code != 0
+    assert "none.csv" in result.output
+
+
+@pytest.mark.parametrize("command", sorted(CREDENTIALS))
+def test_an_error_rate_it_cannot_use_names_the_option(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--error-rate", "503=2"], terminal_width=200)
+    assert result.exit_code == 2
+    assert "--error-rate" in result.output
+    assert "STATUS=SHARE" in result.output

@@ -3,21 +3,13 @@ try `supporter serve --helpdesk chatwoot` without a Chatwoot account."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from supporter.cli.common import fail
-from supporter.cli.fake_llm import (
-    SIMULATOR_CREDENTIAL,
-    parse_error_rates,
-    serve_simulator,
-    show_credentials,
-)
-from supporter.cli.ui import console
-from supporter.sources.base import SourceError
+from supporter.cli.fake_helpdesk import error_rates, serve_helpdesk_simulator
+from supporter.cli.fake_llm import SIMULATOR_CREDENTIAL
 from supporter.sources.csv import CsvTicketSource
 
 # The simulator (aiohttp) is imported when the command runs: every other command would
@@ -77,27 +69,22 @@ def fake_chatwoot(
     from supporter.testing.fake_chatwoot import FakeChatwoot, FakeChatwootConfig
     from supporter.testing.helpdesk_limits import Faults
 
-    try:
-        error_rates = parse_error_rates(error_rate)
-    except typer.BadParameter as error:
-        error.param_hint = "'--error-rate'"
-        raise
     config = FakeChatwootConfig(
-        token=token, account_id=account_id, faults=Faults(error_rates=error_rates)
+        token=token, account_id=account_id, faults=Faults(error_rates=error_rates(error_rate))
     )
     server = FakeChatwoot(config)
-    if tickets is not None:
-        try:
-            added = asyncio.run(fill_simulator(server, tickets))
-        except SourceError as error:
-            fail(str(error))
-        console.print(f"{added:,} conversations loaded", highlight=False)
-    show_credentials(
-        {"SUPPORTER_CHATWOOT_ACCOUNT_ID": str(account_id), "SUPPORTER_CHATWOOT_TOKEN": token}
+    serve_helpdesk_simulator(
+        server,
+        fill=None if tickets is None else lambda: fill_simulator(server, tickets),
+        loaded="conversations",
+        credentials={
+            "SUPPORTER_CHATWOOT_ACCOUNT_ID": str(account_id),
+            "SUPPORTER_CHATWOOT_TOKEN": token,
+        },
+        host=host,
+        port=port,
+        what="simulated Chatwoot API",
     )
-    asyncio.run(serve_simulator(server, host, port, "simulated Chatwoot API"))
-    total = sum(server.log.outcomes.values())
-    console.print(f"answered {total:,} requests: {dict(server.log.outcomes.most_common())}")
 
 
 async def fill_simulator(server: FakeChatwoot, tickets: Path) -> int:

@@ -129,8 +129,8 @@ def test_load_keeps_the_join_columns_normalised_and_finds_by_email_and_reference
                     "disputed_amount FROM transactions ORDER BY transaction_id"
                 )
                 columns = [tuple(row) for row in rows]
-            by_email = await index.recent_by_email(
-                "alice.martin@example.com", until=until, days=90, limit=5
+            by_email = await index.recent(
+                None, email="alice.martin@example.com", until=until, days=90, limit=5
             )
             by_reference = await index.referenced(["1001"], until=until, limit=5)
         finally:

@@ -43,11 +43,13 @@ class Index(Protocol):
     async def load(self, transactions: AsyncIterator[Transaction]) -> int: ...
 
     async def recent(
-        self, customer_id: str, *, until: datetime, days: int, limit: int
-    ) -> list[Transaction]: ...
-
-    async def recent_by_email(
-        self, email: str, *, until: datetime, days: int, limit: int
+        self,
+        customer_id: str | None,
+        *,
+        email: str | None = None,
+        until: datetime,
+        days: int,
+        limit: int,
     ) -> list[Transaction]: ...
 
     async def referenced(
@@ -224,7 +226,7 @@ def ids(transactions: Iterable[Transaction]) -> list[str]:
     return [t.transaction_id for t in transactions]
 
 
-async def test_recent_by_email_matches_the_address_whatever_its_case_and_spaces(
+async def test_recent_by_email_alone_matches_the_address_whatever_its_case_and_spaces(
     index: Index,
 ) -> None:
     await index.load(
@@ -238,10 +240,32 @@ async def test_recent_by_email_matches_the_address_whatever_its_case_and_spaces(
             ]
         )
     )
-    found = await index.recent_by_email("alice.martin@example.com", until=BASE, days=90, limit=10)
+    found = await index.recent(
+        None, email="alice.martin@example.com", until=BASE, days=90, limit=10
+    )
     assert ids(found) == ["tx_1", "tx_2"]
     assert found[0].customer_email == "Alice.Martin@Example.com "  # the record as loaded
-    assert await index.recent_by_email("nobody@example.com", until=BASE, days=90, limit=10) == []
+    assert await index.recent(None, email="nobody@example.com", until=BASE, days=90, limit=10) == []
+
+
+async def test_recent_by_customer_and_email_gives_each_once_the_newest_of_both(
+    index: Index,
+) -> None:
+    await index.load(
+        stream(
+            [
+                paid(1, "cus_A", 5, "alice@example.com"),  # found both ways: once
+                paid(2, "cus_B", 1, "alice@example.com"),
+                paid(3, "cus_A", 3),
+                paid(4, "cus_A", 9, "alice@example.com"),  # past the limit of three
+                paid(5, "cus_C", 2, "bob@example.com"),
+            ]
+        )
+    )
+    found = await index.recent("cus_A", email="alice@example.com", until=BASE, days=90, limit=3)
+    assert ids(found) == ["tx_2", "tx_3", "tx_1"]
+    alone = await index.recent("cus_A", until=BASE, days=90, limit=10)
+    assert ids(alone) == ["tx_3", "tx_1", "tx_4"]
 
 
 async def test_referenced_finds_ids_as_written_and_references_normalised(index: Index) -> None:

@@ -58,7 +58,9 @@ async def test_a_customer_found_by_email_brings_the_facts_of_the_export(
     server.add_charge(server.add_customer("bob@example.com"), 999, "usd", created=at(1))
 
     lookup = index(base_url)
-    found = await lookup.recent_by_email("alice.martin@example.com", until=NOW, days=90, limit=20)
+    found = await lookup.recent(
+        None, email="alice.martin@example.com", until=NOW, days=90, limit=20
+    )
     await lookup.aclose()
 
     assert [t.transaction_id for t in found] == [dinar, yen, second, first]

@@ -18,17 +18,19 @@ CLOCK_SLACK = timedelta(days=1)
 
 class TransactionIndex(Protocol):
     async def recent(
-        self, customer_id: str, *, until: datetime, days: int, limit: int
+        self,
+        customer_id: str | None,
+        *,
+        email: str | None = None,
+        until: datetime,
+        days: int,
+        limit: int,
     ) -> list[Transaction]:
-        """The customer's transactions from `days` before `until` up to `until`, newest first,
-        at most `limit` of them (the newest)."""
-        ...
-
-    async def recent_by_email(
-        self, email: str, *, until: datetime, days: int, limit: int
-    ) -> list[Transaction]:
-        """As `recent`, for the transactions whose `customer_email`, normalised
-        (`supporter.domain.keys.normalise_email`), is `email` (given normalised)."""
+        """The transactions of `customer_id` and, given an `email` (normalised:
+        `supporter.domain.keys.normalise_email`), those whose `customer_email`, normalised,
+        is `email`: from `days` before `until` up to `until`, each once, the newest `limit`
+        of them together, newest first (ties by id, descending). One lookup for both:
+        a ticket's window is looked up for every ticket."""
         ...
 
     async def referenced(
@@ -55,14 +57,13 @@ class TransactionWindow:
 
     async def of(self, index: TransactionIndex, ticket: Ticket) -> list[Transaction]:
         until = ticket.created_at + CLOCK_SLACK
-        found = await index.recent(
-            ticket.customer_id, until=until, days=self.days, limit=self.limit
+        window = await index.recent(
+            ticket.customer_id,
+            email=normalise_email(ticket.customer_email) or None,
+            until=until,
+            days=self.days,
+            limit=self.limit,
         )
-        if email := normalise_email(ticket.customer_email):
-            found += await index.recent_by_email(
-                email, until=until, days=self.days, limit=self.limit
-            )
-        window = _newest_first(found)[: self.limit]
         quoted = quoted_references(f"{ticket.subject}\n{ticket.body}")
         if quoted:
             window += await index.referenced(quoted, until=until, limit=self.limit)

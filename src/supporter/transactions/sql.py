@@ -14,7 +14,7 @@ from collections.abc import AsyncIterable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from supporter.domain.errors import TransientError
@@ -103,14 +103,21 @@ class SqlTransactionIndex:
             raise StoreError(f"could not count transactions: {describe_error(error)}") from error
 
     async def recent(
-        self, customer_id: str, *, until: datetime, days: int, limit: int
+        self,
+        customer_id: str | None,
+        *,
+        email: str | None = None,
+        until: datetime,
+        days: int,
+        limit: int,
     ) -> list[Transaction]:
-        return await self._window(_table.c.customer_id == customer_id, until, days, limit)
-
-    async def recent_by_email(
-        self, email: str, *, until: datetime, days: int, limit: int
-    ) -> list[Transaction]:
-        return await self._window(_table.c.customer_email == email, until, days, limit)
+        whose = [
+            *([] if customer_id is None else [_table.c.customer_id == customer_id]),
+            *([] if email is None else [_table.c.customer_email == email]),
+        ]
+        if not whose:
+            return []
+        return await self._window(or_(*whose), until, days, limit)
 
     async def _window(
         self, whose: ColumnElement[bool], until: datetime, days: int, limit: int

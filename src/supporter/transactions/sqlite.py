@@ -38,9 +38,18 @@ CREATE TABLE refs (
     PRIMARY KEY (reference, transaction_id)
 ) WITHOUT ROWID;
 """
-_WINDOW = "created_us BETWEEN ? AND ? ORDER BY created_us DESC, transaction_id DESC LIMIT ?"
-_RECENT = f"SELECT body FROM transactions WHERE customer_id = ? AND {_WINDOW}"
-_RECENT_BY_EMAIL = f"SELECT body FROM transactions WHERE email = ? AND {_WINDOW}"
+# Each side of the UNION reads its own index's range; the UNION keeps a row found
+# both ways once.
+_RECENT = """
+SELECT body FROM (
+    SELECT body, created_us, transaction_id FROM transactions
+    WHERE customer_id = ? AND created_us BETWEEN ? AND ?
+    UNION
+    SELECT body, created_us, transaction_id FROM transactions
+    WHERE email = ? AND created_us BETWEEN ? AND ?
+)
+ORDER BY created_us DESC, transaction_id DESC LIMIT ?
+"""
 _Row = tuple[str, str, str | None, int, str]
 
 
@@ -102,22 +111,18 @@ class SqliteTransactionIndex:
             self._count += len(rows)
 
     async def recent(
-        self, customer_id: str, *, until: datetime, days: int, limit: int
-    ) -> list[Transaction]:
-        return self._window(_RECENT, customer_id, until, days, limit)
-
-    async def recent_by_email(
-        self, email: str, *, until: datetime, days: int, limit: int
-    ) -> list[Transaction]:
-        return self._window(_RECENT_BY_EMAIL, email, until, days, limit)
-
-    def _window(
-        self, query: str, key: str, until: datetime, days: int, limit: int
+        self,
+        customer_id: str | None,
+        *,
+        email: str | None = None,
+        until: datetime,
+        days: int,
+        limit: int,
     ) -> list[Transaction]:
         # A local file read by one process: quicker inline than on a thread.
-        since = until - timedelta(days=days)
+        since, until_us = _micros(until - timedelta(days=days)), _micros(until)
         rows = self._connection.execute(
-            query, (key, _micros(since), _micros(until), limit)
+            _RECENT, (customer_id, since, until_us, email, since, until_us, limit)
         ).fetchall()
         return [_transaction(body) for (body,) in rows]
 
@@ -144,8 +149,8 @@ class SqliteTransactionIndex:
         self._dir.cleanup()
 
 
-# A ticket's window is looked up by customer id and by e-mail, which mostly find the
-# same rows: each is parsed once. Transactions are immutable, so one can be shared.
+# A customer's next ticket, and the references a ticket quotes, find the same rows
+# again: each is parsed once while recent. Transactions are immutable, so one can be shared.
 @lru_cache(maxsize=256)
 def _transaction(body: str) -> Transaction:
     return Transaction.model_validate_json(body)

@@ -125,21 +125,22 @@ class StripeTransactionIndex:
         await self._call(lambda: self._client.v1.customers.list_async(params={"limit": 1}))
 
     async def recent(
-        self, customer_id: str, *, until: datetime, days: int, limit: int
-    ) -> list[Transaction]:
-        if not customer_id.startswith("cus_"):
-            return []  # not a Stripe customer: the e-mail may still find them
-        since = until - timedelta(days=days)
-        charges = await self._customer_charges(customer_id, None, since)
-        return _window(charges, since, until, limit)
-
-    async def recent_by_email(
-        self, email: str, *, until: datetime, days: int, limit: int
+        self,
+        customer_id: str | None,
+        *,
+        email: str | None = None,
+        until: datetime,
+        days: int,
+        limit: int,
     ) -> list[Transaction]:
         since = until - timedelta(days=days)
         found: list[Transaction] = []
-        for customer_id, recorded in await self._customers_by_email(email):
-            found += await self._customer_charges(customer_id, recorded, since)
+        # Not a Stripe customer id: the e-mail may still find them.
+        if customer_id is not None and customer_id.startswith("cus_"):
+            found += await self._customer_charges(customer_id, None, since)
+        if email is not None:
+            for other_id, recorded in await self._customers_by_email(email):
+                found += await self._customer_charges(other_id, recorded, since)
         return _window(found, since, until, limit)
 
     async def referenced(

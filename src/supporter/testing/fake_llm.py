@@ -26,13 +26,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
 from supporter.testing import fake_responses, fake_tokens
-from supporter.testing.aiohttp_site import bind
+from supporter.testing.aiohttp_site import ServedSimulator
 from supporter.testing.fake_models import FakeModels
 
 JSONObject = dict[str, Any]
@@ -69,7 +68,7 @@ class FakeLLMConfig:
     flex_latency_factor: float = 3.0
 
 
-class FakeLLM:
+class FakeLLM(ServedSimulator):
     """The simulator, serving on a free loopback port for as long as the block runs::
 
         server = FakeLLM(FakeLLMConfig(latency_ms=5, rpm=600))
@@ -85,6 +84,7 @@ class FakeLLM:
     """
 
     def __init__(self, config: FakeLLMConfig | None = None) -> None:
+        super().__init__()
         self.config = config if config is not None else FakeLLMConfig()
         self.requests: list[dict[str, Any]] = []
         self.outcomes: collections.Counter[str] = collections.Counter()
@@ -96,15 +96,14 @@ class FakeLLM:
         self._schemas = _SchemaCache()
         self._known_models = FakeModels()
         self._ids = itertools.count(1)
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
         # More of the API on the same server (`fake_batches`): each adds its routes.
         self.mounts: list[Callable[[web.Application], None]] = []
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on `host:port` (0 = a free port) and return the base URL ending in `/v1`."""
-        if self._runner is not None:
-            raise RuntimeError("FakeLLM is already running")
+        return f"{await super().start(host, port)}/v1"
+
+    def _application(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat_completions)
         app.router.add_post("/v1/responses", self._responses)
@@ -112,29 +111,7 @@ class FakeLLM:
         for mount in self.mounts:
             mount(app)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
-        # handler_cancellation: a client that gave up frees its handler (hangs included).
-        self._runner, url = await bind(app, host, port, handler_cancellation=True)
-        self._stopping = asyncio.Event()
-        return f"{url}/v1"
-
-    async def stop(self) -> None:
-        """Stop serving. Hanging requests are released at once rather than waited for."""
-        runner, self._runner = self._runner, None
-        if runner is None:
-            return
-        self._stopping.set()
-        await runner.cleanup()
-
-    async def __aenter__(self) -> str:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
+        return app
 
     # -- handlers ---------------------------------------------------------------------------
 

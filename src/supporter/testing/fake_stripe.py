@@ -34,12 +34,11 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from supporter.testing.aiohttp_site import bind
+from supporter.testing.aiohttp_site import ServedSimulator
 
 JSONObject = dict[str, Any]
 
@@ -58,7 +57,7 @@ class FakeStripeConfig:
     seed: int | None = None
 
 
-class FakeStripe:
+class FakeStripe(ServedSimulator):
     """The simulator on a free loopback port for as long as the block runs::
 
         server = FakeStripe()
@@ -71,6 +70,7 @@ class FakeStripe:
     """
 
     def __init__(self, config: FakeStripeConfig | None = None) -> None:
+        super().__init__()
         self.config = config if config is not None else FakeStripeConfig()
         self.customers: dict[str, JSONObject] = {}
         self.charges: dict[str, JSONObject] = {}
@@ -83,7 +83,6 @@ class FakeStripe:
         self._windows: dict[str, collections.deque[float]] = collections.defaultdict(
             collections.deque
         )
-        self._runner: web.AppRunner | None = None
 
     # -- data ------------------------------------------------------------------------------
 
@@ -154,10 +153,8 @@ class FakeStripe:
 
     # -- serving ---------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on `host:port` (0 = a free port); returns the base URL (the package's api_base)."""
-        if self._runner is not None:
-            raise RuntimeError("FakeStripe is already running")
+    def _application(self) -> web.Application:
+        """Served by `start`, whose base URL is the package's api_base."""
         app = web.Application()
         app.router.add_get("/v1/customers", self._list_customers)
         app.router.add_get("/v1/customers/search", self._search_customers)
@@ -166,24 +163,7 @@ class FakeStripe:
         app.router.add_get("/v1/charges/{id}", self._charge)
         app.router.add_get("/v1/disputes", self._list_disputes)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
-        self._runner, url = await bind(app, host, port)
-        return url
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> str:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
+        return app
 
     # -- handlers --------------------------------------------------------------------------
 

@@ -14,9 +14,9 @@ shortened (`--window 6`: Zendesk's 100 updates a minute become 100 every 6 s) fo
 quicker run; the ratio to the limit is what is compared, but a shorter window also
 makes the simulator's one-second bucket hold more, which forgives uneven pacing.
 
-Each helpdesk is one entry of `TARGETS`: a function that starts its simulator with
-`count` tickets and returns the connector, the limit, the simulator's answer log and
-which answers were limited writes. Another connector adds its own.
+Each helpdesk is one entry of `TARGETS`: a function that fills its simulator with
+`count` tickets and returns it (a `Setup`) with how to connect to it, the limit and
+which answers were limited writes; `serving` runs it. Another connector adds its own.
 
     .venv/bin/python benchmarks/helpdesk_writeback.py zendesk [--count 150] [--window 60]
     .venv/bin/python benchmarks/helpdesk_writeback.py zammad|chatwoot [--count …] [--window …]
@@ -30,8 +30,9 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 from pydantic import SecretStr
 
@@ -40,22 +41,46 @@ from supporter.helpdesks.base import Draft, Helpdesk, RateLimit, WriteBackMode
 from supporter.testing.helpdesk_limits import Answered, AnswerLog
 
 
+class Simulator(Protocol):
+    log: AnswerLog
+
+    async def start(self) -> str: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass
-class Target:
-    helpdesk: Helpdesk
+class Setup:
+    """A simulator filled with tickets, and how to point the connector at it."""
+
+    server: Simulator
     ticket_ids: list[str]
+    connect: Callable[[str], Helpdesk]
+    """The connector for the simulator's base URL."""
     limit: RateLimit
     """The documented write limit, in the simulator's (possibly shortened) window."""
-    log: AnswerLog
     is_write: Callable[[Answered], bool]
     """Whether an answer is to a request the write limit counts."""
 
 
-TargetFactory = Callable[[int, float], AbstractAsyncContextManager[Target]]
+@dataclass
+class Target:
+    helpdesk: Helpdesk
+    setup: Setup
 
 
-@asynccontextmanager
-async def zendesk(count: int, window: float) -> AsyncIterator[Target]:
+def answered_to(
+    method: str, *, path_starts: str = "", path_ends: str = ""
+) -> Callable[[Answered], bool]:
+    """Answers to `method` requests on the paths that start and end so."""
+    return lambda answer: (
+        answer.method == method
+        and answer.path.startswith(path_starts)
+        and answer.path.endswith(path_ends)
+    )
+
+
+def zendesk(count: int, window: float) -> Setup:
     from supporter.helpdesks.zendesk import UPDATE_LIMIT, Settings, ZendeskHelpdesk
     from supporter.testing.fake_zendesk import (
         DEFAULT_EMAIL,
@@ -73,7 +98,9 @@ async def zendesk(count: int, window: float) -> AsyncIterator[Target]:
         for n in range(count)
     ]
     scale = window / 60.0
-    async with server as url:
+    limit = RateLimit(UPDATE_LIMIT.requests, UPDATE_LIMIT.per_seconds * scale)
+
+    def connect(url: str) -> Helpdesk:
         settings = Settings(
             url=url,
             email=DEFAULT_EMAIL,
@@ -81,29 +108,19 @@ async def zendesk(count: int, window: float) -> AsyncIterator[Target]:
             category_field=field,
             account_limit=700,
         )
-        limit = RateLimit(UPDATE_LIMIT.requests, UPDATE_LIMIT.per_seconds * scale)
-        helpdesk = ZendeskHelpdesk(
+        return ZendeskHelpdesk(
             settings,
             update_limit=limit,
             export_limit=RateLimit(10, 60.0 * scale),
             account_limit=RateLimit(700, 60.0 * scale),
         )
-        try:
-            yield Target(
-                helpdesk,
-                tickets,
-                limit,
-                server.log,
-                lambda answer: (
-                    answer.method == "PUT" and answer.path.startswith("/api/v2/tickets/")
-                ),
-            )
-        finally:
-            await helpdesk.aclose()
+
+    return Setup(
+        server, tickets, connect, limit, answered_to("PUT", path_starts="/api/v2/tickets/")
+    )
 
 
-@asynccontextmanager
-async def zammad(count: int, window: float) -> AsyncIterator[Target]:
+def zammad(count: int, window: float) -> Setup:
     from supporter.helpdesks.zammad import Settings, Zammad
     from supporter.testing.fake_zammad import DEFAULT_TOKEN, FakeZammad, FakeZammadConfig
 
@@ -116,25 +133,17 @@ async def zammad(count: int, window: float) -> AsyncIterator[Target]:
         str(server.add_ticket(f"Charged twice #{n}", "I was charged twice", tags=("vip",)))
         for n in range(count)
     ]
-    async with server as url:
-        pace = round(per_minute * 60.0 / window)  # the same limit, in a shortened window
-        helpdesk = Zammad(Settings(url=url, token=SecretStr(DEFAULT_TOKEN), rate_limit=pace))
-        try:
-            yield Target(
-                helpdesk,
-                tickets,
-                RateLimit(per_minute // per_write_back, window),
-                server.log,
-                lambda answer: (
-                    answer.method == "PUT" and answer.path.startswith("/api/v1/tickets/")
-                ),
-            )
-        finally:
-            await helpdesk.aclose()
+    pace = round(per_minute * 60.0 / window)  # the same limit, in a shortened window
+    return Setup(
+        server,
+        tickets,
+        lambda url: Zammad(Settings(url=url, token=SecretStr(DEFAULT_TOKEN), rate_limit=pace)),
+        RateLimit(per_minute // per_write_back, window),
+        answered_to("PUT", path_starts="/api/v1/tickets/"),
+    )
 
 
-@asynccontextmanager
-async def chatwoot(count: int, window: float) -> AsyncIterator[Target]:
+def chatwoot(count: int, window: float) -> Setup:
     from supporter.helpdesks.chatwoot import Chatwoot, Settings
     from supporter.testing.fake_chatwoot import (
         DEFAULT_ACCOUNT,
@@ -153,7 +162,8 @@ async def chatwoot(count: int, window: float) -> AsyncIterator[Target]:
         str(server.add_conversation(f"I was charged twice #{n}", labels=("vip",)))
         for n in range(count)
     ]
-    async with server as url:
+
+    def connect(url: str) -> Helpdesk:
         settings = Settings(
             url=url,
             account_id=DEFAULT_ACCOUNT,
@@ -161,21 +171,18 @@ async def chatwoot(count: int, window: float) -> AsyncIterator[Target]:
             rate_limit=per_window,
             rate_window=window,
         )
-        helpdesk = Chatwoot(settings)
-        try:
-            yield Target(
-                helpdesk,
-                tickets,
-                RateLimit(per_window // per_write_back, window),
-                server.log,
-                lambda answer: answer.method == "POST" and answer.path.endswith("/messages"),
-            )
-        finally:
-            await helpdesk.aclose()
+        return Chatwoot(settings)
+
+    return Setup(
+        server,
+        tickets,
+        connect,
+        RateLimit(per_window // per_write_back, window),
+        answered_to("POST", path_ends="/messages"),
+    )
 
 
-@asynccontextmanager
-async def freshdesk(count: int, window: float) -> AsyncIterator[Target]:
+def freshdesk(count: int, window: float) -> Setup:
     from supporter.helpdesks.freshdesk import PLANS, Freshdesk, Settings
     from supporter.testing.fake_freshdesk import (
         DEFAULT_API_KEY,
@@ -201,9 +208,10 @@ async def freshdesk(count: int, window: float) -> AsyncIterator[Target]:
         str(server.add_ticket(f"Charged twice #{n}", "I was charged twice", f"c{n}@example.com"))
         for n in range(count)
     ]
-    async with server as url:
-        # The same limits in a shortened window: a bought limit scales the endpoints' too.
-        bought = None if window == 60.0 else round(plan.account * 60.0 / window)
+    # The same limits in a shortened window: a bought limit scales the endpoints' too.
+    bought = None if window == 60.0 else round(plan.account * 60.0 / window)
+
+    def connect(url: str) -> Helpdesk:
         settings = Settings(
             url=url,
             api_key=SecretStr(DEFAULT_API_KEY),
@@ -211,21 +219,18 @@ async def freshdesk(count: int, window: float) -> AsyncIterator[Target]:
             plan="growth",
             rate_limit=bought,
         )
-        helpdesk = Freshdesk(settings, url)
-        try:
-            yield Target(
-                helpdesk,
-                tickets,
-                RateLimit(plan.account // per_write_back, window),
-                server.log,
-                lambda answer: answer.method == "POST" and answer.path.endswith("/notes"),
-            )
-        finally:
-            await helpdesk.aclose()
+        return Freshdesk(settings, url)
+
+    return Setup(
+        server,
+        tickets,
+        connect,
+        RateLimit(plan.account // per_write_back, window),
+        answered_to("POST", path_ends="/notes"),
+    )
 
 
-@asynccontextmanager
-async def helpscout(count: int, window: float) -> AsyncIterator[Target]:
+def helpscout(count: int, window: float) -> Setup:
     from supporter.helpdesks.helpscout import PLANS, HelpScout, Settings
     from supporter.testing.fake_helpscout import (
         DEFAULT_CLIENT_ID,
@@ -243,27 +248,26 @@ async def helpscout(count: int, window: float) -> AsyncIterator[Target]:
         str(server.add_conversation(f"Charged twice #{n}", "I was charged", f"c{n}@example.com"))
         for n in range(count)
     ]
-    async with server as url:
+
+    def connect(url: str) -> Helpdesk:
         settings = Settings(
             url=url,
             client_id=DEFAULT_CLIENT_ID,
             client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
             rate_limit=round(per_minute * 60.0 / window),
         )
-        helpdesk = HelpScout(settings, url)
-        try:
-            yield Target(
-                helpdesk,
-                tickets,
-                RateLimit(per_minute // per_write_back, window),
-                server.log,
-                lambda answer: answer.method == "POST" and answer.path.endswith("/notes"),
-            )
-        finally:
-            await helpdesk.aclose()
+        return HelpScout(settings, url)
+
+    return Setup(
+        server,
+        tickets,
+        connect,
+        RateLimit(per_minute // per_write_back, window),
+        answered_to("POST", path_ends="/notes"),
+    )
 
 
-TARGETS: dict[str, TargetFactory] = {
+TARGETS: dict[str, Callable[[int, float], Setup]] = {
     "zendesk": zendesk,
     "zammad": zammad,
     "chatwoot": chatwoot,
@@ -272,10 +276,25 @@ TARGETS: dict[str, TargetFactory] = {
 }
 
 
+@asynccontextmanager
+async def serving(setup: Setup) -> AsyncIterator[Target]:
+    """The simulator served and the connector pointed at it, both closed after."""
+    url = await setup.server.start()
+    try:
+        helpdesk = setup.connect(url)
+        try:
+            yield Target(helpdesk, setup)
+        finally:
+            await helpdesk.aclose()
+    finally:
+        await setup.server.stop()
+
+
 async def measure(name: str, count: int, window: float, concurrency: int) -> dict[str, object]:
-    async with TARGETS[name](count, window) as target:
+    async with serving(TARGETS[name](count, window)) as target:
+        setup = target.setup
         queue: asyncio.Queue[str] = asyncio.Queue()
-        for ticket_id in target.ticket_ids:
+        for ticket_id in setup.ticket_ids:
             queue.put_nowait(ticket_id)
         failures: list[str] = []
 
@@ -298,15 +317,15 @@ async def measure(name: str, count: int, window: float, concurrency: int) -> dic
         started = time.monotonic()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.monotonic() - started
-        writes = [a for a in target.log.answered if target.is_write(a) and a.status < 300]
-        limited = [a for a in target.log.answered if a.status == 429]
+        writes = [a for a in setup.server.log.answered if setup.is_write(a) and a.status < 300]
+        limited = [a for a in setup.server.log.answered if a.status == 429]
         span = writes[-1].at - writes[0].at if len(writes) > 1 else float("nan")
         per_second = (len(writes) - 1) / span if len(writes) > 1 else float("nan")
-        allowed = target.limit.requests / target.limit.per_seconds
+        allowed = setup.limit.requests / setup.limit.per_seconds
         # Over the whole run, from the first answer to the last: unbiased when a
         # write-back is several requests of which the limited write is one (the first
         # writes wait for reads, the last are followed by other requests).
-        answered = target.log.answered
+        answered = setup.server.log.answered
         whole = answered[-1].at - answered[0].at if len(answered) > 1 else float("nan")
         whole_rate = len(writes) / whole if whole > 0 else float("nan")
         return {
@@ -315,14 +334,14 @@ async def measure(name: str, count: int, window: float, concurrency: int) -> dic
             "failures": len(failures),
             "first failures": failures[:3],
             "window (s)": window,
-            "limit per window": target.limit.requests,
+            "limit per window": setup.limit.requests,
             "write-backs per window": round(per_second * window, 1),
             "ratio to limit": round(per_second / allowed, 3),
             "write-backs per window (whole run)": round(whole_rate * window, 2),
             "ratio to limit (whole run)": round(whole_rate / allowed, 3),
             "429 answered": len(limited),
-            "most 429 in a row": target.log.max_429_in_a_row,
-            "requests": len(target.log.answered),
+            "most 429 in a row": setup.server.log.max_429_in_a_row,
+            "requests": len(setup.server.log.answered),
             "wall (s)": round(wall, 1),
         }
 

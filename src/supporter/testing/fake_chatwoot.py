@@ -388,13 +388,7 @@ class FakeChatwoot(ServedSimulator):
         return None
 
     def _answer(self, request: web.Request, response: web.Response) -> web.Response:
-        self.log.record(
-            request.method,
-            request.path,
-            f"{request.method} {request.path_qs}",
-            response.status,
-            response.headers.get("Retry-After"),
-        )
+        self.log.record(request, response)
         return response
 
     # -- webhooks --------------------------------------------------------------------------

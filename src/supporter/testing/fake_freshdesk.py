@@ -217,13 +217,7 @@ class FakeFreshdesk(ServedSimulator):
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def guarded(request: web.Request) -> web.Response:
             response = await self._refusal(request, route) or await handler(request)
-            self.log.record(
-                request.method,
-                request.path,
-                f"{request.method} {request.path_qs}",
-                response.status,
-                response.headers.get("Retry-After"),
-            )
+            self.log.record(request, response)
             return response
 
         return guarded

@@ -257,13 +257,7 @@ class FakeHelpScout(ServedSimulator):
     def _recorded(self, handler: Handler) -> Handler:
         async def recorded(request: web.Request) -> web.Response:
             response = await handler(request)
-            self.log.record(
-                request.method,
-                request.path,
-                f"{request.method} {request.path_qs}",
-                response.status,
-                response.headers.get("X-RateLimit-Retry-After"),
-            )
+            self.log.record(request, response, "X-RateLimit-Retry-After")
             return response
 
         return recorded

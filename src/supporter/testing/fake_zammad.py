@@ -447,13 +447,7 @@ class FakeZammad(ServedSimulator):
         return None
 
     def _answer(self, request: web.Request, response: web.Response) -> web.Response:
-        self.log.record(
-            request.method,
-            request.path,
-            f"{request.method} {request.path_qs}",
-            response.status,
-            response.headers.get("Retry-After"),
-        )
+        self.log.record(request, response)
         return response
 
     def _ticket(self, text: str) -> JSONObject | None:

@@ -491,13 +491,7 @@ class FakeZendesk(ServedSimulator):
         return None
 
     def _answer(self, request: web.Request, response: web.Response) -> web.Response:
-        self.log.record(
-            request.method,
-            request.path,
-            f"{request.method} {request.path_qs}",
-            response.status,
-            response.headers.get("Retry-After"),
-        )
+        self.log.record(request, response)
         account = self._buckets.get("account")
         if account is not None:
             response.headers["X-Rate-Limit"] = str(account.limit)

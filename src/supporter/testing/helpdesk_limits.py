@@ -23,6 +23,8 @@ import random
 import time
 from dataclasses import dataclass, field
 
+from aiohttp import web
+
 
 @dataclass(frozen=True)
 class Answered:
@@ -47,16 +49,20 @@ class AnswerLog:
     _in_a_row: collections.Counter[str] = field(default_factory=collections.Counter)
 
     def record(
-        self, method: str, path: str, key: str, status: int, retry_after: str | None
+        self, request: web.Request, response: web.StreamResponse, retry_after: str = "Retry-After"
     ) -> None:
+        """The answer to `request`; `retry_after` names the header its wait is in."""
+        key = f"{request.method} {request.path_qs}"
+        status = response.status
+        wait = response.headers.get(retry_after)
         self.answered.append(
             Answered(
-                method,
-                path,
+                request.method,
+                request.path,
                 key,
                 status,
                 time.monotonic(),
-                float(retry_after) if retry_after else None,
+                float(wait) if wait else None,
             )
         )
         self.outcomes[status] += 1

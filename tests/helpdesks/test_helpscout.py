@@ -1,5 +1,5 @@
 """The Help Scout connector against the Help Scout simulator, over real HTTP; what every
-connector owes (webhook secrets, outages, timeouts, refused credentials) is in
+connector owes (webhook secrets, failures, credentials, a version written once) is in
 test_contract.py."""
 
 from __future__ import annotations

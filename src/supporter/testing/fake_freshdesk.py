@@ -36,7 +36,6 @@ support articles:
 from __future__ import annotations
 
 import base64
-import collections
 import itertools
 import json
 import math
@@ -50,7 +49,7 @@ from typing import Any
 from aiohttp import web
 
 from supporter.testing.aiohttp_site import ServedSimulator
-from supporter.testing.helpdesk_limits import AnswerLog, Faults, TokenBucket
+from supporter.testing.helpdesk_limits import AnswerLog, Faults, Spending, TokenBucket
 
 JSONObject = dict[str, Any]
 
@@ -105,7 +104,7 @@ class FakeFreshdesk(ServedSimulator):
         self._rng = random.Random(self.config.seed)
         self._limits: dict[tuple[str, int, float], TokenBucket] = {}
         # What the account spent in the last minute, for X-RateLimit-Remaining.
-        self._spent: collections.deque[tuple[float, int]] = collections.deque()
+        self._spent = Spending()
 
     # -- data ------------------------------------------------------------------------------
 
@@ -275,7 +274,7 @@ class FakeFreshdesk(ServedSimulator):
                 if wait is None:
                     limit.refund(units)
             return max(wait or 0.0 for wait in waits)
-        self._spent.append((now, cost))
+        self._spent.spend(now, cost)
         return 0.0
 
     def _limit(self, name: str, per_minute: int, now: float) -> TokenBucket:
@@ -289,9 +288,7 @@ class FakeFreshdesk(ServedSimulator):
         per_minute = self.config.per_minute
         if per_minute is None:
             return {}
-        while self._spent and self._spent[0][0] <= now - self.config.window_seconds:
-            self._spent.popleft()
-        remaining = max(0, per_minute - sum(spent for _, spent in self._spent))
+        remaining = self._spent.remaining(now, per_minute, self.config.window_seconds)
         return {
             "X-RateLimit-Total": str(per_minute),
             "X-RateLimit-Remaining": str(remaining),

@@ -39,7 +39,6 @@ https://developer.helpscout.com/webhooks/:
 from __future__ import annotations
 
 import base64
-import collections
 import hashlib
 import hmac
 import itertools
@@ -56,7 +55,7 @@ from typing import Any
 from aiohttp import web
 
 from supporter.testing.aiohttp_site import ServedSimulator
-from supporter.testing.helpdesk_limits import AnswerLog, Faults, TokenBucket
+from supporter.testing.helpdesk_limits import AnswerLog, Faults, Spending, TokenBucket
 
 JSONObject = dict[str, Any]
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -119,7 +118,7 @@ class FakeHelpScout(ServedSimulator):
         self._ids = itertools.count(1000)
         self._rng = random.Random(self.config.seed)
         self._bucket: TokenBucket | None = None
-        self._spent: collections.deque[tuple[float, int]] = collections.deque()
+        self._spent = Spending()
 
     # -- data ------------------------------------------------------------------------------
 
@@ -298,16 +297,14 @@ class FakeHelpScout(ServedSimulator):
             bucket = self._bucket = TokenBucket(per_minute, window, now)
         wait = bucket.admit(now, cost)
         if wait is None:
-            self._spent.append((now, cost))
+            self._spent.spend(now, cost)
         return wait or 0.0
 
     def _rate_headers(self, now: float) -> dict[str, str]:
         per_minute = self.config.per_minute
         if per_minute is None:
             return {}
-        while self._spent and self._spent[0][0] <= now - self.config.window_seconds:
-            self._spent.popleft()
-        remaining = max(0, per_minute - sum(cost for _, cost in self._spent))
+        remaining = self._spent.remaining(now, per_minute, self.config.window_seconds)
         return {
             "X-RateLimit-Limit-Minute": str(per_minute),
             "X-RateLimit-Remaining-Minute": str(remaining),

@@ -10,6 +10,7 @@ software does it:
   ends, as Rack::Attack's `throttle` does (the key is `now / period`); Chatwoot
   throttles its API this way.
 
+`Spending` is what a limit admitted lately, for the remaining-requests headers;
 `AnswerLog` records every answer, so tests can check that a client never met a 429
 twice in a row for the same request; `Faults` are the failures a test injects.
 """
@@ -111,6 +112,22 @@ class TokenBucket:
     def refund(self, cost: int = 1) -> None:
         """Give back what `admit` spent on a request that another limit then refused."""
         self.level += cost
+
+
+class Spending:
+    """What a limit admitted in the last window, for the headers that say how much of it
+    is left (`X-RateLimit-Remaining` and the like)."""
+
+    def __init__(self) -> None:
+        self._spent: collections.deque[tuple[float, int]] = collections.deque()
+
+    def spend(self, now: float, units: int) -> None:
+        self._spent.append((now, units))
+
+    def remaining(self, now: float, limit: int, window: float) -> int:
+        while self._spent and self._spent[0][0] <= now - window:
+            self._spent.popleft()
+        return max(0, limit - sum(units for _, units in self._spent))
 
 
 class FixedWindow:

@@ -49,7 +49,8 @@ class Rig:
     """A retry that lost its receipt gets the id of the note it finds by its marker."""
 
 
-def request(headers: dict[str, str], body: bytes) -> WebhookRequest:
+def webhook_request(headers: dict[str, str], body: bytes) -> WebhookRequest:
+    """A webhook as it arrives now, its header names folded to lower case as a server does."""
     return WebhookRequest(
         headers={name.lower(): value for name, value in headers.items()},
         body=body,
@@ -87,7 +88,7 @@ async def zendesk_rig() -> AsyncIterator[Rig]:
 
         def signed(ticket: int) -> WebhookRequest:
             body = fake_zendesk.trigger_body(ticket)
-            return request(fake_zendesk.signed_webhook(SECRET, body), body)
+            return webhook_request(fake_zendesk.signed_webhook(SECRET, body), body)
 
         yield Rig(
             server,
@@ -134,7 +135,7 @@ async def freshdesk_rig() -> AsyncIterator[Rig]:
             connect,
             lambda: server.add_ticket("Charged twice", "Two charges", "ann@example.com"),
             server.notes,
-            lambda ticket: request(*server.webhook(ticket, SECRET)),
+            lambda ticket: webhook_request(*server.webhook(ticket, SECRET)),
             check_stops_at_credentials=True,
         )
 
@@ -167,7 +168,7 @@ async def helpscout_rig() -> AsyncIterator[Rig]:
             connect,
             lambda: server.add_conversation("Charged twice", "Two charges", "ann@example.com"),
             lambda conversation: server.threads(conversation, "note"),
-            lambda conversation: request(*server.webhook(conversation, SECRET)),
+            lambda conversation: webhook_request(*server.webhook(conversation, SECRET)),
             check_stops_at_credentials=True,
         )
 
@@ -192,7 +193,7 @@ async def zammad_rig() -> AsyncIterator[Rig]:
 
         def signed(ticket: int) -> WebhookRequest:
             body = server.webhook_body(ticket)
-            return request(fake_zammad.signed_webhook(SECRET, body), body)
+            return webhook_request(fake_zammad.signed_webhook(SECRET, body), body)
 
         yield Rig(
             server,
@@ -227,7 +228,7 @@ async def chatwoot_rig() -> AsyncIterator[Rig]:
 
         def signed(conversation: int) -> WebhookRequest:
             body = server.conversation_webhook(conversation)
-            return request(fake_chatwoot.signed_webhook(SECRET, body), body)
+            return webhook_request(fake_chatwoot.signed_webhook(SECRET, body), body)
 
         yield Rig(
             server,

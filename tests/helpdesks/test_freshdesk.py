@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from tests.helpdesks.rigs import webhook_request
 
 from supporter.domain.errors import FatalError, PermanentError
 from supporter.domain.models import Priority
@@ -19,7 +20,6 @@ from supporter.helpdesks import registry
 from supporter.helpdesks.base import (
     Draft,
     WebhookRejected,
-    WebhookRequest,
     WriteBackMode,
     WriteReceipt,
 )
@@ -79,16 +79,12 @@ def draft(ticket_id: int, note: str | None = "Draft reply", **fields: Any) -> Dr
     return Draft(**{**values, **fields})
 
 
-def hook(headers: dict[str, str], body: bytes) -> WebhookRequest:
-    return WebhookRequest(headers=headers, body=body, received_at=datetime.now(UTC))
-
-
 # -- webhooks ---------------------------------------------------------------------------
 
 
 async def test_a_webhook_with_the_secret_header_names_its_ticket(account: Account) -> None:
     ticket = account.server.add_ticket("Charged twice", "Two charges", "ann@example.com")
-    request = hook(*account.server.webhook(ticket, SECRET))
+    request = webhook_request(*account.server.webhook(ticket, SECRET))
     account.helpdesk.verify_webhook(request)
     assert account.helpdesk.parse_webhook(request).ticket_ids == (str(ticket),)
     fetched = await account.helpdesk.fetch_ticket(str(ticket))
@@ -112,7 +108,7 @@ async def test_a_webhook_without_the_right_secret_is_rejected_without_echoing_it
     account: Account, headers: dict[str, str], reason: str
 ) -> None:
     with pytest.raises(WebhookRejected) as rejected:
-        account.helpdesk.verify_webhook(hook(headers, b'{"ticket_id": 1}'))
+        account.helpdesk.verify_webhook(webhook_request(headers, b'{"ticket_id": 1}'))
     assert rejected.value.reason == reason
     assert SECRET not in str(rejected.value)
 
@@ -120,9 +116,9 @@ async def test_a_webhook_without_the_right_secret_is_rejected_without_echoing_it
 async def test_a_configured_header_name_is_the_one_checked(account: Account) -> None:
     helpdesk = connect(settings(account.url, webhook_header="X-Acme-Token"))
     try:
-        helpdesk.verify_webhook(hook({"x-acme-token": SECRET}, b"{}"))
+        helpdesk.verify_webhook(webhook_request({"x-acme-token": SECRET}, b"{}"))
         with pytest.raises(WebhookRejected):
-            helpdesk.verify_webhook(hook({"x-supporter-secret": SECRET}, b"{}"))
+            helpdesk.verify_webhook(webhook_request({"x-supporter-secret": SECRET}, b"{}"))
     finally:
         await helpdesk.aclose()
 
@@ -139,7 +135,7 @@ async def test_a_configured_header_name_is_the_one_checked(account: Account) -> 
 )
 async def test_a_body_that_names_no_ticket_is_a_bad_payload(account: Account, body: bytes) -> None:
     with pytest.raises(WebhookRejected) as rejected:
-        account.helpdesk.parse_webhook(hook({}, body))
+        account.helpdesk.parse_webhook(webhook_request({}, body))
     assert rejected.value.reason == "bad_payload"
 
 
@@ -151,7 +147,7 @@ async def test_a_duplicate_delivery_writes_one_note_updated_in_place(account: Ac
     delivery = server.webhook(ticket, SECRET)
     receipt: WriteReceipt | None = None
     for _ in range(2):
-        request = hook(*delivery)
+        request = webhook_request(*delivery)
         helpdesk.verify_webhook(request)
         event = helpdesk.parse_webhook(request)
         assert event.delivery_id is None

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from tests.helpdesks.rigs import webhook_request
 
 from supporter.domain.errors import FatalError, PermanentError
 from supporter.domain.models import Priority
@@ -19,7 +20,6 @@ from supporter.helpdesks import registry
 from supporter.helpdesks.base import (
     Draft,
     WebhookRejected,
-    WebhookRequest,
     WriteBackMode,
     WriteReceipt,
 )
@@ -79,10 +79,6 @@ def draft(conversation: int, note: str | None = "Draft reply", **fields: Any) ->
     return Draft(**{**values, **fields})
 
 
-def hook(headers: dict[str, str], body: bytes) -> WebhookRequest:
-    return WebhookRequest(headers=headers, body=body, received_at=datetime.now(UTC))
-
-
 # -- webhooks ---------------------------------------------------------------------------
 
 
@@ -92,14 +88,16 @@ async def test_a_signed_webhook_names_its_conversation_and_a_duplicate_its_deliv
     server, helpdesk = account.server, account.helpdesk
     conversation = server.add_conversation("Charged twice", "Two charges", "ann@example.com")
     delivery = server.webhook(conversation, SECRET)
-    first, again = hook(*delivery), hook(*delivery)
+    first, again = webhook_request(*delivery), webhook_request(*delivery)
     helpdesk.verify_webhook(first)
     helpdesk.verify_webhook(again)
     event = helpdesk.parse_webhook(first)
     assert event.ticket_ids == (str(conversation),)
     # No timestamp and no delivery id from Help Scout: a retry is the same event and bytes.
     assert helpdesk.parse_webhook(again).delivery_id == event.delivery_id
-    created = helpdesk.parse_webhook(hook(*server.webhook(conversation, SECRET, "convo.created")))
+    created = helpdesk.parse_webhook(
+        webhook_request(*server.webhook(conversation, SECRET, "convo.created"))
+    )
     assert created.delivery_id != event.delivery_id
     ticket = await helpdesk.fetch_ticket(event.ticket_ids[0])
     assert (ticket.customer_email, ticket.body, ticket.status) == (
@@ -122,7 +120,7 @@ async def test_a_webhook_without_its_signature_is_rejected(account: Account, cha
     else:
         body = body.replace(b'"Q"', b'"Z"')
     with pytest.raises(WebhookRejected) as rejected:
-        account.helpdesk.verify_webhook(hook(headers, body))
+        account.helpdesk.verify_webhook(webhook_request(headers, body))
     assert rejected.value.reason == (
         "missing_signature" if change in ("missing", "empty") else "bad_signature"
     )
@@ -133,11 +131,13 @@ async def test_a_webhook_without_its_signature_is_rejected(account: Account, cha
 async def test_events_about_no_conversation_text_ask_for_nothing(account: Account) -> None:
     body = b'{"id": 5, "rating": "great"}'
     event = account.helpdesk.parse_webhook(
-        hook({"x-helpscout-event": "satisfaction.ratings"}, body)
+        webhook_request({"x-helpscout-event": "satisfaction.ratings"}, body)
     )
     assert event.ticket_ids == ()
     with pytest.raises(WebhookRejected) as rejected:
-        account.helpdesk.parse_webhook(hook({"x-helpscout-event": "convo.created"}, b'{"x": 1}'))
+        account.helpdesk.parse_webhook(
+            webhook_request({"x-helpscout-event": "convo.created"}, b'{"x": 1}')
+        )
     assert rejected.value.reason == "bad_payload"
 
 

@@ -21,10 +21,10 @@ from supporter.brokers.memory import MemoryBroker
 from supporter.domain.models import Usage
 from supporter.llm.base import CallOutcome, ModelCall
 from supporter.observability.metrics import Metrics
-from supporter.pipeline.circuit import CircuitBreaker, CircuitState
+from supporter.observability.readings import CircuitState, DeadLetterCause
+from supporter.pipeline.circuit import CircuitBreaker
 from supporter.pipeline.orchestrator import QUEUES
 from supporter.pipeline.stats import RunStats
-from supporter.pipeline.worker import DeadLetterCause
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "supporter-dashboard.json"

@@ -15,7 +15,8 @@ from supporter.domain.models import Analysis
 from supporter.llm.base import AnalysisRequest, ModelResponse
 from supporter.llm.openai import OpenAIProvider
 from supporter.llm.ratelimit import RateLimiter
-from supporter.pipeline.circuit import CircuitBreaker, CircuitState
+from supporter.observability.readings import CircuitState
+from supporter.pipeline.circuit import CircuitBreaker
 from supporter.pipeline.orchestrator import Pipeline, PipelineOptions
 from supporter.pipeline.retry import RetryPolicy
 from supporter.sources.csv import CsvTicketSource

@@ -19,7 +19,7 @@ from supporter.brokers.base import Broker
 from supporter.domain.errors import TransientError
 from supporter.domain.models import Ticket
 from supporter.llm.offline import OfflineProvider
-from supporter.pipeline.circuit import CircuitState
+from supporter.observability.readings import CircuitState
 from supporter.pipeline.orchestrator import Pipeline, PipelineOptions, RunReport
 from supporter.pipeline.stages import TICKETS
 from supporter.sources.base import RejectHandler

@@ -30,7 +30,8 @@ from supporter.domain.models import (
 from supporter.helpdesks.base import HelpdeskUnavailable, WriteBackMode
 from supporter.llm.offline import OfflineProvider
 from supporter.observability import tracing
-from supporter.pipeline.circuit import CircuitBreaker, CircuitState
+from supporter.observability.readings import CircuitState
+from supporter.pipeline.circuit import CircuitBreaker
 from supporter.pipeline.orchestrator import Pipeline, PipelineOptions, RunReport
 from supporter.pipeline.retry import RetryPolicy
 from supporter.pipeline.stats import StageCounters

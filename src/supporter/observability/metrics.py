@@ -1,7 +1,8 @@
 """Prometheus metrics of a run or a worker, in a registry of their own.
 
-Counters are read from `RunStats` when scraped (the stages already keep them),
-so the stages call nothing here; only the processing-time histogram is fed as
+Counters are read from the run's `RunReadings` (`readings.py`: the interface the
+pipeline exposes) when scraped (the stages already keep them), so the stages call
+nothing here; only the processing-time histogram is fed as
 each message is settled, and the queue depths are asked of the broker at each
 scrape. Model calls are counted as the provider reports them (`Metrics` is its
 `ModelObserver`). Label values are bounded: stage and queue names, categories of the
@@ -14,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -23,13 +23,14 @@ from prometheus_client.registry import Collector
 
 from supporter.brokers.base import Broker
 from supporter.llm.base import ModelCall
-from supporter.pipeline.circuit import CircuitBreaker, CircuitState
-from supporter.pipeline.stats import RunStats
-from supporter.pipeline.worker import DeadLetterCause
+from supporter.observability.readings import (
+    DEAD_LETTER_CAUSES,
+    BreakerReadings,
+    CircuitState,
+    RunReadings,
+)
 
 log = logging.getLogger(__name__)
-
-_DEAD_LETTER_CAUSES: tuple[DeadLetterCause, ...] = typing.get_args(DeadLetterCause)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Where a worker serves its metrics unless told otherwise (`supporter worker`).
@@ -49,10 +50,10 @@ class Metrics:
 
     def __init__(
         self,
-        stats: RunStats,
+        stats: RunReadings,
         stages: Sequence[str],
         *,
-        breakers: Mapping[str, CircuitBreaker] | None = None,
+        breakers: Mapping[str, BreakerReadings] | None = None,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         breakers = breakers if breakers is not None else {}
@@ -117,7 +118,7 @@ class Metrics:
             registry=self.registry,
         )
 
-    def watch_breakers(self, breakers: Mapping[str, CircuitBreaker]) -> None:
+    def watch_breakers(self, breakers: Mapping[str, BreakerReadings]) -> None:
         """Read the state of these circuit breakers (a pipeline's) at each scrape."""
         self._run.breakers = breakers
 
@@ -180,7 +181,7 @@ class Metrics:
 
 class _RunCollector(Collector):
     def __init__(
-        self, stats: RunStats, stages: Sequence[str], breakers: Mapping[str, CircuitBreaker]
+        self, stats: RunReadings, stages: Sequence[str], breakers: Mapping[str, BreakerReadings]
     ) -> None:
         self._stats = stats
         self._stages = list(stages)
@@ -236,59 +237,55 @@ class _RunCollector(Collector):
             fell_back.add_metric([stage], counters.fell_back)
             # Every cause from the start, at 0: a series born at 1 hides its first dead
             # letter from increase() and rate(), and so from the alert on them.
-            for cause in _DEAD_LETTER_CAUSES:
+            for cause in DEAD_LETTER_CAUSES:
                 dead.add_metric([stage, cause], counters.dead_letter_causes[cause])
             in_flight.add_metric([stage], counters.in_flight)
         yield from (consumed, succeeded, retried, fell_back, dead, in_flight)
 
     def _helpdesk_metrics(self) -> Iterator[Metric]:
         stats = self._stats
-        received = CounterMetricFamily(
+        yield _counters(
             "supporter_helpdesk_webhooks",
             "Webhooks taken from a helpdesk, by outcome (accepted; duplicate: a delivery "
             "taken before).",
-            labels=["helpdesk", "outcome"],
+            ["helpdesk", "outcome"],
+            stats.webhooks.items(),
         )
-        for (helpdesk, outcome), count in sorted(stats.webhooks.items()):
-            received.add_metric([helpdesk, outcome], count)
-        rejected = CounterMetricFamily(
+        yield _counters(
             "supporter_helpdesk_webhooks_rejected",
             "Webhooks refused with 401, by reason (missing_signature, bad_signature, replay, "
             "bad_payload).",
-            labels=["helpdesk", "reason"],
+            ["helpdesk", "reason"],
+            stats.webhooks_rejected.items(),
         )
-        for (helpdesk, reason), count in sorted(stats.webhooks_rejected.items()):
-            rejected.add_metric([helpdesk, reason], count)
-        written = CounterMetricFamily(
+        yield _counters(
             "supporter_helpdesk_write_backs",
             "Write-backs settled, by outcome (written, updated, unchanged: that version was "
             "written already, not_received: not the helpdesk's ticket, dead_lettered).",
-            labels=["helpdesk", "outcome"],
+            ["helpdesk", "outcome"],
+            stats.write_backs.items(),
         )
-        for (helpdesk, outcome), count in sorted(stats.write_backs.items()):
-            written.add_metric([helpdesk, outcome], count)
-        requests = CounterMetricFamily(
+        yield _counters(
             "supporter_helpdesk_requests",
             "HTTP requests to a helpdesk, by outcome (ok, rate_limited, unavailable, "
             "refused, rejected).",
-            labels=["helpdesk", "outcome"],
+            ["helpdesk", "outcome"],
+            (
+                ((helpdesk, outcome), count)
+                for helpdesk, counts in self.helpdesk_requests.items()
+                for outcome, count in counts().items()
+            ),
         )
-        for helpdesk, counts in sorted(self.helpdesk_requests.items()):
-            for outcome, count in sorted(counts().items()):
-                requests.add_metric([helpdesk, outcome], count)
-        yield from (received, rejected, written, requests)
 
     def _ticket_metrics(self) -> Iterator[Metric]:
         stats = self._stats
-        tickets = CounterMetricFamily(
+        yield _counters(
             "supporter_tickets",
             "Ticket outcomes stored by this process, by status, category and priority "
             '("none" for a ticket that failed before analysis).',
-            labels=["status", "category", "priority"],
+            ["status", "category", "priority"],
+            stats.outcomes.items(),
         )
-        for (status, category, priority), count in sorted(stats.outcomes.items()):
-            tickets.add_metric([status, category, priority], count)
-        yield tickets
         yield CounterMetricFamily(
             "supporter_tickets_needs_human",
             "Stored tickets whose analysis or reply asks for a person.",
@@ -312,3 +309,16 @@ class _RunCollector(Collector):
             "or a refund promise).",
             value=stats.grounding_failed,
         )
+
+
+def _counters(
+    name: str,
+    help_text: str,
+    labels: Sequence[str],
+    counts: Iterable[tuple[tuple[str, ...], int]],
+) -> CounterMetricFamily:
+    """A counter family of one sample per label values, in the order of those values."""
+    family = CounterMetricFamily(name, help_text, labels=labels)
+    for values, count in sorted(counts):
+        family.add_metric(values, count)
+    return family

@@ -14,15 +14,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from enum import StrEnum
+
+from supporter.observability.readings import CircuitState
 
 log = logging.getLogger(__name__)
-
-
-class CircuitState(StrEnum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
 
 
 class CircuitBreaker:

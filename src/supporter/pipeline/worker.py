@@ -19,7 +19,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar, cast
+from typing import Generic, TypeVar, cast
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
@@ -44,6 +44,7 @@ from supporter.domain.messages import (
 )
 from supporter.observability import tracing
 from supporter.observability.logging import error_text, ticket_context
+from supporter.observability.readings import DeadLetterCause
 from supporter.pipeline.circuit import CircuitBreaker
 from supporter.pipeline.retry import Reconnects, RetryPolicy, stop_if_cancelled
 from supporter.pipeline.stats import StageCounters
@@ -54,8 +55,6 @@ _BROKER_BACKOFF = 0.5
 
 In = TypeVar("In", bound=TicketMessage | AnalyzedTicketMessage | WriteBackMessage)
 Out = TypeVar("Out", bound=BaseModel)
-# Why a message was dead-lettered, as a bounded class (a metric label).
-DeadLetterCause = Literal["invalid", "permanent", "retries_exhausted"]
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,32 @@ async def test_an_update_adds_an_internal_comment_and_replaces_tags(
     assert (missing.status_code, missing.json()["error"]) == (404, "RecordNotFound")
 
 
+async def test_comments_are_listed_newest_first_in_pages_when_asked(
+    zendesk: tuple[FakeZendesk, httpx.AsyncClient],
+) -> None:
+    server, client = zendesk
+    ticket = server.add_ticket("Charged twice", "body")
+    agent = server.add_user("agent@example.com", "Agent", role="agent")
+    note = server.add_comment(ticket, "an agent's note", author=agent, public=False)
+    reply = server.add_comment(ticket, "the customer again")
+    path = f"/api/v2/tickets/{ticket}/comments.json"
+    oldest = (await client.get(path)).json()
+    assert [c["body"] for c in oldest["comments"]] == [
+        "body",
+        "an agent's note",
+        "the customer again",
+    ]
+    first = (await client.get(path, params={"sort_order": "desc", "per_page": 2})).json()
+    assert [c["id"] for c in first["comments"]] == [reply, note]
+    assert (first["comments"][1]["author_id"], first["comments"][1]["public"]) == (agent, False)
+    assert first["comments"][0]["author_id"] == server.tickets[ticket]["requester_id"]
+    assert first["count"] == 3
+    assert first["next_page"].endswith(f"{path}?sort_order=desc&per_page=2&page=2")
+    last = (await client.get(first["next_page"])).json()
+    assert [c["body"] for c in last["comments"]] == ["body"]
+    assert last["next_page"] is None
+
+
 async def test_the_cursor_export_pages_with_side_loaded_users(
     zendesk: tuple[FakeZendesk, httpx.AsyncClient],
 ) -> None:

@@ -60,6 +60,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -202,6 +203,18 @@ class FakeZendesk(ServedSimulator):
         ticket = self.tickets[ticket_id]
         ticket.update(fields)
         self._touch(ticket)
+
+    def add_comment(
+        self, ticket_id: int, body: str, *, author: int | None = None, public: bool = True
+    ) -> int:
+        """A comment by `author` (the ticket's requester by default), as a customer's reply
+        or an agent's note in Zendesk's own interface adds it. Returns its id."""
+        ticket = self.tickets[ticket_id]
+        self._touch(ticket)
+        by = ticket["requester_id"] if author is None else author
+        comment = self._comment(by, {"body": body, "public": public}, ticket["generated_timestamp"])
+        self.comments[ticket_id].append(comment)
+        return int(comment["id"])
 
     def edit_before_next_update(self, ticket_id: int, *, times: int = 1, **fields: Any) -> None:
         """An agent changes the ticket just before the next API update of it arrives (and
@@ -409,11 +422,13 @@ class FakeZendesk(ServedSimulator):
             comments = comments[::-1]
         shown = comments[(page - 1) * per_page : page * per_page]
         more = len(comments) > page * per_page
+        # The next page keeps the order asked for.
+        following = {**request.query, "page": str(page + 1), "per_page": str(per_page)}
         body = {
             "comments": shown,
             "count": len(comments),
             "previous_page": None,
-            "next_page": f"{_origin(request)}{request.path}?page={page + 1}&per_page={per_page}"
+            "next_page": f"{_origin(request)}{request.path}?{urlencode(following)}"
             if more
             else None,
         }

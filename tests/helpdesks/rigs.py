@@ -45,8 +45,6 @@ class Rig:
     """A webhook about a ticket, signed with SECRET as the helpdesk signs it."""
     check_stops_at_credentials: bool
     """`check` reports nothing after refused credentials (rather than every probe)."""
-    receipt_of_a_found_note: bool = True
-    """A retry that lost its receipt gets the id of the note it finds by its marker."""
 
 
 def webhook_request(headers: dict[str, str], body: bytes) -> WebhookRequest:
@@ -99,9 +97,6 @@ async def zendesk_rig() -> AsyncIterator[Rig]:
             lambda ticket: server.comments[ticket][1:],
             signed,
             check_stops_at_credentials=True,
-            # Zendesk's connector answers such a retry without the note's id (it posts
-            # nothing again), so a later version does not name the note it supersedes.
-            receipt_of_a_found_note=False,
         )
 
 

@@ -4,6 +4,7 @@ owes (webhook secrets, failures, credentials, a version written once) is in test
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiohttp import web
 from pydantic import SecretStr
 
 from supporter.domain.errors import FatalError, InvalidAnswerError, PermanentError
@@ -114,6 +116,11 @@ def _puts(server: FakeZendesk) -> list[int]:
     return [a.status for a in server.log.answered if a.method == "PUT"]
 
 
+def _requests(server: FakeZendesk) -> list[str]:
+    """The requests answered, as method and path with the ticket's id left out."""
+    return [f"{a.method} {re.sub(r'/[0-9]+', '/N', a.path)}" for a in server.log.answered]
+
+
 # -- webhooks ----------------------------------------------------------------------------------
 
 
@@ -214,7 +221,8 @@ async def test_a_duplicate_delivery_has_one_delivery_id_and_writes_one_note(rig:
     notes = [c for c in rig.server.comments[ticket] if not c["public"]]
     assert len(notes) == 1
     assert receipts[0].note_id == str(notes[0]["id"])
-    assert receipts[1] == WriteReceipt(note_id=None)  # written already, by the version's tag
+    # Written already, by the version's tag: the same note, found again.
+    assert receipts[1] == WriteReceipt(note_id=receipts[0].note_id)
     assert _puts(rig.server) == [200]
 
 
@@ -438,18 +446,114 @@ async def test_a_new_version_adds_a_note_that_supersedes_and_a_version_never_pos
     assert "supporter_draft_v2" in tags
     assert "supporter_draft_v1" not in tags
     assert tags[0] == "vip"
-    # A retry of this version, with its receipt or without (the store lost it), posts nothing.
-    for previous in (None, second):
+    # A retry of this version after the store lost its receipt (what the store still has
+    # is the earlier version's, or nothing) posts nothing and names this version's note.
+    for previous in (first, None):
         again = await rig.helpdesk.write_back(
             _draft(ticket, "v2", note="A new draft"), WriteBackMode.NOTE, previous
         )
-        assert again.note_id == (previous.note_id if previous else None)
+        assert again.note_id == second.note_id
     assert len([c for c in rig.server.comments[ticket] if not c["public"]]) == 2
     # A third version without a receipt still says it replaces an earlier note.
     await rig.helpdesk.write_back(_draft(ticket, "v3", note="Third"), WriteBackMode.NOTE, None)
     third = str(rig.server.comments[ticket][-1]["body"])
     assert third.startswith("This draft supersedes Supporter's earlier note: the ticket changed.")
     assert _puts(rig.server) == [200, 200, 200]
+
+
+async def test_after_a_lost_receipt_the_next_version_names_the_note_it_supersedes(
+    rig: Rig,
+) -> None:
+    ticket = rig.server.add_ticket("Charged twice", "body")
+    written = await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    # The store never recorded `written`: the retry finds the note rather than posting.
+    lost = await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    assert lost.note_id == written.note_id
+    later = await rig.helpdesk.write_back(
+        _draft(ticket, "v2", note="A new draft"), WriteBackMode.NOTE, lost
+    )
+    notes = [c for c in rig.server.comments[ticket] if not c["public"]]
+    assert [str(n["id"]) for n in notes] == [written.note_id, later.note_id]
+    assert f"earlier note (comment {written.note_id})" in notes[1]["body"]
+    # Comments are read only for the lost receipt, who we are asked once.
+    assert _requests(rig.server) == [
+        "GET /api/v2/tickets/N.json",
+        "PUT /api/v2/tickets/N.json",
+        "GET /api/v2/tickets/N.json",
+        "GET /api/v2/users/me.json",
+        "GET /api/v2/tickets/N/comments.json",
+        "GET /api/v2/tickets/N.json",
+        "PUT /api/v2/tickets/N.json",
+    ]
+
+
+async def test_a_lost_receipt_is_found_past_the_first_page_and_never_an_agents_copy(
+    rig: Rig,
+) -> None:
+    ticket = rig.server.add_ticket("Charged twice", "body")
+    written = await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    ours = rig.server.comments[ticket][-1]
+    agent = rig.server.add_user("agent@example.com", "Agent", role="agent")
+    # Newer than our note: an agent's note quoting it, a customer quoting it publicly,
+    # then a page's worth of conversation.
+    rig.server.add_comment(ticket, str(ours["body"]), author=agent, public=False)
+    rig.server.add_comment(ticket, str(ours["body"]))
+    for n in range(100):
+        rig.server.add_comment(ticket, f"reply {n}")
+    lost = await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    assert lost.note_id == written.note_id
+    reads = [a.key for a in rig.server.log.answered if a.path.endswith("/comments.json")]
+    assert [re.sub(r"^.*\?", "", key) for key in reads] == [
+        "sort_order=desc&per_page=100&page=1",
+        "sort_order=desc&per_page=100&page=2",
+    ]
+    assert _puts(rig.server) == [200]
+
+
+async def test_a_tag_without_its_note_among_the_comments_posts_nothing_and_names_none(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The tag says the version was written; its comment is not to be found (deleted, or
+    more than ten pages back): the receipt names no note, and nothing is posted again."""
+    ticket = rig.server.add_ticket("Charged twice", "body", tags=["supporter_draft_v1"])
+    receipt = await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    assert receipt.note_id is None
+    assert _puts(rig.server) == []
+    assert rig.server.comments[ticket][1:] == []
+    assert "has the tag of draft v1 but none of its newest comments" in caplog.text
+    assert CARD not in caplog.text
+
+
+async def test_a_lost_receipt_when_zendesk_says_not_who_we_are_is_unavailable(rig: Rig) -> None:
+    ticket = rig.server.add_ticket("Charged twice", "body")
+    await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    rig.server.users[rig.server.me]["id"] = None  # as Zendesk shows an anonymous user
+    with pytest.raises(HelpdeskUnavailable, match="which user the API token is for"):
+        await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    assert len(rig.server.comments[ticket]) == 2
+
+
+class _CommentsWithoutComments(FakeZendesk):
+    """A Zendesk whose comment list comes back without its comments."""
+
+    async def _list_comments(self, request: web.Request) -> web.Response:
+        return self._answer(request, web.json_response({"count": 1, "next_page": None}))
+
+
+async def test_a_comment_list_without_comments_is_unavailable(rig: Rig) -> None:
+    server = _CommentsWithoutComments(
+        FakeZendeskConfig(export_lag_seconds=0, account_limit=None, export_limit=None)
+    )
+    async with server as url:
+        helpdesk = _connector(_changed(rig.settings, url=url, category_field=None))
+        try:
+            ticket = server.add_ticket("Charged twice", "body")
+            await helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+            with pytest.raises(HelpdeskUnavailable, match="without comments"):
+                await helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+        finally:
+            await helpdesk.aclose()
+    assert len(server.comments[ticket]) == 2
 
 
 async def test_a_public_reply_only_when_the_draft_says_so_with_nothing_added(rig: Rig) -> None:
@@ -459,8 +563,9 @@ async def test_a_public_reply_only_when_the_draft_says_so_with_nothing_added(rig
     reply = rig.server.comments[ticket][-1]
     assert reply["public"] is True
     assert reply["body"] == "We refunded the second charge."
-    await rig.helpdesk.write_back(draft, WriteBackMode.AFTER_REVIEW, None)
+    again = await rig.helpdesk.write_back(draft, WriteBackMode.AFTER_REVIEW, None)
     assert len(rig.server.comments[ticket]) == 2
+    assert again.note_id == str(reply["id"])
 
 
 # -- check and configuration -------------------------------------------------------------------

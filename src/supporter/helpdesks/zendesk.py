@@ -36,7 +36,12 @@ edited ticket's new draft is a new internal note that says it supersedes the ear
 one. The update that adds a note also tags the ticket ``supporter_draft_<version>``
 (replacing an earlier version's tag): a ticket that has the tag has the note, so a
 version is never posted twice, even when the process died between Zendesk's answer and
-the store's record of it, and a public reply carries nothing of ours in its text.
+the store's record of it, and a public reply carries nothing of ours in its text. The
+store never asks again for a version it recorded, so a ticket that has the tag of the
+version asked for lost its receipt: the comment's id is then read back from the ticket's
+comments, newest first
+(https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_comments/#list-comments),
+so the receipt names the note and the next version says which one it supersedes.
 """
 
 from __future__ import annotations
@@ -74,7 +79,7 @@ from supporter.helpdesks.base import (
     WriteReceipt,
 )
 from supporter.helpdesks.http import HelpdeskHTTP
-from supporter.helpdesks.notes import marked_note
+from supporter.helpdesks.notes import is_note_for, marked_note
 from supporter.helpdesks.registry import HelpdeskConfigError
 from supporter.helpdesks.webhooks import check_age, check_signature, signature_headers, webhook_key
 from supporter.sources.formats import FieldLimits
@@ -98,6 +103,10 @@ _START_CURSOR: Final = "start_time:"
 _SAFE_UPDATE_TRIES: Final = 3
 # A draft version's tag: the ticket has the note of that version (see `_changes`).
 _VERSION_TAG: Final = "supporter_draft_"
+# A lost receipt's comment is looked for among the newest comments: pages of 100 (the
+# most Zendesk gives), at most this many; agents rarely add a thousand comments after it.
+_COMMENT_PAGE_SIZE: Final = 100
+_COMMENT_PAGES: Final = 10
 _PRIORITIES: Final = {
     Priority.LOW: "low",
     Priority.MEDIUM: "normal",
@@ -181,6 +190,8 @@ class ZendeskHelpdesk:
         self._reads = client(self.account_limit)
         self._updates = client(update_limit)
         self._exports = client(export_limit)
+        # The API user's id (from users/me), read once when a lost receipt is looked for.
+        self._user_id: object = None
 
     @property
     def write_limit(self) -> RateLimit:
@@ -292,6 +303,9 @@ class ZendeskHelpdesk:
                 raise PermanentError(
                     f"zendesk ticket {draft.ticket_id} is closed: Zendesk locks closed tickets"
                 )
+            if note is not None and _version_tag(draft.version) in _tags(ticket):
+                # The tag came with the note: the note is there, its receipt was lost.
+                return WriteReceipt(note_id=await self._written_comment(draft))
             changes = self._changes(draft, ticket, note, previous)
             if changes is None:
                 return WriteReceipt(note_id=previous.note_id if previous else None)
@@ -318,10 +332,8 @@ class ZendeskHelpdesk:
         A note goes with the tag naming its draft version, in the same update: a ticket
         that has the tag has the note (even if we stopped before recording it), and an
         earlier version's tag is swapped for it."""
-        own = [str(tag) for tag in ticket.get("tags") or []]
+        own = _tags(ticket)
         written = _version_tag(draft.version)
-        if note is not None and written in own:
-            return None
         earlier = [tag for tag in own if tag.startswith(_VERSION_TAG) and tag != written]
         ours = [_tag(tag) for tag in draft.tags] + ([written] if note is not None else [])
         kept = [tag for tag in own if note is None or tag not in earlier]
@@ -344,6 +356,44 @@ class ZendeskHelpdesk:
                 "public": draft.public,
             }
         return changes if len(changes) > 2 else None
+
+    async def _written_comment(self, draft: Draft) -> str | None:
+        """The id of the comment written for `draft` (its version's tag is on the ticket),
+        by the API user: an internal note with the version's marker (an agent's copy of
+        it is by someone else), or for a public reply its text (nothing of ours is added
+        to it). None, logged, when none of the newest comments is; the version is not
+        posted again either way."""
+        author = await self._api_user()
+        path = f"/api/v2/tickets/{_ticket_path(draft.ticket_id)}/comments.json"
+        for page in range(1, _COMMENT_PAGES + 1):
+            params = {"sort_order": "desc", "per_page": _COMMENT_PAGE_SIZE, "page": page}
+            body = await self._reads.json("GET", path, params=params)
+            comments = body.get("comments") if isinstance(body, dict) else None
+            if not isinstance(comments, list):
+                raise HelpdeskUnavailable(
+                    f"zendesk answered the comments of ticket {draft.ticket_id} without comments"
+                )
+            for comment in comments:
+                if _is_written(comment, draft, author):
+                    return str(comment["id"])
+            if not body.get("next_page"):
+                break
+        log.warning(
+            "zendesk ticket %s has the tag of draft %s but none of its newest comments is "
+            "that draft's: the receipt names no note",
+            draft.ticket_id,
+            draft.version,
+        )
+        return None
+
+    async def _api_user(self) -> object:
+        """The id of the user the API token belongs to (who our comments are by)."""
+        if self._user_id is None:
+            user = _user(await self._reads.request("GET", "/api/v2/users/me.json"))
+            if user.get("id") is None:
+                raise HelpdeskUnavailable("zendesk did not say which user the API token is for")
+            self._user_id = user["id"]
+        return self._user_id
 
     # -- checking --------------------------------------------------------------------------
 
@@ -487,6 +537,24 @@ def _comment(draft: Draft, earlier: Sequence[str], previous: WriteReceipt | None
     if previous is not None and previous.note_id:
         return marked_note(draft, f"comment {previous.note_id}")
     return marked_note(draft, "" if earlier or previous else None)
+
+
+def _tags(ticket: Mapping[str, Any]) -> list[str]:
+    return [str(tag) for tag in ticket.get("tags") or []]
+
+
+def _is_written(comment: Any, draft: Draft, author: object) -> bool:
+    """Whether `comment` is the one written for `draft` (see `_written_comment`)."""
+    if not isinstance(comment, dict) or comment.get("id") is None:
+        return False
+    if comment.get("author_id") != author or comment.get("public") is not draft.public:
+        return False
+    if draft.public:
+        # Zendesk may lay the text out again: the words are what must be the same.
+        text = comment.get("body")
+        wanted = mask_card_numbers(draft.note or "").split()
+        return isinstance(text, str) and text.split() == wanted
+    return is_note_for(comment.get("body"), draft.version)
 
 
 def _version_tag(version: str) -> str:

@@ -20,7 +20,7 @@ class FlakyProvider:
     def __init__(
         self,
         failures: dict[str, int],
-        error: Callable[[str], Exception],
+        error: Callable[[str], BaseException],
         *,
         on_reply: bool = False,
     ) -> None:

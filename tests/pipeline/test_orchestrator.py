@@ -213,6 +213,26 @@ async def test_a_fatal_error_stops_intake_without_dead_letters(
     assert sum(healthy.calls.values()) == 50 - report.stats.already_done
 
 
+class Meltdown(BaseException):
+    """Neither an `Exception` nor a cancellation."""
+
+
+async def test_a_base_exception_in_a_stage_ends_the_run_and_keeps_the_ticket(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    tickets = write_tickets(tmp_path / "t.csv", 20)
+    provider = FlakyProvider({"T0005": 1}, lambda tid: Meltdown(tid))
+    report, lines = await asyncio.wait_for(run_once(tmp_path, store, provider, tickets), 30)
+    assert report.fatal == "stage analyze raised Meltdown"
+    assert report.exit_code == 1
+    assert await store.dead_letters() == []
+    assert "T0005" not in {line["ticket_id"] for line in lines}
+    report, lines = await run_once(tmp_path, store, provider, tickets, out_name="rerun.jsonl")
+    assert report.exit_code == 0
+    assert "T0005" in {line["ticket_id"] for line in lines}
+    assert provider.calls["T0005"] == 2
+
+
 async def test_graceful_stop_mid_run_then_rerun_resumes(tmp_path: Path, store: SqlStore) -> None:
     tickets = write_tickets(tmp_path / "t.csv", 600)
     provider = FlakyProvider({}, TransientError)

@@ -267,3 +267,68 @@ async def test_a_stopped_stage_hands_back_what_it_took_ahead_of_its_turn() -> No
         await asyncio.gather(task, return_exceptions=True)
     # The one at work finished; the three waiting their turn went back untouched.
     assert (counters.succeeded, await broker.depth("out"), await broker.depth("in")) == (1, 1, 3)
+
+
+class Meltdown(BaseException):
+    """What a library may raise that is neither an `Exception` nor a cancellation."""
+
+
+async def test_a_base_exception_from_a_handler_hands_the_message_back_and_stops_the_stage(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broker = MemoryBroker()
+    for queue in ("in", "out"):
+        await broker.declare(queue)
+    calls = 0
+
+    async def melting(message: TicketMessage) -> TicketMessage:
+        nonlocal calls
+        calls += 1
+        raise Meltdown("the body of ticket T1")
+
+    stage = Stage("analyze", "in", "out", TicketMessage, melting)
+    counters = StageCounters()
+    fatal: list[FatalError] = []
+    worker = StageWorker(stage, broker, RetryPolicy(), counters, fatal.append)
+    message = TicketMessage(ticket=TICKET)
+    await broker.publish("in", encode(message), message_id=message.message_id)
+    # The stage stops by itself: it does not wait for a message that is never settled.
+    await asyncio.wait_for(worker.run(), 5)
+    assert calls == 1
+    assert [str(error) for error in fatal] == ["stage analyze raised Meltdown"]
+    assert "Meltdown" in caplog.text
+    assert "the body of ticket" not in caplog.text
+    assert (counters.dead_lettered, counters.retried, counters.in_flight) == (0, 0, 0)
+    assert await broker.depth(dead_letter_queue("in")) == 0
+    assert await broker.depth("out") == 0
+    # Handed back as it came, for the next run to take.
+    async with broker.consume("in", prefetch=1) as deliveries:
+        delivery = await asyncio.wait_for(anext(deliveries), 5)
+        await delivery.ack()
+    assert delivery.redelivered
+    again = TicketMessage.model_validate_json(delivery.body)
+    assert (again.ticket, again.attempt, again.history) == (TICKET, 1, [])
+
+
+async def test_system_exit_from_a_handler_is_raised_on_once_the_message_is_handed_back() -> None:
+    broker = MemoryBroker()
+    for queue in ("in", "out"):
+        await broker.declare(queue)
+
+    async def exiting(message: TicketMessage) -> TicketMessage:
+        raise SystemExit(3)
+
+    stage = Stage("analyze", "in", "out", TicketMessage, exiting)
+    fatal: list[FatalError] = []
+    worker = StageWorker(stage, broker, RetryPolicy(), StageCounters(), fatal.append)
+    message = TicketMessage(ticket=TICKET)
+    await broker.publish("in", encode(message), message_id=message.message_id)
+    async with broker.consume("in", prefetch=1) as deliveries:
+        delivery = await asyncio.wait_for(anext(deliveries), 5)
+        with pytest.raises(SystemExit):
+            await worker.process(delivery)
+        assert [str(error) for error in fatal] == ["stage analyze raised SystemExit"]
+        again = await asyncio.wait_for(anext(deliveries), 5)
+        await again.ack()
+    assert again.redelivered
+    assert again.message_id == message.message_id

@@ -4,7 +4,8 @@ Failures are sorted here, once for all stages: a transient one is retried later
 with backoff (a delayed publish of the same message with the try recorded), a
 permanent one or the last try goes to the stage's fallback when it has one and
 otherwise to its dead-letter queue with the whole history, and a fatal one (or
-a Retry-After beyond reason) hands the message back and stops the stage. A
+a Retry-After beyond reason, or a `BaseException` that is neither an `Exception` nor
+a cancellation) hands the message back and stops the stage. A
 circuit breaker, when given, holds messages back while the provider is down:
 only unavailability counts (a `TransientError` other than `InvalidAnswerError`);
 a provider that answers, even out of schema, is up, and such a ticket uses its
@@ -152,7 +153,8 @@ class StageWorker(Generic[In, Out]):
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     async def process(self, delivery: Delivery) -> None:
-        """Handle one delivery and settle it; never raises (but for cancellation).
+        """Handle one delivery and settle it; never raises (but for cancellation, and
+        `SystemExit` or `KeyboardInterrupt` once the message is handed back).
 
         Every log line meanwhile names the stage, and once the message is read, its
         ticket and try too."""
@@ -219,6 +221,26 @@ class StageWorker(Generic[In, Out]):
             await asyncio.sleep(_BROKER_BACKOFF)
             with contextlib.suppress(Exception):
                 await delivery.requeue()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:
+            # Not an error the stage can sort (SystemExit, or a library's own
+            # BaseException): left to the gather of tasks, it would leave the message
+            # unsettled and the run waiting for it. Hand it back and stop the stage.
+            name = type(error).__name__
+            log.error(
+                "stage %s stopped: %s while handling message %s",
+                self.stage.name,
+                name,
+                delivery.message_id,
+            )
+            log.debug("stage %s stopped by %s", self.stage.name, name, exc_info=error)
+            fatal = FatalError(f"stage {self.stage.name} raised {name}")
+            with contextlib.suppress(Exception):  # a failed requeue: back when consumer closes
+                await self._stop_for(delivery, fatal)
+            # The event loop itself stops on these two; any other would only be dropped.
+            if isinstance(error, KeyboardInterrupt | SystemExit):
+                raise
 
     async def _process(self, delivery: Delivery, message: In) -> None:
         output = await self._work(delivery, message)
@@ -314,8 +336,12 @@ class StageWorker(Generic[In, Out]):
         _outcome("requeued")
         tracing.failed(trace.get_current_span(), type(error).__name__)
         self._intake_stopped = True
-        await delivery.requeue()
-        self._on_fatal(error)
+        try:
+            await delivery.requeue()
+        finally:
+            # A broker that fails the requeue gets the message back when the consumer
+            # closes; the run must stop either way.
+            self._on_fatal(error)
 
     async def _answered(self) -> None:
         """The provider answered (even with a refusal or out of schema): it is up."""

@@ -255,3 +255,28 @@ async def test_a_closed_broker_refuses_work(broker: RabbitMQBroker, prefix: str)
     await closed.close()
     with pytest.raises(BrokerError, match="closed"):
         await closed.publish("q", b"x", message_id="m1")
+
+
+async def test_a_batch_across_a_reconnect_acknowledges_only_what_the_new_channel_holds(
+    broker: RabbitMQBroker, other_broker: Callable[..., RabbitMQBroker], proxy: TcpProxy
+) -> None:
+    await broker.declare("q")
+    await broker.publish("q", b"before", message_id="m1")
+    worker = other_broker(f"{through(proxy)}?reconnect_interval=0.1")
+    async with worker.consume("q", prefetch=3) as deliveries:
+        stale = await asyncio.wait_for(anext(deliveries), 5)
+        proxy.sever()
+        for _ in range(50):
+            with contextlib.suppress(BrokerError):
+                await worker.publish("q", b"after", message_id="m2")
+                break
+            await asyncio.sleep(0.1)
+        fresh = [await asyncio.wait_for(anext(deliveries), 5) for _ in range(2)]
+        # The old channel's delivery cannot be settled (RabbitMQ put it back and
+        # delivered it again, among `fresh`); the new channel's two are acknowledged.
+        assert await worker.ack_many([stale, *fresh]) == 1
+    assert sorted(delivery.body for delivery in fresh) == [b"after", b"before"]
+    assert await broker.depth("q") == 0
+    async with broker.consume("q", prefetch=1) as again:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(anext(again), 0.5)

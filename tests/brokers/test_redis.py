@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from tests.conftest import require_service
+from tests.proxy import TcpProxy
 
 from supporter.brokers.base import BrokerError
 from supporter.brokers.redis import RedisConsumer, RedisStreamsBroker
@@ -304,3 +305,29 @@ async def test_a_failing_read_surfaces_as_broker_error(make_broker: BrokerFactor
         await broker.client.delete(broker.stream_key("q"))  # the queue vanishes
         with pytest.raises(BrokerError, match="reading queue 'q' from Redis failed"):
             await asyncio.wait_for(anext(deliveries), 3)
+
+
+async def test_a_batch_redis_cannot_acknowledge_is_counted_and_stays_pending(
+    make_broker: BrokerFactory,
+) -> None:
+    broker = make_broker()
+    await broker.declare("q")
+    for index in range(2):
+        await broker.publish("q", b"x", message_id=f"m{index}")
+    proxy = TcpProxy("127.0.0.1", 6379)
+    proxy.start()
+    cut_off = RedisStreamsBroker(f"redis://127.0.0.1:{proxy.port}/0", prefix=broker.prefix)
+    try:
+        deliveries = await cut_off.consume("q", prefetch=2).__aenter__()
+        taken = [await asyncio.wait_for(anext(deliveries), 3) for _ in range(2)]
+        proxy.close()  # Redis is gone for this consumer
+        assert await cut_off.ack_many(taken) == 2
+        with pytest.raises(BrokerError):
+            await deliveries.close()  # nor can it return them
+    finally:
+        proxy.close()
+        await cut_off.close()
+    # Neither was acknowledged: both still pending, to be claimed once idle.
+    pending = await broker.client.xpending(broker.stream_key("q"), broker.group)
+    assert pending["pending"] == 2
+    assert await broker.client.xlen(broker.stream_key("q")) == 2

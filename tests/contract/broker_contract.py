@@ -106,6 +106,63 @@ class BrokerContract:
             assert await no_delivery(deliveries)
         assert sorted(got) == [b"0", b"2"]
 
+    async def test_a_batch_acknowledged_together_is_gone_and_the_rest_comes_back(
+        self, broker: Broker, queue: str
+    ) -> None:
+        await self._declare(broker, queue)
+        for index in range(6):
+            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        async with broker.consume(queue, prefetch=6) as deliveries:
+            taken = [await next_delivery(deliveries) for _ in range(6)]
+            # Two batches in delivery order, as the output stage acknowledges them.
+            assert await broker.ack_many(taken[:2]) == 0
+            assert await broker.ack_many(taken[2:4]) == 0
+        got = []
+        async with broker.consume(queue, prefetch=6) as deliveries:
+            for _ in range(2):
+                delivery = await next_delivery(deliveries)
+                assert delivery.redelivered is True
+                got.append(delivery.body)
+                await delivery.ack()
+            assert await no_delivery(deliveries)
+        assert sorted(got) == [b"4", b"5"]
+        assert await broker.depth(queue) == 0
+
+    async def test_a_batch_acknowledges_nothing_it_was_not_given(
+        self, broker: Broker, queue: str
+    ) -> None:
+        await self._declare(broker, queue)
+        for index in range(6):
+            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        async with broker.consume(queue, prefetch=6) as deliveries:
+            taken = [await next_delivery(deliveries) for _ in range(6)]
+            # Held before the batch's last one (0, 2) and after it (5): all still held.
+            assert await broker.ack_many([taken[1], taken[3], taken[4]]) == 0
+        got = []
+        async with broker.consume(queue, prefetch=6) as deliveries:
+            for _ in range(3):
+                delivery = await next_delivery(deliveries)
+                assert delivery.redelivered is True
+                got.append(delivery.body)
+                await delivery.ack()
+            assert await no_delivery(deliveries)
+        assert sorted(got) == [b"0", b"2", b"5"]
+
+    async def test_a_batch_counts_what_it_could_not_acknowledge(
+        self, broker: Broker, queue: str
+    ) -> None:
+        await self._declare(broker, queue)
+        for index in range(3):
+            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        async with broker.consume(queue, prefetch=3) as deliveries:
+            taken = [await next_delivery(deliveries) for _ in range(3)]
+            await taken[1].ack()
+            # Settled already: not acknowledged again, the others are.
+            assert await broker.ack_many(taken) == 1
+        async with broker.consume(queue, prefetch=3) as deliveries:
+            assert await no_delivery(deliveries)
+        assert await broker.depth(queue) == 0
+
     async def test_a_cancelled_consumer_loses_nothing(self, broker: Broker, queue: str) -> None:
         await self._declare(broker, queue)
         await broker.publish(queue, b"precious", message_id="m1")

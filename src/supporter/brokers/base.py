@@ -6,6 +6,10 @@ A stage consumes deliveries from one queue and settles each one exactly once:
 - `requeue()` to hand it back untouched (shutdown, a paused provider); it is
   delivered again with `redelivered` set.
 
+`Broker.ack_many()` acknowledges several deliveries together (the output stage's
+stored batch): one exchange with the broker where it allows, instead of one per
+message. It acknowledges nothing more than it is given.
+
 A consumer that goes away with deliveries unsettled (closed, cancelled,
 crashed) returns them to the queue the same way. Retries with a delay and dead
 letters are ordinary publishes (`publish(..., delay=...)`, and to
@@ -14,7 +18,7 @@ letters are ordinary publishes (`publish(..., delay=...)`, and to
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -46,6 +50,19 @@ class Delivery(Protocol):
     async def ack(self) -> None: ...
 
     async def requeue(self) -> None: ...
+
+
+async def ack_each(deliveries: Sequence[Delivery]) -> int:
+    """Acknowledge `deliveries` one by one; returns how many could not be (they come
+    back, as unsettled deliveries do). For brokers whose `ack` costs no round trip,
+    and for deliveries a broker's batch cannot take."""
+    failed = 0
+    for delivery in deliveries:
+        try:
+            await delivery.ack()
+        except BrokerError:
+            failed += 1
+    return failed
 
 
 class Broker(Protocol):
@@ -80,6 +97,12 @@ class Broker(Protocol):
 
         Leaving the context returns every unsettled delivery to the queue.
         """
+        ...
+
+    async def ack_many(self, deliveries: Sequence[Delivery]) -> int:
+        """Acknowledge `deliveries` (none settled yet) together; returns how many
+        could not be acknowledged. Those come back, as unsettled deliveries do; every
+        one is settled here either way."""
         ...
 
     async def depth(self, queue: str) -> int:

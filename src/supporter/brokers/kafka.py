@@ -130,7 +130,7 @@ from aiokafka.errors import (
     RebalanceInProgressError,
 )
 
-from supporter.brokers.base import BrokerError, dead_letter_queue
+from supporter.brokers.base import BrokerError, Delivery, ack_each, dead_letter_queue
 from supporter.brokers.room import RoomGauge
 
 log = logging.getLogger(__name__)
@@ -958,6 +958,11 @@ class KafkaBroker:
                         start, end = found[tp]
                         found[tp] = (min(max(start, offset), end), end)
         return client, lock, found
+
+    async def ack_many(self, deliveries: Sequence[Delivery]) -> int:
+        # An ack only marks the record finished here; the committer sends the offsets
+        # of everything finished together (see "Acknowledging without acks").
+        return await ack_each(deliveries)
 
     async def depth(self, queue: str) -> int:
         _, _, offsets = await self._offsets(queue)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from supporter.brokers.base import BrokerError, dead_letter_queue
+from supporter.brokers.base import BrokerError, Delivery, ack_each, dead_letter_queue
 
 
 @dataclass(slots=True)
@@ -192,6 +192,10 @@ class MemoryBroker:
             yield consumer
         finally:
             await consumer.close()
+
+    async def ack_many(self, deliveries: Sequence[Delivery]) -> int:
+        # An in-memory ack is no exchange with anyone: one by one costs nothing.
+        return await ack_each(deliveries)
 
     async def depth(self, queue: str) -> int:
         return len(self._queue(queue).ready)

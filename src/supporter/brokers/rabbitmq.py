@@ -58,7 +58,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
@@ -78,7 +78,7 @@ from aio_pika.exceptions import (
 from pamqp.common import FieldValue
 from yarl import URL
 
-from supporter.brokers.base import BrokerError, dead_letter_queue
+from supporter.brokers.base import BrokerError, Delivery, ack_each, dead_letter_queue
 from supporter.brokers.room import RoomGauge
 
 ANSWER_TIMEOUT = 30.0
@@ -167,14 +167,15 @@ def _visible_at(message: AbstractIncomingMessage) -> float | None:
 
 
 class RabbitMQDelivery:
-    def __init__(self, message: AbstractIncomingMessage) -> None:
-        self._message = message
+    def __init__(self, message: AbstractIncomingMessage, consumer: _Consumer) -> None:
+        self.message = message
+        self.consumer = consumer
         self._headers = _string_headers(message.headers)
         self._settled = False
 
     @property
     def body(self) -> bytes:
-        return self._message.body
+        return self.message.body
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -182,28 +183,34 @@ class RabbitMQDelivery:
 
     @property
     def message_id(self) -> str:
-        return self._message.message_id or ""
+        return self.message.message_id or ""
 
     @property
     def redelivered(self) -> bool:
-        return bool(self._message.redelivered)
+        return bool(self.message.redelivered)
 
-    def _settle(self) -> None:
+    def settle(self) -> None:
         if self._settled:
             raise BrokerError(f"message {self.message_id} is already settled")
         self._settled = True
+        self.consumer.handed_out.pop(self, None)
 
     async def ack(self) -> None:
-        self._settle()
+        self.settle()
+        await self.send_ack()
+
+    async def send_ack(self, *, multiple: bool = False) -> None:
+        """`basic.ack` for this (settled) delivery; with `multiple`, for every delivery
+        of its channel up to and including it."""
         async with _answer(f"acknowledging {self.message_id}"):
-            await self._message.ack()
+            await self.message.ack(multiple=multiple)
 
     async def requeue(self) -> None:
-        self._settle()
-        if _is_stale(self._message):
+        self.settle()
+        if _is_stale(self.message):
             return  # its channel closed, which already returned it to the queue
         async with _answer(f"requeueing {self.message_id}"):
-            await self._message.nack(requeue=True)
+            await self.message.nack(requeue=True)
 
 
 class _Consumer:
@@ -216,6 +223,8 @@ class _Consumer:
 
     def __init__(self) -> None:
         self._arrived: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        # Handed out and not settled yet: what a `multiple` ack must not cover.
+        self.handed_out: dict[RabbitMQDelivery, None] = {}
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         self._arrived.put_nowait(message)
@@ -227,7 +236,55 @@ class _Consumer:
         while True:
             message = await self._arrived.get()
             if not _is_stale(message):
-                return RabbitMQDelivery(message)
+                delivery = RabbitMQDelivery(message, self)
+                self.handed_out[delivery] = None
+                return delivery
+
+    async def ack_together(self, deliveries: list[RabbitMQDelivery]) -> int:
+        """Acknowledge `deliveries` (settled already, all handed out by this consumer);
+        returns how many could not be.
+
+        A `basic.ack` with `multiple` acknowledges every delivery of its channel up to
+        and including its tag (https://www.rabbitmq.com/docs/confirms#consumer-acks-multiple-parameter;
+        aio-pika: `IncomingMessage.ack(multiple=True)`,
+        https://docs.aio-pika.com/apidoc.html#aio_pika.IncomingMessage.ack). Tags grow
+        in delivery order and this consumer hands deliveries out in that order, so one
+        such ack is sent only when no delivery still held here has a lower tag on the
+        same channel; otherwise each is acknowledged alone, all sent before any is
+        awaited. `basic.ack` has no answer, so neither way waits on RabbitMQ.
+        """
+        failed = 0
+        by_channel: dict[int, list[RabbitMQDelivery]] = {}
+        for delivery in deliveries:
+            if _is_stale(delivery.message):
+                failed += 1  # its channel closed, which returned it to the queue
+            else:
+                by_channel.setdefault(id(delivery.message.channel), []).append(delivery)
+        for channel, same_channel in by_channel.items():
+            newest = max(same_channel, key=_tag)
+            if not any(
+                id(held.message.channel) == channel and _tag(held) <= _tag(newest)
+                for held in self.handed_out
+                if not _is_stale(held.message)
+            ):
+                try:
+                    await newest.send_ack(multiple=True)
+                except BrokerError:
+                    failed += len(same_channel)
+                continue
+            sent = await asyncio.gather(
+                *(delivery.send_ack() for delivery in same_channel), return_exceptions=True
+            )
+            for outcome in sent:
+                if isinstance(outcome, BrokerError):
+                    failed += 1
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+        return failed
+
+
+def _tag(delivery: RabbitMQDelivery) -> int:
+    return delivery.message.delivery_tag or 0
 
 
 async def _close_quietly(channel: AbstractRobustChannel) -> None:
@@ -431,6 +488,24 @@ class RabbitMQBroker:
             # Closing the channel returns every unacknowledged delivery to the queue.
             # Shielded: a cancelled consumer task must not leave the channel open.
             await asyncio.shield(_close_quietly(channel))
+
+    async def ack_many(self, deliveries: Sequence[Delivery]) -> int:
+        by_consumer: dict[_Consumer, list[RabbitMQDelivery]] = {}
+        others: list[Delivery] = []
+        failed = 0
+        for delivery in deliveries:
+            if not isinstance(delivery, RabbitMQDelivery):
+                others.append(delivery)
+                continue
+            try:
+                delivery.settle()
+            except BrokerError:
+                failed += 1
+                continue
+            by_consumer.setdefault(delivery.consumer, []).append(delivery)
+        for consumer, settled in by_consumer.items():
+            failed += await consumer.ack_together(settled)
+        return failed + await ack_each(others)
 
     async def depth(self, queue: str) -> int:
         doing = f"counting the messages in {queue!r}"

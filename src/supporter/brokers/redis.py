@@ -23,6 +23,8 @@
   consumer.
 - **Settling.** `ack` is `XACK` + `XDEL` in one transaction: the stream keeps
   only what is waiting or in flight, which is also what makes `depth` exact.
+  `ack_many` does the same for a consumer's whole batch with one `XACK` and one
+  `XDEL` naming every entry, still one round trip.
   Streams have no "nack", so `requeue` (and leaving `consume`, for every
   unsettled delivery) adds a copy of the entry with `redelivered` set at the end
   of the stream and acknowledges and deletes the original, in one Lua script
@@ -72,7 +74,7 @@ import math
 import os
 import socket
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -80,7 +82,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
-from supporter.brokers.base import BrokerError, dead_letter_queue
+from supporter.brokers.base import BrokerError, Delivery, ack_each, dead_letter_queue
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +263,7 @@ class RedisDelivery:
         *,
         claimed: bool,
     ) -> None:
-        self._consumer = consumer
+        self.consumer = consumer
         self.entry_id = entry_id
         self._body = fields.get(b"body", b"")
         self._message_id = fields.get(b"message_id", entry_id).decode()
@@ -286,12 +288,12 @@ class RedisDelivery:
         return self._redelivered
 
     async def ack(self) -> None:
-        self._consumer.settle(self)
-        await self._consumer.acknowledge(self.entry_id)
+        self.consumer.settle(self)
+        await self.consumer.acknowledge([self.entry_id])
 
     async def requeue(self) -> None:
-        self._consumer.settle(self)
-        await self._consumer.give_back(self.entry_id)
+        self.consumer.settle(self)
+        await self.consumer.give_back(self.entry_id)
 
 
 def _decode_headers(raw: bytes, message_id: str) -> dict[str, str]:
@@ -374,11 +376,15 @@ class RedisConsumer:
         self._held.pop(delivery.entry_id, None)
         self._room.set()
 
-    async def acknowledge(self, entry_id: bytes) -> None:
-        with _translated(f"acknowledge entry {entry_id!r} of queue {self._queue!r}"):
+    async def acknowledge(self, entry_ids: Sequence[bytes]) -> None:
+        """One `XACK` and one `XDEL` for all of `entry_ids`, in one transaction: a
+        single round trip however many there are (both commands take many ids:
+        https://redis.io/docs/latest/commands/xack/, .../commands/xdel/)."""
+        what = f"entry {entry_ids[0]!r}" if len(entry_ids) == 1 else f"{len(entry_ids)} entries"
+        with _translated(f"acknowledge {what} of queue {self._queue!r}"):
             async with self._client.pipeline(transaction=True) as pipe:
-                pipe.xack(self._stream, self._group, entry_id)
-                pipe.xdel(self._stream, entry_id)
+                pipe.xack(self._stream, self._group, *entry_ids)
+                pipe.xdel(self._stream, *entry_ids)
                 await pipe.execute()
 
     async def give_back(self, entry_id: bytes) -> None:
@@ -626,6 +632,31 @@ class RedisStreamsBroker:
             raise BrokerError("broker is closed")
         name = f"{self._consumer_base}-{next(self._consumer_numbers)}"
         return RedisConsumer(self, queue, name, prefetch=prefetch)
+
+    async def ack_many(self, deliveries: Sequence[Delivery]) -> int:
+        """One transaction per consumer for its deliveries (a stage's batch comes from
+        one consumer, so one round trip); other deliveries are acknowledged one by one."""
+        by_consumer: dict[RedisConsumer, list[bytes]] = {}
+        others: list[Delivery] = []
+        failed = 0
+        for delivery in deliveries:
+            if not isinstance(delivery, RedisDelivery):
+                others.append(delivery)
+                continue
+            try:
+                delivery.consumer.settle(delivery)
+            except BrokerError:
+                failed += 1
+                continue
+            by_consumer.setdefault(delivery.consumer, []).append(delivery.entry_id)
+        for consumer, entry_ids in by_consumer.items():
+            try:
+                await consumer.acknowledge(entry_ids)
+            except BrokerError:
+                # Still pending, no longer held: once idle they are claimed again,
+                # as a dead consumer's entries are.
+                failed += len(entry_ids)
+        return failed + await ack_each(others)
 
     async def depth(self, queue: str) -> int:
         stream = self.stream_key(queue)

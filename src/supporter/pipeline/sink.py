@@ -298,10 +298,10 @@ class OutputStage:
                 letters.append((delivery, letter))
         if letters:
             await self._keep([letter for _, letter in letters])
-            for delivery, letter in letters:
+            for _, letter in letters:
                 route.on_dead_letter(letter)
-                with contextlib.suppress(BrokerError):
-                    await delivery.ack()
+            # One that is not acknowledged comes back and is kept again, harmlessly.
+            await self._broker.ack_many([delivery for delivery, _ in letters])
             self._counters.succeeded += len(letters)
         return rest
 
@@ -353,12 +353,9 @@ class OutputStage:
         # comes back, is recognised as stored, and gets no second line.
         self._counters.succeeded += len(readable)
         self._events.on_stored(results)
-        unsettled = 0
-        for delivery, _ in readable:
-            try:
-                await delivery.ack()
-            except BrokerError:
-                unsettled += 1
+        # Together: one exchange with the broker for the batch where it allows,
+        # instead of a round trip per message.
+        unsettled = await self._broker.ack_many([delivery for delivery, _ in readable])
         if unsettled:
             log.warning(
                 "output stage could not acknowledge %d stored results: they come back once",

@@ -14,7 +14,9 @@
 - **Consumers.** Each `consume` gets its own channel with a prefetch bound and
   manual acknowledgements. Leaving it closes the channel, which makes RabbitMQ
   return every unacknowledged delivery (handed out or still buffered here) to
-  the queue, marked redelivered.
+  the queue, marked redelivered. `ack_many` sends one `basic.ack` with `multiple`
+  for a batch when that covers nothing else still held, else one ack each, all
+  sent before any is awaited.
 - **Delays.** RabbitMQ has no delayed delivery without a plugin, so a delayed
   message waits in a delay queue `<prefix>.<queue>.delay.<ms>` whose
   `x-message-ttl` is the delay and whose dead-letter route (the default exchange,

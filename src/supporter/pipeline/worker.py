@@ -1,4 +1,5 @@
-"""The loop every stage runs: consume, handle, publish downstream, then acknowledge.
+"""The loop every stage runs: consume, handle, publish downstream, then acknowledge
+(together with the stage's other confirmed inputs, see acks.py).
 
 Failures are sorted here, once for all stages: a transient one is retried later
 with backoff (a delayed publish of the same message with the try recorded), a
@@ -46,6 +47,7 @@ from supporter.domain.messages import (
 from supporter.observability import tracing
 from supporter.observability.logging import error_text, ticket_context
 from supporter.observability.readings import DeadLetterCause
+from supporter.pipeline.acks import AckBatcher
 from supporter.pipeline.circuit import CircuitBreaker
 from supporter.pipeline.retry import Reconnects, RetryPolicy, stop_if_cancelled
 from supporter.pipeline.stats import StageCounters
@@ -101,6 +103,8 @@ class StageWorker(Generic[In, Out]):
         self._breaker = breaker
         self._window = window
         self._working = asyncio.Semaphore(stage.concurrency)
+        # Inputs are acknowledged together (see acks.py), not one round trip each.
+        self._acks = AckBatcher(broker, stage.name)
 
     def stop_intake(self) -> None:
         """Take no more messages (a later one goes back at once); those in flight finish."""
@@ -136,7 +140,7 @@ class StageWorker(Generic[In, Out]):
                     stop_if_cancelled()
                     if self._intake_stopped:
                         # Stopping, or a fatal error: every further message would meet it too.
-                        await delivery.requeue()
+                        await self._requeue(delivery)
                         break
                     task = asyncio.create_task(self.process(delivery))
                     tasks.add(task)
@@ -151,6 +155,9 @@ class StageWorker(Generic[In, Out]):
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                # Inside the consumer: leaving it hands back whatever is unsettled, and
+                # these messages' outputs are confirmed.
+                await self._acks.drain()
 
     async def process(self, delivery: Delivery) -> None:
         """Handle one delivery and settle it; never raises (but for cancellation, and
@@ -220,7 +227,7 @@ class StageWorker(Generic[In, Out]):
             # hammered in a tight loop; the held prefetch slot slows intake meanwhile.
             await asyncio.sleep(_BROKER_BACKOFF)
             with contextlib.suppress(Exception):
-                await delivery.requeue()
+                await self._requeue(delivery)
         except asyncio.CancelledError:
             raise
         except BaseException as error:
@@ -250,7 +257,8 @@ class StageWorker(Generic[In, Out]):
         # publish waits for the broker's confirmation. Acknowledged only after it.
         if self.stage.output_queue:
             await self._publish(self.stage.output_queue, output, message)
-        await delivery.ack()
+        if not await self._acks.ack(delivery):
+            return
         self._counters.succeeded += 1
         _outcome("succeeded")
 
@@ -262,7 +270,7 @@ class StageWorker(Generic[In, Out]):
             if self._intake_stopped:
                 # Taken ahead of its turn and not started: back to the queue.
                 _outcome("requeued")
-                await delivery.requeue()
+                await self._requeue(delivery)
                 return None
             return await self._handle(delivery, message)
 
@@ -337,11 +345,17 @@ class StageWorker(Generic[In, Out]):
         tracing.failed(trace.get_current_span(), type(error).__name__)
         self._intake_stopped = True
         try:
-            await delivery.requeue()
+            await self._requeue(delivery)
         finally:
             # A broker that fails the requeue gets the message back when the consumer
             # closes; the run must stop either way.
             self._on_fatal(error)
+
+    async def _requeue(self, delivery: Delivery) -> None:
+        # The acknowledgements decided before go first, so the broker settles in the
+        # order the stage decided (a hand-back never overtakes an earlier ack).
+        await self._acks.drain()
+        await delivery.requeue()
 
     async def _answered(self) -> None:
         """The provider answered (even with a refusal or out of schema): it is up."""
@@ -383,7 +397,8 @@ class StageWorker(Generic[In, Out]):
             error_text(error),
         )
         await self._publish(self.stage.queue, retry, message, delay=delay)
-        await delivery.ack()
+        if not await self._acks.ack(delivery):
+            return
         self._counters.retried += 1
         _outcome("retried", type(error).__name__)
 
@@ -422,7 +437,8 @@ class StageWorker(Generic[In, Out]):
                     reason,
                 )
                 await self._publish(self.stage.output_queue, output, message)
-                await delivery.ack()
+                if not await self._acks.ack(delivery):
+                    return
                 self._counters.fell_back += 1
                 _outcome("fell_back", error_type)
                 return
@@ -460,7 +476,8 @@ class StageWorker(Generic[In, Out]):
             message,
             headers=_dead_letter_headers(letter),
         )
-        await delivery.ack()
+        if not await self._acks.ack(delivery):
+            return
         self._counters.dead_lettered += 1
         _outcome("dead_lettered", error_type)
         self._counters.dead_letter_causes[cause] += 1

@@ -7,8 +7,9 @@ A stage consumes deliveries from one queue and settles each one exactly once:
   delivered again with `redelivered` set.
 
 `Broker.ack_many()` acknowledges several deliveries together (the output stage's
-stored batch): one exchange with the broker where it allows, instead of one per
-message. It acknowledges nothing more than it is given.
+stored batch, the inputs another stage saw confirmed during one round trip): one
+exchange with the broker where it allows, instead of one per message. It
+acknowledges nothing more than it is given.
 
 A consumer that goes away with deliveries unsettled (closed, cancelled,
 crashed) returns them to the queue the same way. Retries with a delay and dead

@@ -22,6 +22,7 @@ from supporter.brokers.base import Broker, BrokerError, Delivery
 from supporter.domain.errors import FatalError
 from supporter.domain.messages import (
     AnalyzedTicketMessage,
+    AnyStageMessage,
     DeadLetterMessage,
     RespondedTicketMessage,
     TicketMessage,
@@ -57,9 +58,8 @@ class OutputEvents(Protocol):
     def on_fatal(self, error: FatalError) -> None: ...
 
 
-def outcome_of(body: bytes) -> Outcome:
+def outcome_of(message: AnyStageMessage) -> Outcome:
     """Turn a responded message or a dead letter into what is stored and written."""
-    message = decode(body)
     if isinstance(message, DeadLetterMessage) and message.stage == WRITE_BACK_STAGE:
         raise ValueError("a write-back's dead letter leaves the ticket's result as it is")
     if isinstance(message, RespondedTicketMessage):
@@ -225,22 +225,24 @@ class OutputStage:
 
     async def _flush(self, batch: list[Delivery]) -> None:
         started = time.time_ns()
-        readable: list[tuple[Delivery, Outcome]] = []
-        batch = await self._keep_write_back_letters(batch)
+        # Each body is decoded once, here: the write-back letters, the outcomes and
+        # the write-backs all read the decoded message.
+        decoded: list[tuple[Delivery, AnyStageMessage]] = []
         for delivery in batch:
             try:
-                readable.append((delivery, outcome_of(delivery.body)))
-            except (ValidationError, ValueError) as error:
-                # Only a bug or a foreign publisher sends these; nothing later could use
-                # it. The error's text could quote ticket data, so only its kind is logged.
-                log.error(
-                    "output stage dropped unreadable message %s (%s)",
-                    delivery.message_id,
-                    type(error).__name__,
-                )
-                await delivery.ack()
-                self._events.on_dropped()
-                _trace(delivery, None, started, "dropped", type(error).__name__)
+                decoded.append((delivery, decode(delivery.body)))
+            except ValidationError as error:
+                await self._drop(delivery, started, error)
+        decoded = await self._keep_write_back_letters(decoded)
+        readable: list[tuple[Delivery, Outcome]] = []
+        messages: list[AnyStageMessage] = []
+        for delivery, message in decoded:
+            try:
+                readable.append((delivery, outcome_of(message)))
+            except ValueError as error:
+                await self._drop(delivery, started, error)
+            else:
+                messages.append(message)
         if not readable:
             return
         outcomes = [outcome for _, outcome in readable]
@@ -277,25 +279,36 @@ class OutputStage:
                 raise FatalError(f"cannot write the results file: {error}") from error
         # Every stored result, a redelivered one too: its write-back may not have been
         # sent before; the write-back stage writes each version once.
-        await self._send_write_backs(
-            [(delivery, context) for (delivery, _), context in zip(readable, contexts, strict=True)]
-        )
+        await self._send_write_backs(list(zip(messages, contexts, strict=True)))
         await self._settle(readable, results)
 
-    async def _keep_write_back_letters(self, batch: list[Delivery]) -> list[Delivery]:
+    async def _drop(self, delivery: Delivery, started: int, error: Exception) -> None:
+        # Only a bug or a foreign publisher sends these; nothing later could use
+        # it. The error's text could quote ticket data, so only its kind is logged.
+        log.error(
+            "output stage dropped unreadable message %s (%s)",
+            delivery.message_id,
+            type(error).__name__,
+        )
+        await delivery.ack()
+        self._events.on_dropped()
+        _trace(delivery, None, started, "dropped", type(error).__name__)
+
+    async def _keep_write_back_letters(
+        self, batch: list[tuple[Delivery, AnyStageMessage]]
+    ) -> list[tuple[Delivery, AnyStageMessage]]:
         """Store the write-back stage's dead letters (its ticket's result stays as it
         is) and settle them; the rest of the batch is returned."""
         route = self._write_back
         if route is None:
             return batch
-        rest: list[Delivery] = []
+        rest: list[tuple[Delivery, AnyStageMessage]] = []
         letters: list[tuple[Delivery, DeadLetterMessage]] = []
-        for delivery in batch:
-            letter = _write_back_letter(delivery.body)
-            if letter is None:
-                rest.append(delivery)
+        for delivery, message in batch:
+            if isinstance(message, DeadLetterMessage) and message.stage == WRITE_BACK_STAGE:
+                letters.append((delivery, message))
             else:
-                letters.append((delivery, letter))
+                rest.append((delivery, message))
         if letters:
             await self._keep([letter for _, letter in letters])
             for _, letter in letters:
@@ -318,13 +331,12 @@ class OutputStage:
                 await asyncio.sleep(policy.delay(attempt))
                 attempt += 1
 
-    async def _send_write_backs(self, stored: list[tuple[Delivery, dict[str, str]]]) -> None:
+    async def _send_write_backs(self, stored: list[tuple[AnyStageMessage, dict[str, str]]]) -> None:
         """A write-back of each stored result, in the trace of the sink's span for it."""
         route = self._write_back
         if route is None or not route.after_storing:
             return
-        for delivery, context in stored:
-            message = decode(delivery.body)
+        for message, context in stored:
             if not isinstance(message, RespondedTicketMessage):
                 continue
             write_back = WriteBackMessage(
@@ -376,17 +388,6 @@ class OutputStage:
                 )
                 await asyncio.sleep(policy.delay(attempt))
                 attempt += 1
-
-
-def _write_back_letter(body: bytes) -> DeadLetterMessage | None:
-    """The write-back stage's dead letter in `body`, if that is what it holds."""
-    try:
-        message = decode(body)
-    except ValidationError:
-        return None
-    if isinstance(message, DeadLetterMessage) and message.stage == WRITE_BACK_STAGE:
-        return message
-    return None
 
 
 def _trace(

@@ -105,9 +105,13 @@ def mask_card_numbers(text: str) -> str:
 
     Security codes and expiry dates that belong to a card are removed too.
     """
-    if not _HAS_DIGIT.search(text) or not may_hold_card_data(text):
+    if not _HAS_DIGIT.search(text):
+        return text
+    # `may_hold_card_data`, with its thirteen-digit answer kept for the card search.
+    card_digits = _has_thirteen_digits(text)
+    if not card_digits and MASK_PREFIX not in text and not _has_label(text):
         return text  # most text: nothing to mask, and that known cheaply
-    if _has_thirteen_digits(text):
+    if card_digits:
         text = _DIGIT_RUN.sub(lambda match: _mask_run(match.group(0)), text)
     if _SECURITY_LABEL.search(text):
         text = _SECURITY_CODE.sub("[removed]", text)

@@ -39,6 +39,11 @@ class BrokerContract:
     async def _declare(self, broker: Broker, queue: str) -> None:
         await broker.declare(queue)
 
+    async def _publish_numbered(self, broker: Broker, queue: str, count: int) -> None:
+        """Publish bodies b"0", b"1", ... with message ids m0, m1, ..., in that order."""
+        for index in range(count):
+            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+
     async def test_published_message_is_delivered_with_id_and_headers(
         self, broker: Broker, queue: str
     ) -> None:
@@ -63,8 +68,7 @@ class BrokerContract:
 
     async def test_single_consumer_sees_publish_order(self, broker: Broker, queue: str) -> None:
         await self._declare(broker, queue)
-        for index in range(20):
-            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        await self._publish_numbered(broker, queue, 20)
         seen = []
         async with broker.consume(queue, prefetch=5) as deliveries:
             for _ in range(20):
@@ -91,8 +95,7 @@ class BrokerContract:
         self, broker: Broker, queue: str
     ) -> None:
         await self._declare(broker, queue)
-        for index in range(3):
-            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        await self._publish_numbered(broker, queue, 3)
         async with broker.consume(queue, prefetch=3) as deliveries:
             taken = [await next_delivery(deliveries) for _ in range(3)]
             await taken[1].ack()
@@ -110,8 +113,7 @@ class BrokerContract:
         self, broker: Broker, queue: str
     ) -> None:
         await self._declare(broker, queue)
-        for index in range(6):
-            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        await self._publish_numbered(broker, queue, 6)
         async with broker.consume(queue, prefetch=6) as deliveries:
             taken = [await next_delivery(deliveries) for _ in range(6)]
             # Two batches in delivery order, as the output stage acknowledges them.
@@ -132,8 +134,7 @@ class BrokerContract:
         self, broker: Broker, queue: str
     ) -> None:
         await self._declare(broker, queue)
-        for index in range(6):
-            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        await self._publish_numbered(broker, queue, 6)
         async with broker.consume(queue, prefetch=6) as deliveries:
             taken = [await next_delivery(deliveries) for _ in range(6)]
             # Held before the batch's last one (0, 2) and after it (5): all still held.
@@ -152,8 +153,7 @@ class BrokerContract:
         self, broker: Broker, queue: str
     ) -> None:
         await self._declare(broker, queue)
-        for index in range(3):
-            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        await self._publish_numbered(broker, queue, 3)
         async with broker.consume(queue, prefetch=3) as deliveries:
             taken = [await next_delivery(deliveries) for _ in range(3)]
             await taken[1].ack()
@@ -186,8 +186,7 @@ class BrokerContract:
 
     async def test_prefetch_bounds_unsettled_deliveries(self, broker: Broker, queue: str) -> None:
         await self._declare(broker, queue)
-        for index in range(3):
-            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        await self._publish_numbered(broker, queue, 3)
         async with broker.consume(queue, prefetch=2) as deliveries:
             first = await next_delivery(deliveries)
             second = await next_delivery(deliveries)
@@ -217,8 +216,7 @@ class BrokerContract:
     ) -> None:
         await self._declare(broker, queue)
         total = 40
-        for index in range(total):
-            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        await self._publish_numbered(broker, queue, total)
         seen: list[int] = []
         done = asyncio.Event()
 
@@ -319,8 +317,7 @@ class BrokerContract:
         self, broker: Broker, queue: str
     ) -> None:
         await self._declare(broker, queue)
-        for index in range(3):
-            await broker.publish(queue, str(index).encode(), message_id=f"m{index}")
+        await self._publish_numbered(broker, queue, 3)
         for _ in range(5):
             assert await broker.oldest_age(queue) is not None
         assert await broker.depth(queue) == 3

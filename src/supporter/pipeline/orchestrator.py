@@ -182,7 +182,6 @@ class Pipeline:
 
     def on_write_back(self, helpdesk: str, outcome: str) -> None:
         self.stats.write_backs[(helpdesk, outcome)] += 1
-        self.stats.write_backs_settled += 1
         self._progress.set()
 
     def on_write_back_dead(self, letter: DeadLetterMessage) -> None:

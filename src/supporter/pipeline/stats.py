@@ -90,7 +90,6 @@ class RunStats:
     # lettered, ...), outcomes by (helpdesk, outcome), webhooks by (helpdesk, outcome:
     # accepted, duplicate, ignored), rejected ones by (helpdesk, reason).
     write_backs_published: int = 0
-    write_backs_settled: int = 0
     write_backs: Counter[tuple[str, str]] = field(default_factory=Counter)
     webhooks: Counter[tuple[str, str]] = field(default_factory=Counter)
     webhooks_rejected: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -106,6 +105,11 @@ class RunStats:
     def finalized(self) -> int:
         """Published messages that reached their end (stored, or dropped as unreadable)."""
         return self.responded + self.failed + self.dropped
+
+    @property
+    def write_backs_settled(self) -> int:
+        """Write-backs that reached their end, whatever the outcome."""
+        return self.write_backs.total()
 
     @property
     def elapsed(self) -> float:

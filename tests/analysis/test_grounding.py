@@ -532,8 +532,19 @@ def test_talking_about_refunds_without_promising_one_passes(body: str) -> None:
     assert check(body).passed, check(body).problems
 
 
-def test_a_full_card_number_is_a_problem() -> None:
-    result = check("Your card 4111 1111 1111 1111 was charged.")
+@pytest.mark.parametrize(
+    "card",
+    [
+        "4111 1111 1111 1111",
+        # Separators the masking reads as a card's too: HTML's no-break space, an en dash,
+        # two spaces.
+        "4111\u00a01111\u00a01111\u00a01111",
+        "4111\u20131111\u20131111\u20131111",
+        "4111  1111  1111  1111",
+    ],
+)
+def test_a_full_card_number_is_a_problem(card: str) -> None:
+    result = check(f"Your card {card} was charged.")
     assert result.problems == ["contains a full card number"]
 
 

@@ -396,11 +396,6 @@ def _id_problems(
             yield f"transaction id {token} not in the customer's transactions"
 
 
-# A card number has at least 13 digits, at most one space or dash apart: without such a run
-# the (slower) masking check cannot find one.
-_MAYBE_CARD = re.compile(r"\d(?:[ -]?\d){12}")
-
-
 def check_reply(
     reply: Reply,
     transactions: Sequence[Transaction],
@@ -446,7 +441,8 @@ def check_reply(
         *citation_problems(reply.cited_articles, given),
         *promises,
     ]
-    if _MAYBE_CARD.search(reply.body) and contains_card_number(reply.body):
+    # `contains_card_number` clears text without 13 digits in a row cheaply by itself.
+    if contains_card_number(reply.body):
         found.append("contains a full card number")
     problems = list(dict.fromkeys(found))
     return GroundingCheck(passed=not problems, problems=problems, for_review=for_review)

@@ -406,6 +406,17 @@ async def test_tags_mode_writes_no_note_and_skips_an_update_that_changes_nothing
     assert again.note_id is None
 
 
+async def test_a_tags_only_update_after_a_note_keeps_that_notes_id(rig: Rig) -> None:
+    ticket = rig.server.add_ticket("Charged twice", "body")
+    noted = await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    retagged = await rig.helpdesk.write_back(
+        _draft(ticket, "v2", tags=("supporter", "refund")), WriteBackMode.TAGS, noted
+    )
+    assert _puts(rig.server) == [200, 200]
+    assert noted.note_id is not None
+    assert retagged.note_id == noted.note_id
+
+
 async def test_an_agent_edit_during_the_write_is_kept(rig: Rig) -> None:
     ticket = rig.server.add_ticket("Charged twice", "body", tags=["vip"])
     rig.server.edit_before_next_update(ticket, tags=["vip", "agent_added"])

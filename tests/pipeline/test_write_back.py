@@ -27,7 +27,7 @@ from supporter.domain.models import (
     Ticket,
     Transaction,
 )
-from supporter.helpdesks.base import HelpdeskUnavailable, WriteBackMode
+from supporter.helpdesks.base import Draft, HelpdeskUnavailable, WriteBackMode, WriteReceipt
 from supporter.llm.offline import OfflineProvider
 from supporter.observability import tracing
 from supporter.observability.readings import CircuitState
@@ -337,6 +337,30 @@ async def test_a_new_version_updates_the_note_and_a_redelivery_writes_nothing(
     previous = helpdesk.calls[1].previous
     assert previous is not None
     assert previous.note_id == "note-1"
+
+
+class NoNoteFound(FakeHelpdesk):
+    """Says, for every version after the first, that it found no note of it."""
+
+    async def write_back(
+        self, draft: Draft, mode: WriteBackMode, previous: WriteReceipt | None
+    ) -> WriteReceipt:
+        receipt = await super().write_back(draft, mode, previous)
+        return receipt if previous is None else WriteReceipt(note_id=None)
+
+
+async def test_a_version_whose_note_was_not_found_records_no_note(store: SqlStore) -> None:
+    await received(store, ticket("1"))
+    state = SqlHelpdeskState(store.engine)
+    stage = WriteBacks(NoNoteFound(), state)
+    await stage.handle(message())
+    first = await state.write_back(NAME, "1")
+    await stage.handle(message("We refunded 19.99 EUR on 2 January."))
+    second = await state.write_back(NAME, "1")
+    assert first is not None
+    assert first.note_id == "note-1"
+    assert second is not None
+    assert second.note_id is None
 
 
 async def test_a_failed_write_is_released_for_the_next_try(store: SqlStore) -> None:

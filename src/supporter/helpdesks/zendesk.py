@@ -313,6 +313,9 @@ class ZendeskHelpdesk:
                 "PUT", path, json={"ticket": changes}, allow=(409,)
             )
             if response.status_code != 409:
+                if note is None:
+                    # No comment in this update: the earlier note still stands.
+                    return WriteReceipt(note_id=previous.note_id if previous else None)
                 return WriteReceipt(note_id=_comment_id(response))
             log.info("zendesk ticket %s changed while we wrote: read again", draft.ticket_id)
         raise TicketKeptChanging(

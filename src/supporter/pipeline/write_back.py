@@ -295,9 +295,10 @@ class WriteBacks:
             # Claimed and not written: the next try takes it at once, not after the lease.
             await self._state.release(name, message.ticket_id)
             raise
-        note_id = receipt.note_id or (previous.note_id if previous else None)
+        # The connector says which note stands for this version (an earlier one it kept,
+        # or none it could find): a note id is never carried over on its behalf.
         await self._state.record_written(
-            name, message.ticket_id, mode.value, draft.version, note_id
+            name, message.ticket_id, mode.value, draft.version, receipt.note_id
         )
         await self._state.resolve_dead_letters(message.ticket_id, WRITE_BACK)
         log.info(

@@ -147,6 +147,35 @@ def test_status_sums_what_live_workers_hold_per_stage(
     assert oldest_waiting <= waited <= oldest_waiting + 30
 
 
+async def fill_write_back(prefix: str) -> None:
+    broker = RedisStreamsBroker(REDIS, prefix=prefix)
+    await broker.declare("write-back")
+    await broker.publish("write-back", b"{}", message_id="w1")
+    await broker.close()
+
+
+def test_status_shows_the_write_back_queue_only_when_the_pipeline_writes_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_service("Redis", "127.0.0.1", 6379)
+    prefix = use_broker(monkeypatch, tmp_path, REDIS)
+    try:
+        asyncio.run(fill_write_back(prefix))
+        without = runner.invoke(app, ["status", "--json"])
+        monkeypatch.setenv("SUPPORTER_HELPDESK", "zendesk")
+        monkeypatch.setenv("SUPPORTER_WRITE_BACK", "note")
+        with_write_back = runner.invoke(app, ["status", "--json"])
+    finally:
+        asyncio.run(clean(prefix))
+    assert without.exit_code == 0, without.output
+    assert with_write_back.exit_code == 0, with_write_back.output
+    stages = [row["stage"] for row in json.loads(without.output)["queues"]]
+    assert stages == ["analyze", "respond", "sink"]
+    rows = json.loads(with_write_back.output)["queues"]
+    assert [row["stage"] for row in rows] == ["analyze", "respond", "sink", "write-back"]
+    assert (rows[-1]["queue"], rows[-1]["waiting"]) == ("write-back", 1)
+
+
 async def fill_rabbitmq(prefix: str) -> None:
     broker = RabbitMQBroker(RABBITMQ, prefix=prefix)
     await broker.declare("analyzed")

@@ -17,7 +17,7 @@ from supporter.domain.errors import FatalError, PermanentError, TransientError
 from supporter.domain.models import Reply
 from supporter.llm.base import ModelProvider, ModelResponse, ReplyRequest
 from supporter.llm.offline import OfflineProvider
-from supporter.pipeline.orchestrator import Pipeline, PipelineOptions, RunReport
+from supporter.pipeline.orchestrator import Pipeline, PipelineOptions, RunReport, stage_queues
 from supporter.pipeline.retry import RetryPolicy
 from supporter.sinks.base import ResultSink
 from supporter.sinks.jsonl import JsonlResultSink
@@ -395,3 +395,8 @@ async def test_a_retry_after_beyond_reason_stops_the_run_instead_of_parking_tick
     assert "asked to wait 3600s" in report.fatal
     assert report.exit_code == 1
     assert await store.dead_letters() == []
+
+
+def test_the_stage_queues_are_in_pipeline_order_with_the_write_back_last() -> None:
+    assert stage_queues(write_back=False) == ("tickets", "analyzed", "responded")
+    assert stage_queues(write_back=True) == ("tickets", "analyzed", "responded", "write-back")

@@ -12,8 +12,7 @@ from supporter.api.auth import services
 from supporter.api.services import Services
 from supporter.observability.metrics import CONTENT_TYPE
 from supporter.observability.server import not_ready
-from supporter.pipeline.orchestrator import QUEUES
-from supporter.pipeline.write_back import WRITE_BACK
+from supporter.pipeline.orchestrator import stage_queues
 
 router = APIRouter(tags=["health"])
 Using = Annotated[Services, Depends(services)]
@@ -35,8 +34,6 @@ async def readyz(using: Using) -> PlainTextResponse:
 
 @router.get("/metrics", response_class=Response)
 async def metrics(using: Using) -> Response:
-    queues: tuple[str, ...] = QUEUES
-    if using.helpdesk is not None and using.helpdesk.route is not None:
-        queues = (*QUEUES, WRITE_BACK)
+    queues = stage_queues(using.helpdesk is not None and using.helpdesk.route is not None)
     await using.metrics.refresh_queue_depths(using.broker, queues, patience=PATIENCE)
     return Response(using.metrics.render(), media_type=CONTENT_TYPE)

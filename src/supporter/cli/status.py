@@ -17,7 +17,7 @@ from supporter.cli.common import fail, settings_from
 from supporter.cli.ui import console
 from supporter.config import ConfigError, Settings
 from supporter.pipeline.heartbeat import ALIVE_INTERVALS
-from supporter.pipeline.orchestrator import QUEUES
+from supporter.pipeline.orchestrator import stage_queues
 from supporter.pipeline.write_back import WRITE_BACK
 from supporter.store.base import StoreError, WorkerBeat
 from supporter.store.workers import SqlWorkerRegistry
@@ -44,7 +44,7 @@ async def _status(settings: Settings) -> dict[str, object]:
         broker = wiring.broker(settings)
         try:
             written_back = settings.helpdesk is not None and settings.write_back is not None
-            for queue in (*QUEUES, WRITE_BACK) if written_back else QUEUES:
+            for queue in stage_queues(written_back):
                 await broker.declare(queue)
                 stage = STAGE_OF[queue]
                 queues.append(

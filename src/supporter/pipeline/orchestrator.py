@@ -56,7 +56,14 @@ log = logging.getLogger(__name__)
 # 2: tickets joined to payments by e-mail and quoted references too.
 PIPELINE_VERSION = "2"
 QUEUES = (TICKETS, ANALYZED, RESPONDED)
+"""The queues a ticket published by intake passes through, in pipeline order."""
 StageName = Literal["analyze", "respond", "sink", "write-back"]
+
+
+def stage_queues(write_back: bool) -> tuple[str, ...]:
+    """The queues between a pipeline's stages, in order: `QUEUES`, and the write-back's
+    last when the pipeline writes into a helpdesk."""
+    return (*QUEUES, WRITE_BACK) if write_back else QUEUES
 
 
 @dataclass(frozen=True)
@@ -170,7 +177,7 @@ class Pipeline:
     @property
     def queues(self) -> tuple[str, ...]:
         """The queues between this pipeline's stages (the write-back's when configured)."""
-        return (*QUEUES, WRITE_BACK) if self._write_back is not None else QUEUES
+        return stage_queues(self._write_back is not None)
 
     @property
     def output_queues(self) -> tuple[str, ...]:

@@ -29,7 +29,8 @@ from typing import Protocol
 from supporter.brokers.base import Broker, BrokerError
 from supporter.domain.messages import TicketMessage, new_message_id
 from supporter.pipeline.ingest import publish_ticket
-from supporter.pipeline.stages import ANALYZED, RESPONDED, TICKETS
+from supporter.pipeline.orchestrator import stage_queues
+from supporter.pipeline.stages import TICKETS
 from supporter.pipeline.stats import RunStats
 from supporter.store.base import StoreError
 from supporter.store.publishes import Unfinished
@@ -37,7 +38,7 @@ from supporter.store.publishes import Unfinished
 log = logging.getLogger(__name__)
 
 # Where a ticket published by intake may still be waiting.
-_STAGE_QUEUES = (TICKETS, ANALYZED, RESPONDED)
+_STAGE_QUEUES = stage_queues(write_back=False)
 # How many ticket ids one log line names; the count says the rest.
 _LOGGED_IDS = 20
 

@@ -16,6 +16,7 @@ import pytest
 from tests.api.conftest import Api, served_api
 from tests.helpdesks.fakes import NAME, FakeHelpdesk, signed, ticket
 
+from supporter.api.webhooks import MAX_BODY_BYTES
 from supporter.domain.errors import PermanentError
 from supporter.domain.messages import DeadLetterMessage
 from supporter.domain.people import Role
@@ -142,6 +143,33 @@ async def test_webhooks_of_a_helpdesk_not_connected_are_a_404(api: Api) -> None:
 async def test_a_body_too_large_is_refused_before_it_is_read(api: Api) -> None:
     answer = await api.client.post(f"/webhooks/{NAME}", content=b"x" * (1024 * 1024 + 1))
     assert answer.status_code == 413
+
+
+async def in_chunks(body: bytes, size: int) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+async def test_a_body_sent_in_small_chunks_is_read_whole_up_to_the_cap(
+    api: Api, helpdesk: FakeHelpdesk
+) -> None:
+    head = json.dumps({"delivery": "d-chunked", "ticket_ids": ["1"], "pad": ""}).encode()
+    pad = b"x" * (MAX_BODY_BYTES - len(head))
+    body = head.replace(b'"pad": ""', b'"pad": "' + pad + b'"')
+    assert len(body) == MAX_BODY_BYTES
+    # No content-length: the cap is enforced while reading, 64 bytes at a time.
+    taken = await api.client.post(
+        f"/webhooks/{NAME}", content=in_chunks(body, 64), headers=signed(body)
+    )
+    assert taken.status_code == 200, taken.text
+    assert taken.json() == {"outcome": "accepted"}
+    assert helpdesk.fetched == ["1"]
+    over = body + b" "
+    refused = await api.client.post(
+        f"/webhooks/{NAME}", content=in_chunks(over, 64), headers=signed(over)
+    )
+    assert refused.status_code == 413
+    assert helpdesk.fetched == ["1"]
 
 
 async def test_after_review_writes_back_only_what_a_reviewer_approved(tmp_path: Path) -> None:

@@ -67,9 +67,9 @@ async def _body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "webhook body too large")
-    body = b""
+    body = bytearray()  # grown in place: a body in many small chunks is read in linear time
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY_BYTES:
             raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "webhook body too large")
-    return body
+    return bytes(body)

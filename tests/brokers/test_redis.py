@@ -241,6 +241,39 @@ async def test_undeclared_queue_is_an_error(make_broker: BrokerFactory) -> None:
             pass
 
 
+async def test_queues_redis_lost_are_declared_again_by_who_declared_them(
+    make_broker: BrokerFactory,
+) -> None:
+    """A Redis restarted without its data has no streams or groups: `serve` and the
+    workers declared theirs at start, and go on declaring them again, not failing every
+    publish and every reopened consumer until an `ingest` happens to declare them."""
+    publisher, worker = make_broker(), make_broker()
+    await publisher.declare("q")
+    await worker.declare("q")
+
+    await publisher.delete_keys()  # the restart
+    await publisher.publish("q", b"x", message_id="m1")
+    await publisher.delete_keys()
+    await publisher.publish("q", b"y", message_id="m2", delay=0.01)
+    async with worker.consume("q", prefetch=1) as deliveries:
+        delivery = await asyncio.wait_for(anext(deliveries), 3)
+        assert delivery.message_id == "m2"
+        await delivery.ack()
+
+    await publisher.delete_keys()
+    async with worker.consume("q", prefetch=1) as deliveries:
+        await publisher.publish("q", b"z", message_id="m3")
+        assert (await asyncio.wait_for(anext(deliveries), 3)).message_id == "m3"
+    await publisher.delete_keys()
+    async with worker.consume("q.dead", prefetch=1):
+        pass  # its dead-letter queue too
+    assert await worker.depth("q") == 0  # declared with it
+
+    with pytest.raises(BrokerError, match="'other' is not declared"):
+        async with worker.consume("other", prefetch=1):
+            pass  # never declared here: still an error
+
+
 async def test_settling_twice_is_an_error(make_broker: BrokerFactory) -> None:
     broker = make_broker()
     await broker.declare("q")

@@ -9,6 +9,12 @@
   primary) is assumed, not a cluster.
 - **Publishing** is an `XADD`; it returns once Redis answered. Publishing to a
   queue nobody declared is an error, not a new stream without a group.
+- **A Redis that lost its data** (restarted without persistence, a new primary)
+  no longer has the streams and groups: a broker declares a queue it had declared
+  again when a publish or a new consumer finds it gone, and logs it, so workers and
+  `serve` carry on without waiting for another `declare`. What the queues held is
+  lost with them: a rerun of `ingest` publishes the tickets not done, and `serve`
+  sends its stuck ones again.
 - **Consumers.** Each `consume` is its own Redis consumer,
   `<consumer_name>-<n>` (by default the name is host, pid and a random part). A
   background reader fetches entries with `XREADGROUP ... >` (blocking at most
@@ -249,6 +255,10 @@ def _not_declared(queue: str) -> BrokerError:
     return BrokerError(f"queue {queue!r} is not declared: call declare({queue!r}) first")
 
 
+class _QueueGone(Exception):
+    """The queue's stream or group is not in Redis (never declared, or lost)."""
+
+
 def _pack(*parts: bytes) -> bytes:
     """Netstrings (`<length>:<bytes>`): binary-safe and easy to split in Lua."""
     return b"".join(b"%d:%s" % (len(part), part) for part in parts)
@@ -340,7 +350,11 @@ class RedisConsumer:
 
     async def __aenter__(self) -> RedisConsumer:
         # Also the check that the queue is declared (the group exists).
-        await self._return_all()
+        try:
+            await self._return_all()
+        except _QueueGone:
+            if not await self._broker.declare_again(self._queue):
+                raise _not_declared(self._queue) from None
         self._reader = asyncio.create_task(self._read(), name=f"redis-reader-{self.name}")
         self._broker.consumers.add(self)
         return self
@@ -402,7 +416,7 @@ class RedisConsumer:
             if "NOGROUP" not in str(error):
                 raise BrokerError(f"Redis could not return deliveries: {error}") from error
             if not closing:
-                raise _not_declared(self._queue) from error
+                raise _QueueGone from error
             return  # the queue was deleted meanwhile: nothing to return to
         if returned:
             log.info(
@@ -559,6 +573,9 @@ class RedisStreamsBroker:
             }.items()
         }
         self._closed = False
+        # Each queue this broker declared (and its dead-letter queue), by the name
+        # `declare` was given: what to declare again if Redis loses them.
+        self._declared: dict[str, str] = {}
 
     def stream_key(self, queue: str) -> str:
         return f"{self.prefix}:stream:{queue}"
@@ -575,6 +592,20 @@ class RedisStreamsBroker:
             except RedisError as error:
                 if "BUSYGROUP" not in str(error):
                     raise BrokerError(f"Redis could not declare queue {name!r}: {error}") from error
+            self._declared[name] = queue
+
+    async def declare_again(self, queue: str) -> bool:
+        """Declare `queue` again if this broker declared it before and Redis lost it
+        (see the module docs); False for a queue it never declared."""
+        declared = self._declared.get(queue)
+        if declared is None:
+            return False
+        log.warning(
+            "queue %r was gone from Redis (restarted without its data?): declared it again",
+            queue,
+        )
+        await self.declare(declared)
+        return True
 
     async def publish(
         self,
@@ -590,30 +621,39 @@ class RedisStreamsBroker:
             raise BrokerError("broker is closed")
         encoded_id = message_id.encode()
         encoded_headers = json.dumps(dict(headers or {})).encode()
-        stream = self.stream_key(queue)
-        with _translated(f"publish to queue {queue!r}"):
-            if delay > 0:
-                packed = _pack(uuid.uuid4().hex.encode(), encoded_id, encoded_headers, body)
-                added = await self.scripts["publish_delayed"](
-                    keys=[stream, self.delayed_key(queue)], args=[math.ceil(delay * 1000), packed]
-                )
-                if added == -1:
-                    raise _not_declared(queue)
+        for again in (False, True):
+            try:
+                with _translated(f"publish to queue {queue!r}"):
+                    await self._add(queue, body, encoded_id, encoded_headers, delay)
                 return
-            fields: dict[FieldT, EncodableT] = {
-                b"body": body,
-                b"message_id": encoded_id,
-                b"headers": encoded_headers,
-            }
-            if self.max_length is None:
-                if await self.client.xadd(stream, fields, nomkstream=True) is None:
-                    raise _not_declared(queue)
-                return
-            await self._publish_bounded(queue, stream, fields)
+            except _QueueGone:
+                if again or not await self.declare_again(queue):
+                    raise _not_declared(queue) from None
 
-    async def _publish_bounded(
-        self, queue: str, stream: str, fields: dict[FieldT, EncodableT]
+    async def _add(
+        self, queue: str, body: bytes, encoded_id: bytes, encoded_headers: bytes, delay: float
     ) -> None:
+        stream = self.stream_key(queue)
+        if delay > 0:
+            packed = _pack(uuid.uuid4().hex.encode(), encoded_id, encoded_headers, body)
+            added = await self.scripts["publish_delayed"](
+                keys=[stream, self.delayed_key(queue)], args=[math.ceil(delay * 1000), packed]
+            )
+            if added == -1:
+                raise _QueueGone
+            return
+        fields: dict[FieldT, EncodableT] = {
+            b"body": body,
+            b"message_id": encoded_id,
+            b"headers": encoded_headers,
+        }
+        if self.max_length is None:
+            if await self.client.xadd(stream, fields, nomkstream=True) is None:
+                raise _QueueGone
+            return
+        await self._publish_bounded(stream, fields)
+
+    async def _publish_bounded(self, stream: str, fields: dict[FieldT, EncodableT]) -> None:
         args: list[Any] = [self.group, self.max_length]
         for field, value in fields.items():
             args += [field, value]
@@ -621,7 +661,7 @@ class RedisStreamsBroker:
         while True:
             added = await self.scripts["publish_bounded"](keys=[stream], args=args)
             if added == -1:
-                raise _not_declared(queue)
+                raise _QueueGone
             if added == 1:
                 return
             await asyncio.sleep(pause)

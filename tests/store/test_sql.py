@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,6 +99,16 @@ async def test_done_tickets_are_per_version(store: SqlStore) -> None:
 async def test_an_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot open the store"):
         await SqlStore.open(sqlite_url(tmp_path / "missing-dir" / "s.db"))
+
+
+async def test_a_folder_given_as_the_store_file_is_named_and_leaves_no_thread(
+    tmp_path: Path,
+) -> None:
+    """`--db some-folder/`: said plainly, and checked before connecting, since a failed
+    aiosqlite connect leaves a thread that prints a traceback once the loop is closed."""
+    with pytest.raises(StoreError, match="is a folder; give the path of a file"):
+        await SqlStore.open(sqlite_url(tmp_path))
+    assert not [t for t in threading.enumerate() if "_connection_worker" in t.name]
 
 
 def responded(body: str = "Hello") -> Outcome:

@@ -431,13 +431,22 @@ async def _connect(url: str) -> AsyncEngine:
     # replaced when taken from the pool instead of failing the next write.
     engine = create_async_engine(async_url(url), hide_parameters=True, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
-        folder = Path(engine.url.database or ".").parent
-        if not folder.is_dir():
-            # Checked here: a failed aiosqlite connect leaves its thread behind.
+        # Checked here: a failed aiosqlite connect leaves its thread behind.
+        if problem := _sqlite_path_problem(engine.url.database):
             await engine.dispose()
-            raise StoreError(f"cannot open the store at {redacted(url)}: no folder {folder}")
+            raise StoreError(f"cannot open the store at {redacted(url)}: {problem}")
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _sqlite_path_problem(database: str | None) -> str | None:
+    """Why an SQLite file cannot be opened at `database`, when it is plain without trying."""
+    path = Path(database or ".")
+    if database and path.is_dir():
+        return "is a folder; give the path of a file"
+    if not path.parent.is_dir():
+        return f"no folder {path.parent}"
+    return None
 
 
 async def _upgrade(engine: AsyncEngine, url: str) -> migrations.Upgrade:

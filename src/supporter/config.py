@@ -16,10 +16,14 @@ The TOML file holds the same keys as the options (with underscores), e.g.::
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -222,15 +226,62 @@ def load_settings(options: dict[str, Any], config_file: Path | None = None) -> S
     """Options given on the command line (None means not given) over the environment over
     `config_file` (or ./supporter.toml when present) over the defaults.
 
-    Raises `pydantic.ValidationError`, or `ValueError` for an unreadable file.
+    Raises `ConfigError` naming where each bad value came from: the option, the
+    `SUPPORTER_*` variable, or the file and line.
     """
     path = config_file
     if path is None and DEFAULT_CONFIG_FILE.is_file():
         path = DEFAULT_CONFIG_FILE
     if path is not None and not path.is_file():
-        raise ValueError(f"config file {path} does not exist")
+        raise ConfigError(f"config file {path} does not exist")
     given = {key: value for key, value in options.items() if value is not None}
     config = SettingsConfigDict(env_prefix="SUPPORTER_", extra="forbid", toml_file=path)
     bound = type("FileSettings", (Settings,), {"model_config": config})
-    settings: Settings = bound(**given)
+    try:
+        settings: Settings = bound(**given)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text, which TOML must be") from None
+    except ValidationError as error:
+        problems = "; ".join(_problem(item, given, path) for item in error.errors())
+        raise ConfigError(f"invalid configuration: {problems}") from None
     return settings
+
+
+def _problem(item: Any, given: dict[str, Any], path: Path | None) -> str:
+    """One bad setting, named where it was set; never its value (it may be a secret)."""
+    loc = [str(part) for part in item["loc"]]
+    message = str(item["msg"])
+    if not loc:  # settings that do not work together: no one place to name
+        return f"settings: {message}"
+    key, field = loc[0], ".".join(loc)
+    if item["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(key, Settings.model_fields, n=1)
+        message = "not a setting" + (f" (did you mean {close[0]}?)" if close else "")
+    variable = f"SUPPORTER_{key.upper()}"
+    if key in given:
+        where = f"--{key.replace('_', '-')}"
+    elif any(name.upper() == variable for name in os.environ):
+        where = variable
+    elif path is not None:
+        where = f"{path}:{line}" if (line := _line_of(path, loc)) else str(path)
+    else:
+        return f"{field}: {message}"
+    return f"{where}: {field}: {message}"
+
+
+def _line_of(path: Path, loc: list[str]) -> int | None:
+    """The line where a TOML file sets `loc` (`key =`, or `[key]` then `part =` below
+    it), when plain to see; else the line of its first part, or None."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found: int | None = None
+    start = 0
+    for depth, part in enumerate(loc):
+        opener = r"(\[+\s*)?" if depth == 0 else ""
+        pattern = re.compile(rf"\s*{opener}{re.escape(part)}\s*[=.\]]")
+        number = next((n for n in range(start, len(lines)) if pattern.match(lines[n])), None)
+        if number is None:
+            break
+        found, start = number + 1, number + 1
+    return found

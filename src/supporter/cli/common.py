@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from pydantic import ValidationError
 from rich.logging import RichHandler
 from rich.markup import escape
 
@@ -115,13 +114,7 @@ def parse_mapping(text: str | None, option: str) -> dict[str, str] | None:
 def settings_from(options: dict[str, Any], config: Path | None) -> Settings:
     try:
         return load_settings(options, config)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in item['loc']) or 'settings'}: {item['msg']}"
-            for item in error.errors()
-        )
-        fail(f"invalid configuration: {problems}")
-    except ValueError as error:
+    except ConfigError as error:
         fail(str(error))
 
 

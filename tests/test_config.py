@@ -1,0 +1,74 @@
+"""Settings: a bad one is named where it was set (option, variable, or file and line)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from supporter.config import ConfigError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./supporter.toml but the test's own
+    monkeypatch.delenv("SUPPORTER_MAX_ATTEMPTS", raising=False)
+
+
+def write(text: str | bytes) -> Path:
+    path = Path("supporter.toml")
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_misspelt_key_is_named_with_its_file_line_and_the_key_it_resembles() -> None:
+    write('db = "x.db"\nmax_atempts = 3\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings({})
+    assert str(caught.value) == (
+        "invalid configuration: supporter.toml:2: max_atempts: not a setting"
+        " (did you mean max_attempts?)"
+    )
+
+
+def test_a_wrong_type_names_the_line_inside_its_table() -> None:
+    path = write('[ticket_columns]\nticket_id = "Id"\nbody = 3\n')
+    with pytest.raises(ConfigError, match=r"supporter.toml:3: ticket_columns.body: .*string"):
+        load_settings({}, path)
+
+
+def test_a_bad_variable_is_named_and_its_value_is_not_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write("max_attempts = 3\n")  # the variable wins over the file: it is the one to blame
+    monkeypatch.setenv("SUPPORTER_MAX_ATTEMPTS", "hunter2")
+    with pytest.raises(ConfigError) as caught:
+        load_settings({})
+    message = str(caught.value)
+    assert message.startswith("invalid configuration: SUPPORTER_MAX_ATTEMPTS: max_attempts: ")
+    assert "hunter2" not in message
+
+
+def test_a_bad_option_is_named_as_the_option() -> None:
+    with pytest.raises(ConfigError, match=r"--max-attempts: max_attempts: .*greater than"):
+        load_settings({"max_attempts": 0})
+
+
+def test_a_file_that_is_not_toml_is_named_with_the_place() -> None:
+    write("max_attempts = \n")
+    with pytest.raises(ConfigError, match=r"^supporter.toml: not valid TOML: .*line 1, column"):
+        load_settings({})
+
+
+def test_a_file_that_is_not_text_is_named() -> None:
+    write(b"\xff\xfemax_attempts = 3\n")
+    with pytest.raises(ConfigError, match=r"^supporter\.toml: not UTF-8 text"):
+        load_settings({})
+
+
+def test_a_missing_file_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"config file other\.toml does not exist"):
+        load_settings({}, Path("other.toml"))

@@ -45,6 +45,10 @@ class Rig:
     """A webhook about a ticket, signed with SECRET as the helpdesk signs it."""
     check_stops_at_credentials: bool
     """`check` reports nothing after refused credentials (rather than every probe)."""
+    customer_writes: Callable[[int, str], object]
+    """The customer adds a message to a ticket (an e-mail, a chat message)."""
+    replay_requests: int = 0
+    """Requests a retry makes that finds its note behind 120 later messages."""
 
 
 def webhook_request(headers: dict[str, str], body: bytes) -> WebhookRequest:
@@ -94,9 +98,11 @@ async def zendesk_rig() -> AsyncIterator[Rig]:
             fake_zendesk.DEFAULT_TOKEN,
             connect,
             lambda: server.add_ticket("Charged twice", "Two charges"),
-            lambda ticket: server.comments[ticket][1:],
+            lambda ticket: [c for c in server.comments[ticket][1:] if not c["public"]],
             signed,
             check_stops_at_credentials=True,
+            customer_writes=lambda ticket, text: server.add_comment(ticket, text),
+            replay_requests=4,  # the ticket, the API user, two pages of 100 comments (newest first)
         )
 
 
@@ -129,9 +135,13 @@ async def freshdesk_rig() -> AsyncIterator[Rig]:
             fake_freshdesk.DEFAULT_API_KEY,
             connect,
             lambda: server.add_ticket("Charged twice", "Two charges", "ann@example.com"),
-            server.notes,
+            lambda ticket: [
+                c for c in server.notes(ticket) if c["source"] == fake_freshdesk.NOTE_SOURCE
+            ],
             lambda ticket: webhook_request(*server.webhook(ticket, SECRET)),
             check_stops_at_credentials=True,
+            customer_writes=server.add_incoming,
+            replay_requests=3,  # the ticket with ten conversations, two pages of 100 of all of them
         )
 
 
@@ -165,6 +175,10 @@ async def helpscout_rig() -> AsyncIterator[Rig]:
             lambda conversation: server.threads(conversation, "note"),
             lambda conversation: webhook_request(*server.webhook(conversation, SECRET)),
             check_stops_at_credentials=True,
+            customer_writes=lambda conversation, text: server.add_thread(
+                conversation, "customer", text
+            ),
+            replay_requests=1,  # the conversation, every thread embedded
         )
 
 
@@ -199,6 +213,8 @@ async def zammad_rig() -> AsyncIterator[Rig]:
             server.notes,
             signed,
             check_stops_at_credentials=False,
+            customer_writes=lambda ticket, text: server.add_article(ticket, text),
+            replay_requests=4,  # every article in one list; the update and two tags as always
         )
 
 
@@ -234,6 +250,8 @@ async def chatwoot_rig() -> AsyncIterator[Rig]:
             server.private_notes,
             signed,
             check_stops_at_credentials=False,
+            customer_writes=lambda conversation, text: server.add_message(conversation, text),
+            replay_requests=8,  # the conversation, seven pages of 20 messages back to the note
         )
 
 

@@ -354,6 +354,58 @@ async def test_the_same_version_is_never_posted_twice_nor_unchanged_fields_rewri
     assert chatwoot.log.count("POST", f"{path}/custom_attributes") == 1
 
 
+async def test_the_search_for_a_note_stops_at_the_first_page_older_than_the_claim(
+    chatwoot: FakeChatwoot,
+) -> None:
+    """A long history before the write-back was claimed is not read: a page of messages
+    that reaches before the claim ends the search (and with no claim, all is read)."""
+    conversation = chatwoot.add_conversation("Charged twice")
+    two_hours_ago = int(time.time()) - 7200
+    for number in range(99):
+        chatwoot.add_message(conversation, f"Earlier message {number}", at=two_hours_ago)
+    messages = f"/api/v1/accounts/{DEFAULT_ACCOUNT}/conversations/{conversation}/messages"
+    claimed = datetime.fromtimestamp(time.time() - 900, UTC)
+    client = connector(chatwoot)
+    try:
+        written = await client.write_back(
+            draft(conversation, written_after=claimed), WriteBackMode.NOTE, None
+        )
+        searched = chatwoot.log.count("GET", messages)
+        # 100 messages and our note, with no claim to stop at: every page of 20 is read.
+        again = await client.write_back(draft(conversation, "v2"), WriteBackMode.NOTE, written)
+        searched_whole = chatwoot.log.count("GET", messages) - searched
+    finally:
+        await client.aclose()
+    assert searched == 1
+    assert searched_whole == 6
+    assert len(chatwoot.private_notes(conversation)) == 2
+    assert again.note_id != written.note_id
+
+
+async def test_messages_are_paged_back_as_chatwoot_pages_them(chatwoot: FakeChatwoot) -> None:
+    """The simulator gives the latest 20, oldest first, and the 20 before a message id."""
+    conversation = chatwoot.add_conversation("Message 0")
+    for number in range(1, 45):
+        chatwoot.add_message(conversation, f"Message {number}")
+    client = connector(chatwoot)
+    path = f"/api/v1/accounts/{DEFAULT_ACCOUNT}/conversations/{conversation}/messages"
+    try:
+        latest = (await client.http.json("GET", path))["payload"]
+        earlier = (await client.http.json("GET", path, params={"before": latest[0]["id"]}))[
+            "payload"
+        ]
+        first = (await client.http.json("GET", path, params={"before": earlier[0]["id"]}))[
+            "payload"
+        ]
+        none = (await client.http.json("GET", path, params={"before": "x"}))["payload"]
+    finally:
+        await client.aclose()
+    assert [m["content"] for m in latest] == [f"Message {n}" for n in range(25, 45)]
+    assert [m["content"] for m in earlier] == [f"Message {n}" for n in range(5, 25)]
+    assert [m["content"] for m in first] == [f"Message {n}" for n in range(5)]
+    assert none == []
+
+
 async def test_tags_mode_writes_no_note(chatwoot: FakeChatwoot) -> None:
     conversation = chatwoot.add_conversation("Charged twice")
     client = connector(chatwoot)

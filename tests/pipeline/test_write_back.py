@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,7 @@ from supporter.pipeline.retry import RetryPolicy
 from supporter.pipeline.stats import StageCounters
 from supporter.pipeline.worker import StageWorker
 from supporter.pipeline.write_back import (
+    CLOCK_MARGIN,
     STAGE,
     WRITE_BACK,
     WriteBackBusy,
@@ -370,6 +372,26 @@ async def test_a_failed_write_is_released_for_the_next_try(store: SqlStore) -> N
     with pytest.raises(HelpdeskUnavailable):
         await stage.handle(message())
     assert (await stage.handle(message())).outcome == "written"
+
+
+async def test_a_retry_looks_for_its_note_back_to_the_first_claim(store: SqlStore) -> None:
+    """A try that failed after the helpdesk took its note (a timeout on the answer):
+    the next try's connector searches back to the first claim, not to its own."""
+    await received(store, ticket("1"))
+    now = [datetime(2026, 1, 1, 12, 0, tzinfo=UTC)]
+    first_claim = now[0]
+    state = SqlHelpdeskState(store.engine, clock=lambda: now[0])
+    helpdesk = FakeHelpdesk(failures=[HelpdeskUnavailable("timed out after the note")])
+    stage = WriteBacks(helpdesk, state)
+    with pytest.raises(HelpdeskUnavailable):
+        await stage.handle(message())
+    now[0] += timedelta(minutes=10)
+    assert (await stage.handle(message())).outcome == "written"
+    assert helpdesk.calls[-1].draft.written_after == first_claim - CLOCK_MARGIN
+    # Recorded: a later version searches back to its own claim only.
+    now[0] += timedelta(hours=1)
+    await stage.handle(message("We refunded 19.99 EUR on 2 January."))
+    assert helpdesk.calls[-1].draft.written_after == now[0] - CLOCK_MARGIN
 
 
 async def test_a_write_back_held_elsewhere_is_tried_later(store: SqlStore) -> None:

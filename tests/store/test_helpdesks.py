@@ -102,6 +102,34 @@ async def test_a_held_claim_is_busy_until_released_or_its_lease_runs_out(
     assert (await state.claim("zendesk", "T1", "note", "v1")).state is ClaimState.CLAIMED
 
 
+async def test_a_claim_says_since_when_its_write_back_is_pending_until_one_is_recorded(
+    store: SqlStore,
+) -> None:
+    """A crashed or failed try may have written its note: the claims after it are told
+    when the first began, until a write-back is recorded."""
+    clock = Clock()
+    started = clock.now
+    state = SqlHelpdeskState(store.engine, clock=clock)
+    await state.receive("zendesk", [ticket("T1")])
+    first = await state.claim("zendesk", "T1", "note", "v1")
+    assert first.pending_since == started
+    clock.now += timedelta(minutes=6)  # the first worker died: its lease ran out
+    after_crash = await state.claim("zendesk", "T1", "note", "v1")
+    assert after_crash.state is ClaimState.CLAIMED
+    assert after_crash.pending_since == started
+    await state.release("zendesk", "T1")
+    clock.now += timedelta(minutes=1)
+    after_failure = await state.claim("zendesk", "T1", "note", "v2")
+    assert after_failure.pending_since == started
+    await state.record_written("zendesk", "T1", "note", "v2", "note-1")
+    record = await state.write_back("zendesk", "T1")
+    assert record is not None
+    assert record.pending_since is None
+    clock.now += timedelta(hours=1)
+    newer = await state.claim("zendesk", "T1", "note", "v3")
+    assert newer.pending_since == clock.now
+
+
 async def test_only_a_ticket_received_from_the_helpdesk_is_claimed(store: SqlStore) -> None:
     state = SqlHelpdeskState(store.engine)
     await state.receive("rt", [ticket("T1")])

@@ -137,6 +137,11 @@ class Draft:
     """The reply alone, masked (what the customer would read), for a helpdesk that
     keeps a draft reply an agent sends as it stands (Help Scout); None in `tags` mode.
     The note is for the agent: its facts and warnings are not for the customer."""
+    written_after: datetime | None = None
+    """No note of this draft is older than this (the first claim of the write-back not yet
+    recorded, less a margin for the helpdesk's clock): a connector that searches the
+    ticket newest first for a note written before a crash stops at a page older than
+    this. None searches the whole ticket."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,11 @@ reference is silent, Chatwoot's code:
 - The draft: ``POST …/conversations/{id}/messages`` with ``private: true`` and
   ``message_type: outgoing``: a private note the contact never sees. Chatwoot cannot
   edit a message's content through the API, so a new version is a new note; the same
-  version is never posted twice (see `supporter.helpdesks.notes`). An approved draft
+  version is never posted twice (see `supporter.helpdesks.notes`): the messages are
+  read back first, 20 a request, newest first (``before=<message id>``, in
+  ``MessageFinder``), down to the write-back's first claim (`Draft.written_after`),
+  so a note written before a crash is found behind any number of later messages. An
+  approved draft
   sent as the public reply (``--public-replies``) is an outgoing message with
   ``private: false`` and nothing of ours in its text.
 - Labels: ``POST …/labels`` replaces the conversation's labels, so the team's are read
@@ -49,7 +53,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -81,6 +85,7 @@ log = logging.getLogger(__name__)
 
 NAME: Final = "chatwoot"
 PAGE_SIZE: Final = 25  # Chatwoot's conversation pages; the API takes no page size
+MESSAGES_PAGE: Final = 20  # a conversation's messages a request gives (MessageFinder)
 _INCOMING: Final = 0  # message_type in the messages list (incoming, outgoing, activity, template)
 _OUTGOING: Final = 1
 # After the window ends, a moment for the clocks of two machines to disagree.
@@ -303,11 +308,16 @@ class Chatwoot:
     async def _note(self, path: str, draft: Draft, earlier: str | None) -> str:
         """The private note of this draft version: the one already there, or a new one
         (which names the `earlier` note it supersedes)."""
-        for message in _payload(await self.http.json("GET", f"{path}/messages")):
-            if message.get("private") is True and is_note_for(
-                message.get("content"), draft.version
-            ):
-                return str(message.get("id"))
+        found = await self._written(
+            path,
+            draft,
+            lambda message: (
+                message.get("private") is True
+                and is_note_for(message.get("content"), draft.version)
+            ),
+        )
+        if found is not None:
+            return found
         created = await self.http.json(
             "POST",
             f"{path}/messages",
@@ -322,17 +332,42 @@ class Chatwoot:
             raise HelpdeskUnavailable(f"chatwoot answered the note on {path} without its id")
         return str(created["id"])
 
+    async def _written(
+        self, path: str, draft: Draft, ours: Callable[[dict[str, Any]], bool]
+    ) -> str | None:
+        """The id of the newest message that `ours` recognises, written before a crash
+        kept its record. Chatwoot gives a conversation's messages 20 at a time, the
+        latest first, and the 20 before a message's id with ``before`` (its code,
+        ``MessageFinder``; the reference documents neither): read back a page at a time,
+        down to the first page that reaches before `draft.written_after`, or to the
+        conversation's first message."""
+        before: int | None = None
+        while True:
+            params = None if before is None else {"before": before}
+            page = _payload(await self.http.json("GET", f"{path}/messages", params=params))
+            for message in reversed(page):
+                if ours(message):
+                    return str(message.get("id"))
+            ids = [m["id"] for m in page if isinstance(m.get("id"), int)]
+            if len(page) < MESSAGES_PAGE or not ids or _reaches_before(page, draft.written_after):
+                return None
+            before = min(ids)
+
     async def _reply(self, path: str, draft: Draft) -> str:
         """An approved draft as the message the contact reads, with nothing of ours in
         it; a reply with the same text already there is not sent again."""
         text = mask_card_numbers(draft.note or "")
-        for message in _payload(await self.http.json("GET", f"{path}/messages")):
-            if (
+        found = await self._written(
+            path,
+            draft,
+            lambda message: (
                 message.get("private") is False
                 and message.get("message_type") == _OUTGOING
                 and message.get("content") == text
-            ):
-                return str(message.get("id"))
+            ),
+        )
+        if found is not None:
+            return found
         created = await self.http.json(
             "POST",
             f"{path}/messages",
@@ -436,6 +471,19 @@ class _Sweep:
                 "top": sorted(self.top),
             }
         )
+
+
+def _reaches_before(page: list[dict[str, Any]], moment: datetime | None) -> bool:
+    """Whether a page of messages holds one created before `moment` (then the pages
+    after it are older still)."""
+    if moment is None:
+        return False
+    stamps = [
+        m["created_at"]
+        for m in page
+        if isinstance(m.get("created_at"), int | float) and not isinstance(m["created_at"], bool)
+    ]
+    return bool(stamps) and min(stamps) < moment.timestamp()
 
 
 def _payload(answer: Any) -> list[dict[str, Any]]:

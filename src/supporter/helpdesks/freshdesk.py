@@ -26,8 +26,12 @@ Written from https://developers.freshdesk.com/api/ and Freshdesk's support artic
   (https://developers.freshdesk.com/api/#add_note_to_a_ticket), updated in place by
   ``PUT /api/v2/conversations/{id}`` (https://developers.freshdesk.com/api/#update_conversation).
   The note ends with the draft's marker (`supporter.helpdesks.notes`), looked for among
-  the ten newest conversations the ticket is read with (``include=conversations``), so
-  a note written just before a crash is not written again.
+  the conversations the ticket is read with (``include=conversations``, "up to ten"),
+  and when there are ten, among all of them: ``GET /api/v2/tickets/{id}/conversations``
+  (https://developers.freshdesk.com/api/#conversations), paged like every list
+  (``per_page`` up to 100, the next page in the ``link`` header,
+  https://developers.freshdesk.com/api/#pagination) with no order to ask for. So a
+  note written just before a crash is not written again, however much followed it.
   Freshdesk has no draft replies, so `after-review` writes a private note as well; a
   public reply (``POST /api/v2/tickets/{id}/reply``) is only ever sent for an approved
   draft that asks for one, and never twice.
@@ -97,6 +101,8 @@ PLANS: Final[dict[str, PlanLimits]] = {
 }
 _PRIORITIES: Final = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3, Priority.URGENT: 4}
 _PAGE_SIZE: Final = 100
+# A ticket read with ``include=conversations`` comes with this many at most.
+_INCLUDED_CONVERSATIONS: Final = 10
 _LIST_INCLUDES: Final = ("requester", "description")
 _INCLUDE_CREDITS: Final = 2
 # `updated_since` may be exclusive: start a second early, skip what was seen.
@@ -266,9 +272,10 @@ class Freshdesk:
         await self._classify(number, current, draft)
         if mode is WriteBackMode.TAGS or draft.note is None:
             return previous or WriteReceipt(note_id=None)
+        conversations = await self._conversations(number, current)
         if draft.public:
-            return await self._reply(number, current, draft.note, previous)
-        written = _note_for(current, draft.version)
+            return await self._reply(number, conversations, draft.note, previous)
+        written = _note_for(conversations, draft.version)
         if written is not None:
             # Written before the receipt could be stored (a crash, a lost answer).
             return WriteReceipt(note_id=written, updated=previous is not None)
@@ -315,13 +322,38 @@ class Freshdesk:
                 "PUT", f"/api/v2/tickets/{number}", json=update, endpoint=self._update_pacing
             )
 
+    async def _conversations(self, number: str, ticket: dict[str, Any]) -> list[dict[str, Any]]:
+        """The conversations to search for a note or reply written before a crash: those
+        the ticket was read with when they are all it has (fewer than the ten an include
+        gives), else every page of ``GET /api/v2/tickets/{id}/conversations`` (100 a
+        page, the next in the ``link`` header; no order to ask for, so all of them)."""
+        included = ticket.get("conversations")
+        found = [c for c in included if isinstance(c, dict)] if isinstance(included, list) else []
+        if len(found) < _INCLUDED_CONVERSATIONS:
+            return found
+        found, page, more = [], 1, True
+        while more:
+            response = await self._http.request(
+                "GET",
+                f"/api/v2/tickets/{number}/conversations",
+                params={"per_page": _PAGE_SIZE, "page": page},
+            )
+            found += _json_list(response, f"the conversations of ticket {number}")
+            more = 'rel="next"' in response.headers.get("link", "")
+            page += 1
+        return found
+
     async def _reply(
-        self, number: str, ticket: dict[str, Any], text: str, previous: WriteReceipt | None
+        self,
+        number: str,
+        conversations: list[dict[str, Any]],
+        text: str,
+        previous: WriteReceipt | None,
     ) -> WriteReceipt:
         if previous is not None and (previous.note_id or "").startswith(_REPLY_PREFIX):
             return previous  # mailed to the customer already: never a second time
         text = mask_card_numbers(text)
-        sent = _reply_for(ticket, text)
+        sent = _reply_for(conversations, text)
         if sent is not None:
             # Mailed before the receipt could be stored (a crash, a lost answer).
             return WriteReceipt(note_id=_REPLY_PREFIX + sent)
@@ -455,13 +487,13 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _json_list(response: httpx.Response) -> list[dict[str, Any]]:
+def _json_list(response: httpx.Response, what: str = "the ticket list") -> list[dict[str, Any]]:
     try:
         records = response.json()
     except ValueError:
         records = None
     if not isinstance(records, list):
-        raise HelpdeskUnavailable("freshdesk answered the ticket list with something else")
+        raise HelpdeskUnavailable(f"freshdesk answered {what} with something else")
     return [record for record in records if isinstance(record, dict)]
 
 
@@ -478,14 +510,12 @@ def _conversation_id(answer: Any, number: str) -> str:
     return str(answer["id"])
 
 
-def _note_for(ticket: dict[str, Any], version: str) -> str | None:
-    """The private note among the ticket's newest conversations that holds `version`
-    (a customer cannot write a private note, so cannot forge one)."""
-    conversations = ticket.get("conversations")
-    for conversation in conversations if isinstance(conversations, list) else []:
+def _note_for(conversations: list[dict[str, Any]], version: str) -> str | None:
+    """The private note among the ticket's conversations that holds `version` (a
+    customer cannot write a private note, so cannot forge one)."""
+    for conversation in conversations:
         if (
-            isinstance(conversation, dict)
-            and conversation.get("private") is True
+            conversation.get("private") is True
             and conversation.get("source") == _NOTE_SOURCE
             and is_note_for(conversation.get("body"), version)
         ):
@@ -493,15 +523,13 @@ def _note_for(ticket: dict[str, Any], version: str) -> str | None:
     return None
 
 
-def _reply_for(ticket: dict[str, Any], text: str) -> str | None:
-    """Our reply among the ticket's newest conversations that says `text`: an agent's
-    public reply (the customer's own messages are incoming, so cannot pose as one)."""
-    conversations = ticket.get("conversations")
+def _reply_for(conversations: list[dict[str, Any]], text: str) -> str | None:
+    """Our reply among the ticket's conversations that says `text`: an agent's public
+    reply (the customer's own messages are incoming, so cannot pose as one)."""
     wanted = _words(text)
-    for conversation in conversations if isinstance(conversations, list) else []:
+    for conversation in conversations:
         if (
-            isinstance(conversation, dict)
-            and conversation.get("source") == _REPLY_SOURCE
+            conversation.get("source") == _REPLY_SOURCE
             and conversation.get("incoming") is False
             and conversation.get("private") is False
             and isinstance(conversation.get("body"), str)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from opentelemetry import trace
@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 
 WRITE_BACK = "write-back"
 STAGE = "write-back"
+# How far a helpdesk's clock may be behind ours: a note written just after our claim is
+# still found by a search that stops at the claim.
+CLOCK_MARGIN = timedelta(minutes=15)
 
 
 class WriteBackBusy(NotTriedError):
@@ -274,6 +277,9 @@ class WriteBacks:
         previous = None
         if claim.previous is not None:
             previous = WriteReceipt(note_id=claim.previous.note_id)
+        if claim.pending_since is not None:
+            # A try that crashed before its record may have written the note since then.
+            draft = replace(draft, written_after=claim.pending_since - CLOCK_MARGIN)
         try:
             with tracing.stage_span(
                 f"{name} write-back",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -54,6 +54,9 @@ class WriteBackRecord:
     written_at: datetime | None
     claimed_until: datetime | None = None
     """While a worker holds it (`status` writing): when its claim lapses."""
+    pending_since: datetime | None = None
+    """When the write-back not yet recorded was first claimed (a failed or crashed try
+    may have written its note since); None once recorded."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,9 @@ class Claim:
     state: ClaimState
     previous: WriteBackRecord | None = None
     """What was written before (its note's id), when anything was."""
+    pending_since: datetime | None = None
+    """A claimed write-back's first claim since the last one recorded: a note that a
+    try which crashed before its record wrote cannot be older."""
 
 
 class SqlHelpdeskState:
@@ -240,6 +246,7 @@ class SqlHelpdeskState:
                 status="writing",
                 claimed_until=now + lease,
                 attempts=table.c.attempts + 1,
+                pending_since=func.coalesce(table.c.pending_since, now),
             )
             .returning(*table.c)
         )
@@ -252,7 +259,11 @@ class SqlHelpdeskState:
                     )
         if claimed is not None:
             record = _record(claimed)
-            return Claim(ClaimState.CLAIMED, record if record.draft_version is not None else None)
+            return Claim(
+                ClaimState.CLAIMED,
+                record if record.draft_version is not None else None,
+                pending_since=record.pending_since,
+            )
         if current is None:
             return Claim(ClaimState.NOT_RECEIVED)
         record = _record(current)
@@ -272,6 +283,7 @@ class SqlHelpdeskState:
             note_id=note_id,
             status="written",
             written_at=self._now(),
+            pending_since=None,
         )
 
     async def resolve_dead_letters(self, ticket_id: str, queue: str) -> None:
@@ -342,4 +354,5 @@ def _record(values: RowMapping) -> WriteBackRecord:
         attempts=values["attempts"],
         written_at=aware(values["written_at"]),
         claimed_until=aware(values["claimed_until"]),
+        pending_since=aware(values["pending_since"]),
     )

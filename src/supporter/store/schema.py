@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 metadata = MetaData()
 
@@ -321,6 +321,9 @@ write_backs = Table(
     Column("attempts", Integer, nullable=False),
     Column("claimed_until", DateTime(timezone=True)),
     Column("written_at", DateTime(timezone=True)),
+    # When the write-back now pending was first claimed (None once written): a note of
+    # it, written before a crash kept its record, cannot be older.
+    Column("pending_since", DateTime(timezone=True)),
 )
 
 # Webhook deliveries already taken, by the helpdesk's delivery id: a delivery sent

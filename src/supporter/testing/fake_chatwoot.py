@@ -19,8 +19,10 @@ where the reference is silent:
   ``last_activity_at`` in Unix seconds, and its last message.
 - ``GET …/conversations/meta``; ``GET …/conversations/{id}``.
 - ``GET …/conversations/{id}/messages``: ``{"meta": {"labels", "contact", …},
-  "payload": [the latest 20 messages, oldest first]}``; ``message_type`` is a number
-  there (0 incoming, 1 outgoing, 2 activity, 3 template).
+  "payload": [the latest 20 messages, oldest first]}``, or with ``before=<message id>``
+  the 20 before that message (``MessageFinder`` in Chatwoot's code: newest first, 20,
+  then reversed); ``message_type`` is a number there (0 incoming, 1 outgoing, 2
+  activity, 3 template).
 - ``POST …/conversations/{id}/messages`` with ``content``, ``message_type``
   (``outgoing``/``incoming``), ``private``, ``content_type``. Chatwoot cannot edit a
   message's content through the API (its ``update`` sets a delivery status, for API
@@ -168,9 +170,11 @@ class FakeChatwoot(ServedSimulator):
         *,
         message_type: str = "incoming",
         private: bool = False,
+        at: int | None = None,
     ) -> JSONObject:
+        """A message added now, or `at` (Unix seconds) for a history written earlier."""
         conversation = self.conversations[conversation_id]
-        now = int(time.time())
+        now = int(time.time()) if at is None else at
         message = {
             "id": next(self._ids),
             "content": content,
@@ -280,6 +284,12 @@ class FakeChatwoot(ServedSimulator):
         if conversation is None:
             return self._answer(request, refused)
         record = self.conversations[conversation]
+        messages = self.messages[conversation]
+        before = request.query.get("before")
+        if before is not None:
+            # Ruby's to_i: what is not a number is 0, before every message.
+            limit = int(before) if before.isdigit() else 0
+            messages = [m for m in messages if m["id"] < limit]
         payload = {
             "meta": {
                 "labels": record["labels"],
@@ -287,7 +297,7 @@ class FakeChatwoot(ServedSimulator):
                 "contact": self.contacts[record["_contact"]],
                 "assignee": None,
             },
-            "payload": self.messages[conversation][-MESSAGES_PAGE:],
+            "payload": messages[-MESSAGES_PAGE:],
         }
         return self._answer(request, web.json_response(payload))
 

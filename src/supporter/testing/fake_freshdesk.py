@@ -19,7 +19,8 @@ support articles:
   /api/v2/tickets/{id}`` (priority 1-4, tags replace the ticket's tags, ``custom_fields``
   by ``cf_`` name; an unknown field or value is a 400 ``Validation failed`` naming the
   field), ``POST /api/v2/tickets/{id}/notes`` (``private`` true by default),
-  ``POST /api/v2/tickets/{id}/reply``, ``GET /api/v2/tickets/{id}/conversations``,
+  ``POST /api/v2/tickets/{id}/reply``, ``GET /api/v2/tickets/{id}/conversations`` (oldest
+  first, paged like the ticket list),
   ``PUT /api/v2/conversations/{id}`` (only notes can be edited), ``GET
   /api/v2/ticket_fields``, ``GET /api/v2/agents/me``. An unknown id is a 404 without a
   body.
@@ -299,17 +300,10 @@ class FakeFreshdesk(ServedSimulator):
 
     async def _list_tickets(self, request: web.Request) -> web.Response:
         query = request.query
-        try:
-            page = int(query.get("page", "1"))
-            per_page = int(query.get("per_page", str(_LIST_PAGE_DEFAULT)))
-        except ValueError:
-            return _invalid("page", "It should be a/an Positive Integer", "datatype_mismatch")
-        if page < 1:
-            return _invalid("page", "It should be a/an Positive Integer", "datatype_mismatch")
-        if not 1 <= per_page <= _LIST_PAGE_MAX:
-            return _invalid(
-                "per_page", "Has to be greater than 0 and less than 101", "invalid_value"
-            )
+        paging = _paging(request)
+        if isinstance(paging, web.Response):
+            return paging
+        page, per_page = paging
         order_by = query.get("order_by", "created_at")
         if order_by not in ("created_at", "due_by", "updated_at", "status"):
             return _invalid(
@@ -340,13 +334,7 @@ class FakeFreshdesk(ServedSimulator):
         found.sort(
             key=lambda t: (str(t.get(key) or ""), t["id"]), reverse=query.get("order_type") != "asc"
         )
-        start = (page - 1) * per_page
-        shown = [self._shown(t, includes) for t in found[start : start + per_page]]
-        headers = request[_RATE_HEADERS].copy()
-        if len(found) > start + per_page:
-            following = request.url.update_query({"page": str(page + 1)})
-            headers["Link"] = f'<{following}>; rel="next"'
-        return web.json_response(shown, headers=headers)
+        return _page_of(request, found, page, per_page, lambda t: self._shown(t, includes))
 
     async def _ticket(self, request: web.Request) -> web.Response:
         ticket = self._find(request)
@@ -431,7 +419,10 @@ class FakeFreshdesk(ServedSimulator):
         ticket = self._find(request)
         if ticket is None:
             return _missing(request)
-        return web.json_response(self.notes(ticket["id"]), headers=request[_RATE_HEADERS])
+        paging = _paging(request)
+        if isinstance(paging, web.Response):
+            return paging
+        return _page_of(request, self.notes(ticket["id"]), *paging)
 
     async def _update_conversation(self, request: web.Request) -> web.Response:
         conversation = self.conversations.get(_int(request.match_info["id"]) or -1)
@@ -530,6 +521,40 @@ async def _json_body(request: web.Request) -> JSONObject | None:
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
+
+
+def _paging(request: web.Request) -> tuple[int, int] | web.Response:
+    """A list's ``page`` (from 1) and ``per_page`` (30 by default, at most 100), or the
+    400 Freshdesk answers (https://developers.freshdesk.com/api/#pagination)."""
+    query = request.query
+    try:
+        page = int(query.get("page", "1"))
+        per_page = int(query.get("per_page", str(_LIST_PAGE_DEFAULT)))
+    except ValueError:
+        return _invalid("page", "It should be a/an Positive Integer", "datatype_mismatch")
+    if page < 1:
+        return _invalid("page", "It should be a/an Positive Integer", "datatype_mismatch")
+    if not 1 <= per_page <= _LIST_PAGE_MAX:
+        return _invalid("per_page", "Has to be greater than 0 and less than 101", "invalid_value")
+    return page, per_page
+
+
+def _page_of(
+    request: web.Request,
+    found: list[JSONObject],
+    page: int,
+    per_page: int,
+    show: Callable[[JSONObject], JSONObject] = dict,
+) -> web.Response:
+    """One page of a list as `show` shows each record, with the next page's URL in a
+    ``link`` header when there is one."""
+    start = (page - 1) * per_page
+    headers = request[_RATE_HEADERS].copy()
+    if len(found) > start + per_page:
+        following = request.url.update_query({"page": str(page + 1)})
+        headers["Link"] = f'<{following}>; rel="next"'
+    shown = [show(record) for record in found[start : start + per_page]]
+    return web.json_response(shown, headers=headers)
 
 
 def _invalid(name: str, message: str, code: str) -> web.Response:

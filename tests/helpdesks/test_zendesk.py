@@ -524,15 +524,42 @@ async def test_a_lost_receipt_is_found_past_the_first_page_and_never_an_agents_c
 async def test_a_tag_without_its_note_among_the_comments_posts_nothing_and_names_none(
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The tag says the version was written; its comment is not to be found (deleted, or
-    more than ten pages back): the receipt names no note, and nothing is posted again."""
+    """The tag says the version was written; its comment is not to be found (an agent
+    deleted it): the receipt names no note, and nothing is posted again."""
     ticket = rig.server.add_ticket("Charged twice", "body", tags=["supporter_draft_v1"])
     receipt = await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
     assert receipt.note_id is None
     assert _puts(rig.server) == []
     assert rig.server.comments[ticket][1:] == []
-    assert "has the tag of draft v1 but none of its newest comments" in caplog.text
+    assert "has the tag of draft v1 but none of its comments" in caplog.text
     assert CARD not in caplog.text
+
+
+async def test_the_search_for_a_lost_receipt_stops_at_the_first_page_older_than_the_claim(
+    rig: Rig,
+) -> None:
+    ticket = rig.server.add_ticket("Charged twice", "body", tags=["supporter_draft_v1"])
+    two_hours_ago = datetime.fromtimestamp(time.time() - 7200, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for n in range(250):
+        rig.server.add_comment(ticket, f"earlier {n}")
+    for comment in rig.server.comments[ticket]:
+        comment["created_at"] = two_hours_ago
+    for n in range(50):
+        rig.server.add_comment(ticket, f"since the claim {n}")
+    claimed = datetime.now(UTC) - timedelta(minutes=15)
+    stopped = await rig.helpdesk.write_back(
+        _draft(ticket, written_after=claimed), WriteBackMode.NOTE, None
+    )
+    pages_to_the_claim = _comment_pages(rig.server)
+    whole = await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    assert (stopped.note_id, whole.note_id) == (None, None)
+    assert pages_to_the_claim == 1  # 50 since the claim and 50 before it: no further
+    assert _comment_pages(rig.server) == 1 + 4  # with no claim, all 301 comments
+    assert _puts(rig.server) == []
+
+
+def _comment_pages(server: FakeZendesk) -> int:
+    return sum(1 for a in server.log.answered if a.path.endswith("/comments.json"))
 
 
 async def test_a_lost_receipt_when_zendesk_says_not_who_we_are_is_unavailable(rig: Rig) -> None:

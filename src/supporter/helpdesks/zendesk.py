@@ -103,10 +103,9 @@ _START_CURSOR: Final = "start_time:"
 _SAFE_UPDATE_TRIES: Final = 3
 # A draft version's tag: the ticket has the note of that version (see `_changes`).
 _VERSION_TAG: Final = "supporter_draft_"
-# A lost receipt's comment is looked for among the newest comments: pages of 100 (the
-# most Zendesk gives), at most this many; agents rarely add a thousand comments after it.
+# A lost receipt's comment is looked for among the comments, newest first, in pages of
+# 100 (the most Zendesk gives), down to the write-back's first claim.
 _COMMENT_PAGE_SIZE: Final = 100
-_COMMENT_PAGES: Final = 10
 _PRIORITIES: Final = {
     Priority.LOW: "low",
     Priority.MEDIUM: "normal",
@@ -364,11 +363,14 @@ class ZendeskHelpdesk:
         """The id of the comment written for `draft` (its version's tag is on the ticket),
         by the API user: an internal note with the version's marker (an agent's copy of
         it is by someone else), or for a public reply its text (nothing of ours is added
-        to it). None, logged, when none of the newest comments is; the version is not
-        posted again either way."""
+        to it). Read newest first a page at a time, down to the first page that reaches
+        before the write-back's first claim (`Draft.written_after`), or to the first
+        comment. None, logged, when none is; the version is not posted again either way."""
         author = await self._api_user()
         path = f"/api/v2/tickets/{_ticket_path(draft.ticket_id)}/comments.json"
-        for page in range(1, _COMMENT_PAGES + 1):
+        page = 0
+        while True:
+            page += 1
             params = {"sort_order": "desc", "per_page": _COMMENT_PAGE_SIZE, "page": page}
             body = await self._reads.json("GET", path, params=params)
             comments = body.get("comments") if isinstance(body, dict) else None
@@ -379,10 +381,10 @@ class ZendeskHelpdesk:
             for comment in comments:
                 if _is_written(comment, draft, author):
                     return str(comment["id"])
-            if not body.get("next_page"):
+            if not body.get("next_page") or _reaches_before(comments, draft.written_after):
                 break
         log.warning(
-            "zendesk ticket %s has the tag of draft %s but none of its newest comments is "
+            "zendesk ticket %s has the tag of draft %s but none of its comments is "
             "that draft's: the receipt names no note",
             draft.ticket_id,
             draft.version,
@@ -558,6 +560,22 @@ def _is_written(comment: Any, draft: Draft, author: object) -> bool:
         wanted = mask_card_numbers(draft.note or "").split()
         return isinstance(text, str) and text.split() == wanted
     return is_note_for(comment.get("body"), draft.version)
+
+
+def _reaches_before(comments: list[Any], moment: datetime | None) -> bool:
+    """Whether a page of comments holds one created before `moment` (the pages after it,
+    newest first, are older still)."""
+    if moment is None:
+        return False
+    for comment in comments:
+        created = comment.get("created_at") if isinstance(comment, dict) else None
+        try:
+            when = datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if when.tzinfo is not None and when < moment:
+            return True
+    return False
 
 
 def _version_tag(version: str) -> str:

@@ -26,7 +26,7 @@ from supporter.pipeline.stats import RunStats
 from supporter.store import schema
 from supporter.store.base import Outcome
 from supporter.store.helpdesks import SqlHelpdeskState
-from supporter.store.publishes import SqlTicketPublishes
+from supporter.store.publishes import SqlTicketPublishes, Unfinished
 from supporter.store.sql import SqlStore
 
 TICKET = Ticket(
@@ -173,6 +173,47 @@ async def test_two_replicas_sweeping_at_once_send_a_ticket_once(
         assert len(await taken(broker)) == 1
     finally:
         await other.close()
+
+
+class SlowRelease(SqlTicketPublishes):
+    """Releases that wait for `go`, so a stop can arrive while one runs."""
+
+    def __init__(self, store: SqlStore) -> None:
+        super().__init__(store.engine)
+        self.releasing = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def release(self, unfinished: Unfinished, now: datetime) -> None:
+        self.releasing.set()
+        await self.go.wait()
+        await super().release(unfinished, now)
+
+
+async def test_a_stop_during_the_release_of_an_unsent_copy_still_releases_it(
+    store: SqlStore,
+) -> None:
+    closed, stats = await declared(), RunStats()
+    await closed.close()
+    await store.add_tickets([TICKET])
+    waiting = SlowRelease(store)
+    sweep = ResendSweep(
+        waiting,
+        closed,
+        stats,
+        ResendOptions(limit=1),
+        queues_outlive_process=True,
+        clock=lambda: datetime.now(UTC) + MINUTES[31],
+    )
+    sweeping = asyncio.create_task(sweep.sweep())
+    await asyncio.wait_for(waiting.releasing.wait(), timeout=5)
+    sweeping.cancel()  # the process is told to stop while the failed copy is released
+    await asyncio.sleep(0.05)
+    waiting.go.set()
+    with pytest.raises(asyncio.CancelledError):
+        await sweeping
+    # Not counted as sent: the next sweep (limit 1) still sends it.
+    broker = await declared()
+    assert await sweep_at(store, broker, stats, MINUTES[31], limit=1).sweep() == ["T1"]
 
 
 async def test_a_ticket_stored_but_never_published_is_processed_after_a_restart(

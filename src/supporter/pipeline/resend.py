@@ -149,7 +149,14 @@ class ResendSweep:
         try:
             await publish_ticket(self._broker, TICKETS, message, "resend")
         except BaseException:  # a cancellation too: the claim must not outlive an unsent copy
-            await self._waiting.release(unfinished, now)
+            # Finished even when the stop arrives while it runs: a release cut short
+            # would leave the ticket counted as sent again, and not sent for `after`.
+            release = asyncio.ensure_future(self._waiting.release(unfinished, now))
+            try:
+                await asyncio.shield(release)
+            except asyncio.CancelledError:
+                await release
+                raise
             raise
         self._stats.resent += 1
         if unfinished.resent + 1 == self._options.limit:

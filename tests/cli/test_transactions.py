@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,6 +96,7 @@ def test_ingest_without_transactions_needs_them_in_the_store(
         assert runner.invoke(app, ["transactions", "load", "transactions.csv"]).exit_code == 0
         result = runner.invoke(app, ["ingest", "--tickets", "tickets.csv"])
         assert result.exit_code == 0, result.output
+        assert re.search(r"published now\s+│\s+1 │", result.output)
     finally:
         asyncio.run(clean(prefix))
 

@@ -129,7 +129,7 @@ def test_stages_on_a_shared_sqlite_file_with_windows_attached_at_ingest(
     # Publishing the same input again publishes nothing: every ticket is done.
     again = processes.run(*ingest_arguments(data, rejects))
     assert again.returncode == 0
-    assert "processed now" in again.stderr.decode()
+    assert re.search(r"published now\s*│\s*0\b", again.stderr.decode()), again.stderr.decode()
 
 
 def test_a_killed_analyze_worker_loses_and_duplicates_nothing(tmp_path: Path, kind: str) -> None:
@@ -216,5 +216,5 @@ def test_ingest_with_no_consumer_stops_on_the_first_sigterm(
         processes.kill_all()
     assert code == 130, processes.logs()
     assert took < 1 + 5, processes.logs()
-    assert re.search(r"processed now\s*│\s*5\b", processes.logs()), processes.logs()
+    assert re.search(r"published now\s*│\s*5\b", processes.logs()), processes.logs()
     assert waiting(kind, prefix) == 5

@@ -88,14 +88,48 @@ def _cascade_rows(stats: RunStats) -> list[tuple[str, str]]:
     return rows
 
 
-def summary(stats: RunStats) -> Table:
-    table = Table(title="Supporter run", show_header=False, title_justify="left")
+def _table(title: str) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left")
     table.add_column("what")
     table.add_column("count", justify="right")
-    rows = [
+    return table
+
+
+def _read_rows(stats: RunStats) -> list[tuple[str, int]]:
+    """What intake made of the tickets it read, in `run` and `ingest` alike."""
+    return [
         ("tickets read", stats.read),
         ("skipped (not new/open)", stats.skipped_status),
         ("already done in an earlier run", stats.already_done),
+    ]
+
+
+def ingest_summary(stats: RunStats) -> Table:
+    """`supporter ingest` only publishes: what it read and sent, not what the workers
+    made of it yet (that is `supporter status`)."""
+    table = _table("Supporter ingest")
+    rows = [
+        *_read_rows(stats),
+        ("published now", stats.published),
+        ("rejected ticket rows", stats.rejected_tickets),
+        ("rejected transaction rows", stats.rejected_transactions),
+    ]
+    if stats.transactions:
+        rows.append(("transactions read", stats.transactions))
+    for label, value in rows:
+        table.add_row(label, f"{value:,}")
+    table.add_row("time", f"{stats.elapsed:.2f} s")
+    published_rate = stats.published / stats.elapsed if stats.elapsed > 0 else 0.0
+    table.add_row("rate", f"{published_rate:,.0f} tickets published/s")
+    table.caption = "the workers' progress: supporter status"
+    table.caption_justify = "left"
+    return table
+
+
+def summary(stats: RunStats) -> Table:
+    table = _table("Supporter run")
+    rows = [
+        *_read_rows(stats),
         ("processed now", stats.published),
         ("responded", stats.responded),
         ("failed (dead-lettered)", stats.failed),

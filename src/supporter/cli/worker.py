@@ -28,7 +28,7 @@ from supporter.cli.common import (
     setup_logging,
     sql_options,
 )
-from supporter.cli.ui import console, summary
+from supporter.cli.ui import console, ingest_summary
 from supporter.config import ConfigError, Settings
 from supporter.observability.metrics import DEFAULT_PORT, Metrics
 from supporter.pipeline.orchestrator import RunReport, StageName
@@ -279,7 +279,7 @@ def ingest(
         fail(str(error))
     except BrokerError as error:
         fail(f"the broker cannot be reached: {error}", code=1)
-    console.print(summary(report.stats))
+    console.print(ingest_summary(report.stats))
     raise typer.Exit(130 if report.interrupted else 0)
 
 

@@ -386,3 +386,12 @@ def test_a_smaller_count_gives_a_prefix_of_a_larger_one() -> None:
     # Only the last customer may differ: it can be cut short to make the count exact.
     assert small[:-1] == large[: len(small) - 1]
     assert small[-1].customer_id == large[len(small) - 1].customer_id
+
+
+def test_what_was_written_reads_as_words_not_a_repr(tmp_path: Path) -> None:
+    # `supporter sample-data` prints it: "wrote SampleFiles(tickets_path=PosixPath(...".
+    files = write_sample_data(tmp_path, 5, seed=7)
+    assert str(files) == (
+        f"{tmp_path / 'tickets.csv'} (5 tickets) and {tmp_path / 'transactions.csv'} "
+        f"({files.transactions:,} transactions of {files.customers:,} customers)"
+    )

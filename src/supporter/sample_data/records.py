@@ -68,3 +68,9 @@ class SampleFiles:
     tickets: int
     transactions: int
     customers: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.tickets_path} ({self.tickets:,} tickets) and {self.transactions_path} "
+            f"({self.transactions:,} transactions of {self.customers:,} customers)"
+        )

@@ -1,11 +1,15 @@
-"""What only the in-memory broker promises: bounded queues and clean shutdown."""
+"""What only the in-memory broker promises: bounded queues, clean shutdown, and a
+message handed over without being serialised."""
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
 from supporter.brokers.base import BrokerError
 from supporter.brokers.memory import MemoryBroker
+from supporter.domain.messages import TicketMessage, encode
+from supporter.domain.models import Ticket
 
 
 async def test_publish_waits_while_the_queue_is_full() -> None:
@@ -58,3 +62,25 @@ async def test_close_drops_pending_delays() -> None:
     assert await broker.depth("q") == 0
     with pytest.raises(BrokerError, match="closed"):
         await broker.publish("q", b"y", message_id="2")
+
+
+async def test_a_payload_is_handed_over_and_its_bytes_made_only_when_the_body_is_read() -> None:
+    broker = MemoryBroker()
+    await broker.declare("q")
+    ticket = Ticket(
+        ticket_id="T1",
+        customer_id="C1",
+        subject="Charged twice",
+        body="Order 1001",
+        status="open",
+        created_at=datetime(2024, 5, 2, 10, tzinfo=UTC),
+    )
+    message = TicketMessage(ticket=ticket)
+    payload = encode(message)
+    await broker.publish("q", payload, message_id=message.message_id)
+    async with broker.consume("q", prefetch=1) as deliveries:
+        delivery = await anext(deliveries)
+        assert delivery.payload is payload
+        assert payload._json is None  # nothing has read the body: no JSON made
+        assert delivery.body == message.model_dump_json().encode()
+        await delivery.ack()

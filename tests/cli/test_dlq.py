@@ -54,7 +54,7 @@ async def seed(db: Path) -> None:
     )
     message = TicketMessage(ticket=ticket, transactions=[charge])
     store = await SqlStore.open(sqlite_url(db))
-    await store.save("any", [dead_letter("T1", encode(message).decode())])
+    await store.save("any", [dead_letter("T1", bytes(encode(message)).decode())])
     await store.save("any", [dead_letter("T2", "{not json")])
     await store.close()
 

@@ -57,6 +57,24 @@ class BrokerContract:
             assert delivery.redelivered is False
             await delivery.ack()
 
+    async def test_a_body_made_by_bytes_is_delivered_as_those_bytes(
+        self, broker: Broker, queue: str
+    ) -> None:
+        """`publish` takes whatever `bytes()` turns into the body; the delivery's
+        payload is that object or the bytes, and makes the same body either way."""
+
+        class Made:
+            def __bytes__(self) -> bytes:
+                return b'{"made": 1}'
+
+        await self._declare(broker, queue)
+        await broker.publish(queue, Made(), message_id="m1")
+        async with broker.consume(queue, prefetch=1) as deliveries:
+            delivery = await next_delivery(deliveries)
+            assert delivery.body == b'{"made": 1}'
+            assert bytes(delivery.payload) == delivery.body
+            await delivery.ack()
+
     async def test_acknowledged_message_is_gone(self, broker: Broker, queue: str) -> None:
         await self._declare(broker, queue)
         await broker.publish(queue, b"x", message_id="m1")

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsBytes
 
 import pytest
 from tests.cli.test_run_openai import ThreadedFakeLLM
@@ -291,9 +291,9 @@ async def test_a_failure_to_settle_quoting_the_ticket_is_logged_by_its_type_only
     type, the traceback with its words at DEBUG; the message goes back to the queue."""
 
     class QuotingBroker(MemoryBroker):
-        async def publish(self, queue: str, body: bytes, **options: Any) -> None:
+        async def publish(self, queue: str, body: SupportsBytes, **options: Any) -> None:
             if queue == "out":
-                raise RuntimeError(f"cannot encode {body[:400]!r} {MARKER}")
+                raise RuntimeError(f"cannot encode {bytes(body)[:400]!r} {MARKER}")
             await super().publish(queue, body, **options)
 
     async def analyze(message: TicketMessage) -> TicketMessage:

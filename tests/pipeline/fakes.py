@@ -105,10 +105,14 @@ class _LosingAck:
     def __init__(self, broker: DroppingBroker, delivery: MemoryDelivery) -> None:
         self._broker = broker
         self._delivery = delivery
-        self.body = delivery.body
+        self.payload = delivery.payload
         self.message_id = delivery.message_id
         self.headers = delivery.headers
         self.redelivered = delivery.redelivered
+
+    @property
+    def body(self) -> bytes:
+        return self._delivery.body
 
     async def ack(self) -> None:
         if self._broker.lost_acks > 0:

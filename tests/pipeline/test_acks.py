@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, SupportsBytes
 
 from supporter.brokers.base import Delivery
 from supporter.brokers.memory import MemoryBroker
-from supporter.domain.messages import TicketMessage, encode
+from supporter.domain.messages import TicketMessage, decode_as, encode
 from supporter.domain.models import Ticket
 from supporter.pipeline.retry import RetryPolicy
 from supporter.pipeline.stats import StageCounters
@@ -39,14 +39,14 @@ class CountingBroker(MemoryBroker):
         self.round_trip = asyncio.Event()
         self.round_trip.set()
 
-    async def publish(self, queue: str, body: bytes, **options: Any) -> None:
+    async def publish(self, queue: str, body: SupportsBytes, **options: Any) -> None:
         await asyncio.sleep(0.001)  # a confirmation is a round trip too
         await super().publish(queue, body, **options)
         if queue == "out":
-            self.confirmed.add(TicketMessage.model_validate_json(body).ticket_id)
+            self.confirmed.add(decode_as(TicketMessage, body).ticket_id)
 
     async def ack_many(self, deliveries: Sequence[Delivery]) -> int:
-        tickets = [TicketMessage.model_validate_json(d.body).ticket_id for d in deliveries]
+        tickets = [decode_as(TicketMessage, d.payload).ticket_id for d in deliveries]
         self.batches.append(tickets)
         self.acked_before_confirmed += [t for t in tickets if t not in self.confirmed]
         # Sent: a caller that stops waiting does not take it back.

@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
+from typing import SupportsBytes
 
 import pytest
 from tests.helpdesks.fakes import NAME, FakeHelpdesk, ticket
@@ -77,7 +78,7 @@ async def test_polling_resumes_from_the_stored_cursor_after_a_restart(store: Sql
 
 
 class RefusingBroker(MemoryBroker):
-    async def publish(self, queue: str, body: bytes, **kwargs: object) -> None:  # type: ignore[override]
+    async def publish(self, queue: str, body: SupportsBytes, **kwargs: object) -> None:  # type: ignore[override]
         raise BrokerError("the broker is down")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, SupportsBytes
 
 import pytest
 from tests.pipeline.fakes import DroppingBroker, LostAfterOne
@@ -80,7 +80,7 @@ class FailingOnceBroker(MemoryBroker):
         self._queue_to_fail = queue
         self.failed = False
 
-    async def publish(self, queue: str, body: bytes, **kwargs: object) -> None:  # type: ignore[override]
+    async def publish(self, queue: str, body: SupportsBytes, **kwargs: object) -> None:  # type: ignore[override]
         if queue == self._queue_to_fail and not self.failed:
             self.failed = True
             raise BrokerError("connection reset")
@@ -198,7 +198,7 @@ class HeldBroker(MemoryBroker):
         self.confirm = asyncio.Event()
         self.waiting = 0
 
-    async def publish(self, queue: str, body: bytes, **options: Any) -> None:
+    async def publish(self, queue: str, body: SupportsBytes, **options: Any) -> None:
         if queue == self._held:
             self.waiting += 1
             await self.confirm.wait()

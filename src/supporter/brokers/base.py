@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Protocol, SupportsBytes
 
 
 def dead_letter_queue(queue: str) -> str:
@@ -36,6 +36,12 @@ class BrokerError(Exception):
 class Delivery(Protocol):
     @property
     def body(self) -> bytes: ...
+
+    @property
+    def payload(self) -> SupportsBytes:
+        """What was published: the body, or where the broker hands over what the
+        publisher gave (in this process), that object itself (see `Broker.publish`)."""
+        ...
 
     @property
     def headers(self) -> Mapping[str, str]: ...
@@ -74,7 +80,7 @@ class Broker(Protocol):
     async def publish(
         self,
         queue: str,
-        body: bytes,
+        body: SupportsBytes,
         *,
         message_id: str,
         headers: Mapping[str, str] | None = None,
@@ -82,6 +88,11 @@ class Broker(Protocol):
         key: str | None = None,
     ) -> None:
         """Hand a message to the broker; returns once the broker has it.
+
+        `body` is the message's bytes, or an object that makes them (`bytes(body)`).
+        A broker that carries messages to other processes sends `bytes(body)`; one
+        whose consumers are in this process may keep the object and give it to the
+        consumer as `Delivery.payload`, making the bytes only if `Delivery.body` is read.
 
         With `delay` (seconds) the message becomes visible to consumers no sooner.
         Waits while the queue is full (backpressure) unless the message is a delayed

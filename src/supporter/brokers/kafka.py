@@ -113,7 +113,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, SupportsBytes
 from urllib.parse import parse_qs, urlsplit
 
 from aiokafka import (
@@ -247,6 +247,10 @@ class KafkaDelivery:
     @property
     def body(self) -> bytes:
         return self._body
+
+    @property
+    def payload(self) -> bytes:
+        return self.body
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -873,7 +877,7 @@ class KafkaBroker:
     async def publish(
         self,
         queue: str,
-        body: bytes,
+        body: SupportsBytes,
         *,
         message_id: str,
         headers: Mapping[str, str] | None = None,
@@ -882,23 +886,24 @@ class KafkaBroker:
     ) -> None:
         self._check_open()
         await self.require_declared(queue)
+        data = bytes(body)
         encoded_key = key.encode() if key is not None else None
         given = {name: value for name, value in (headers or {}).items() if name not in _OWN_HEADERS}
         if delay > 0:
             due = math.ceil(time.time() * 1000 + delay * 1000)
             await self.send(
                 self.delay_topic(queue),
-                body,
+                data,
                 message_id,
                 {**given, DUE_HEADER: str(due)},
                 encoded_key,
             )
             return
         if self._room is None:
-            await self.send(self.topic(queue), body, message_id, given, encoded_key)
+            await self.send(self.topic(queue), data, message_id, given, encoded_key)
             return
         async with self._room.taken(queue):
-            await self.send(self.topic(queue), body, message_id, given, encoded_key)
+            await self.send(self.topic(queue), data, message_id, given, encoded_key)
 
     async def send(
         self,

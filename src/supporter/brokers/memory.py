@@ -1,8 +1,10 @@
 """In-process queues that behave like a real broker.
 
-Messages are bytes (so every hop really serialises), queues are bounded for
-fresh publishes (backpressure), unsettled deliveries return to the front of the
-queue when their consumer goes away, and delayed publishes wait on the event
+What a publisher gives reaches the consumer as it was given (`Delivery.payload`):
+a message's payload is handed over without its JSON being made, which happens only
+if something reads `Delivery.body` (a dead letter quotes it). Queues are bounded
+for fresh publishes (backpressure), unsettled deliveries return to the front of
+the queue when their consumer goes away, and delayed publishes wait on the event
 loop's timer. Nothing survives the process: a rerun resumes from the store.
 """
 
@@ -13,13 +15,14 @@ from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import SupportsBytes
 
 from supporter.brokers.base import BrokerError, Delivery, ack_each, dead_letter_queue
 
 
 @dataclass(slots=True)
 class _Message:
-    body: bytes
+    payload: SupportsBytes
     message_id: str
     headers: Mapping[str, str]
     redelivered: bool = False
@@ -64,7 +67,11 @@ class MemoryDelivery:
 
     @property
     def body(self) -> bytes:
-        return self._message.body
+        return bytes(self._message.payload)
+
+    @property
+    def payload(self) -> SupportsBytes:
+        return self._message.payload
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -157,7 +164,7 @@ class MemoryBroker:
     async def publish(
         self,
         queue: str,
-        body: bytes,
+        body: SupportsBytes,
         *,
         message_id: str,
         headers: Mapping[str, str] | None = None,

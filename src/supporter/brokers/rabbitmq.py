@@ -63,6 +63,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import SupportsBytes
 
 import aio_pika
 from aio_pika.abc import (
@@ -178,6 +179,10 @@ class RabbitMQDelivery:
     @property
     def body(self) -> bytes:
         return self.message.body
+
+    @property
+    def payload(self) -> bytes:
+        return self.body
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -398,7 +403,7 @@ class RabbitMQBroker:
     async def publish(
         self,
         queue: str,
-        body: bytes,
+        body: SupportsBytes,
         *,
         message_id: str,
         headers: Mapping[str, str] | None = None,
@@ -407,11 +412,12 @@ class RabbitMQBroker:
     ) -> None:
         if self._closed:
             raise BrokerError("broker is closed")
+        data = bytes(body)
         if delay > 0 or self._room is None:
-            await self._send(queue, body, message_id, headers, delay)
+            await self._send(queue, data, message_id, headers, delay)
             return
         async with self._room.taken(queue):
-            await self._send(queue, body, message_id, headers, delay)
+            await self._send(queue, data, message_id, headers, delay)
 
     async def _send(
         self,

@@ -82,7 +82,7 @@ import socket
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, SupportsBytes
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -284,6 +284,10 @@ class RedisDelivery:
     @property
     def body(self) -> bytes:
         return self._body
+
+    @property
+    def payload(self) -> bytes:
+        return self.body
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -610,7 +614,7 @@ class RedisStreamsBroker:
     async def publish(
         self,
         queue: str,
-        body: bytes,
+        body: SupportsBytes,
         *,
         message_id: str,
         headers: Mapping[str, str] | None = None,
@@ -619,12 +623,13 @@ class RedisStreamsBroker:
     ) -> None:
         if self._closed:
             raise BrokerError("broker is closed")
+        data = bytes(body)
         encoded_id = message_id.encode()
         encoded_headers = json.dumps(dict(headers or {})).encode()
         for again in (False, True):
             try:
                 with _translated(f"publish to queue {queue!r}"):
-                    await self._add(queue, body, encoded_id, encoded_headers, delay)
+                    await self._add(queue, data, encoded_id, encoded_headers, delay)
                 return
             except _QueueGone:
                 if again or not await self.declare_again(queue):

@@ -6,10 +6,13 @@ replay of a dead letter) never has to go back to the sources. A ticket message
 carries that slice too, unless ingest had no transactions at hand: the analyze
 stage then looks it up in the shared store.
 
-A message travels as its JSON. Within one process (the in-memory broker hands over the
-very bytes it was given) a consumer takes the message those bytes were made from
-instead of parsing them again: messages are frozen, and parsing a message's own JSON
-gives back an equal message (tests/domain/test_messages.py holds the pipeline to it).
+A message travels as its JSON. A publisher gives the broker a `Payload`: the message,
+whose JSON is made when first asked for (`bytes(payload)`). A broker that carries it
+to other processes sends those bytes; the in-memory broker hands the payload itself
+to a consumer in this process, which takes the message instead of parsing it, so its
+JSON is never made unless something reads the body (a dead letter quotes it).
+Messages are frozen, and parsing a message's own JSON gives back an equal message
+(tests/domain/test_messages.py holds the pipeline to it).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import base64
 import itertools
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal, SupportsBytes, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -181,31 +184,42 @@ _stage_message: TypeAdapter[AnyStageMessage] = TypeAdapter(StageMessage)
 M = TypeVar("M", bound=BaseModel)
 
 
-class EncodedMessage(bytes):
-    """A message's JSON, carrying the message it was made from for a consumer in this
-    process. Bytes like any other to a broker: one that sends them elsewhere sends the
-    JSON alone, and its consumers parse it."""
+class Payload:
+    """A message on its way to a broker: `bytes(payload)` is its JSON, made the first
+    time it is asked for and kept."""
 
-    message: BaseModel
+    __slots__ = ("_json", "message")
+
+    def __init__(self, message: BaseModel) -> None:
+        self.message = message
+        self._json: bytes | None = None
+
+    def __bytes__(self) -> bytes:
+        if self._json is None:
+            self._json = self.message.model_dump_json().encode()
+        return self._json
 
 
-def encode(message: BaseModel) -> bytes:
-    body = EncodedMessage(message.model_dump_json(), "utf-8")
-    body.message = message
-    return body
+def encode(message: BaseModel) -> Payload:
+    """The message as a broker takes it (see `Payload`)."""
+    return Payload(message)
 
 
-def decode_as(kind: type[M], body: bytes | str) -> M:
-    """`body` as a `kind`: the message it was encoded from when that was one in this
-    process, else parsed and validated (`pydantic.ValidationError` when invalid)."""
-    if type(body) is EncodedMessage and type(body.message) is kind:
+def decode_as(kind: type[M], body: SupportsBytes | str) -> M:
+    """`body` as a `kind`: the message itself when `body` is the payload of one, else
+    its bytes parsed and validated (`pydantic.ValidationError` when invalid)."""
+    if type(body) is Payload and type(body.message) is kind:
         return body.message
-    return kind.model_validate_json(body)
+    return kind.model_validate_json(_text(body))
 
 
-def decode(body: bytes | str) -> AnyStageMessage:
+def decode(body: SupportsBytes | str) -> AnyStageMessage:
     """Any stage message, as `decode_as` gives it; raises `pydantic.ValidationError`
     when invalid."""
-    if type(body) is EncodedMessage and isinstance(body.message, AnyStageMessage):
+    if type(body) is Payload and isinstance(body.message, AnyStageMessage):
         return body.message
-    return _stage_message.validate_json(body)
+    return _stage_message.validate_json(_text(body))
+
+
+def _text(body: SupportsBytes | str) -> bytes | str:
+    return body if isinstance(body, bytes | str) else bytes(body)

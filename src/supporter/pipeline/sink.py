@@ -230,7 +230,7 @@ class OutputStage:
         decoded: list[tuple[Delivery, AnyStageMessage]] = []
         for delivery in batch:
             try:
-                decoded.append((delivery, decode(delivery.body)))
+                decoded.append((delivery, decode(delivery.payload)))
             except ValidationError as error:
                 await self._drop(delivery, started, error)
         decoded = await self._keep_write_back_letters(decoded)

@@ -193,7 +193,7 @@ class StageWorker(Generic[In, Out]):
     def _parse(self, delivery: Delivery) -> tuple[In | None, str]:
         """The message, or None and why it cannot be read."""
         try:
-            return decode_as(self.stage.message_type, delivery.body), ""
+            return decode_as(self.stage.message_type, delivery.payload), ""
         except ValidationError as error:
             reason = (
                 f"invalid message: {error.error_count()} errors, first: {error.errors()[0]['msg']}"

@@ -1,4 +1,5 @@
-"""`supporter run` on the embedded defaults loads no adapter it does not use.
+"""`supporter run` on the embedded defaults loads no adapter it does not use, nor
+what only other commands or tracing need.
 
 The OpenAI SDK, the broker clients, Stripe's SDK, the web stack and the knowledge
 index's libraries took a quarter of a 10,000-ticket run to import (BENCHMARKS.md):
@@ -40,6 +41,14 @@ UNUSED_ON_DEFAULTS = (
     "snowballstemmer",
 )
 
+# Parts of packages a run does use that only other commands, or tracing, need.
+UNUSED_PARTS_ON_DEFAULTS = (
+    "opentelemetry.sdk",
+    "supporter.sample_data",
+    "supporter.evaluation",
+    "supporter.store.reviews",
+)
+
 # Runs the command in-process, then reports what it loaded (typer ends with SystemExit).
 _PROBE = """
 import json, sys
@@ -50,7 +59,7 @@ if len(sys.argv) > 1:
         app(sys.argv[1:], prog_name="supporter")
     except SystemExit as exit:
         code = exit.code
-print(json.dumps({"code": code, "modules": sorted({name.split(".")[0] for name in sys.modules})}))
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 
 
@@ -64,14 +73,24 @@ def _probe(*args: str, cwd: Path) -> dict[str, object]:
         check=True,
     )
     report: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    modules = report["modules"]
+    assert isinstance(modules, list)
+    report["modules"] = sorted({name.split(".")[0] for name in modules})
+    report["parts"] = [
+        part
+        for part in UNUSED_PARTS_ON_DEFAULTS
+        if any(name == part or name.startswith(f"{part}.") for name in modules)
+    ]
     return report
 
 
 def test_importing_the_command_loads_no_adapter(tmp_path: Path) -> None:
-    loaded = _probe(cwd=tmp_path)["modules"]
+    report = _probe(cwd=tmp_path)
+    loaded = report["modules"]
     assert isinstance(loaded, list)
     assert "typer" in loaded  # the probe did import the command
     assert [name for name in UNUSED_ON_DEFAULTS if name in loaded] == []
+    assert report["parts"] == []
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
@@ -94,6 +113,7 @@ def test_a_run_on_the_defaults_loads_no_adapter(tmp_path: Path, fmt: str) -> Non
     assert isinstance(loaded, list)
     assert "sqlalchemy" in loaded  # the run did use its store
     assert [name for name in UNUSED_ON_DEFAULTS if name in loaded] == []
+    assert report["parts"] == []
 
 
 def test_a_store_at_the_current_schema_is_opened_without_alembic(tmp_path: Path) -> None:

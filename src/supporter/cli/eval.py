@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import BaseModel
@@ -19,11 +19,15 @@ from supporter.cli.reviewed import labelled_from_store
 from supporter.cli.ui import console, token_counts
 from supporter.config import ConfigError, Settings
 from supporter.domain.errors import FatalError
-from supporter.evaluation.knowledge import KnowledgeScores, evaluate_knowledge
-from supporter.evaluation.runner import EvalReport, evaluate
 from supporter.llm.base import Category
 from supporter.sources.base import SourceError
 from supporter.sources.labelled import LabelledFile, read_labelled
+
+if TYPE_CHECKING:
+    # The evaluation itself is imported where it runs: every other command (a `run`
+    # above all) starts without it.
+    from supporter.evaluation.knowledge import KnowledgeScores
+    from supporter.evaluation.runner import EvalReport
 
 _SHOWN_CONFUSED = 10
 
@@ -196,6 +200,8 @@ def _write_json(path: Path | None, report: BaseModel) -> None:
 async def _evaluate_knowledge(
     settings: Settings, data: LabelledFile, workers: int
 ) -> KnowledgeScores:
+    from supporter.evaluation.knowledge import evaluate_knowledge
+
     async with contextlib.AsyncExitStack() as resources:
         retriever = await wiring.knowledge_retriever(settings, resources)
         assert retriever is not None  # --knowledge is set
@@ -246,6 +252,8 @@ def eval_taxonomy(settings: Settings, labels: set[str]) -> list[Category]:
 
 
 async def _evaluate(settings: Settings, data: LabelledFile, workers: int, show: bool) -> EvalReport:
+    from supporter.evaluation.runner import evaluate
+
     async with contextlib.AsyncExitStack() as resources:
         chosen = wiring.provider(settings, resources)
         taxonomy = eval_taxonomy(settings, set(data.labels))

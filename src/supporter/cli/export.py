@@ -13,7 +13,6 @@ import typer
 from supporter.cli import wiring
 from supporter.cli.common import fail, settings_from
 from supporter.store.base import StoreError
-from supporter.store.reviews import SqlReviews
 
 app = typer.Typer(help="Write what the store holds for other tools.")
 
@@ -37,6 +36,9 @@ def reviews(
     settings = settings_from({"db": db}, config)
     if settings.store_url is None and not settings.db.is_file():
         fail(f"no database at {settings.db}: pass --db, or set SUPPORTER_STORE_URL")
+
+    # Imported here: every other command (a `run` above all) starts without it.
+    from supporter.store.reviews import SqlReviews
 
     async def main(stream: TextIO) -> int:
         store = await wiring.store(settings)

@@ -10,7 +10,6 @@ from supporter.cli import wiring
 from supporter.cli.common import fail, settings_from
 from supporter.sources.labelled import LabelledExample, LabelledFile
 from supporter.store.base import StoreError
-from supporter.store.reviews import SqlReviews
 
 STORE_LABEL = "category as reviewed"
 
@@ -19,6 +18,8 @@ def labelled_from_store(db: Path | None, config: Path | None) -> LabelledFile:
     settings = settings_from({"db": db}, config)
     if settings.store_url is None and not settings.db.is_file():
         fail(f"no database at {settings.db}: pass --db, or set SUPPORTER_STORE_URL")
+    # Imported here: every other command (a `run` above all) starts without it.
+    from supporter.store.reviews import SqlReviews
 
     async def read() -> list[tuple[str, str, str]]:
         store = await wiring.store(settings)

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from supporter.cli.ui import console
-from supporter.sample_data import write_sample_data
 
 
 def sample_data(
@@ -26,6 +25,9 @@ def sample_data(
     ] = False,
 ) -> None:
     """Write DIR/tickets.csv and DIR/transactions.csv for demos and benchmarks."""
+    # Imported here: every other command (a `run` above all) starts without it.
+    from supporter.sample_data import write_sample_data
+
     files = write_sample_data(out, tickets, seed=seed)
     console.print(f"wrote {files}")
     if knowledge:

@@ -24,19 +24,19 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SpanExporter,
-)
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from supporter.config import ConfigError
+
+if TYPE_CHECKING:
+    # The SDK is loaded only when tracing is configured: a run without traces needs
+    # the API alone.
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,8 @@ def _named_exporters(environ: Mapping[str, str]) -> list[str] | None:
 
 def _exporter(name: str, environ: Mapping[str, str]) -> SpanExporter:
     if name == "console":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
         return ConsoleSpanExporter()
     protocol = (
         environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
@@ -176,6 +178,10 @@ def configure(service: str) -> Tracing | None:
         raise ConfigError(
             f"OTEL_TRACES_EXPORTER={','.join(unknown)} is not supported: use otlp, console or none"
         )
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
     exporters = tuple(_exporter(name, environ) for name in names)
     # Resource.create() reads OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME, and names
     # an unnamed service `unknown_service…`: ours is the name then.

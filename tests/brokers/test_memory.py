@@ -84,3 +84,39 @@ async def test_a_payload_is_handed_over_and_its_bytes_made_only_when_the_body_is
         assert payload._json is None  # nothing has read the body: no JSON made
         assert delivery.body == message.model_dump_json().encode()
         await delivery.ack()
+
+
+async def test_a_consumer_cancelled_after_its_wake_up_passes_the_message_on() -> None:
+    """A publish wakes one waiting consumer; if that one is cancelled before it runs
+    (a timeout), the message goes to the next one in line, not nowhere."""
+    broker = MemoryBroker()
+    await broker.declare("q")
+    async with (
+        broker.consume("q", prefetch=1) as first,
+        broker.consume("q", prefetch=1) as second,
+    ):
+        early = asyncio.ensure_future(anext(first))
+        late = asyncio.ensure_future(anext(second))
+        await asyncio.sleep(0.01)  # both wait in line, `early` first
+        await broker.publish("q", b"one", message_id="1")
+        early.cancel()  # woken, but cancelled before it could take the message
+        delivery = await asyncio.wait_for(late, 1)
+        assert delivery.body == b"one"
+        assert early.cancelled()
+        await delivery.ack()
+
+
+async def test_a_publisher_cancelled_after_its_wake_up_passes_the_room_on() -> None:
+    broker = MemoryBroker(maxsize=1)
+    await broker.declare("q")
+    await broker.publish("q", b"0", message_id="0")
+    early = asyncio.ensure_future(broker.publish("q", b"1", message_id="1"))
+    late = asyncio.ensure_future(broker.publish("q", b"2", message_id="2"))
+    await asyncio.sleep(0.01)  # both wait for room, `early` first
+    async with broker.consume("q", prefetch=1) as deliveries:
+        taken = await anext(deliveries)
+        early.cancel()  # woken by the room just made, but cancelled before it used it
+        await asyncio.wait_for(late, 1)
+        await taken.ack()
+        assert early.cancelled()
+        assert (await anext(deliveries)).body == b"2"

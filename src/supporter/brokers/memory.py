@@ -11,8 +11,9 @@ loop's timer. Nothing survives the process: a rerun resumes from the store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import SupportsBytes
@@ -33,29 +34,56 @@ class _Message:
 
 @dataclass(eq=False)
 class _Queue:
+    """Ready messages, and who waits for one or for room: each change wakes the one
+    waiter it can serve (as `asyncio.Queue` does), not every waiter to look again."""
+
     maxsize: int
     ready: deque[_Message] = field(default_factory=deque)
-    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     delayed: set[asyncio.TimerHandle] = field(default_factory=set)
+    _getters: deque[asyncio.Future[None]] = field(default_factory=deque)
+    _putters: deque[asyncio.Future[None]] = field(default_factory=deque)
 
     async def put(self, message: _Message, *, bounded: bool, front: bool = False) -> None:
-        async with self.changed:
-            if bounded:
-                await self.changed.wait_for(lambda: len(self.ready) < self.maxsize)
-            if message.visible_at is None:
-                message.visible_at = asyncio.get_running_loop().time()
-            if front:
-                self.ready.appendleft(message)
-            else:
-                self.ready.append(message)
-            self.changed.notify_all()
+        while bounded and len(self.ready) >= self.maxsize:
+            await _wait(self._putters, lambda: len(self.ready) < self.maxsize)
+        if message.visible_at is None:
+            message.visible_at = asyncio.get_running_loop().time()
+        if front:
+            self.ready.appendleft(message)
+        else:
+            self.ready.append(message)
+        _wake_one(self._getters)
 
     async def get(self) -> _Message:
-        async with self.changed:
-            await self.changed.wait_for(lambda: bool(self.ready))
-            message = self.ready.popleft()
-            self.changed.notify_all()
-            return message
+        while not self.ready:
+            await _wait(self._getters, lambda: bool(self.ready))
+        message = self.ready.popleft()
+        _wake_one(self._putters)
+        return message
+
+
+async def _wait(waiters: deque[asyncio.Future[None]], ready: Callable[[], bool]) -> None:
+    """Wait in line until woken; a waiter cancelled after it was woken passes the
+    wake-up on when what it was woken for is still there."""
+    waiter = asyncio.get_running_loop().create_future()
+    waiters.append(waiter)
+    try:
+        await waiter
+    except BaseException:
+        waiter.cancel()
+        with contextlib.suppress(ValueError):  # already taken off the line by a wake-up
+            waiters.remove(waiter)
+        if ready() and not waiter.cancelled():
+            _wake_one(waiters)
+        raise
+
+
+def _wake_one(waiters: deque[asyncio.Future[None]]) -> None:
+    while waiters:
+        waiter = waiters.popleft()
+        if not waiter.done():
+            waiter.set_result(None)
+            return
 
 
 class MemoryDelivery:

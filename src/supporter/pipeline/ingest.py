@@ -89,6 +89,7 @@ class Ingestor:
         stop: asyncio.Event,
     ) -> None:
         options = self._options
+        transactions_of = options.window.of
         async for ticket in source.tickets(on_reject):
             if stop.is_set():
                 return
@@ -102,7 +103,7 @@ class Ingestor:
                 continue
             transactions = None
             if self._index is not None:
-                transactions = await options.window.of(self._index, ticket)
+                transactions = await transactions_of(self._index, ticket)
             message = TicketMessage(ticket=ticket, transactions=transactions)
             await window.put(
                 publish_ticket(self._broker, TICKETS, message, "ingest"), self._published

@@ -87,8 +87,9 @@ def fake_zendesk(
 
 
 async def fill_simulator(server: FakeZendesk, tickets: Path) -> int:
-    """Each ticket of the CSV as a Zendesk ticket, dated when it was created (so the
-    incremental export hands them over in that order)."""
+    """Each ticket of the CSV as a Zendesk ticket created when the CSV says (what the
+    analysis measures the customer's payments from) and updated now, as if just put into
+    this helpdesk: `serve`'s first poll looks back a day, and a sample's tickets are older."""
     added = 0
     async for ticket in CsvTicketSource(tickets).tickets(lambda reject: None):
         server.add_ticket(
@@ -99,7 +100,7 @@ async def fill_simulator(server: FakeZendesk, tickets: Path) -> int:
             tags=ticket.tags,
             priority=_PRIORITIES.get(ticket.priority or ""),
             status=ticket.status,
-            updated_at=ticket.created_at.timestamp(),
+            created_at=ticket.created_at.timestamp(),
             channel=ticket.channel or "email",
         )
         added += 1

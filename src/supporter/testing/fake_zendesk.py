@@ -156,12 +156,14 @@ class FakeZendesk(ServedSimulator):
         status: str = "new",
         updated_at: float | None = None,
         channel: str = "email",
+        created_at: float | None = None,
     ) -> int:
         """A ticket (its description is its first, public comment); `updated_at` in epoch
-        seconds, now by default. Returns its id."""
+        seconds, now by default, and `created_at` then too unless given. Returns its id."""
         requester = self._requester(requester_email, requester_external_id)
         ticket_id = next(self._ids)
         changed = time.time() if updated_at is None else updated_at
+        created = changed if created_at is None else created_at
         self.tickets[ticket_id] = {
             "id": ticket_id,
             "url": f"/api/v2/tickets/{ticket_id}.json",
@@ -177,12 +179,12 @@ class FakeZendesk(ServedSimulator):
             "tags": list(dict.fromkeys(tags)),
             "custom_fields": [],
             "via": {"channel": channel},
-            "created_at": _iso(changed),
+            "created_at": _iso(created),
             "updated_at": _iso(changed),
             "generated_timestamp": changed,
         }
         self.comments[ticket_id] = [
-            self._comment(requester, {"body": description, "public": True}, changed)
+            self._comment(requester, {"body": description, "public": True}, created)
         ]
         return ticket_id
 

@@ -1,6 +1,7 @@
 """A TCP relay to a server that can cut every connection through it at once, as a
-network failure or a server restart would, or hold everything sent through it, as a
-server that stops answering would; it runs on a thread of its own, so the processes
+network failure or a server restart would, refuse connections for a while, as a server
+that is down would, or hold everything sent through it, as a server that stops
+answering would; it runs on a thread of its own, so the processes
 and event loops of a test can all go through it."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._flowing = threading.Event()
         self._flowing.set()
+        self._down = threading.Event()
         self.port = 0
 
     def start(self) -> int:
@@ -43,6 +45,15 @@ class TcpProxy:
             return count
 
         return self._call(cut())
+
+    def go_down(self) -> int:
+        """Cut every open connection and refuse new ones until `come_up`: the server
+        is down. Returns how many sockets were cut."""
+        self._down.set()
+        return self.sever()
+
+    def come_up(self) -> None:
+        self._down.clear()
 
     def hold(self) -> None:
         """Relay nothing more, either way, until `release`: connections stay open and
@@ -75,6 +86,9 @@ class TcpProxy:
     async def _relay(
         self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
     ) -> None:
+        if self._down.is_set():
+            client_out.transport.abort()
+            return
         try:
             server_in, server_out = await asyncio.open_connection(*self._target)
         except OSError:

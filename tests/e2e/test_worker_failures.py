@@ -197,3 +197,47 @@ def test_cut_connections_to_broker_and_database_lose_and_duplicate_nothing(
     lines = [json.loads(line)["ticket_id"] for line in out.read_text().splitlines()]
     assert len(lines) == len(set(lines)), "a ticket got two output lines"
     assert set(lines) == open_ids
+
+
+def test_workers_outlast_a_database_that_is_down_for_a_while(
+    tmp_path: Path, store_url: str
+) -> None:
+    """A restart or failover of PostgreSQL refuses connections for seconds to minutes;
+    the workers wait for it (a batch run gives up after about seven seconds)."""
+    url, _ = BROKERS["redis"]
+    prefix = f"e2e-down-{uuid.uuid4().hex[:8]}"
+    database = TcpProxy("127.0.0.1", 5432)
+    proxied_store = store_url.replace("127.0.0.1:5432", f"127.0.0.1:{database.start()}")
+    direct = {
+        **os.environ,
+        "SUPPORTER_BROKER_URL": url,
+        "SUPPORTER_BROKER_PREFIX": prefix,
+        "SUPPORTER_STORE_URL": store_url,
+    }
+    data, open_ids = sample_with_open_ids(tmp_path, 600)
+    processes = Processes(tmp_path, {**direct, "SUPPORTER_STORE_URL": proxied_store})
+    workers = [processes.start("worker", stage) for stage in ("analyze", "respond", "sink")]
+    try:
+        ingest = processes.start(
+            *ingest_arguments(data, tmp_path / "rejects.jsonl"), environment=direct
+        )
+        deadline = time.monotonic() + 240
+        while stored_in(store_url) < 0.2 * len(open_ids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        cut = database.go_down()
+        time.sleep(15)  # twice what `supporter run` waits for its store
+        database.come_up()
+        assert stored_in(store_url) < len(open_ids), "finished before the outage: nothing tested"
+        assert ingest.wait(timeout=240) == 0
+        while stored_in(store_url) < len(open_ids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        alive = [worker.poll() is None for worker in workers]
+        codes = processes.stop(*workers)
+    finally:
+        processes.kill_all()
+        database.close()
+        clean("redis", prefix)
+    assert cut > 0
+    assert alive == [True, True, True], processes.logs()
+    assert codes == [0, 0, 0], processes.logs()
+    assert stored_in(store_url) == len(open_ids)

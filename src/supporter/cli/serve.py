@@ -134,6 +134,7 @@ async def open_served(
         write_results=False,
         observer=metrics,
         helpdesk=helpdesk,
+        service=True,
     )
     broker = pipeline.broker
     link, poller = _helpdesk_link(settings, pipeline, store, helpdesk, metrics)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 from collections.abc import Sequence
@@ -41,7 +42,7 @@ from supporter.llm.pricing import PriceTable
 from supporter.llm.ratelimit import RateLimiter
 from supporter.observability.metrics import Metrics
 from supporter.pipeline.ingest import IngestOptions
-from supporter.pipeline.orchestrator import Pipeline, PipelineOptions
+from supporter.pipeline.orchestrator import SERVICE_STORE_RETRIES, Pipeline, PipelineOptions
 from supporter.pipeline.retry import RetryPolicy
 from supporter.pipeline.stages import TICKETS
 from supporter.pipeline.stats import RunStats
@@ -304,8 +305,10 @@ def sinks(settings: Settings, out: Path | None = None, *, append: bool = False) 
     return result
 
 
-def pipeline_options(settings: Settings) -> PipelineOptions:
-    return PipelineOptions(
+def pipeline_options(settings: Settings, *, service: bool = False) -> PipelineOptions:
+    """The pipeline's options from `settings`; a `service` (a worker, `serve`) waits
+    minutes for a store that is down, a run seconds."""
+    options = PipelineOptions(
         ingest=IngestOptions(
             open_statuses=frozenset(settings.open_statuses),
             lookback_days=settings.lookback_days,
@@ -324,6 +327,7 @@ def pipeline_options(settings: Settings) -> PipelineOptions:
         force=settings.force,
         heartbeat_interval=settings.heartbeat_interval,
     )
+    return dataclasses.replace(options, store_retries=SERVICE_STORE_RETRIES) if service else options
 
 
 async def pipeline(
@@ -338,6 +342,7 @@ async def pipeline(
     observer: ModelObserver | None = None,
     transactions: TransactionIndex | None = None,
     helpdesk: Helpdesk | None = None,
+    service: bool = False,
 ) -> tuple[Pipeline, SqlStore]:
     """Every part a run needs, opened now and closed with `resources`.
 
@@ -350,6 +355,7 @@ async def pipeline(
     that came without them (default: the store's table; Stripe's API with stripe://).
     With `helpdesk` and `write_back` set, results (or approved drafts) go back into
     that helpdesk through `helpdesk`, or a connector opened when the stage starts.
+    A `service` (a worker, `serve`) outlasts a store that is down for minutes.
     """
     result_sinks = sinks(settings, out, append=append) if write_results else []
     for sink in result_sinks:
@@ -364,7 +370,7 @@ async def pipeline(
         provider(settings, resources, observer, SqlBatchLedger(result_store.engine)),
         taxonomy(settings),
         result_sinks,
-        pipeline_options(settings),
+        pipeline_options(settings, service=service),
         stats,
         fallback=fallback(settings),
         transactions=transactions or SqlTransactionIndex(result_store.engine),

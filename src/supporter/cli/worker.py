@@ -96,6 +96,7 @@ def _serve(
                 observer=metrics,
                 transactions=stripe,
                 helpdesk=helpdesk,
+                service=True,
             )
             served = await wiring.serve_metrics(
                 settings,

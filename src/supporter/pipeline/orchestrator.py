@@ -66,6 +66,12 @@ def stage_queues(write_back: bool) -> tuple[str, ...]:
     return (*QUEUES, WRITE_BACK) if write_back else QUEUES
 
 
+# A service (a worker, `serve`) outlasts a database restart or failover: its store
+# writes are retried for about five minutes (full jitter, up to 10 s a try) before it
+# stops. A batch run (the default below) gives up after a few seconds and says so.
+SERVICE_STORE_RETRIES = RetryPolicy(max_attempts=60, base_delay=0.5, max_delay=10.0)
+
+
 @dataclass(frozen=True)
 class PipelineOptions:
     ingest: IngestOptions = field(default_factory=IngestOptions)

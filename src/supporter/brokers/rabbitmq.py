@@ -62,7 +62,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import SupportsBytes
 
 import aio_pika
@@ -78,6 +78,7 @@ from aio_pika.exceptions import (
     ChannelNotFoundEntity,
     PublishError,
 )
+from pamqp.commands import Basic
 from pamqp.common import FieldValue
 from yarl import URL
 
@@ -197,14 +198,22 @@ class RabbitMQDelivery:
         return bool(self.message.redelivered)
 
     def settle(self) -> None:
+        """Mark this delivery settled; it stays among the consumer's held ones until
+        `release` (its `basic.ack` or `basic.nack` is sent), so that no `multiple`
+        ack covers it before then."""
         if self._settled:
             raise BrokerError(f"message {self.message_id} is already settled")
         self._settled = True
+
+    def release(self) -> None:
         self.consumer.handed_out.pop(self, None)
 
     async def ack(self) -> None:
         self.settle()
-        await self.send_ack()
+        try:
+            await self.send_ack()
+        finally:
+            self.release()
 
     async def send_ack(self, *, multiple: bool = False) -> None:
         """`basic.ack` for this (settled) delivery; with `multiple`, for every delivery
@@ -214,10 +223,13 @@ class RabbitMQDelivery:
 
     async def requeue(self) -> None:
         self.settle()
-        if _is_stale(self.message):
-            return  # its channel closed, which already returned it to the queue
-        async with _answer(f"requeueing {self.message_id}"):
-            await self.message.nack(requeue=True)
+        try:
+            if _is_stale(self.message):
+                return  # its channel closed, which already returned it to the queue
+            async with _answer(f"requeueing {self.message_id}"):
+                await self.message.nack(requeue=True)
+        finally:
+            self.release()
 
 
 class _Consumer:
@@ -230,8 +242,12 @@ class _Consumer:
 
     def __init__(self) -> None:
         self._arrived: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-        # Handed out and not settled yet: what a `multiple` ack must not cover.
+        # Handed out and not released yet (unsettled, or its ack or nack not sent):
+        # what a `multiple` ack must not cover.
         self.handed_out: dict[RabbitMQDelivery, None] = {}
+        self._acking: list[RabbitMQDelivery] = []
+        self._batch: asyncio.Task[set[RabbitMQDelivery]] | None = None
+        self._sending = asyncio.Lock()
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         self._arrived.put_nowait(message)
@@ -251,43 +267,75 @@ class _Consumer:
         """Acknowledge `deliveries` (settled already, all handed out by this consumer);
         returns how many could not be.
 
+        The acknowledgements asked for during one turn of the event loop go out
+        together, in the next turn: the stage tasks that one multiple publisher confirm
+        (https://www.rabbitmq.com/docs/confirms#server-sent-acks-multiple) woke all ask
+        in the same turn, and `basic.ack` has no answer to wait for, so nothing else
+        would batch them. One batch is sent at a time.
+        """
+        self._acking.extend(deliveries)
+        if self._batch is None:
+            self._batch = asyncio.get_running_loop().create_task(self._send_acks())
+        # Shielded: a caller cancelled meanwhile does not withdraw the others' acks.
+        failed = await asyncio.shield(self._batch)
+        return sum(1 for delivery in deliveries if delivery in failed)
+
+    async def _send_acks(self) -> set[RabbitMQDelivery]:
+        """The acknowledgements gathered so far (this runs a turn after the first was
+        asked for); returns those that could not be sent.
+
         A `basic.ack` with `multiple` acknowledges every delivery of its channel up to
         and including its tag (https://www.rabbitmq.com/docs/confirms#consumer-acks-multiple-parameter;
         aio-pika: `IncomingMessage.ack(multiple=True)`,
         https://docs.aio-pika.com/apidoc.html#aio_pika.IncomingMessage.ack). Tags grow
-        in delivery order and this consumer hands deliveries out in that order, so one
-        such ack is sent only when no delivery still held here has a lower tag on the
-        same channel; otherwise each is acknowledged alone, all sent before any is
-        awaited. `basic.ack` has no answer, so neither way waits on RabbitMQ.
+        in delivery order and this consumer hands deliveries out in that order, so the
+        deliveries of the batch below every delivery still held on their channel
+        (unsettled, or settled with its ack or nack not sent yet) go in one such ack;
+        each of the others in an ack of its own. RabbitMQ costs per ack frame, not per
+        message: on a persistent queue, one frame per message roughly doubled its CPU
+        per message in our measurement (BENCHMARKS.md).
         """
-        failed = 0
-        by_channel: dict[int, list[RabbitMQDelivery]] = {}
-        for delivery in deliveries:
-            if _is_stale(delivery.message):
-                failed += 1  # its channel closed, which returned it to the queue
-            else:
-                by_channel.setdefault(id(delivery.message.channel), []).append(delivery)
-        for channel, same_channel in by_channel.items():
-            newest = max(same_channel, key=_tag)
-            if not any(
-                id(held.message.channel) == channel and _tag(held) <= _tag(newest)
-                for held in self.handed_out
-                if not _is_stale(held.message)
-            ):
-                try:
-                    await newest.send_ack(multiple=True)
-                except BrokerError:
-                    failed += len(same_channel)
-                continue
-            sent = await asyncio.gather(
-                *(delivery.send_ack() for delivery in same_channel), return_exceptions=True
-            )
-            for outcome in sent:
-                if isinstance(outcome, BrokerError):
-                    failed += 1
-                elif isinstance(outcome, BaseException):
-                    raise outcome
-        return failed
+        async with self._sending:
+            batch, self._acking, self._batch = self._acking, [], None
+            failed: set[RabbitMQDelivery] = set()
+            in_batch = set(batch)
+            by_channel: dict[int, list[RabbitMQDelivery]] = {}
+            for delivery in batch:
+                if _is_stale(delivery.message):
+                    failed.add(delivery)  # its channel closed, which returned it to the queue
+                else:
+                    by_channel.setdefault(id(delivery.message.channel), []).append(delivery)
+            try:
+                for channel, same_channel in by_channel.items():
+                    lowest_held = min(
+                        (
+                            _tag(held)
+                            for held in self.handed_out
+                            if held not in in_batch
+                            and not _is_stale(held.message)
+                            and id(held.message.channel) == channel
+                        ),
+                        default=math.inf,
+                    )
+                    covered = [d for d in same_channel if _tag(d) < lowest_held]
+                    alone = [d for d in same_channel if _tag(d) >= lowest_held]
+                    if covered:
+                        try:
+                            await max(covered, key=_tag).send_ack(multiple=len(covered) > 1)
+                        except BrokerError:
+                            failed.update(covered)
+                    sent = await asyncio.gather(
+                        *(delivery.send_ack() for delivery in alone), return_exceptions=True
+                    )
+                    for delivery, outcome in zip(alone, sent, strict=True):
+                        if isinstance(outcome, BrokerError):
+                            failed.add(delivery)
+                        elif isinstance(outcome, BaseException):
+                            raise outcome
+            finally:
+                for delivery in batch:
+                    delivery.release()
+            return failed
 
 
 def _tag(delivery: RabbitMQDelivery) -> int:
@@ -437,19 +485,31 @@ class RabbitMQBroker:
         now = time.time()
         # A string: pamqp would write a float as single precision, off by seconds.
         fields[VISIBLE_AT_HEADER] = f"{now + visible_in:.6f}"
-        message = aio_pika.Message(
-            body,
+        # Straight through aiormq, the protocol library under aio-pika: aio-pika's
+        # `Message` and `Exchange.publish` only build these properties and call
+        # `basic_publish` (https://docs.aio-pika.com/apidoc.html#aio_pika.Exchange.publish),
+        # at a cost per message measured in BENCHMARKS.md. The answer is the same:
+        # `mandatory` makes RabbitMQ return a message no queue takes, which aiormq
+        # raises as `PublishError` (the channel has `on_return_raises`), a `basic.nack`
+        # raises `DeliveryError`, and only a `basic.ack` returns
+        # (https://www.rabbitmq.com/docs/confirms#when-publishes-are-confirmed).
+        properties = Basic.Properties(
             message_id=message_id,
             headers=fields,
-            delivery_mode=DeliveryMode.PERSISTENT,
-            timestamp=now,
+            delivery_mode=DeliveryMode.PERSISTENT.value,
+            timestamp=datetime.fromtimestamp(now, tz=UTC),
         )
         channel = await self._publisher_channel()
         async with _answer(f"publishing {message_id} to {queue!r}"):
             try:
-                await channel.default_exchange.publish(message, routing_key=routing_key)
+                underlay = await channel.get_underlay_channel()
+                answer = await underlay.basic_publish(
+                    body, routing_key=routing_key, properties=properties, mandatory=True
+                )
             except PublishError as error:
                 raise BrokerError(f"queue {queue!r} is not declared") from error
+            if not isinstance(answer, Basic.Ack):
+                raise BrokerError(f"RabbitMQ did not take {message_id}: {answer!r}")
 
     async def _delay_queue(self, queue: str, delay: float) -> str:
         """The delay queue for `delay`, declared if this broker has not lately."""

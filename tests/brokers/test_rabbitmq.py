@@ -9,9 +9,11 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import aio_pika
+import aiormq
 import pytest
 from aio_pika.abc import DeliveryMode
 from aio_pika.exceptions import ChannelNotFoundEntity
+from pamqp.common import FieldValue
 from tests.conftest import require_service
 from tests.proxy import TcpProxy
 
@@ -280,3 +282,72 @@ async def test_a_batch_across_a_reconnect_acknowledges_only_what_the_new_channel
     async with broker.consume("q", prefetch=1) as again:
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(anext(again), 0.5)
+
+
+async def test_publishes_in_flight_together_each_get_their_own_answer(
+    broker: RabbitMQBroker, prefix: str, raw_channel: aio_pika.abc.AbstractChannel
+) -> None:
+    await broker.declare("q")
+    # RabbitMQ refuses (basic.nack) what does not fit in a full reject-publish queue.
+    arguments: dict[str, FieldValue] = {"x-max-length": 1, "x-overflow": "reject-publish"}
+    full = await raw_channel.declare_queue(f"{prefix}.full", arguments=arguments)
+    try:
+        await broker.publish("full", b"fits", message_id="f0")
+        answers = await asyncio.gather(
+            broker.publish("q", b"1", message_id="q1"),
+            broker.publish("full", b"nacked", message_id="f1"),
+            broker.publish("nope", b"returned", message_id="n1"),
+            broker.publish("q", b"2", message_id="q2"),
+            return_exceptions=True,
+        )
+        assert answers[0] is None
+        assert answers[3] is None
+        assert isinstance(answers[1], BrokerError)
+        assert isinstance(answers[2], BrokerError)
+        assert "'nope' is not declared" in str(answers[2])
+        assert await broker.depth("q") == 2
+        declared = await raw_channel.declare_queue(f"{prefix}.full", passive=True)
+        assert declared.declaration_result.message_count == 1
+    finally:
+        await full.delete(if_unused=False, if_empty=False)
+
+
+@pytest.fixture
+def ack_frames(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bool]]:
+    """Every `basic.ack` sent: (delivery tag, multiple)."""
+    sent: list[tuple[int, bool]] = []
+    send = aiormq.Channel.basic_ack
+
+    async def recorded(
+        channel: aiormq.Channel, delivery_tag: int, multiple: bool = False, wait: bool = True
+    ) -> None:
+        sent.append((delivery_tag, multiple))
+        await send(channel, delivery_tag, multiple=multiple, wait=wait)
+
+    monkeypatch.setattr(aiormq.Channel, "basic_ack", recorded)
+    return sent
+
+
+async def test_acks_asked_for_together_share_a_frame_that_covers_no_held_delivery(
+    broker: RabbitMQBroker, ack_frames: list[tuple[int, bool]]
+) -> None:
+    await broker.declare("q")
+    for index in range(5):
+        await broker.publish("q", str(index).encode(), message_id=f"m{index}")
+    async with broker.consume("q", prefetch=5) as deliveries:
+        taken = [await asyncio.wait_for(anext(deliveries), 5) for _ in range(5)]
+        tags = [delivery.message.delivery_tag for delivery in taken]
+        # Three tasks ask in the same turn, as those one publisher confirm woke do.
+        failed = await asyncio.gather(
+            broker.ack_many([taken[0]]), broker.ack_many([taken[1]]), broker.ack_many([taken[3]])
+        )
+        assert list(failed) == [0, 0, 0]
+        # m0 and m1 in one ack with `multiple`; m3 alone, as m2 is still held below it.
+        assert ack_frames == [(tags[1], True), (tags[3], False)]
+        await taken[2].requeue()
+        await taken[4].ack()
+    async with broker.consume("q", prefetch=5) as again:
+        back = await asyncio.wait_for(anext(again), 5)
+        assert (back.body, back.redelivered) == (b"2", True)
+        await back.ack()
+    assert await broker.depth("q") == 0

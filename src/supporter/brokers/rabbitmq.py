@@ -9,14 +9,18 @@
   retrying it is the caller's retry policy.
 - **Durability.** Queues are durable classic queues named `<prefix>.<queue>`;
   messages are persistent, and `publish` returns only once the broker confirmed
-  the message (publisher confirms). Publishing to a queue nobody declared is an
-  error, not a silent drop (mandatory publishes).
+  the message (publisher confirms); concurrent publishes are in flight together
+  on one channel, each answered by its own confirm, nack or return. Publishing to
+  a queue nobody declared is an error, not a silent drop (mandatory publishes).
+  Publishes go through aiormq (aio-pika's protocol layer) directly.
 - **Consumers.** Each `consume` gets its own channel with a prefetch bound and
   manual acknowledgements. Leaving it closes the channel, which makes RabbitMQ
   return every unacknowledged delivery (handed out or still buffered here) to
-  the queue, marked redelivered. `ack_many` sends one `basic.ack` with `multiple`
-  for a batch when that covers nothing else still held, else one ack each, all
-  sent before any is awaited.
+  the queue, marked redelivered. The acknowledgements asked for during one turn
+  of the event loop (`ack_many` calls, a stored batch) go out together in the
+  next: one `basic.ack` with `multiple` for those below every delivery still held
+  on their channel, one ack each for the others. A delivery counts as held until
+  its own ack or nack is sent, so no `multiple` ack covers a requeue on its way.
 - **Delays.** RabbitMQ has no delayed delivery without a plugin, so a delayed
   message waits in a delay queue `<prefix>.<queue>.delay.<ms>` whose
   `x-message-ttl` is the delay and whose dead-letter route (the default exchange,

@@ -1,5 +1,6 @@
 """What only the Redis Streams broker promises: dead consumers lose nothing, live
-ones keep what they hold, delayed messages move once, and bounded queues."""
+ones keep what they hold, delayed messages move once, bounded queues, and publishes
+sent together, each with its own answer."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from redis.asyncio.client import Pipeline
 from tests.conftest import require_service
 from tests.proxy import TcpProxy
 
@@ -44,8 +46,8 @@ async def make_broker() -> AsyncIterator[BrokerFactory]:
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     made: list[RedisStreamsBroker] = []
 
-    def make(**options: Any) -> RedisStreamsBroker:
-        broker = RedisStreamsBroker(REDIS_URL, prefix=prefix, **options)
+    def make(url: str = REDIS_URL, **options: Any) -> RedisStreamsBroker:
+        broker = RedisStreamsBroker(url, prefix=prefix, **options)
         made.append(broker)
         return broker
 
@@ -364,3 +366,204 @@ async def test_a_batch_redis_cannot_acknowledge_is_counted_and_stays_pending(
     pending = await broker.client.xpending(broker.stream_key("q"), broker.group)
     assert pending["pending"] == 2
     assert await broker.client.xlen(broker.stream_key("q")) == 2
+
+
+def batches_of(broker: RedisStreamsBroker, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of each batch of publishes sent from now on (one pipeline each)."""
+    sizes: list[int] = []
+    real = broker.client.pipeline
+
+    def pipeline(transaction: bool = True, shard_hint: Any = None) -> Pipeline:
+        pipe = real(transaction=transaction, shard_hint=shard_hint)
+        if not transaction:
+            execute = pipe.execute
+
+            async def counted(raise_on_error: bool = True) -> list[Any]:
+                sizes.append(len(pipe.command_stack))
+                return await execute(raise_on_error=raise_on_error)
+
+            monkeypatch.setattr(pipe, "execute", counted)
+        return pipe
+
+    monkeypatch.setattr(broker.client, "pipeline", pipeline)
+    return sizes
+
+
+async def entries(broker: RedisStreamsBroker, queue: str) -> list[bytes]:
+    found: Any = await broker.client.xrange(broker.stream_key(queue))
+    return [fields[b"message_id"] for _, fields in found]
+
+
+@pytest.mark.parametrize("max_length", [None, 100])
+async def test_publishes_made_together_go_in_one_round_trip(
+    make_broker: BrokerFactory, monkeypatch: pytest.MonkeyPatch, max_length: int | None
+) -> None:
+    broker = make_broker(max_length=max_length)
+    await broker.declare("q")
+    sizes = batches_of(broker, monkeypatch)
+    await asyncio.gather(*(broker.publish("q", b"x", message_id=f"m{n}") for n in range(20)))
+    assert sizes == [20]
+    assert sorted(await entries(broker, "q")) == sorted(f"m{n}".encode() for n in range(20))
+
+
+@pytest.mark.parametrize("max_length", [None, 100])
+async def test_a_command_that_fails_in_a_batch_fails_only_its_own_publish(
+    make_broker: BrokerFactory, monkeypatch: pytest.MonkeyPatch, max_length: int | None
+) -> None:
+    broker = make_broker(max_length=max_length)
+    await broker.declare("q")
+    await broker.client.set(broker.stream_key("broken"), "not a stream")
+    sizes = batches_of(broker, monkeypatch)
+    outcomes = await asyncio.gather(
+        broker.publish("q", b"x", message_id="first"),
+        broker.publish("broken", b"x", message_id="wrong type"),
+        broker.publish("nope", b"x", message_id="not declared"),
+        broker.publish("q", b"x", message_id="last"),
+        return_exceptions=True,
+    )
+    assert sizes == [4]
+    assert outcomes[0] is None
+    assert outcomes[3] is None
+    assert isinstance(outcomes[1], BrokerError)
+    assert "publish to queue 'broken'" in str(outcomes[1])
+    assert "WRONGTYPE" in str(outcomes[1])
+    assert isinstance(outcomes[2], BrokerError)
+    assert "'nope' is not declared" in str(outcomes[2])
+    assert await entries(broker, "q") == [b"first", b"last"]
+
+
+async def test_publishes_made_while_a_batch_is_on_its_way_go_together_next(
+    make_broker: BrokerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    direct = make_broker()
+    await direct.declare("q")
+    proxy = TcpProxy("127.0.0.1", 6379)
+    proxy.start()
+    broker = make_broker(url=f"redis://127.0.0.1:{proxy.port}/0")
+    sizes = batches_of(broker, monkeypatch)
+    try:
+        proxy.hold()
+        first = asyncio.ensure_future(broker.publish("q", b"x", message_id="m0"))
+        await asyncio.sleep(0.1)
+        rest = asyncio.gather(*(broker.publish("q", b"x", message_id=f"m{n}") for n in (1, 2, 3)))
+        await asyncio.sleep(0.1)
+        assert sizes == [1]  # one batch in flight at a time; the next waits for it
+        proxy.release()
+        await asyncio.wait_for(asyncio.gather(first, rest), 5)
+    finally:
+        proxy.close()
+    assert sizes == [1, 3]
+    assert await entries(direct, "q") == [b"m0", b"m1", b"m2", b"m3"]
+
+
+async def test_a_publish_cancelled_before_its_batch_leaves_is_not_sent(
+    make_broker: BrokerFactory,
+) -> None:
+    direct = make_broker()
+    await direct.declare("q")
+    proxy = TcpProxy("127.0.0.1", 6379)
+    proxy.start()
+    broker = make_broker(url=f"redis://127.0.0.1:{proxy.port}/0")
+    try:
+        proxy.hold()
+        first = asyncio.ensure_future(broker.publish("q", b"x", message_id="sent"))
+        await asyncio.sleep(0.1)
+        withdrawn = asyncio.ensure_future(broker.publish("q", b"x", message_id="withdrawn"))
+        await asyncio.sleep(0.1)
+        withdrawn.cancel()
+        proxy.release()
+        await asyncio.wait_for(first, 5)
+        await asyncio.sleep(0.1)  # a batch for the withdrawn one would be answered by now
+    finally:
+        proxy.close()
+    assert withdrawn.cancelled()
+    assert await entries(direct, "q") == [b"sent"]
+
+
+async def test_closing_the_broker_fails_the_publishes_it_has_not_seen_answered(
+    make_broker: BrokerFactory,
+) -> None:
+    direct = make_broker()
+    await direct.declare("q")
+    proxy = TcpProxy("127.0.0.1", 6379)
+    proxy.start()
+    broker = make_broker(url=f"redis://127.0.0.1:{proxy.port}/0")
+    try:
+        proxy.hold()
+        on_its_way = asyncio.ensure_future(broker.publish("q", b"x", message_id="m0"))
+        await asyncio.sleep(0.1)
+        waiting = asyncio.ensure_future(broker.publish("q", b"x", message_id="m1"))
+        await asyncio.sleep(0.1)
+        await asyncio.wait_for(broker.close(), 5)
+        for publish in (on_its_way, waiting):
+            with pytest.raises(BrokerError, match="publish to queue 'q'"):
+                await asyncio.wait_for(publish, 1)
+    finally:
+        proxy.close()
+
+
+async def test_a_batch_cut_off_from_redis_fails_every_publish_in_it(
+    make_broker: BrokerFactory,
+) -> None:
+    direct = make_broker()
+    await direct.declare("q")
+    proxy = TcpProxy("127.0.0.1", 6379)
+    proxy.start()
+    broker = make_broker(url=f"redis://127.0.0.1:{proxy.port}/0")
+    proxy.close()  # Redis is gone for this publisher
+    outcomes = await asyncio.gather(
+        *(broker.publish("q", b"x", message_id=f"m{n}") for n in range(3)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(outcome, BrokerError) for outcome in outcomes)
+    assert await entries(direct, "q") == []
+
+
+async def test_scripts_redis_has_lost_are_loaded_again(make_broker: BrokerFactory) -> None:
+    broker = make_broker(max_length=10)
+    await broker.declare("q")
+    await broker.client.script_flush()  # as after a restart of Redis
+    await asyncio.gather(*(broker.publish("q", b"x", message_id=f"m{n}") for n in range(3)))
+    await broker.client.script_flush()
+    await broker.publish("q", b"x", message_id="retry", delay=0.01)
+    assert len(await entries(broker, "q")) == 3
+    assert await broker.delayed("q") == 1
+
+
+async def test_while_a_queue_is_full_one_publish_polls_for_all_that_wait(
+    make_broker: BrokerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker = make_broker(max_length=1)
+    await broker.declare("q")
+    await broker.publish("q", b"x", message_id="m0")
+    sizes = batches_of(broker, monkeypatch)
+    waiting = asyncio.gather(*(broker.publish("q", b"x", message_id=f"m{n}") for n in range(1, 11)))
+    await asyncio.sleep(0.5)
+    # Ten tries together, then one poll at a time (not ten, one per waiting message).
+    assert sizes[0] == 10
+    assert len(sizes) > 2
+    assert set(sizes[1:]) == {1}
+    taken: list[str] = []
+    async with broker.consume("q", prefetch=1) as deliveries:
+        while len(taken) < 11:
+            delivery = await asyncio.wait_for(anext(deliveries), 3)
+            assert await broker.depth("q") <= 1  # the bound holds throughout
+            taken.append(delivery.message_id)
+            await delivery.ack()
+    await asyncio.wait_for(waiting, 3)
+    assert sorted(taken) == sorted(f"m{n}" for n in range(11))
+
+
+async def test_a_publish_waiting_for_room_fails_once_the_broker_closes(
+    make_broker: BrokerFactory,
+) -> None:
+    broker = make_broker(max_length=1)
+    await broker.declare("q")
+    await broker.publish("q", b"x", message_id="m0")
+    polling = asyncio.ensure_future(broker.publish("q", b"x", message_id="m1"))
+    waiting = asyncio.ensure_future(broker.publish("q", b"x", message_id="m2"))
+    await asyncio.sleep(0.2)
+    await broker.close()
+    for publish in (polling, waiting):
+        with pytest.raises(BrokerError, match="closed"):
+            await asyncio.wait_for(publish, 1)

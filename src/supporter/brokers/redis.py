@@ -8,7 +8,12 @@
   a second group on the same stream would miss them. A single Redis server (or
   primary) is assumed, not a cluster.
 - **Publishing** is an `XADD`; it returns once Redis answered. Publishing to a
-  queue nobody declared is an error, not a new stream without a group.
+  queue nobody declared is an error, not a new stream without a group. Publishes
+  made while another batch of them is on its way go together in the next batch:
+  one round trip for the batch, as a pipeline (not a transaction), so each
+  message is still its own command with its own answer, and one that fails fails
+  alone (https://redis.io/docs/latest/develop/using-commands/pipelining/). A batch
+  is what arrived during one round trip: no timer, and a lone publish goes at once.
 - **A Redis that lost its data** (restarted without persistence, a new primary)
   no longer has the streams and groups: a broker declares a queue it had declared
   again when a publish or a new consumer finds it gone, and logs it, so workers and
@@ -65,8 +70,9 @@
   against the Redis clock in one Lua script, so host clocks do not matter.
 - **Backpressure.** With `max_length`, a fresh publish adds its entry only while
   the depth is below `max_length` (checked and added in one Lua script, so the
-  bound holds with many publishers) and otherwise polls with backoff. Delayed
-  publishes (retries) skip the bound.
+  bound holds with many publishers and within a batch, whose scripts run one after
+  another) and otherwise polls with backoff. Delayed publishes (retries) skip the
+  bound.
 """
 
 from __future__ import annotations
@@ -80,13 +86,14 @@ import math
 import os
 import socket
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, SupportsBytes
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
-from redis.typing import EncodableT, FieldT
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError, RedisError
+from redis.typing import EncodableT
 
 from supporter.brokers.base import BrokerError, Delivery, ack_each, dead_letter_queue
 
@@ -96,8 +103,12 @@ log = logging.getLogger(__name__)
 _Entry = tuple[bytes, dict[bytes, bytes] | None]
 
 _MOVE_BATCH = 100
+# Most publishes sent in one pipeline; more wait for the next round trip.
+_PUBLISH_BATCH = 256
+# How often a full queue is asked again for room: its consumers drain a bound of
+# hundreds of messages in tenths of a second, so the longest pause stays below that.
 _BACKOFF_START = 0.01
-_BACKOFF_MAX = 0.5
+_BACKOFF_MAX = 0.1
 
 # Entries not yet delivered to the group: acknowledged entries are deleted, so the
 # rest of the stream is either pending (delivered, unsettled) or waiting.
@@ -536,6 +547,96 @@ class RedisConsumer:
         )
 
 
+# A command as sent to Redis: its name and arguments.
+_Command = tuple[EncodableT, ...]
+
+
+class _Publisher:
+    """Publishes of one client that are waiting meanwhile go together: one pipeline
+    (`transaction=False`) per round trip, one batch in flight at a time. Each command
+    keeps its own reply or error, so a failing one fails only its own publish
+    (https://redis.io/docs/latest/develop/using-commands/pipelining/)."""
+
+    def __init__(self, client: Redis, scripts: Sequence[AsyncScript]) -> None:
+        self._client = client
+        self._scripts = {script.sha: script for script in scripts}
+        self._waiting: list[tuple[_Command, asyncio.Future[Any]]] = []
+        self._sender: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def send(self, command: _Command) -> Any:
+        """Redis's reply to `command`; raises its error (a `RedisError`). Cancelled
+        before its batch leaves, the command is not sent; after, it may have been."""
+        if self._closed:
+            raise RedisError("the broker is closed")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append((command, future))
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send_waiting())
+        return await future
+
+    async def close(self) -> None:
+        """Stop sending; publishes still waiting fail, and so do later ones (a publish
+        polling a full queue among them)."""
+        self._closed = True
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
+
+    async def _send_waiting(self) -> None:
+        batch: list[tuple[_Command, asyncio.Future[Any]]] = []
+        try:
+            while self._waiting:
+                batch = self._waiting[:_PUBLISH_BATCH]
+                del self._waiting[:_PUBLISH_BATCH]
+                batch = [(command, future) for command, future in batch if not future.done()]
+                if batch:
+                    await self._exchange(batch)
+        finally:
+            self._sender = None
+            stopped = RedisError("the publisher stopped before this message was sent")
+            for _, future in [*batch, *self._waiting]:
+                if not future.done():
+                    future.set_exception(stopped)
+            self._waiting.clear()
+
+    async def _exchange(self, batch: list[tuple[_Command, asyncio.Future[Any]]]) -> None:
+        try:
+            replies = await self._pipeline([command for command, _ in batch])
+            unknown = {
+                str(command[1])
+                for (command, _), reply in zip(batch, replies, strict=True)
+                if isinstance(reply, NoScriptError)
+            }
+            if unknown:
+                # Redis lost its scripts (restarted, SCRIPT FLUSH): load them, send again.
+                for sha in unknown:
+                    await self._client.script_load(self._scripts[sha].script)
+                again = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+                for i, reply in zip(
+                    again, await self._pipeline([batch[i][0] for i in again]), strict=True
+                ):
+                    replies[i] = reply
+        except Exception as error:
+            # The connection failed (or a bug): none of the batch is known to be added.
+            replies = [error] * len(batch)
+        for (_, future), reply in zip(batch, replies, strict=True):
+            if future.done():
+                continue
+            if isinstance(reply, BaseException):
+                future.set_exception(reply)
+            else:
+                future.set_result(reply)
+
+    async def _pipeline(self, commands: list[_Command]) -> list[Any]:
+        async with self._client.pipeline(transaction=False) as pipe:
+            for command in commands:
+                pipe.execute_command(*command)
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
+        return replies
+
+
 class RedisStreamsBroker:
     """Queues as Redis streams with one consumer group each. See the module docs."""
 
@@ -565,6 +666,8 @@ class RedisStreamsBroker:
         )
         self._consumer_numbers = itertools.count(1)
         self.consumers: set[RedisConsumer] = set()
+        # Per queue found full: set once the publish that polls it found room.
+        self._full: dict[str, asyncio.Event] = {}
         self.scripts = {
             name: self.client.register_script(source)
             for name, source in {
@@ -576,6 +679,7 @@ class RedisStreamsBroker:
                 "oldest": _OLDEST,
             }.items()
         }
+        self._publisher = _Publisher(self.client, list(self.scripts.values()))
         self._closed = False
         # Each queue this broker declared (and its dead-letter queue), by the name
         # `declare` was given: what to declare again if Redis loses them.
@@ -641,36 +745,61 @@ class RedisStreamsBroker:
         stream = self.stream_key(queue)
         if delay > 0:
             packed = _pack(uuid.uuid4().hex.encode(), encoded_id, encoded_headers, body)
-            added = await self.scripts["publish_delayed"](
-                keys=[stream, self.delayed_key(queue)], args=[math.ceil(delay * 1000), packed]
-            )
-            if added == -1:
+            keys = [stream, self.delayed_key(queue)]
+            if await self._eval("publish_delayed", keys, math.ceil(delay * 1000), packed) == -1:
                 raise _QueueGone
             return
-        fields: dict[FieldT, EncodableT] = {
-            b"body": body,
-            b"message_id": encoded_id,
-            b"headers": encoded_headers,
-        }
+        fields = (b"body", body, b"message_id", encoded_id, b"headers", encoded_headers)
         if self.max_length is None:
-            if await self.client.xadd(stream, fields, nomkstream=True) is None:
-                raise _QueueGone
-            return
-        await self._publish_bounded(stream, fields)
+            if await self._publisher.send((b"XADD", stream, b"NOMKSTREAM", b"*", *fields)):
+                return
+            raise _QueueGone
+        await self._publish_bounded(queue, stream, self.max_length, fields)
 
-    async def _publish_bounded(self, stream: str, fields: dict[FieldT, EncodableT]) -> None:
-        args: list[Any] = [self.group, self.max_length]
-        for field, value in fields.items():
-            args += [field, value]
-        pause = _BACKOFF_START
+    async def _publish_bounded(
+        self, queue: str, stream: str, max_length: int, fields: tuple[bytes, ...]
+    ) -> None:
+        """Add the entry once the queue has room. While a queue is full, one of the
+        publishes waiting for it polls (with backoff) and the others wait until it
+        found room, then try together: a full queue costs one round trip per poll,
+        not one per waiting message."""
+
+        async def add() -> int:
+            """1: added; 0: the queue is full; -1: it is gone (or never declared)."""
+            return int(
+                await self._eval("publish_bounded", [stream], self.group, max_length, *fields)
+            )
+
         while True:
-            added = await self.scripts["publish_bounded"](keys=[stream], args=args)
+            while (full := self._full.get(queue)) is not None:
+                await full.wait()
+            added = await add()
+            if added == 0 and queue not in self._full:
+                added = await self._poll(queue, add)
             if added == -1:
                 raise _QueueGone
             if added == 1:
                 return
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, _BACKOFF_MAX)
+
+    async def _poll(self, queue: str, add: Callable[[], Awaitable[int]]) -> int:
+        """`add` until the full `queue` has room (1) or is gone (-1), while the other
+        publishes to it wait."""
+        self._full[queue] = full = asyncio.Event()
+        pause = _BACKOFF_START
+        try:
+            while True:
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, _BACKOFF_MAX)
+                if (added := await add()) != 0:
+                    return added
+        finally:
+            del self._full[queue]
+            full.set()
+
+    async def _eval(self, script: str, keys: Sequence[str], *args: EncodableT) -> Any:
+        """Run one of `scripts` (`EVALSHA`) in the next batch of publishes."""
+        sha = self.scripts[script].sha
+        return await self._publisher.send((b"EVALSHA", sha, len(keys), *keys, *args))
 
     def consume(self, queue: str, *, prefetch: int) -> RedisConsumer:
         if self._closed:
@@ -753,4 +882,5 @@ class RedisStreamsBroker:
         self._closed = True
         for consumer in list(self.consumers):
             await consumer.close()
+        await self._publisher.close()
         await self.client.aclose()

@@ -17,9 +17,12 @@ started first and counted as up once each has said so (and, on RabbitMQ, consume
 its queue; on Kafka, after a pause for the consumer groups to form); the
 clock runs from the start of `supporter ingest` (or of `supporter run`) until the
 store holds a result for every open ticket. Then the workers get SIGTERM and must
-exit with status 0. By default ingest attaches the transactions
-(`--transactions`); `--transactions-from store` loads them first with `supporter
-transactions load` (not timed) and the analyze workers look them up.
+exit with status 0. `CPU (s)` is what the case's processes used meanwhile (user +
+system): `run`'s, or `ingest`'s and each worker's since the clock started; a machine
+shared with other work inflates it far less than the wall time. By default ingest
+attaches the transactions (`--transactions`); `--transactions-from store` loads
+them first with `supporter transactions load` (not timed) and the analyze workers
+look them up.
 
     .venv/bin/python benchmarks/broker_throughput.py --tickets 5000
     .venv/bin/python benchmarks/broker_throughput.py --tickets 500 --cases memory redis-1 --json
@@ -33,6 +36,7 @@ import contextlib
 import csv
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -105,6 +109,9 @@ class Row:
     failed: int
     # How long `supporter ingest` ran (broker cases): publishing, start-up included.
     ingest_seconds: float | None = None
+    # CPU seconds (user + system) of the case's processes while the clock ran: `run`,
+    # or `ingest` and each worker from the clock's start; None where /proc is missing.
+    cpu_seconds: float | None = None
 
 
 @dataclass
@@ -277,6 +284,25 @@ async def start(
         )
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's children that have ended and been waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_of(processes: Sequence[asyncio.subprocess.Process]) -> float | None:
+    """CPU seconds the running `processes` have used so far (Linux's /proc)."""
+    total = 0.0
+    for process in processes:
+        try:
+            stat = Path(f"/proc/{process.pid}/stat").read_text(encoding="ascii")
+        except OSError:
+            return None
+        fields = stat.rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 async def finish(args: Sequence[str], env: dict[str, str], workdir: Path, log: Path) -> int:
     process = await start(args, env, workdir, log)
     return await process.wait()
@@ -376,7 +402,7 @@ async def in_memory(
             await prepare_store(env, workdir, replace(inputs, transactions_from_store=False), case)
             engine = async_engine(url)
             resources.push_async_callback(engine.dispose)
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), children_cpu()
         process = await start(args, env, workdir, log)
         try:
             code = await asyncio.wait_for(process.wait(), time_limit)
@@ -386,7 +412,7 @@ async def in_memory(
             raise BenchmarkError(
                 f"{case}: `supporter run` timed out after {time_limit:.0f} s"
             ) from None
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, children_cpu() - cpu_before
         if code not in (0, 1):
             raise BenchmarkError(f"{case}: `supporter run` exited with {code}:\n{tail(log)}")
         if engine is not None:
@@ -398,7 +424,7 @@ async def in_memory(
             failed = sum(record["status"] == "failed" for record in records)
     if done != inputs.open_tickets:
         raise BenchmarkError(f"{case}: {done} results for {inputs.open_tickets} open tickets")
-    return Row(case, "memory", None, done, elapsed, done / elapsed, failed)
+    return Row(case, "memory", None, done, elapsed, done / elapsed, failed, cpu_seconds=cpu)
 
 
 async def on_broker(
@@ -448,7 +474,9 @@ async def on_broker(
                 ingest_args += ["--transactions", str(inputs.transactions)]
             ingest_args += ["--rejects", str(workdir / f"{case}-rejects.jsonl")]
             ingest_log = workdir / f"{case}-ingest.log"
-            started = time.perf_counter()
+            started, ingest_cpu = time.perf_counter(), children_cpu()
+            workers_cpu = cpu_of([worker.process for worker in workers])
+            cpu: float | None = None
             ingest = Watched(
                 "ingest",
                 await start(ingest_args, env, workdir, ingest_log),
@@ -464,6 +492,10 @@ async def on_broker(
                 # be gone or about to go.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(ingest_exit), STOP_TIMEOUT)
+                workers_now = cpu_of([worker.process for worker in workers])
+                if workers_cpu is not None and workers_now is not None:
+                    # `ingest` has ended (and been waited for): its whole CPU time.
+                    cpu = workers_now - workers_cpu + children_cpu() - ingest_cpu
             finally:
                 if ingest.process.returncode is None:
                     problems.append(f"ingest still running: sent SIGTERM\n{tail(ingest_log)}")
@@ -483,7 +515,7 @@ async def on_broker(
         done, failed = await stored(engine)
     if done != inputs.open_tickets:
         raise BenchmarkError(f"{case}: {done} results for {inputs.open_tickets} open tickets")
-    return Row(case, kind, analyzers, done, elapsed, done / elapsed, failed, ingest_seconds)
+    return Row(case, kind, analyzers, done, elapsed, done / elapsed, failed, ingest_seconds, cpu)
 
 
 async def exit_time(process: asyncio.subprocess.Process) -> float:
@@ -604,15 +636,17 @@ async def measure_case(
 
 def table(rows: Sequence[Row]) -> str:
     lines = [
-        "| case | broker | analyze workers | tickets | seconds | tickets/s | failed | ingest (s) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| case | broker | analyze workers | tickets | seconds | tickets/s | failed | ingest (s) "
+        "| CPU (s) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         workers = "one process" if row.analyze_workers is None else str(row.analyze_workers)
         ingest = "" if row.ingest_seconds is None else f"{row.ingest_seconds:.1f}"
+        cpu = "" if row.cpu_seconds is None else f"{row.cpu_seconds:.1f}"
         lines.append(
             f"| {row.case} | {row.broker} | {workers} | {row.tickets:,} | {row.seconds:.1f} | "
-            f"{row.tickets_per_second:,.0f} | {row.failed:,} | {ingest} |"
+            f"{row.tickets_per_second:,.0f} | {row.failed:,} | {ingest} | {cpu} |"
         )
     return "\n".join(lines)
 

@@ -435,3 +435,37 @@ async def test_a_card_number_is_masked_in_a_public_reply_and_a_draft_reply(
     bodies = [str(thread["body"]) for thread in server.threads(conversation, "reply")]
     assert len(bodies) == 2
     assert all(card not in body and "1111" in body for body in bodies)
+
+
+# -- a note written before a crash, behind a long conversation ---------------------------------
+
+
+async def test_when_a_conversation_embeds_fewer_threads_than_it_counts_the_list_is_paged(
+    account: Account,
+) -> None:
+    """Help Scout documents no limit on embedded threads: should it embed only the newest,
+    the note behind them is found in the thread list, newest first, down to the claim."""
+    server = account.server
+    server.config.embedded_threads = 10
+    conversation = server.add_conversation("Charged twice", "Two charges", "ann@example.com")
+    earlier = datetime.now(UTC) - timedelta(hours=2)
+    for number in range(120):
+        server.add_thread(conversation, "customer", f"Earlier {number}", created_at=earlier)
+    claimed = datetime.now(UTC) - timedelta(minutes=15)
+    first = await account.helpdesk.write_back(
+        draft(conversation, written_after=claimed), WriteBackMode.NOTE, None
+    )
+    # Before the claim: one page of the list (50 threads reach back past it), not three.
+    assert _thread_pages(server, conversation) == 1
+    for number in range(60):
+        server.add_thread(conversation, "customer", f"Any news? {number}")
+    lost = await account.helpdesk.write_back(
+        draft(conversation, written_after=claimed), WriteBackMode.NOTE, None
+    )
+    assert lost.note_id == first.note_id
+    assert len(server.threads(conversation, "note")) == 1
+    assert _thread_pages(server, conversation) == 1 + 2  # 60 newer threads, then the note
+
+
+def _thread_pages(server: FakeHelpScout, conversation: int) -> int:
+    return server.log.count("GET", f"/v2/conversations/{conversation}/threads")

@@ -76,7 +76,7 @@ from supporter.helpdesks.base import (
     WriteReceipt,
 )
 from supporter.helpdesks.http import HelpdeskHTTP
-from supporter.helpdesks.notes import is_note_for, marked_note
+from supporter.helpdesks.notes import is_note_for, marked_note, reaches_before, unix_time
 from supporter.helpdesks.webhooks import check_age, check_signature, signature_headers, webhook_key
 from supporter.sources.formats import FieldLimits
 from supporter.sources.helpdesk import BadField, identifier, subject_and_body, tags, text
@@ -349,7 +349,8 @@ class Chatwoot:
                 if ours(message):
                     return str(message.get("id"))
             ids = [m["id"] for m in page if isinstance(m.get("id"), int)]
-            if len(page) < MESSAGES_PAGE or not ids or _reaches_before(page, draft.written_after):
+            created = (unix_time(m.get("created_at")) for m in page)
+            if len(page) < MESSAGES_PAGE or not ids or reaches_before(created, draft.written_after):
                 return None
             before = min(ids)
 
@@ -471,19 +472,6 @@ class _Sweep:
                 "top": sorted(self.top),
             }
         )
-
-
-def _reaches_before(page: list[dict[str, Any]], moment: datetime | None) -> bool:
-    """Whether a page of messages holds one created before `moment` (then the pages
-    after it are older still)."""
-    if moment is None:
-        return False
-    stamps = [
-        m["created_at"]
-        for m in page
-        if isinstance(m.get("created_at"), int | float) and not isinstance(m["created_at"], bool)
-    ]
-    return bool(stamps) and min(stamps) < moment.timestamp()
 
 
 def _payload(answer: Any) -> list[dict[str, Any]]:

@@ -28,7 +28,12 @@ https://developer.helpscout.com/webhooks/:
   `after-review` mode the reviewed reply alone (`Draft.reply`) is a real draft
   (``POST …/{id}/reply`` with ``draft: true``) that the agent sends from Help Scout.
   A changed draft edits its thread (``PATCH …/threads/{threadId}``, where the account
-  allows thread editing; otherwise a new thread is added). A public reply (``draft``
+  allows thread editing; otherwise a new thread is added). A note or draft written
+  before a crash is looked for among the threads the conversation is read with
+  (``embed=threads``, no limit documented), or, when they are fewer than its
+  ``threads`` count, in ``GET …/{id}/threads`` (newest first, 50 a page,
+  https://developer.helpscout.com/mailbox-api/overview/pagination/) down to the
+  write-back's first claim. A public reply (``draft``
   false) is only sent for a reviewer-approved draft that asks for it, and never twice.
 - Limits (https://developer.helpscout.com/mailbox-api/overview/rate-limiting/,
   https://docs.helpscout.com/article/1140-mailbox-api): a per-minute limit by plan
@@ -72,7 +77,7 @@ from supporter.helpdesks.base import (
     WriteReceipt,
 )
 from supporter.helpdesks.http import HelpdeskHTTP
-from supporter.helpdesks.notes import is_note_for, marked_note
+from supporter.helpdesks.notes import is_note_for, iso_time, marked_note, reaches_before
 from supporter.helpdesks.registry import HelpdeskConfigError
 from supporter.helpdesks.webhooks import check_signature, signature_headers, webhook_key
 from supporter.sources.helpdesk import BadField, plain_text
@@ -238,14 +243,15 @@ class HelpScout:
         await self._classify(number, conversation, draft)
         if mode is WriteBackMode.TAGS or draft.note is None:
             return previous or WriteReceipt(note_id=None)
+        threads = await self._threads(number, conversation, draft.written_after)
         if draft.public:
-            return await self._send(number, conversation, draft, previous)
+            return await self._send(number, conversation, threads, draft, previous)
         # After review, the reply alone as a draft the agent sends; it carries nothing
         # else (no marker: it is recognised by its text). A note carries the marker.
         reply = draft.reply if mode is WriteBackMode.AFTER_REVIEW else None
         as_draft = reply is not None
         text = _html(reply if reply is not None else marked_note(draft))
-        written = _thread_for(conversation, draft.version, text, as_draft)
+        written = _thread_for(threads, draft.version, text, as_draft)
         if written is not None:
             # Written before the receipt could be stored (a crash, a lost answer).
             return WriteReceipt(note_id=written, updated=previous is not None)
@@ -258,6 +264,34 @@ class HelpScout:
             "POST", f"/v2/conversations/{number}/notes", json={"text": text}, cost=WRITE_COST
         )
         return WriteReceipt(note_id=_resource_id(response, number))
+
+    async def _threads(
+        self, number: str, conversation: dict[str, Any], written_after: datetime | None
+    ) -> list[dict[str, Any]]:
+        """The threads to search for a note, draft or reply written before a crash: those
+        the conversation came with, when it came with every published thread it counts
+        (``threads``); else ``GET …/{id}/threads``, newest first, 50 a page, down to the
+        first page that reaches before `written_after` (the write-back's first claim)."""
+        embedded = _embedded_threads(conversation)
+        counted = conversation.get("threads")
+        published = sum(1 for thread in embedded if thread.get("state") == "published")
+        if not isinstance(counted, int) or published >= counted:
+            return embedded
+        found: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            listed = await self._http.json(
+                "GET", f"/v2/conversations/{number}/threads", params={"page": page}
+            )
+            threads = _embedded_threads(listed)
+            found += threads
+            links = listed.get("_links") if isinstance(listed, dict) else None
+            created = (iso_time(thread.get("createdAt")) for thread in threads)
+            if not (isinstance(links, dict) and links.get("next")) or reaches_before(
+                created, written_after
+            ):
+                return found
+            page += 1
 
     async def _classify(self, number: str, conversation: dict[str, Any], draft: Draft) -> None:
         """Our tags added to the team's, and the category field: only what changes."""
@@ -327,13 +361,14 @@ class HelpScout:
         self,
         number: str,
         conversation: dict[str, Any],
+        threads: list[dict[str, Any]],
         draft: Draft,
         previous: WriteReceipt | None,
     ) -> WriteReceipt:
         if previous is not None and (previous.note_id or "").startswith(_SENT_PREFIX):
             return previous  # mailed to the customer already: never a second time
         text = _html(draft.note or "")
-        found = _sent_reply(conversation, text)
+        found = _sent_reply(threads, text)
         if found is not None:
             # Mailed before the receipt could be stored (a crash, a lost answer).
             return WriteReceipt(note_id=_SENT_PREFIX + found)
@@ -460,16 +495,19 @@ class _Cursor:
         return json.dumps({"since": self.since, "page": self.page, "began": self.began})
 
 
+def _embedded_threads(record: Any) -> list[dict[str, Any]]:
+    """The threads a HAL answer embeds (a conversation's, or a page of them)."""
+    embedded = record.get("_embedded") if isinstance(record, dict) else None
+    threads = embedded.get("threads") if isinstance(embedded, dict) else None
+    return [t for t in threads if isinstance(t, dict)] if isinstance(threads, list) else []
+
+
 def _thread_for(
-    conversation: dict[str, Any], version: str, text: str, as_draft: bool
+    threads: list[dict[str, Any]], version: str, text: str, as_draft: bool
 ) -> str | None:
     """The thread of ours that already holds this draft: a note with its marker, or a
     draft reply with its text. Customers write neither, so cannot forge one."""
-    embedded = conversation.get("_embedded")
-    threads = embedded.get("threads") if isinstance(embedded, dict) else None
-    for thread in threads if isinstance(threads, list) else []:
-        if not isinstance(thread, dict):
-            continue
+    for thread in threads:
         body = thread.get("body")
         if as_draft:
             found = (
@@ -485,16 +523,13 @@ def _thread_for(
     return None
 
 
-def _sent_reply(conversation: dict[str, Any], text: str) -> str | None:
+def _sent_reply(threads: list[dict[str, Any]], text: str) -> str | None:
     """An agent's published reply saying `text` (a customer's threads are of type
     `customer`, so a customer writing the same words does not count)."""
-    embedded = conversation.get("_embedded")
-    threads = embedded.get("threads") if isinstance(embedded, dict) else None
     wanted = plain_text(text).split()
-    for thread in threads if isinstance(threads, list) else []:
+    for thread in threads:
         if (
-            isinstance(thread, dict)
-            and thread.get("type") == "reply"
+            thread.get("type") == "reply"
             and thread.get("state") == "published"
             and isinstance(thread.get("body"), str)
             and plain_text(thread["body"]).split() == wanted

@@ -10,6 +10,9 @@ which a customer cannot write, so text in a ticket cannot pose as a note of ours
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
 from supporter.domain.masking import mask_card_numbers
 from supporter.helpdesks.base import Draft
 
@@ -38,3 +41,27 @@ def marked_note(draft: Draft, superseded: str | None = None) -> str:
 def is_note_for(text: object, version: str) -> bool:
     """Whether a note's text (plain or HTML) carries the marker of `version`."""
     return isinstance(text, str) and marker(version) in text
+
+
+def reaches_before(created: Iterable[datetime | None], moment: datetime | None) -> bool:
+    """Whether a page of messages (when each was created) holds one from before `moment`,
+    the write-back's first claim: in a list read newest first, the pages after it are
+    older still, so a search for a note written since then stops there. Never when
+    `moment` is None (the whole ticket is searched)."""
+    return moment is not None and any(when is not None and when < moment for when in created)
+
+
+def iso_time(value: object) -> datetime | None:
+    """A time as helpdesks write it in ISO 8601 (``Z`` or an offset), or None."""
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def unix_time(value: object) -> datetime | None:
+    """A time in Unix seconds, or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return datetime.fromtimestamp(value, UTC)

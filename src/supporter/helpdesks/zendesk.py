@@ -79,7 +79,7 @@ from supporter.helpdesks.base import (
     WriteReceipt,
 )
 from supporter.helpdesks.http import HelpdeskHTTP
-from supporter.helpdesks.notes import is_note_for, marked_note
+from supporter.helpdesks.notes import is_note_for, iso_time, marked_note, reaches_before
 from supporter.helpdesks.registry import HelpdeskConfigError
 from supporter.helpdesks.webhooks import check_age, check_signature, signature_headers, webhook_key
 from supporter.sources.formats import FieldLimits
@@ -381,7 +381,8 @@ class ZendeskHelpdesk:
             for comment in comments:
                 if _is_written(comment, draft, author):
                     return str(comment["id"])
-            if not body.get("next_page") or _reaches_before(comments, draft.written_after):
+            created = (iso_time(c.get("created_at")) for c in comments if isinstance(c, dict))
+            if not body.get("next_page") or reaches_before(created, draft.written_after):
                 break
         log.warning(
             "zendesk ticket %s has the tag of draft %s but none of its comments is "
@@ -560,22 +561,6 @@ def _is_written(comment: Any, draft: Draft, author: object) -> bool:
         wanted = mask_card_numbers(draft.note or "").split()
         return isinstance(text, str) and text.split() == wanted
     return is_note_for(comment.get("body"), draft.version)
-
-
-def _reaches_before(comments: list[Any], moment: datetime | None) -> bool:
-    """Whether a page of comments holds one created before `moment` (the pages after it,
-    newest first, are older still)."""
-    if moment is None:
-        return False
-    for comment in comments:
-        created = comment.get("created_at") if isinstance(comment, dict) else None
-        try:
-            when = datetime.fromisoformat(str(created).replace("Z", "+00:00"))
-        except ValueError:
-            continue
-        if when.tzinfo is not None and when < moment:
-            return True
-    return False
 
 
 def _version_tag(version: str) -> str:

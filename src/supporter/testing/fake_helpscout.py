@@ -17,7 +17,12 @@ https://developer.helpscout.com/webhooks/:
   ``_embedded.conversations``, ``_links.next`` while there is a next page, and ``page``
   (size, totalElements, totalPages, number)
   (https://developer.helpscout.com/mailbox-api/overview/pagination/).
-- ``GET /v2/conversations/{id}`` (``embed=threads``), ``POST …/{id}/notes`` and ``POST
+- ``GET /v2/conversations/{id}`` (``embed=threads``: all the threads, newest first, as no
+  limit is documented; `FakeHelpScoutConfig.embedded_threads` gives fewer, to test a
+  connector that does not rely on it), with ``threads`` the number of published threads.
+- ``GET /v2/conversations/{id}/threads``: newest first, 50 a page, paged as above
+  (https://developer.helpscout.com/mailbox-api/endpoints/conversations/threads/list/).
+- ``POST …/{id}/notes`` and ``POST
   …/{id}/reply`` (``customer.id`` required, ``draft: true`` for a draft that nobody is
   sent) answering 201 with the thread's id in ``Resource-ID``
   (https://developer.helpscout.com/mailbox-api/endpoints/conversations/threads/reply/),
@@ -64,6 +69,8 @@ DEFAULT_CLIENT_ID = "hs-app-id"
 DEFAULT_CLIENT_SECRET = "hs-app-secret"
 TOKEN_LIFETIME = 172800
 PAGE_SIZE = 25
+# Every list but the conversations' is paged by 50 (the pagination overview).
+THREAD_PAGE_SIZE = 50
 
 _SORT_FIELDS = (
     "createdAt",
@@ -89,6 +96,7 @@ class FakeHelpScoutConfig:
     per_minute: int | None = 200  # the account's requests a minute (Standard); None: unlimited
     write_cost: int = 2  # POST, PUT, PATCH and DELETE count as two
     thread_editing: bool = True  # the account lets threads be edited (or the user is an admin)
+    embedded_threads: int | None = None  # the newest threads `embed=threads` gives; None: all
     window_seconds: float = 60.0  # the limits' window (shortened for quicker benchmarks)
     faults: Faults = field(default_factory=Faults)
     seed: int | None = None
@@ -241,6 +249,7 @@ class FakeHelpScout(ServedSimulator):
             ("GET", "/v2/conversations/{id}", self._conversation),
             ("POST", "/v2/conversations/{id}/notes", self._note),
             ("POST", "/v2/conversations/{id}/reply", self._reply),
+            ("GET", "/v2/conversations/{id}/threads", self._list_threads),
             ("PATCH", "/v2/conversations/{id}/threads/{thread}", self._edit_thread),
             ("PUT", "/v2/conversations/{id}/tags", self._tags),
             ("PUT", "/v2/conversations/{id}/fields", self._fields),
@@ -389,6 +398,34 @@ class FakeHelpScout(ServedSimulator):
             self._shown(conversation, threads=request.query.get("embed") == "threads")
         )
 
+    async def _list_threads(self, request: web.Request) -> web.Response:
+        conversation = self._find(request)
+        if conversation is None:
+            return _missing()
+        try:
+            page = int(request.query.get("page", "1"))
+        except ValueError:
+            return _invalid("page is malformed")
+        threads = [dict(t) for t in reversed(conversation["threadList"])]  # newest first
+        pages = max(1, math.ceil(len(threads) / THREAD_PAGE_SIZE))
+        links: JSONObject = {"self": {"href": str(request.url)}}
+        if page < pages:
+            links["next"] = {"href": str(request.url.update_query({"page": str(page + 1)}))}
+        return web.json_response(
+            {
+                "_embedded": {
+                    "threads": threads[(page - 1) * THREAD_PAGE_SIZE : page * THREAD_PAGE_SIZE]
+                },
+                "_links": links,
+                "page": {
+                    "size": THREAD_PAGE_SIZE,
+                    "totalElements": len(threads),
+                    "totalPages": pages,
+                    "number": page,
+                },
+            }
+        )
+
     async def _note(self, request: web.Request) -> web.Response:
         conversation = self._find(request)
         if conversation is None:
@@ -499,9 +536,9 @@ class FakeHelpScout(ServedSimulator):
         shown["_links"] = {"self": {"href": f"/v2/conversations/{conversation['id']}"}}
         if threads:
             # The API lists threads newest first.
-            shown["_embedded"] = {
-                "threads": [dict(t) for t in reversed(conversation["threadList"])]
-            }
+            newest = [dict(t) for t in reversed(conversation["threadList"])]
+            limit = self.config.embedded_threads
+            shown["_embedded"] = {"threads": newest if limit is None else newest[:limit]}
         return shown
 
 

@@ -14,6 +14,9 @@ figure: compare variants run back to back, several rounds.
 - `aiormq-multiple`: and one `basic.ack` with `multiple` per 32 messages.
 
     .venv/bin/python benchmarks/rabbitmq_costs.py --rounds 3
+
+`--queue-version 2` declares the queue as a version 2 classic queue, `--transient`
+publishes transient messages instead of persistent ones.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, DeliveryMode
 from pamqp.commands import Basic
+from pamqp.common import FieldValue
 
 VARIANTS = ("aio-pika", "aiormq", "aiormq-multiple")
 PREFETCH = 72
@@ -65,16 +69,31 @@ class Result:
     server_us: float | None
 
 
-async def run(variant: str, url: str, messages: int, size: int, window: int) -> Result:
+@dataclass(frozen=True)
+class Options:
+    url: str
+    messages: int
+    size: int
+    window: int
+    queue_version: int | None
+    transient: bool
+
+
+async def run(variant: str, options: Options) -> Result:
+    url, messages, size, window = options.url, options.messages, options.size, options.window
+    mode = DeliveryMode.NOT_PERSISTENT if options.transient else DeliveryMode.PERSISTENT
+    arguments: dict[str, FieldValue] | None = (
+        None if options.queue_version is None else {"x-queue-version": options.queue_version}
+    )
     name = f"bench-costs-{uuid.uuid4().hex[:10]}"
     body = b"x" * size
     connection = await aio_pika.connect_robust(url)
     async with connection:
         publisher = await connection.channel(publisher_confirms=True, on_return_raises=True)
-        await publisher.declare_queue(name, durable=True, robust=False)
+        await publisher.declare_queue(name, durable=True, arguments=arguments, robust=False)
         consumer = await connection.channel()
         await consumer.set_qos(prefetch_count=PREFETCH)
-        queue = await consumer.declare_queue(name, durable=True, robust=False)
+        queue = await consumer.declare_queue(name, durable=True, arguments=arguments, robust=False)
         taken = 0
         done = asyncio.Event()
 
@@ -98,7 +117,7 @@ async def run(variant: str, url: str, messages: int, size: int, window: int) -> 
                         body,
                         message_id=str(number),
                         headers={"traceparent": "00-0-0-01"},
-                        delivery_mode=DeliveryMode.PERSISTENT,
+                        delivery_mode=mode,
                         timestamp=time.time(),
                     )
                     await publisher.default_exchange.publish(message, routing_key=name)
@@ -107,7 +126,7 @@ async def run(variant: str, url: str, messages: int, size: int, window: int) -> 
                     properties = Basic.Properties(
                         message_id=str(number),
                         headers={"traceparent": "00-0-0-01"},
-                        delivery_mode=DeliveryMode.PERSISTENT.value,
+                        delivery_mode=mode.value,
                         timestamp=datetime.now(tz=UTC),
                     )
                     answer = await channel.basic_publish(
@@ -146,12 +165,17 @@ async def main() -> None:
     parser.add_argument("--size", type=int, default=3000, help="bytes per message")
     parser.add_argument("--window", type=int, default=64, help="publishes in flight")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--queue-version", type=int, choices=(1, 2), default=None)
+    parser.add_argument("--transient", action="store_true")
     args = parser.parse_args()
+    options = Options(
+        args.url, args.messages, args.size, args.window, args.queue_version, args.transient
+    )
     print("| round | variant | seconds | client µs/message | server µs/message |")
     print("|---|---|---:|---:|---:|")
     for round_number in range(1, args.rounds + 1):
         for variant in VARIANTS:
-            result = await run(variant, args.url, args.messages, args.size, args.window)
+            result = await run(variant, options)
             server = "" if result.server_us is None else f"{result.server_us:.0f}"
             print(
                 f"| {round_number} | {variant} | {result.seconds:.1f} | "

@@ -163,6 +163,23 @@ def test_missing_folder_and_hidden_files(tmp_path: Path) -> None:
     assert read(tmp_path) == ({}, [])
 
 
+def test_a_paragraph_longer_than_a_passage_is_cut_at_sentences_then_spaces(
+    tmp_path: Path,
+) -> None:
+    # One passage per section used to hold the whole paragraph however long: a 6 MB
+    # article with no blank line made every draft that cited it 6 MB.
+    sentence = "Refunds reach the card within five business days. "
+    words = "policy " * 400
+    (tmp_path / "wall.md").write_text(f"# Wall\n\n{sentence * 100}\n\n{words}\n\n{'x' * 4000}")
+    cut = passages(read(tmp_path)[0]["wall"])
+    assert all(len(p.text) <= MAX_PASSAGE_CHARS for p in cut)
+    texts = [p.text for p in cut]
+    assert all(text.endswith("business days.") for text in texts[:3])
+    assert "".join(texts).replace(" ", "").replace("\n", "") == (
+        (sentence * 100 + words).replace(" ", "") + "x" * 4000
+    )
+
+
 def test_long_sections_are_cut_at_paragraphs_and_hashes_follow_content(tmp_path: Path) -> None:
     paragraph = "word " * 100
     (tmp_path / "long.md").write_text("# Long\n\n" + "\n\n".join([paragraph] * 8))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -112,7 +113,7 @@ def _chunks(text: str) -> list[str]:
         return [text]
     chunks: list[str] = []
     current = ""
-    for paragraph in text.split("\n\n"):
+    for paragraph in (piece for part in text.split("\n\n") for piece in _pieces(part)):
         if current and len(current) + len(paragraph) + 2 > MAX_PASSAGE_CHARS:
             chunks.append(current)
             current = paragraph
@@ -121,3 +122,24 @@ def _chunks(text: str) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
+
+
+_SENTENCE_END = re.compile(r"[.!?…](?=\s)")
+
+
+def _pieces(paragraph: str) -> list[str]:
+    """A paragraph longer than a passage, cut after its last sentence that fits, else at
+    a space, else where the passage is full: a passage is cited and quoted whole, so an
+    article with no paragraph breaks must not become one passage of any size."""
+    pieces: list[str] = []
+    start = 0
+    while len(paragraph) - start > MAX_PASSAGE_CHARS:
+        window = paragraph[start : start + MAX_PASSAGE_CHARS]
+        ends = [match.end() for match in _SENTENCE_END.finditer(window)]
+        cut = ends[-1] if ends and ends[-1] > MAX_PASSAGE_CHARS // 2 else window.rfind(" ")
+        if cut <= MAX_PASSAGE_CHARS // 2:
+            cut = MAX_PASSAGE_CHARS
+        pieces.append(window[:cut].strip())
+        start += cut
+    pieces.append(paragraph[start:].strip())
+    return [piece for piece in pieces if piece]

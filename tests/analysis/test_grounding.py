@@ -411,6 +411,25 @@ def test_an_amount_in_the_wrong_currency_is_a_problem() -> None:
     assert result.problems == ["amount 49.90 EUR not in the customer's transactions"]
 
 
+def test_an_amount_is_held_to_the_currencies_of_every_transaction_with_it() -> None:
+    # Two transactions of the same amount in other currencies: "$" stands for several
+    # currencies, one of which must be a transaction's; a refunded part is an amount too.
+    history = [
+        tx("tx_1", "12.00", day(3, 5), currency="cad"),
+        tx("tx_2", "12.0", day(3, 6), currency="EUR"),
+        tx("tx_3", "-0.50", day(3, 7), currency="GBP").model_copy(
+            update={"amount_refunded": Decimal("7.25")}
+        ),
+    ]
+    assert check("We see $12 and 12,00 € and 12.00 CAD.", history).passed
+    assert check("We refunded £7.25 of £0.50, and 0.5 GBP.", history).passed
+    assert check("We see 12.00 GBP, 7.25 EUR and 12 USD.", history).problems == [
+        "amount 12.00 GBP not in the customer's transactions",
+        "amount 7.25 EUR not in the customer's transactions",
+        "amount 12 USD not in the customer's transactions",
+    ]
+
+
 def test_a_refund_stored_negative_may_be_written_positive() -> None:
     assert check("Your refund of 49.90 USD from 2024-03-08 exists.", WITH_REFUND).passed
 

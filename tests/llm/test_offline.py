@@ -280,6 +280,33 @@ async def test_a_request_may_carry_another_taxonomy(provider: OfflineProvider) -
     assert result.category == "shipping"
 
 
+async def test_requests_alternating_taxonomies_each_get_their_own_rules() -> None:
+    # The provider remembers the last request's taxonomy by its objects: a request
+    # with other objects of the same length, or with the same names and other
+    # keywords, must not be answered with the remembered rules.
+    swapped = load_taxonomy(
+        [
+            {"name": "shipping", "keywords": ["return*^2", "exchange"]},
+            {"name": "returns", "keywords": ["parcel*", "delivery", "tracking number"]},
+            {"name": "other", "keywords": ["delivery"]},
+        ]
+    )
+    provider = OfflineProvider(CUSTOM)
+    for _ in range(2):
+        assert (await analyze(provider, "Where is my parcel?", taxonomy=CUSTOM)).category == (
+            "shipping"
+        )
+        assert (await analyze(provider, "Where is my parcel?", taxonomy=swapped)).category == (
+            "returns"
+        )
+        copied = [category.model_copy() for category in CUSTOM]
+        assert (await analyze(provider, "Where is my parcel?", taxonomy=copied)).category == (
+            "shipping"
+        )
+        default = await analyze(provider, "Where is my parcel?", taxonomy=DEFAULT_TAXONOMY)
+        assert default.category not in {"shipping", "returns"}
+
+
 # --------------------------------------------------------------------------- language
 
 

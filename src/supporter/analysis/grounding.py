@@ -209,8 +209,10 @@ def _matched_ids(
     ids: set[str] = set()
     for amount in amounts:
         same = [tx for tx in ordered if _amount_matches(tx, amount)]
-        on_day = [tx for tx in same if _tx_day(tx) in wanted_days]
+        on_day = [tx for tx in same if _tx_day(tx) in wanted_days] if wanted_days else []
         ids.update(tx.transaction_id for tx in on_day or same)
+    if not wanted_days:
+        return ids
     covered = {_tx_day(tx) for tx in ordered if tx.transaction_id in ids}
     ids.update(
         tx.transaction_id
@@ -290,8 +292,18 @@ def compute_facts(ticket: Ticket, transactions: Sequence[Transaction]) -> Transa
 def _amount_problems(
     body: str, transactions: Sequence[Transaction], policies: PolicySources
 ) -> Iterator[str]:
+    supported: dict[Decimal, set[str]] | None = None
     for amount in scan_amounts(body, bare_needs_context=False):
-        if any(_amount_matches(tx, amount) for tx in transactions):
+        if supported is None:  # each amount a transaction supports, with its currencies
+            supported = {}
+            for tx in transactions:
+                for value in _amounts(tx):
+                    supported.setdefault(value, set()).add(tx.currency.upper())
+        # Decimals that compare equal hash equal: 49.9 finds 49.90.
+        currencies = supported.get(amount.value)
+        if currencies is not None and (
+            amount.currencies is None or not currencies.isdisjoint(amount.currencies)
+        ):
             continue
         if policies.amount_is_cited(amount):
             continue  # a fee or limit the cited passage states
@@ -330,13 +342,15 @@ _PREFIXED_ID = re.compile(
 _PREFIX_BEFORE_UNDERSCORE = 3  # "txn", "trx"; the others are shorter
 _UUID_MIDDLE = re.compile(r"-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-")
 _UUID = re.compile(r"(?<![\w-])[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}(?![\w-])")
-# "(?=[TtRr])": every keyword starts so, and the engine can skip to those letters.
+# Every keyword starts with a t or an r. The pattern starts with that letter, outside the
+# case-insensitive part, so the regex engine skips to those letters (a lookahead first would
+# not let it); the lookbehinds after it are the word boundary before it and which letter
+# it was: "[Tt](?i:ransactions?)" is "(?i:transactions?)".
 _ID_AFTER_WORD = re.compile(
-    r"(?=[TtRr])\b(?:transactions?|txn|trx|ref(?:erence)?|transacci[oó]n|transa[cç][ãa]o"
-    r"|transaktion|transazione|r[ée]f[ée]rence|referencia|riferimento)\b"
-    r"(?:\s+(?:id|number|no\.?|nr\.?|n[º°o]\.?|#|número|numéro|nummer|numero))?"
-    r"\s*(?:[:#]\s*)?(?P<token>[A-Za-z0-9][A-Za-z0-9_-]{3,})(?![.,]\d)",
-    re.IGNORECASE,
+    r"[TtRr](?<!\w[TtRr])(?i:(?<=t)(?:ransactions?|xn|rx|ransacci[oó]n|ransa[cç][ãa]o"
+    r"|ransaktion|ransazione)|(?<=r)(?:ef(?:erence)?|[ée]f[ée]rence|eferencia|iferimento))\b"
+    r"(?i:(?:\s+(?:id|number|no\.?|nr\.?|n[º°o]\.?|número|numéro|nummer|numero))?"
+    r"\s*(?:[:#]\s*)?(?P<token>[A-Za-z0-9][A-Za-z0-9_-]{3,})(?![.,]\d))"
 )
 _LOOKS_LIKE_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}-\d{1,2}-\d{2,4}")
 _ID_PREFIX = re.compile(r"[A-Za-z]{1,8}[_-]?")

@@ -163,10 +163,12 @@ _MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, 1) for name
 # English words that are also month names count only when capitalised ("May 5", not "may 5").
 _NEEDS_CAPITAL = frozenset({"may", "mar"})
 _ANY_DIGIT = re.compile(r"\d")
-# Year first ("2024-03-05", "2024/03/05") or last ("05.03.2024", "05/03/24").
+# Year first ("2024-03-05", "2024/03/05") or last ("05.03.2024", "05/03/24"). The pattern
+# starts with a digit, outside any group, so the regex engine skips to digits (see
+# `_DAY_NUMBER`); the year, or the first number, is the text from there to the separator.
 _NUMERIC_DATE = re.compile(
-    r"(?=\d)(?<![\d/.-])(?:(?P<year>\d{4})(?P<sep>[-/.])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})"
-    r"|(?P<first>\d{1,2})(?P<sep2>[-/.])(?P<second>\d{1,2})(?P=sep2)(?P<last>\d{4}|\d{2}))"
+    r"\d(?<![\d/.-]\d)(?:\d{3}(?P<sep>[-/.])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})"
+    r"|\d?(?P<sep2>[-/.])(?P<second>\d{1,2})(?P=sep2)(?P<last>\d{4}|\d{2}))"
     r"(?!\d|[-/.]\d)"
 )
 # Dates with a month name are found from their day number (a pattern that starts with a
@@ -226,13 +228,14 @@ def _numeric_readings(first: int, second: int, year: int, separator: str) -> tup
 
 def _numeric_mentions(text: str) -> Iterator[DateMention]:
     for match in _NUMERIC_DATE.finditer(text):
-        if match["year"]:
-            year, month, day = int(match["year"]), int(match["month"]), int(match["day"])
+        if match["sep"]:
+            year = int(text[match.start() : match.start("sep")])
+            month, day = int(match["month"]), int(match["day"])
             readings: tuple[Reading, ...] = ((year, month, day),)
             readings = readings if _valid(year, month, day) else ()
         else:
             year = int(match["last"]) + (2000 if len(match["last"]) == 2 else 0)
-            first, second = int(match["first"]), int(match["second"])
+            first, second = int(text[match.start() : match.start("sep2")]), int(match["second"])
             readings = _numeric_readings(first, second, year, match["sep2"])
         if readings:
             yield DateMention(match.start(), match.end(), match[0], readings)

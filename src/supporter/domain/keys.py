@@ -46,6 +46,15 @@ _MARKED_NUMBER = re.compile(
     re.IGNORECASE,
 )
 _DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}-\d{1,2}-\d{2,4}")
+# A marked number follows "#" or one of these words: text without any is not searched (most
+# text; the pattern is slow to try everywhere). The lower-cased text holds every spelling
+# the case-insensitive pattern accepts, unless it has one of the letters that pattern takes
+# for an ASCII one without lower() making it so: dotted and dotless i, long s.
+_MARKS = (
+    *("#", "order", "invoice", "bestellung", "rechnung", "pedido", "factur", "commande"),
+    *("ordine", "fattura", "encomenda"),
+)
+_FOLDS_APART = re.compile("[\u0130\u0131\u017f]")
 
 
 def normalise_email(value: str | None) -> str | None:
@@ -76,9 +85,18 @@ def _quoted(text: str) -> tuple[str, ...]:
     for match in _WORD.finditer(text):
         if not _DATE.fullmatch(match[0]):
             found.setdefault(match[0])
-    for match in _MARKED_NUMBER.finditer(text):
-        found.setdefault(match["number"])
+    if _may_mark_numbers(text):
+        for match in _MARKED_NUMBER.finditer(text):
+            found.setdefault(match["number"])
     return tuple(found)[:MAX_QUOTED]
+
+
+def _may_mark_numbers(text: str) -> bool:
+    """False when `_MARKED_NUMBER` cannot match in `text`."""
+    if _FOLDS_APART.search(text):
+        return True
+    lowered = text.lower()
+    return any(mark in lowered for mark in _MARKS)
 
 
 def reference_keys(transaction: Transaction) -> set[str]:
@@ -103,9 +121,9 @@ class Quoted:
         return cls.of(quoted_references(f"{ticket.subject}\n{ticket.body}"))
 
     def matches(self, transaction: Transaction) -> bool:
-        return transaction.transaction_id in self.ids or not self.keys.isdisjoint(
-            reference_keys(transaction)
-        )
+        if transaction.transaction_id in self.ids:
+            return True
+        return bool(self.keys) and not self.keys.isdisjoint(reference_keys(transaction))
 
 
 def matched_by(ticket: Ticket, transaction: Transaction, quoted: Quoted) -> MatchedBy:

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from supporter.llm.offline.text import fold, normalize_tokens
 
@@ -36,8 +36,9 @@ class Cue:
     later_words: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
+    """A cue found at `positions` (a tuple: made for every hit, it must be cheap to make)."""
+
     cue: Cue
     positions: tuple[int, ...]
 
@@ -73,15 +74,24 @@ class CueMatcher:
             index = self._prefix if is_prefix else self._exact
             index.setdefault(stem, []).append(cue)
         self._prefix_lengths = sorted({len(stem) for stem in self._prefix})
-        # Most tokens ("the", "my", "card") recur in every ticket: remember their cues.
-        self._memo: dict[str, tuple[Cue, ...]] = {}
+        # Most tokens ("the", "my", "card") recur in every ticket: remember each token
+        # looked up, and the cues of those that start any. Which tokens of a ticket start
+        # cues is then a set intersection, and only their positions are walked.
+        self._looked_up: set[str] = set()
+        self._starting: dict[str, tuple[Cue, ...]] = {}
 
     def find(self, tokens: Sequence[str]) -> list[Hit]:
         """All non-overlapping hits; where phrases overlap the longest wins."""
-        hits: list[Hit] = []
         present = frozenset(tokens)
-        for start, token in enumerate(tokens):
-            for cue in self._candidates(token):
+        unknown = present - self._looked_up
+        if unknown:
+            self._learn(unknown, present)
+        starting = self._starting.keys() & present
+        if not starting:
+            return []
+        hits: list[Hit] = []
+        for start in [at for at, token in enumerate(tokens) if token in starting]:
+            for cue in self._starting[tokens[start]]:
                 if len(cue.words) == 1:
                     hits.append(Hit(cue, (start,)))
                     continue
@@ -101,14 +111,18 @@ class CueMatcher:
                 chosen.append(hit)
         return chosen
 
-    def _candidates(self, token: str) -> tuple[Cue, ...]:
-        found = self._memo.get(token)
-        if found is None:
-            found = self._look_up(token)
-            if len(self._memo) >= _MEMO_LIMIT:
-                self._memo.clear()
-            self._memo[token] = found
-        return found
+    def _learn(self, unknown: frozenset[str], present: frozenset[str]) -> None:
+        """Look up the `unknown` tokens of a ticket's `present` ones; past the limit, forget
+        all others first (the ticket's tokens are then all looked up again)."""
+        if len(self._looked_up) + len(unknown) > _MEMO_LIMIT:
+            self._looked_up.clear()
+            self._starting.clear()
+            unknown = present
+        self._looked_up.update(unknown)
+        for token in unknown:
+            cues = self._look_up(token)
+            if cues:
+                self._starting[token] = cues
 
     def _look_up(self, token: str) -> tuple[Cue, ...]:
         found = list(self._exact.get(token, ()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -42,6 +43,8 @@ class OfflineProvider:
             raise ValueError("OfflineProvider needs a taxonomy with at least one category")
         key = taxonomy_key(taxonomy)
         self._compiled: dict[TaxonomyKey, CompiledTaxonomy] = {key: compile_taxonomy(taxonomy)}
+        # The taxonomy of the last request, by its Category objects, and its rules.
+        self._last: tuple[tuple[Category, ...], CompiledTaxonomy] | None = None
         self._version = version_for(taxonomy)
 
     @property
@@ -78,6 +81,20 @@ class OfflineProvider:
     def _compiled_for(self, taxonomy: Sequence[Category]) -> CompiledTaxonomy:
         if not taxonomy:
             raise PermanentError("the analysis request has an empty taxonomy")
+        # A pipeline sends the same (frozen) Category objects with every request: the
+        # same objects are the same taxonomy, known without reading all their keywords.
+        last = self._last
+        if (
+            last is not None
+            and len(last[0]) == len(taxonomy)
+            and all(map(operator.is_, last[0], taxonomy))
+        ):
+            return last[1]
+        compiled = self._compiled_by_key(taxonomy)
+        self._last = (tuple(taxonomy), compiled)
+        return compiled
+
+    def _compiled_by_key(self, taxonomy: Sequence[Category]) -> CompiledTaxonomy:
         key = taxonomy_key(taxonomy)
         compiled = self._compiled.get(key)
         if compiled is None:
@@ -93,6 +110,7 @@ class OfflineProvider:
 class _Reading:
     subject: list[str]
     body: list[str]
+    tokens: list[str]  # the subject's, then the body's
     raw_text: str
     signals: Signals
 
@@ -101,8 +119,9 @@ def _read(request: AnalysisRequest) -> _Reading:
     ticket = request.ticket
     subject = tokenize(ticket.subject)
     body = tokenize(ticket.body)
+    tokens = [*subject, *body]
     raw_text = f"{ticket.subject}\n{ticket.body}"
-    return _Reading(subject, body, raw_text, read_signals([*subject, *body], raw_text))
+    return _Reading(subject, body, tokens, raw_text, read_signals(tokens, raw_text))
 
 
 def _describe(
@@ -110,7 +129,7 @@ def _describe(
 ) -> Analysis:
     facts = request.facts
     signals = reading.signals
-    language = detect_language([*reading.subject, *reading.body], reading.raw_text)
+    language = detect_language(reading.tokens, reading.raw_text)
     related = related_transactions(request.transactions, facts)
     priority = pick_priority(category, signals, facts, has_large_amount(related, facts))
     return Analysis(

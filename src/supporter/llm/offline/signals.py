@@ -13,7 +13,9 @@ from supporter.llm.offline.matching import CueMatcher, build_cues
 from supporter.llm.offline.negation import NEGATION_WINDOW, is_negated
 from supporter.llm.offline.text import MAX_TEXT_CHARS
 
-_SHOUTED_WORD = re.compile(r"\b[A-Z]{4,}\b")
+# A word of four or more capitals. It starts with a capital, so the regex engine skips to
+# capitals; the lookbehind after it is the word boundary before it.
+_SHOUTED_WORD = re.compile(r"[A-Z](?<!\w[A-Z])[A-Z]{3,}\b")
 
 SIGNAL_LEXICON: Final[Mapping[str, tuple[str, ...]]] = {
     "fraud": (

@@ -48,4 +48,7 @@ def normalize_tokens(raw: Iterable[str]) -> list[str]:
 
 
 def tokenize(text: str) -> list[str]:
-    return normalize_tokens(_TEXT_TOKEN.findall(fold(text[:MAX_TEXT_CHARS])))
+    raw = _TEXT_TOKEN.findall(fold(text[:MAX_TEXT_CHARS]))
+    if "t" not in raw and _GLUED_NT.keys().isdisjoint(raw):
+        return raw  # no contraction to spell out (most text), known without a loop per token
+    return normalize_tokens(raw)

@@ -125,3 +125,22 @@ def test_marked_numbers_are_found_in_any_case_and_spelling(text: str, numbers: l
 )
 def test_numeric_dates_stand_apart_from_other_numbers(text: str, found: list[str]) -> None:
     assert [mention.text for mention in scan_dates(text)] == found
+
+
+@pytest.mark.parametrize(
+    ("text", "amounts"),
+    [
+        ("$49.99 USD", [("49.99", "USD")]),  # the code after it wins over the symbol before
+        ("49,99 € then 5 $10", [("49.99", "€"), ("5", "$"), ("10", "$")]),
+        ("1 234,56 EUR and 1 234", [("1234.56", "EUR")]),  # a space groups only before one
+        ("20 bucks, 3 kr, 7 KRONA", [("20", "bucks"), ("3", "kr")]),
+        ("at 10.30 am, 12.50%, 4.99", [("4.99", "")]),
+        ("tx_49 USD, A1 EUR", []),  # inside an id or glued to a word
+        ("100USD 7zł", [("100", "USD"), ("7", "zł")]),
+    ],
+)
+def test_a_currency_right_after_a_number_is_read_with_it(
+    text: str, amounts: list[tuple[str, str]]
+) -> None:
+    found = mentions.scan_amounts(text, bare_needs_context=False)
+    assert [(str(amount.value), amount.label) for amount in found] == amounts

@@ -48,23 +48,26 @@ _PREFIX_SYMBOL = r"(?:\b(?:US|CA|C|AU|A|NZ|R))?\$|€|£|¥"
 _SUFFIX_SYMBOL = r"€|£|\$|¥|zł|(?i:kr)\b"
 _CURRENCY_WORD = r"(?i:dollars?|bucks|euros?|pounds?|quid)\b"
 _SUFFIX = rf"\s?(?:(?P<code>{_CODE})\b|(?P<symbol>{_SUFFIX_SYMBOL})|(?P<word>{_CURRENCY_WORD}))"
+_SUFFIX_AHEAD = rf"\s?(?:{_CODE}\b|{_SUFFIX_SYMBOL}|{_CURRENCY_WORD})"  # no groups, to look ahead
 # Grouped thousands ("1,234.56", "1.234,56", "1 234,56" with a no-break space) or plain;
 # a plain space groups thousands only right before a currency.
 # Each form after its first digit, which the pattern below matches on its own.
 _NUMBER_AFTER_FIRST_DIGIT = (
-    rf"\d{{0,2}}(?: \d{{3}})+(?:[.,]\d{{1,2}})?(?={_SUFFIX})"
+    rf"\d{{0,2}}(?: \d{{3}})+(?:[.,]\d{{1,2}})?(?={_SUFFIX_AHEAD})"
     r"|\d{0,2}(?:[,.\u00a0\u202f']\d{3})+(?:[.,]\d{1,2})?|\d*(?:[.,]\d{1,2})?"
 )
 # Numbers are found first and their currency read around them. The pattern starts with a
 # digit, so the regex engine skips to digits instead of trying every position (a
 # lookaround first would not let it); what precedes that digit is checked after it. A
 # number inside an id ("tx_49"), a date ("03-05", "05.03.2024") or a fraction is no amount.
+# A currency right after the number is read in the same pass (no digit can start in it, so
+# every number is found as without it).
 _NUMBER_IN_TEXT = re.compile(
-    rf"\d(?<![\d_.,/]\d)(?<!\d-\d)(?:{_NUMBER_AFTER_FIRST_DIGIT})(?!\d|[.,]\d)"
+    rf"(?P<number>\d(?<![\d_.,/]\d)(?<!\d-\d)(?:{_NUMBER_AFTER_FIRST_DIGIT})(?!\d|[.,]\d))"
+    rf"(?:{_SUFFIX})?"
 )
 _PREFIX_CURRENCY = re.compile(rf"(?:(?P<symbol>{_PREFIX_SYMBOL})|\b(?P<code>{_CODE}))\s?$")
 _PREFIX_REACH = 5  # "US$ " or "USD " and one character to see a word boundary
-_SUFFIX_CURRENCY = re.compile(_SUFFIX)
 _TWO_DECIMALS = re.compile(r"\d{1,3}(?:,\d{3})+\.\d{2}|\d{1,3}(?:\.\d{3})+,\d{2}|\d+[.,]\d{2}")
 _TIME_OR_RATE_AFTER = re.compile(r"\s?(?:%|[ap]\.?m\b|h\b)", re.IGNORECASE)
 # In a ticket a bare "49.99" is an amount only near words about money (checked as substrings:
@@ -117,17 +120,16 @@ def scan_amounts(text: str, *, bare_needs_context: bool) -> Iterator[Amount]:
 
 
 def _read_amount(text: str, match: re.Match[str], bare_needs_context: bool) -> Amount | None:
-    start, end = match.span()
+    start = match.start()
     prefix = _PREFIX_CURRENCY.search(text, max(0, start - _PREFIX_REACH), start)
     if prefix is None and text[start - 1 : start].isalpha():
         return None  # glued to a word: "A1", "tx49"
-    suffix = _SUFFIX_CURRENCY.match(text, end)
     # "$49.99 USD": the code is the more precise of the two.
-    token = (suffix and suffix["code"]) or (prefix and (prefix["symbol"] or prefix["code"]))
-    token = token or (suffix and (suffix["symbol"] or suffix["word"]))
+    token = match["code"] or (prefix and (prefix["symbol"] or prefix["code"]))
+    token = token or match["symbol"] or match["word"]
     if not token and not _is_bare_amount(text, match, bare_needs_context):
         return None
-    value = _to_decimal(match[0])
+    value = _to_decimal(match["number"])
     if value is None:
         return None
     return Amount(value, _currencies(token) if token else None, token or "")
@@ -135,11 +137,12 @@ def _read_amount(text: str, match: re.Match[str], bare_needs_context: bool) -> A
 
 def _is_bare_amount(text: str, match: re.Match[str], needs_context: bool) -> bool:
     """A number without currency is money only with exactly two decimals, and not "10.30 am"."""
-    if not _TWO_DECIMALS.fullmatch(match[0]) or _TIME_OR_RATE_AFTER.match(text, match.end()):
+    start, end = match.span("number")
+    if not _TWO_DECIMALS.fullmatch(match["number"]) or _TIME_OR_RATE_AFTER.match(text, end):
         return False
     if not needs_context:
         return True
-    window = text[max(0, match.start() - _CONTEXT_BEFORE) : match.end() + _CONTEXT_AFTER].lower()
+    window = text[max(0, start - _CONTEXT_BEFORE) : end + _CONTEXT_AFTER].lower()
     return any(stem in window for stem in _MONEY_STEMS)
 
 

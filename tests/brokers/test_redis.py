@@ -5,6 +5,7 @@ sent together, each with its own answer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import uuid
@@ -432,16 +433,27 @@ async def test_a_command_that_fails_in_a_batch_fails_only_its_own_publish(
     assert await entries(broker, "q") == [b"first", b"last"]
 
 
-async def test_publishes_made_while_a_batch_is_on_its_way_go_together_next(
-    make_broker: BrokerFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@contextlib.asynccontextmanager
+async def through_a_proxy(
+    make_broker: BrokerFactory,
+) -> AsyncIterator[tuple[RedisStreamsBroker, TcpProxy, RedisStreamsBroker]]:
+    """Queue "q" declared by a broker that reaches Redis directly, and a second broker
+    that reaches it through a proxy the test can hold, release or cut."""
     direct = make_broker()
     await direct.declare("q")
     proxy = TcpProxy("127.0.0.1", 6379)
     proxy.start()
-    broker = make_broker(url=f"redis://127.0.0.1:{proxy.port}/0")
-    sizes = batches_of(broker, monkeypatch)
     try:
+        yield direct, proxy, make_broker(url=f"redis://127.0.0.1:{proxy.port}/0")
+    finally:
+        proxy.close()
+
+
+async def test_publishes_made_while_a_batch_is_on_its_way_go_together_next(
+    make_broker: BrokerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with through_a_proxy(make_broker) as (direct, proxy, broker):
+        sizes = batches_of(broker, monkeypatch)
         proxy.hold()
         first = asyncio.ensure_future(broker.publish("q", b"x", message_id="m0"))
         await asyncio.sleep(0.1)
@@ -450,8 +462,6 @@ async def test_publishes_made_while_a_batch_is_on_its_way_go_together_next(
         assert sizes == [1]  # one batch in flight at a time; the next waits for it
         proxy.release()
         await asyncio.wait_for(asyncio.gather(first, rest), 5)
-    finally:
-        proxy.close()
     assert sizes == [1, 3]
     assert await entries(direct, "q") == [b"m0", b"m1", b"m2", b"m3"]
 
@@ -459,12 +469,7 @@ async def test_publishes_made_while_a_batch_is_on_its_way_go_together_next(
 async def test_a_publish_cancelled_before_its_batch_leaves_is_not_sent(
     make_broker: BrokerFactory,
 ) -> None:
-    direct = make_broker()
-    await direct.declare("q")
-    proxy = TcpProxy("127.0.0.1", 6379)
-    proxy.start()
-    broker = make_broker(url=f"redis://127.0.0.1:{proxy.port}/0")
-    try:
+    async with through_a_proxy(make_broker) as (direct, proxy, broker):
         proxy.hold()
         first = asyncio.ensure_future(broker.publish("q", b"x", message_id="sent"))
         await asyncio.sleep(0.1)
@@ -474,8 +479,6 @@ async def test_a_publish_cancelled_before_its_batch_leaves_is_not_sent(
         proxy.release()
         await asyncio.wait_for(first, 5)
         await asyncio.sleep(0.1)  # a batch for the withdrawn one would be answered by now
-    finally:
-        proxy.close()
     assert withdrawn.cancelled()
     assert await entries(direct, "q") == [b"sent"]
 
@@ -483,12 +486,7 @@ async def test_a_publish_cancelled_before_its_batch_leaves_is_not_sent(
 async def test_closing_the_broker_fails_the_publishes_it_has_not_seen_answered(
     make_broker: BrokerFactory,
 ) -> None:
-    direct = make_broker()
-    await direct.declare("q")
-    proxy = TcpProxy("127.0.0.1", 6379)
-    proxy.start()
-    broker = make_broker(url=f"redis://127.0.0.1:{proxy.port}/0")
-    try:
+    async with through_a_proxy(make_broker) as (_, proxy, broker):
         proxy.hold()
         on_its_way = asyncio.ensure_future(broker.publish("q", b"x", message_id="m0"))
         await asyncio.sleep(0.1)
@@ -498,23 +496,17 @@ async def test_closing_the_broker_fails_the_publishes_it_has_not_seen_answered(
         for publish in (on_its_way, waiting):
             with pytest.raises(BrokerError, match="publish to queue 'q'"):
                 await asyncio.wait_for(publish, 1)
-    finally:
-        proxy.close()
 
 
 async def test_a_batch_cut_off_from_redis_fails_every_publish_in_it(
     make_broker: BrokerFactory,
 ) -> None:
-    direct = make_broker()
-    await direct.declare("q")
-    proxy = TcpProxy("127.0.0.1", 6379)
-    proxy.start()
-    broker = make_broker(url=f"redis://127.0.0.1:{proxy.port}/0")
-    proxy.close()  # Redis is gone for this publisher
-    outcomes = await asyncio.gather(
-        *(broker.publish("q", b"x", message_id=f"m{n}") for n in range(3)),
-        return_exceptions=True,
-    )
+    async with through_a_proxy(make_broker) as (direct, proxy, broker):
+        proxy.close()  # Redis is gone for this publisher
+        outcomes = await asyncio.gather(
+            *(broker.publish("q", b"x", message_id=f"m{n}") for n in range(3)),
+            return_exceptions=True,
+        )
     assert all(isinstance(outcome, BrokerError) for outcome in outcomes)
     assert await entries(direct, "q") == []
 

@@ -55,6 +55,23 @@ async def test_opens_after_the_threshold_and_closes_after_a_good_trial() -> None
     assert breaker.state is CircuitState.CLOSED
 
 
+async def test_closing_names_the_stage_and_blames_no_dependency(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stage's circuit opens for whatever it depends on (with the store down, the
+    analyze stage's opens too): closing must not say the model provider came back."""
+    clock = Clock()
+    breaker = CircuitBreaker("analyze", threshold=1, reset_after=1, clock=clock)
+    await breaker.failure()
+    clock.now = 2
+    await breaker.admit()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="supporter.pipeline.circuit"):
+        await breaker.success()
+    closed = [record.getMessage() for record in caplog.records]
+    assert closed == ["circuit analyze closed: a trial message went through"]
+
+
 async def test_a_failed_trial_opens_it_again() -> None:
     clock = Clock()
     breaker = CircuitBreaker("respond", threshold=1, reset_after=5, clock=clock)

@@ -1,6 +1,7 @@
-"""A circuit breaker per stage: when the provider keeps failing, stop sending it work.
+"""A circuit breaker per stage: when what the stage depends on keeps failing (the model
+provider, the store, a helpdesk), stop sending it work.
 
-After `threshold` failures in a row that say the provider is unavailable (5xx,
+After `threshold` failures in a row that say a dependency is unavailable (5xx,
 timeouts, refused connections; never an answer out of schema) the circuit opens and the stage
 stops taking messages (its bounded queue then holds intake back). After
 `reset_after` seconds one message is let through as a trial: success closes the
@@ -65,7 +66,9 @@ class CircuitBreaker:
     async def success(self) -> None:
         async with self._changed:
             if self.state is not CircuitState.CLOSED:
-                log.warning("circuit %s closed: the provider answers again", self.name)
+                # Neutral on purpose: the breaker does not know whether the provider, the
+                # store or a helpdesk was down, only that a trial went through.
+                log.warning("circuit %s closed: a trial message went through", self.name)
             self.state = CircuitState.CLOSED
             self._failures = 0
             self._trial_running = False

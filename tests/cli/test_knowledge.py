@@ -79,6 +79,13 @@ def test_search_without_an_index(workdir: Path) -> None:
     assert "no knowledge index at none.db" in result.output
 
 
+def test_search_given_a_folder_as_its_index_says_so(workdir: Path) -> None:
+    (workdir / "indexes").mkdir()
+    result = runner.invoke(app, ["knowledge", "search", "refund", "--index", "indexes"])
+    assert result.exit_code == 2
+    assert "the knowledge index indexes is a folder; give the path of a file" in result.output
+
+
 def test_a_long_list_of_changes_is_cut(workdir: Path) -> None:
     for number in range(25):
         (workdir / "help-center" / f"a{number:02d}.md").write_text(f"# A{number}\n\ntext\n")

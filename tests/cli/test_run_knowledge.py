@@ -113,3 +113,7 @@ async def test_a_worker_without_an_index_says_what_to_run(workdir: Path) -> None
         with pytest.raises(ConfigError, match="run `supporter knowledge index help-center` first"):
             await wiring.knowledge_retriever(settings, resources)
         assert await wiring.knowledge_retriever(Settings(), resources) is None
+        (workdir / "indexes").mkdir()
+        in_a_folder = Settings(knowledge=Path("help-center"), knowledge_index=Path("indexes"))
+        with pytest.raises(ConfigError, match="knowledge index indexes is a folder"):
+            await wiring.knowledge_retriever(in_a_folder, resources)

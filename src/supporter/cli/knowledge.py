@@ -119,11 +119,8 @@ def search(
     settings = settings_from(
         {"knowledge_index": index, "db": db, "knowledge_embeddings": embeddings}, config
     )
-    if not settings.knowledge_in_store and not settings.knowledge_index_path.is_file():
-        fail(
-            f"no knowledge index at {settings.knowledge_index_path}: "
-            "run `supporter knowledge index FOLDER` first"
-        )
+    if problem := wiring.missing_knowledge_index(settings, "FOLDER"):
+        fail(problem)
     try:
         hits = asyncio.run(_search(settings, query, language, limit))
     except KnowledgeIndexError as error:

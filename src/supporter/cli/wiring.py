@@ -627,6 +627,19 @@ def reject_handler(
     return on_reject
 
 
+def missing_knowledge_index(settings: Settings, folder: str) -> str | None:
+    """Why the local knowledge index file cannot be searched (None when it can, or when
+    the index lives in the store); `folder` is what to index, for the hint."""
+    if settings.knowledge_in_store:
+        return None
+    path = settings.knowledge_index_path
+    if path.is_dir():
+        return f"the knowledge index {path} is a folder; give the path of a file"
+    if not path.is_file():
+        return f"no knowledge index at {path}: run `supporter knowledge index {folder}` first"
+    return None
+
+
 async def knowledge_retriever(
     settings: Settings, resources: contextlib.AsyncExitStack
 ) -> Retriever | None:
@@ -634,11 +647,8 @@ async def knowledge_retriever(
     with `resources`); ConfigError when there is no usable index yet."""
     if settings.knowledge is None:
         return None
-    if not settings.knowledge_in_store and not settings.knowledge_index_path.is_file():
-        raise ConfigError(
-            f"no knowledge index at {settings.knowledge_index_path}: "
-            f"run `supporter knowledge index {settings.knowledge}` first"
-        )
+    if problem := missing_knowledge_index(settings, str(settings.knowledge)):
+        raise ConfigError(problem)
     try:
         index = await open_knowledge_index(settings, complete=True)
     except KnowledgeIndexError as error:

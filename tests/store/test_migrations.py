@@ -111,6 +111,35 @@ async def test_tickets_stuck_in_received_are_taken_in_for_the_sweep(url: str) ->
     assert await on(url, waiting) == [("T2", None, 0)]
 
 
+async def test_write_backs_pending_at_the_upgrade_are_searched_whole(url: str) -> None:
+    """0013: a write-back still pending (writing, failed) gets the earliest claim time, so a
+    connector looks through the whole ticket once; a written one keeps none."""
+
+    def at_0012_with_write_backs(connection: Connection) -> None:
+        command.upgrade(migrations._config(connection), "0012")
+        for ticket_id, status in (("T1", "writing"), ("T2", "failed"), ("T3", "written")):
+            connection.execute(
+                text(
+                    "INSERT INTO write_backs (helpdesk, ticket_id, mode, status, attempts)"
+                    " VALUES ('zendesk', :ticket_id, 'note', :status, 1)"
+                ),
+                {"ticket_id": ticket_id, "status": status},
+            )
+
+    await on(url, at_0012_with_write_backs)
+    await sql.upgrade(url)
+
+    def pending_since(connection: Connection) -> dict[str, Any]:
+        table = schema.write_backs
+        query = table.select().with_only_columns(table.c.ticket_id, table.c.pending_since)
+        return {row.ticket_id: row.pending_since for row in connection.execute(query)}
+
+    since = await on(url, pending_since)
+    assert since["T3"] is None
+    for ticket_id in ("T1", "T2"):
+        assert since[ticket_id].replace(tzinfo=UTC) == datetime(1970, 1, 1, tzinfo=UTC)
+
+
 TICKET = Ticket(
     ticket_id="T1",
     customer_id="C1",

@@ -469,6 +469,14 @@ def test_an_unknown_transaction_id_is_a_problem_but_the_ticket_id_is_not() -> No
     ]
 
 
+def test_an_id_written_after_ref_and_a_number_sign_is_checked() -> None:
+    result = check("Your payment, Ref #: 98765, and transaction # : TX12345 went through.")
+    assert result.problems == [
+        "transaction id 98765 not in the customer's transactions",
+        "transaction id TX12345 not in the customer's transactions",
+    ]
+
+
 def test_ids_in_other_common_shapes_are_checked_too() -> None:
     result = check("See ch_3Nabc999 and 123e4567-e89b-12d3-a456-426614174000.")
     assert result.problems == [

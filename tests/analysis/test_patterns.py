@@ -28,10 +28,10 @@ PLAIN_NUMERIC_DATE = re.compile(
     r"|(?P<first>\d{1,2})(?P<sep2>[-/.])(?P<second>\d{1,2})(?P=sep2)(?P<last>\d{4}|\d{2}))"
     r"(?!\d|[-/.]\d)"
 )
-PLAIN_ID_AFTER_WORD = re.compile(
+PLAIN_ID_AFTER_WORD = re.compile(  # as it stood before the faster form
     r"\b(?:transactions?|txn|trx|ref(?:erence)?|transacci[oó]n|transa[cç][ãa]o"
     r"|transaktion|transazione|r[ée]f[ée]rence|referencia|riferimento)\b"
-    r"(?:\s+(?:id|number|no\.?|nr\.?|n[º°o]\.?|número|numéro|nummer|numero))?"
+    r"(?:\s+(?:id|number|no\.?|nr\.?|n[º°o]\.?|#|número|numéro|nummer|numero))?"
     r"\s*(?:[:#]\s*)?(?P<token>[A-Za-z0-9][A-Za-z0-9_-]{3,})(?![.,]\d)",
     re.IGNORECASE,
 )

@@ -349,7 +349,7 @@ _UUID = re.compile(r"(?<![\w-])[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{
 _ID_AFTER_WORD = re.compile(
     r"[TtRr](?<!\w[TtRr])(?i:(?<=t)(?:ransactions?|xn|rx|ransacci[oó]n|ransa[cç][ãa]o"
     r"|ransaktion|ransazione)|(?<=r)(?:ef(?:erence)?|[ée]f[ée]rence|eferencia|iferimento))\b"
-    r"(?i:(?:\s+(?:id|number|no\.?|nr\.?|n[º°o]\.?|número|numéro|nummer|numero))?"
+    r"(?i:(?:\s+(?:id|number|no\.?|nr\.?|n[º°o]\.?|#|número|numéro|nummer|numero))?"
     r"\s*(?:[:#]\s*)?(?P<token>[A-Za-z0-9][A-Za-z0-9_-]{3,})(?![.,]\d))"
 )
 _LOOKS_LIKE_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}-\d{1,2}-\d{2,4}")

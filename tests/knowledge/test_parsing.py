@@ -180,6 +180,17 @@ def test_a_paragraph_longer_than_a_passage_is_cut_at_sentences_then_spaces(
     )
 
 
+def test_paragraphs_that_fit_are_kept_as_written_in_a_long_section(tmp_path: Path) -> None:
+    # Cutting over-long paragraphs must not touch the others: an indent changed would
+    # change the passages' text and hashes of existing indexes.
+    words = ("word " * 60).strip()
+    section = "\n\n".join([words, "    indented code", "Refunds take five days."] * 10)
+    (tmp_path / "code.md").write_text(f"# Code\n\n{section}\n")
+    cut = passages(read(tmp_path)[0]["code"])
+    assert len(cut) > 1
+    assert "\n\n".join(p.text for p in cut) == section
+
+
 def test_long_sections_are_cut_at_paragraphs_and_hashes_follow_content(tmp_path: Path) -> None:
     paragraph = "word " * 100
     (tmp_path / "long.md").write_text("# Long\n\n" + "\n\n".join([paragraph] * 8))

@@ -130,7 +130,10 @@ _SENTENCE_END = re.compile(r"[.!?…](?=\s)")
 def _pieces(paragraph: str) -> list[str]:
     """A paragraph longer than a passage, cut after its last sentence that fits, else at
     a space, else where the passage is full: a passage is cited and quoted whole, so an
-    article with no paragraph breaks must not become one passage of any size."""
+    article with no paragraph breaks must not become one passage of any size. One that
+    fits is kept as it is (its indent, an empty one between blank lines)."""
+    if len(paragraph) <= MAX_PASSAGE_CHARS:
+        return [paragraph]
     pieces: list[str] = []
     start = 0
     while len(paragraph) - start > MAX_PASSAGE_CHARS:

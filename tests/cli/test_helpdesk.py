@@ -5,6 +5,7 @@ words would show."""
 from __future__ import annotations
 
 import http.server
+import re
 import sys
 import threading
 import types
@@ -120,10 +121,12 @@ def test_a_write_back_worker_without_a_helpdesk_stops_before_work() -> None:
 
 
 class WebhookRoute(http.server.BaseHTTPRequestHandler):
-    """Answers as `supporter serve --helpdesk rt` does to an unsigned webhook."""
+    """Answers as `supporter serve --helpdesk rt` does to an unsigned webhook; under
+    /open, as a route that takes unsigned webhooks would (a broken or unguarded one)."""
 
     def do_POST(self) -> None:
-        self.send_response(401 if self.path == "/webhooks/rt" else 404)
+        answers = {"/webhooks/rt": 401, "/open/webhooks/rt": 200}
+        self.send_response(answers.get(self.path, 404))
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -151,6 +154,10 @@ def test_the_webhook_route_is_checked_when_its_address_is_given(
     elsewhere = runner.invoke(app, [*command, supporter_url + "/other"], env=ENV)
     assert elsewhere.exit_code == 1
     assert "404" in elsewhere.output
+    unguarded = runner.invoke(app, [*command, supporter_url + "/open"], env=ENV, terminal_width=200)
+    assert unguarded.exit_code == 1
+    cells = re.sub(r"[│\s]+", " ", unguarded.output)  # the table wraps its cells
+    assert "answered 200, not 401 to an unsigned request" in cells
     closed = runner.invoke(app, [*command, "http://127.0.0.1:9"], env=ENV, terminal_width=200)
     assert closed.exit_code == 1
     assert "cannot reach" in closed.output

@@ -72,3 +72,28 @@ def test_a_file_that_is_not_text_is_named() -> None:
 def test_a_missing_file_is_named() -> None:
     with pytest.raises(ConfigError, match=r"config file other\.toml does not exist"):
         load_settings({}, Path("other.toml"))
+
+
+@pytest.mark.parametrize("days", [0, -3])
+def test_a_first_poll_of_no_days_or_fewer_is_named_as_the_option(days: int) -> None:
+    with pytest.raises(ConfigError, match=r"--first-poll-days: first_poll_days: .*greater than"):
+        load_settings({"first_poll_days": days})
+
+
+def test_a_first_poll_days_that_is_not_a_number_is_named_where_it_was_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SUPPORTER_FIRST_POLL_DAYS", "a month")
+    with pytest.raises(ConfigError, match=r"SUPPORTER_FIRST_POLL_DAYS: first_poll_days: .*integer"):
+        load_settings({})
+    monkeypatch.delenv("SUPPORTER_FIRST_POLL_DAYS")
+    write('db = "x.db"\nfirst_poll_days = "soon"\n')
+    with pytest.raises(ConfigError, match=r"supporter.toml:2: first_poll_days: .*integer"):
+        load_settings({})
+
+
+def test_the_first_poll_looks_back_30_days_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings({}).first_poll_days == 30
+    monkeypatch.setenv("SUPPORTER_FIRST_POLL_DAYS", "90")
+    assert load_settings({}).first_poll_days == 90
+    assert load_settings({"first_poll_days": 7}).first_poll_days == 7

@@ -175,6 +175,9 @@ class Settings(BaseSettings):
     helpdesk: Literal["zendesk", "freshdesk", "helpscout", "zammad", "chatwoot", "rt"] | None = None
     write_back: Literal["tags", "note", "after-review"] | None = None
     poll_interval: float = Field(default=60.0, ge=0)
+    # The first poll (no cursor stored yet) reads tickets updated in these many days, so
+    # the open backlog is taken when a team connects; later polls resume from the cursor.
+    first_poll_days: int = Field(default=30, ge=1)
     public_replies: bool = False
     # `supporter serve`: tickets stuck in `received` (stored, then lost before their
     # result) are sent again once their last publish is `resend_after` seconds old (and

@@ -47,6 +47,8 @@ class Rig:
     """`check` reports nothing after refused credentials (rather than every probe)."""
     customer_writes: Callable[[int, str], object]
     """The customer adds a message to a ticket (an e-mail, a chat message)."""
+    backdate: Callable[[int, datetime], None]
+    """The ticket was last changed at that time (what a poll since a time goes by)."""
     replay_requests: int = 0
     """Requests a retry makes that finds its note behind 120 later messages."""
 
@@ -88,6 +90,11 @@ async def zendesk_rig() -> AsyncIterator[Rig]:
                 settings, account_limit=FAST, export_limit=FAST, timeout=timeout, max_wait=10.0
             )
 
+        def backdate(ticket: int, when: datetime) -> None:
+            record = server.tickets[ticket]
+            record["generated_timestamp"] = when.timestamp()
+            record["updated_at"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
         def signed(ticket: int) -> WebhookRequest:
             body = fake_zendesk.trigger_body(ticket)
             return webhook_request(fake_zendesk.signed_webhook(SECRET, body), body)
@@ -102,6 +109,7 @@ async def zendesk_rig() -> AsyncIterator[Rig]:
             signed,
             check_stops_at_credentials=True,
             customer_writes=lambda ticket, text: server.add_comment(ticket, text),
+            backdate=backdate,
             replay_requests=4,  # the ticket, the API user, two pages of 100 comments (newest first)
         )
 
@@ -141,6 +149,7 @@ async def freshdesk_rig() -> AsyncIterator[Rig]:
             lambda ticket: webhook_request(*server.webhook(ticket, SECRET)),
             check_stops_at_credentials=True,
             customer_writes=server.add_incoming,
+            backdate=server.touch,
             replay_requests=3,  # the ticket with ten conversations, two pages of 100 of all of them
         )
 
@@ -149,6 +158,9 @@ async def freshdesk_rig() -> AsyncIterator[Rig]:
 async def helpscout_rig() -> AsyncIterator[Rig]:
     server = fake_helpscout.FakeHelpScout(fake_helpscout.FakeHelpScoutConfig(per_minute=None))
     async with server as url:
+
+        def backdate(conversation: int, when: datetime) -> None:
+            server.conversations[conversation]["modifiedAt"] = when.timestamp()
 
         def connect(
             credential: str = fake_helpscout.DEFAULT_CLIENT_SECRET,
@@ -178,6 +190,7 @@ async def helpscout_rig() -> AsyncIterator[Rig]:
             customer_writes=lambda conversation, text: server.add_thread(
                 conversation, "customer", text
             ),
+            backdate=backdate,
             replay_requests=1,  # the conversation, every thread embedded
         )
 
@@ -214,6 +227,7 @@ async def zammad_rig() -> AsyncIterator[Rig]:
             signed,
             check_stops_at_credentials=False,
             customer_writes=lambda ticket, text: server.add_article(ticket, text),
+            backdate=server.set_updated,
             replay_requests=4,  # every article in one list; the update and two tags as always
         )
 
@@ -237,6 +251,10 @@ async def chatwoot_rig() -> AsyncIterator[Rig]:
             )
             return chatwoot.Chatwoot(settings, timeout=timeout)
 
+        def backdate(conversation: int, when: datetime) -> None:
+            record = server.conversations[conversation]
+            record["last_activity_at"] = record["timestamp"] = int(when.timestamp())
+
         def signed(conversation: int) -> WebhookRequest:
             body = server.conversation_webhook(conversation)
             return webhook_request(fake_chatwoot.signed_webhook(SECRET, body), body)
@@ -251,6 +269,7 @@ async def chatwoot_rig() -> AsyncIterator[Rig]:
             signed,
             check_stops_at_credentials=False,
             customer_writes=lambda conversation, text: server.add_message(conversation, text),
+            backdate=backdate,
             replay_requests=8,  # the conversation, seven pages of 20 messages back to the note
         )
 

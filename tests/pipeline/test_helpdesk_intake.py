@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import SupportsBytes
 
 import pytest
 from tests.helpdesks.fakes import NAME, FakeHelpdesk, ticket
+from tests.helpdesks.rigs import RIGS, Rig
 
 from supporter.brokers.base import BrokerError
 from supporter.brokers.memory import MemoryBroker
@@ -167,3 +168,45 @@ async def test_a_page_that_says_more_without_moving_on_counts_as_caught_up(
     polling = poller(store, helpdesk, broker)
     assert await polling.poll_once() is True  # from no cursor to "same": it moved
     assert await polling.poll_once() is False
+
+
+@pytest.fixture(params=sorted(RIGS))
+async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
+    async with RIGS[request.param]() as running:
+        yield running
+
+
+async def caught_up(polling: Poller) -> None:
+    for _ in range(20):
+        if not await polling.poll_once():
+            return
+    raise AssertionError("the poll never caught up")
+
+
+@pytest.mark.parametrize(("days", "taken"), [(30, True), (1, False)])
+async def test_the_first_poll_takes_the_backlog_of_first_poll_days_then_the_cursor_rules(
+    store: SqlStore, rig: Rig, days: int, taken: bool
+) -> None:
+    """A ticket last updated ten days before Supporter was connected is open backlog: the
+    first poll takes it when it looks back 30 days, not when it looks back one. Later
+    polls go from the cursor, however far the first one looked back."""
+    broker = await declared(MemoryBroker())
+    backlog = rig.add_ticket()
+    rig.backdate(backlog, datetime.now(UTC) - timedelta(days=10))
+    helpdesk = rig.connect()
+    try:
+        state = SqlHelpdeskState(store.engine)
+        intake = HelpdeskIntake(helpdesk, state, broker, OPEN)
+        polling = Poller(intake, state, PollOptions(first_lookback=timedelta(days=days)))
+        await caught_up(polling)
+        first = await published(broker)
+        assert await state.cursor(helpdesk.name) is not None
+        # Changed before the cursor, but within the 30 days: the cursor leaves it out.
+        rig.backdate(rig.add_ticket(), datetime.now(UTC) - timedelta(days=20))
+        new = rig.add_ticket()
+        await caught_up(polling)
+        second = await published(broker)
+    finally:
+        await helpdesk.aclose()
+    assert first == ([str(backlog)] if taken else [])
+    assert second == [str(new)]

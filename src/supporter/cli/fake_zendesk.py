@@ -89,7 +89,8 @@ def fake_zendesk(
 async def fill_simulator(server: FakeZendesk, tickets: Path) -> int:
     """Each ticket of the CSV as a Zendesk ticket created when the CSV says (what the
     analysis measures the customer's payments from) and updated now, as if just put into
-    this helpdesk: `serve`'s first poll looks back a day, and a sample's tickets are older."""
+    this helpdesk: `serve`'s first poll looks back `first_poll_days`, and a sample's
+    tickets may be older still."""
     added = 0
     async for ticket in CsvTicketSource(tickets).tickets(lambda reject: None):
         server.add_ticket(

@@ -8,6 +8,7 @@ import contextlib
 import ipaddress
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -187,7 +188,11 @@ def _helpdesk_link(
     link = HelpdeskLink(WebhookReceiver(intake, state, pipeline.stats), route)
     poller = None
     if settings.poll_interval > 0:
-        poller = Poller(intake, state, PollOptions(interval=settings.poll_interval))
+        options = PollOptions(
+            interval=settings.poll_interval,
+            first_lookback=timedelta(days=settings.first_poll_days),
+        )
+        poller = Poller(intake, state, options)
     return link, poller
 
 
@@ -233,6 +238,14 @@ def serve(
             help="Seconds between catch-up polls of the helpdesk; 0: webhooks only. [default: 60]"
         ),
     ] = None,
+    first_poll_days: Annotated[
+        int | None,
+        typer.Option(
+            help="The first poll of the helpdesk (none stored yet) takes tickets updated in "
+            "this many days: the open backlog. Later polls resume where it stopped. "
+            "[default: 30]"
+        ),
+    ] = None,
     public_replies: Annotated[
         bool | None,
         typer.Option(
@@ -259,6 +272,7 @@ def serve(
             "helpdesk": helpdesk,
             "write_back": write_back,
             "poll_interval": poll_interval,
+            "first_poll_days": first_poll_days,
             "public_replies": public_replies,
         },
         config,

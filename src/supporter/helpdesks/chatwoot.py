@@ -206,7 +206,9 @@ class Chatwoot:
         answer = await self.http.json("GET", f"{self._base}/conversations", params=params)
         listed = _payload(answer)
         if state.page == 1:
-            state.until = max((_activity(c) for c in listed), default=state.since)
+            # Never before `since`: a sweep that found only older conversations would
+            # otherwise move the cursor back to them, and the next one hand them over.
+            state.until = max([state.since, *(_activity(c) for c in listed)])
         handed: list[dict[str, Any]] = []
         reached_old = False
         for conversation in listed:

@@ -178,8 +178,9 @@ class WebhookReceiver:
 @dataclass(frozen=True)
 class PollOptions:
     interval: float = 60.0
-    # The first poll (no cursor yet) starts this far back.
-    first_lookback: timedelta = timedelta(days=1)
+    # The first poll (no cursor yet) starts this far back (`first_poll_days`): the open
+    # tickets a team has when it connects are taken. Later polls go from the cursor.
+    first_lookback: timedelta = timedelta(days=30)
     # After a failure, the next try waits this long, doubling up to `interval`.
     retry_delay: float = 5.0
 

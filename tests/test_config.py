@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,3 +98,30 @@ def test_the_first_poll_looks_back_30_days_unless_told(monkeypatch: pytest.Monke
     monkeypatch.setenv("SUPPORTER_FIRST_POLL_DAYS", "90")
     assert load_settings({}).first_poll_days == 90
     assert load_settings({"first_poll_days": 7}).first_poll_days == 7
+
+
+def test_a_bad_option_is_named_as_what_the_user_typed_for_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"formats": ["xml"]}, option_names={"formats": "--format"})
+    assert str(caught.value) == (
+        "invalid configuration: --format: formats.0: Input should be 'jsonl' or 'csv'"
+    )
+
+
+def test_the_file_is_read_once_for_all_its_bad_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write("max_attempts = 0\nqueue_size = 0\n[ticket_columns]\nbody = 3\n")
+    reads: list[Path] = []
+    read_text = Path.read_text
+
+    def counted(self: Path, *args: Any, **kwargs: Any) -> str:
+        reads.append(self)
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counted)
+    with pytest.raises(ConfigError) as caught:
+        load_settings({}, path)
+    message = str(caught.value)
+    assert "supporter.toml:1: max_attempts: " in message
+    assert "supporter.toml:2: queue_size: " in message
+    assert "supporter.toml:4: ticket_columns.body: " in message
+    assert reads.count(path) == 1

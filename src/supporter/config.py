@@ -20,6 +20,8 @@ import difflib
 import os
 import re
 import tomllib
+from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -225,12 +227,18 @@ class Settings(BaseSettings):
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
 
 
-def load_settings(options: dict[str, Any], config_file: Path | None = None) -> Settings:
+def load_settings(
+    options: dict[str, Any],
+    config_file: Path | None = None,
+    option_names: Mapping[str, str] | None = None,
+) -> Settings:
     """Options given on the command line (None means not given) over the environment over
     `config_file` (or ./supporter.toml when present) over the defaults.
 
     Raises `ConfigError` naming where each bad value came from: the option, the
-    `SUPPORTER_*` variable, or the file and line.
+    `SUPPORTER_*` variable, or the file and line. `option_names` says what the user typed
+    for each setting in `options` (`{"formats": "--format"}`); a setting not in it is
+    named `--<setting>`.
     """
     path = config_file
     if path is None and DEFAULT_CONFIG_FILE.is_file():
@@ -247,37 +255,53 @@ def load_settings(options: dict[str, Any], config_file: Path | None = None) -> S
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text, which TOML must be") from None
     except ValidationError as error:
-        problems = "; ".join(_problem(item, given, path) for item in error.errors())
+        places = _Places(given, option_names or {}, path)
+        problems = "; ".join(places.problem(item) for item in error.errors())
         raise ConfigError(f"invalid configuration: {problems}") from None
     return settings
 
 
-def _problem(item: Any, given: dict[str, Any], path: Path | None) -> str:
-    """One bad setting, named where it was set; never its value (it may be a secret)."""
-    loc = [str(part) for part in item["loc"]]
-    message = str(item["msg"])
-    if not loc:  # settings that do not work together: no one place to name
-        return f"settings: {message}"
-    key, field = loc[0], ".".join(loc)
-    if item["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(key, Settings.model_fields, n=1)
-        message = "not a setting" + (f" (did you mean {close[0]}?)" if close else "")
-    variable = f"SUPPORTER_{key.upper()}"
-    if key in given:
-        where = f"--{key.replace('_', '-')}"
-    elif any(name.upper() == variable for name in os.environ):
-        where = variable
-    elif path is not None:
-        where = f"{path}:{line}" if (line := _line_of(path, loc)) else str(path)
-    else:
-        return f"{field}: {message}"
-    return f"{where}: {field}: {message}"
+class _Places:
+    """Where each setting of one load was set: an option, a variable, or the file (read
+    once, when a problem is first named there)."""
+
+    def __init__(
+        self, given: dict[str, Any], option_names: Mapping[str, str], path: Path | None
+    ) -> None:
+        self.given = given
+        self.option_names = option_names
+        self.path = path
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return [] if self.path is None else self.path.read_text(encoding="utf-8").splitlines()
+
+    def problem(self, item: Any) -> str:
+        """One bad setting, named where it was set; never its value (it may be a secret)."""
+        loc = [str(part) for part in item["loc"]]
+        message = str(item["msg"])
+        if not loc:  # settings that do not work together: no one place to name
+            return f"settings: {message}"
+        key, field = loc[0], ".".join(loc)
+        if item["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(key, Settings.model_fields, n=1)
+            message = "not a setting" + (f" (did you mean {close[0]}?)" if close else "")
+        variable = f"SUPPORTER_{key.upper()}"
+        if key in self.given:
+            where = self.option_names.get(key) or f"--{key.replace('_', '-')}"
+        elif any(name.upper() == variable for name in os.environ):
+            where = variable
+        elif self.path is not None:
+            line = _line_of(self.lines, loc)
+            where = f"{self.path}:{line}" if line else str(self.path)
+        else:
+            return f"{field}: {message}"
+        return f"{where}: {field}: {message}"
 
 
-def _line_of(path: Path, loc: list[str]) -> int | None:
-    """The line where a TOML file sets `loc` (`key =`, or `[key]` then `part =` below
-    it), when plain to see; else the line of its first part, or None."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+def _line_of(lines: list[str], loc: list[str]) -> int | None:
+    """The line where a TOML file of `lines` sets `loc` (`key =`, or `[key]` then
+    `part =` below it), when plain to see; else the line of its first part, or None."""
     found: int | None = None
     start = 0
     for depth, part in enumerate(loc):

@@ -20,6 +20,11 @@ from supporter.config import ConfigError, Settings, load_settings
 from supporter.observability import tracing
 from supporter.observability.logging import LogFormat, configure
 
+try:  # typer 0.29 and later run on their own copy of click
+    from typer._click.globals import get_current_context
+except ImportError:  # earlier typer, on click itself
+    from click import get_current_context  # type: ignore[no-redef]
+
 USAGE_ERROR = 2
 T = TypeVar("T")
 
@@ -112,10 +117,33 @@ def parse_mapping(text: str | None, option: str) -> dict[str, str] | None:
 
 
 def settings_from(options: dict[str, Any], config: Path | None) -> Settings:
+    """Settings from `options` over the environment over `config`; a bad one stops the
+    command, named where it was set. Each key of `options` is the name of a parameter
+    of the running command (its value: None when not given), so that a bad value is
+    named as the option the user typed (`formats` is declared as `--format`)."""
     try:
-        return load_settings(options, config)
+        return load_settings(options, config, command_options())
     except ConfigError as error:
         fail(str(error))
+
+
+def command_options() -> dict[str, str]:
+    """What the user types for each parameter of the running command, by the
+    parameter's name: its long option (`--format` for `formats`), or an argument's
+    name as its usage line shows it (`TRANSACTIONS`). Empty outside a command."""
+    context = get_current_context(silent=True)
+    if context is None:
+        return {}
+    typed: dict[str, str] = {}
+    for param in context.command.params:
+        if param.name is None:
+            continue
+        if param.param_type_name == "argument":
+            typed[param.name] = param.metavar or param.name.upper()
+        else:
+            long = [opt for opt in param.opts if opt.startswith("--")]
+            typed[param.name] = (long or param.opts)[0]
+    return typed
 
 
 def run_traced(service: str, main: Coroutine[Any, Any, T]) -> T:

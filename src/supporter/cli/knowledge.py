@@ -25,7 +25,8 @@ ConfigOption = Annotated[Path | None, typer.Option(help="TOML settings file.")]
 IndexOption = Annotated[
     Path | None,
     typer.Option(
-        help="The index file. [default: beside --db, supporter-knowledge.db; with a PostgreSQL store, tables in its database]"
+        "--index",
+        help="The index file. [default: beside --db, supporter-knowledge.db; with a PostgreSQL store, tables in its database]",
     ),
 ]
 DbOption = Annotated[
@@ -48,9 +49,9 @@ def index(
             help="A folder of Markdown, HTML and text articles, Zendesk exports (JSON) and saved replies (CSV, JSON), or one such file."
         ),
     ],
-    index: IndexOption = None,
+    knowledge_index: IndexOption = None,
     db: DbOption = None,
-    embeddings: EmbeddingsOption = None,
+    knowledge_embeddings: EmbeddingsOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Build or update the index (only what changed is redone) and say what changed.
@@ -59,7 +60,12 @@ def index(
     2 nothing could be indexed.
     """
     settings = settings_from(
-        {"knowledge_index": index, "db": db, "knowledge_embeddings": embeddings}, config
+        {
+            "knowledge_index": knowledge_index,
+            "db": db,
+            "knowledge_embeddings": knowledge_embeddings,
+        },
+        config,
     )
     if update_index(source, settings):
         raise typer.Exit(1)
@@ -110,14 +116,19 @@ def search(
         typer.Option(help="Prefer passages in this language (de, en, ...) when there are any."),
     ] = None,
     limit: Annotated[int, typer.Option(help="Passages to show.", min=1)] = 5,
-    index: IndexOption = None,
+    knowledge_index: IndexOption = None,
     db: DbOption = None,
-    embeddings: EmbeddingsOption = None,
+    knowledge_embeddings: EmbeddingsOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Show the passages a reply would be drafted from, best first."""
     settings = settings_from(
-        {"knowledge_index": index, "db": db, "knowledge_embeddings": embeddings}, config
+        {
+            "knowledge_index": knowledge_index,
+            "db": db,
+            "knowledge_embeddings": knowledge_embeddings,
+        },
+        config,
     )
     if problem := wiring.missing_knowledge_index(settings, "FOLDER"):
         fail(problem)

@@ -75,7 +75,7 @@ def run(
         Path | None,
         typer.Option(help="Results as JSON Lines, one object per ticket. [default: results.jsonl]"),
     ] = None,
-    format: Annotated[
+    formats: Annotated[
         list[str] | None,
         typer.Option(
             "--format",
@@ -284,7 +284,7 @@ def run(
                 tickets_query, tickets_table, transactions_query, transactions_table, sql_batch_size
             ),
             "out": out,
-            "formats": format,
+            "formats": formats,
             "rejects": rejects,
             "db": db,
             "provider": provider,

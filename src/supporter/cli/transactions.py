@@ -22,7 +22,6 @@ from supporter.cli.common import (
     fail,
     settings_from,
     setup_logging,
-    sql_options,
 )
 from supporter.cli.ui import console
 from supporter.config import ConfigError, Settings
@@ -66,7 +65,9 @@ def load(
             "transactions_format": transactions_format,
             "date_order": date_order,
             "log_format": log_format,
-            **sql_options(None, None, transactions_query, transactions_table, sql_batch_size),
+            "transactions_query": transactions_query,
+            "transactions_table": transactions_table,
+            "sql_batch_size": sql_batch_size,
         },
         config,
     )

@@ -126,7 +126,9 @@ def _serve(
 
 @app.command()
 def analyze(
-    concurrency: Annotated[int | None, typer.Option(help="Tickets analysed at once.")] = None,
+    analyze_concurrency: Annotated[
+        int | None, typer.Option("--concurrency", help="Tickets analysed at once.")
+    ] = None,
     metrics_port: MetricsPort = None,
     config: ConfigOption = None,
     verbose: Verbose = False,
@@ -135,7 +137,7 @@ def analyze(
     """Consume the tickets queue: classify each ticket."""
     _serve(
         "analyze",
-        {"analyze_concurrency": concurrency, "metrics_port": metrics_port},
+        {"analyze_concurrency": analyze_concurrency, "metrics_port": metrics_port},
         config,
         None,
         verbose,
@@ -145,7 +147,9 @@ def analyze(
 
 @app.command()
 def respond(
-    concurrency: Annotated[int | None, typer.Option(help="Replies drafted at once.")] = None,
+    respond_concurrency: Annotated[
+        int | None, typer.Option("--concurrency", help="Replies drafted at once.")
+    ] = None,
     metrics_port: MetricsPort = None,
     config: ConfigOption = None,
     verbose: Verbose = False,
@@ -154,7 +158,7 @@ def respond(
     """Consume the analyzed queue: draft and check each reply."""
     _serve(
         "respond",
-        {"respond_concurrency": concurrency, "metrics_port": metrics_port},
+        {"respond_concurrency": respond_concurrency, "metrics_port": metrics_port},
         config,
         None,
         verbose,
@@ -182,7 +186,7 @@ def write_back(
         str | None,
         typer.Option(help="The helpdesk written into (its settings: SUPPORTER_<NAME>_…)."),
     ] = None,
-    mode: Annotated[
+    write_back: Annotated[
         str | None,
         typer.Option(
             "--write-back",
@@ -196,7 +200,9 @@ def write_back(
             help="Post approved drafts as the public reply. [default: no]",
         ),
     ] = None,
-    concurrency: Annotated[int | None, typer.Option(help="Write-backs at once.")] = None,
+    write_back_concurrency: Annotated[
+        int | None, typer.Option("--concurrency", help="Write-backs at once.")
+    ] = None,
     metrics_port: MetricsPort = None,
     config: ConfigOption = None,
     verbose: Verbose = False,
@@ -210,9 +216,9 @@ def write_back(
         "write-back",
         {
             "helpdesk": helpdesk,
-            "write_back": mode,
+            "write_back": write_back,
             "public_replies": public_replies,
-            "write_back_concurrency": concurrency,
+            "write_back_concurrency": write_back_concurrency,
             "metrics_port": metrics_port,
         },
         config,

@@ -351,3 +351,24 @@ async def test_acks_asked_for_together_share_a_frame_that_covers_no_held_deliver
         assert (back.body, back.redelivered) == (b"2", True)
         await back.ack()
     assert await broker.depth("q") == 0
+
+
+async def test_a_look_at_a_queue_cancelled_midway_fails_no_other_look(
+    broker: RabbitMQBroker,
+) -> None:
+    """A stop cancels one caller's depth check while another waits to use the same
+    channel (serve's sweep and intake's room check share it): the cancelled one drops
+    the channel, and the other must get its answer on a fresh one, not an error."""
+    await broker.declare("q")
+    await broker.publish("q", b"x", message_id="m0")
+    for turn in range(60):
+        cancelled = asyncio.ensure_future(broker.depth("q"))
+        other = asyncio.ensure_future(broker.depth("q"))
+        # Both on their way; the first cancelled at points from before its question
+        # to mid-answer.
+        for _ in range(turn % 6):
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.0005 * (turn // 6))
+        cancelled.cancel()
+        await asyncio.gather(cancelled, return_exceptions=True)
+        assert await other == 1

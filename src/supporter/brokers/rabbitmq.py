@@ -374,6 +374,7 @@ class RabbitMQBroker:
         self._inspector: AbstractRobustChannel | None = None
         self._connecting = asyncio.Lock()
         self._opening = asyncio.Lock()  # of the shared channels
+        self._inspecting = asyncio.Lock()
         self._closed = False
         self._declared: dict[str, None] = {}
         # Per queue: the delay queues made for it, with when each was last declared.
@@ -422,14 +423,27 @@ class RabbitMQBroker:
     async def _inspection(
         self, doing: str, *, queue: str | None = None
     ) -> AsyncIterator[AbstractRobustChannel]:
-        """The channel for declares, depth checks and deletes, with errors translated."""
-        async with self._opening:
-            if self._inspector is None:
-                self._inspector = await self._open_channel("opening a channel")
-            channel = self._inspector
+        """The channel for declares, depth checks and deletes, with errors translated.
+
+        One inspection at a time: a channel answers one question at a time anyway,
+        and one that fails or is cancelled midway closes the channel (aiormq does so
+        itself for a cancelled question), which must not fail the next one waiting
+        for it. Taking turns, the next finds the channel gone and opens another."""
+        async with self._inspecting:
+            async with self._opening:
+                if self._inspector is None:
+                    self._inspector = await self._open_channel("opening a channel")
+                channel = self._inspector
+            async with self._inspected(channel, doing, queue=queue):
+                yield channel
+
+    @asynccontextmanager
+    async def _inspected(
+        self, channel: AbstractRobustChannel, doing: str, *, queue: str | None
+    ) -> AsyncIterator[None]:
         async with _answer(doing, queue=queue):
             try:
-                yield channel
+                yield
             except BaseException:
                 # RabbitMQ closes a channel on any error (a missing queue, other
                 # arguments), and one left mid-answer (a timeout) is no better: drop it,

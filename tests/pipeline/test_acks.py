@@ -116,3 +116,49 @@ async def test_a_stop_sends_the_acknowledgements_still_pending() -> None:
     assert broker.acked_before_confirmed == []
     assert await broker.depth("in") == 0
     assert await broker.depth("out") == 10
+
+
+class HeldBroker(MemoryBroker):
+    """An `ack_many` that waits for the test and, like a real client, is cut short
+    where its caller is cancelled (it does not shield itself)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.results: list[int] = []
+
+    async def ack_many(self, deliveries: Sequence[Delivery]) -> int:
+        await self.gate.wait()
+        failed = await super().ack_many(deliveries)
+        self.results.append(failed)
+        return failed
+
+
+async def test_a_caller_stopped_during_the_first_exchange_does_not_cut_it_short() -> None:
+    from supporter.pipeline.acks import AckBatcher
+
+    broker = HeldBroker()
+    await broker.declare("in")
+    for number in range(2):
+        message = TicketMessage(ticket=TICKET.model_copy(update={"ticket_id": f"T{number}"}))
+        await broker.publish("in", encode(message), message_id=message.message_id)
+    deliveries: list[Delivery] = []
+    async with broker.consume("in", prefetch=2) as incoming:
+        async for delivery in incoming:
+            deliveries.append(delivery)
+            if len(deliveries) == 2:
+                break
+        batcher = AckBatcher(broker, "analyze")
+        first = asyncio.create_task(batcher.ack(deliveries[0]))
+        await asyncio.sleep(0.01)  # in the exchange, held by the broker
+        second = asyncio.create_task(batcher.ack(deliveries[1]))  # queued behind it
+        await asyncio.sleep(0.01)
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
+        broker.gate.set()
+        async with asyncio.timeout(5):
+            await batcher.drain()
+            assert await second
+    # Both acknowledged, the first despite its caller's stop: nothing comes back.
+    assert broker.results == [0, 0]
+    assert await broker.depth("in") == 0

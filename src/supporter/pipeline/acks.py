@@ -37,6 +37,12 @@ class AckBatcher:
             self._pending.append((delivery, future))
             return await asyncio.shield(future)
         self._idle.clear()
+        # Shielded like the later ones: a caller stopped mid-exchange (a shutdown) must
+        # not cut the acknowledgement short, which would hand the message back to be
+        # done twice, nor leave those that queued up behind it unsent.
+        return await asyncio.shield(asyncio.ensure_future(self._send_first(delivery)))
+
+    async def _send_first(self, delivery: Delivery) -> bool:
         try:
             return await self._exchange([delivery]) == 0
         finally:

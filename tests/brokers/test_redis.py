@@ -495,7 +495,7 @@ async def test_closing_the_broker_fails_the_publishes_it_has_not_seen_answered(
         await asyncio.wait_for(broker.close(), 5)
         for publish in (on_its_way, waiting):
             with pytest.raises(BrokerError, match="publish to queue 'q'"):
-                await asyncio.wait_for(publish, 1)
+                await asyncio.wait_for(publish, 10)  # at once, but the machine may be busy
 
 
 async def test_a_batch_cut_off_from_redis_fails_every_publish_in_it(
@@ -558,4 +558,4 @@ async def test_a_publish_waiting_for_room_fails_once_the_broker_closes(
     await broker.close()
     for publish in (polling, waiting):
         with pytest.raises(BrokerError, match="closed"):
-            await asyncio.wait_for(publish, 1)
+            await asyncio.wait_for(publish, 10)  # at once, but the machine may be busy

@@ -51,6 +51,9 @@ class Rig:
     """The ticket was last changed at that time (what a poll since a time goes by)."""
     replay_requests: int = 0
     """Requests a retry makes that finds its note behind 120 later messages."""
+    search_requests: int = 0
+    """Requests a retry spends searching a ticket of 120 messages for a note it did not
+    write: what a first try, which has nothing to search for, saves."""
 
 
 def webhook_request(headers: dict[str, str], body: bytes) -> WebhookRequest:
@@ -111,6 +114,7 @@ async def zendesk_rig() -> AsyncIterator[Rig]:
             customer_writes=lambda ticket, text: server.add_comment(ticket, text),
             backdate=backdate,
             replay_requests=4,  # the ticket, the API user, two pages of 100 comments (newest first)
+            search_requests=0,  # the comments are read only when the version's tag is there
         )
 
 
@@ -151,6 +155,7 @@ async def freshdesk_rig() -> AsyncIterator[Rig]:
             customer_writes=server.add_incoming,
             backdate=server.touch,
             replay_requests=3,  # the ticket with ten conversations, two pages of 100 of all of them
+            search_requests=2,  # the two pages of conversations
         )
 
 
@@ -192,6 +197,7 @@ async def helpscout_rig() -> AsyncIterator[Rig]:
             ),
             backdate=backdate,
             replay_requests=1,  # the conversation, every thread embedded
+            search_requests=0,  # the threads come with the conversation
         )
 
 
@@ -229,6 +235,7 @@ async def zammad_rig() -> AsyncIterator[Rig]:
             customer_writes=lambda ticket, text: server.add_article(ticket, text),
             backdate=server.set_updated,
             replay_requests=4,  # every article in one list; the update and two tags as always
+            search_requests=1,  # the list of articles
         )
 
 
@@ -271,6 +278,7 @@ async def chatwoot_rig() -> AsyncIterator[Rig]:
             customer_writes=lambda conversation, text: server.add_message(conversation, text),
             backdate=backdate,
             replay_requests=8,  # the conversation, seven pages of 20 messages back to the note
+            search_requests=7,  # seven pages of 20 messages, the last one short
         )
 
 

@@ -31,7 +31,9 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
         yield running
 
 
-def draft(ticket: int, written_after: datetime | None = None) -> Draft:
+def draft(
+    ticket: int, written_after: datetime | None = None, *, first_attempt: bool = False
+) -> Draft:
     return Draft(
         ticket_id=str(ticket),
         category="billing",
@@ -40,6 +42,7 @@ def draft(ticket: int, written_after: datetime | None = None) -> Draft:
         note="Draft: we refunded the second charge of $49.99.",
         version="v1",
         written_after=written_after,
+        first_attempt=first_attempt,
     )
 
 
@@ -96,7 +99,9 @@ class TestHelpdeskContract:
         claimed = datetime.now(UTC) - CLOCK_MARGIN
         helpdesk = rig.connect()
         try:
-            first = await helpdesk.write_back(draft(ticket, claimed), WriteBackMode.NOTE, None)
+            first = await helpdesk.write_back(
+                draft(ticket, claimed, first_attempt=True), WriteBackMode.NOTE, None
+            )
             for number in range(LATER_MESSAGES):
                 rig.customer_writes(ticket, f"Any news on my refund? ({number})")
             before = requests_made(helpdesk)
@@ -109,6 +114,29 @@ class TestHelpdeskContract:
         # What the search costs (docs/helpdesks.md): the ticket read, and the pages of its
         # messages down to the note.
         assert spent == rig.replay_requests
+
+    async def test_a_first_try_searches_for_no_note_and_a_retry_does(self, rig: Rig) -> None:
+        """Nothing can precede a write-back's first try: it writes without searching the
+        ticket. A retry (a try before it may have written the note) searches."""
+        first_ticket, retried_ticket = rig.add_ticket(), rig.add_ticket()
+        for ticket in (first_ticket, retried_ticket):
+            for number in range(LATER_MESSAGES):
+                rig.customer_writes(ticket, f"Any news on my refund? ({number})")
+        claimed = datetime.now(UTC) - CLOCK_MARGIN
+        helpdesk = rig.connect()
+        try:
+            before = requests_made(helpdesk)
+            await helpdesk.write_back(
+                draft(first_ticket, claimed, first_attempt=True), WriteBackMode.NOTE, None
+            )
+            first = requests_made(helpdesk) - before
+            before = requests_made(helpdesk)
+            await helpdesk.write_back(draft(retried_ticket, claimed), WriteBackMode.NOTE, None)
+            retried = requests_made(helpdesk) - before
+        finally:
+            await helpdesk.aclose()
+        assert len(rig.written(first_ticket)) == len(rig.written(retried_ticket)) == 1
+        assert retried - first == rig.search_requests
 
     async def test_tags_mode_writes_no_note(self, rig: Rig) -> None:
         ticket = rig.add_ticket()

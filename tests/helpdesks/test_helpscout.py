@@ -467,5 +467,21 @@ async def test_when_a_conversation_embeds_fewer_threads_than_it_counts_the_list_
     assert _thread_pages(server, conversation) == 1 + 2  # 60 newer threads, then the note
 
 
+async def test_a_first_try_reads_no_page_of_the_thread_list(account: Account) -> None:
+    """Nothing came before a write-back's first try: the threads it was not given are not
+    paged through for a note of its own."""
+    server = account.server
+    server.config.embedded_threads = 10
+    conversation = server.add_conversation("Charged twice", "Two charges", "ann@example.com")
+    for number in range(120):
+        server.add_thread(conversation, "customer", f"Any news? {number}")
+    claimed = datetime.now(UTC) - timedelta(minutes=15)
+    await account.helpdesk.write_back(
+        draft(conversation, written_after=claimed, first_attempt=True), WriteBackMode.NOTE, None
+    )
+    assert _thread_pages(server, conversation) == 0
+    assert len(server.threads(conversation, "note")) == 1
+
+
 def _thread_pages(server: FakeHelpScout, conversation: int) -> int:
     return server.log.count("GET", f"/v2/conversations/{conversation}/threads")

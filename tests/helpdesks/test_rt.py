@@ -472,6 +472,28 @@ async def test_the_same_version_is_posted_once_even_without_the_receipt(
     assert len(admin.history(ticket_id)) == history  # no field touched again either
 
 
+async def test_a_first_try_comments_without_searching_and_a_retry_searches(
+    rt: RequestTracker, admin: Admin
+) -> None:
+    """Nothing came before a write-back's first try: no TransactionSQL search for a
+    comment of its own. A retry (a try before it may have commented) searches."""
+    warm, first_ticket, retried_ticket = (admin.create(subject()) for _ in range(3))
+    await rt.write_back(draft(warm), WriteBackMode.NOTE, None)  # the lookups RT keeps
+
+    def requests() -> int:
+        return sum(rt.request_counts().values())
+
+    before = requests()
+    await rt.write_back(draft(first_ticket, first_attempt=True), WriteBackMode.NOTE, None)
+    first = requests() - before
+    before = requests()
+    await rt.write_back(draft(retried_ticket), WriteBackMode.NOTE, None)
+    retried = requests() - before
+
+    assert len(admin.comments(first_ticket)) == len(admin.comments(retried_ticket)) == 1
+    assert retried - first == 1
+
+
 async def test_a_new_version_adds_a_comment(rt: RequestTracker, admin: Admin) -> None:
     ticket_id = admin.create(subject())
     first = await rt.write_back(draft(ticket_id, "v1"), WriteBackMode.NOTE, None)

@@ -388,10 +388,13 @@ async def test_a_retry_looks_for_its_note_back_to_the_first_claim(store: SqlStor
     now[0] += timedelta(minutes=10)
     assert (await stage.handle(message())).outcome == "written"
     assert helpdesk.calls[-1].draft.written_after == first_claim - CLOCK_MARGIN
-    # Recorded: a later version searches back to its own claim only.
+    assert helpdesk.calls[-1].draft.first_attempt is False
+    # Recorded: a later version searches back to its own claim only, and its first try
+    # not at all.
     now[0] += timedelta(hours=1)
     await stage.handle(message("We refunded 19.99 EUR on 2 January."))
     assert helpdesk.calls[-1].draft.written_after == now[0] - CLOCK_MARGIN
+    assert helpdesk.calls[-1].draft.first_attempt is True
 
 
 async def test_a_write_back_held_elsewhere_is_tried_later(store: SqlStore) -> None:

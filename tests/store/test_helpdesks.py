@@ -130,6 +130,34 @@ async def test_a_claim_says_since_when_its_write_back_is_pending_until_one_is_re
     assert newer.pending_since == clock.now
 
 
+async def test_only_the_first_claim_since_the_last_record_is_a_first_attempt(
+    store: SqlStore,
+) -> None:
+    """Nothing can have been written before the first claim; after a failure or a crash
+    it may have been, even one claimed in the same instant."""
+    clock = Clock()
+    state = SqlHelpdeskState(store.engine, clock=clock)
+    await state.receive("zendesk", [ticket("T1")])
+    first = await state.claim("zendesk", "T1", "note", "v1")
+    assert (first.state, first.first_attempt) == (ClaimState.CLAIMED, True)
+    await state.release("zendesk", "T1")
+    after_failure = await state.claim("zendesk", "T1", "note", "v1")  # the clock stood still
+    assert (after_failure.state, after_failure.first_attempt) == (ClaimState.CLAIMED, False)
+    clock.now += timedelta(minutes=6)  # that worker died: its lease ran out
+    after_crash = await state.claim("zendesk", "T1", "note", "v2")
+    assert (after_crash.state, after_crash.first_attempt) == (ClaimState.CLAIMED, False)
+    busy = await state.claim("zendesk", "T1", "note", "v2")
+    assert (busy.state, busy.first_attempt) == (ClaimState.BUSY, False)
+    await state.record_written("zendesk", "T1", "note", "v2", "note-1")
+    done = await state.claim("zendesk", "T1", "note", "v2")
+    assert (done.state, done.first_attempt) == (ClaimState.DONE, False)
+    newer = await state.claim("zendesk", "T1", "note", "v3")
+    assert (newer.state, newer.first_attempt) == (ClaimState.CLAIMED, True)
+    record = await state.write_back("zendesk", "T1")
+    assert record is not None
+    assert record.attempts == 4
+
+
 async def test_only_a_ticket_received_from_the_helpdesk_is_claimed(store: SqlStore) -> None:
     state = SqlHelpdeskState(store.engine)
     await state.receive("rt", [ticket("T1")])

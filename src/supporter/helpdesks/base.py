@@ -142,6 +142,11 @@ class Draft:
     recorded, less a margin for the helpdesk's clock): a connector that searches the
     ticket newest first for a note written before a crash stops at a page older than
     this. None searches the whole ticket."""
+    first_attempt: bool = False
+    """No try of this write-back came before this one (the store's first claim of it since
+    the last one recorded), so no note of it can be in the ticket yet: a connector skips
+    its search for a note written before a crash, and writes. False (the default) when
+    that is not known: the search is made."""
 
 
 @dataclass(frozen=True)

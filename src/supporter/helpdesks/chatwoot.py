@@ -342,7 +342,10 @@ class Chatwoot:
         latest first, and the 20 before a message's id with ``before`` (its code,
         ``MessageFinder``; the reference documents neither): read back a page at a time,
         down to the first page that reaches before `draft.written_after`, or to the
-        conversation's first message."""
+        conversation's first message. None without a request on the draft's first try,
+        which nothing came before."""
+        if draft.first_attempt:
+            return None
         before: int | None = None
         while True:
             params = None if before is None else {"before": before}

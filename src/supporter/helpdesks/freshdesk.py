@@ -263,16 +263,21 @@ class Freshdesk:
         self, draft: Draft, mode: WriteBackMode, previous: WriteReceipt | None
     ) -> WriteReceipt:
         number = _ticket_number(draft.ticket_id)
-        # With its newest conversations, to find a note of this draft already written.
+        # A retry reads the newest conversations with the ticket, to find a note of this
+        # draft already written (the include costs a second credit); a first try has none.
+        search = not draft.first_attempt and mode is not WriteBackMode.TAGS
         current = await self._http.json(
-            "GET", f"/api/v2/tickets/{number}", params={"include": "conversations"}, cost=2
+            "GET",
+            f"/api/v2/tickets/{number}",
+            params={"include": "conversations"} if search else None,
+            cost=2 if search else 1,
         )
         if not isinstance(current, dict):
             raise HelpdeskUnavailable(f"freshdesk answered ticket {number} with no ticket")
         await self._classify(number, current, draft)
         if mode is WriteBackMode.TAGS or draft.note is None:
             return previous or WriteReceipt(note_id=None)
-        conversations = await self._conversations(number, current)
+        conversations = await self._conversations(number, current) if search else []
         if draft.public:
             return await self._reply(number, conversations, draft.note, previous)
         written = _note_for(conversations, draft.version)

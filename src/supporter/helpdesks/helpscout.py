@@ -243,7 +243,12 @@ class HelpScout:
         await self._classify(number, conversation, draft)
         if mode is WriteBackMode.TAGS or draft.note is None:
             return previous or WriteReceipt(note_id=None)
-        threads = await self._threads(number, conversation, draft.written_after)
+        # A first try has nothing of its own to find: the threads are not searched.
+        threads = (
+            []
+            if draft.first_attempt
+            else await self._threads(number, conversation, draft.written_after)
+        )
         if draft.public:
             return await self._send(number, conversation, threads, draft, previous)
         # After review, the reply alone as a draft the agent sends; it carries nothing

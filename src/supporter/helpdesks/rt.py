@@ -376,10 +376,12 @@ class RequestTracker:
 
     async def _note(self, ticket_id: str, draft: Draft, earlier: str | None) -> str:
         """The comment of this draft version: the one already there, or a new one (RT
-        cannot edit a comment: it names the `earlier` one it supersedes)."""
-        found = await self._find_note(ticket_id, draft.version)
-        if found is not None:
-            return found
+        cannot edit a comment: it names the `earlier` one it supersedes). On the draft's
+        first try nothing came before it: no search."""
+        if not draft.first_attempt:
+            found = await self._find_note(ticket_id, draft.version)
+            if found is not None:
+                return found
         try:
             response = await self.http.request(
                 "POST",

@@ -302,11 +302,18 @@ class Zammad:
             )
         return WriteReceipt(note_id=note_id)
 
+    async def _articles(self, ticket_id: str, draft: Draft) -> list[Any]:
+        """The ticket's articles, to find one written for `draft` before a crash; none to
+        read on the draft's first try, which nothing came before."""
+        if draft.first_attempt:
+            return []
+        articles = await self.http.json("GET", f"/api/v1/ticket_articles/by_ticket/{ticket_id}")
+        return articles if isinstance(articles, list) else []
+
     async def _note(self, ticket_id: str, draft: Draft, earlier: str | None) -> str:
         """The note of this draft version: the one already there, or a new one (which
         names the `earlier` note it supersedes)."""
-        articles = await self.http.json("GET", f"/api/v1/ticket_articles/by_ticket/{ticket_id}")
-        for article in articles or []:
+        for article in await self._articles(ticket_id, draft):
             if (
                 isinstance(article, dict)
                 and article.get("internal") is True
@@ -335,8 +342,7 @@ class Zammad:
         """An approved draft as the e-mail reply Zammad sends the customer, with nothing
         of ours in it; a reply with the same text already there is not sent again."""
         text = mask_card_numbers(draft.note or "")
-        articles = await self.http.json("GET", f"/api/v1/ticket_articles/by_ticket/{ticket_id}")
-        for article in articles or []:
+        for article in await self._articles(ticket_id, draft):
             if (
                 isinstance(article, dict)
                 and article.get("internal") is False

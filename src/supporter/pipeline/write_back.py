@@ -278,8 +278,13 @@ class WriteBacks:
         if claim.previous is not None:
             previous = WriteReceipt(note_id=claim.previous.note_id)
         if claim.pending_since is not None:
-            # A try that crashed before its record may have written the note since then.
-            draft = replace(draft, written_after=claim.pending_since - CLOCK_MARGIN)
+            # A try that crashed before its record may have written the note since then;
+            # on the first try none came before, and nothing is searched for.
+            draft = replace(
+                draft,
+                written_after=claim.pending_since - CLOCK_MARGIN,
+                first_attempt=claim.first_attempt,
+            )
         try:
             with tracing.stage_span(
                 f"{name} write-back",

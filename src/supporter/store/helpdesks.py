@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -67,6 +67,9 @@ class Claim:
     pending_since: datetime | None = None
     """A claimed write-back's first claim since the last one recorded: a note that a
     try which crashed before its record wrote cannot be older."""
+    first_attempt: bool = False
+    """This claim is that first claim: no try of this write-back came before it, so
+    none can have written a note the helpdesk should be searched for."""
 
 
 class SqlHelpdeskState:
@@ -229,30 +232,40 @@ class SqlHelpdeskState:
         *,
         lease: timedelta = DEFAULT_LEASE,
     ) -> Claim:
-        """Take the ticket's write-back of `version`, in one statement: an update of its
-        row where it is neither this version already nor held by another worker whose
-        lease runs. Only a ticket received from this helpdesk has a row."""
+        """Take the ticket's write-back of `version`: an update of its row where it is
+        neither this version already nor held by another worker whose lease runs. Only a
+        ticket received from this helpdesk has a row.
+
+        The first claim since the last write-back recorded (no `pending_since` yet) and a
+        later one (a try failed or crashed) are two statements, each deciding on the row
+        as it stands when it runs, so a claim knows for sure whether it is the first."""
         table = schema.write_backs
         now = self._now()
         this = and_(table.c.helpdesk == helpdesk, table.c.ticket_id == ticket_id)
-        statement = (
+        free = (
+            this,
+            or_(table.c.draft_version.is_(None), table.c.draft_version != version),
+            or_(table.c.status != "writing", table.c.claimed_until < now),
+        )
+        taken = {"status": "writing", "claimed_until": now + lease}
+        first = (
             update(table)
-            .where(
-                this,
-                or_(table.c.draft_version.is_(None), table.c.draft_version != version),
-                or_(table.c.status != "writing", table.c.claimed_until < now),
-            )
-            .values(
-                status="writing",
-                claimed_until=now + lease,
-                attempts=table.c.attempts + 1,
-                pending_since=func.coalesce(table.c.pending_since, now),
-            )
+            .where(*free, table.c.pending_since.is_(None))
+            .values(**taken, attempts=table.c.attempts + 1, pending_since=now)
+            .returning(*table.c)
+        )
+        again = (
+            update(table)
+            .where(*free, table.c.pending_since.is_not(None))
+            .values(**taken, attempts=table.c.attempts + 1)
             .returning(*table.c)
         )
         with store_errors("claim the write-back"):
             async with self._engine.begin() as connection:
-                claimed = (await connection.execute(statement)).mappings().first()
+                claimed = (await connection.execute(first)).mappings().first()
+                first_attempt = claimed is not None
+                if claimed is None:
+                    claimed = (await connection.execute(again)).mappings().first()
                 if claimed is None:
                     current = (
                         (await connection.execute(select(table).where(this))).mappings().first()
@@ -263,6 +276,7 @@ class SqlHelpdeskState:
                 ClaimState.CLAIMED,
                 record if record.draft_version is not None else None,
                 pending_since=record.pending_since,
+                first_attempt=first_attempt,
             )
         if current is None:
             return Claim(ClaimState.NOT_RECEIVED)

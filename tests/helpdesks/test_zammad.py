@@ -277,6 +277,24 @@ async def test_an_updated_ticket_is_polled_again(zammad: FakeZammad) -> None:
     assert [t.ticket_id for t in second.tickets] == [str(ticket)]
 
 
+async def test_a_change_time_without_a_zone_is_read_as_utc(zammad: FakeZammad) -> None:
+    """Zammad writes its times in UTC with a Z; one without (a proxy, another version)
+    is the same UTC time: the ticket is polled, and the cursor moves past it."""
+    changed = datetime(2026, 12, 6, 10, 30, 15, 250_000, tzinfo=UTC)
+    ticket = zammad.add_ticket("Charged twice", "Body")
+    zammad.set_updated(ticket, changed)
+    zammad.tickets[ticket]["updated_at"] = "2026-12-06T10:30:15.250"
+    client = connector(zammad)
+    try:
+        first = await client.poll(None, since=changed - timedelta(seconds=1))
+        again = await client.poll(first.cursor, since=LONG_AGO)
+    finally:
+        await client.aclose()
+    assert [t.ticket_id for t in first.tickets] == [str(ticket)]
+    assert json.loads(first.cursor)["after"] == changed.isoformat()
+    assert again.tickets == ()
+
+
 async def test_a_ticket_without_text_is_skipped_and_the_rest_polled(zammad: FakeZammad) -> None:
     empty = zammad.add_ticket("", "")
     good = zammad.add_ticket("Charged twice", "Body")

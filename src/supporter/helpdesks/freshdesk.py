@@ -71,7 +71,7 @@ from supporter.helpdesks.base import (
     WriteReceipt,
 )
 from supporter.helpdesks.http import EndpointLimit, HelpdeskHTTP
-from supporter.helpdesks.notes import is_note_for, marked_note
+from supporter.helpdesks.notes import is_note_for, iso_time, marked_note
 from supporter.helpdesks.registry import HelpdeskConfigError
 from supporter.helpdesks.webhooks import check_signature, signature_headers, webhook_key
 from supporter.sources.freshdesk import FreshdeskTicketSource
@@ -482,10 +482,10 @@ def _versions(records: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def _time(record: dict[str, Any]) -> datetime:
-    try:
-        return datetime.fromisoformat(str(record.get("updated_at")).replace("Z", "+00:00"))
-    except ValueError:
-        raise HelpdeskUnavailable("freshdesk listed a ticket without a valid updated_at") from None
+    moment = iso_time(record.get("updated_at"))
+    if moment is None:
+        raise HelpdeskUnavailable("freshdesk listed a ticket without a valid updated_at")
+    return moment
 
 
 def _iso(moment: datetime) -> str:

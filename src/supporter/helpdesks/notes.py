@@ -52,12 +52,21 @@ def reaches_before(created: Iterable[datetime | None], moment: datetime | None) 
 
 
 def iso_time(value: object) -> datetime | None:
-    """A time as helpdesks write it in ISO 8601 (``Z`` or an offset), or None."""
+    """A time as helpdesks write it in ISO 8601, in UTC; None for anything else.
+
+    Zendesk, Freshdesk, Help Scout and Zammad all document their API's times as UTC,
+    written with ``Z`` (Zammad: "2021-09-29T08:36:44.830Z"); an offset is honoured. A
+    time without a zone (a proxy, a version that drops the ``Z``) is UTC too, as the
+    vendor says all its times are: read as the same instant wherever Supporter runs,
+    never dropped (a poll would skip the ticket; a search for a note would read every
+    page of a ticket, never knowing when it had gone back far enough)."""
+    if not isinstance(value, str):
+        return None
     try:
-        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        when = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    return when if when.tzinfo is not None else None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def unix_time(value: object) -> datetime | None:

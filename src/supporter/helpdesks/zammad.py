@@ -72,7 +72,7 @@ from supporter.helpdesks.base import (
     WriteReceipt,
 )
 from supporter.helpdesks.http import HelpdeskHTTP
-from supporter.helpdesks.notes import NOTE_TITLE, is_note_for, marked_note
+from supporter.helpdesks.notes import NOTE_TITLE, is_note_for, iso_time, marked_note
 from supporter.helpdesks.webhooks import check_signature, signature_headers, webhook_key
 from supporter.sources.formats import FieldLimits
 from supporter.sources.helpdesk import (
@@ -212,7 +212,7 @@ class Zammad:
             full = len(records) >= PAGE_SIZE
             fresh: list[tuple[dict[str, Any], datetime]] = []
             for record in records:
-                moment = _parse(str(record.get("updated_at")))
+                moment = iso_time(record.get("updated_at"))
                 if moment is None:
                     log.warning("zammad ticket %s skipped: no updated_at", record.get("id"))
                     continue
@@ -505,11 +505,3 @@ def _iso(moment: datetime) -> str:
     return (
         moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     )
-
-
-def _parse(value: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -19,7 +19,7 @@ import argparse
 import asyncio
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,7 +70,9 @@ class InstantHelpdesk:
     async def fetch_ticket(self, ticket_id: str) -> Ticket:
         raise NotImplementedError
 
-    async def poll(self, cursor: str | None, *, since: datetime) -> PollPage:
+    async def poll(
+        self, cursor: str | None, *, since: datetime, statuses: Collection[str] | None = None
+    ) -> PollPage:
         return PollPage(tickets=(), cursor=cursor or "", more=False)
 
     async def write_back(

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -113,7 +113,9 @@ class FakeHelpdesk:
             raise PermanentError(f"no ticket {ticket_id}")
         return self.tickets[ticket_id]
 
-    async def poll(self, cursor: str | None, *, since: datetime) -> PollPage:
+    async def poll(
+        self, cursor: str | None, *, since: datetime, statuses: Collection[str] | None = None
+    ) -> PollPage:
         self.polls.append(cursor)
         ordered = list(self.tickets.values())
         start = int(cursor) if cursor else 0

@@ -279,6 +279,32 @@ async def test_a_poll_leaves_out_tickets_last_updated_before_since(
     assert before not in ids
 
 
+async def test_a_poll_reads_no_message_of_a_ticket_in_a_status_not_taken(
+    rt_server: RTServer, admin: Admin
+) -> None:
+    """A first poll reaching back weeks meets many resolved tickets: their first message
+    is not read, and the cursor moves past them all the same."""
+    queue = admin.queue()
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    resolved = admin.create(subject(), queue=queue, Status="resolved")
+    wanted = admin.create(subject(), queue=queue)
+    spent: dict[str, int] = {}
+    polled: dict[str, list[str]] = {}
+    for name, statuses in (("every", None), ("open", {"new", "open"})):
+        connector = RequestTracker(settings(rt_server, queue=queue))
+        try:
+            page = await connector.poll(None, since=since, statuses=statuses)
+            spent[name] = sum(connector.request_counts().values())
+            again = await connector.poll(page.cursor, since=since, statuses=statuses)
+        finally:
+            await connector.aclose()
+        polled[name] = [t.ticket_id for t in page.tickets]
+        assert again.tickets == ()
+    assert admin.ticket(resolved)["Status"] == "resolved"
+    assert polled == {"every": [resolved, wanted], "open": [wanted]}
+    assert spent["open"] < spent["every"]  # the resolved ticket's first message unread
+
+
 async def test_a_ticket_whose_last_change_is_our_write_back_is_not_read_again(
     rt: RequestTracker, admin: Admin
 ) -> None:

@@ -277,6 +277,27 @@ async def test_an_updated_ticket_is_polled_again(zammad: FakeZammad) -> None:
     assert [t.ticket_id for t in second.tickets] == [str(ticket)]
 
 
+async def test_a_poll_reads_no_articles_of_a_ticket_in_a_status_not_taken(
+    zammad: FakeZammad,
+) -> None:
+    """A first poll reaching back weeks meets many closed tickets: their articles (a
+    request each) are not read, and the cursor moves past them all the same."""
+    closed = zammad.add_ticket("Thanks, solved", "Body", state_id=4)
+    pending = zammad.add_ticket("Waiting on the customer", "Body", state_id=3)
+    wanted = zammad.add_ticket("Charged twice", "Body")
+    client = connector(zammad)
+    try:
+        first = await client.poll(None, since=LONG_AGO, statuses={"new", "open"})
+        again = await client.poll(first.cursor, since=LONG_AGO, statuses={"new", "open"})
+    finally:
+        await client.aclose()
+    assert [t.ticket_id for t in first.tickets] == [str(wanted)]
+    assert again.tickets == ()
+    for ticket in (closed, pending):
+        assert zammad.log.count("GET", f"/api/v1/ticket_articles/by_ticket/{ticket}") == 0
+    assert zammad.log.count("GET", f"/api/v1/ticket_articles/by_ticket/{wanted}") == 1
+
+
 async def test_a_change_time_without_a_zone_is_read_as_utc(zammad: FakeZammad) -> None:
     """Zammad writes its times in UTC with a Z; one without (a proxy, another version)
     is the same UTC time: the ticket is polled, and the cursor moves past it."""

@@ -5,7 +5,7 @@ on a fatal error; intake publishes a ticket once unless it was edited."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import SupportsBytes
@@ -100,7 +100,9 @@ class FailingPolls(FakeHelpdesk):
         super().__init__(tickets=tickets or {})
         self.errors = errors
 
-    async def poll(self, cursor: str | None, *, since: datetime) -> PollPage:
+    async def poll(
+        self, cursor: str | None, *, since: datetime, statuses: Collection[str] | None = None
+    ) -> PollPage:
         if self.errors:
             self.polls.append(cursor)
             raise self.errors.pop(0)
@@ -155,7 +157,9 @@ async def test_a_card_number_a_connector_let_through_is_masked_before_it_is_publ
 
 
 class StuckCursor(FakeHelpdesk):
-    async def poll(self, cursor: str | None, *, since: datetime) -> PollPage:
+    async def poll(
+        self, cursor: str | None, *, since: datetime, statuses: Collection[str] | None = None
+    ) -> PollPage:
         self.polls.append(cursor)
         return PollPage(tickets=(), cursor="same", more=True)
 
@@ -210,3 +214,24 @@ async def test_the_first_poll_takes_the_backlog_of_first_poll_days_then_the_curs
         await helpdesk.aclose()
     assert first == ([str(backlog)] if taken else [])
     assert second == [str(new)]
+
+
+class StatusesAsked(FakeHelpdesk):
+    asked: Collection[str] | None = None
+
+    async def poll(
+        self, cursor: str | None, *, since: datetime, statuses: Collection[str] | None = None
+    ) -> PollPage:
+        self.asked = statuses
+        return await super().poll(cursor, since=since, statuses=statuses)
+
+
+async def test_the_poll_tells_the_helpdesk_which_statuses_it_takes(store: SqlStore) -> None:
+    """So a connector that reads each ticket's text with a request of its own (Zammad,
+    RT) need not read a closed one's."""
+    broker = await declared(MemoryBroker())
+    helpdesk = StatusesAsked(tickets=tickets("1"))
+    state = SqlHelpdeskState(store.engine)
+    intake = HelpdeskIntake(helpdesk, state, broker, ("New", "OPEN"))
+    await Poller(intake, state, PollOptions()).poll_once()
+    assert helpdesk.asked == {"new", "open"}

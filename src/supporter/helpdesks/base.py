@@ -28,7 +28,7 @@ and treat the text of a ticket as data: nothing in it changes what they do.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -208,9 +208,16 @@ class Helpdesk(Protocol):
 
     async def fetch_ticket(self, ticket_id: str) -> Ticket: ...
 
-    async def poll(self, cursor: str | None, *, since: datetime) -> PollPage:
+    async def poll(
+        self, cursor: str | None, *, since: datetime, statuses: Collection[str] | None = None
+    ) -> PollPage:
         """Tickets created or updated after `cursor`, or after `since` when there
-        is no cursor yet (the first poll)."""
+        is no cursor yet (the first poll).
+
+        `statuses` (lower case) are those the caller takes (the open ones): a connector
+        that would spend a request of its own reading a ticket in another status (its
+        first message) leaves that ticket out, and its cursor moves past it all the same.
+        None: every ticket."""
         ...
 
     async def write_back(

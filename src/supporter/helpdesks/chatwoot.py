@@ -53,7 +53,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -194,7 +194,9 @@ class Chatwoot:
         except BadField as problem:
             raise PermanentError(f"chatwoot conversation {ticket_id}: {problem}") from None
 
-    async def poll(self, cursor: str | None, *, since: datetime) -> PollPage:
+    async def poll(
+        self, cursor: str | None, *, since: datetime, statuses: Collection[str] | None = None
+    ) -> PollPage:
         state = _Sweep.read(cursor, since)
         params: dict[str, Any] = {
             "status": "all",

@@ -46,7 +46,7 @@ import html
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
@@ -226,7 +226,9 @@ class Freshdesk:
         except BadField as problem:
             raise PermanentError(f"freshdesk ticket {ticket_id}: {problem}") from None
 
-    async def poll(self, cursor: str | None, *, since: datetime) -> PollPage:
+    async def poll(
+        self, cursor: str | None, *, since: datetime, statuses: Collection[str] | None = None
+    ) -> PollPage:
         state = _Cursor.load(cursor) if cursor else _Cursor(_iso(since - _OVERLAP), 1, {})
         params = {
             "updated_since": state.since,

@@ -52,7 +52,7 @@ import json
 import logging
 import time
 from base64 import b64encode
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
@@ -193,7 +193,9 @@ class HelpScout:
         except BadField as problem:
             raise PermanentError(f"helpscout conversation {ticket_id}: {problem}") from None
 
-    async def poll(self, cursor: str | None, *, since: datetime) -> PollPage:
+    async def poll(
+        self, cursor: str | None, *, since: datetime, statuses: Collection[str] | None = None
+    ) -> PollPage:
         state = _Cursor.load(cursor) if cursor else _Cursor(_iso(since - _OVERLAP), 1, None)
         params: dict[str, Any] = {
             "status": "all",

@@ -49,7 +49,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
@@ -222,7 +222,9 @@ class RequestTracker:
         except BadField as problem:
             raise PermanentError(f"rt ticket {ticket_id}: {problem}") from None
 
-    async def poll(self, cursor: str | None, *, since: datetime) -> PollPage:
+    async def poll(
+        self, cursor: str | None, *, since: datetime, statuses: Collection[str] | None = None
+    ) -> PollPage:
         handed = _read_cursor(cursor, since)
         window_start = handed[0].timestamp() - OVERLAP_SECONDS
         page = 1
@@ -242,6 +244,8 @@ class RequestTracker:
             if me is not None and _ref_id(record.get("LastUpdatedBy")) == me:
                 # Our own write-back changed it last: nothing new to read.
                 continue
+            if statuses is not None and _status(record) not in statuses:
+                continue  # not taken: its first message is not read
             ticket = await self._polled(record)
             if ticket is not None:
                 tickets.append(ticket)
@@ -693,6 +697,13 @@ def _custom_fields(record: Mapping[str, Any]) -> dict[str, list[str]]:
         for field in (fields if isinstance(fields, list) else [])
         if isinstance(field, dict)
     }
+
+
+def _status(record: Mapping[str, Any]) -> str:
+    """The ticket's status, lower case, as `_ticket` reads it (for a poll to leave out
+    a ticket in a status not taken before reading its first message)."""
+    value = record.get("Status")
+    return (value.strip().lower() if isinstance(value, str) else "") or "new"
 
 
 def _first_requestor(value: Any) -> dict[str, Any]:

@@ -49,7 +49,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -191,7 +191,9 @@ class Zammad:
         except BadField as problem:
             raise PermanentError(f"zammad ticket {ticket_id}: {problem}") from None
 
-    async def poll(self, cursor: str | None, *, since: datetime) -> PollPage:
+    async def poll(
+        self, cursor: str | None, *, since: datetime, statuses: Collection[str] | None = None
+    ) -> PollPage:
         after, handed = _read_cursor(cursor, since)
         settled = self._clock() - timedelta(seconds=self._settle)
         tickets: list[Ticket] = []
@@ -225,6 +227,8 @@ class Zammad:
                 if moment > after:
                     after, handed = moment, set()
                 handed.add(str(record.get("id")))
+                if statuses is not None and (await self._state(record)).lower() not in statuses:
+                    continue  # not taken: its articles are not read
                 ticket = await self._polled(record, users)
                 if ticket is not None:
                     tickets.append(ticket)
@@ -236,6 +240,11 @@ class Zammad:
         return PollPage(
             tickets=tuple(tickets), cursor=_write_cursor(after, handed), more=full and not unsettled
         )
+
+    async def _state(self, record: dict[str, Any]) -> str:
+        """The name of the ticket's state (its status)."""
+        states, _ = await self._lookups()
+        return states.get(_int(record.get("state_id")) or 0, "open")
 
     async def _polled(self, record: dict[str, Any], users: Mapping[str, Any]) -> Ticket | None:
         user = users.get(str(record.get("customer_id")))
@@ -257,14 +266,14 @@ class Zammad:
         if isinstance(body, str) and first.get("content_type", "text/html") == "text/html":
             body = plain_text(body)
         subject, body_text = subject_and_body(record.get("title"), body, limits)
-        states, priorities = await self._lookups()
+        _, priorities = await self._lookups()
         email = user.get("email") if user else None
         return Ticket(
             ticket_id=ticket_id,
             customer_id=f"zammad:{identifier(record.get('customer_id'), 'customer_id', limits)}",
             subject=subject,
             body=body_text,
-            status=states.get(_int(record.get("state_id")) or 0, "open"),
+            status=await self._state(record),
             created_at=timestamp(record.get("created_at"), "created_at"),
             customer_email=text(email, "customer.email", limits.text) or None,
             channel=text(first.get("type"), "article.type", limits.text) or None,

@@ -54,7 +54,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -248,7 +248,9 @@ class ZendeskHelpdesk:
         except BadField as problem:
             raise PermanentError(f"zendesk ticket {ticket_id}: {problem}") from None
 
-    async def poll(self, cursor: str | None, *, since: datetime) -> PollPage:
+    async def poll(
+        self, cursor: str | None, *, since: datetime, statuses: Collection[str] | None = None
+    ) -> PollPage:
         if cursor and not cursor.startswith(_START_CURSOR):
             params = {"cursor": cursor, "include": "users"}
         else:

@@ -59,6 +59,11 @@ class HelpdeskIntake:
         self._broker = broker
         self._open = frozenset(status.lower() for status in open_statuses)
 
+    @property
+    def statuses(self) -> frozenset[str]:
+        """The statuses taken (lower case): a ticket in another is not published."""
+        return self._open
+
     async def take(self, tickets: Sequence[Ticket], how: str) -> int:
         """Publish the open tickets that are new or edited; how many were published.
         Raises StoreError or BrokerError (what was published is then taken again)."""
@@ -200,7 +205,7 @@ class Poller:
         helpdesk = self._intake.helpdesk
         cursor = await self._state.cursor(helpdesk.name)
         since = datetime.now(UTC) - self._options.first_lookback
-        page = await helpdesk.poll(cursor, since=since)
+        page = await helpdesk.poll(cursor, since=since, statuses=self._intake.statuses)
         published = await self._intake.take(page.tickets, "poll")
         await self._state.save_cursor(helpdesk.name, page.cursor)
         if published:

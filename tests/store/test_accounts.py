@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from supporter.domain.people import Principal, Role
-from supporter.store.accounts import SqlAccounts
+from supporter.store.accounts import SqlAccounts, token_hash
 from supporter.store.sql import SqlStore
 
 PASSWORD = "correct horse battery staple"
@@ -69,3 +69,112 @@ async def test_a_session_ends_at_sign_out_at_a_new_password_and_at_its_max_age(
 async def _session_rows(store: SqlStore) -> int:
     async with store.engine.connect() as connection:
         return int((await connection.execute(text("SELECT count(*) FROM sessions"))).scalar_one())
+
+
+async def test_a_disabled_user_cannot_sign_in_and_their_sessions_end_at_once(
+    database_url: str,
+) -> None:
+    store = await SqlStore.open(database_url)
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    accounts = SqlAccounts(store.engine, clock=lambda: now)
+    try:
+        await accounts.add_user("ana", PASSWORD, Role.ADMIN)
+        await accounts.add_user("rui", PASSWORD, Role.REVIEWER)
+        sessions = [await accounts.start_session("rui", 3600) for _ in range(2)]
+        other = await accounts.start_session("ana", 3600)
+
+        assert await accounts.disable_user("rui")
+        for session in sessions:
+            assert await accounts.session_principal(session) is None
+        assert await accounts.sign_in("rui", PASSWORD) is None
+        assert await accounts.session_principal(other) is not None
+        # A session started for a disabled user (a sign-in racing with disabling) is refused.
+        raced = await accounts.start_session("rui", 3600)
+        assert await accounts.session_principal(raced) is None
+
+        later = now + timedelta(hours=1)
+        again = SqlAccounts(store.engine, clock=lambda: later)
+        assert await again.disable_user("rui")
+        assert await accounts.disable_user("nobody") is False
+        assert await accounts.enable_user("nobody") is False
+        listed = {user.name: user for user in await accounts.users()}
+        assert listed["rui"].disabled_at == now  # disabling again keeps the first time
+        assert listed["rui"].last_sign_in_at == now
+        assert listed["ana"].disabled_at is None
+
+        assert await accounts.enable_user("rui")
+        assert await accounts.sign_in("rui", PASSWORD) is not None
+        assert await accounts.session_principal(sessions[0]) is None  # ended for good
+        assert [user.disabled_at for user in await accounts.users()] == [None, None]
+    finally:
+        await store.close()
+
+
+async def test_users_are_listed_with_their_last_sign_in_and_no_hash(database_url: str) -> None:
+    store = await SqlStore.open(database_url)
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    accounts = SqlAccounts(store.engine, clock=lambda: now)
+    try:
+        await accounts.add_user("rui", PASSWORD, Role.REVIEWER)
+        await accounts.add_user("ana", PASSWORD, Role.ADMIN)
+        await accounts.start_session("ana", 3600)
+        listed = await accounts.users()
+        assert [(user.name, user.role) for user in listed] == [
+            ("ana", Role.ADMIN),
+            ("rui", Role.REVIEWER),
+        ]
+        assert [user.last_sign_in_at for user in listed] == [now, None]
+        assert all(user.created_at.tzinfo is not None for user in listed)
+        assert "argon2" not in repr(listed)
+    finally:
+        await store.close()
+
+
+async def test_a_revoked_or_expired_token_is_refused_and_use_is_recorded_once_a_minute(
+    database_url: str,
+) -> None:
+    store = await SqlStore.open(database_url)
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+    def clock() -> datetime:
+        return now
+
+    accounts = SqlAccounts(store.engine, clock=clock)
+    try:
+        forever = await accounts.create_token("helpdesk", Role.INGEST)
+        brief = await accounts.create_token(
+            "contractor", Role.REVIEWER, expires_at=now + timedelta(hours=1)
+        )
+        assert await accounts.token_principal(forever) == Principal(
+            name="helpdesk", role=Role.INGEST, kind="token"
+        )
+        assert await accounts.token_principal(brief) is not None
+        first_use = now
+
+        now += timedelta(seconds=59)
+        assert await accounts.token_principal(forever) is not None
+        used = {token.name: token.last_used_at for token in await accounts.tokens()}
+        assert used == {"contractor": first_use, "helpdesk": first_use}
+        now += timedelta(seconds=1)
+        assert await accounts.token_principal(forever) is not None
+        used = {token.name: token.last_used_at for token in await accounts.tokens()}
+        assert used == {"contractor": first_use, "helpdesk": now}
+
+        now = first_use + timedelta(hours=1)
+        assert await accounts.token_principal(brief) is None
+        assert await accounts.token_principal(forever) is not None
+
+        assert await accounts.revoke_token("helpdesk")
+        assert await accounts.token_principal(forever) is None
+        assert await accounts.revoke_token("nothing") is False
+        listed = await accounts.tokens()
+        assert [(t.name, t.state(now)) for t in listed] == [
+            ("contractor", "expired"),
+            ("helpdesk", "revoked"),
+        ]
+        assert listed[0].expires_at == first_use + timedelta(hours=1)
+        assert listed[1].revoked_at == now
+        for secret in (forever, brief, token_hash(forever), token_hash(brief)):
+            assert secret not in repr(listed)
+    finally:
+        await store.close()

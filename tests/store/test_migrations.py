@@ -14,6 +14,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from argon2 import PasswordHasher
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -21,6 +22,7 @@ from tests.store.releases import release_metadata
 
 from supporter.domain.models import Ticket, TicketResult
 from supporter.store import migrations, schema, sql
+from supporter.store.accounts import SqlAccounts, token_hash
 from supporter.store.base import StoreError
 from supporter.store.sql import SqlStore, async_url, sqlite_url
 
@@ -138,6 +140,40 @@ async def test_write_backs_pending_at_the_upgrade_are_searched_whole(url: str) -
     assert since["T3"] is None
     for ticket_id in ("T1", "T2"):
         assert since[ticket_id].replace(tzinfo=UTC) == datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def test_users_and_tokens_there_at_the_upgrade_keep_their_access(url: str) -> None:
+    """0014: a user stays enabled and a token never expires, so an upgrade locks no one out."""
+    token = "sup_made-before-0014"
+
+    def at_0013_with_accounts(connection: Connection) -> None:
+        command.upgrade(migrations._config(connection), "0013")
+        now = datetime.now(UTC)
+        connection.execute(
+            text(
+                "INSERT INTO users (name, password_hash, role, created_at)"
+                " VALUES ('ana', :hash, 'admin', :now)"
+            ),
+            {"hash": PasswordHasher().hash("correct horse battery"), "now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO api_tokens (name, role, token_hash, created_at)"
+                " VALUES ('helpdesk', 'ingest', :hash, :now)"
+            ),
+            {"hash": token_hash(token), "now": now},
+        )
+
+    await on(url, at_0013_with_accounts)
+    store = await SqlStore.open(url)
+    try:
+        accounts = SqlAccounts(store.engine)
+        assert await accounts.sign_in("ana", "correct horse battery") is not None
+        assert await accounts.token_principal(token) is not None
+        [user], [listed] = await accounts.users(), await accounts.tokens()
+        assert (user.disabled_at, listed.revoked_at, listed.expires_at) == (None, None, None)
+    finally:
+        await store.close()
 
 
 TICKET = Ticket(

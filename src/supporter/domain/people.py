@@ -34,6 +34,39 @@ class Principal(BaseModel):
     kind: str  # "user" or "token"
 
 
+class UserInfo(BaseModel):
+    """A user as `supporter users list` shows them: never their password's hash."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    role: Role
+    created_at: datetime
+    last_sign_in_at: datetime | None
+    disabled_at: datetime | None
+
+
+class TokenInfo(BaseModel):
+    """An API token as `supporter tokens list` shows it: never the token nor its hash."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    role: Role
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    def state(self, now: datetime) -> str:
+        """active, expired or revoked."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+
 class ReviewRecord(BaseModel):
     """One row of the review audit trail."""
 

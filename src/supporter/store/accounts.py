@@ -15,6 +15,13 @@ signing in whatever the cookie says. (A per-user counter bumped at sign-out woul
 cost as little, but would sign the user out everywhere at once and still trust the
 cookie's own timestamp for the expiry.) A request costs what it did before: one
 lookup of the session's primary key joined to the user's.
+
+Access is taken away without deleting rows: reviews name their reviewer (a user or a
+token), so a disabled user or a revoked token keeps its row and its name, which is never
+given to another. Disabling a user deletes their sessions (as a new password does) and
+refuses their password; a revoked or expired token is refused on its next request. When
+a token was last used is written at most once a minute, so a busy token costs one write
+a minute, not one a request.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from sqlalchemy import Row, Select, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from supporter.domain.people import Principal, Role
+from supporter.domain.people import Principal, Role, TokenInfo, UserInfo
 from supporter.store import schema
 from supporter.store.base import StoreError
 from supporter.store.sql import DATABASE_ERRORS, describe_error, dialect_insert, store_errors
@@ -43,6 +50,8 @@ _hasher = PasswordHasher()
 # Verified against when the user does not exist, so that a wrong name takes as long
 # as a wrong password and the answer time does not tell which names exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# How stale a token's last_used_at may get before a request writes it again.
+LAST_USED_EVERY = timedelta(minutes=1)
 
 
 class NameTaken(StoreError):
@@ -84,9 +93,10 @@ class SqlAccounts:
         return bool(changed)
 
     async def sign_in(self, name: str, password: str) -> Principal | None:
-        """The user, when the password is theirs; None otherwise."""
-        query = select(schema.users.c.password_hash, schema.users.c.role).where(
-            schema.users.c.name == name
+        """The user, when the password is theirs and they are not disabled; None otherwise."""
+        users = schema.users
+        query = select(users.c.password_hash, users.c.role, users.c.disabled_at).where(
+            users.c.name == name
         )
         row = await self._first(query, "check a password")
         stored = row.password_hash if row is not None else _DUMMY_HASH
@@ -94,7 +104,7 @@ class SqlAccounts:
             await asyncio.to_thread(_hasher.verify, stored, password)
         except (VerificationError, InvalidHashError):
             return None
-        if row is None:
+        if row is None or row.disabled_at is not None:
             return None
         return Principal(name=name, role=Role(row.role), kind="user")
 
@@ -111,14 +121,17 @@ class SqlAccounts:
             "created_at": now,
             "expires_at": now + timedelta(seconds=max_age),
         }
+        signed_in = update(users).where(users.c.name == name).values(last_sign_in_at=now)
         with store_errors("start a session"):
             async with self._engine.begin() as connection:
                 await connection.execute(delete(sessions).where(sessions.c.expires_at <= now))
                 await connection.execute(insert(sessions).values(**row))
+                await connection.execute(signed_in)
         return session_id
 
     async def session_principal(self, session_id: str) -> Principal | None:
-        """The user of a session that has not ended, as they are now; None otherwise."""
+        """The user of a session that has not ended, as they are now; None otherwise (and
+        for a disabled user, should a sign-in have raced with disabling them)."""
         users, sessions = schema.users, schema.sessions
         query = (
             select(users.c.name, users.c.role)
@@ -126,6 +139,7 @@ class SqlAccounts:
             .where(
                 sessions.c.session_hash == token_hash(session_id),
                 sessions.c.expires_at > self._clock(),
+                users.c.disabled_at.is_(None),
             )
         )
         row = await self._first(query, "check a session")
@@ -139,23 +153,128 @@ class SqlAccounts:
             async with self._engine.begin() as connection:
                 await connection.execute(statement)
 
-    async def create_token(self, name: str, role: Role) -> str:
-        """A new bearer token, returned once: only its hash is kept."""
+    async def disable_user(self, name: str) -> bool:
+        """False when there is no such user. The user can no longer sign in and every
+        session of theirs ends now; their row and name stay (see the module's notes)."""
+        return await self._set_disabled(name, self._clock(), "disable a user")
+
+    async def enable_user(self, name: str) -> bool:
+        """False when there is no such user. Sessions ended by disabling stay ended."""
+        return await self._set_disabled(name, None, "enable a user")
+
+    async def _set_disabled(self, name: str, when: datetime | None, doing: str) -> bool:
+        users, sessions = schema.users, schema.sessions
+        statement = update(users).where(users.c.name == name)
+        if when is not None:
+            # Disabling again keeps the first time.
+            statement = statement.where(users.c.disabled_at.is_(None))
+        signed_in = delete(sessions).where(
+            sessions.c.user_id.in_(select(users.c.user_id).where(users.c.name == name))
+        )
+        exists = select(users.c.user_id).where(users.c.name == name)
+        with store_errors(doing):
+            async with self._engine.begin() as connection:
+                if (await connection.execute(exists)).first() is None:
+                    return False
+                await connection.execute(statement.values(disabled_at=when))
+                if when is not None:
+                    await connection.execute(signed_in)
+        return True
+
+    async def users(self) -> list[UserInfo]:
+        """Every user, disabled ones too, by name; no password hashes."""
+        table = schema.users
+        query = select(
+            table.c.name,
+            table.c.role,
+            table.c.created_at,
+            table.c.last_sign_in_at,
+            table.c.disabled_at,
+        ).order_by(table.c.name)
+        return [UserInfo.model_validate(row) for row in await self._rows(query, "list the users")]
+
+    async def create_token(
+        self, name: str, role: Role, *, expires_at: datetime | None = None
+    ) -> str:
+        """A new bearer token, returned once: only its hash is kept. With `expires_at` (an
+        aware time) it is refused from then on."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = {
             "name": name,
             "role": role.value,
             "token_hash": token_hash(token),
-            "created_at": _now(),
+            "created_at": self._clock(),
+            "expires_at": expires_at,
         }
         await self._add(schema.api_tokens, row, f"a token named {name!r} exists already")
         return token
 
     async def token_principal(self, token: str) -> Principal | None:
+        """The token's owner, unless it is unknown, revoked or expired. Records when it was
+        used, at most once every LAST_USED_EVERY."""
         table = schema.api_tokens
-        query = select(table.c.name, table.c.role).where(table.c.token_hash == token_hash(token))
+        now = self._clock()
+        query = select(table.c.token_id, table.c.name, table.c.role, table.c.last_used_at).where(
+            table.c.token_hash == token_hash(token),
+            table.c.revoked_at.is_(None),
+            (table.c.expires_at.is_(None)) | (table.c.expires_at > now),
+        )
         row = await self._first(query, "check a token")
-        return None if row is None else Principal(name=row.name, role=Role(row.role), kind="token")
+        if row is None:
+            return None
+        if row.last_used_at is None or _aware(row.last_used_at) <= now - LAST_USED_EVERY:
+            stale = (table.c.last_used_at.is_(None)) | (
+                table.c.last_used_at <= now - LAST_USED_EVERY
+            )
+            used = update(table).where(table.c.token_id == row.token_id, stale)
+            with store_errors("record a token's use"):
+                async with self._engine.begin() as connection:
+                    await connection.execute(used.values(last_used_at=now))
+        return Principal(name=row.name, role=Role(row.role), kind="token")
+
+    async def revoke_token(self, name: str) -> bool:
+        """False when there is no such token. Refused from its next request on; revoking
+        again keeps the first time."""
+        table = schema.api_tokens
+        exists = select(table.c.token_id).where(table.c.name == name)
+        statement = (
+            update(table)
+            .where(table.c.name == name, table.c.revoked_at.is_(None))
+            .values(revoked_at=self._clock())
+        )
+        with store_errors("revoke a token"):
+            async with self._engine.begin() as connection:
+                if (await connection.execute(exists)).first() is None:
+                    return False
+                await connection.execute(statement)
+        return True
+
+    async def tokens(self) -> list[TokenInfo]:
+        """Every token, revoked and expired ones too, by name; never the token nor its hash."""
+        table = schema.api_tokens
+        query = select(
+            table.c.name,
+            table.c.role,
+            table.c.created_at,
+            table.c.expires_at,
+            table.c.last_used_at,
+            table.c.revoked_at,
+        ).order_by(table.c.name)
+        return [TokenInfo.model_validate(row) for row in await self._rows(query, "list the tokens")]
+
+    async def _rows(self, query: Select[Any], doing: str) -> list[dict[str, Any]]:
+        """The rows as dicts, their times in UTC (SQLite gives them back without a zone:
+        they were written in UTC)."""
+        with store_errors(doing):
+            async with self._engine.connect() as connection:
+                rows = (await connection.execute(query)).mappings().all()
+        return [
+            {
+                key: _aware(value) if isinstance(value, datetime) else value
+                for key, value in row.items()
+            }
+            for row in rows
+        ]
 
     async def session_secret(self) -> str:
         """The key that signs session cookies: made by the first replica that asks, then
@@ -194,3 +313,8 @@ class SqlAccounts:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back times without their zone: they were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

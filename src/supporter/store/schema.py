@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 metadata = MetaData()
 
@@ -177,8 +177,13 @@ users = Table(
     Column("password_hash", String(256), nullable=False),
     Column("role", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Set by `users disable`: the row stays, so that the name keeps meaning this person in
+    # the reviews they made (reviews name their reviewer) and cannot be given to another.
+    Column("disabled_at", DateTime(timezone=True)),
+    Column("last_sign_in_at", DateTime(timezone=True)),
 )
 
+# A revoked token stays too (its name is in the reviews it made), refused like an expired one.
 api_tokens = Table(
     "api_tokens",
     metadata,
@@ -187,6 +192,10 @@ api_tokens = Table(
     Column("role", String(16), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    # Written at most once a minute per token (`SqlAccounts.token_principal`).
+    Column("last_used_at", DateTime(timezone=True)),
 )
 
 # The audit trail: a row per review, never updated in place.

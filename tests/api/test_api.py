@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from tests.api.conftest import Api
+from typer.testing import CliRunner
 
 from supporter.brokers.base import Broker
+from supporter.cli.app import app
 from supporter.domain.messages import AttemptRecord, DeadLetterMessage, TicketMessage
 from supporter.domain.models import Ticket, TicketResult
 from supporter.domain.people import Role
@@ -473,3 +475,44 @@ async def test_on_a_shared_broker_serve_publishes_for_the_workers_and_runs_no_st
         else:
             await broker.delete_keys()
         await broker.close()
+
+
+async def test_a_revoked_or_expired_token_is_refused_at_once(api_on_each_database: Api) -> None:
+    api = api_on_each_database
+    now = datetime.now(UTC)
+    leaked = await api.accounts.create_token("leaked", Role.REVIEWER)
+    ended = await api.accounts.create_token(
+        "ended", Role.REVIEWER, expires_at=now - timedelta(seconds=1)
+    )
+    later = await api.accounts.create_token(
+        "later", Role.REVIEWER, expires_at=now + timedelta(days=1)
+    )
+
+    def bearer(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    assert (await api.client.get("/api/v1/tickets", headers=bearer(leaked))).status_code == 200
+    assert (await api.client.get("/api/v1/tickets", headers=bearer(later))).status_code == 200
+    expired = await api.client.get("/api/v1/tickets", headers=bearer(ended))
+    assert expired.status_code == 401
+    assert expired.headers["www-authenticate"] == "Bearer"
+
+    assert await api.accounts.revoke_token("leaked")
+    for method, path in (("GET", "/api/v1/tickets"), ("POST", "/api/v1/tickets")):
+        refused = await api.client.request(method, path, headers=bearer(leaked), json=[])
+        assert refused.status_code == 401, (method, path)
+    assert (await api.client.get("/api/v1/tickets", headers=bearer(later))).status_code == 200
+
+
+async def test_a_token_revoked_on_the_command_line_is_refused_by_the_running_server(
+    api: Api, tmp_path: Path
+) -> None:
+    token = await api.accounts.create_token("helpdesk", Role.INGEST)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await api.client.post("/api/v1/transactions", json=[], headers=headers)).is_success
+    revoked = await asyncio.to_thread(
+        CliRunner().invoke, app, ["tokens", "revoke", "helpdesk", "--db", str(tmp_path / "s.db")]
+    )
+    assert revoked.exit_code == 0, revoked.output
+    answer = await api.client.post("/api/v1/transactions", json=[], headers=headers)
+    assert answer.status_code == 401

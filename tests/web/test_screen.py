@@ -1,6 +1,7 @@
 """The screen's rules without a browser: sign-in attempts limited, pages behind sign-in,
 the reviewer role, a stale draft sent back with the reason, and sessions that end on
-the server (a copy of the cookie is refused after signing out)."""
+the server (a copy of the cookie is refused after signing out, a new password or
+disabling the user)."""
 
 from __future__ import annotations
 
@@ -177,6 +178,26 @@ async def test_a_new_password_ends_the_users_sessions(api: Api, tmp_path: Path) 
         assert (await other.get("/api/v1/tickets")).status_code == 403
     assert (await sign_in(api.client, "rui", "another long password")).status_code == 303
     assert (await api.client.get("/")).status_code == 200
+
+
+async def test_a_disabled_user_is_signed_out_everywhere_at_once(api: Api, tmp_path: Path) -> None:
+    await sign_in(api.client, "rui", PASSWORD)
+    copied = api.client.cookies[SESSION_COOKIE]
+    async with api.another_client() as other:
+        await sign_in(other, "ivo", PASSWORD)
+        disabled = await asyncio.to_thread(
+            CliRunner().invoke, app, ["users", "disable", "rui", "--db", str(tmp_path / "s.db")]
+        )
+        assert disabled.exit_code == 0, disabled.output
+        async with replaying(api, copied) as thief:
+            await refused(thief)
+        await refused(api.client)
+        # Another user's session goes on.
+        assert (await other.get("/api/v1/tickets")).status_code == 403
+    again = await sign_in(api.client, "rui", PASSWORD)
+    assert again.status_code == 401
+    assert "Wrong name or password." in again.text
+    await refused(api.client)
 
 
 async def test_a_session_past_its_max_age_is_refused_though_its_cookie_is_still_signed(

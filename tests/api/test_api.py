@@ -318,19 +318,42 @@ async def test_reviews_are_kept_with_corrections_and_a_stale_draft_is_a_409(
     assert record["edit_distance"] == len("\nP.S. Sorry!")
     assert (record["category"], record["priority"]) == ("refund_request", "high")
 
-    rejected = await api.client.post(
-        url,
-        json={"action": "reject", "draft_version": draft["version"], "reason": "wrong tone"},
-        headers=api.auth(Role.ADMIN),
-    )
-    assert rejected.status_code == 201
-    history = (await api.wait_for("T1"))["reviews"]
-    assert [(r["action"], r["reviewer"]) for r in history] == [  # type: ignore[attr-defined]
-        ("approve", "t-reviewer"),
-        ("reject", "t-admin"),
-    ]
-    queue = await api.client.get("/api/v1/tickets", params={"review": "rejected"}, headers=reviewer)
+    # The draft is decided: a later review of it is a 409 naming the decision, stored nowhere.
+    for action, extra in (("reject", {"reason": "wrong tone"}), ("approve", {"reply": "Other"})):
+        again = await api.client.post(
+            url,
+            json={"action": action, "draft_version": draft["version"], **extra},
+            headers=api.auth(Role.ADMIN),
+        )
+        assert again.status_code == 409, again.text
+        conflict = again.json()
+        assert "already approved by t-reviewer at " in conflict["detail"]
+        assert conflict["review"] == record
+    after = await api.wait_for("T1")
+    assert after["reviews"] == [record]
+    assert after["decision"] == record
+    queue = await api.client.get("/api/v1/tickets", params={"review": "approved"}, headers=reviewer)
     assert [row["ticket_id"] for row in queue.json()["tickets"]] == ["T1"]
+
+
+async def test_a_draft_version_read_on_one_ticket_is_refused_on_another(api: Api) -> None:
+    """Two tickets with the same text get the same draft: its version still names one."""
+    await api.client.post(
+        "/api/v1/tickets", json=[ticket("T1"), ticket("T2")], headers=api.auth(Role.INGEST)
+    )
+    one, two = await api.wait_for("T1"), await api.wait_for("T2")
+    assert isinstance(one["draft"], dict)
+    assert isinstance(two["draft"], dict)
+    assert one["draft"]["body"] == two["draft"]["body"]
+    assert one["draft"]["version"] != two["draft"]["version"]
+    answer = await api.client.post(
+        "/api/v1/tickets/T2/review",
+        json={"action": "approve", "draft_version": one["draft"]["version"]},
+        headers=api.auth(Role.REVIEWER),
+    )
+    assert answer.status_code == 409
+    assert "another ticket's" in answer.json()["detail"]
+    assert (await api.wait_for("T2"))["reviews"] == []
 
 
 async def test_a_ticket_without_a_draft_cannot_be_reviewed(api: Api) -> None:

@@ -4,6 +4,8 @@ stores, and workers that open one store at the same time."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -20,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from tests.store.releases import release_metadata
 
-from supporter.domain.models import Ticket, TicketResult
+from supporter.domain.models import Reply, Ticket, TicketResult
 from supporter.store import migrations, schema, sql
 from supporter.store.accounts import SqlAccounts, token_hash
 from supporter.store.base import StoreError
@@ -174,6 +176,55 @@ async def test_users_and_tokens_there_at_the_upgrade_keep_their_access(url: str)
         assert (user.disabled_at, listed.revoked_at, listed.expires_at) == (None, None, None)
     finally:
         await store.close()
+
+
+async def test_review_states_take_the_per_ticket_draft_versions(url: str) -> None:
+    """0015: a reviewed draft stays reviewed under the new versions (one that changed since
+    its review keeps its old version: it waits again); the audit trail is left as it was;
+    going down gives the old versions back."""
+    reply = {"body": "We refunded you.", "cited_transaction_ids": []}
+    record = RESULT.model_copy(
+        update={"status": "responded", "reply": Reply.model_validate(reply)}
+    ).model_dump_json()
+    old = hashlib.sha256(json.dumps(json.loads(record)["reply"], sort_keys=True).encode())
+    reviewed = old.hexdigest()[:16]
+
+    def at_0014_with_reviews(connection: Connection) -> None:
+        command.upgrade(migrations._config(connection), "0014")
+        for ticket_id, version in (("T1", reviewed), ("T2", "0" * 16)):
+            row = TICKET.model_copy(update={"ticket_id": ticket_id}).model_dump()
+            connection.execute(schema.tickets.insert().values(row))
+            connection.execute(
+                schema.results.insert().values(
+                    ticket_id=ticket_id,
+                    version="v1",
+                    status="responded",
+                    attempts=1,
+                    record=record,
+                    updated_at=datetime.now(UTC),
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO review_states (ticket_id, review_id, action, draft_version)"
+                    " VALUES (:ticket_id, 1, 'approve', :version)"
+                ),
+                {"ticket_id": ticket_id, "version": version},
+            )
+
+    def versions(connection: Connection) -> dict[str, str]:
+        table = schema.review_states
+        query = table.select().with_only_columns(table.c.ticket_id, table.c.draft_version)
+        return {row.ticket_id: row.draft_version for row in connection.execute(query)}
+
+    def down_to_0014(connection: Connection) -> None:
+        command.downgrade(migrations._config(connection), "0014")
+
+    await on(url, at_0014_with_reviews)
+    await sql.upgrade(url)
+    assert await on(url, versions) == {"T1": sql.draft_version("T1", record), "T2": "0" * 16}
+    await on(url, down_to_0014)
+    assert await on(url, versions) == {"T1": reviewed, "T2": "0" * 16}
 
 
 TICKET = Ticket(

@@ -3,6 +3,7 @@ the export, on each database."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -12,10 +13,11 @@ from sqlalchemy import func, select
 
 from supporter.domain.models import Analysis, Priority, Reply, Ticket, TicketResult, Usage
 from supporter.domain.people import ReviewAction
+from supporter.store import reviews as reviews_module
 from supporter.store import schema
 from supporter.store.base import Outcome
-from supporter.store.reviews import Review, SqlReviews, StaleDraft, UnknownTicket
-from supporter.store.sql import SqlStore
+from supporter.store.reviews import AlreadyReviewed, Review, SqlReviews, StaleDraft, UnknownTicket
+from supporter.store.sql import SqlStore, draft_version
 
 DRAFT = "Hello, we refunded 19.99 EUR."
 
@@ -127,6 +129,82 @@ async def test_the_same_reply_stored_again_keeps_its_review(store: SqlStore) -> 
     assert await version(reviews, "T1") == first
     page = await SqlQueue(store.engine).page(QueueFilter())
     assert {row.ticket_id: row.review for row in page.rows}["T1"] == "approved"
+
+
+async def test_a_draft_is_decided_once_and_a_second_review_names_the_first(
+    store: SqlStore,
+) -> None:
+    reviews = SqlReviews(store.engine)
+    first = await version(reviews, "T1")
+    approved = await reviews.review("T1", Review(ReviewAction.APPROVE, first, "bob", reply="Hi."))
+    for again in (
+        Review(ReviewAction.APPROVE, first, "cy", reply="Other text."),
+        Review(ReviewAction.REJECT, first, "bob", reason="wrong"),
+    ):
+        with pytest.raises(AlreadyReviewed, match="already approved by bob at ") as refused:
+            await reviews.review("T1", again)
+        assert refused.value.review == approved
+    detail = await reviews.detail("T1")
+    assert detail.reviews == [approved]
+    assert detail.decision == approved
+    assert (await reviews.detail("T2")).decision is None
+
+
+async def test_reviews_at_the_same_time_decide_once(store: SqlStore) -> None:
+    """Each pair races: one review is stored and is the ticket's state, the other refused."""
+    tickets = [f"R{n}" for n in range(6)]
+    await store.save("v1", [outcome(ticket_id, "other", "0.001") for ticket_id in tickets])
+    reviews = SqlReviews(store.engine)
+    for ticket_id in tickets:
+        seen = await version(reviews, ticket_id)
+        done = await asyncio.gather(
+            reviews.review(ticket_id, Review(ReviewAction.APPROVE, seen, "bob", reply="Bob")),
+            reviews.review(ticket_id, Review(ReviewAction.APPROVE, seen, "cy", reply="Cy")),
+            return_exceptions=True,
+        )
+        [won] = [item for item in done if not isinstance(item, BaseException)]
+        [lost] = [item for item in done if isinstance(item, BaseException)]
+        assert isinstance(lost, AlreadyReviewed)
+        assert lost.review == won
+        detail = await reviews.detail(ticket_id)
+        assert (detail.decision, detail.reviews) == (won, [won])
+
+
+async def test_the_state_is_compared_and_set_in_the_write(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review whose first look missed the other one (it was not committed yet) is still
+    refused by the write of the state, and leaves nothing behind."""
+    reviews = SqlReviews(store.engine)
+    seen = await version(reviews, "T1")
+    approved = await reviews.review("T1", Review(ReviewAction.APPROVE, seen, "bob", reply="Bob"))
+    looks: list[str] = []
+    check = reviews_module._refuse_if_decided
+
+    async def missed_first(connection: object, ticket_id: str, found: str) -> None:
+        looks.append(ticket_id)
+        if len(looks) > 1:
+            await check(connection, ticket_id, found)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reviews_module, "_refuse_if_decided", missed_first)
+    with pytest.raises(AlreadyReviewed) as refused:
+        await reviews.review("T1", Review(ReviewAction.REJECT, seen, "cy", reason="no"))
+    assert refused.value.review == approved
+    assert looks == ["T1", "T1"]
+    detail = await reviews.detail("T1")
+    assert (detail.decision, detail.reviews) == (approved, [approved])
+
+
+def test_a_draft_version_names_the_ticket_and_what_the_reviewer_decides_on() -> None:
+    one = outcome("T1", "refund_request", "0.002").result
+    record = one.model_dump_json()
+    assert draft_version("T1", record) != draft_version("T2", record)
+    # Drafted again with the same text: another category is another draft...
+    recategorised = outcome("T1", "other", "0.002").result.model_dump_json()
+    assert draft_version("T1", recategorised) != draft_version("T1", record)
+    # ...while the tries and the cost of the same draft are not.
+    again = one.model_copy(update={"attempts": 3}).model_dump_json()
+    assert draft_version("T1", again) == draft_version("T1", record)
 
 
 async def test_the_overview_counts_the_latest_review_of_each_ticket(store: SqlStore) -> None:

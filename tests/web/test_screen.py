@@ -133,6 +133,41 @@ async def test_a_stale_draft_goes_back_to_the_ticket_with_the_reason(api: Api) -
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
 
 
+async def test_a_second_review_of_a_decided_draft_goes_back_saying_who_decided(api: Api) -> None:
+    """The form sent twice (a second tab, a back button): the draft is decided once."""
+    await drafted(api, "T1")
+    await sign_in(api.client, "rui", PASSWORD)
+    form = (await api.client.get("/tickets/T1")).text
+    assert 'id="review"' in form
+    token = await csrf(api.client, "/tickets/T1")
+    found = re.search(r'name="draft_version" value="([^"]+)"', form)
+    assert found is not None
+    fields = {"csrf_token": token, "draft_version": found.group(1)}
+    first = await api.client.post(
+        "/tickets/T1/review", data={**fields, "action": "approve", "reply": "First approval"}
+    )
+    assert (first.status_code, first.headers["location"]) == (303, "/")
+    for again in (
+        {"action": "approve", "reply": "Correction: sorry, the refund is 9.90"},
+        {"action": "reject", "reason": "wrong tone"},
+    ):
+        answer = await api.client.post("/tickets/T1/review", data={**fields, **again})
+        assert answer.status_code == 303
+        assert "/tickets/T1?error=" in answer.headers["location"]
+        page = await api.client.get(answer.headers["location"])
+        assert re.search(r"already approved by rui at \d{4}-\d\d-\d\d \d\d:\d\d", page.text)
+    # The ticket shows the decision and the reply as approved, and no form to review it.
+    page = (await api.client.get("/tickets/T1")).text
+    assert 'id="review"' not in page
+    assert 'id="decision"' in page
+    assert "First approval" in page
+    assert "Correction" not in page
+    detail = await api.wait_for("T1")
+    assert [(r["action"], r["reply"]) for r in detail["reviews"]] == [  # type: ignore[attr-defined]
+        ("approve", "First approval")
+    ]
+
+
 def replaying(api: Api, cookie: str) -> httpx.AsyncClient:
     """Another client sending a copy of a session cookie (a stolen one, a proxy's)."""
     client = api.another_client()

@@ -97,7 +97,10 @@ class TicketPage(BaseModel):
 class Draft(BaseModel):
     body: str
     cited_transaction_ids: list[str]
-    version: str = Field(description="Send it back with a review: a changed draft is a 409.")
+    version: str = Field(
+        description="Send it back with a review: it names this ticket's draft as it is now; "
+        "a changed draft, or a version read on another ticket, is a 409."
+    )
 
 
 class CitedTransaction(BaseModel):
@@ -117,6 +120,22 @@ class TicketOut(BaseModel):
     transactions: list[CitedTransaction]
     tries: list[AttemptRecord]
     reviews: list[ReviewRecord]
+    decision: ReviewRecord | None = Field(
+        default=None,
+        description="The review that approved or rejected the draft as it is now (it is "
+        "decided once), or null while it waits for one.",
+    )
+
+
+class ReviewConflict(BaseModel):
+    """A review that was not taken: the draft changed, or it was decided already."""
+
+    detail: str
+    review: ReviewRecord | None = Field(
+        default=None,
+        description="The review that decided this draft already (who, when, what), when "
+        "that is the conflict.",
+    )
 
 
 class ReviewIn(_Input):

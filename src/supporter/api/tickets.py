@@ -15,6 +15,7 @@ from supporter.api.schemas import (
     CitedTransaction,
     Draft,
     Problem,
+    ReviewConflict,
     ReviewIn,
     TicketIn,
     TicketOut,
@@ -31,7 +32,13 @@ from supporter.pipeline.ingest import publish_ticket
 from supporter.pipeline.write_back import WRITE_BACK, approved_write_back
 from supporter.sources.csv import BadValue, ticket_from_fields, transaction_from_fields
 from supporter.store.queue import BadCursor, QueueFilter, ReviewState, TicketState
-from supporter.store.reviews import Review, StaleDraft, TicketDetail, UnknownTicket
+from supporter.store.reviews import (
+    AlreadyReviewed,
+    Review,
+    StaleDraft,
+    TicketDetail,
+    UnknownTicket,
+)
 
 router = APIRouter(tags=["tickets"])
 Ingest = Annotated[Principal, Depends(require(Role.INGEST))]
@@ -175,6 +182,7 @@ def ticket_out(detail: TicketDetail) -> TicketOut:
         ],
         tries=detail.tries,
         reviews=detail.reviews,
+        decision=detail.decision,
     )
 
 
@@ -213,42 +221,90 @@ def _text(value: str | None) -> str | None:
     return None if value is None else value.replace("\x00", "\ufffd")
 
 
+class ReviewedAlready(HTTPException):
+    """409: the draft was approved or rejected already; `review` is that decision."""
+
+    def __init__(self, review: ReviewRecord, message: str) -> None:
+        super().__init__(status.HTTP_409_CONFLICT, message)
+        self.review = review
+
+
 async def record_review(using: Services, ticket_id: str, review: Review) -> ReviewRecord:
-    """HTTPException 404 for an unknown ticket, 409 for a stale or missing draft, 503
-    when an approval that goes back to the helpdesk (`after-review`) cannot be queued
-    (the review is recorded: approving again sends it)."""
+    """HTTPException 404 for an unknown ticket, 409 for a stale or missing draft,
+    ReviewedAlready (a 409) for a draft decided already, 503 when an approval that goes
+    back to the helpdesk (`after-review`) cannot be queued (the review is recorded:
+    sending the same approval again queues it)."""
     try:
         record = await using.reviews.review(ticket_id, review)
     except UnknownTicket as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
     except StaleDraft as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
-    route = using.helpdesk.route if using.helpdesk is not None else None
-    if route is not None:
-        detail = await using.reviews.detail(ticket_id)
-        if detail.result is not None:
-            message = approved_write_back(
-                route, detail.ticket, detail.result, detail.transactions, record
-            )
-            if message is not None:
-                try:
-                    await publish_ticket(using.broker, WRITE_BACK, message, "review")
-                except BrokerError as error:
-                    raise HTTPException(
-                        status.HTTP_503_SERVICE_UNAVAILABLE,
-                        "the review is recorded, but its write-back could not be queued: "
-                        "approve again to send it",
-                    ) from error
+    except AlreadyReviewed as error:
+        if _same_decision(review, error.review):
+            # The same approval sent again (a retry after a 503, a double submit): its
+            # write-back is queued again. The write-back stage writes a version once, so
+            # nothing more reaches the helpdesk if it was written.
+            await _write_back(using, ticket_id, error.review)
+        raise ReviewedAlready(error.review, str(error)) from error
+    await _write_back(using, ticket_id, record)
     return record
+
+
+def _same_decision(review: Review, decision: ReviewRecord) -> bool:
+    """Whether `review` repeats the approval `decision` (text and corrections)."""
+    return (
+        review.action is ReviewAction.APPROVE
+        and decision.action is ReviewAction.APPROVE
+        and review.reviewer == decision.reviewer
+        and (decision.draft if review.reply is None else review.reply) == decision.reply
+        and (review.category, review.priority) == (decision.category, decision.priority)
+    )
+
+
+async def _write_back(using: Services, ticket_id: str, record: ReviewRecord) -> None:
+    """Queue the write-back of an approval (`after-review`); 503 when it cannot be."""
+    route = using.helpdesk.route if using.helpdesk is not None else None
+    if route is None:
+        return
+    detail = await using.reviews.detail(ticket_id)
+    if detail.result is None:
+        return
+    message = approved_write_back(route, detail.ticket, detail.result, detail.transactions, record)
+    if message is None:
+        return
+    try:
+        await publish_ticket(using.broker, WRITE_BACK, message, "review")
+    except BrokerError as error:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the review is recorded, but its write-back could not be queued: "
+            "send the same approval again to queue it",
+        ) from error
 
 
 @router.post(
     "/tickets/{ticket_id}/review",
     status_code=status.HTTP_201_CREATED,
     response_model=ReviewRecord,
-    responses={404: {}, 409: {"description": "The draft changed since it was read."}},
+    responses={
+        404: {},
+        409: {
+            "model": ReviewConflict,
+            "description": "The draft changed since it was read, the version is another "
+            "ticket's, or the draft was approved or rejected already (`review` says by whom "
+            "and when): a draft is decided once.",
+        },
+    },
 )
-async def post_review(ticket_id: str, body: ReviewIn, who: Reviewer, using: Using) -> ReviewRecord:
+async def post_review(
+    ticket_id: str, body: ReviewIn, who: Reviewer, using: Using
+) -> ReviewRecord | JSONResponse:
     """Approve (the draft, or `reply` as edited) or reject (with a `reason`) the draft
-    at `draft_version`, correcting `category` and `priority` if need be."""
-    return await record_review(using, ticket_id, review_of(body, who, using.categories))
+    at `draft_version`, correcting `category` and `priority` if need be. The first review
+    of a draft decides it: another one is a 409 and changes nothing."""
+    try:
+        return await record_review(using, ticket_id, review_of(body, who, using.categories))
+    except ReviewedAlready as error:
+        conflict = ReviewConflict(detail=str(error.detail), review=error.review)
+        return JSONResponse(conflict.model_dump(mode="json"), status.HTTP_409_CONFLICT)

@@ -2,9 +2,12 @@
 (appended to an audit trail that is never updated in place), and what the
 reviews add up to.
 
-A draft's version is a digest of the stored result: a review names the version it
-was made on, so a draft that changed since it was read (the ticket was answered
-again) is refused instead of approved unseen.
+A draft's version is a digest of the ticket's id and the stored result: a review names
+the version it was made on, so a draft that changed since it was read (the ticket was
+answered again), or a version read on another ticket, is refused instead of approved
+unseen. A draft is decided once: the first review of a version wins, in one transaction
+(a compare-and-set on `review_states`), and a later one, or one made at the same time, is
+refused with the review that decided it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,21 @@ class StaleDraft(StoreError):
     """The draft changed since it was read, or there is none to review."""
 
 
+class AlreadyReviewed(StoreError):
+    """This draft was approved or rejected already: `review` is the decision."""
+
+    def __init__(self, review: ReviewRecord) -> None:
+        super().__init__(
+            f"the draft of ticket {review.ticket_id!r} was already {_past(review.action)} "
+            f"by {review.reviewer} at {review.created_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+        )
+        self.review = review
+
+
+def _past(action: ReviewAction) -> str:
+    return "approved" if action is ReviewAction.APPROVE else "rejected"
+
+
 @dataclass(frozen=True)
 class TicketDetail:
     ticket: Ticket
@@ -42,6 +60,8 @@ class TicketDetail:
     transactions: list[Transaction]
     tries: list[AttemptRecord]
     reviews: list[ReviewRecord]
+    # The review that decided the draft at `draft_version`, if one did.
+    decision: ReviewRecord | None = None
 
     @property
     def cited_ids(self) -> set[str]:
@@ -114,21 +134,28 @@ class SqlReviews:
                 )
                 record = await _record(connection, ticket_id)
                 result = TicketResult.model_validate_json(record) if record else None
+                version = draft_version(ticket_id, record) if record else None
+                reviews = await _reviews(connection, ticket_id)
+                decided = await _decided(connection, ticket_id, version)
                 return TicketDetail(
                     ticket=ticket,
                     result=result,
-                    draft_version=draft_version(record) if record else None,
+                    draft_version=version,
                     transactions=await _transactions(
                         connection, ticket.customer_id, _cited(result), transactions
                     ),
                     tries=await _tries(connection, ticket_id),
-                    reviews=await _reviews(connection, ticket_id),
+                    reviews=reviews,
+                    decision=next((r for r in reviews if r.review_id == decided), None),
                 )
 
     async def review(self, ticket_id: str, review: Review) -> ReviewRecord:
-        """Record a review of the draft at `review.draft_version`.
+        """Record a review of the draft at `review.draft_version`: the first one of that
+        draft decides it, once.
 
-        Raises UnknownTicket, or StaleDraft when the stored draft is another one."""
+        Raises UnknownTicket; StaleDraft when the stored draft is another one (or there is
+        none); AlreadyReviewed when this draft was decided already, or by a review stored
+        at the same time (nothing of this one is stored then)."""
         now = datetime.now(UTC)
         with store_errors("store the review"):
             async with self._engine.begin() as connection:
@@ -147,17 +174,20 @@ class SqlReviews:
                 result = TicketResult.model_validate_json(record) if record else None
                 if result is None or result.reply is None:
                     raise StaleDraft(f"ticket {ticket_id!r} has no draft to review yet")
-                if draft_version(record or "") != review.draft_version:
+                version = draft_version(ticket_id, record or "")
+                if version != review.draft_version:
                     raise StaleDraft(
-                        f"the draft of ticket {ticket_id!r} changed since it was read: "
-                        "read it again and review the new one"
+                        f"the draft of ticket {ticket_id!r} changed since it was read "
+                        "(or the version is another ticket's): read it again and review "
+                        "the new one"
                     )
+                await _refuse_if_decided(connection, ticket_id, version)
                 draft = result.reply.body
                 final = review.reply if review.reply is not None else draft
                 approved = review.action is ReviewAction.APPROVE
                 row = {
                     "ticket_id": ticket_id,
-                    "draft_version": review.draft_version,
+                    "draft_version": version,
                     "action": review.action.value,
                     "reply": final if approved else review.reply,
                     "draft": draft,
@@ -173,29 +203,37 @@ class SqlReviews:
                     insert(schema.reviews).returning(schema.reviews.c.review_id), [row]
                 )
                 review_id = int(inserted.scalar_one())
-                queue = schema.review_queue
-                await connection.execute(
-                    update(queue)
-                    .where(queue.c.ticket_id == ticket_id)
-                    .values(review="approved" if approved else "rejected")
-                )
+                # The compare-and-set: the ticket's state becomes this review unless it
+                # already names this draft. Two reviews at once both get here (SQLite takes
+                # the write lock at the first insert, PostgreSQL waits on the state's key):
+                # the second one's statement sees the first one committed and changes nothing.
                 state = self._insert(schema.review_states)
-                await connection.execute(
+                decided = await connection.execute(
                     state.on_conflict_do_update(
                         index_elements=["ticket_id"],
                         set_={
                             name: state.excluded[name]
                             for name in ("review_id", "action", "draft_version")
                         },
-                    ),
+                        where=schema.review_states.c.draft_version != state.excluded.draft_version,
+                    ).returning(schema.review_states.c.review_id),
                     [
                         {
                             "ticket_id": ticket_id,
                             "review_id": review_id,
                             "action": review.action.value,
-                            "draft_version": review.draft_version,
+                            "draft_version": version,
                         }
                     ],
+                )
+                if decided.first() is None:
+                    await _refuse_if_decided(connection, ticket_id, version)
+                    raise AssertionError(f"ticket {ticket_id!r}: review state not recorded")
+                queue = schema.review_queue
+                await connection.execute(
+                    update(queue)
+                    .where(queue.c.ticket_id == ticket_id)
+                    .values(review="approved" if approved else "rejected")
                 )
         return _review_record({**row, "review_id": review_id})
 
@@ -322,6 +360,34 @@ async def _record(connection: AsyncConnection, ticket_id: str, lock: bool = Fals
         query = query.with_for_update()
     value = (await connection.execute(query)).scalar()
     return None if value is None else str(value)
+
+
+async def _decided(connection: AsyncConnection, ticket_id: str, version: str | None) -> int | None:
+    """The id of the review that decided the draft at `version`, if one did."""
+    if version is None:
+        return None
+    states = schema.review_states
+    query = select(states.c.review_id).where(
+        states.c.ticket_id == ticket_id, states.c.draft_version == version
+    )
+    found = (await connection.execute(query)).scalar()
+    return None if found is None else int(found)
+
+
+async def _refuse_if_decided(connection: AsyncConnection, ticket_id: str, version: str) -> None:
+    """Raises AlreadyReviewed, with the decision, when the draft at `version` has one."""
+    decided = await _decided(connection, ticket_id, version)
+    if decided is None:
+        return
+    table = schema.reviews
+    row = (
+        (await connection.execute(select(table).where(table.c.review_id == decided)))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise StoreError(f"ticket {ticket_id!r}: its review {decided} is missing")
+    raise AlreadyReviewed(_review_record(row))
 
 
 async def _tries(connection: AsyncConnection, ticket_id: str) -> list[AttemptRecord]:

@@ -219,7 +219,7 @@ class SqlStore:
                 states.c.ticket_id.in_(list(records))
             )
         )
-        changed = [tid for tid, seen in reviewed if draft_version(records[tid]) != seen]
+        changed = [tid for tid, seen in reviewed if draft_version(tid, records[tid]) != seen]
         if changed:
             await connection.execute(delete(states).where(states.c.ticket_id.in_(changed)))
             queue = schema.review_queue
@@ -508,11 +508,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def draft_version(record: str) -> str:
-    """What a review names the draft by: a digest of the stored result's reply (its text and
-    what it cites), so a redelivered or replayed result with the same reply is the same draft."""
-    reply = json.loads(record).get("reply") if record else None
-    return hashlib.sha256(json.dumps(reply, sort_keys=True).encode()).hexdigest()[:16]
+def draft_version(ticket_id: str, record: str) -> str:
+    """What a review names the draft by: a digest of the ticket's id and of what the reviewer
+    decides on in the stored result (the reply with what it cites, the analysis and the
+    grounding check). A version read on one ticket never names another ticket's draft, and a
+    ticket drafted again (another text, category or verdict) has a new one; a redelivered or
+    replayed result with the same content is the same draft."""
+    result = json.loads(record) if record else {}
+    named = {"ticket_id": ticket_id, **{key: result.get(key) for key in DRAFT_CONTENT}}
+    return hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# The parts of a stored result that its draft version names.
+DRAFT_CONTENT = ("reply", "analysis", "grounding")
 
 
 def _result_row(outcome: Outcome, version: str, now: datetime) -> dict[str, Any]:

@@ -5,6 +5,7 @@ Screenshots go to the test's temporary directory."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,22 +140,94 @@ def test_ticket_text_is_shown_as_text_and_never_runs(page: Page, tmp_path: Path)
 
 def test_a_form_without_its_csrf_token_is_refused(page: Page, server: Server) -> None:
     sign_in(page)
-    page.goto("/tickets/T1")
+    page.goto("/tickets/T3")  # T1 is approved by then: no form
     version = page.input_value("input[name=draft_version]")
     forged = page.request.post(
-        f"{server.url}/tickets/T1/review",
+        f"{server.url}/tickets/T3/review",
         form={"action": "approve", "draft_version": version, "csrf_token": "forged"},
         max_redirects=0,
     )
     assert forged.status == 403
-    no_header = page.request.get(f"{server.url}/api/v1/tickets/T1")
+    no_header = page.request.get(f"{server.url}/api/v1/tickets/T3")
     assert no_header.status == 200  # reading with the session needs no token
     api_write = page.request.post(
-        f"{server.url}/api/v1/tickets/T1/review",
+        f"{server.url}/api/v1/tickets/T3/review",
         data={"action": "approve", "draft_version": version},
     )
     assert api_write.status == 403
     assert "X-CSRF-Token" in api_write.text()
+
+
+def drafted(server: Server, ticket_id: str) -> dict[str, object]:
+    """A ticket of its own for a test, posted through the API, once it has its draft."""
+    headers = {"Authorization": f"Bearer {server.token}"}
+    body = _ticket(ticket_id, "Where is my refund", "Refund 9.90 EUR please.", 4)
+    posted = httpx.post(f"{server.url}/api/v1/tickets", json=body, headers=headers)
+    assert posted.status_code == 202
+    for _ in range(200):
+        detail: dict[str, object] = httpx.get(
+            f"{server.url}/api/v1/tickets/{ticket_id}", headers=headers
+        ).json()
+        if detail["status"] == "responded":
+            return detail
+    raise AssertionError(f"{ticket_id} has no draft")
+
+
+def reviews_of(server: Server, ticket_id: str) -> list[tuple[str, str]]:
+    headers = {"Authorization": f"Bearer {server.token}"}
+    detail = httpx.get(f"{server.url}/api/v1/tickets/{ticket_id}", headers=headers).json()
+    return [(review["reviewer"], review["action"]) for review in detail["reviews"]]
+
+
+def test_the_a_key_asks_before_it_approves(page: Page, server: Server) -> None:
+    drafted(server, "K1")
+    sign_in(page)
+    page.goto("/tickets/K1")
+    approve, asked = page.locator("button.approve"), page.locator("#confirm")
+    expect(asked).to_be_empty()
+    page.keyboard.press("a")
+    expect(asked).to_contain_text("Press a again or Enter to approve")
+    expect(approve).to_be_focused()
+    expect(page).to_have_url("/tickets/K1")
+    page.keyboard.press("Escape")  # cancels the question, stays on the ticket
+    expect(asked).to_be_empty()
+    expect(page).to_have_url("/tickets/K1")
+    page.keyboard.press("a")
+    page.click("#reply")  # the focus moves away: asked again next time
+    expect(asked).to_be_empty()
+    page.keyboard.press("a")  # typed into the reply
+    page.locator("#reply").evaluate("field => field.blur()")
+    assert reviews_of(server, "K1") == []
+    page.keyboard.press("a")
+    page.keyboard.press("a")
+    expect(page.locator("h1")).to_have_text("Queue")
+    assert reviews_of(server, "K1") == [("rui", "approve")]
+    # Decided: the ticket shows the decision, and the key does nothing more.
+    page.goto("/tickets/K1")
+    expect(page.locator("#decision")).to_contain_text("Approved by rui at")
+    expect(page.locator("#review")).to_have_count(0)
+    page.keyboard.press("a")
+    page.keyboard.press("a")
+    expect(page).to_have_url("/tickets/K1")
+    assert reviews_of(server, "K1") == [("rui", "approve")]
+
+
+def test_a_draft_approved_in_another_tab_is_not_approved_again(page: Page, server: Server) -> None:
+    drafted(server, "K2")
+    sign_in(page)
+    other = page.context.new_page()
+    for tab in (page, other):
+        tab.goto("/tickets/K2")
+    page.fill("#reply", "First approval: we refunded 9.90")
+    page.click("button.approve")
+    expect(page.locator("h1")).to_have_text("Queue")
+    other.fill("#reply", "Correction: sorry, it was 99.00")
+    other.click("button.approve")
+    expect(other).to_have_url(re.compile(r"/tickets/K2\?error="))
+    expect(other.locator(".error")).to_contain_text("already approved by rui at ")
+    expect(other.locator("#decision")).to_contain_text("First approval: we refunded 9.90")
+    expect(other.locator("#review")).to_have_count(0)
+    assert reviews_of(server, "K2") == [("rui", "approve")]
 
 
 def test_the_pages_have_no_serious_accessibility_violations(page: Page, server: Server) -> None:

@@ -1,5 +1,7 @@
-// Keyboard shortcuts: in the queue j/k move and Enter opens; on a ticket a approves,
-// r goes to the reason to reject, Esc goes back. Never while typing in a field.
+// Keyboard shortcuts: in the queue j/k move and Enter opens; on a ticket a asks to
+// approve (it focuses Approve and says so) and a second a, or Enter, approves; r goes to
+// the reason to reject, Esc cancels the approval asked for, else goes back. Never while
+// typing in a field. One key press never approves: an approval can send the reply.
 (function () {
   "use strict";
   function typing(event) {
@@ -14,14 +16,32 @@
     rows.forEach(function (row, i) { row.classList.toggle("selected", i === current); });
     rows[current].querySelector("a").focus();
   }
+  var form = document.getElementById("review");
+  var approve = form ? form.querySelector("button.approve") : null;
+  var confirm = document.getElementById("confirm");
+  var asked = false;
+  function ask() {
+    asked = true;
+    approve.focus();
+    confirm.textContent = "Approve this reply? Press a again or Enter to approve, Esc to cancel.";
+  }
+  function cancel() {
+    asked = false;
+    if (confirm) confirm.textContent = "";
+  }
+  if (approve) approve.addEventListener("blur", cancel);
   document.addEventListener("keydown", function (event) {
     if (typing(event) || event.ctrlKey || event.metaKey || event.altKey) return;
-    var form = document.getElementById("review");
     if (rows.length && event.key === "j") { select(current + 1); event.preventDefault(); }
     else if (rows.length && event.key === "k") { select(current - 1); event.preventDefault(); }
-    else if (form && event.key === "a") { form.querySelector("button.approve").click(); }
+    else if (approve && event.key === "a") {
+      event.preventDefault();
+      if (asked && document.activeElement === approve) { cancel(); approve.click(); }
+      else ask();
+    }
     else if (form && event.key === "r") { document.getElementById("reason").focus(); event.preventDefault(); }
-    else if (form && event.key === "Escape") { window.location.href = "/"; }
+    else if (form && event.key === "Escape" && asked) { cancel(); event.preventDefault(); }
+    else if (event.key === "Escape" && document.getElementById("draft-title")) { window.location.href = "/"; }
   });
   var reason = document.getElementById("reason");
   if (reason) {

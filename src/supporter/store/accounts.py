@@ -35,7 +35,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Row, Select, Table, delete, insert, select, update
+from sqlalchemy import Row, Select, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -52,6 +52,26 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 # How stale a token's last_used_at may get before a request writes it again.
 LAST_USED_EVERY = timedelta(minutes=1)
+
+
+# Built once, not on each call: every API request checks its token.
+_tokens = schema.api_tokens
+_TOKEN_QUERY = select(
+    _tokens.c.token_id, _tokens.c.name, _tokens.c.role, _tokens.c.last_used_at
+).where(
+    _tokens.c.token_hash == bindparam("token_hash"),
+    _tokens.c.revoked_at.is_(None),
+    _tokens.c.expires_at.is_(None) | (_tokens.c.expires_at > bindparam("now")),
+)
+# Another replica may have written it since the select: the condition is checked again.
+_TOKEN_USED = (
+    update(_tokens)
+    .where(
+        _tokens.c.token_id == bindparam("used_id"),
+        _tokens.c.last_used_at.is_(None) | (_tokens.c.last_used_at <= bindparam("stale")),
+    )
+    .values(last_used_at=bindparam("used_at"))
+)
 
 
 class NameTaken(StoreError):
@@ -212,24 +232,21 @@ class SqlAccounts:
     async def token_principal(self, token: str) -> Principal | None:
         """The token's owner, unless it is unknown, revoked or expired. Records when it was
         used, at most once every LAST_USED_EVERY."""
-        table = schema.api_tokens
         now = self._clock()
-        query = select(table.c.token_id, table.c.name, table.c.role, table.c.last_used_at).where(
-            table.c.token_hash == token_hash(token),
-            table.c.revoked_at.is_(None),
-            (table.c.expires_at.is_(None)) | (table.c.expires_at > now),
-        )
-        row = await self._first(query, "check a token")
+        with store_errors("check a token"):
+            async with self._engine.connect() as connection:
+                found = await connection.execute(
+                    _TOKEN_QUERY, {"token_hash": token_hash(token), "now": now}
+                )
+                row = found.first()
         if row is None:
             return None
-        if row.last_used_at is None or _aware(row.last_used_at) <= now - LAST_USED_EVERY:
-            stale = (table.c.last_used_at.is_(None)) | (
-                table.c.last_used_at <= now - LAST_USED_EVERY
-            )
-            used = update(table).where(table.c.token_id == row.token_id, stale)
+        stale = now - LAST_USED_EVERY
+        if row.last_used_at is None or _aware(row.last_used_at) <= stale:
+            values = {"used_id": row.token_id, "used_at": now, "stale": stale}
             with store_errors("record a token's use"):
                 async with self._engine.begin() as connection:
-                    await connection.execute(used.values(last_used_at=now))
+                    await connection.execute(_TOKEN_USED, values)
         return Principal(name=row.name, role=Role(row.role), kind="token")
 
     async def revoke_token(self, name: str) -> bool:

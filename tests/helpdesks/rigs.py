@@ -49,6 +49,11 @@ class Rig:
     """The customer adds a message to a ticket (an e-mail, a chat message)."""
     backdate: Callable[[int, datetime], None]
     """The ticket was last changed at that time (what a poll since a time goes by)."""
+    open_ticket: Callable[[str], int]
+    """A ticket whose customer's first message is that text."""
+    long_body: str
+    """The end of an over-long body the connector keeps: "start" of a first message,
+    "end" (the newest messages) of a conversation."""
     replay_requests: int = 0
     """Requests a retry makes that finds its note behind 120 later messages."""
     search_requests: int = 0
@@ -113,6 +118,8 @@ async def zendesk_rig() -> AsyncIterator[Rig]:
             check_stops_at_credentials=True,
             customer_writes=lambda ticket, text: server.add_comment(ticket, text),
             backdate=backdate,
+            open_ticket=lambda words: server.add_ticket("Charged twice", words),
+            long_body="start",
             replay_requests=4,  # the ticket, the API user, two pages of 100 comments (newest first)
             search_requests=0,  # the comments are read only when the version's tag is there
         )
@@ -154,6 +161,8 @@ async def freshdesk_rig() -> AsyncIterator[Rig]:
             check_stops_at_credentials=True,
             customer_writes=server.add_incoming,
             backdate=server.touch,
+            open_ticket=lambda words: server.add_ticket("Charged twice", words, "ann@example.com"),
+            long_body="start",
             replay_requests=3,  # the ticket with ten conversations, two pages of 100 of all of them
             search_requests=2,  # the two pages of conversations
         )
@@ -196,6 +205,10 @@ async def helpscout_rig() -> AsyncIterator[Rig]:
                 conversation, "customer", text
             ),
             backdate=backdate,
+            open_ticket=lambda words: server.add_conversation(
+                "Charged twice", words, "ann@example.com"
+            ),
+            long_body="end",
             replay_requests=1,  # the conversation, every thread embedded
             search_requests=0,  # the threads come with the conversation
         )
@@ -234,6 +247,8 @@ async def zammad_rig() -> AsyncIterator[Rig]:
             check_stops_at_credentials=False,
             customer_writes=lambda ticket, text: server.add_article(ticket, text),
             backdate=server.set_updated,
+            open_ticket=lambda words: server.add_ticket("Charged twice", words),
+            long_body="start",
             replay_requests=4,  # every article in one list; the update and two tags as always
             search_requests=1,  # the list of articles
         )
@@ -277,6 +292,8 @@ async def chatwoot_rig() -> AsyncIterator[Rig]:
             check_stops_at_credentials=False,
             customer_writes=lambda conversation, text: server.add_message(conversation, text),
             backdate=backdate,
+            open_ticket=server.add_conversation,
+            long_body="end",
             replay_requests=8,  # the conversation, seven pages of 20 messages back to the note
             search_requests=7,  # seven pages of 20 messages, the last one short
         )

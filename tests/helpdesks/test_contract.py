@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from tests.helpdesks.rigs import RIGS, SECRET, Rig
@@ -21,6 +21,8 @@ from supporter.helpdesks.base import (
     WriteBackMode,
 )
 from supporter.pipeline.write_back import CLOCK_MARGIN
+from supporter.sources.formats import FieldLimits
+from supporter.sources.helpdesk import CUT_NOTICE
 
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -55,7 +57,61 @@ def requests_made(helpdesk: Helpdesk) -> int:
 LATER_MESSAGES = 120
 
 
+async def polled(helpdesk: Helpdesk, ticket: int) -> list[str]:
+    """The bodies of `ticket` that polls since long ago hand over."""
+    bodies: list[str] = []
+    cursor: str | None = None
+    for _ in range(20):
+        page = await helpdesk.poll(cursor, since=LONG_AGO)
+        bodies += [t.body for t in page.tickets if t.ticket_id == str(ticket)]
+        cursor = page.cursor
+        if not page.more:
+            break
+    return bodies
+
+
 class TestHelpdeskContract:
+    async def test_an_over_long_body_is_cut_and_marked_not_skipped(
+        self, rig: Rig, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A customer's very long message (a quoted thread) is kept: cut to the limit at a
+        word, the end that matters kept, a line saying so; polled or fetched alike."""
+        limit = FieldLimits().body
+        first = "My card was charged twice for order 1182, please refund one."
+        filler = " ".join(f"quoted-{n}" for n in range(limit // 4))
+        ticket = rig.open_ticket(f"{first}\n\n{filler}")
+        newest = "Any news? It has been a week."
+        if rig.long_body == "end":
+            rig.customer_writes(ticket, newest)
+        rig.backdate(ticket, datetime.now(UTC) - timedelta(minutes=10))
+        helpdesk = rig.connect()
+        try:
+            fetched = (await helpdesk.fetch_ticket(str(ticket))).body
+            bodies = await polled(helpdesk, ticket)
+        finally:
+            await helpdesk.aclose()
+        assert bodies == [fetched]
+        assert limit - 200 < len(fetched) <= limit
+        assert fetched.count(CUT_NOTICE) == 1
+        if rig.long_body == "start":
+            kept, notice = fetched.split("\n\n" + CUT_NOTICE)
+            original = f"{first}\n\n{filler}"
+            # Cut at the end of a word, near the limit.
+            assert original.startswith(kept)
+            assert original[len(kept)] == " "
+            assert notice.endswith("the helpdesk has it whole.]")
+        else:
+            notice, kept = fetched.split("\n\n", 1)
+            assert notice.startswith(CUT_NOTICE)
+            assert kept.endswith(newest)
+            quoted = kept[: -len(newest)].rstrip()
+            assert filler.endswith(quoted)
+            assert filler[-len(quoted) - 1] == " "  # cut at a word
+        assert f"ticket {ticket}: body of" in caplog.text or (
+            f"conversation {ticket}: body of" in caplog.text
+        )
+        assert first not in caplog.text
+
     async def test_a_signed_webhook_verifies(self, rig: Rig) -> None:
         helpdesk = rig.connect()
         try:

@@ -40,6 +40,8 @@ from supporter.helpdesks.rt import OVERLAP_SECONDS, RequestTracker, Settings
 from supporter.llm.offline import OfflineProvider
 from supporter.pipeline.orchestrator import Pipeline, PipelineOptions
 from supporter.pipeline.write_back import WriteBackRoute, WriteBackSetup
+from supporter.sources.formats import FieldLimits
+from supporter.sources.helpdesk import CUT_NOTICE
 from supporter.store.helpdesks import SqlHelpdeskState
 from supporter.store.sql import SqlStore, sqlite_url
 from supporter.testing.aiohttp_site import bind
@@ -589,6 +591,43 @@ async def test_a_public_reply_is_refused_before_any_request(rt: RequestTracker) 
     with pytest.raises(PermanentError, match="never"):
         await rt.write_back(draft("1", public=True), WriteBackMode.AFTER_REVIEW, None)
     assert sum(rt.http.stats.values()) == 0
+
+
+async def test_a_ticket_deleted_in_rt_gets_no_comment_and_no_fields(
+    rt: RequestTracker, admin: Admin
+) -> None:
+    """Deleted while its draft awaited review: RT still answers the ticket (Status
+    "deleted"); the write-back is refused, naming why, before anything is written."""
+    ticket_id = admin.create(subject())
+    answer = admin.http.delete(f"/ticket/{ticket_id}")
+    assert answer.status_code in (200, 204), answer.text
+    assert admin.ticket(ticket_id)["Status"] == "deleted"
+    history = len(admin.history(ticket_id))
+
+    with pytest.raises(PermanentError, match=f"rt ticket {ticket_id} was deleted in RT"):
+        await rt.write_back(draft(ticket_id), WriteBackMode.NOTE, None)
+
+    assert admin.comments(ticket_id) == []
+    assert admin.custom_field(ticket_id, CATEGORY_FIELD) == []
+    assert len(admin.history(ticket_id)) == history
+
+
+async def test_an_over_long_first_message_is_cut_at_a_word_and_marked(
+    rt: RequestTracker, admin: Admin
+) -> None:
+    """A first mail over the body limit (a long quoted thread) keeps its start, cut at a
+    word, with a line that says it was cut (the review screen shows it)."""
+    first = "Charged twice for order 1234, please refund one."
+    quoted = " ".join(f"quoted-{n}" for n in range(6_000))
+    ticket_id = admin.create(subject(), f"{first}\n\n{quoted}")
+    body = (await rt.fetch_ticket(ticket_id)).body
+    kept, notice = body.split("\n\n" + CUT_NOTICE)
+    assert body.startswith(first)
+    assert FieldLimits().body - 200 < len(body) <= FieldLimits().body
+    whole = f"{first}\n\n{quoted}"
+    assert whole.startswith(kept)
+    assert whole[len(kept)] == " "  # cut at a word
+    assert "over the limit of 20,000" in notice
 
 
 async def test_an_unknown_ticket_is_a_permanent_error(rt: RequestTracker) -> None:

@@ -245,11 +245,13 @@ class Chatwoot:
             for m in _payload(messages)
             if m.get("message_type") == _INCOMING and m.get("private") is False
         ]
-        # Masked before it is cut, so no card number is cut into digits masking misses.
-        body = mask_card_numbers("\n\n".join(c for c in written if isinstance(c, str)))
+        body = "\n\n".join(c for c in written if isinstance(c, str))
         extra = conversation.get("additional_attributes")
         subject_text = extra.get("mail_subject") if isinstance(extra, dict) else None
-        subject, body_text = subject_and_body(subject_text, body[-limits.body :], limits)
+        # A long conversation keeps its newest messages.
+        subject, body_text = subject_and_body(
+            subject_text, body, limits, long_body="end", ticket=f"chatwoot conversation {ticket_id}"
+        )
         meta = _mapping(conversation.get("meta"))
         contact = _mapping(meta.get("sender"))
         contact_id = identifier(contact.get("id"), "meta.sender.id", limits)

@@ -169,7 +169,7 @@ class Freshdesk:
         plan = self._plan
         self._list_pacing = _pacing(plan.tickets_list)
         self._update_pacing = _pacing(plan.ticket_update)
-        self._records = FreshdeskTicketSource("freshdesk-api")
+        self._records = FreshdeskTicketSource("freshdesk-api", long_body="start")
 
     @property
     def write_limit(self) -> RateLimit:

@@ -142,7 +142,7 @@ class HelpScout:
             retry_after_headers=("x-ratelimit-retry-after", "retry-after"),
             remaining_header="x-ratelimit-remaining-minute",
         )
-        self._records = HelpScoutTicketSource("helpscout-api")
+        self._records = HelpScoutTicketSource("helpscout-api", long_body="end")
 
     @property
     def write_limit(self) -> RateLimit:

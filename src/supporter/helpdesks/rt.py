@@ -300,8 +300,10 @@ class RequestTracker:
         ticket_id = identifier(record.get("id"), "id", limits)
         requestor = _first_requestor(record.get("Requestor"))
         body, channel = await self._first_message(ticket_id)
-        # A long first mail (a quoted thread) is read as far as the body may go.
-        subject, body_text = subject_and_body(record.get("Subject"), body[: limits.body], limits)
+        # A long first mail (a quoted thread below the customer's words) keeps its start.
+        subject, body_text = subject_and_body(
+            record.get("Subject"), body, limits, long_body="start", ticket=f"rt ticket {ticket_id}"
+        )
         email = text(requestor.get("EmailAddress"), "Requestor.EmailAddress", limits.text)
         name = identifier(requestor.get("id"), "Requestor.id", limits)
         return Ticket(
@@ -370,7 +372,14 @@ class RequestTracker:
             )
         # Reading the ticket first finds a deleted one and a field missing before anything
         # is written.
-        wanted = _wanted(await self._record(ticket_id), draft, self._settings, ticket_id)
+        record = await self._record(ticket_id)
+        if str(record.get("Status", "")).lower() == "deleted":
+            # RT keeps a deleted ticket, readable, with Status "deleted": nobody works it
+            # any more, so a comment or a field written to it would be lost on nobody.
+            raise PermanentError(
+                f"rt ticket {ticket_id} was deleted in RT: nothing is written to it"
+            )
+        wanted = _wanted(record, draft, self._settings, ticket_id)
         note_id = previous.note_id if previous else None
         if mode is not WriteBackMode.TAGS and draft.note is not None:
             note_id = await self._note(ticket_id, draft, note_id)

@@ -265,7 +265,14 @@ class Zammad:
         body = first.get("body")
         if isinstance(body, str) and first.get("content_type", "text/html") == "text/html":
             body = plain_text(body)
-        subject, body_text = subject_and_body(record.get("title"), body, limits)
+        # The first article is the customer's first message: a long one keeps its start.
+        subject, body_text = subject_and_body(
+            record.get("title"),
+            body,
+            limits,
+            long_body="start",
+            ticket=f"zammad ticket {ticket_id}",
+        )
         _, priorities = await self._lookups()
         email = user.get("email") if user else None
         return Ticket(

@@ -83,7 +83,7 @@ from supporter.helpdesks.notes import is_note_for, iso_time, marked_note, reache
 from supporter.helpdesks.registry import HelpdeskConfigError
 from supporter.helpdesks.webhooks import check_age, check_signature, signature_headers, webhook_key
 from supporter.sources.formats import FieldLimits
-from supporter.sources.helpdesk import BadField
+from supporter.sources.helpdesk import BadField, LongBody
 from supporter.sources.zendesk import parse_ticket, requesters
 
 __all__ = ["Settings", "ZendeskHelpdesk", "connect"]
@@ -106,6 +106,8 @@ _VERSION_TAG: Final = "supporter_draft_"
 # A lost receipt's comment is looked for among the comments, newest first, in pages of
 # 100 (the most Zendesk gives), down to the write-back's first claim.
 _COMMENT_PAGE_SIZE: Final = 100
+# A description is the ticket's first message: an over-long one keeps its start.
+_KEPT: Final[LongBody] = "start"
 _PRIORITIES: Final = {
     Priority.LOW: "low",
     Priority.MEDIUM: "normal",
@@ -244,7 +246,7 @@ class ZendeskHelpdesk:
         if not isinstance(record, dict):
             raise PermanentError(f"zendesk answered ticket {ticket_id} without a ticket object")
         try:
-            return parse_ticket(record, requesters(body.get("users") or []), self._limits)
+            return parse_ticket(record, requesters(body.get("users") or []), self._limits, _KEPT)
         except BadField as problem:
             raise PermanentError(f"zendesk ticket {ticket_id}: {problem}") from None
 
@@ -281,7 +283,7 @@ class ZendeskHelpdesk:
         if record.get("status") == "deleted":
             return None
         try:
-            return parse_ticket(record, users, self._limits)
+            return parse_ticket(record, users, self._limits, _KEPT)
         except BadField as problem:
             log.warning("zendesk export: ticket %s skipped: %s", record.get("id"), problem)
             return None

@@ -59,7 +59,11 @@ class FreshdeskTicketSource(JsonTicketSource):
         ticket_id = identifier(record.get("id"), "id", limits)
         requester_id = identifier(record.get("requester_id"), "requester_id", limits)
         subject, body = subject_and_body(
-            record.get("subject"), record.get("description_text"), limits
+            record.get("subject"),
+            record.get("description_text"),
+            limits,
+            long_body=self.long_body,
+            ticket=f"freshdesk ticket {ticket_id}",
         )
         requester = record.get("requester")
         email = requester.get("email") if isinstance(requester, dict) else None

@@ -10,12 +10,13 @@ they are read, and in a reject's ``raw`` text. A reject names the field
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from html.parser import HTMLParser
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Priority, Ticket
@@ -26,15 +27,30 @@ from supporter.sources.seen import SeenIds
 from supporter.sources.sniff import Sample
 
 __all__ = [
+    "CUT_NOTICE",
     "BadField",
     "JsonTicketFormat",
     "JsonTicketSource",
+    "LongBody",
     "TicketRecords",
+    "cut_body",
     "identifier",
     "plain_text",
     "text",
     "timestamp",
 ]
+
+log = logging.getLogger(__name__)
+
+LongBody = Literal["start", "end"]
+"""Which end of a helpdesk ticket's over-long body is kept: the start of a first message
+(an e-mail quotes the older thread below the customer's words), the end of a
+conversation (its newest messages)."""
+
+CUT_NOTICE = "[Supporter cut this message"
+"""How the line that marks a cut body begins (the review screen shows it with the body)."""
+# A cut looks this far back from the limit for a paragraph, line or word to end at.
+_CUT_SEARCH = 500
 
 _LINE_BREAKS = frozenset({"br", "p", "div", "li", "tr", "blockquote", "pre", "h1", "h2", "h3"})
 _BLANK_RUNS = re.compile(r"[ \t]*\n[ \t\n]*\n")
@@ -82,12 +98,67 @@ def timestamp(value: Any, field: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def subject_and_body(subject: Any, body: Any, limits: FieldLimits) -> tuple[str, str]:
+def subject_and_body(
+    subject: Any,
+    body: Any,
+    limits: FieldLimits,
+    *,
+    long_body: LongBody | None = None,
+    ticket: str = "ticket",
+) -> tuple[str, str]:
+    """Subject and body checked and masked. A body over the limit is a `BadField` (a
+    file's record is rejected), or with `long_body` (a live helpdesk's ticket, which
+    nobody can shorten) is cut to the limit with a line saying so (see `cut_body`) and a
+    warning naming `ticket`."""
     subject_text = text(subject, "subject", limits.subject)
+    if long_body is not None and isinstance(body, str) and len(body.strip()) > limits.body:
+        whole = mask_card_numbers(body.strip())  # before the cut: no card is cut in two
+        if len(whole) > limits.body:
+            log.warning(
+                "%s: body of %s characters cut to the limit of %s (its %s kept)",
+                ticket,
+                f"{len(whole):,}",
+                f"{limits.body:,}",
+                long_body,
+            )
+            body = cut_body(whole, limits.body, long_body)
     body_text = text(body, "body", limits.body)
     if not subject_text and not body_text:
         raise BadField("body", "empty, and so is subject: nothing to answer")
     return mask_card_numbers(subject_text), mask_card_numbers(body_text)
+
+
+def cut_body(body: str, limit: int, keep: LongBody) -> str:
+    """`body` in at most `limit` characters: the end `keep` says, cut at the end of a
+    paragraph, line or word near the limit where there is one, and a line saying how
+    much was cut, where the cut is (at the end when the start is kept)."""
+    if len(body) <= limit:
+        return body
+
+    def notice_for(cut: int) -> str:
+        return (
+            f"{CUT_NOTICE}: {cut:,} of its {len(body):,} characters, over the limit of "
+            f"{limit:,}, are not shown; the helpdesk has it whole.]"
+        )
+
+    room = limit - len(notice_for(len(body))) - 2
+    if room < 1:
+        return body[:limit] if keep == "start" else body[-limit:]
+    if keep == "start":
+        kept = _end_at_break(body[:room])
+        return f"{kept}\n\n{notice_for(len(body) - len(kept))}"
+    kept = _end_at_break(body[-room:][::-1])[::-1]
+    return f"{notice_for(len(body) - len(kept))}\n\n{kept}"
+
+
+def _end_at_break(part: str) -> str:
+    """`part` up to its last paragraph, line or word break near its end, if any."""
+    tail = max(0, len(part) - _CUT_SEARCH)
+    for separator in ("\n\n", "\n", " "):
+        at = part.rfind(separator, tail)
+        if at > 0:
+            return part[:at].rstrip()
+    return part
 
 
 def priority(value: Any, names: dict[Any, Priority], field: str = "priority") -> Priority | None:
@@ -169,9 +240,18 @@ class JsonTicketSource:
 
     KEY: ClassVar[str] = ""
 
-    def __init__(self, path: str | os.PathLike[str], *, limits: FieldLimits | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        limits: FieldLimits | None = None,
+        long_body: LongBody | None = None,
+    ) -> None:
+        """`long_body`: a body over the limit is cut, that end kept (a helpdesk's API),
+        rather than rejected (a file; see `subject_and_body`)."""
         self.path = path
         self.limits = limits or FieldLimits()
+        self.long_body = long_body
 
     async def tickets(self, on_reject: RejectHandler) -> AsyncIterator[Ticket]:
         for ticket in self.read(on_reject):

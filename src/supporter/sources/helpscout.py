@@ -55,7 +55,11 @@ class HelpScoutTicketSource(JsonTicketSource):
             raise BadField("primaryCustomer", "required")
         customer_id = identifier(customer.get("id"), "primaryCustomer.id", limits)
         subject, body = subject_and_body(
-            record.get("subject"), _customer_words(record) or record.get("preview"), limits
+            record.get("subject"),
+            _customer_words(record) or record.get("preview"),
+            limits,
+            long_body=self.long_body,
+            ticket=f"helpscout conversation {ticket_id}",
         )
         status = text(record.get("status"), "status", limits.text).lower()
         if not status:
@@ -91,8 +95,9 @@ def _customer_words(record: dict[str, Any]) -> str | None:
         and thread.get("type") == "customer"
         and isinstance(thread.get("body"), str)
     ]
-    # The API lists threads newest first; the customer's story reads oldest first.
-    messages.sort(key=lambda thread: str(thread.get("createdAt") or ""))
+    # The API lists threads newest first; the customer's story reads oldest first. Two
+    # in the same second go by id, which grows as threads are added.
+    messages.sort(key=lambda thread: (str(thread.get("createdAt") or ""), _number(thread)))
     return "\n\n".join(plain_text(thread["body"]) for thread in messages) or None
 
 
@@ -102,3 +107,8 @@ CONVERSATIONS = JsonTicketFormat(
     HelpScoutTicketSource,
     (("_embedded.conversations",),),
 )
+
+
+def _number(thread: dict[str, Any]) -> int:
+    value = thread.get("id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

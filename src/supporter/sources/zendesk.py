@@ -41,6 +41,7 @@ from supporter.sources.helpdesk import (
     BadField,
     JsonTicketFormat,
     JsonTicketSource,
+    LongBody,
     identifier,
     priority,
     subject_and_body,
@@ -86,14 +87,24 @@ class ZendeskTicketSource(JsonTicketSource):
 
 
 def parse_ticket(
-    record: dict[str, Any], users: Mapping[str, Requester], limits: FieldLimits
+    record: dict[str, Any],
+    users: Mapping[str, Requester],
+    limits: FieldLimits,
+    long_body: LongBody | None = None,
 ) -> Ticket:
     """One Zendesk ticket object (an export's or the Tickets API's) as our Ticket, its
-    requester looked up in `users` (see `requesters`). `BadField` names what is wrong."""
+    requester looked up in `users` (see `requesters`). `BadField` names what is wrong.
+    `long_body` as `subject_and_body` takes it (the API's tickets are cut, not refused)."""
     ticket_id = identifier(record.get("id"), "id", limits)
     requester_id = identifier(record.get("requester_id"), "requester_id", limits)
     requester = users.get(requester_id, _NOBODY)
-    subject, body = subject_and_body(record.get("subject"), record.get("description"), limits)
+    subject, body = subject_and_body(
+        record.get("subject"),
+        record.get("description"),
+        limits,
+        long_body=long_body,
+        ticket=f"zendesk ticket {ticket_id}",
+    )
     via = record.get("via")
     channel = via.get("channel") if isinstance(via, dict) else None
     return Ticket(

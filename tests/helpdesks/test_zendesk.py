@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
@@ -369,6 +370,37 @@ async def test_a_closed_ticket_is_permanent_without_an_update(rig: Rig) -> None:
         await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
     assert _puts(rig.server) == []
     assert len(rig.server.comments[ticket]) == 1
+
+
+async def test_a_ticket_an_agent_closed_meanwhile_gets_no_note(rig: Rig) -> None:
+    """An agent closes the ticket (PUT status=closed, as Zendesk's update documents) while
+    its draft awaits review: Zendesk then locks it, and the write-back writes nothing."""
+    ticket = rig.server.add_ticket("Charged twice", "body")
+    auth = httpx.BasicAuth(f"{DEFAULT_EMAIL}/token", DEFAULT_TOKEN)
+    async with httpx.AsyncClient(base_url=rig.settings.base_url, auth=auth) as agent:
+        closed = await agent.put(
+            f"/api/v2/tickets/{ticket}.json", json={"ticket": {"status": "closed"}}
+        )
+    assert closed.status_code == 200
+    assert closed.json()["ticket"]["status"] == "closed"
+    assert rig.server.tickets[ticket]["status"] == "closed"
+    puts = len(_puts(rig.server))
+    with pytest.raises(PermanentError, match="closed"):
+        await rig.helpdesk.write_back(_draft(ticket), WriteBackMode.NOTE, None)
+    assert len(_puts(rig.server)) == puts
+    assert len(rig.server.comments[ticket]) == 1
+
+
+async def test_the_simulator_refuses_a_status_zendesk_does_not_have(rig: Rig) -> None:
+    ticket = rig.server.add_ticket("Charged twice", "body")
+    auth = httpx.BasicAuth(f"{DEFAULT_EMAIL}/token", DEFAULT_TOKEN)
+    async with httpx.AsyncClient(base_url=rig.settings.base_url, auth=auth) as agent:
+        answer = await agent.put(
+            f"/api/v2/tickets/{ticket}.json", json={"ticket": {"status": "finished"}}
+        )
+    assert answer.status_code == 422
+    assert "status" in answer.json()["details"]
+    assert rig.server.tickets[ticket]["status"] == "new"
 
 
 # -- writing -----------------------------------------------------------------------------------

@@ -72,6 +72,9 @@ JSONObject = dict[str, Any]
 DEFAULT_EMAIL = "supporter@example.com"
 DEFAULT_TOKEN = "zd-test-token-6f1c"  # a test credential of the simulator, not a secret
 _PRIORITIES = frozenset({"urgent", "high", "normal", "low"})
+# What an update may set the status to (https://developer.zendesk.com/api-reference/
+# ticketing/tickets/tickets/: "new", "open", "pending", "hold", "solved" or "closed").
+_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 _RATE_LIMITED = "Number of allowed API requests per minute exceeded"
 
 
@@ -384,6 +387,9 @@ class FakeZendesk(ServedSimulator):
         ticket["tags"] = [t for t in dict.fromkeys([*ticket["tags"], *added]) if t not in removed]
         if "priority" in changes:
             ticket["priority"] = changes["priority"]
+        if "status" in changes:
+            # Closed from now on: the next update is refused above.
+            ticket["status"] = changes["status"]
         for entry in changes.get("custom_fields") or []:
             kept = [f for f in ticket["custom_fields"] if f["id"] != entry["id"]]
             ticket["custom_fields"] = [*kept, {"id": entry["id"], "value": entry.get("value")}]
@@ -556,6 +562,8 @@ def _problem(changes: JSONObject) -> tuple[str, str] | None:
     priority = changes.get("priority")
     if "priority" in changes and priority is not None and priority not in _PRIORITIES:
         return "priority", f"{priority!r} is not one of urgent, high, normal, low"
+    if "status" in changes and changes["status"] not in _STATUSES:
+        return "status", f"{changes['status']!r} is not one of {', '.join(_STATUSES)}"
     for name in ("tags", "additional_tags", "remove_tags"):
         if name in changes and not isinstance(changes[name], list):
             return name, "must be a list"

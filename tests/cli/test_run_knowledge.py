@@ -80,6 +80,22 @@ def test_replies_cite_the_help_center_in_the_tickets_language(workdir: Path) -> 
     assert flat["T3"]["cited_articles"] == "kuendigen#1"
 
 
+def test_a_draft_quoting_an_article_with_inline_html_holds_no_markup(workdir: Path) -> None:
+    (workdir / "help-center" / "cancel.md").write_text(
+        "---\nid: cancel\nlanguage: en\n---\n# Cancel a subscription\n\n"
+        "Cancel under <b>Settings</b>, Plan<script>steal()</script>; it ends after 30 days, "
+        '<a href="javascript:steal()">or here</a>, [or there](javascript:steal()).\n'
+    )
+    results, _ = run()
+    reply = results["T2"]["reply"]
+    assert reply["cited_articles"] == ["cancel#1"]  # type: ignore[index]
+    body = str(reply["body"])  # type: ignore[index]
+    assert "Cancel under Settings, Plan; it ends after 30 days, or here, or there." in body
+    assert "<" not in body
+    assert "javascript" not in body
+    assert "steal" not in body
+
+
 def test_a_changed_article_redoes_only_the_tickets_that_cited_it(workdir: Path) -> None:
     first, _ = run()
     _, output = run()

@@ -203,3 +203,30 @@ def test_long_sections_are_cut_at_paragraphs_and_hashes_follow_content(tmp_path:
     after = {p.passage_id: p.content_hash for p in passages(read(tmp_path)[0]["long"])}
     assert before["long#1"] == after["long#1"]
     assert before != after
+
+
+def test_inline_html_and_links_that_run_code_stay_out_of_markdown_passages(
+    tmp_path: Path,
+) -> None:
+    """Passages are quoted into replies to customers: a Markdown or text article's
+    inline HTML goes (its text kept), and so does a link address that could run code."""
+    (tmp_path / "refunds.md").write_text(
+        "# Refunds\n\nAsk <b>within 14 days</b>.<script>steal()</script>\n"
+        '<a href="javascript:steal()">Open the form</a> or [write to us](javascript:x(1)) '
+        "or [call](  JaVa%09script:x) <javascript:x> ![chart](data:text/html,x)\n"
+        "[ref]: vbscript:x\n<!-- draft: hidden -->\n\n"
+        "See [prices](https://example.com/p_(1)), <https://example.com/a>, <help@example.com>, "
+        "3 < 5 and &lt;b&gt; as written.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "note.txt").write_text("Plain <i>text</i> here.<style>x{}</style>\n")
+    documents, problems = read(tmp_path)
+    assert problems == []
+    text = "\n".join(p.text for d in documents.values() for p in passages(d))
+    for gone in ("<", "script", "steal", "javascript", "data:", "vbscript", "draft", "x{}"):
+        assert gone not in text.replace("3 < 5", "").replace("&lt;b&gt;", ""), gone
+    assert "Ask within 14 days." in text
+    assert "Open the form or write to us or call  chart" in text
+    assert "[prices](https://example.com/p_(1))" in text
+    assert "https://example.com/a, help@example.com, 3 < 5 and &lt;b&gt; as written." in text
+    assert "Plain text here." in text

@@ -5,7 +5,8 @@ Hugo and most static-site generators write it: https://jekyllrb.com/docs/front-m
 its keys `id`, `title`, `language` and `tags` are read, others ignored. Headings are
 ATX (`# Title`, `## Section`) as CommonMark defines them
 (https://spec.commonmark.org/0.31.2/#atx-headings); lines inside fenced code blocks
-are never headings.
+are never headings. Inline HTML is taken out, its text kept, and links to addresses
+that could run code lose their address (`supporter.knowledge.html.markup_free`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import yaml
 
 from supporter.knowledge.documents import Document, KnowledgeError, Section, language_code
+from supporter.knowledge.html import markup_free
 
 _ATX_HEADING = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r" {0,3}(```|~~~)")
@@ -58,7 +60,9 @@ def split_front_matter(text: str, file: str) -> FrontMatter:
 def read_markdown(text: str, file: str, default_id: str, *, plain: bool = False) -> Document:
     """A Markdown (or, with `plain`, a plain-text) article; `default_id` is its path."""
     front = split_front_matter(text, file)
-    sections = _text_sections(front.body) if plain else _markdown_sections(front.body)
+    # Passages are quoted into replies: no inline HTML, no link that could run code.
+    body = markup_free(front.body)
+    sections = _text_sections(body) if plain else _markdown_sections(body)
     return document_from(front.values, sections, file, default_id)
 
 

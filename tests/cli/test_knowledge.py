@@ -63,6 +63,36 @@ def test_unusable_files_are_listed_and_the_rest_indexed(workdir: Path) -> None:
     assert "2 added" in result.output
 
 
+def test_skipped_files_exit_1_on_every_run_whether_or_not_the_index_changed(
+    workdir: Path,
+) -> None:
+    (workdir / "help-center" / "bad.json").write_text("{")
+    # The same article saved again under another name (its own id: its path).
+    (workdir / "help-center" / "refunds_copy.md").write_text(
+        "---\nlanguage: en\n---\n# Refunds\n\nAsk within 14 days for a refund.\n"
+    )
+    first = runner.invoke(app, ["knowledge", "index", "help-center"])
+    again = runner.invoke(app, ["knowledge", "index", "help-center"])
+    assert (first.exit_code, again.exit_code) == (1, 1), again.output
+    assert "2 added" in first.output
+    assert "0 added, 0 changed, 0 removed, 2 unchanged" in again.output
+    for result in (first, again):
+        assert "skipped: help-center/bad.json:1: not valid JSON" in result.output
+        assert (
+            "skipped: help-center/refunds_copy.md: 'refunds_copy' has the same content as "
+            "help-center/refunds.md ('refunds'), which was kept" in result.output
+        )
+
+
+def test_nothing_usable_says_why_each_file_was_skipped(workdir: Path) -> None:
+    (workdir / "binary").mkdir()
+    (workdir / "binary" / "a.md").write_bytes(b"\x00\x01\x02")
+    result = runner.invoke(app, ["knowledge", "index", "binary"])
+    assert result.exit_code == 2
+    assert "skipped: binary/a.md: not a text file: it holds NUL bytes" in result.output
+    assert "binary: no usable article or saved reply in it" in result.output
+
+
 def test_nothing_usable_leaves_the_index_alone(workdir: Path) -> None:
     assert runner.invoke(app, ["knowledge", "index", "help-center"]).exit_code == 0
     (workdir / "empty").mkdir()

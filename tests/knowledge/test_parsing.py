@@ -132,7 +132,7 @@ def test_saved_replies_csv_and_json(tmp_path: Path) -> None:
         ("broken.json", '{"articles": [', "broken.json:1: not valid JSON"),
         ("other.json", '{"tickets": []}', "other.json: not a Zendesk articles export"),
         ("columns.csv", "name,text\na,b\n", "columns.csv:1: a saved-replies CSV needs"),
-        ("latin1.txt", "caf\xe9", "latin1.txt: not UTF-8 text"),
+        ("latin1.txt", "caf\xe9", "latin1.txt:1: not UTF-8 text"),
     ],
 )
 def test_a_bad_file_is_reported_and_the_rest_is_read(
@@ -153,6 +153,68 @@ def test_an_id_used_twice_keeps_the_first(tmp_path: Path) -> None:
     documents, problems = read(tmp_path)
     assert passages(documents["same"])[0].text == "first"
     assert problems == [f"{tmp_path / 'b.md'}: id 'same' is already used by {tmp_path / 'a.md'}"]
+
+
+def test_the_same_content_in_two_files_is_indexed_once_naming_the_file_kept(
+    tmp_path: Path,
+) -> None:
+    article = "# Refunds\n\nWithin 14 days of the charge.\n"
+    (tmp_path / "refunds.md").write_text(article)
+    (tmp_path / "refunds_copy.md").write_text(article)
+    (tmp_path / "other.md").write_text("# Refunds\n\nWithin 30 days of the charge.\n")
+    documents, problems = read(tmp_path)
+    assert sorted(documents) == ["other", "refunds"]
+    assert problems == [
+        f"{tmp_path / 'refunds_copy.md'}: 'refunds_copy' has the same content as "
+        f"{tmp_path / 'refunds.md'} ('refunds'), which was kept: it would only repeat in searches"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        (b"\x00\x01\x02binary\x00", ""),  # NULs from the first line: binary data
+        (b"# Fees\n\nNo fees.\nPNG\x00\x00\x01\n", ":4"),  # a NUL further on, named by line
+        ("# Fees\n\nNo fees.\n".encode("utf-16-le"), ""),  # UTF-16 without a mark
+    ],
+    ids=["binary", "nul-later", "utf16-no-mark"],
+)
+def test_a_file_with_nul_bytes_is_refused_as_binary(
+    tmp_path: Path, content: bytes, where: str
+) -> None:
+    (tmp_path / "good.md").write_text("# Good\n\ntext")
+    (tmp_path / "image.md").write_bytes(content)
+    documents, problems = read(tmp_path)
+    assert list(documents) == ["good"]
+    assert problems == [
+        f"{tmp_path / 'image.md'}{where}: not a text file: it holds NUL bytes (binary data, "
+        "or UTF-16/UTF-32 without a byte-order mark); save it as UTF-8"
+    ]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-8-sig"])
+def test_utf16_and_utf8_with_a_byte_order_mark_are_read(tmp_path: Path, codec: str) -> None:
+    text = (
+        "---\nid: gebuehren\nlanguage: de\n---\n# Gebühren\n\nKeine Gebühren für Überweisungen.\n"
+    )
+    data = text.encode(codec)
+    if codec == "utf-16-be":
+        data = b"\xfe\xff" + data  # Python writes no mark for an explicit byte order
+    (tmp_path / "fees.md").write_bytes(data)
+    documents, problems = read(tmp_path)
+    assert problems == []
+    document = documents["gebuehren"]
+    assert document.title == "Gebühren"
+    assert [p.text for p in passages(document)] == ["Keine Gebühren für Überweisungen."]
+
+
+def test_a_file_whose_mark_says_utf16_but_is_not_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "x.md").write_bytes(b"\xff\xfe\x00")
+    documents, problems = read(tmp_path)
+    assert documents == {}
+    assert problems == [
+        f"{tmp_path / 'x.md'}: not UTF-16 LE text (truncated data): save it as UTF-8"
+    ]
 
 
 def test_missing_folder_and_hidden_files(tmp_path: Path) -> None:

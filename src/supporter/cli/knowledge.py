@@ -56,8 +56,9 @@ def index(
 ) -> None:
     """Build or update the index (only what changed is redone) and say what changed.
 
-    Exit status: 0 indexed, 1 indexed but some files or entries were unusable (listed),
-    2 nothing could be indexed.
+    Exit status: 0 indexed, 1 indexed but some files or entries were skipped (listed,
+    on every run while they are there, whether or not the index changed), 2 nothing
+    could be indexed.
     """
     settings = settings_from(
         {
@@ -78,9 +79,9 @@ def update_index(source: Path, settings: Settings) -> list[KnowledgeError]:
     try:
         changes = asyncio.run(wiring.index_knowledge(source, settings, problems.append))
     except (KnowledgeError, KnowledgeIndexError) as error:
+        _list_skipped(problems)  # why nothing was usable
         fail(str(error))
-    for problem in problems:
-        console.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
+    _list_skipped(problems)
     console.print(
         describe_changes(changes, wiring.knowledge_index_name(settings)),
         markup=False,
@@ -88,6 +89,11 @@ def update_index(source: Path, settings: Settings) -> list[KnowledgeError]:
         soft_wrap=True,
     )
     return problems
+
+
+def _list_skipped(problems: list[KnowledgeError]) -> None:
+    for problem in problems:
+        console.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
 
 
 def describe_changes(changes: IndexChanges, where: str) -> str:

@@ -2,12 +2,14 @@
 
 Markdown (.md, .markdown), plain text (.txt) and HTML (.html, .htm) are articles whose
 id is their path below the folder without the extension, unless front matter names
-one. JSON is a Zendesk articles export or saved replies; CSV is saved replies. A file
-that cannot be used is reported and the rest is read.
+one. JSON is a Zendesk articles export or saved replies; CSV is saved replies. Files
+are UTF-8 (with or without a byte-order mark) or UTF-16 with one. A file that cannot
+be used (binary data among them) is reported and the rest is read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,17 +24,23 @@ from supporter.knowledge.saved_replies import (
     read_saved_replies_json,
 )
 from supporter.knowledge.zendesk import is_articles_export, read_articles_export
+from supporter.sources.sniff import SAMPLE_BYTES, text_encoding
 
 MARKDOWN: Final = frozenset({".md", ".markdown"})
 HTML: Final = frozenset({".html", ".htm"})
 SUFFIXES: Final = MARKDOWN | HTML | {".txt", ".json", ".csv"}
+_BINARY: Final = (
+    "not a text file: it holds NUL bytes (binary data, or UTF-16/UTF-32 without a "
+    "byte-order mark); save it as UTF-8"
+)
 
 
 def read_knowledge(root: Path, on_problem: ProblemHandler) -> Iterator[Document]:
     """Every document under `root` (a folder, or a single file), in path order.
 
     Raises KnowledgeError when `root` does not exist; a file or entry that cannot be
-    used goes to `on_problem`. An id used twice keeps its first document.
+    used goes to `on_problem`. An id used twice keeps its first document, and so does
+    content read twice (a copied file): the copy is reported with the file kept.
     """
     if not root.exists():
         raise KnowledgeError(str(root), None, "no such file or folder")
@@ -45,6 +53,7 @@ def read_knowledge(root: Path, on_problem: ProblemHandler) -> Iterator[Document]
     )
     base = root.parent if root.is_file() else root
     seen: dict[str, str] = {}
+    contents: dict[str, str] = {}
     for path in files:
         if any(part.startswith(".") for part in path.relative_to(base).parts):
             continue  # hidden files and folders (.git) are not articles
@@ -64,19 +73,68 @@ def read_knowledge(root: Path, on_problem: ProblemHandler) -> Iterator[Document]
                     )
                 )
                 continue
+            kept = contents.get(key := _content_key(document))
+            if kept is not None:
+                on_problem(
+                    KnowledgeError(
+                        document.source,
+                        None,
+                        f"{document.article_id!r} has the same content as {kept}, which was "
+                        "kept: it would only repeat in searches",
+                    )
+                )
+                continue
             seen[document.article_id] = document.source
+            if document.sections:
+                contents[key] = f"{document.source} ({document.article_id!r})"
             yield document
+
+
+def _content_key(document: Document) -> str:
+    """What a document says, whatever its id or tags: the same text read twice. A title
+    made from the file's path (no heading, no front matter) is not what it says."""
+    canonical = json.dumps(
+        [
+            "" if document.title == document.article_id else document.title,
+            document.kind,
+            document.language,
+            document.category,
+            [[section.heading, section.text] for section in document.sections],
+        ],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _read_text(path: Path, file: str) -> str:
+    """The file's text: UTF-8 (with or without a byte-order mark) or UTF-16 with one, as
+    ticket files are read; binary data (NUL bytes) is refused, never indexed."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise KnowledgeError(file, None, f"cannot read: {error.strerror or error}") from None
+    encoding = text_encoding(data[:SAMPLE_BYTES])
+    if encoding is None:
+        raise KnowledgeError(file, None, _BINARY)
+    body = data[encoding.mark :]
+    try:
+        text = body.decode(encoding.body_codec)
+    except UnicodeDecodeError as error:
+        name = encoding.name.removesuffix(" with a byte-order mark")
+        line = body[: error.start].count(b"\n") + 1 if encoding.body_codec == "utf-8" else None
+        raise KnowledgeError(
+            file, line, f"not {name} text ({error.reason}): save it as UTF-8"
+        ) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise KnowledgeError(file, text.count("\n", 0, nul) + 1, _BINARY)
+    return text
 
 
 def _read_file(path: Path, base: Path, on_problem: ProblemHandler) -> Iterator[Document]:
     file = str(path)
     default_id = path.relative_to(base).with_suffix("").as_posix()
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise KnowledgeError(file, None, f"not UTF-8 text ({error.reason})") from None
-    except OSError as error:
-        raise KnowledgeError(file, None, f"cannot read: {error.strerror or error}") from None
+    text = _read_text(path, file)
     suffix = path.suffix.lower()
     if suffix in MARKDOWN:
         yield read_markdown(text, file, default_id)

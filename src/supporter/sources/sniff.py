@@ -22,7 +22,15 @@ from typing import Any, Literal
 
 from supporter.sources.base import SourceError
 
-__all__ = ["SAMPLE_BYTES", "Sample", "printable", "sniff", "unreadable"]
+__all__ = [
+    "SAMPLE_BYTES",
+    "Sample",
+    "TextEncoding",
+    "printable",
+    "sniff",
+    "text_encoding",
+    "unreadable",
+]
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", "\t", ";")
@@ -36,6 +44,27 @@ _BOMS = (
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 _DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon"}
+
+
+@dataclass(frozen=True, slots=True)
+class TextEncoding:
+    """How a text file is encoded, as its first bytes say."""
+
+    codec: str  # for open()
+    body_codec: str  # for the bytes after the byte-order mark
+    name: str  # as a person would say it
+    mark: int  # the byte-order mark's length in bytes (0 without one)
+
+
+def text_encoding(head: bytes) -> TextEncoding | None:
+    """The encoding of a file starting with `head`: a byte-order mark's (UTF-8, UTF-16 LE
+    or BE), else UTF-8; None for binary data (NUL bytes without a UTF-16 mark)."""
+    found = TextEncoding("utf-8", "utf-8", "UTF-8", 0)
+    for bom, codec, after_bom, described in _BOMS:
+        if head.startswith(bom):
+            found = TextEncoding(codec, after_bom, described, len(bom))
+            break
+    return None if found.codec != "utf-16" and _binary(head) else found
 
 
 @dataclass(frozen=True)
@@ -95,18 +124,15 @@ def sniff(path: str | os.PathLike[str]) -> Sample:
             head = stream.read(SAMPLE_BYTES)
     except OSError as error:
         raise SourceError(unreadable(name, error)) from error
-    encoding, body_codec, encoding_name, start = "utf-8", "utf-8", "UTF-8", 0
-    for bom, codec, after_bom, described in _BOMS:
-        if head.startswith(bom):
-            encoding, body_codec, encoding_name, start = codec, after_bom, described, len(bom)
-            break
-    if encoding != "utf-16" and _binary(head):
+    found = text_encoding(head)
+    if found is None:
         raise SourceError(
             f"{name}: not a text file: it holds NUL bytes (binary data, or UTF-16/UTF-32 "
             "without a byte-order mark); export it as UTF-8 (or UTF-16 with a byte-order "
             "mark) CSV or JSON"
         )
-    text = _decode(head[start:], body_codec)
+    encoding, encoding_name = found.codec, found.name
+    text = _decode(head[found.mark :], found.body_codec)
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         return Sample(Path(path), encoding, encoding_name, text, ",", [], _json_shape(stripped))

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from supporter.sources.base import SourceError
+from supporter.sources.formats import FieldLimits
+from supporter.sources.helpdesk import CUT_NOTICE, BadField, cut_body, subject_and_body
 from supporter.sources.registry import TICKET_FORMATS, choose, open_tickets
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -77,3 +79,44 @@ def test_a_json_export_in_utf16_is_refused_with_what_to_do(tmp_path: Path) -> No
     path.write_bytes(json.dumps({"tickets": [{"requester_id": 1, "via": {}}]}).encode("utf-16"))
     with pytest.raises(SourceError, match="save it as UTF-8"):
         open_tickets(path)
+
+
+# -- over-long bodies: a file's row is rejected, a live helpdesk's ticket cut -------------
+
+
+def test_a_file_row_with_an_over_long_body_is_still_a_bad_field() -> None:
+    with pytest.raises(BadField, match="body: 21 characters, over the limit of 20"):
+        subject_and_body("Refund", "x" * 21, FieldLimits(body=20))
+
+
+def test_a_body_with_nowhere_to_break_is_cut_hard_and_a_tiny_limit_gets_no_notice() -> None:
+    word = "y" * 500
+    cut = cut_body(word, 300, "start")
+    assert len(cut) <= 300
+    assert cut.startswith("y" * 100)
+    assert cut.endswith("the helpdesk has it whole.]")
+    assert cut_body(word, 10, "end") == "y" * 10  # no room for the notice
+
+
+def test_a_card_number_across_the_cut_is_masked_before_it_is_cut(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    card = "4111 1111 1111 1111"
+    limits = FieldLimits(body=400)
+    # The card straddles where the cut falls: cut first, then masked, "4111 1111 1111"
+    # would be left, too short for a card number.
+    words = "please " * 37
+    _, body = subject_and_body(
+        "Refund", f"{words}{card} thanks " + "more " * 80, limits, long_body="start", ticket="t 7"
+    )
+    assert len(body) <= 400
+    assert "4111" not in body
+    assert "1111 1111" not in body
+    assert CUT_NOTICE in body
+    assert "t 7: body of" in caplog.text
+    assert card not in caplog.text
+    # Within the limit once masked: kept whole, no notice.
+    short = f"Card {card} charged twice " + "a" * 360
+    _, whole = subject_and_body("Refund", short, limits, long_body="end")
+    assert CUT_NOTICE not in whole
+    assert whole.endswith("a" * 360)

@@ -121,7 +121,7 @@ def subject_and_body(
                 f"{limits.body:,}",
                 long_body,
             )
-            body = cut_body(whole, limits.body, long_body)
+        body = cut_body(whole, limits.body, long_body)
     body_text = text(body, "body", limits.body)
     if not subject_text and not body_text:
         raise BadField("body", "empty, and so is subject: nothing to answer")

@@ -17,7 +17,7 @@ from aiokafka.errors import KafkaConnectionError
 from tests.conftest import start_tansu
 from tests.contract.broker_contract import next_delivery
 
-from supporter.brokers.base import BrokerError
+from supporter.brokers.base import BrokerError, BrokerUnreachable
 from supporter.brokers.kafka import COMMIT_FAILURES_FATAL, KafkaBroker, KafkaDelivery, parse_url
 from supporter.cli.wiring import broker as broker_from_settings
 from supporter.config import ConfigError, Settings
@@ -249,9 +249,11 @@ async def test_a_rebalance_waits_for_work_in_flight_and_hands_nothing_out_twice(
 
 
 async def test_an_unreachable_server_raises_broker_error() -> None:
-    kafka = KafkaBroker(f"kafka://127.0.0.1:{free_port()}", answer_timeout=3.0)
+    port = free_port()
+    kafka = KafkaBroker(f"kafka://127.0.0.1:{port}", answer_timeout=3.0)
     try:
-        with pytest.raises(BrokerError):
+        # Not reached at all: worth waiting for at a worker's start, and named.
+        with pytest.raises(BrokerUnreachable, match=f"Kafka at kafka://127.0.0.1:{port}:"):
             await kafka.declare("tickets")
         with pytest.raises(BrokerError):
             await kafka.publish("tickets", b"x", message_id="m1")

@@ -17,7 +17,7 @@ from pamqp.common import FieldValue
 from tests.conftest import require_service
 from tests.proxy import TcpProxy
 
-from supporter.brokers.base import BrokerError
+from supporter.brokers.base import BrokerError, BrokerUnreachable
 from supporter.brokers.rabbitmq import RabbitMQBroker, delay_bucket_ms
 
 HOST, PORT = "127.0.0.1", 5672
@@ -246,10 +246,42 @@ async def test_settling_twice_is_an_error(broker: RabbitMQBroker) -> None:
 
 async def test_an_unreachable_server_says_so_without_the_password() -> None:
     broker = RabbitMQBroker("amqp://guest:s3cret@127.0.0.1:1/")
-    with pytest.raises(BrokerError, match="cannot connect to RabbitMQ") as raised:
+    # Nothing listens: worth waiting for at a worker's start.
+    with pytest.raises(BrokerUnreachable, match="cannot connect to RabbitMQ") as raised:
         await broker.declare("q")
+    assert "amqp://guest:***@127.0.0.1:1/" in str(raised.value)
     assert "s3cret" not in str(raised.value)
     await broker.close()
+
+
+async def test_a_wrong_password_is_refused_not_unreachable() -> None:
+    require_service("RabbitMQ", HOST, PORT)
+    broker = RabbitMQBroker("amqp://guest:wrong-s3cret@127.0.0.1:5672/")
+    try:
+        with pytest.raises(BrokerError, match="refused the connection") as raised:
+            await broker.declare("q")
+    finally:
+        await broker.close()
+    assert not isinstance(raised.value, BrokerUnreachable)
+    assert "ACCESS_REFUSED" in str(raised.value)
+    assert "amqp://guest:***@127.0.0.1:5672/" in str(raised.value)
+    assert "wrong-s3cret" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("amqp://guest:s3cret@127.0.0.1:port/", "port can't be converted to integer"),
+        ("amqp://guest:s3cret@/vhost", "no host"),
+    ],
+)
+def test_a_malformed_url_is_said_without_the_password(url: str, why: str) -> None:
+    with pytest.raises(
+        ValueError, match="malformed RabbitMQ URL amqp://guest:\\*\\*\\*@"
+    ) as raised:
+        RabbitMQBroker(url)
+    assert why in str(raised.value)
+    assert "s3cret" not in str(raised.value)
 
 
 async def test_a_closed_broker_refuses_work(broker: RabbitMQBroker, prefix: str) -> None:

@@ -17,8 +17,9 @@ from redis.asyncio.client import Pipeline
 from tests.conftest import require_service
 from tests.proxy import TcpProxy
 
-from supporter.brokers.base import BrokerError
+from supporter.brokers.base import BrokerError, BrokerUnreachable
 from supporter.brokers.redis import RedisConsumer, RedisStreamsBroker
+from supporter.testing.tansu import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -339,7 +340,7 @@ async def test_a_failing_read_surfaces_as_broker_error(make_broker: BrokerFactor
     await broker.declare("q")
     async with broker.consume("q", prefetch=1) as deliveries:
         await broker.client.delete(broker.stream_key("q"))  # the queue vanishes
-        with pytest.raises(BrokerError, match="reading queue 'q' from Redis failed"):
+        with pytest.raises(BrokerError, match="reading queue 'q' from Redis at redis://"):
             await asyncio.wait_for(anext(deliveries), 3)
 
 
@@ -559,3 +560,38 @@ async def test_a_publish_waiting_for_room_fails_once_the_broker_closes(
     for publish in (polling, waiting):
         with pytest.raises(BrokerError, match="closed"):
             await asyncio.wait_for(publish, 10)  # at once, but the machine may be busy
+
+
+async def test_an_unreachable_server_is_named_without_its_password() -> None:
+    port = free_port()
+    broker = RedisStreamsBroker(f"redis://default:s3cret@127.0.0.1:{port}/0")
+    try:
+        # Nothing listens: worth waiting for at a worker's start.
+        with pytest.raises(BrokerUnreachable) as raised:
+            await broker.declare("q")
+        with pytest.raises(BrokerUnreachable) as measured:
+            await broker.depth("q")
+    finally:
+        await broker.close()
+    for error in (raised.value, measured.value):
+        assert f"Redis at redis://default:***@127.0.0.1:{port}/0 could not" in str(error)
+        assert "s3cret" not in str(error)
+
+
+async def test_a_refused_login_names_the_server_and_is_not_unreachable() -> None:
+    require_service("Redis", "127.0.0.1", 6379)
+    broker = RedisStreamsBroker("redis://nobody:s3cret@127.0.0.1:6379/0")
+    try:
+        with pytest.raises(BrokerError, match="refused the login") as raised:
+            await broker.declare("q")
+    finally:
+        await broker.close()
+    assert not isinstance(raised.value, BrokerUnreachable)
+    assert "Redis at redis://nobody:***@127.0.0.1:6379/0" in str(raised.value)
+    assert "s3cret" not in str(raised.value)
+
+
+def test_a_malformed_url_is_said_without_the_password() -> None:
+    with pytest.raises(ValueError, match="malformed Redis URL redis://:\\*\\*\\*@") as raised:
+        RedisStreamsBroker("redis://:s3cret@127.0.0.1:port/0")
+    assert "s3cret" not in str(raised.value)

@@ -19,6 +19,7 @@ letters are ordinary publishes (`publish(..., delay=...)`, and to
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, SupportsBytes
@@ -31,6 +32,42 @@ def dead_letter_queue(queue: str) -> str:
 
 class BrokerError(Exception):
     """The broker could not do what was asked (connection lost, queue missing)."""
+
+
+class BrokerUnreachable(BrokerError):
+    """The broker could not be reached at all: nothing listens at its address yet, the
+    network, a server still starting. Worth waiting for, unlike a broker that answers
+    and refuses (a wrong password, a virtual host it does not have)."""
+
+
+def masked_url(url: str) -> str:
+    """`url` with its password replaced by `***`, for messages. Also for a URL that
+    does not parse: everything between the user's colon and the last `@` is hidden."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    user_info, at, place = rest.rpartition("@")
+    if not at or ":" not in user_info:
+        return url
+    return f"{scheme}://{user_info.split(':', 1)[0]}:***@{place}"
+
+
+class _Without(logging.Filter):
+    def __init__(self, templates: frozenset[str]) -> None:
+        super().__init__()
+        self.templates = templates
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg not in self.templates
+
+
+def unlogged(logger: str, *templates: str) -> None:
+    """Leave out the lines of a client library's `logger` made from these `templates`
+    (its format strings): a failed attempt to connect that it also raises, and that the
+    adapter then raises as a BrokerError saying the same. Logged at ERROR on each try,
+    they would repeat every try of a process waiting for its broker."""
+    target = logging.getLogger(logger)
+    target.addFilter(_Without(frozenset(templates)))
 
 
 class Delivery(Protocol):

@@ -126,14 +126,26 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     CommitFailedError,
     IllegalGenerationError,
+    KafkaConnectionError,
     KafkaError,
     RebalanceInProgressError,
 )
 
-from supporter.brokers.base import BrokerError, Delivery, ack_each, dead_letter_queue
+from supporter.brokers.base import (
+    BrokerError,
+    BrokerUnreachable,
+    Delivery,
+    ack_each,
+    dead_letter_queue,
+    masked_url,
+    unlogged,
+)
 from supporter.brokers.room import RoomGauge
 
 log = logging.getLogger(__name__)
+# A bootstrap server not reached when a client starts: its start raises, and
+# `_connecting` raises that as a BrokerError.
+unlogged("aiokafka", 'Unable connect to "%s:%s": %s')
 
 MESSAGE_ID_HEADER = "x-supporter-message-id"
 REDELIVERED_HEADER = "x-supporter-redelivered"
@@ -162,7 +174,7 @@ def parse_url(url: str) -> tuple[str, bool]:
     idempotent, from `kafka://host:port[,host:port…][?idempotence=false]`."""
     parts = urlsplit(url)
     if parts.scheme != "kafka" or not parts.netloc:
-        raise ValueError(f"not a Kafka URL (kafka://host:port): {url!r}")
+        raise ValueError(f"not a Kafka URL (kafka://host:port): {masked_url(url)!r}")
     options = parse_qs(parts.query)
     unknown = set(options) - _URL_OPTIONS
     if unknown:
@@ -189,6 +201,19 @@ async def _answer(doing: str, within: float) -> AsyncIterator[None]:
         raise BrokerError(f"{doing}: Kafka did not answer within {within:g} s") from error
     except (KafkaError, OSError) as error:
         raise BrokerError(f"{doing}: {error!r}") from error
+
+
+@contextlib.asynccontextmanager
+async def _connecting(address: str, within: float) -> AsyncIterator[None]:
+    """Starting one of aiokafka's clients: a server that was not reached (nothing
+    listens, no answer within `within` seconds) is BrokerUnreachable."""
+    try:
+        async with _answer(f"connecting to Kafka at {address}", within):
+            yield
+    except BrokerError as error:
+        if isinstance(error.__cause__, KafkaConnectionError | OSError):
+            raise BrokerUnreachable(str(error)) from error.__cause__
+        raise
 
 
 def _header_text(value: bytes | None) -> str:
@@ -703,6 +728,8 @@ class KafkaBroker:
         ):
             raise ValueError("timeouts and intervals must be positive")
         self.servers, self._idempotence = parse_url(url)
+        # The URL for messages, a password masked.
+        self.address = masked_url(url)
         self.prefix = prefix
         self.partitions = partitions
         self.replication_factor = replication_factor
@@ -761,10 +788,11 @@ class KafkaBroker:
                     request_timeout_ms=round(self.answer_timeout * 1000),
                 )
                 try:
-                    async with _answer(
-                        f"connecting to Kafka at {self.servers}", self.answer_timeout
-                    ):
+                    async with _connecting(self.address, self.answer_timeout):
                         await producer.start()
+                except BrokerUnreachable:
+                    await _stop_quietly(producer.stop, self.answer_timeout)
+                    raise
                 except BrokerError as error:
                     await _stop_quietly(producer.stop, self.answer_timeout)
                     hint = (
@@ -787,9 +815,7 @@ class KafkaBroker:
                     request_timeout_ms=round(self.answer_timeout * 1000),
                 )
                 try:
-                    async with _answer(
-                        f"connecting to Kafka at {self.servers}", self.answer_timeout
-                    ):
+                    async with _connecting(self.address, self.answer_timeout):
                         await admin.start()
                 except BrokerError:
                     await _stop_quietly(admin.close, self.answer_timeout)
@@ -816,9 +842,7 @@ class KafkaBroker:
                     request_timeout_ms=round(self.answer_timeout * 1000) + 5000,
                 )
                 try:
-                    async with _answer(
-                        f"connecting to Kafka at {self.servers}", self.answer_timeout
-                    ):
+                    async with _connecting(self.address, self.answer_timeout):
                         await client.start()
                 except BrokerError:
                     await _stop_quietly(client.stop, self.answer_timeout)

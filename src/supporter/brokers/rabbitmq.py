@@ -82,12 +82,30 @@ from aio_pika.exceptions import (
     ChannelNotFoundEntity,
     PublishError,
 )
+from aiormq.exceptions import (
+    AuthenticationError,
+    ConnectionNotAllowed,
+    IncompatibleProtocolError,
+    ProbableAuthenticationError,
+)
 from pamqp.commands import Basic
 from pamqp.common import FieldValue
 from yarl import URL
 
-from supporter.brokers.base import BrokerError, Delivery, ack_each, dead_letter_queue
+from supporter.brokers.base import (
+    BrokerError,
+    BrokerUnreachable,
+    Delivery,
+    ack_each,
+    dead_letter_queue,
+    masked_url,
+    unlogged,
+)
 from supporter.brokers.room import RoomGauge
+
+# A failed connection attempt: raised by `_connect` as a BrokerError, and when
+# aio-pika reconnects, logged by it with the reason.
+unlogged("aiormq.connection", "error when creating transport: %r")
 
 ANSWER_TIMEOUT = 30.0
 """Seconds to wait for RabbitMQ to answer one operation before raising BrokerError."""
@@ -110,9 +128,13 @@ def delay_bucket_ms(delay: float) -> int:
     return -(-ms // step) * step
 
 
-def _redacted(url: str) -> str:
-    parsed = URL(url)
-    return str(parsed.with_password("***")) if parsed.password else url
+# What RabbitMQ says when it answers and refuses: waiting would not change it.
+_REFUSALS = (
+    ProbableAuthenticationError,
+    AuthenticationError,
+    ConnectionNotAllowed,
+    IncompatibleProtocolError,
+)
 
 
 @asynccontextmanager
@@ -366,6 +388,13 @@ class RabbitMQBroker:
     ) -> None:
         if max_length is not None and max_length < 1:
             raise ValueError("max_length must be at least 1 (or None for unbounded queues)")
+        self.address = masked_url(url)
+        try:
+            host = URL(url).host
+        except ValueError as error:
+            raise ValueError(f"malformed RabbitMQ URL {self.address}: {error}") from None
+        if not host:
+            raise ValueError(f"malformed RabbitMQ URL {self.address}: no host")
         self._url = url
         self._prefix = prefix
         self._room = None if max_length is None else RoomGauge(max_length, self.depth)
@@ -398,11 +427,22 @@ class RabbitMQBroker:
                     self._connection = await aio_pika.connect_robust(
                         self._url, timeout=ANSWER_TIMEOUT
                     )
-                except (AMQPError, OSError) as error:
+                except _REFUSALS as error:
                     raise BrokerError(
-                        f"cannot connect to RabbitMQ at {_redacted(self._url)}: {error!r}. "
-                        "Check that the server is running and that the URL's host, port, "
-                        "user, password and virtual host are right."
+                        f"RabbitMQ at {self.address} refused the connection: {error!r}. "
+                        "Check the URL's user, password and virtual host."
+                    ) from error
+                except OSError as error:  # refused, reset, no answer in time, no such host
+                    raise BrokerUnreachable(
+                        f"cannot connect to RabbitMQ at {self.address}: {error!r}. "
+                        "Check that the server is running and that the URL's host and port "
+                        "are right."
+                    ) from error
+                except AMQPError as error:
+                    raise BrokerError(
+                        f"cannot connect to RabbitMQ at {self.address}: {error!r}. "
+                        "Check that the URL's host, port, user, password and virtual host "
+                        "are right."
                     ) from error
             return self._connection
 

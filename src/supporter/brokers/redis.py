@@ -92,10 +92,24 @@ from typing import Any, SupportsBytes
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import (
+    AuthenticationError,
+    AuthorizationError,
+    NoScriptError,
+    RedisError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import EncodableT
 
-from supporter.brokers.base import BrokerError, Delivery, ack_each, dead_letter_queue
+from supporter.brokers.base import (
+    BrokerError,
+    BrokerUnreachable,
+    Delivery,
+    ack_each,
+    dead_letter_queue,
+    masked_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -254,12 +268,27 @@ return #redis.call('XCLAIM', unpack(args))
 """
 
 
+def _failure(address: str, action: str, error: RedisError) -> BrokerError:
+    """The BrokerError for `error`, naming the server at `address` (password masked): a
+    refused login said plainly, and BrokerUnreachable when the server was not reached
+    (nothing listens, no answer in time, still loading its data)."""
+    if isinstance(error, AuthenticationError | AuthorizationError):
+        said = str(error).rstrip(".")
+        return BrokerError(
+            f"Redis at {address} refused the login: {said}. Check the URL's user and password."
+        )
+    message = f"Redis at {address} could not {action}: {error}"
+    if isinstance(error, RedisConnectionError | RedisTimeoutError):
+        return BrokerUnreachable(message)
+    return BrokerError(message)
+
+
 @contextlib.contextmanager
-def _translated(action: str) -> Iterator[None]:
+def _translated(address: str, action: str) -> Iterator[None]:
     try:
         yield
     except RedisError as error:
-        raise BrokerError(f"Redis could not {action}: {error}") from error
+        raise _failure(address, action, error) from error
 
 
 def _not_declared(queue: str) -> BrokerError:
@@ -393,7 +422,8 @@ class RedisConsumer:
             self._buffer.put_nowait(item)  # every later call stops too
             if item.error is not None:
                 raise BrokerError(
-                    f"reading queue {self._queue!r} from Redis failed: {item.error}"
+                    f"reading queue {self._queue!r} from Redis at {self._broker.address} "
+                    f"failed: {item.error}"
                 ) from item.error
             raise StopAsyncIteration
         return item
@@ -410,14 +440,16 @@ class RedisConsumer:
         single round trip however many there are (both commands take many ids:
         https://redis.io/docs/latest/commands/xack/, .../commands/xdel/)."""
         what = f"entry {entry_ids[0]!r}" if len(entry_ids) == 1 else f"{len(entry_ids)} entries"
-        with _translated(f"acknowledge {what} of queue {self._queue!r}"):
+        with _translated(self._broker.address, f"acknowledge {what} of queue {self._queue!r}"):
             async with self._client.pipeline(transaction=True) as pipe:
                 pipe.xack(self._stream, self._group, *entry_ids)
                 pipe.xdel(self._stream, *entry_ids)
                 await pipe.execute()
 
     async def give_back(self, entry_id: bytes) -> None:
-        with _translated(f"requeue entry {entry_id!r} of queue {self._queue!r}"):
+        with _translated(
+            self._broker.address, f"requeue entry {entry_id!r} of queue {self._queue!r}"
+        ):
             await self._broker.scripts["return"](
                 keys=[self._stream], args=[self._group, self.name, entry_id]
             )
@@ -429,7 +461,7 @@ class RedisConsumer:
             )
         except RedisError as error:
             if "NOGROUP" not in str(error):
-                raise BrokerError(f"Redis could not return deliveries: {error}") from error
+                raise _failure(self._broker.address, "return deliveries", error) from error
             if not closing:
                 raise _QueueGone from error
             return  # the queue was deleted meanwhile: nothing to return to
@@ -655,7 +687,12 @@ class RedisStreamsBroker:
             raise ValueError("claim_idle and block must be positive")
         if max_length is not None and max_length < 1:
             raise ValueError("max_length must be at least 1 (or None for unbounded)")
-        self.client: Redis = Redis.from_url(url)
+        # The URL for messages, password masked.
+        self.address = masked_url(url)
+        try:
+            self.client: Redis = Redis.from_url(url)
+        except ValueError as error:
+            raise ValueError(f"malformed Redis URL {self.address}: {error}") from None
         self.prefix = prefix
         self.group = group
         self.claim_idle = claim_idle
@@ -699,7 +736,7 @@ class RedisStreamsBroker:
                 )
             except RedisError as error:
                 if "BUSYGROUP" not in str(error):
-                    raise BrokerError(f"Redis could not declare queue {name!r}: {error}") from error
+                    raise _failure(self.address, f"declare queue {name!r}", error) from error
             self._declared[name] = queue
 
     async def declare_again(self, queue: str) -> bool:
@@ -732,7 +769,7 @@ class RedisStreamsBroker:
         encoded_headers = json.dumps(dict(headers or {})).encode()
         for again in (False, True):
             try:
-                with _translated(f"publish to queue {queue!r}"):
+                with _translated(self.address, f"publish to queue {queue!r}"):
                     await self._add(queue, data, encoded_id, encoded_headers, delay)
                 return
             except _QueueGone:
@@ -842,11 +879,11 @@ class RedisStreamsBroker:
         except RedisError as error:
             if "NOGROUP" in str(error):
                 raise _not_declared(queue) from error
-            raise BrokerError(f"Redis could not measure queue {queue!r}: {error}") from error
+            raise _failure(self.address, f"measure queue {queue!r}", error) from error
         return max(0, int(length) - int(pending["pending"]))
 
     async def oldest_age(self, queue: str) -> float | None:
-        with _translated(f"find the oldest message of queue {queue!r}"):
+        with _translated(self.address, f"find the oldest message of queue {queue!r}"):
             found = await self.scripts["oldest"](keys=[self.stream_key(queue)], args=[self.group])
         if found == -1:
             raise _not_declared(queue)
@@ -858,7 +895,7 @@ class RedisStreamsBroker:
 
     async def delayed(self, queue: str) -> int:
         """Messages published with a delay that no consumer has moved to the queue yet."""
-        with _translated(f"count delayed messages of {queue!r}"):
+        with _translated(self.address, f"count delayed messages of {queue!r}"):
             return int(await self.client.zcard(self.delayed_key(queue)))
 
     async def delete_keys(self) -> int:
@@ -866,7 +903,7 @@ class RedisStreamsBroker:
         consumer groups) and return how many there were. For tests and resets."""
         pattern = "".join(f"\\{char}" if char in "*?[]\\" else char for char in self.prefix)
         deleted = 0
-        with _translated(f"delete the keys under {self.prefix!r}"):
+        with _translated(self.address, f"delete the keys under {self.prefix!r}"):
             batch: list[bytes] = []
             async for key in self.client.scan_iter(match=f"{pattern}:*", count=500):
                 batch.append(key)

@@ -255,27 +255,30 @@ def stage_concurrency(settings: Settings, given: int | None) -> int:
 
 
 def broker(settings: Settings) -> Broker:
-    """The broker named by `broker_url`; queues are bounded by `queue_size` on each."""
+    """The broker named by `broker_url`; queues are bounded by `queue_size` on each.
+    ConfigError for a URL that cannot be used (its password masked in the message)."""
     url = settings.broker_url
     if url.startswith("memory://"):
         return MemoryBroker(maxsize=settings.queue_size)
-    if url.startswith(("amqp://", "amqps://")):
-        from supporter.brokers.rabbitmq import RabbitMQBroker
+    try:
+        if url.startswith(("amqp://", "amqps://")):
+            from supporter.brokers.rabbitmq import RabbitMQBroker
 
-        return RabbitMQBroker(url, prefix=settings.broker_prefix, max_length=settings.queue_size)
-    if url.startswith(("redis://", "rediss://")):
-        from supporter.brokers.redis import RedisStreamsBroker
+            return RabbitMQBroker(
+                url, prefix=settings.broker_prefix, max_length=settings.queue_size
+            )
+        if url.startswith(("redis://", "rediss://")):
+            from supporter.brokers.redis import RedisStreamsBroker
 
-        return RedisStreamsBroker(
-            url,
-            prefix=settings.broker_prefix,
-            max_length=settings.queue_size,
-            claim_idle=settings.broker_claim_idle,
-        )
-    if url.startswith("kafka://"):
-        from supporter.brokers.kafka import KafkaBroker
+            return RedisStreamsBroker(
+                url,
+                prefix=settings.broker_prefix,
+                max_length=settings.queue_size,
+                claim_idle=settings.broker_claim_idle,
+            )
+        if url.startswith("kafka://"):
+            from supporter.brokers.kafka import KafkaBroker
 
-        try:
             return KafkaBroker(
                 url,
                 prefix=settings.broker_prefix,
@@ -285,8 +288,8 @@ def broker(settings: Settings) -> Broker:
                 session_timeout=settings.kafka_session_timeout,
                 revoke_wait=settings.kafka_revoke_wait,
             )
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     raise ConfigError(
         f"unknown broker URL {url.split('://')[0]}://…: use memory://, amqp://, redis:// or kafka://"
     )

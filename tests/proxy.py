@@ -27,12 +27,20 @@ class TcpProxy:
         self._down = threading.Event()
         self.port = 0
 
-    def start(self) -> int:
-        """Listen on a free loopback port; returns it."""
+    def start(self, port: int = 0) -> int:
+        """Listen on loopback `port` (by default a free one); returns it."""
         self._thread.start()
-        self._server = self._call(asyncio.start_server(self._relay, "127.0.0.1", 0))
+        self._server = self._call(asyncio.start_server(self._relay, "127.0.0.1", port))
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
+
+    def connections(self) -> int:
+        """The connections relayed now."""
+
+        async def count() -> int:
+            return len(self._writers) // 2
+
+        return self._call(count())
 
     def sever(self) -> int:
         """Cut every open connection; returns how many sockets were cut."""

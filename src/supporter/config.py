@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     # kafka://host:port.
     broker_url: str = "memory://"
     broker_prefix: str = "supporter"
+    # A worker, `serve` or `ingest` that starts before its broker can be reached (compose,
+    # systemd) waits this many seconds for it, as long as services wait for their
+    # store; 0 fails at once. Bad credentials or a bad URL fail at once either way.
+    broker_wait: float = Field(default=300.0, ge=0)
     # Redis Streams: a dead consumer's messages go to another after this many seconds.
     broker_claim_idle: float = Field(default=30.0, gt=0)
     # Kafka (kafka://host:port): each queue's topics are made with this many partitions

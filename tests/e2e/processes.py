@@ -121,6 +121,11 @@ class Processes:
                 process.kill()
                 process.wait()
 
+    def output(self, process: subprocess.Popen[bytes]) -> str:
+        """All that `process` has written so far."""
+        [log] = [log for started, log in self._started if started is process]
+        return log.read_text(errors="replace")
+
     def logs(self) -> str:
         """The end of every log, to explain a failed assertion."""
         return "\n".join(

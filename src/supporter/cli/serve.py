@@ -55,7 +55,10 @@ class Served:
 
     async def run(self) -> RunReport:
         """The stages (and the helpdesk's poll, the write-backs to send again, and the
-        sweep of tickets stuck in `received`) until `pipeline.request_stop()`."""
+        sweep of tickets stuck in `received`) until `pipeline.request_stop()`, once
+        the broker is reached (waited for when it cannot be yet)."""
+        if not await self.pipeline.reach_broker():
+            return await self.pipeline.serve(*self.stages)  # stopped while waiting
         helpers = [asyncio.create_task(self._resend_unwritten())]
         if self.resend is not None:
             helpers.append(asyncio.create_task(self.resend.run()))

@@ -310,7 +310,8 @@ def sinks(settings: Settings, out: Path | None = None, *, append: bool = False) 
 
 def pipeline_options(settings: Settings, *, service: bool = False) -> PipelineOptions:
     """The pipeline's options from `settings`; a `service` (a worker, `serve`) waits
-    minutes for a store that is down, a run seconds."""
+    minutes for a store that is down, a run seconds. A worker, `serve` and `ingest`
+    wait `broker_wait` seconds for a broker they cannot reach yet."""
     options = PipelineOptions(
         ingest=IngestOptions(
             open_statuses=frozenset(settings.open_statuses),
@@ -329,6 +330,7 @@ def pipeline_options(settings: Settings, *, service: bool = False) -> PipelineOp
         shutdown_timeout=settings.shutdown_timeout,
         force=settings.force,
         heartbeat_interval=settings.heartbeat_interval,
+        broker_wait=settings.broker_wait,
     )
     return dataclasses.replace(options, store_retries=SERVICE_STORE_RETRIES) if service else options
 

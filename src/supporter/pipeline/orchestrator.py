@@ -13,12 +13,12 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from supporter.analysis.analyzer import Analyzer
-from supporter.brokers.base import Broker, dead_letter_queue
+from supporter.brokers.base import Broker, BrokerUnreachable, dead_letter_queue
 from supporter.domain.errors import FatalError
 from supporter.domain.messages import DeadLetterMessage
 from supporter.domain.models import Ticket, TicketResult, Transaction
@@ -70,6 +70,11 @@ def stage_queues(write_back: bool) -> tuple[str, ...]:
 # writes are retried for about five minutes (full jitter, up to 10 s a try) before it
 # stops. A batch run (the default below) gives up after a few seconds and says so.
 SERVICE_STORE_RETRIES = RetryPolicy(max_attempts=60, base_delay=0.5, max_delay=10.0)
+# A broker that cannot be reached yet when a worker, `serve` or `ingest` starts (started
+# before it: compose, systemd) is waited for `broker_wait` seconds, its tries spaced as
+# a service's store writes are (above); the wait is logged when it starts and then
+# every this many seconds.
+BROKER_WAIT_NOTE_EVERY = 30.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,9 @@ class PipelineOptions:
     shutdown_timeout: float = 30.0
     force: bool = False
     heartbeat_interval: float = 5.0
+    # Seconds to wait for a broker not reachable yet at the start of `serve` and
+    # `ingest` (0: fail at once).
+    broker_wait: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -170,6 +178,7 @@ class Pipeline:
         self.version = result_version(provider, options, taxonomy, knowledge)
         self._stop = asyncio.Event()
         self._progress = asyncio.Event()
+        self._reached = False
         self._fatal: FatalError | None = None
         self._interrupted = False
         self.breakers: dict[str, CircuitBreaker] = {}
@@ -312,8 +321,10 @@ class Pipeline:
         broker. On a stop request it takes no more messages and gives those in flight
         up to `shutdown_timeout` seconds to finish (model calls already paid for are
         not thrown away); what is still unfinished then goes back to the broker.
+        A broker not reachable yet is waited for (`reach_broker`).
         """
-        await self._declare()
+        if not await self.reach_broker():
+            return self._report()
         workers = self._start_workers(self._output_stage(), stages)
         if self._workers is not None:
             for stage in stages:
@@ -362,8 +373,10 @@ class Pipeline:
         """Publish the open tickets not done yet, then return (`supporter ingest`).
 
         Without an `index` the tickets go out without transactions, for the analyze
-        workers to look up in the shared store."""
-        await self._declare()
+        workers to look up in the shared store. A broker not reachable yet is waited
+        for (`reach_broker`)."""
+        if not await self.reach_broker():
+            return self._report()
         ingestor = await self._ingestor(index)
         await ingestor.run(source, on_reject, self._stop)
         return self._report()
@@ -371,6 +384,71 @@ class Pipeline:
     async def _declare(self) -> None:
         for queue in self.queues:
             await self._broker.declare(queue)
+
+    async def reach_broker(self) -> bool:
+        """Declare the queues, waiting up to `broker_wait` seconds for a broker that
+        cannot be reached yet (BrokerUnreachable), with the pause between tries of a
+        service's store writes. False when a stop is requested first (at once, even
+        in the middle of a try). A broker that answers and refuses (bad credentials)
+        raises its BrokerError at once, and one still out of reach after the wait
+        raises BrokerUnreachable saying how long it was waited for."""
+        if self._reached:
+            return True
+        loop = asyncio.get_running_loop()
+        wait = self._options.broker_wait
+        started = loop.time()
+        next_note = started + BROKER_WAIT_NOTE_EVERY
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                if not await self._unless_stopped(self._declare()):
+                    return False
+            except BrokerUnreachable as error:
+                now = loop.time()
+                waited = now - started
+                if waited >= wait:
+                    if attempt == 1:
+                        raise
+                    raise BrokerUnreachable(f"{error} (waited {waited:.0f} s for it)") from error
+                if attempt == 1:
+                    log.warning(
+                        "waiting up to %g s for the broker, which cannot be reached yet: %s",
+                        wait,
+                        error,
+                    )
+                elif now >= next_note:
+                    next_note = now + BROKER_WAIT_NOTE_EVERY
+                    log.warning(
+                        "still waiting for the broker (%.0f s of %g s): %s", waited, wait, error
+                    )
+                pause = min(SERVICE_STORE_RETRIES.delay(attempt), started + wait - now)
+                if not await self._unless_stopped(asyncio.sleep(pause)):
+                    return False
+                continue
+            if attempt > 1:
+                log.warning("reached the broker after %.0f s", loop.time() - started)
+            self._reached = True
+            return True
+
+    async def _unless_stopped(self, work: Awaitable[None]) -> bool:
+        """Await `work` unless a stop is requested first: then it is cancelled and the
+        answer is False. Its errors are raised."""
+        if self._stop.is_set():
+            return False
+        task = asyncio.ensure_future(work)
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if task.cancelled():
+            return False
+        task.result()
+        return True
 
     def _output_stage(self) -> OutputStage:
         output = OutputStage(

@@ -37,9 +37,11 @@ async def test_opens_after_the_threshold_and_closes_after_a_good_trial() -> None
     clock = Clock()
     breaker = CircuitBreaker("analyze", threshold=3, reset_after=10, clock=clock)
     for _ in range(2):
-        await breaker.failure()
+        # A failure says whether it left the circuit open (a parking worker spends no
+        # try on one that did).
+        assert await breaker.failure() is False
     assert breaker.state is CircuitState.CLOSED
-    await breaker.failure()
+    assert await breaker.failure() is True
     assert breaker.state is CircuitState.OPEN
     waiting = asyncio.ensure_future(breaker.admit())
     await asyncio.sleep(0.1)
@@ -78,7 +80,7 @@ async def test_a_failed_trial_opens_it_again() -> None:
     await breaker.failure()
     clock.now = 6
     await breaker.admit()
-    await breaker.failure()
+    assert await breaker.failure() is True
     assert breaker.state is CircuitState.OPEN
     assert not await _admitted_within(breaker, 0.1)
 

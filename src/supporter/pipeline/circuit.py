@@ -6,7 +6,9 @@ timeouts, refused connections; never an answer out of schema) the circuit opens 
 stops taking messages (its bounded queue then holds intake back). After
 `reset_after` seconds one message is let through as a trial: success closes the
 circuit, failure opens it again. Messages are not tried while it is open, so
-an outage burns no tries and fills no dead-letter queue.
+an outage burns no tries and fills no dead-letter queue; a worker that parks (the
+write-back stage of `serve` and `worker write-back`) also spends no try on the
+failure that opens the circuit, nor on a failed trial (see worker.py).
 """
 
 from __future__ import annotations
@@ -74,7 +76,10 @@ class CircuitBreaker:
             self._trial_running = False
             self._changed.notify_all()
 
-    async def failure(self) -> None:
+    async def failure(self) -> bool:
+        """Count a failure that says the dependency is unavailable; True when the
+        circuit is open after it (this failure opened it, a trial failed, or it was
+        open already: a try that began before it opened)."""
         async with self._changed:
             self._failures += 1
             trial_failed = self.state is CircuitState.HALF_OPEN
@@ -90,6 +95,7 @@ class CircuitBreaker:
                 self._opened_at = self._clock()
                 self._trial_running = False
             self._changed.notify_all()
+            return self.state is CircuitState.OPEN
 
     async def inconclusive(self) -> None:
         """A try ended in a way that says nothing about the provider (a bug of ours):

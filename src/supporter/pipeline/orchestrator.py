@@ -325,7 +325,7 @@ class Pipeline:
         """
         if not await self.reach_broker():
             return self._report()
-        workers = self._start_workers(self._output_stage(), stages)
+        workers = self._start_workers(self._output_stage(), stages, service=True)
         if self._workers is not None:
             for stage in stages:
                 heartbeat = Heartbeat(
@@ -473,6 +473,7 @@ class Pipeline:
         return WriteBackRoute(
             route.helpdesk,
             route.mode,
+            route.public_replies,
             on_published=self.on_write_back_published,
             on_dead_letter=self.on_write_back_dead,
         )
@@ -496,8 +497,11 @@ class Pipeline:
             await asyncio.gather(intake_task, *workers, return_exceptions=True)
 
     def _start_workers(
-        self, output: OutputStage, stages: Sequence[StageName]
+        self, output: OutputStage, stages: Sequence[StageName], *, service: bool = False
     ) -> list[asyncio.Task[None]]:
+        """The stages' tasks. In a `service` (serve, a worker) the write-back stage parks
+        write-backs while its helpdesk is unavailable; a batch (a replay) must end, so
+        there they spend their tries and are dead-lettered again."""
         options = self._options
         backup = self._fallback
         tasks: list[asyncio.Task[None]] = []
@@ -534,7 +538,7 @@ class Pipeline:
                 public_replies=setup.public_replies,
                 on_settled=self.on_write_back,
             )
-            tasks.append(self._start(work.stage(concurrency=setup.concurrency)))
+            tasks.append(self._start(work.stage(concurrency=setup.concurrency), park=service))
         return tasks
 
     def _lookup(self) -> TransactionLookup | None:
@@ -547,11 +551,17 @@ class Pipeline:
 
         return lookup
 
-    def _start(self, stage: Stage[In, Out]) -> asyncio.Task[None]:
+    def _start(self, stage: Stage[In, Out], *, park: bool = False) -> asyncio.Task[None]:
+        """A stage's worker and circuit breaker. One that `park`s opens its circuit no
+        later than a message's last try: one message failing alone (the only write-back
+        of a quiet hour) must open it before its tries run out, not be dead-lettered."""
         counters = self.stats.stage(stage.name)
+        threshold = self._options.circuit_threshold
+        if park:
+            threshold = min(threshold, self._options.policy.max_attempts)
         breaker = CircuitBreaker(
             stage.name,
-            threshold=self._options.circuit_threshold,
+            threshold=threshold,
             reset_after=self._options.circuit_reset_after,
         )
         self.breakers[stage.name] = breaker
@@ -563,6 +573,7 @@ class Pipeline:
             self.on_fatal,
             breaker,
             window=self._options.publish_window,
+            park=park,
         )
         self._stage_workers.append(worker)
         return asyncio.create_task(worker.run(), name=f"stage-{stage.name}")

@@ -19,6 +19,8 @@ class StageCounters:
     retried: int = 0
     dead_lettered: int = 0
     fell_back: int = 0
+    # Sent back to wait while the stage's circuit is open, no try spent (a parking worker).
+    parked: int = 0
     # Dead letters by the class of their cause (`invalid`, `permanent`, `retries_exhausted`).
     dead_letter_causes: Counter[str] = field(default_factory=Counter)
     # Told the seconds each message was held, as it is settled (the metrics' histogram).

@@ -10,7 +10,10 @@ a cancellation) hands the message back and stops the stage. A
 circuit breaker, when given, holds messages back while the provider is down:
 only unavailability counts (a `TransientError` other than `InvalidAnswerError`);
 a provider that answers, even out of schema, is up, and such a ticket uses its
-tries at the normal pace.
+tries at the normal pace. A worker that `parks` (the write-back stage of a service)
+charges no try for an unavailability failure that leaves the circuit open: the
+message goes back to its queue with the tries it had, to wait for the circuit's
+next trial, so an outage of any length dead-letters nothing.
 """
 
 from __future__ import annotations
@@ -90,10 +93,14 @@ class StageWorker(Generic[In, Out]):
         breaker: CircuitBreaker | None = None,
         *,
         window: int = 0,
+        park: bool = False,
     ) -> None:
         """`window`: messages taken beyond the stage's concurrency, so that while
         `concurrency` are being worked on, up to `window` more are being published
-        downstream (a broker's confirmation is a round trip) or wait their turn."""
+        downstream (a broker's confirmation is a round trip) or wait their turn.
+        `park`: an unavailability failure that leaves the `breaker` open costs the
+        message no try (see the module's docstring); a batch run that must end does
+        not park."""
         self.stage = stage
         self._broker = broker
         self._policy = policy
@@ -102,6 +109,7 @@ class StageWorker(Generic[In, Out]):
         self._intake_stopped = False
         self._breaker = breaker
         self._window = window
+        self._park = park and breaker is not None
         self._working = asyncio.Semaphore(stage.concurrency)
         # Inputs are acknowledged together (see acks.py), not one round trip each.
         self._acks = AckBatcher(broker, stage.name)
@@ -290,8 +298,9 @@ class StageWorker(Generic[In, Out]):
                 await self._inconclusive()
             elif isinstance(error, InvalidAnswerError):
                 await self._answered()
-            elif self._breaker is not None:
-                await self._breaker.failure()
+            elif self._breaker is not None and await self._breaker.failure() and self._park:
+                await self._park_message(delivery, message, error)
+                return None
             await self._retry_or_give_up(delivery, message, error)
         except FatalError as error:
             await self._stop_for(delivery, error)
@@ -401,6 +410,23 @@ class StageWorker(Generic[In, Out]):
             return
         self._counters.retried += 1
         _outcome("retried", type(error).__name__)
+
+    async def _park_message(self, delivery: Delivery, message: In, error: TransientError) -> None:
+        """Back to the stage's queue with the tries it had: the circuit is open, so the
+        failure says the dependency is down, not that this message is bad. It waits for
+        the circuit's next trial (and for a Retry-After the server gave)."""
+        log.info(
+            "parking ticket %s in stage %s while its circuit is open (try %d not spent): %s",
+            message.ticket_id,
+            self.stage.name,
+            message.attempt,
+            error_text(error),
+        )
+        await self._publish(self.stage.queue, message, message, delay=error.retry_after or 0.0)
+        if not await self._acks.ack(delivery):
+            return
+        self._counters.parked += 1
+        _outcome("parked", type(error).__name__)
 
     def _record(self, message: In, error: Exception, *, transient: bool) -> AttemptRecord:
         text = str(error) or type(error).__name__

@@ -5,15 +5,18 @@ the circuit breaker during an outage, and what each mode may write."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pydantic import SecretStr
 from tests.helpdesks.fakes import NAME, FakeHelpdesk, ticket
+from tests.proxy import TcpProxy
 
 from supporter.analysis.taxonomy import DEFAULT_TAXONOMY
 from supporter.brokers.memory import MemoryBroker
@@ -26,13 +29,23 @@ from supporter.domain.models import (
     Reply,
     Sentiment,
     Ticket,
+    TicketResult,
     Transaction,
 )
-from supporter.helpdesks.base import Draft, HelpdeskUnavailable, WriteBackMode, WriteReceipt
+from supporter.domain.people import ReviewAction, ReviewRecord
+from supporter.helpdesks import zendesk
+from supporter.helpdesks.base import (
+    Draft,
+    HelpdeskUnavailable,
+    RateLimit,
+    WriteBackMode,
+    WriteReceipt,
+)
 from supporter.llm.offline import OfflineProvider
 from supporter.observability import tracing
 from supporter.observability.readings import CircuitState
 from supporter.pipeline.circuit import CircuitBreaker
+from supporter.pipeline.ingest import publish_ticket
 from supporter.pipeline.orchestrator import Pipeline, PipelineOptions, RunReport
 from supporter.pipeline.retry import RetryPolicy
 from supporter.pipeline.stats import StageCounters
@@ -45,10 +58,19 @@ from supporter.pipeline.write_back import (
     WriteBackRoute,
     WriteBacks,
     WriteBackSetup,
+    approved_write_back,
+    stored_write_back,
+    unrecorded_public_reply,
 )
 from supporter.sources.base import Reject
 from supporter.store.helpdesks import SqlHelpdeskState
 from supporter.store.sql import SqlStore, sqlite_url
+from supporter.testing.fake_zendesk import (
+    DEFAULT_EMAIL,
+    DEFAULT_TOKEN,
+    FakeZendesk,
+    FakeZendeskConfig,
+)
 from supporter.transactions.sql import SqlTransactionIndex
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
@@ -228,6 +250,23 @@ async def test_retries_then_a_dead_letter_that_keeps_the_draft_and_replays(
     assert again.calls == []
 
 
+async def test_a_replay_that_fails_again_leaves_one_dead_letter(store: SqlStore) -> None:
+    tickets = await received(store, ticket("1"))
+    await run(store, FakeHelpdesk(failures=[PermanentError("ticket 1 is locked")]), tickets)
+    [first] = await store.dead_letters()
+    still = FakeHelpdesk(failures=[PermanentError("ticket 1 is still locked")])
+    async with asyncio.timeout(30):
+        await pipeline_of(store, still).replay([first])
+    [pending] = await store.dead_letters()
+    assert pending.id != first.id
+    assert pending.reason == "ticket 1 is still locked"
+    every = await store.dead_letters(include_resolved=True)
+    assert [(x.id, x.resolved_at is not None) for x in every] == [
+        (first.id, True),
+        (pending.id, False),
+    ]
+
+
 async def test_a_permanent_refusal_is_dead_lettered_at_once(store: SqlStore) -> None:
     tickets = await received(store, ticket("1"))
     helpdesk = FakeHelpdesk(failures=[PermanentError("ticket 1 was deleted")])
@@ -275,6 +314,203 @@ async def test_an_outage_parks_write_backs_instead_of_burning_their_tries(
     assert sorted(call.draft.ticket_id for call in helpdesk.calls) == [str(n) for n in range(5)]
     assert await store.dead_letters() == []
     assert pipeline.stats.write_backs[(NAME, "written")] == 5
+
+
+async def serve_write_backs(
+    pipeline: Pipeline, messages: Sequence[WriteBackMessage], until: Callable[[], bool]
+) -> None:
+    """The write-back and sink stages as `serve` (or `worker write-back`) runs them, fed
+    `messages` as approvals are, until `until()` holds; then a stop."""
+    serving = asyncio.create_task(pipeline.serve("write-back", "sink"))
+    try:
+        await asyncio.sleep(0.05)  # its queues declared
+        for each in messages:
+            await publish_ticket(pipeline.broker, WRITE_BACK, each, "review")
+        async with asyncio.timeout(30):
+            while not until():
+                await asyncio.sleep(0.05)
+    finally:
+        pipeline.request_stop()
+        await serving
+
+
+async def test_a_served_write_back_outlasts_an_outage_without_spending_its_tries(
+    store: SqlStore,
+) -> None:
+    """One write-back alone during an outage (the trial's finding): its three tries
+    are gone in a blink, long before a threshold of five failures would open the
+    circuit. Served, the circuit opens by its last try at the latest, and from then
+    on a failure costs no try: it is written once the helpdesk is back, never
+    dead-lettered."""
+    await received(store, ticket("1"))
+    helpdesk = FakeHelpdesk(
+        outage=HelpdeskUnavailable("cannot reach the helpdesk"), outage_seconds=1.5
+    )
+    pipeline = pipeline_of(
+        store,
+        helpdesk,
+        mode=WriteBackMode.AFTER_REVIEW,
+        policy=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02),
+        circuit_threshold=5,
+        circuit_reset_after=0.3,
+    )
+    counters = pipeline.stats.stage(STAGE)
+    approved = message("Approved text.", mode="after-review", approved_by="ana")
+    await serve_write_backs(
+        pipeline, [approved], lambda: bool(helpdesk.calls) or bool(counters.dead_lettered)
+    )
+    assert counters.dead_lettered == 0
+    assert len(helpdesk.calls) == 1
+    assert helpdesk.failed_calls > 3  # more failures than tries: those parked cost none
+    assert counters.parked == helpdesk.failed_calls - 2
+    assert await store.dead_letters() == []
+
+
+async def test_an_outage_through_a_relay_writes_an_approved_reply_once_after_it(
+    store: SqlStore,
+) -> None:
+    """The trial's outage against the Zendesk simulator: connections refused (the
+    relay is down) for longer than the tries take, then the helpdesk back. The
+    approved reply is posted once, as the public reply the approval recorded."""
+    server = FakeZendesk(
+        FakeZendeskConfig(export_lag_seconds=0, account_limit=None, export_limit=None)
+    )
+    async with server as url:
+        number = server.add_ticket("Charged twice", "Two charges")
+        await SqlHelpdeskState(store.engine).receive("zendesk", [ticket(str(number))])
+        port = urlsplit(url).port
+        assert port is not None
+        proxy = TcpProxy("127.0.0.1", port)
+        proxy.start()
+        try:
+            connector = zendesk.ZendeskHelpdesk(
+                zendesk.Settings(
+                    url=f"http://127.0.0.1:{proxy.port}",
+                    email=DEFAULT_EMAIL,
+                    token=SecretStr(DEFAULT_TOKEN),
+                ),
+                account_limit=RateLimit(6000, 60.0),
+                export_limit=RateLimit(6000, 60.0),
+                timeout=2.0,
+                max_wait=0.5,
+            )
+            options = PipelineOptions(
+                policy=RetryPolicy(max_attempts=5, base_delay=0.05, max_delay=0.2),
+                shutdown_timeout=5,
+                circuit_reset_after=0.5,
+            )
+            setup = WriteBackSetup(
+                route=WriteBackRoute("zendesk", WriteBackMode.AFTER_REVIEW, public_replies=True),
+                state=SqlHelpdeskState(store.engine),
+                connect=lambda: connector,
+                concurrency=1,
+            )
+            pipeline = Pipeline(
+                MemoryBroker(maxsize=16),
+                store,
+                OfflineProvider(DEFAULT_TAXONOMY),
+                DEFAULT_TAXONOMY,
+                [],
+                options,
+                write_back=setup,
+            )
+            approved = approved_write_back(
+                setup.route,
+                ticket(str(number)),
+                TicketResult(
+                    ticket_id=str(number),
+                    customer_id=f"C-{number}",
+                    status="responded",
+                    analysis=analysis(),
+                    reply=Reply(body="We refunded the second charge."),
+                    attempts=1,
+                ),
+                [],
+                ReviewRecord(
+                    review_id=7,
+                    ticket_id=str(number),
+                    action=ReviewAction.APPROVE,
+                    reviewer="bob",
+                    draft_version="v1",
+                    reply=None,
+                    draft=None,
+                    edit_distance=None,
+                    category=None,
+                    priority=None,
+                    reason=None,
+                    provider="offline",
+                    created_at=datetime.now(UTC),
+                ),
+            )
+            assert approved is not None
+            counters = pipeline.stats.stage(STAGE)
+            proxy.go_down()
+            outage_over = asyncio.get_running_loop().time() + 3.0
+
+            def settled() -> bool:
+                if asyncio.get_running_loop().time() >= outage_over:
+                    proxy.come_up()
+                    return pipeline.stats.write_backs_settled > 0
+                return bool(counters.dead_lettered)
+
+            await serve_write_backs(pipeline, [approved], settled)
+            await connector.aclose()
+        finally:
+            proxy.come_up()
+            proxy.close()
+        public = [c for c in server.comments[number][1:] if c["public"]]
+    assert counters.dead_lettered == 0
+    assert counters.parked >= 1
+    assert [c["body"] for c in public] == ["We refunded the second charge."]
+    assert await store.dead_letters() == []
+    record = await SqlHelpdeskState(store.engine).write_back("zendesk", str(number))
+    assert record is not None
+    assert record.status == "written"
+
+
+async def test_an_approval_records_public_or_note_and_is_written_as_recorded(
+    store: SqlStore,
+) -> None:
+    """Whether an approved draft is the public reply is decided with the approval and
+    travels in the message: the process that writes it (a worker, a replay) does not
+    turn it into a note, nor a note into a reply; only a message that records nothing
+    (from an earlier version) goes by the writer's setting."""
+    await received(store, ticket("1"), ticket("2"), ticket("3"))
+    helpdesk = FakeHelpdesk()
+    as_notes = WriteBacks(helpdesk, SqlHelpdeskState(store.engine), public_replies=False)
+    as_replies = WriteBacks(helpdesk, SqlHelpdeskState(store.engine), public_replies=True)
+    approved = message("Approved text.", mode="after-review", approved_by="ana")
+    await as_notes.handle(approved.model_copy(update={"public_reply": True}))
+    await as_replies.handle(
+        approved.model_copy(update={"public_reply": False, "ticket": ticket("2")})
+    )
+    await as_replies.handle(approved.model_copy(update={"ticket": ticket("3")}))
+    reply, note, unrecorded = helpdesk.calls
+    assert reply.draft.public
+    assert reply.draft.note == "Approved text."
+    assert not note.draft.public
+    assert unrecorded.draft.public
+    # Made by an approval: the route's setting is recorded in the message.
+    for public in (True, False):
+        route = WriteBackRoute(NAME, WriteBackMode.AFTER_REVIEW, public_replies=public)
+        made = stored_write_back(
+            route, ticket("1"), stored_result(), [], origin_id="o", approved_by="ana"
+        )
+        assert made is not None
+        assert made.public_reply is public
+        assert not unrecorded_public_reply(made)
+    assert unrecorded_public_reply(approved)
+
+
+def stored_result() -> TicketResult:
+    return TicketResult(
+        ticket_id="1",
+        customer_id="C-1",
+        status="responded",
+        analysis=analysis(),
+        reply=Reply(body="We refunded 19.99 EUR."),
+        attempts=1,
+    )
 
 
 def analysis() -> Analysis:

@@ -187,7 +187,8 @@ def _helpdesk_link(
     wiring.watch_helpdesk(metrics, helpdesk)
     route = None
     if settings.write_back is not None:
-        route = WriteBackRoute(helpdesk.name, WriteBackMode(settings.write_back))
+        mode = WriteBackMode(settings.write_back)
+        route = WriteBackRoute(helpdesk.name, mode, settings.public_replies)
     link = HelpdeskLink(WebhookReceiver(intake, state, pipeline.stats), route)
     poller = None
     if settings.poll_interval > 0:

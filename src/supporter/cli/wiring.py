@@ -423,7 +423,9 @@ def write_back_setup(
         return opened[0]
 
     return WriteBackSetup(
-        route=WriteBackRoute(settings.helpdesk, WriteBackMode(settings.write_back)),
+        route=WriteBackRoute(
+            settings.helpdesk, WriteBackMode(settings.write_back), settings.public_replies
+        ),
         state=SqlHelpdeskState(store.engine),
         connect=connect,
         public_replies=settings.public_replies,

@@ -150,6 +150,12 @@ class WriteBackMessage(_Envelope):
     approved_by: str | None = Field(
         default=None, description="the reviewer who approved the draft (after-review)"
     )
+    public_reply: bool | None = Field(
+        default=None,
+        description="whether an approved draft goes out as the public reply (true) or as "
+        "an internal note (false), decided when the message was made (the approving "
+        "process's --public-replies); None: made by a version that did not record it",
+    )
 
     @property
     def ticket_id(self) -> str:

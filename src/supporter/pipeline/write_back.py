@@ -96,11 +96,14 @@ def _ignore(*_: object) -> None:
 
 @dataclass(frozen=True)
 class WriteBackRoute:
-    """What the output stage sends to the write-back queue after storing a result, and
-    whom it tells (the run's counters: a replay waits for its write-backs)."""
+    """What the output stage (or an approval) sends to the write-back queue, and whom it
+    tells (the run's counters: a replay waits for its write-backs). `public_replies`
+    is recorded in each message: an approved draft goes out as the public reply, or as
+    a note, as decided here, whichever process later writes (or replays) it."""
 
     helpdesk: str
     mode: WriteBackMode
+    public_replies: bool = False
     on_published: Callable[[], None] = _ignore
     on_dead_letter: Callable[[DeadLetterMessage], None] = _ignore
 
@@ -179,6 +182,18 @@ def stored_write_back(
         grounding=result.grounding,
         transactions=[t for t in transactions if t.transaction_id in relied_on],
         approved_by=approved_by,
+        public_reply=route.public_replies,
+    )
+
+
+def unrecorded_public_reply(message: WriteBackMessage) -> bool:
+    """An approved draft from a version that did not record whether it goes out as the
+    public reply or as a note: a replay must be told, not guess (the replaying process's
+    own setting could turn a reply the customer should get into a note)."""
+    return (
+        message.mode == WriteBackMode.AFTER_REVIEW.value
+        and message.approved_by is not None
+        and message.public_reply is None
     )
 
 
@@ -238,7 +253,9 @@ class WriteBacks:
         on_settled: Callable[[str, str], None] | None = None,
     ) -> None:
         """`public_replies`: an approved draft goes out as a public reply instead of a
-        note (never anything else). `on_settled(helpdesk, outcome)` counts outcomes."""
+        note (never anything else), for a message that does not record which (made by
+        an earlier version); a message that does is written as it says.
+        `on_settled(helpdesk, outcome)` counts outcomes."""
         self._helpdesk = helpdesk
         self._state = state
         self._public = public_replies
@@ -264,7 +281,8 @@ class WriteBacks:
         mode = WriteBackMode(message.mode)
         if mode is WriteBackMode.AFTER_REVIEW and message.approved_by is None:
             raise PermanentError("after-review writes only approved drafts; this one is not")
-        draft = draft_of(message, public=self._public)
+        public = self._public if message.public_reply is None else message.public_reply
+        draft = draft_of(message, public=public)
         claim = await self._state.claim(name, message.ticket_id, mode.value, draft.version)
         if claim.state is ClaimState.BUSY:
             raise WriteBackBusy(

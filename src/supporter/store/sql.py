@@ -248,18 +248,61 @@ class SqlStore:
 
     async def keep_dead_letters(self, letters: Sequence[DeadLetterMessage]) -> None:
         """Dead letters of a stage past the result (the write-back): kept for `dlq list`
-        and replay, without touching the ticket's stored result (its draft stands)."""
+        and replay, without touching the ticket's stored result (its draft stands).
+
+        A new one replaces the ticket's pending dead letters of the same queue (they
+        are resolved): a replay that fails again leaves one dead letter, the newest,
+        not two. A redelivered one (its message id stored already) resolves nothing."""
         if not letters:
             return
         now = datetime.now(UTC)
-        statement = self._insert(schema.dead_letters).on_conflict_do_nothing(
-            index_elements=["message_id"]
-        )
+        table = schema.dead_letters
+        statement = self._insert(table).on_conflict_do_nothing(index_elements=["message_id"])
+        ids = [letter.message_id for letter in letters]
         with store_errors("store the dead letters"):
             async with self._engine.begin() as connection:
-                await connection.execute(
-                    statement, [_letter_row(letter, now) for letter in letters]
+                stored = set(
+                    (
+                        await connection.execute(
+                            select(table.c.message_id).where(table.c.message_id.in_(ids))
+                        )
+                    ).scalars()
                 )
+                fresh = [letter for letter in letters if letter.message_id not in stored]
+                by_queue: dict[str, set[str]] = {}
+                for letter in fresh:
+                    if letter.ticket_id is not None:
+                        by_queue.setdefault(letter.queue, set()).add(letter.ticket_id)
+                for queue, tickets in by_queue.items():
+                    await connection.execute(
+                        update(table)
+                        .where(table.c.queue == queue)
+                        .where(table.c.ticket_id.in_(sorted(tickets)))
+                        .where(table.c.message_id.not_in(ids))
+                        .where(table.c.resolved_at.is_(None))
+                        .values(resolved_at=now)
+                    )
+                if fresh:
+                    await connection.execute(
+                        statement, [_letter_row(letter, now) for letter in fresh]
+                    )
+
+    async def result_versions(self, ticket_ids: Iterable[str]) -> dict[str, str]:
+        """The version each of these tickets' stored result was made under (it starts
+        with the provider's name: `openai:gpt-4o:…`); tickets without one are left out."""
+        found: dict[str, str] = {}
+        wanted = list(ticket_ids)
+        results = schema.results
+        with store_errors("read results"):
+            async with self._engine.connect() as connection:
+                for start in range(0, len(wanted), _CHUNK):
+                    chunk = wanted[start : start + _CHUNK]
+                    query = select(results.c.ticket_id, results.c.version).where(
+                        results.c.ticket_id.in_(chunk)
+                    )
+                    for ticket_id, version in await connection.execute(query):
+                        found[str(ticket_id)] = str(version)
+        return found
 
     async def add_tickets(self, tickets: Sequence[Ticket]) -> list[Ticket]:
         """Store tickets received (the HTTP API) before any stage has them; returns those

@@ -18,7 +18,8 @@ from tests.helpdesks.fakes import NAME, FakeHelpdesk, signed, ticket
 
 from supporter.api.webhooks import MAX_BODY_BYTES
 from supporter.domain.errors import PermanentError
-from supporter.domain.messages import DeadLetterMessage
+from supporter.domain.messages import DeadLetterMessage, WriteBackMessage
+from supporter.domain.models import Analysis, Priority, Reply, Sentiment
 from supporter.domain.people import Role
 from supporter.helpdesks.base import HelpdeskUnavailable, WriteBackMode
 
@@ -276,6 +277,57 @@ async def test_without_a_write_back_its_dead_letter_is_not_replayed_here(tmp_pat
         )
         assert answer.status_code == 409
         assert "--helpdesk" in answer.json()["detail"]
+
+
+async def test_a_write_back_this_server_must_not_guess_at_is_not_replayed_here(
+    api: Api, helpdesk: FakeHelpdesk
+) -> None:
+    """An approved draft from before the public/note choice was recorded, and a
+    write-back to another helpdesk: 409, nothing written (this server's own settings
+    are not a guess to make for them)."""
+    approved = WriteBackMessage(
+        origin_id="review-1",
+        helpdesk=NAME,
+        mode="after-review",
+        ticket=ticket("1"),
+        analysis=Analysis(
+            category="billing",
+            priority=Priority.HIGH,
+            sentiment=Sentiment.NEGATIVE,
+            language="en",
+            summary="charged twice",
+            confidence=0.9,
+            needs_human=False,
+        ),
+        reply=Reply(body="We refunded it."),
+        approved_by="bob",
+    )
+    elsewhere = approved.model_copy(update={"helpdesk": "freshdesk", "public_reply": False})
+    store = api.served.services.store
+    await store.keep_dead_letters(
+        [
+            DeadLetterMessage(
+                stage="write-back",
+                queue="write-back",
+                reason="gave up",
+                error_type="HelpdeskUnavailable",
+                ticket_id=ticket_id,
+                original=message.model_dump_json(),
+            )
+            for ticket_id, message in (("1", approved), ("2", elsewhere))
+        ]
+    )
+    unrecorded, other = await store.dead_letters()
+    admin = api.auth(Role.ADMIN)
+    answer = await api.client.post(f"/api/v1/dead-letters/{unrecorded.id}/replay", headers=admin)
+    assert answer.status_code == 409
+    assert f"dlq replay --id {unrecorded.id} --public-replies" in answer.json()["detail"]
+    answer = await api.client.post(f"/api/v1/dead-letters/{other.id}/replay", headers=admin)
+    assert answer.status_code == 409
+    assert "freshdesk" in answer.json()["detail"]
+    await asyncio.sleep(0.2)
+    assert helpdesk.calls == []
+    assert len(await store.dead_letters()) == 2
 
 
 async def test_a_slow_delivery_is_answered_202_and_still_taken(

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, HTTPException, Path, status
 from supporter.api.auth import require, services
 from supporter.api.schemas import DeadLetterOut, Replayed
 from supporter.api.services import Services
+from supporter.domain.messages import WriteBackMessage, decode
 from supporter.domain.people import Principal, Role
 from supporter.pipeline.ingest import replay_letter
-from supporter.pipeline.write_back import WRITE_BACK
+from supporter.pipeline.write_back import WRITE_BACK, WriteBackRoute, unrecorded_public_reply
+from supporter.store.base import DeadLetterRecord
 
 router = APIRouter(tags=["dead letters"])
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
@@ -37,7 +39,8 @@ async def list_dead_letters(
         404: {},
         409: {
             "description": "The original message cannot be read, or it is a write-back "
-            "and no helpdesk is written back here."
+            "and no helpdesk (or another) is written back here, or an approved draft "
+            "that does not record whether it goes out as the public reply."
         },
     },
 )
@@ -54,8 +57,34 @@ async def replay(letter_id: LetterId, _who: Admin, using: Using) -> Replayed:
             "a write-back's dead letter is replayed where the helpdesk is written back "
             "(serve --helpdesk NAME --write-back MODE)",
         )
+    if letters[0].queue == WRITE_BACK and using.helpdesk is not None:
+        _check_write_back(letters[0], using.helpdesk.route)
     if not await replay_letter(using.broker, letters[0]):
         raise HTTPException(
             status.HTTP_409_CONFLICT, "its original message cannot be read: not replayable"
         )
     return Replayed(id=letter_id, queue=letters[0].queue)
+
+
+def _check_write_back(letter: DeadLetterRecord, route: WriteBackRoute | None) -> None:
+    """409 for a write-back this process must not write as it stands: to another
+    helpdesk, or an approved draft that does not say whether it is a public reply
+    (this server's own setting is not a guess to make for it)."""
+    try:
+        message = decode(letter.original)
+    except ValueError:
+        return  # unreadable: refused below as such
+    if not isinstance(message, WriteBackMessage) or route is None:
+        return
+    if message.helpdesk != route.helpdesk:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"a write-back to {message.helpdesk}, and this server writes back to {route.helpdesk}",
+        )
+    if unrecorded_public_reply(message):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "an approved draft dead-lettered before Supporter recorded whether it goes out "
+            "as the public reply: replay it with `supporter dlq replay --id "
+            f"{letter.id} --public-replies` (or --no-public-replies)",
+        )

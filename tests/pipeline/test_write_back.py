@@ -445,13 +445,15 @@ async def test_an_outage_through_a_relay_writes_an_approved_reply_once_after_it(
             assert approved is not None
             counters = pipeline.stats.stage(STAGE)
             proxy.go_down()
-            outage_over = asyncio.get_running_loop().time() + 3.0
 
             def settled() -> bool:
-                if asyncio.get_running_loop().time() >= outage_over:
+                # The helpdesk comes back once the write-back has used every try it
+                # has and a trial has failed too: by then it is parked or dead-lettered.
+                if counters.dead_lettered:
+                    return True
+                if counters.parked >= 2:
                     proxy.come_up()
-                    return pipeline.stats.write_backs_settled > 0
-                return bool(counters.dead_lettered)
+                return pipeline.stats.write_backs_settled > 0
 
             await serve_write_backs(pipeline, [approved], settled)
             await connector.aclose()
@@ -460,7 +462,7 @@ async def test_an_outage_through_a_relay_writes_an_approved_reply_once_after_it(
             proxy.close()
         public = [c for c in server.comments[number][1:] if c["public"]]
     assert counters.dead_lettered == 0
-    assert counters.parked >= 1
+    assert counters.retried == 4  # its five tries spent, then parked
     assert [c["body"] for c in public] == ["We refunded the second charge."]
     assert await store.dead_letters() == []
     record = await SqlHelpdeskState(store.engine).write_back("zendesk", str(number))

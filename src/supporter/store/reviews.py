@@ -21,6 +21,7 @@ from rapidfuzz.distance import Levenshtein
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from supporter.domain.masking import mask_card_numbers
 from supporter.domain.messages import AttemptRecord
 from supporter.domain.models import Priority, Ticket, TicketResult, Transaction
 from supporter.domain.people import ReviewAction, ReviewRecord
@@ -183,18 +184,21 @@ class SqlReviews:
                     )
                 await _refuse_if_decided(connection, ticket_id, version)
                 draft = result.reply.body
-                final = review.reply if review.reply is not None else draft
+                # What people type is masked as tickets are: a card number a reviewer
+                # pastes into a reply or a reason is never stored (nor exported, nor sent).
+                typed = _masked(review.reply)
+                final = typed if typed is not None else draft
                 approved = review.action is ReviewAction.APPROVE
                 row = {
                     "ticket_id": ticket_id,
                     "draft_version": version,
                     "action": review.action.value,
-                    "reply": final if approved else review.reply,
+                    "reply": final if approved else typed,
                     "draft": draft,
                     "edit_distance": Levenshtein.distance(draft, final) if approved else None,
                     "category": review.category,
                     "priority": review.priority.value if review.priority else None,
-                    "reason": review.reason,
+                    "reason": _masked(review.reason),
                     "reviewer": review.reviewer,
                     "provider": result.provider,
                     "created_at": now,
@@ -260,6 +264,9 @@ class SqlReviews:
             async with self._engine.connect() as connection:
                 async for row in await connection.stream(query):
                     item = _review_record(row._mapping).model_dump(mode="json")
+                    # Reviews stored before their text was masked on the way in.
+                    for name in ("reply", "draft", "reason"):
+                        item[name] = _masked(item.get(name))
                     item.update(
                         subject=row.subject,
                         body=row.body,
@@ -332,6 +339,10 @@ class SqlReviews:
                     ):
                         _count(tally, row)
         return overview
+
+
+def _masked(text: str | None) -> str | None:
+    return None if text is None else mask_card_numbers(text)
 
 
 def _cited(result: TicketResult | None) -> set[str]:

@@ -73,3 +73,29 @@ async def test_bad_lines_are_rejected_with_line_and_field_and_the_rest_goes_on(
     ]
     assert rejects[1].raw.startswith('{"ticket_id": "T2"')
     assert rejects[3].reason == "ticket_id: duplicate of line 1"
+
+
+async def test_ids_that_cannot_be_a_link_and_lone_surrogates_reject_only_their_line(
+    tmp_path: Path,
+) -> None:
+    base = TICKET.model_dump(mode="json")
+    lines = [
+        json.dumps({**base, "ticket_id": "a/b"}),
+        json.dumps({**base, "ticket_id": ".."}),
+        json.dumps({**base, "ticket_id": "T2", "body": "X"}).replace('"X"', '"\\ud800"'),
+        json.dumps({**base, "ticket_id": "T3", "customer_id": "X"}).replace('"X"', '"\\udfff"'),
+        json.dumps({**base, "ticket_id": "T4", "tags": ["X"]}).replace('"X"', '"\\ud83d"'),
+        json.dumps({**base, "ticket_id": "T5?"}),
+    ]
+    path = tmp_path / "tickets.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tickets, rejects = await read(path)
+    assert [t.ticket_id for t in tickets] == ["T5?"]
+    assert [(r.line, r.reason.split(":")[0]) for r in rejects] == [
+        (1, "ticket_id"),
+        (2, "ticket_id"),
+        (3, "body"),
+        (4, "customer_id"),
+        (5, "tags"),
+    ]
+    assert "lone surrogate" in rejects[2].reason

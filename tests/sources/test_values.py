@@ -9,10 +9,14 @@ from supporter.sources.values import (
     BadValue,
     DateOrder,
     ambiguous_date,
+    checked,
     decimal_comma_of,
     parse_amount,
     parse_moment,
     parse_zone,
+    readable,
+    show,
+    ticket_id_problem,
 )
 
 
@@ -139,3 +143,26 @@ def test_an_impossible_date_is_a_bad_value(text: str) -> None:
 def test_ambiguous_date_reads_only_dates_not_starting_with_the_year() -> None:
     assert ambiguous_date("03/04/2024") == (3, 4)
     assert ambiguous_date("2024/03/04") is None
+
+
+def test_a_lone_surrogate_from_a_json_escape_is_refused_and_shown_replaced() -> None:
+    with pytest.raises(BadValue) as refused:
+        checked("a\ud800b", "body", 100)
+    assert str(refused.value) == (
+        "body: not valid Unicode text: it holds a lone surrogate (such as \\ud800)"
+    )
+    # A byte that was not UTF-8 (decoded by surrogateescape) keeps its own message.
+    with pytest.raises(BadValue, match="not valid UTF-8"):
+        checked("a\udcffb", "body", 100)
+    assert readable("a\ud800b\udcff") == "a\ufffdb\ufffd"
+    assert show("x\udfff") == repr("x\ufffd")
+
+
+@pytest.mark.parametrize("value", ["a/b", "a\\b", "a\nb", "a\x7fb", "a\x9bb", ".", ".."])
+def test_what_cannot_be_a_ticket_id(value: str) -> None:
+    assert ticket_id_problem(value) is not None
+
+
+@pytest.mark.parametrize("value", ["10003", "INC-7", "a.b", "...x", "a?b", "T 1#%", "Ünï"])
+def test_what_can_be_a_ticket_id(value: str) -> None:
+    assert ticket_id_problem(value) is None

@@ -86,7 +86,15 @@ from supporter.sources.formats import FieldLimits, ReadOptions
 from supporter.sources.records import Records
 from supporter.sources.seen import SeenIds
 from supporter.sources.sniff import Sample, printable, sniff, unreadable
-from supporter.sources.values import BadValue, card_last4, checked, parse_currency, raw_row, show
+from supporter.sources.values import (
+    BadValue,
+    card_last4,
+    checked,
+    parse_currency,
+    raw_row,
+    show,
+    ticket_id_problem,
+)
 
 __all__ = [
     "CSV_TICKETS",
@@ -443,7 +451,7 @@ def ticket_parser(columns: Columns, limits: FieldLimits) -> Callable[[Row], Tick
 
     def parse(row: Row) -> Ticket:
         # Fields are checked in column order, so the first bad one is the one reported.
-        ticket_id_value = _required(row[ticket_id], "ticket_id", limits.id)
+        ticket_id_value = _ticket_id(_required(row[ticket_id], "ticket_id", limits.id))
         customer_id_value = _required(row[customer_id], "customer_id", limits.id)
         subject_text, body_text = _subject_and_body(row[subject], row[body], limits)
         return Ticket(
@@ -475,14 +483,16 @@ def transaction_parser(columns: Columns, limits: FieldLimits) -> Callable[[Row],
             customer_id=_required(row[customer_id], "customer_id", limits.id),
             amount=_amount(_required(row[amount], "amount", limits.text)),
             currency=parse_currency(_required(row[currency], "currency", limits.text)),
-            status=_required(row[status], "status", limits.text).lower(),
+            status=_word(_required(row[status], "status", limits.text), "status"),
             created_at=_timestamp(_required(row[created_at], "created_at", limits.text)),
             type=_transaction_type(_optional(row, kind, "type", limits.text)),
             description=_masked(_optional(row, description, "description", limits.description)),
             card_last4=card_last4(_optional(row, last4, "card_last4", limits.text)),
             customer_email=_optional(row, email, "customer_email", limits.text),
             amount_refunded=_optional_amount(row, refunded, "amount_refunded", limits.text),
-            dispute_status=_lower(_optional(row, dispute, "dispute_status", limits.text)),
+            dispute_status=_optional_word(
+                _optional(row, dispute, "dispute_status", limits.text), "dispute_status"
+            ),
             disputed_amount=_optional_amount(row, disputed, "disputed_amount", limits.text),
             references=_list(_optional(row, references, "references", limits.text)),
         )
@@ -514,6 +524,31 @@ def _required(value: str, field: str, limit: int) -> str:
     if not value:
         raise BadValue(field, "required but empty")
     return checked(value, field, limit)
+
+
+# A transaction's status is the processor's word for it (succeeded, refunded, pending,
+# partially_refunded, ...): kept as written (lower case) and shown to the model and in
+# drafts, but only the statuses the grounding check knows are interpreted. Markup or
+# punctuation is no status: refused, so no such text reaches a draft.
+_WORD = re.compile(r"[^\W_][\w -]*")
+
+
+def _word(value: str, field: str) -> str:
+    if _WORD.fullmatch(value) is None:
+        raise BadValue(
+            field, f"not a status word (letters, digits, '_', '-' and spaces): {show(value)}"
+        )
+    return value.lower()
+
+
+def _optional_word(value: str | None, field: str) -> str | None:
+    return None if value is None else _word(value, field)
+
+
+def _ticket_id(value: str) -> str:
+    if problem := ticket_id_problem(value):
+        raise BadValue("ticket_id", f"{problem}: {show(value)}")
+    return value
 
 
 def _optional(row: Row, position: int | None, field: str, limit: int) -> str | None:
@@ -556,10 +591,6 @@ def _amount(value: str, field: str = "amount") -> Decimal:
 def _optional_amount(row: Row, position: int | None, field: str, limit: int) -> Decimal | None:
     value = _optional(row, position, field, limit)
     return None if value is None else _amount(value, field)
-
-
-def _lower(value: str | None) -> str | None:
-    return None if value is None else value.lower()
 
 
 def _list(value: str | None) -> tuple[str, ...]:

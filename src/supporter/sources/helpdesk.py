@@ -25,6 +25,7 @@ from supporter.sources.formats import FieldLimits, ReadOptions
 from supporter.sources.jsonpages import leading_prefixes, read_records
 from supporter.sources.seen import SeenIds
 from supporter.sources.sniff import Sample
+from supporter.sources.values import unicode_problem
 
 __all__ = [
     "CUT_NOTICE",
@@ -72,6 +73,8 @@ def identifier(value: Any, field: str, limits: FieldLimits) -> str:
         raise BadField(field, "required but empty")
     if len(written) > limits.id:
         raise BadField(field, f"{len(written):,} characters, over the limit of {limits.id:,}")
+    if problem := unicode_problem(written):
+        raise BadField(field, problem)
     return written
 
 
@@ -84,6 +87,8 @@ def text(value: Any, field: str, limit: int) -> str:
     written = value.strip()
     if len(written) > limit:
         raise BadField(field, f"{len(written):,} characters, over the limit of {limit:,}")
+    if problem := unicode_problem(written):
+        raise BadField(field, problem)
     return written.replace("\x00", "\ufffd")
 
 
@@ -176,7 +181,10 @@ def tags(value: Any) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list):
         raise BadField("tags", f"not a list: {_shown(value)}")
-    return tuple(dict.fromkeys(str(tag).strip() for tag in value if str(tag).strip()))
+    found = tuple(dict.fromkeys(str(tag).strip() for tag in value if str(tag).strip()))
+    if problem := unicode_problem("".join(found)):
+        raise BadField("tags", problem)
+    return found
 
 
 class TicketRecords:

@@ -32,6 +32,7 @@ from supporter.sources.helpdesk import (
     timestamp,
 )
 from supporter.sources.sniff import Sample, unreadable
+from supporter.sources.values import ticket_id_problem
 
 __all__ = ["TICKETS", "JsonLinesTicketSource"]
 
@@ -67,7 +68,7 @@ class JsonLinesTicketSource(JsonTicketSource):
         if not status:
             raise BadField("status", "required but empty")
         return Ticket(
-            ticket_id=identifier(record.get("ticket_id"), "ticket_id", limits),
+            ticket_id=_ticket_id(identifier(record.get("ticket_id"), "ticket_id", limits)),
             customer_id=identifier(record.get("customer_id"), "customer_id", limits),
             subject=subject,
             body=body,
@@ -96,3 +97,9 @@ class _JsonLinesFormat:
 
 
 TICKETS = _JsonLinesFormat()
+
+
+def _ticket_id(value: str) -> str:
+    if problem := ticket_id_problem(value):
+        raise BadField("ticket_id", problem)
+    return value

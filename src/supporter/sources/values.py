@@ -43,7 +43,9 @@ __all__ = [
     "raw_row",
     "readable",
     "show",
+    "ticket_id_problem",
     "undecoded",
+    "unicode_problem",
 ]
 
 DateOrder = Literal["day-first", "month-first"]
@@ -68,9 +70,12 @@ def show(value: str) -> str:
 
 
 def readable(text: str) -> str:
-    """`text` with the bytes that were not UTF-8 (decoded as lone surrogates) as U+FFFD."""
+    """`text` with the bytes that were not UTF-8 (decoded as lone surrogates) as U+FFFD,
+    and any other lone surrogate (a JSON ``\\ud800`` escape) as U+FFFD too."""
     if text.isascii():
         return text
+    if _OTHER_SURROGATE.search(text) is not None:
+        return _SURROGATE.sub("\ufffd", text)
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
@@ -84,6 +89,10 @@ def raw_row(row: list[str]) -> str:
 # The file is decoded with surrogateescape so that a stray non-UTF-8 byte costs one
 # row, not the whole run: each such byte turns into one of these lone surrogates.
 _UNDECODED = re.compile(r"[\udc80-\udcff]")
+# Any lone surrogate: no text that can be stored or sent as UTF-8 holds one. Besides the
+# undecoded bytes above, they come from JSON, whose escapes may write one (``"\\ud800"``).
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_OTHER_SURROGATE = re.compile(r"[\ud800-\udc7f\udd00-\udfff]")
 
 
 def undecoded(text: str) -> bool:
@@ -92,14 +101,39 @@ def undecoded(text: str) -> bool:
     return not text.isascii() and _UNDECODED.search(text) is not None
 
 
+def unicode_problem(text: str) -> str | None:
+    """Why `text` cannot be stored as UTF-8 (a lone surrogate), or None."""
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return None
+    if _OTHER_SURROGATE.search(text) is None:
+        return "not valid UTF-8; save the file as UTF-8"
+    return "not valid Unicode text: it holds a lone surrogate (such as \\ud800)"
+
+
 def checked(value: str, field: str, limit: int) -> str:
     """`value` if it fits in `limit` characters and was valid text; NULs replaced."""
     if len(value) > limit:
         raise BadValue(field, f"{len(value):,} characters, over the limit of {limit:,}")
-    if undecoded(value):
-        raise BadValue(field, "not valid UTF-8; save the file as UTF-8")
+    if problem := unicode_problem(value):
+        raise BadValue(field, problem)
     # No text database stores a NUL (PostgreSQL refuses the row); it never means anything.
     return value.replace("\x00", "\ufffd") if "\x00" in value else value
+
+
+# A ticket id is one segment of the review screen's and the API's paths (/tickets/<id>):
+# a slash or backslash would split it, control characters cannot be written in a link,
+# and "." or ".." name the folder above. Helpdesks number their tickets; the few that use
+# strings (a CSV export's "INC-1042") never need these.
+_BAD_ID_CHARACTER = re.compile(r"[/\\\x00-\x1f\x7f-\x9f]")
+
+
+def ticket_id_problem(value: str) -> str | None:
+    """Why `value` cannot be a ticket id, or None."""
+    if _BAD_ID_CHARACTER.search(value):
+        return "must not hold '/', '\\' or control characters (it is part of the ticket's links)"
+    if not value.strip("."):
+        return "'.' and '..' cannot be ticket ids (they are not a link's own segment)"
+    return None
 
 
 _CURRENCY = re.compile(r"[A-Za-z]{3}")

@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -45,7 +46,7 @@ class Api:
         """The ticket once the pipeline has stored its outcome."""
         for _ in range(200):
             answer = await self.client.get(
-                f"/api/v1/tickets/{ticket_id}", headers=self.auth(Role.ADMIN)
+                f"/api/v1/tickets/{quote(ticket_id, safe='')}", headers=self.auth(Role.ADMIN)
             )
             if answer.status_code == 200 and answer.json()["status"] == status:
                 body: dict[str, object] = answer.json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Annotated, Any, TypeVar
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import JSONResponse
@@ -26,11 +27,12 @@ from supporter.api.schemas import (
 )
 from supporter.api.services import Services
 from supporter.brokers.base import BrokerError
-from supporter.domain.models import Ticket, Transaction
+from supporter.domain.models import Priority, Ticket, Transaction
 from supporter.domain.people import Principal, ReviewAction, ReviewRecord, Role
 from supporter.pipeline.ingest import publish_ticket
 from supporter.pipeline.write_back import WRITE_BACK, approved_write_back
 from supporter.sources.csv import BadValue, ticket_from_fields, transaction_from_fields
+from supporter.sources.values import readable, unicode_problem
 from supporter.store.queue import BadCursor, QueueFilter, ReviewState, TicketState
 from supporter.store.reviews import (
     AlreadyReviewed,
@@ -63,8 +65,15 @@ def _checked(
         try:
             good.append(parse(values))
         except BadValue as error:
+            # The id as it can be written back (a lone surrogate in it would fail the answer).
+            shown = values.get(id_field)
             problems.append(
-                Problem(index=index, id=values.get(id_field), field=error.field, error=str(error))
+                Problem(
+                    index=index,
+                    id=None if shown is None else readable(shown),
+                    field=error.field,
+                    error=str(error),
+                )
             )
     return good, problems
 
@@ -104,9 +113,15 @@ async def post_tickets(body: TicketIn | list[TicketIn], _who: Ingest, using: Usi
         duplicates=intake.duplicates + repeated,
         not_open=intake.not_open,
         rejected=problems,
-        links={ticket_id: f"/api/v1/tickets/{ticket_id}" for ticket_id in intake.accepted},
+        links={ticket_id: ticket_link(ticket_id) for ticket_id in intake.accepted},
     )
     return _answer(taken, problems, status.HTTP_202_ACCEPTED)
+
+
+def ticket_link(ticket_id: str) -> str:
+    """The ticket's API path, its id percent-encoded (`?`, `#`, `%` and spaces are allowed
+    in ids; `/` is not, see `ticket_id_problem`)."""
+    return f"/api/v1/tickets/{quote(ticket_id, safe='')}"
 
 
 @router.post("/transactions", response_model=TransactionsTaken, responses=_REJECTED)
@@ -129,7 +144,7 @@ async def list_tickets(
     using: Using,
     status_: Annotated[TicketState | None, Query(alias="status")] = None,
     category: str | None = None,
-    priority: str | None = None,
+    priority: Priority | None = None,
     needs_human: bool | None = None,
     review: ReviewState | None = None,
     grounding_failed: bool | None = None,
@@ -141,7 +156,7 @@ async def list_tickets(
     where = QueueFilter(
         status=status_,
         category=category,
-        priority=priority,
+        priority=priority.value if priority else None,
         needs_human=needs_human,
         review=review,
         grounding_failed=grounding_failed,
@@ -198,6 +213,13 @@ async def get_ticket(ticket_id: str, _who: Reviewer, using: Using) -> TicketOut:
 
 def review_of(body: ReviewIn, who: Principal, categories: Sequence[str]) -> Review:
     """The review as stored; HTTPException 422 for one that cannot be taken."""
+    # JSON may escape a lone surrogate into any string; no store can hold one.
+    for name, value in (("reply", body.reply), ("reason", body.reason)):
+        if value is not None and unicode_problem(value):
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"{name}: not valid Unicode text: it holds a lone surrogate (such as \\ud800)",
+            )
     if body.action is ReviewAction.REJECT and not (body.reason or "").strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "reason: required to reject")
     if body.category is not None and body.category not in categories:

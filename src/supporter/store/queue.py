@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, select, tuple_
@@ -121,7 +121,13 @@ def _decode(cursor: str) -> tuple[int, datetime, str]:
         urgency, created_at, ticket_id = json.loads(raw)
         if not isinstance(urgency, int) or not isinstance(ticket_id, str):
             raise ValueError("wrong types")
-        return urgency, datetime.fromisoformat(created_at), ticket_id
+        # Within what the columns hold: a database refuses a number past its integer
+        # type, or text it cannot encode, with an error of its own.
+        if not -(2**31) <= urgency < 2**31 or "\x00" in ticket_id:
+            raise ValueError("out of range")
+        ticket_id.encode()  # UnicodeEncodeError (a ValueError) for a lone surrogate
+        moment = datetime.fromisoformat(created_at)
+        return urgency, moment if moment.tzinfo else moment.replace(tzinfo=UTC), ticket_id
     except (ValueError, TypeError) as error:
         raise BadCursor("not a cursor from this queue: start again without one") from error
 

@@ -148,6 +148,26 @@ async def test_webhooks_without_a_valid_signature_are_rejected(
     assert SECRET not in str(rejected.value)
 
 
+async def test_a_signed_timestamp_of_other_digits_than_ascii_is_refused(
+    chatwoot: FakeChatwoot,
+) -> None:
+    """ "\u00b2" is a digit to str.isdigit but no number to int: refused, not a crash."""
+    body = chatwoot.conversation_webhook(chatwoot.add_conversation("Hello"))
+    stamp = "\u00b2"
+    digest = hmac.new(SECRET.encode(), stamp.encode() + b"." + body, hashlib.sha256)
+    headers = {
+        "X-Chatwoot-Signature": f"sha256={digest.hexdigest()}",
+        "X-Chatwoot-Timestamp": stamp,
+    }
+    client = connector(chatwoot)
+    try:
+        with pytest.raises(WebhookRejected) as rejected:
+            client.verify_webhook(webhook(body, headers))
+    finally:
+        await client.aclose()
+    assert rejected.value.reason == "bad_signature"
+
+
 async def test_a_signature_over_another_body_or_time_is_rejected(chatwoot: FakeChatwoot) -> None:
     body = chatwoot.conversation_webhook(chatwoot.add_conversation("Hello"))
     headers = signed_webhook(SECRET, body)

@@ -131,6 +131,7 @@ async def test_a_configured_header_name_is_the_one_checked(account: Account) -> 
         b'{"freshdesk_webhook": {}}',
         b'{"ticket_id": "12; DROP"}',
         b'{"ticket_id": true}',
+        b'{"ticket_id": "\\u00b2"}',  # a digit to str.isdigit, no ticket number
     ],
 )
 async def test_a_body_that_names_no_ticket_is_a_bad_payload(account: Account, body: bytes) -> None:

@@ -139,6 +139,11 @@ async def test_events_about_no_conversation_text_ask_for_nothing(account: Accoun
             webhook_request({"x-helpscout-event": "convo.created"}, b'{"x": 1}')
         )
     assert rejected.value.reason == "bad_payload"
+    with pytest.raises(WebhookRejected) as rejected:
+        account.helpdesk.parse_webhook(
+            webhook_request({"x-helpscout-event": "convo.created"}, b'{"id": "\\u00b2"}')
+        )
+    assert rejected.value.reason == "bad_payload"
 
 
 # -- write-back -------------------------------------------------------------------------

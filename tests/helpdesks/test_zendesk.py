@@ -180,7 +180,14 @@ def test_a_correctly_signed_webhook_older_or_newer_than_five_minutes_is_a_replay
 
 @pytest.mark.parametrize(
     "payload",
-    [b"not json", b'{"ticket_id": "{{ticket.id}}"}', b'{"ticket_id": "12/../../users"}', b"[]"],
+    [
+        b"not json",
+        b'{"ticket_id": "{{ticket.id}}"}',
+        b'{"ticket_id": "12/../../users"}',
+        b"[]",
+        b'{"ticket_id": "<script>"}',
+        b'{"ticket_id": "\\u00b2"}',  # a digit to str.isdigit, no ticket number
+    ],
 )
 def test_a_body_without_a_ticket_id_is_a_bad_payload(rig: Rig, payload: bytes) -> None:
     request = _webhook(payload, signed_webhook(SECRET, payload))

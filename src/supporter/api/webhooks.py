@@ -1,11 +1,13 @@
 """`POST /webhooks/<helpdesk>`: the connected helpdesk's webhooks (`serve --helpdesk`).
 
 Open to the helpdesk, which signs each request (or sends a secret header the user
-set): a request that does not verify is answered 401 and counted, never parsed. A
-verified one is answered once its tickets are published (200), or 202 when that takes
-more than a few seconds (helpdesks do not wait long) and it goes on; a delivery taken
-before is answered 200 and not taken again; when the helpdesk or the broker cannot
-be reached the answer is 503, and the helpdesk's own retry brings it again.
+set): a request that does not verify is answered 401 and counted, never parsed; one
+that verifies but whose body is no webhook the connector can read is answered 400
+with the reason (counted as `bad_payload`). A verified one is answered once its
+tickets are published (200), or 202 when that takes more than a few seconds (helpdesks
+do not wait long) and it goes on; a delivery taken before is answered 200 and not
+taken again; when the helpdesk or the broker cannot be reached the answer is 503, and
+the helpdesk's own retry brings it again.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ MAX_BODY_BYTES = 1024 * 1024
 
 @router.post(
     "/webhooks/{helpdesk}",
-    responses={202: {}, 401: {}, 404: {}, 413: {}, 503: {}},
+    responses={202: {}, 400: {}, 401: {}, 404: {}, 413: {}, 503: {}},
 )
 async def webhook(helpdesk: str, request: Request, using: Using) -> JSONResponse:
     link = using.helpdesk
@@ -50,6 +52,13 @@ async def webhook(helpdesk: str, request: Request, using: Using) -> JSONResponse
     try:
         outcome = await link.receiver.receive(received)
     except WebhookRejected as error:
+        # Signed by the helpdesk but not a webhook we can read: 400 with the reason, so the
+        # helpdesk's log shows what is wrong with the payload, not with the signature.
+        if error.reason == "bad_payload":
+            return JSONResponse(
+                {"detail": f"webhook refused: bad_payload: {error}"},
+                status_code=status.HTTP_400_BAD_REQUEST,
+            )
         return JSONResponse({"detail": f"webhook refused: {error.reason}"}, status_code=401)
     except PermanentError as error:
         # The helpdesk says the ticket is gone: sending the delivery again changes nothing.

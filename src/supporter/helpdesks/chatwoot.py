@@ -148,7 +148,7 @@ class Chatwoot:
         signature, stamp = signature_headers(
             request, "X-Chatwoot-Signature", "X-Chatwoot-Timestamp"
         )
-        if not stamp.isdigit() or len(stamp) > 20:
+        if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 20:
             raise WebhookRejected("bad_signature", "X-Chatwoot-Timestamp is not Unix seconds")
         digest = hmac.new(secret, stamp.encode() + b"." + request.body, hashlib.sha256)
         check_signature(signature, f"sha256={digest.hexdigest()}", "X-Chatwoot-Signature")

@@ -206,7 +206,7 @@ class Freshdesk:
         if isinstance(ticket_id, bool) or not isinstance(ticket_id, int | str):
             raise WebhookRejected("bad_payload", "the webhook names no freshdesk_webhook.ticket_id")
         written = str(ticket_id).strip()
-        if not written.isdigit():
+        if not (written.isascii() and written.isdigit()):
             raise WebhookRejected("bad_payload", "freshdesk_webhook.ticket_id is not a number")
         return WebhookEvent(ticket_ids=(written,))
 

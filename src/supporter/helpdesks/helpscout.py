@@ -179,7 +179,7 @@ class HelpScout:
         if isinstance(conversation, bool) or not isinstance(conversation, int | str):
             raise WebhookRejected("bad_payload", "the webhook's conversation has no id")
         written = str(conversation).strip()
-        if not written.isdigit():
+        if not (written.isascii() and written.isdigit()):
             raise WebhookRejected("bad_payload", "the webhook's conversation id is not a number")
         # The body is the conversation without its threads: fetch it whole.
         return WebhookEvent(ticket_ids=(written,), delivery_id=delivery)

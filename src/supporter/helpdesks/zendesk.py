@@ -515,8 +515,10 @@ def _webhook_ticket_id(payload: Any) -> str | None:
     for candidate in candidates:
         if isinstance(candidate, int) and not isinstance(candidate, bool) and candidate > 0:
             return str(candidate)
-        if isinstance(candidate, str) and candidate.strip().isdigit():
-            return candidate.strip()
+        # ASCII digits only: "²" is a digit to str.isdigit, but no ticket number.
+        written = candidate.strip() if isinstance(candidate, str) else ""
+        if written.isascii() and written.isdigit():
+            return written
     return None
 
 

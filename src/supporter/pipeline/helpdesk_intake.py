@@ -115,13 +115,14 @@ class WebhookReceiver:
         seconds (default `ANSWER_WITHIN`; it goes on, and a failure then is logged,
         counted, and left to the helpdesk's resend or the poll).
 
-        Raises `WebhookRejected` (answer 401), `PermanentError` for a ticket the
-        helpdesk says is gone, or a transient error (answer 503: the helpdesk sends
-        the delivery again later, and it is taken then)."""
+        Raises `WebhookRejected` (answer 401, or 400 for a `bad_payload`),
+        `PermanentError` for a ticket the helpdesk says is gone, or a transient error
+        (answer 503: the helpdesk sends the delivery again later, and it is taken then)."""
         helpdesk = self._intake.helpdesk
         try:
             helpdesk.verify_webhook(request)
             event = helpdesk.parse_webhook(request)
+            _storable(event)
         except WebhookRejected as error:
             self._stats.webhooks_rejected[(helpdesk.name, error.reason)] += 1
             log.warning("refused a webhook for %s: %s", helpdesk.name, error.reason)
@@ -178,6 +179,18 @@ class WebhookReceiver:
         for task in self._taking:
             task.cancel()
         await asyncio.gather(*self._taking, return_exceptions=True)
+
+
+def _storable(event: WebhookEvent) -> None:
+    """WebhookRejected (`bad_payload`) for ids no store or URL can hold: JSON may escape a
+    lone surrogate (`"\\ud800"`) into any string of the payload."""
+    for value in (*event.ticket_ids, event.delivery_id or ""):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise WebhookRejected(
+                "bad_payload", "an id in the payload is not valid Unicode text"
+            ) from None
 
 
 @dataclass(frozen=True)

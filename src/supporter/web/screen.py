@@ -17,7 +17,7 @@ from supporter.api.services import Services
 from supporter.api.tickets import record_review, review_of, ticket_out
 from supporter.domain.models import Priority
 from supporter.domain.people import Principal, ReviewAction, Role
-from supporter.store.queue import QueueFilter, ReviewState, TicketState
+from supporter.store.queue import BadCursor, QueueFilter, ReviewState, TicketState
 from supporter.store.reviews import UnknownTicket
 from supporter.web.marks import marked
 from supporter.web.signin import SignInLimiter
@@ -121,7 +121,10 @@ async def queue(
         grounding_failed=_flag(grounding_failed),
         language=language or None,
     )
-    found = await using.queue.page(where, cursor=cursor or None, limit=50)
+    try:
+        found = await using.queue.page(where, cursor=cursor or None, limit=50)
+    except BadCursor as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
     return page(
         request,
         "queue.html",
@@ -150,8 +153,29 @@ async def ticket(request: Request, ticket_id: str, who: Reviewer, using: Using) 
         pieces=pieces,
         categories=using.categories,
         priorities=[p.value for p in Priority],
-        error=request.query_params.get("error"),
+        # Only a message of ours: `?error=` names one, it never carries the text.
+        error=REVIEW_ERRORS.get(request.query_params.get("error") or ""),
     )
+
+
+# What a review the screen could not take shows on the ticket page. The redirect names
+# the code, never the text: a link with any `?error=` shows only one of these.
+REVIEW_ERRORS = {
+    "conflict": "The draft changed since it was read: read it again and review the new one.",
+    "reviewed": "This draft was reviewed meanwhile: read the ticket again.",
+    "reason": "reason: required to reject.",
+    "category": "category: not one of the known categories.",
+    "priority": "priority: not one of the known priorities.",
+    "invalid": "The review could not be taken: check the form and try again.",
+}
+
+
+def _error_code(error: HTTPException) -> str:
+    detail = str(error.detail)
+    if error.status_code == status.HTTP_409_CONFLICT:
+        return "reviewed" if "already" in detail else "conflict"
+    field = detail.split(":", 1)[0]
+    return field if field in ("reason", "category", "priority") else "invalid"
 
 
 @router.post("/tickets/{ticket_id}/review")
@@ -182,7 +206,7 @@ async def review(
         )
     except ValueError as error:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown priority {priority!r}"
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"priority: unknown {priority!r}"
         ) from error
     body = ReviewIn(
         action=action,
@@ -198,7 +222,9 @@ async def review(
         if error.status_code not in (409, 422):
             raise
         return RedirectResponse(
-            request.url_for("ticket", ticket_id=ticket_id).include_query_params(error=error.detail),
+            request.url_for("ticket", ticket_id=ticket_id).include_query_params(
+                error=_error_code(error)
+            ),
             status.HTTP_303_SEE_OTHER,
         )
     return RedirectResponse("/", status.HTTP_303_SEE_OTHER)

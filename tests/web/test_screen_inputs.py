@@ -53,6 +53,10 @@ async def test_the_ticket_page_shows_only_its_own_error_messages(api: Api) -> No
     assert 'role="alert"' not in page.text
     known = await api.client.get("/tickets/T1", params={"error": "reason"})
     assert "reason: required to reject." in known.text
+    # Who decided a draft is told from the store, not from the link.
+    undecided = await api.client.get("/tickets/T1", params={"error": "reviewed"})
+    assert "approved or rejected already" in undecided.text
+    assert "already approved by" not in undecided.text
 
 
 async def test_a_refused_review_redirects_with_a_code_not_the_text(api: Api) -> None:

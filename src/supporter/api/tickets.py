@@ -27,6 +27,7 @@ from supporter.api.schemas import (
 )
 from supporter.api.services import Services
 from supporter.brokers.base import BrokerError
+from supporter.domain.masking import mask_card_numbers
 from supporter.domain.models import Priority, Ticket, Transaction
 from supporter.domain.people import Principal, ReviewAction, ReviewRecord, Role
 from supporter.pipeline.ingest import publish_ticket
@@ -240,7 +241,9 @@ def review_of(body: ReviewIn, who: Principal, categories: Sequence[str]) -> Revi
 
 def _text(value: str | None) -> str | None:
     # No text database stores a NUL (PostgreSQL refuses the row), as the CSV reader knows.
-    return None if value is None else value.replace("\x00", "\ufffd")
+    # Card numbers masked here already (the store masks too), so a repeated approval
+    # compares with the approval as it was stored.
+    return None if value is None else mask_card_numbers(value.replace("\x00", "\ufffd"))
 
 
 class ReviewedAlready(HTTPException):

@@ -14,11 +14,11 @@ from fastapi.templating import Jinja2Templates
 from supporter.api.auth import SESSION_ID, csrf_ok, csrf_token, principal, services
 from supporter.api.schemas import ReviewIn
 from supporter.api.services import Services
-from supporter.api.tickets import record_review, review_of, ticket_out
+from supporter.api.tickets import ReviewedAlready, record_review, review_of, ticket_out
 from supporter.domain.models import Priority
-from supporter.domain.people import Principal, ReviewAction, Role
+from supporter.domain.people import Principal, ReviewAction, ReviewRecord, Role
 from supporter.store.queue import BadCursor, QueueFilter, ReviewState, TicketState
-from supporter.store.reviews import UnknownTicket
+from supporter.store.reviews import AlreadyReviewed, UnknownTicket
 from supporter.web.marks import marked
 from supporter.web.signin import SignInLimiter
 
@@ -153,16 +153,23 @@ async def ticket(request: Request, ticket_id: str, who: Reviewer, using: Using) 
         pieces=pieces,
         categories=using.categories,
         priorities=[p.value for p in Priority],
-        # Only a message of ours: `?error=` names one, it never carries the text.
-        error=REVIEW_ERRORS.get(request.query_params.get("error") or ""),
+        error=_error_text(request.query_params.get("error") or "", detail.decision),
     )
+
+
+def _error_text(code: str, decision: ReviewRecord | None) -> str | None:
+    """Only a message of ours: `?error=` names one, it never carries the text. A draft
+    decided meanwhile is told from the store: who decided it, and when."""
+    if code == "reviewed" and decision is not None:
+        return str(AlreadyReviewed(decision))
+    return REVIEW_ERRORS.get(code)
 
 
 # What a review the screen could not take shows on the ticket page. The redirect names
 # the code, never the text: a link with any `?error=` shows only one of these.
 REVIEW_ERRORS = {
     "conflict": "The draft changed since it was read: read it again and review the new one.",
-    "reviewed": "This draft was reviewed meanwhile: read the ticket again.",
+    "reviewed": "This draft was approved or rejected already.",
     "reason": "reason: required to reject.",
     "category": "category: not one of the known categories.",
     "priority": "priority: not one of the known priorities.",
@@ -171,10 +178,11 @@ REVIEW_ERRORS = {
 
 
 def _error_code(error: HTTPException) -> str:
-    detail = str(error.detail)
+    if isinstance(error, ReviewedAlready):
+        return "reviewed"
     if error.status_code == status.HTTP_409_CONFLICT:
-        return "reviewed" if "already" in detail else "conflict"
-    field = detail.split(":", 1)[0]
+        return "conflict"
+    field = str(error.detail).split(":", 1)[0]
     return field if field in ("reason", "category", "priority") else "invalid"
 
 

@@ -104,3 +104,38 @@ async def test_without_a_stop_work_runs_to_its_end_and_its_errors_escape() -> No
     assert done == ["done"]
     with pytest.raises(TimeoutError, match="the work's own"):
         await until_stopped(fails(), stop)
+
+
+async def test_a_put_cancelled_while_waiting_for_room_leaves_the_others_waiting() -> None:
+    window = PublishWindow(1)
+    gate = asyncio.Event()
+    confirmed: list[str] = []
+    await window.put(gate.wait(), lambda: confirmed.append("first"))
+    blocked = asyncio.create_task(window.put(gate.wait(), lambda: confirmed.append("never")))
+    draining = asyncio.create_task(window.drain())
+    await asyncio.sleep(0.01)
+    blocked.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await blocked
+    assert not draining.done()
+    gate.set()
+    await asyncio.wait_for(draining, 5)
+    assert (window.in_flight, confirmed) == (0, ["first"])
+
+
+async def test_every_caller_waiting_is_woken_when_a_publish_fails() -> None:
+    window = PublishWindow(1)
+    gate = asyncio.Event()
+
+    async def fails() -> None:
+        await gate.wait()
+        raise BrokerError("connection lost")
+
+    await window.put(fails(), lambda: None)
+    later = asyncio.create_task(window.put(asyncio.sleep(0), lambda: None))
+    draining = asyncio.create_task(window.drain())
+    await asyncio.sleep(0.01)
+    gate.set()
+    for waiting in (later, draining):
+        with pytest.raises(BrokerError, match="connection lost"):
+            await asyncio.wait_for(waiting, 5)

@@ -3,12 +3,16 @@
 A publish returns once the broker has confirmed the message: a round trip. Made
 one after another, those round trips, not the work, set a publisher's pace. A
 `PublishWindow` keeps up to `size` publishes in flight at once and tells of each
-confirmation as it comes; the bound keeps memory flat.
+confirmation as it comes; the bound keeps memory flat. A publish that waits for
+room, and `drain`, are woken by the publish that ends, not by watching every publish
+in flight (`asyncio.wait` over the window added and removed a callback on each of
+them for every message: about a tenth of `supporter ingest`'s CPU).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -26,6 +30,9 @@ class PublishWindow:
         self._size = size
         self._in_flight: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None
+        # One future per caller waiting for a publish to end (its own: cancelling one
+        # waiter must not cancel another's wait).
+        self._waiters: list[asyncio.Future[None]] = []
 
     @property
     def in_flight(self) -> int:
@@ -38,7 +45,7 @@ class PublishWindow:
         when it returns. Raises the first failure of an earlier publish."""
         try:
             while len(self._in_flight) >= self._size and self._failure is None:
-                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+                await self._one_ended()
             self._raise_failure()
         except BaseException:
             publish.close()  # never started: no "never awaited" warning
@@ -48,20 +55,40 @@ class PublishWindow:
 
         def settled(task: asyncio.Task[None]) -> None:
             self._in_flight.discard(task)
-            if task.cancelled():
-                return
-            if (error := task.exception()) is not None:
-                self._failure = self._failure or error
-                return
-            on_confirmed()
+            try:
+                if task.cancelled():
+                    return
+                if (error := task.exception()) is not None:
+                    self._failure = self._failure or error
+                    return
+                on_confirmed()
+            finally:
+                self._wake()
 
         task.add_done_callback(settled)
 
     async def drain(self) -> None:
         """Wait until every publish is confirmed; raises the first failure."""
         while self._in_flight and self._failure is None:
-            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            await self._one_ended()
         self._raise_failure()
+
+    async def _one_ended(self) -> None:
+        """Until a publish in flight ends (confirmed, failed or cancelled)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            # Cancelled before a publish ended: no longer waiting.
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def cancel(self) -> None:
         """Give up on the publishes still in flight (each may or may not have reached

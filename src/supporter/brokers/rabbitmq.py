@@ -70,6 +70,7 @@ from datetime import UTC, datetime
 from typing import SupportsBytes
 
 import aio_pika
+import aiormq.abc
 from aio_pika.abc import (
     AbstractIncomingMessage,
     AbstractRobustChannel,
@@ -197,9 +198,17 @@ def _visible_at(message: AbstractIncomingMessage) -> float | None:
 
 
 class RabbitMQDelivery:
-    def __init__(self, message: AbstractIncomingMessage, consumer: _Consumer) -> None:
+    def __init__(
+        self,
+        message: AbstractIncomingMessage,
+        consumer: _Consumer,
+        channel: aiormq.abc.AbstractChannel,
+    ) -> None:
         self.message = message
         self.consumer = consumer
+        # The channel that delivered it (open then): its acks go there, and after a
+        # reconnect it is closed, which makes the delivery stale.
+        self.channel = channel
         self._headers = _string_headers(message.headers)
         self._settled = False
 
@@ -284,10 +293,13 @@ class _Consumer:
     async def __anext__(self) -> RabbitMQDelivery:
         while True:
             message = await self._arrived.get()
-            if not _is_stale(message):
-                delivery = RabbitMQDelivery(message, self)
-                self.handed_out[delivery] = None
-                return delivery
+            try:
+                channel = message.channel
+            except ChannelInvalidStateError:
+                continue  # stale: its channel closed, which returned it to the queue
+            delivery = RabbitMQDelivery(message, self, channel)
+            self.handed_out[delivery] = None
+            return delivery
 
     async def ack_together(self, deliveries: list[RabbitMQDelivery]) -> int:
         """Acknowledge `deliveries` (settled already, all handed out by this consumer);
@@ -325,21 +337,21 @@ class _Consumer:
             batch, self._acking, self._batch = self._acking, [], None
             failed: set[RabbitMQDelivery] = set()
             in_batch = set(batch)
-            by_channel: dict[int, list[RabbitMQDelivery]] = {}
+            by_channel: dict[aiormq.abc.AbstractChannel, list[RabbitMQDelivery]] = {}
             for delivery in batch:
-                if _is_stale(delivery.message):
-                    failed.add(delivery)  # its channel closed, which returned it to the queue
-                else:
-                    by_channel.setdefault(id(delivery.message.channel), []).append(delivery)
+                by_channel.setdefault(delivery.channel, []).append(delivery)
             try:
                 for channel, same_channel in by_channel.items():
+                    if channel.is_closed:
+                        # A reconnect closed it, which returned these to the queue.
+                        failed.update(same_channel)
+                        continue
+                    # Held on a channel that is open: not stale.
                     lowest_held = min(
                         (
                             _tag(held)
                             for held in self.handed_out
-                            if held not in in_batch
-                            and not _is_stale(held.message)
-                            and id(held.message.channel) == channel
+                            if held.channel is channel and held not in in_batch
                         ),
                         default=math.inf,
                     )

@@ -9,7 +9,7 @@ import asyncio
 import hashlib
 import json
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,6 +84,11 @@ class SqlStore:
         self._engine = engine
         self._insert = dialect_insert(engine)
         self._closed = False
+        # The statements of `save`, built once: building one (an upsert's `excluded`
+        # alias copies every column of its table) and its cache key cost more than
+        # executing it on a batch of a few dozen rows. Lists of ids are expanding
+        # parameters, so the same statement takes any batch.
+        self._statements: dict[tuple[object, ...], Any] = {}
 
     @property
     def engine(self) -> AsyncEngine:
@@ -139,10 +144,15 @@ class SqlStore:
         self, connection: AsyncConnection, outcomes: Sequence[Outcome]
     ) -> list[Outcome]:
         ids = list({outcome.result.ticket_id for outcome in outcomes})
-        query = select(schema.results.c.ticket_id, schema.results.c.origin_id).where(
-            schema.results.c.ticket_id.in_(ids)
+        query = self._statement(
+            ("stored origins",),
+            lambda: select(schema.results.c.ticket_id, schema.results.c.origin_id).where(
+                schema.results.c.ticket_id.in_(bindparam("ids", expanding=True))
+            ),
         )
-        stored = {row.ticket_id: row.origin_id for row in await connection.execute(query)}
+        stored = {
+            row.ticket_id: row.origin_id for row in await connection.execute(query, {"ids": ids})
+        }
         fresh: list[Outcome] = []
         seen: set[tuple[str, str]] = set()
         for outcome in outcomes:
@@ -176,7 +186,7 @@ class SqlStore:
         # sit beside an earlier reply, nor a success beside old failed tries. A ticket
         # with its result is no longer waiting for one (nothing sends it again).
         for table in (schema.analyses, schema.replies, schema.attempts, schema.ticket_publishes):
-            await connection.execute(delete(table).where(table.c.ticket_id.in_(ids)))
+            await connection.execute(self._delete_by_ticket(table), {"ids": ids})
         await self._upsert(connection, schema.tickets, ticket_rows, "ticket_id")
         await self._upsert(connection, schema.results, result_rows, "ticket_id")
         await self._upsert(connection, schema.analyses, analysis_rows, "ticket_id")
@@ -190,22 +200,45 @@ class SqlStore:
         )
         await self._reopen_redrafted(connection, result_rows)
         if attempt_rows:
-            await connection.execute(insert(schema.attempts), attempt_rows)
+            statement = self._statement(("insert", "attempts"), lambda: insert(schema.attempts))
+            await connection.execute(statement, attempt_rows)
         dead_rows = [_dead_letter_row(o, now) for o in outcomes if o.dead_letter is not None]
         # A later outcome resolves the ticket's earlier dead letters; a redelivered
         # dead letter must not resolve itself.
+        letters = schema.dead_letters
+        resolve = self._statement(
+            ("resolve dead letters",),
+            lambda: (
+                update(letters)
+                .where(letters.c.ticket_id.in_(bindparam("ids", expanding=True)))
+                .where(letters.c.message_id.not_in(bindparam("kept", expanding=True)))
+                .where(letters.c.resolved_at.is_(None))
+                .values(resolved_at=bindparam("resolved_now"))
+            ),
+        )
         await connection.execute(
-            update(schema.dead_letters)
-            .where(schema.dead_letters.c.ticket_id.in_(ids))
-            .where(schema.dead_letters.c.message_id.not_in([r["message_id"] for r in dead_rows]))
-            .where(schema.dead_letters.c.resolved_at.is_(None))
-            .values(resolved_at=now)
+            resolve,
+            {"ids": ids, "kept": [r["message_id"] for r in dead_rows], "resolved_now": now},
         )
         if dead_rows:
-            statement = self._insert(schema.dead_letters).on_conflict_do_nothing(
-                index_elements=["message_id"]
+            statement = self._statement(
+                ("keep dead letters",),
+                lambda: self._insert(letters).on_conflict_do_nothing(index_elements=["message_id"]),
             )
             await connection.execute(statement, dead_rows)
+
+    def _statement(self, key: tuple[object, ...], build: Callable[[], Any]) -> Any:
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = self._statements[key] = build()
+        return statement
+
+    def _delete_by_ticket(self, table: Any) -> Any:
+        """`delete from table where ticket_id in :ids`."""
+        return self._statement(
+            ("delete", table.name),
+            lambda: delete(table).where(table.c.ticket_id.in_(bindparam("ids", expanding=True))),
+        )
 
     async def _reopen_redrafted(
         self, connection: AsyncConnection, result_rows: Sequence[dict[str, Any]]
@@ -214,11 +247,13 @@ class SqlStore:
         was about the old draft (it stays in the `reviews` audit trail)."""
         records = {row["ticket_id"]: row["record"] for row in result_rows}
         states = schema.review_states
-        reviewed = await connection.execute(
-            select(states.c.ticket_id, states.c.draft_version).where(
-                states.c.ticket_id.in_(list(records))
-            )
+        query = self._statement(
+            ("review states",),
+            lambda: select(states.c.ticket_id, states.c.draft_version).where(
+                states.c.ticket_id.in_(bindparam("ids", expanding=True))
+            ),
         )
+        reviewed = await connection.execute(query, {"ids": list(records)})
         changed = [tid for tid, seen in reviewed if draft_version(tid, records[tid]) != seen]
         if changed:
             await connection.execute(delete(states).where(states.c.ticket_id.in_(changed)))
@@ -238,13 +273,18 @@ class SqlStore:
         """Insert the rows, or update them but for `key` and the columns to `keep`."""
         if not rows:
             return
-        statement = self._insert(table)
-        columns = {
-            name: statement.excluded[name] for name in rows[0] if name != key and name not in keep
-        }
-        await connection.execute(
-            statement.on_conflict_do_update(index_elements=[key], set_=columns), rows
-        )
+
+        def build() -> Any:
+            statement = self._insert(table)
+            columns = {
+                name: statement.excluded[name]
+                for name in rows[0]
+                if name != key and name not in keep
+            }
+            return statement.on_conflict_do_update(index_elements=[key], set_=columns)
+
+        upsert = self._statement(("upsert", table.name, key, tuple(keep), tuple(rows[0])), build)
+        await connection.execute(upsert, rows)
 
     async def keep_dead_letters(self, letters: Sequence[DeadLetterMessage]) -> None:
         """Dead letters of a stage past the result (the write-back): kept for `dlq list`

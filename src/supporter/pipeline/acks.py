@@ -31,18 +31,15 @@ class AckBatcher:
     async def ack(self, delivery: Delivery) -> bool:
         """Acknowledge `delivery`; True once the exchange that carried it acknowledged
         all it was given. What was not acknowledged comes back, as unsettled
-        deliveries do. A caller cancelled while it waits its turn does not withdraw it."""
+        deliveries do. A caller cancelled while it waits its turn does not withdraw it;
+        one cancelled while its own exchange is under way (the first of a burst, sent
+        by the caller itself to spare a task per message) may cut it short, and the
+        message then comes back: at least once, as every unsettled delivery."""
         if not self._idle.is_set():
             future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
             self._pending.append((delivery, future))
             return await asyncio.shield(future)
         self._idle.clear()
-        # Shielded like the later ones: a caller stopped mid-exchange (a shutdown) must
-        # not cut the acknowledgement short, which would hand the message back to be
-        # done twice, nor leave those that queued up behind it unsent.
-        return await asyncio.shield(asyncio.ensure_future(self._send_first(delivery)))
-
-    async def _send_first(self, delivery: Delivery) -> bool:
         try:
             return await self._exchange([delivery]) == 0
         finally:

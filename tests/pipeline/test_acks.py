@@ -116,4 +116,3 @@ async def test_a_stop_sends_the_acknowledgements_still_pending() -> None:
     assert broker.acked_before_confirmed == []
     assert await broker.depth("in") == 0
     assert await broker.depth("out") == 10
-

@@ -263,7 +263,10 @@ def observed_provider(base_url: str, metrics: Metrics, **overrides: Any) -> Open
         "api_key": "sk-test",
         "base_url": base_url,
         "limiter": RateLimiter(rpm=None, tpm=None, concurrency=16),
-        "request_timeout": 5.0,
+        # Long enough that a busy machine never turns an answered call into a timeout
+        # (the server would count its 503, the client a timeout); the timeout tests
+        # pass their own.
+        "request_timeout": 60.0,
         "observer": metrics,
         **overrides,
     }

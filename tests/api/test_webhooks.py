@@ -22,6 +22,7 @@ from supporter.domain.messages import DeadLetterMessage, WriteBackMessage
 from supporter.domain.models import Analysis, Priority, Reply, Sentiment
 from supporter.domain.people import Role
 from supporter.helpdesks.base import HelpdeskUnavailable, WriteBackMode
+from supporter.store.helpdesks import SqlHelpdeskState
 
 
 @pytest.fixture
@@ -218,8 +219,16 @@ async def test_a_restart_sends_the_write_backs_a_stopped_process_did_not(tmp_pat
         await post(api, {"delivery": "r1", "ticket_ids": ["1"]})
         await api.wait_for("1")
     assert helpdesk.calls == []
-    async with served_api(url, helpdesk=helpdesk, write_back="note", poll_interval=0):
+    async with served_api(url, helpdesk=helpdesk, write_back="note", poll_interval=0) as api:
         await written(helpdesk, 1)
+        # Stopped only once the store has the write recorded: a stop between the
+        # helpdesk's answer and that record would rightly send it again on restart.
+        state = SqlHelpdeskState(api.served.services.store.engine)
+        for _ in range(200):
+            record = await state.write_back(helpdesk.name, "1")
+            if record is not None and record.written_at is not None:
+                break
+            await asyncio.sleep(0.05)
     async with served_api(url, helpdesk=helpdesk, write_back="note", poll_interval=0) as api:
         await asyncio.sleep(0.3)
         assert api.served.pipeline.stats.write_backs_published == 0

@@ -20,6 +20,17 @@ from supporter.brokers.base import masked_url
         ("amqp://guest:s3cret@rabbit:port/", "amqp://guest:***@rabbit:port/"),
         ("amqp://guest:s3c@ret@rabbit/", "amqp://guest:***@rabbit/"),
         ("not a url", "not a url"),
+        # redis-py also takes the password as a query parameter.
+        ("redis://redis:6379/0?password=s3cret", "redis://redis:6379/0?password=***"),
+        (
+            "redis://u:p1@redis:6379/0?socket_timeout=5&Password=s3cret",
+            "redis://u:***@redis:6379/0?socket_timeout=5&Password=***",
+        ),
+        (
+            "kafka://a:9092?sasl_plain_password=s3cret&security_protocol=SASL_SSL",
+            "kafka://a:9092?sasl_plain_password=***&security_protocol=SASL_SSL",
+        ),
+        ("amqp://rabbit/?heartbeat=30", "amqp://rabbit/?heartbeat=30"),
     ],
 )
 def test_a_password_is_never_shown(url: str, shown: str) -> None:

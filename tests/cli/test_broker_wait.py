@@ -37,11 +37,16 @@ def unreachable(kind: str) -> tuple[str, str]:
             f"redis://default:s3cret@127.0.0.1:{port}/0",
             f"redis://default:***@127.0.0.1:{port}/0",
         )
+    if kind == "redis-query":  # the password as redis-py also takes it
+        return (
+            f"redis://127.0.0.1:{port}/0?password=s3cret",
+            f"redis://127.0.0.1:{port}/0?password=***",
+        )
     url = f"kafka://127.0.0.1:{port}?idempotence=false"
     return url, url
 
 
-@pytest.mark.parametrize("kind", ["rabbitmq", "redis", "kafka"])
+@pytest.mark.parametrize("kind", ["rabbitmq", "redis", "redis-query", "kafka"])
 def test_a_worker_gives_up_on_a_broker_still_out_of_reach_and_says_why(
     tmp_path: Path, kind: str
 ) -> None:

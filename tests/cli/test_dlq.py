@@ -202,6 +202,27 @@ def test_a_replay_does_not_switch_the_model_silently(tmp_path: Path) -> None:
     assert json.loads(line)["provider"] == "offline"
 
 
+def test_a_refusal_names_every_dead_letter_of_a_ticket(tmp_path: Path) -> None:
+    db = tmp_path / "run.db"
+    asyncio.run(seed_failed_with(db, "openai:gpt-4o:0123456789ab"))
+    asyncio.run(keep_a_later_stages_letter(db, "T9"))
+    command = ["dlq", "replay", "--db", str(db), "--no-progress", "--provider", "offline"]
+    refused = CliRunner().invoke(app, command)
+    assert refused.exit_code == 2, refused.output
+    assert "1, 2 with openai:gpt-4o" in refused.output
+
+
+async def keep_a_later_stages_letter(db: Path, ticket_id: str) -> None:
+    """The same ticket given up on by the respond stage too."""
+    store = await SqlStore.open(sqlite_url(db))
+    letter = dead_letter(ticket_id, "{}").dead_letter
+    assert letter is not None
+    await store.keep_dead_letters(
+        [letter.model_copy(update={"stage": "respond", "queue": "analyzed"})]
+    )
+    await store.close()
+
+
 @contextlib.contextmanager
 def zendesk_in_thread(server: FakeZendesk) -> Iterator[str]:
     """The simulator on an event loop of its own while the (blocking) command runs."""

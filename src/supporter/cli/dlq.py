@@ -306,16 +306,19 @@ async def _check_provider(
 ) -> None:
     """Refuse (unless `allow`) to redo tickets with another provider or model than the
     one their dead letters were made with (their stored failed result's version)."""
-    tickets = {letter.ticket_id: letter.id for letter in letters if letter.queue != WRITE_BACK}
-    tickets.pop(None, None)
+    # A ticket may have a dead letter in more than one stage: each is named.
+    tickets: dict[str, list[int]] = {}
+    for letter in letters:
+        if letter.queue != WRITE_BACK and letter.ticket_id:
+            tickets.setdefault(letter.ticket_id, []).append(letter.id)
     if not tickets:
         return
     used = _provider_of(version)
     others: dict[str, list[int]] = {}
-    for ticket_id, recorded in (await store.result_versions(t for t in tickets if t)).items():
+    for ticket_id, recorded in (await store.result_versions(tickets)).items():
         made_with = _provider_of(recorded)
         if made_with is not None and made_with != used:
-            others.setdefault(made_with, []).append(tickets[ticket_id])
+            others.setdefault(made_with, []).extend(tickets[ticket_id])
     if not others:
         return
     named = "; ".join(f"{_ids(ids)} with {name}" for name, ids in sorted(others.items()))

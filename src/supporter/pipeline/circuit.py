@@ -8,7 +8,8 @@ stops taking messages (its bounded queue then holds intake back). After
 circuit, failure opens it again. Messages are not tried while it is open, so
 an outage burns no tries and fills no dead-letter queue; a worker that parks (the
 write-back stage of `serve` and `worker write-back`) also spends no try on the
-failure that opens the circuit, nor on a failed trial (see worker.py).
+failure that opens the circuit, nor on a failed trial (see worker.py). The failures
+before it opens are tries like any other.
 """
 
 from __future__ import annotations

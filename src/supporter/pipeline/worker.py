@@ -13,7 +13,9 @@ a provider that answers, even out of schema, is up, and such a ticket uses its
 tries at the normal pace. A worker that `parks` (the write-back stage of a service)
 charges no try for an unavailability failure that leaves the circuit open: the
 message goes back to its queue with the tries it had, to wait for the circuit's
-next trial, so an outage of any length dead-letters nothing.
+next trial. The failures before the circuit opens still count as tries, so a message
+already near its last try when an outage begins can still be dead-lettered (and
+`dlq replay` sends it); however long the outage lasts, it spends no more.
 """
 
 from __future__ import annotations

@@ -7,9 +7,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from supporter.domain.models import Analysis, Priority, Reply, Ticket, TicketResult, Usage
 from supporter.domain.people import ReviewAction
@@ -17,7 +19,7 @@ from supporter.store import reviews as reviews_module
 from supporter.store import schema
 from supporter.store.base import Outcome
 from supporter.store.reviews import AlreadyReviewed, Review, SqlReviews, StaleDraft, UnknownTicket
-from supporter.store.sql import SqlStore, draft_version
+from supporter.store.sql import SqlStore, draft_version, sqlite_url
 
 DRAFT = "Hello, we refunded 19.99 EUR."
 
@@ -275,3 +277,80 @@ async def test_upgrading_fills_the_queue_from_what_the_store_holds(store: SqlSto
         ("T1", "rejected", "high"),
         ("T2", "pending", "high"),
     ]
+
+
+async def test_a_draft_saved_while_it_is_reviewed_is_refused_on_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite takes no lock at the read of the draft (its transaction begins at the first
+    write): a new draft saved right after that read must not be stored as reviewed. (On
+    PostgreSQL the read locks the row, so a save there waits for the review.)"""
+    store = await SqlStore.open(sqlite_url(tmp_path / "race.db"))
+    try:
+        await store.save("v1", [outcome("T1", "refund_request", "0.002")])
+        reviews = SqlReviews(store.engine)
+        seen = await version(reviews, "T1")
+        read = reviews_module._record
+
+        async def then_redrafted(
+            connection: AsyncConnection, ticket_id: str, lock: bool = False
+        ) -> str | None:
+            record = await read(connection, ticket_id, lock)
+            if lock:
+                await store.save("v2", [outcome("T1", "refund_request", "0.002", body="New")])
+            return record
+
+        monkeypatch.setattr(reviews_module, "_record", then_redrafted)
+        with pytest.raises(StaleDraft, match="changed while it was reviewed"):
+            await reviews.review("T1", Review(ReviewAction.APPROVE, seen, "bob"))
+        monkeypatch.undo()
+
+        detail = await reviews.detail("T1")
+        assert detail.result is not None
+        assert detail.result.reply is not None
+        assert detail.result.reply.body == "New"
+        assert (detail.reviews, detail.decision) == ([], None)
+        async with store.engine.connect() as connection:
+            queue = schema.review_queue
+            states = (await connection.execute(select(schema.review_states))).all()
+            review = (
+                await connection.execute(select(queue.c.review).where(queue.c.ticket_id == "T1"))
+            ).scalar_one()
+        assert (states, review) == ([], "pending")
+        # The new draft is reviewed as any other.
+        await reviews.review("T1", Review(ReviewAction.APPROVE, detail.draft_version or "", "bob"))
+        assert (await reviews.detail("T1")).decision is not None
+    finally:
+        await store.close()
+
+
+async def test_card_numbers_in_reviews_stored_unmasked_are_masked_wherever_read(
+    store: SqlStore,
+) -> None:
+    """Reviews stored before text was masked on the way in may hold a card number."""
+    reviews = SqlReviews(store.engine)
+    seen = await version(reviews, "T1")
+    await reviews.review("T1", Review(ReviewAction.APPROVE, seen, "ana"))
+    async with store.engine.begin() as connection:
+        await connection.execute(
+            schema.reviews.update().values(
+                reply=f"Refunded to {CARD}.", draft=f"Draft {CARD}", reason=f"Was {CARD}"
+            )
+        )
+    detail = await reviews.detail("T1")
+    assert detail.decision is not None
+    with pytest.raises(AlreadyReviewed) as refused:
+        await reviews.review("T1", Review(ReviewAction.REJECT, seen, "cy", reason="no"))
+    exported = [row async for row in reviews.export()]
+    for review in (*detail.reviews, detail.decision, refused.value.review):
+        assert (review.reply, review.draft, review.reason) == (
+            "Refunded to **** 1111.",
+            "Draft **** 1111",
+            "Was **** 1111",
+        )
+    assert [(row["reply"], row["draft"], row["reason"]) for row in exported] == [
+        ("Refunded to **** 1111.", "Draft **** 1111", "Was **** 1111")
+    ]
+
+
+CARD = "4111 1111 1111 1111"

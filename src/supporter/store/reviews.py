@@ -169,8 +169,10 @@ class SqlReviews:
                 ).first()
                 if exists is None:
                     raise UnknownTicket(f"no ticket {ticket_id!r}")
-                # Locked until the review is recorded: a new draft stored in between would
-                # otherwise be marked as reviewed (PostgreSQL; SQLite writes one at a time).
+                # Locked until the review is recorded on PostgreSQL: a new draft stored in
+                # between would otherwise be marked as reviewed. SQLite has no such lock (and
+                # its transaction begins only at the first write): the draft is read again
+                # once the review's insert holds the write lock, below.
                 record = await _record(connection, ticket_id, lock=True)
                 result = TicketResult.model_validate_json(record) if record else None
                 if result is None or result.reply is None:
@@ -207,6 +209,13 @@ class SqlReviews:
                     insert(schema.reviews).returning(schema.reviews.c.review_id), [row]
                 )
                 review_id = int(inserted.scalar_one())
+                # A new draft saved since the read (SQLite) is refused, and nothing of this
+                # review is kept: no one can write the draft now until this one commits.
+                if draft_version(ticket_id, await _record(connection, ticket_id) or "") != version:
+                    raise StaleDraft(
+                        f"the draft of ticket {ticket_id!r} changed while it was reviewed: "
+                        "read it again and review the new one"
+                    )
                 # The compare-and-set: the ticket's state becomes this review unless it
                 # already names this draft. Two reviews at once both get here (SQLite takes
                 # the write lock at the first insert, PostgreSQL waits on the state's key):
@@ -264,9 +273,6 @@ class SqlReviews:
             async with self._engine.connect() as connection:
                 async for row in await connection.stream(query):
                     item = _review_record(row._mapping).model_dump(mode="json")
-                    # Reviews stored before their text was masked on the way in.
-                    for name in ("reply", "draft", "reason"):
-                        item[name] = _masked(item.get(name))
                     item.update(
                         subject=row.subject,
                         body=row.body,
@@ -439,6 +445,10 @@ async def _transactions(
 
 
 def _review_record(row: Any) -> ReviewRecord:
+    """A stored review as everyone reads it (the screen, the API, its 409s, the export):
+    its text masked again, for reviews stored before text was masked on the way in."""
     values = dict(row)
     values["created_at"] = aware(values["created_at"])
+    for name in ("reply", "draft", "reason"):
+        values[name] = _masked(values[name])
     return ReviewRecord.model_validate({key: values[key] for key in ReviewRecord.model_fields})

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from supporter.cli.app import app
 from supporter.domain.people import Role
+from supporter.store import schema
 from supporter.web import screen
 from supporter.web.app import SESSION_COOKIE
 from supporter.web.signin import SignInLimiter
@@ -244,3 +245,29 @@ async def test_a_session_past_its_max_age_is_refused_though_its_cookie_is_still_
     assert (await api.client.get("/")).status_code == 200
     await asyncio.sleep(1.1)
     await refused(api.client)
+
+
+async def test_a_card_number_in_a_review_stored_unmasked_is_shown_masked(api: Api) -> None:
+    """Reviews stored before text was masked on the way in: the API, its 409 and the
+    ticket's page show them masked."""
+    await drafted(api, "T1")
+    detail = await api.wait_for("T1")
+    draft = detail["draft"]
+    assert isinstance(draft, dict)
+    url = "/api/v1/tickets/T1/review"
+    first = {"action": "approve", "draft_version": draft["version"], "reply": "First approval"}
+    approved = await api.client.post(url, json=first, headers=api.auth(Role.REVIEWER))
+    assert approved.status_code == 201, approved.text
+    card = "4111 1111 1111 1111"
+    async with api.served.services.store.engine.begin() as connection:
+        await connection.execute(
+            schema.reviews.update().values(reply=f"Refunded to {card}.", draft=f"Draft {card}")
+        )
+    shown = await api.wait_for("T1")
+    again = await api.client.post(url, json=first, headers=api.auth(Role.REVIEWER))
+    assert again.status_code == 409, again.text
+    await sign_in(api.client, "rui", PASSWORD)
+    page = (await api.client.get("/tickets/T1")).text
+    for text in (str(shown["reviews"]), str(shown["decision"]), again.text, page):
+        assert "Refunded to **** 1111." in text
+        assert "1111 1111 1111" not in text

@@ -4,8 +4,9 @@ the server."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import text
 
 from supporter.domain.people import Principal, Role
@@ -88,9 +89,9 @@ async def test_a_disabled_user_cannot_sign_in_and_their_sessions_end_at_once(
             assert await accounts.session_principal(session) is None
         assert await accounts.sign_in("rui", PASSWORD) is None
         assert await accounts.session_principal(other) is not None
-        # A session started for a disabled user (a sign-in racing with disabling) is refused.
-        raced = await accounts.start_session("rui", 3600)
-        assert await accounts.session_principal(raced) is None
+        # A session of a disabled user (a sign-in racing with disabling) is not started.
+        assert await accounts.start_session("rui", 3600) is None
+        assert await accounts.start_session("nobody", 3600) is None
 
         later = now + timedelta(hours=1)
         again = SqlAccounts(store.engine, clock=lambda: later)
@@ -100,6 +101,7 @@ async def test_a_disabled_user_cannot_sign_in_and_their_sessions_end_at_once(
         listed = {user.name: user for user in await accounts.users()}
         assert listed["rui"].disabled_at == now  # disabling again keeps the first time
         assert listed["rui"].last_sign_in_at == now
+        assert await _session_rows(store) == 1  # ana's
         assert listed["ana"].disabled_at is None
 
         assert await accounts.enable_user("rui")
@@ -176,5 +178,44 @@ async def test_a_revoked_or_expired_token_is_refused_and_use_is_recorded_once_a_
         assert listed[1].revoked_at == now
         for secret in (forever, brief, token_hash(forever), token_hash(brief)):
             assert secret not in repr(listed)
+    finally:
+        await store.close()
+
+
+async def test_a_sign_in_racing_with_disabling_the_user_gets_no_session(
+    database_url: str,
+) -> None:
+    """Disabled between the password check and the session: no session is started, so none
+    comes back when the user is enabled again."""
+    store = await SqlStore.open(database_url)
+    accounts = SqlAccounts(store.engine)
+    try:
+        await accounts.add_user("rui", PASSWORD, Role.REVIEWER)
+        assert await accounts.sign_in("rui", PASSWORD) is not None
+        assert await accounts.disable_user("rui")
+        raced = await accounts.start_session("rui", 3600)
+        assert await accounts.enable_user("rui")
+        assert raced is None
+        assert await _session_rows(store) == 0
+        assert [user.last_sign_in_at for user in await accounts.users()] == [None]
+    finally:
+        await store.close()
+
+
+async def test_an_expiry_in_another_zone_is_the_same_moment(database_url: str) -> None:
+    """SQLite keeps no zone: 10:00+02:00 must not be stored as 10:00 UTC."""
+    store = await SqlStore.open(database_url)
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    accounts = SqlAccounts(store.engine, clock=lambda: now)
+    try:
+        ends = datetime(2026, 1, 5, 10, 0, tzinfo=timezone(timedelta(hours=2)))
+        token = await accounts.create_token("contractor", Role.REVIEWER, expires_at=ends)
+        [listed] = await accounts.tokens()
+        assert listed.expires_at == ends
+        assert listed.expires_at.utcoffset() == timedelta(0)
+        assert await accounts.token_principal(token) is None  # 08:00 UTC has passed
+        with pytest.raises(ValueError, match="has no time zone"):
+            await accounts.create_token("naive", Role.REVIEWER, expires_at=datetime(2026, 2, 1))
+        assert [token.name for token in await accounts.tokens()] == ["contractor"]
     finally:
         await store.close()

@@ -16,8 +16,9 @@ from tests.api.conftest import PASSWORD, Api, served_api
 from typer.testing import CliRunner
 
 from supporter.cli.app import app
-from supporter.domain.people import Role
+from supporter.domain.people import Principal, Role
 from supporter.store import schema
+from supporter.store.accounts import SqlAccounts
 from supporter.web import screen
 from supporter.web.app import SESSION_COOKIE
 from supporter.web.signin import SignInLimiter
@@ -271,3 +272,24 @@ async def test_a_card_number_in_a_review_stored_unmasked_is_shown_masked(api: Ap
     for text in (str(shown["reviews"]), str(shown["decision"]), again.text, page):
         assert "Refunded to **** 1111." in text
         assert "1111 1111 1111" not in text
+
+
+async def test_a_user_disabled_while_signing_in_gets_no_session(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Disabled between the password check and the session: refused like a wrong
+    password, and still signed out once enabled again."""
+    check = SqlAccounts.sign_in
+
+    async def then_disabled(self: SqlAccounts, name: str, password: str) -> Principal | None:
+        found = await check(self, name, password)
+        assert await self.disable_user(name)
+        return found
+
+    monkeypatch.setattr(SqlAccounts, "sign_in", then_disabled)
+    answer = await sign_in(api.client, "rui", PASSWORD)
+    monkeypatch.undo()
+    assert answer.status_code == 401
+    assert "Wrong name or password." in answer.text
+    assert await api.accounts.enable_user("rui")
+    await refused(api.client)

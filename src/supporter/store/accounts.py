@@ -35,14 +35,20 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Row, Select, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Row, Select, Table, bindparam, delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from supporter.domain.people import Principal, Role, TokenInfo, UserInfo
 from supporter.store import schema
 from supporter.store.base import StoreError
-from supporter.store.sql import DATABASE_ERRORS, describe_error, dialect_insert, store_errors
+from supporter.store.sql import (
+    DATABASE_ERRORS,
+    aware,
+    describe_error,
+    dialect_insert,
+    store_errors,
+)
 
 TOKEN_PREFIX = "sup_"
 SESSION_SECRET = "session"
@@ -128,24 +134,39 @@ class SqlAccounts:
             return None
         return Principal(name=name, role=Role(row.role), kind="user")
 
-    async def start_session(self, name: str, max_age: int) -> str:
+    async def start_session(self, name: str, max_age: int) -> str | None:
         """A new session of the user (signed in just now), valid for `max_age` seconds: its
-        id, for the cookie only. Sessions that ended on their own are cleared out here."""
+        id, for the cookie only; None when there is no such user or they are disabled (by
+        then: a sign-in racing with disabling them). Sessions that ended on their own are
+        cleared out here."""
         session_id = secrets.token_urlsafe(32)
         now = self._clock()
         users, sessions = schema.users, schema.sessions
-        user_id = select(users.c.user_id).where(users.c.name == name).scalar_subquery()
-        row = {
-            "session_hash": token_hash(session_id),
-            "user_id": user_id,
-            "created_at": now,
-            "expires_at": now + timedelta(seconds=max_age),
-        }
+        # The user's row is read in the insert itself, and shared-locked on PostgreSQL:
+        # disabling them either waits for this session (and then deletes it) or comes
+        # first (and then nothing is inserted). A session kept past disabling would come
+        # back when the user is enabled again.
+        enabled = (
+            select(
+                literal(token_hash(session_id), sessions.c.session_hash.type),
+                users.c.user_id,
+                literal(now, sessions.c.created_at.type),
+                literal(now + timedelta(seconds=max_age), sessions.c.expires_at.type),
+            )
+            .where(users.c.name == name, users.c.disabled_at.is_(None))
+            .with_for_update(read=True)
+        )
+        started = (
+            insert(sessions)
+            .from_select(["session_hash", "user_id", "created_at", "expires_at"], enabled)
+            .returning(sessions.c.session_hash)
+        )
         signed_in = update(users).where(users.c.name == name).values(last_sign_in_at=now)
         with store_errors("start a session"):
             async with self._engine.begin() as connection:
                 await connection.execute(delete(sessions).where(sessions.c.expires_at <= now))
-                await connection.execute(insert(sessions).values(**row))
+                if (await connection.execute(started)).first() is None:
+                    return None
                 await connection.execute(signed_in)
         return session_id
 
@@ -217,7 +238,13 @@ class SqlAccounts:
         self, name: str, role: Role, *, expires_at: datetime | None = None
     ) -> str:
         """A new bearer token, returned once: only its hash is kept. With `expires_at` (an
-        aware time) it is refused from then on."""
+        aware time) it is refused from then on. Raises ValueError for a time without a zone."""
+        if expires_at is not None:
+            if expires_at.tzinfo is None or expires_at.utcoffset() is None:
+                raise ValueError(f"expires_at {expires_at.isoformat()} has no time zone")
+            # In UTC, as every time here: SQLite keeps no zone, so 10:00+02:00 would be
+            # read back as 10:00 UTC.
+            expires_at = expires_at.astimezone(UTC)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = {
             "name": name,
@@ -242,7 +269,7 @@ class SqlAccounts:
         if row is None:
             return None
         stale = now - LAST_USED_EVERY
-        if row.last_used_at is None or _aware(row.last_used_at) <= stale:
+        if row.last_used_at is None or aware(row.last_used_at) <= stale:
             values = {"used_id": row.token_id, "used_at": now, "stale": stale}
             with store_errors("record a token's use"):
                 async with self._engine.begin() as connection:
@@ -287,7 +314,7 @@ class SqlAccounts:
                 rows = (await connection.execute(query)).mappings().all()
         return [
             {
-                key: _aware(value) if isinstance(value, datetime) else value
+                key: aware(value) if isinstance(value, datetime) else value
                 for key, value in row.items()
             }
             for row in rows
@@ -330,8 +357,3 @@ class SqlAccounts:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives back times without their zone: they were written in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -76,12 +76,14 @@ async def login(
     who = await using.accounts.sign_in(name, password)
     if who is None:
         return page(request, "login.html", 401, error="Wrong name or password.", name=name)
-    limiter.succeeded(*keys)
     # A fresh session: nothing from before signing in carries over (session fixation).
     request.session.clear()
-    request.session[SESSION_ID] = await using.accounts.start_session(
-        who.name, using.session_max_age
-    )
+    session_id = await using.accounts.start_session(who.name, using.session_max_age)
+    if session_id is None:
+        # Disabled since the password was checked.
+        return page(request, "login.html", 401, error="Wrong name or password.", name=name)
+    limiter.succeeded(*keys)
+    request.session[SESSION_ID] = session_id
     return RedirectResponse("/", status.HTTP_303_SEE_OTHER)
 
 

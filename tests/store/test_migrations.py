@@ -180,8 +180,8 @@ async def test_users_and_tokens_there_at_the_upgrade_keep_their_access(url: str)
 
 async def test_review_states_take_the_per_ticket_draft_versions(url: str) -> None:
     """0015: a reviewed draft stays reviewed under the new versions (one that changed since
-    its review keeps its old version: it waits again); the audit trail is left as it was;
-    going down gives the old versions back."""
+    its review loses its state and waits in the queue again); the audit trail is left as it
+    was; going down gives the old versions back."""
     reply = {"body": "We refunded you.", "cited_transaction_ids": []}
     record = RESULT.model_copy(
         update={"status": "responded", "reply": Reply.model_validate(reply)}
@@ -211,20 +211,34 @@ async def test_review_states_take_the_per_ticket_draft_versions(url: str) -> Non
                 ),
                 {"ticket_id": ticket_id, "version": version},
             )
+            connection.execute(
+                text(
+                    "INSERT INTO review_queue (ticket_id, created_at, state, review, urgency)"
+                    " VALUES (:ticket_id, :now, 'responded', 'approved', 0)"
+                ),
+                {"ticket_id": ticket_id, "now": datetime.now(UTC)},
+            )
 
     def versions(connection: Connection) -> dict[str, str]:
         table = schema.review_states
         query = table.select().with_only_columns(table.c.ticket_id, table.c.draft_version)
         return {row.ticket_id: row.draft_version for row in connection.execute(query)}
 
+    def queue(connection: Connection) -> dict[str, str]:
+        table = schema.review_queue
+        query = table.select().with_only_columns(table.c.ticket_id, table.c.review)
+        return {row.ticket_id: row.review for row in connection.execute(query)}
+
     def down_to_0014(connection: Connection) -> None:
         command.downgrade(migrations._config(connection), "0014")
 
     await on(url, at_0014_with_reviews)
     await sql.upgrade(url)
-    assert await on(url, versions) == {"T1": sql.draft_version("T1", record), "T2": "0" * 16}
+    assert await on(url, versions) == {"T1": sql.draft_version("T1", record)}
+    assert await on(url, queue) == {"T1": "approved", "T2": "pending"}
     await on(url, down_to_0014)
-    assert await on(url, versions) == {"T1": reviewed, "T2": "0" * 16}
+    assert await on(url, versions) == {"T1": reviewed}
+    assert await on(url, queue) == {"T1": "approved", "T2": "pending"}
 
 
 TICKET = Ticket(

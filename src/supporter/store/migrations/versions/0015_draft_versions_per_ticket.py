@@ -1,8 +1,9 @@
 """Draft versions name the ticket and what the reviewer decides on (schema version 15):
 the versions `review_states` keeps are rewritten the new way, so a draft reviewed before
 the upgrade stays reviewed (and is decided once) instead of looking redrafted. A state
-whose draft changed since is left as it is: the ticket waits for review again. The
-`reviews` audit trail keeps the versions as they were.
+whose draft changed since is deleted and the ticket's `review_queue.review` set back to
+pending, as storing a new draft does: the ticket waits for review again. The `reviews`
+audit trail keeps the versions as they were.
 
 Revision ID: 0015
 Revises: 0014
@@ -45,6 +46,9 @@ def _rewrite(old: Callable[[str, str], str], new: Callable[[str, str], str]) -> 
         "review_states", sa.column("ticket_id", sa.String), sa.column("draft_version", sa.String)
     )
     results = sa.table("results", sa.column("ticket_id", sa.String), sa.column("record", sa.Text))
+    queue = sa.table(
+        "review_queue", sa.column("ticket_id", sa.String), sa.column("review", sa.String)
+    )
     connection = op.get_bind()
     rows = connection.execute(
         sa.select(states.c.ticket_id, states.c.draft_version, results.c.record).select_from(
@@ -57,6 +61,11 @@ def _rewrite(old: Callable[[str, str], str], new: Callable[[str, str], str]) -> 
                 sa.update(states)
                 .where(states.c.ticket_id == ticket_id)
                 .values(draft_version=new(ticket_id, str(record)))
+            )
+        else:
+            connection.execute(sa.delete(states).where(states.c.ticket_id == ticket_id))
+            connection.execute(
+                sa.update(queue).where(queue.c.ticket_id == ticket_id).values(review="pending")
             )
 
 

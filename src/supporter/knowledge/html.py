@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import unescape
 from html.parser import HTMLParser
 from typing import Final
 from urllib.parse import unquote
@@ -110,7 +111,13 @@ def read_html(markup: str) -> HtmlArticle:
 # Addresses a link in a reply may keep: the web, mail and phone, and relative ones.
 _SAFE_SCHEMES: Final = frozenset({"http", "https", "mailto", "tel"})
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
-_INVISIBLE = re.compile(r"[\x00-\x20\x7f]+")
+# Left out when an address is judged: controls, spaces (ASCII and Unicode) and the
+# invisible format characters, any of which a browser or a renderer may drop.
+_INVISIBLE = re.compile(
+    r"[\x00-\x20\x7f-\xa0\u1680\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff]+"
+)
+# A backslash escape of ASCII punctuation, which CommonMark reads as the character.
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 # CommonMark autolinks (<https://...>, <ann@example.com>): the address as text.
 _AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\s<>]*)>")
 _EMAIL_AUTOLINK = re.compile(r"<([\w.!#$%&'*+/=?^`{|}~\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*)>")
@@ -118,23 +125,42 @@ _EMAIL_AUTOLINK = re.compile(r"<([\w.!#$%&'*+/=?^`{|}~\-]+@[A-Za-z0-9\-]+(?:\.[A
 # Its address may hold balanced parentheses, one deep, as CommonMark allows.
 _LINK = re.compile(r"!?\[([^\]\n]*)\]\(\s*(<[^>\n]*>|(?:[^()\s]|\([^()\s]*\))*)(?:\s+[^)\n]*)?\)")
 # A link reference definition: [label]: address "title".
-_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*(<[^>\n]*>|\S+).*$", re.MULTILINE)
+_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]+\]:\s*(<[^>\n]*>|\S+).*$", re.MULTILINE)
+# What is left of any definition the one above does not see (in a quote or a list
+# item, a label with brackets in it): from its colon to the end of the line.
+_ANY_DEFINITION = re.compile(r"\]:\s*(<[^>\n]*>?|\S+)[^\n]*")
+# The title and closing parenthesis after an inline link's address.
+_LINK_TAIL = re.compile(r"""\s*(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\))?[ \t]*\)""")
+# What HTML could read as the start of a tag, comment or declaration (never closed,
+# as the parser left it): to the end of its line.
+_TAG_START = re.compile(r"<[A-Za-z/!?][^\n]*")
+# A pass that still finds markup after this many is given up: see `_blunt`.
+_MAX_PASSES: Final = 32
 
 
 def safe_url(address: str) -> bool:
     """Whether a link to `address` may stand in a reply: no scheme (relative) or one of
-    http, https, mailto and tel, however it is spelled (``JaVa&#09;script:``)."""
-    plain = _INVISIBLE.sub("", unquote(address.strip("<>")))
-    scheme = _SCHEME.match(plain)
+    http, https, mailto and tel, however it is spelled. The address is read as a
+    renderer and a browser might: HTML entities (``&#106;``, ``&colon;``), backslash
+    escapes and %-escapes are undone, again until nothing changes, and controls and
+    spaces are left out, so ``JaVa&#09;script:`` and ``java\\:script`` are unsafe."""
+    plain = address.strip().strip("<>")
+    while True:
+        decoded = unquote(_ESCAPED.sub(r"\1", unescape(plain)))
+        if decoded == plain:
+            break
+        plain = decoded
+    scheme = _SCHEME.match(_INVISIBLE.sub("", plain))
     return scheme is None or scheme.group(1).lower() in _SAFE_SCHEMES
 
 
 class _MarkupStripper(HTMLParser):
-    """Text with its HTML tags taken out (their text kept), comments and the content of
-    `script`, `style`, `template` and `noscript` dropped; entities left as written."""
+    """Text with its HTML tags taken out (their text kept), comments, declarations and
+    the content of `script`, `style`, `template` and `noscript` dropped. Fed with every
+    ``&`` written as ``&amp;``, so entities come out as written."""
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
+        super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._silent = 0
 
@@ -156,29 +182,91 @@ class _MarkupStripper(HTMLParser):
         if not self._silent:
             self.parts.append(data)
 
-    def handle_entityref(self, name: str) -> None:
-        self.handle_data(f"&{name};")
-
-    def handle_charref(self, name: str) -> None:
-        self.handle_data(f"&#{name};")
-
 
 def markup_free(text: str) -> str:
-    """`text` (Markdown, or plain text) without HTML tags and without links to unsafe
+    """`text` (Markdown, or plain text) without HTML and without links to unsafe
     addresses: an unsafe link keeps its text, an unsafe image its alt text, an unsafe
-    autolink or link definition goes. Markdown that is not markup stays as written."""
-    text = _DEFINITION.sub(lambda m: m.group(0) if safe_url(m.group(1)) else "", text)
-    text = _LINK.sub(_link, text)
+    autolink or link definition goes. Markdown that is not markup stays as written.
+
+    One pass takes out autolinks (before the tags, which they look like), then tags,
+    then whatever could still open a tag (``<img src=x`` never closed, to the end of its
+    line; ``a < b`` stays), then unsafe definitions and links. Taking one piece out can
+    join the pieces around it into new markup (``java<b></b>script:``), so passes repeat
+    until one changes nothing: the result holds no ``<`` before a letter, ``/``, ``!``
+    or ``?``, and `markup_free` of it is itself."""
+    for _ in range(_MAX_PASSES):
+        cleaned = _pass(text)
+        if cleaned == text:
+            return text
+        text = cleaned
+    return _blunt(text)
+
+
+def _pass(text: str) -> str:
     text = _AUTOLINK.sub(lambda m: m.group(1) if safe_url(m.group(1)) else "", text)
     text = _EMAIL_AUTOLINK.sub(lambda m: m.group(1), text)
-    if "<" not in text:
-        return text
-    stripper = _MarkupStripper()
-    stripper.feed(text)
-    stripper.close()
-    return "".join(stripper.parts)
+    if "<" in text:
+        stripper = _MarkupStripper()
+        stripper.feed(text.replace("&", "&amp;"))
+        stripper.close()
+        text = _TAG_START.sub("", "".join(stripper.parts))
+    text = _DEFINITION.sub(lambda m: m.group(0) if safe_url(m.group(1)) else "", text)
+    text = _LINK.sub(_link, text)
+    text = _unsafe_destinations_out(text)
+    return _ANY_DEFINITION.sub(lambda m: m.group(0) if safe_url(m.group(1)) else "]", text)
 
 
 def _link(match: re.Match[str]) -> str:
     label, address = match.groups()
     return match.group(0) if safe_url(address) else label
+
+
+def _unsafe_destinations_out(text: str) -> str:
+    """Every inline link `_LINK` does not see (brackets or escapes in its text,
+    parentheses nested deeper) without its address when that is unsafe: ``[a]``."""
+    parts: list[str] = []
+    kept = at = 0
+    while (at := text.find("](", at)) >= 0:
+        begin = at + 2
+        end = _destination_end(text, begin)
+        if safe_url(text[begin:end]):
+            at = begin
+            continue
+        tail = _LINK_TAIL.match(text, end)
+        parts.append(text[kept : at + 1])
+        kept = at = tail.end() if tail else end
+    parts.append(text[kept:])
+    return "".join(parts)
+
+
+def _destination_end(text: str, begin: int) -> int:
+    """Where a link address starting at `begin` (after its opening parenthesis) ends:
+    at ``>`` when in ``<...>``, else at a space or at an unbalanced ``)``."""
+    at = begin
+    while at < len(text) and text[at].isspace():
+        at += 1
+    if text.startswith("<", at):
+        close = min(i for i in (text.find(">", at), text.find("\n", at), len(text)) if i >= 0)
+        return min(close + 1, len(text))
+    depth = 0
+    while at < len(text):
+        char = text[at]
+        if char == "\\" and at + 1 < len(text):
+            at += 2
+            continue
+        if char.isspace() or char < " ":
+            break
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            if depth == 0:
+                break
+            depth -= 1
+        at += 1
+    return at
+
+
+def _blunt(text: str) -> str:
+    """For text nested so deep that passes do not end: no ``<`` at all, and no ``](``
+    or ``]:`` that could make a link (a space after the bracket)."""
+    return text.replace("<", "").replace("](", "] (").replace("]:", "] :")

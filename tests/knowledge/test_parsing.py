@@ -170,6 +170,27 @@ def test_the_same_content_in_two_files_is_indexed_once_naming_the_file_kept(
     ]
 
 
+@pytest.mark.parametrize("suffix", [".md", ".txt", ".html"])
+def test_copies_that_name_an_id_but_no_title_are_found(tmp_path: Path, suffix: str) -> None:
+    """Their titles come from their paths, which differ: not what the copies say."""
+    (tmp_path / f"refunds{suffix}").write_text("---\nid: refunds\n---\nWithin 14 days.\n")
+    (tmp_path / f"refunds_copy{suffix}").write_text("---\nid: copy\n---\nWithin 14 days.\n")
+    documents, problems = read(tmp_path)
+    assert list(documents) == ["refunds"]
+    assert problems == [
+        f"{tmp_path / f'refunds_copy{suffix}'}: 'copy' has the same content as "
+        f"{tmp_path / f'refunds{suffix}'} ('refunds'), which was kept: it would only repeat "
+        "in searches"
+    ]
+
+
+def test_copies_with_different_titles_in_front_matter_are_both_kept(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("---\nid: a\ntitle: Refunds\n---\nWithin 14 days.\n")
+    (tmp_path / "b.md").write_text("---\nid: b\ntitle: Returns\n---\nWithin 14 days.\n")
+    documents, problems = read(tmp_path)
+    assert (sorted(documents), problems) == (["a", "b"], [])
+
+
 @pytest.mark.parametrize(
     ("content", "where"),
     [

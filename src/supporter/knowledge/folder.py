@@ -73,7 +73,7 @@ def read_knowledge(root: Path, on_problem: ProblemHandler) -> Iterator[Document]
                     )
                 )
                 continue
-            kept = contents.get(key := _content_key(document))
+            kept = contents.get(key := _content_key(document, _default_id(path, base)))
             if kept is not None:
                 on_problem(
                     KnowledgeError(
@@ -90,12 +90,13 @@ def read_knowledge(root: Path, on_problem: ProblemHandler) -> Iterator[Document]
             yield document
 
 
-def _content_key(document: Document) -> str:
+def _content_key(document: Document, default_id: str) -> str:
     """What a document says, whatever its id or tags: the same text read twice. A title
-    made from the file's path (no heading, no front matter) is not what it says."""
+    made from the file's path (`default_id`: no heading and no title in front matter,
+    whether or not that names an id) is not what it says."""
     canonical = json.dumps(
         [
-            "" if document.title == document.article_id else document.title,
+            "" if document.title == default_id else document.title,
             document.kind,
             document.language,
             document.category,
@@ -104,6 +105,11 @@ def _content_key(document: Document) -> str:
         ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _default_id(path: Path, base: Path) -> str:
+    """A file's id (and title) unless it names them: its path below `base`, no extension."""
+    return path.relative_to(base).with_suffix("").as_posix()
 
 
 def _read_text(path: Path, file: str) -> str:
@@ -133,7 +139,7 @@ def _read_text(path: Path, file: str) -> str:
 
 def _read_file(path: Path, base: Path, on_problem: ProblemHandler) -> Iterator[Document]:
     file = str(path)
-    default_id = path.relative_to(base).with_suffix("").as_posix()
+    default_id = _default_id(path, base)
     text = _read_text(path, file)
     suffix = path.suffix.lower()
     if suffix in MARKDOWN:

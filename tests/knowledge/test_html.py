@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from supporter.knowledge import html as knowledge_html
-from supporter.knowledge.html import markup_free, safe_url
+from supporter.knowledge.html import markup_free, read_html, safe_url
 
 _UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:")
 _TAG_START = re.compile(r"<[A-Za-z/!?]")
@@ -64,6 +64,10 @@ ATTACKS = [
     "<!-- <script>alert(1)</script> -->",
     "<b\nonclick=alert(1)>x</b>",
     "[x](java<!--\n-->script:alert(1))",
+    # Longer than what is read of an address to judge it, split inside an escape.
+    "[a [b] c](" + "&#09;" * 60 + "javascript:alert(1))",
+    "[a [b] c](" + "&#09;" * 51 + "&#0106;avascript:alert(1))",
+    "[a [b] c](" + "%26%2309;" * 40 + "javascript:alert(1))",
 ]
 
 
@@ -99,10 +103,32 @@ def test_no_markup_or_unsafe_link_survives_however_it_is_split_or_spelled(attack
         ),
         ("[ref]: https://example.com\n[ref]", "[ref]: https://example.com\n[ref]"),
         ("[a [b] c](javascript:x) done", "[a [b] c] done"),
+        ("[a [b] c](/" + "p" * 300 + ") done", "[a [b] c](/" + "p" * 300 + ") done"),
+        (
+            "[a [b] c](https://e.com/" + "p" * 300 + ")",
+            "[a [b] c](https://e.com/" + "p" * 300 + ")",
+        ),
     ],
 )
 def test_what_is_kept_reads_as_written(written: str, kept: str) -> None:
     assert markup_free(written) == kept
+
+
+@pytest.mark.parametrize(
+    ("written", "kept", "html_text"),
+    [
+        ("<![ x\nnext", "\nnext", "<![ x\nnext"),
+        ("<![<", "", "<![<"),
+        ("<![x y]]>next", "next", "next"),
+    ],
+)
+def test_a_marked_section_the_parser_cannot_name_is_read_not_raised(
+    written: str, kept: str, html_text: str
+) -> None:
+    """Python's parser before 3.13 raises AssertionError on these; a browser reads a
+    bogus comment (never closed: text, which markup_free takes out to the line's end)."""
+    assert markup_free(written) == kept
+    assert [section.text for section in read_html(written).sections] == [html_text]
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,18 @@ _SILENT: Final = frozenset({"script", "style", "template", "noscript"})
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 
 
-class _SectionParser(HTMLParser):
+class _Parser(HTMLParser):
+    """The standard library's parser, reading each ``<![`` (``<![CDATA[``, ``<![if IE]>``)
+    as a bogus comment, as a browser does in HTML: before Python 3.13 it raises
+    AssertionError on a marked section it cannot name (``<![ x``)."""
+
+    def parse_html_declaration(self, i: int) -> int:
+        if self.rawdata.startswith("<![", i):
+            return self.parse_bogus_comment(i)
+        return super().parse_html_declaration(i)
+
+
+class _SectionParser(_Parser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.sections: list[Section] = []
@@ -134,6 +145,14 @@ _LINK_TAIL = re.compile(r"""\s*(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\))?[ \t]*\)""")
 # What HTML could read as the start of a tag, comment or declaration (never closed,
 # as the parser left it): to the end of its line.
 _TAG_START = re.compile(r"<[A-Za-z/!?][^\n]*")
+# How much of a link's address is read to judge it (reading each whole would take
+# time growing with the square of the text's length for text such as "](](](").
+_JUDGED_CHARS: Final = 256
+# An address cut there that could still become a scheme is unsafe (so is a relative
+# address that long without a "/", "?", "#" or "%"; none was seen).
+_SCHEME_SO_FAR = re.compile(r"[A-Za-z0-9+.\-]*")
+# An entity, %-escape or backslash escape the cut may have split, at the end.
+_SPLIT_ESCAPE = re.compile(r"(?:&[#\w]*|%[0-9A-Fa-f]?|\\)\Z")
 # A pass that still finds markup after this many is given up: see `_blunt`.
 _MAX_PASSES: Final = 32
 
@@ -144,17 +163,24 @@ def safe_url(address: str) -> bool:
     renderer and a browser might: HTML entities (``&#106;``, ``&colon;``), backslash
     escapes and %-escapes are undone, again until nothing changes, and controls and
     spaces are left out, so ``JaVa&#09;script:`` and ``java\\:script`` are unsafe."""
-    plain = address.strip().strip("<>")
-    while True:
-        decoded = unquote(_ESCAPED.sub(r"\1", unescape(plain)))
-        if decoded == plain:
-            break
-        plain = decoded
-    scheme = _SCHEME.match(_INVISIBLE.sub("", plain))
+    scheme = _SCHEME.match(_plain(address))
     return scheme is None or scheme.group(1).lower() in _SAFE_SCHEMES
 
 
-class _MarkupStripper(HTMLParser):
+def _plain(address: str, *, cut: bool = False) -> str:
+    """`address` decoded until nothing changes, without controls and spaces; when `cut`
+    (the start of a longer address), without an escape the cut may have split."""
+    plain = address.strip().strip("<>")
+    while True:
+        if cut:
+            plain = _SPLIT_ESCAPE.sub("", plain)
+        decoded = unquote(_ESCAPED.sub(r"\1", unescape(plain)))
+        if decoded == plain:
+            return _INVISIBLE.sub("", plain)
+        plain = decoded
+
+
+class _MarkupStripper(_Parser):
     """Text with its HTML tags taken out (their text kept), comments, declarations and
     the content of `script`, `style`, `template` and `noscript` dropped. Fed with every
     ``&`` written as ``&amp;``, so entities come out as written."""
@@ -228,10 +254,14 @@ def _unsafe_destinations_out(text: str) -> str:
     kept = at = 0
     while (at := text.find("](", at)) >= 0:
         begin = at + 2
-        end = _destination_end(text, begin)
-        if safe_url(text[begin:end]):
+        end = _destination_end(text, begin, begin + _JUDGED_CHARS)
+        if safe_url(text[begin:end]) and not (
+            end == begin + _JUDGED_CHARS
+            and _SCHEME_SO_FAR.fullmatch(_plain(text[begin:end], cut=True))
+        ):
             at = begin
             continue
+        end = _destination_end(text, begin, len(text))
         tail = _LINK_TAIL.match(text, end)
         parts.append(text[kept : at + 1])
         kept = at = tail.end() if tail else end
@@ -239,19 +269,21 @@ def _unsafe_destinations_out(text: str) -> str:
     return "".join(parts)
 
 
-def _destination_end(text: str, begin: int) -> int:
+def _destination_end(text: str, begin: int, limit: int) -> int:
     """Where a link address starting at `begin` (after its opening parenthesis) ends:
-    at ``>`` when in ``<...>``, else at a space or at an unbalanced ``)``."""
+    at ``>`` when in ``<...>``, else at a space or at an unbalanced ``)``; at `limit`
+    if that comes first."""
+    stop = min(limit, len(text))
     at = begin
-    while at < len(text) and text[at].isspace():
+    while at < stop and text[at].isspace():
         at += 1
-    if text.startswith("<", at):
-        close = min(i for i in (text.find(">", at), text.find("\n", at), len(text)) if i >= 0)
-        return min(close + 1, len(text))
+    if text.startswith("<", at, stop):
+        ends = (text.find(">", at, stop), text.find("\n", at, stop))
+        return min([end + 1 for end in ends if end >= 0] or [stop])
     depth = 0
-    while at < len(text):
+    while at < stop:
         char = text[at]
-        if char == "\\" and at + 1 < len(text):
+        if char == "\\" and at + 1 < stop:
             at += 2
             continue
         if char.isspace() or char < " ":

@@ -54,6 +54,8 @@ class Rig:
     long_body: str
     """The end of an over-long body the connector keeps: "start" of a first message,
     "end" (the newest messages) of a conversation."""
+    replies: Callable[[int], Sequence[object]]
+    """The public replies the team sent the customer on a ticket (mailed, or shown)."""
     replay_requests: int = 0
     """Requests a retry makes that finds its note behind 120 later messages."""
     search_requests: int = 0
@@ -120,6 +122,11 @@ async def zendesk_rig() -> AsyncIterator[Rig]:
             backdate=backdate,
             open_ticket=lambda words: server.add_ticket("Charged twice", words),
             long_body="start",
+            replies=lambda ticket: [
+                c
+                for c in server.comments[ticket]
+                if c["public"] and c["author_id"] != server.tickets[ticket]["requester_id"]
+            ],
             replay_requests=4,  # the ticket, the API user, two pages of 100 comments (newest first)
             search_requests=0,  # the comments are read only when the version's tag is there
         )
@@ -163,6 +170,11 @@ async def freshdesk_rig() -> AsyncIterator[Rig]:
             backdate=server.touch,
             open_ticket=lambda words: server.add_ticket("Charged twice", words, "ann@example.com"),
             long_body="start",
+            replies=lambda ticket: [
+                c
+                for c in server.notes(ticket)
+                if c["source"] == fake_freshdesk.REPLY_SOURCE and not c["incoming"]
+            ],
             replay_requests=3,  # the ticket with ten conversations, two pages of 100 of all of them
             search_requests=2,  # the two pages of conversations
         )
@@ -209,6 +221,9 @@ async def helpscout_rig() -> AsyncIterator[Rig]:
                 "Charged twice", words, "ann@example.com"
             ),
             long_body="end",
+            replies=lambda conversation: [
+                t for t in server.threads(conversation, "reply") if t["state"] == "published"
+            ],
             replay_requests=1,  # the conversation, every thread embedded
             search_requests=0,  # the threads come with the conversation
         )
@@ -249,6 +264,9 @@ async def zammad_rig() -> AsyncIterator[Rig]:
             backdate=server.set_updated,
             open_ticket=lambda words: server.add_ticket("Charged twice", words),
             long_body="start",
+            replies=lambda ticket: [
+                a for a in server.articles[ticket] if a["sender"] == "Agent" and not a["internal"]
+            ],
             replay_requests=4,  # every article in one list; the update and two tags as always
             search_requests=1,  # the list of articles
         )
@@ -294,6 +312,7 @@ async def chatwoot_rig() -> AsyncIterator[Rig]:
             backdate=backdate,
             open_ticket=server.add_conversation,
             long_body="end",
+            replies=server.public_replies,
             replay_requests=8,  # the conversation, seven pages of 20 messages back to the note
             search_requests=7,  # seven pages of 20 messages, the last one short
         )

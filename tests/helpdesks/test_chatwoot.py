@@ -451,7 +451,7 @@ async def test_an_approved_public_reply_is_sent_once_with_nothing_of_ours(
         await client.aclose()
     replies = chatwoot.public_replies(conversation)
     assert [m["content"] for m in replies] == ["We refunded the second charge."]
-    assert first.note_id == again.note_id == str(replies[0]["id"])
+    assert first.note_id == again.note_id == f"reply/{replies[0]['id']}"
     assert chatwoot.private_notes(conversation) == []
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -193,6 +194,48 @@ class TestHelpdeskContract:
             await helpdesk.aclose()
         assert len(rig.written(first_ticket)) == len(rig.written(retried_ticket)) == 1
         assert retried - first == rig.search_requests
+
+    @pytest.mark.parametrize("text", ["the same", "another"])
+    async def test_a_reply_mailed_is_never_mailed_again_by_a_later_version(
+        self, rig: Rig, text: str
+    ) -> None:
+        """An approved reply went to the customer and its receipt was recorded; a later
+        version of the draft (a rerun) is approved, with the same text or another, and
+        written on its first try: the customer gets no second reply."""
+        ticket = rig.add_ticket()
+        claimed = datetime.now(UTC) - CLOCK_MARGIN
+        first = replace(draft(ticket, claimed, first_attempt=True), public=True)
+        later = replace(
+            first,
+            version="v2",
+            note=first.note if text == "the same" else "Draft: the refund is on its way.",
+        )
+        helpdesk = rig.connect()
+        try:
+            sent = await helpdesk.write_back(first, WriteBackMode.AFTER_REVIEW, None)
+            again = await helpdesk.write_back(later, WriteBackMode.AFTER_REVIEW, sent)
+        finally:
+            await helpdesk.aclose()
+        assert len(rig.replies(ticket)) == 1
+        assert again.note_id == sent.note_id
+
+    async def test_a_note_after_a_reply_names_no_earlier_note(self, rig: Rig) -> None:
+        """The reply's receipt marks it as a reply: a later draft written as a note is
+        written, and does not pose as superseding a note (the reply was none)."""
+        ticket = rig.add_ticket()
+        reply = replace(draft(ticket), public=True)
+        helpdesk = rig.connect()
+        try:
+            sent = await helpdesk.write_back(reply, WriteBackMode.AFTER_REVIEW, None)
+            noted = await helpdesk.write_back(
+                replace(draft(ticket), version="v2"), WriteBackMode.NOTE, sent
+            )
+        finally:
+            await helpdesk.aclose()
+        [note] = rig.written(ticket)
+        assert "supersedes" not in str(note)
+        assert noted.note_id not in (None, sent.note_id)
+        assert len(rig.replies(ticket)) == 1
 
     async def test_tags_mode_writes_no_note(self, rig: Rig) -> None:
         ticket = rig.add_ticket()

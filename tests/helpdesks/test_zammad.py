@@ -412,7 +412,7 @@ async def test_an_approved_public_reply_is_mailed_once_with_nothing_of_ours(
         await client.aclose()
     replies = [a for a in zammad.articles[ticket] if a["sender"] == "Agent"]
     assert len(replies) == 1
-    assert first.note_id == again.note_id == str(replies[0]["id"])
+    assert first.note_id == again.note_id == f"reply/{replies[0]['id']}"
     assert replies[0]["type"] == "email"
     assert replies[0]["internal"] is False
     assert replies[0]["to"] == "ann@example.com"

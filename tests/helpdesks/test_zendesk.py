@@ -642,7 +642,7 @@ async def test_a_public_reply_only_when_the_draft_says_so_with_nothing_added(rig
     assert reply["body"] == "We refunded the second charge."
     again = await rig.helpdesk.write_back(draft, WriteBackMode.AFTER_REVIEW, None)
     assert len(rig.server.comments[ticket]) == 2
-    assert again.note_id == str(reply["id"])
+    assert again.note_id == f"reply/{reply['id']}"
 
 
 # -- check and configuration -------------------------------------------------------------------

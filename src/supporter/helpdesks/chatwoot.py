@@ -76,10 +76,24 @@ from supporter.helpdesks.base import (
     WriteReceipt,
 )
 from supporter.helpdesks.http import HelpdeskHTTP
-from supporter.helpdesks.notes import is_note_for, marked_note, reaches_before, unix_time
+from supporter.helpdesks.notes import (
+    REPLY_PREFIX,
+    is_note_for,
+    marked_note,
+    note_of,
+    reaches_before,
+    replied,
+    unix_time,
+)
 from supporter.helpdesks.webhooks import check_age, check_signature, signature_headers, webhook_key
 from supporter.sources.formats import FieldLimits
-from supporter.sources.helpdesk import BadField, identifier, subject_and_body, tags, text
+from supporter.sources.helpdesk import (
+    BadField,
+    identifier,
+    subject_and_body,
+    tags,
+    text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -284,10 +298,11 @@ class Chatwoot:
             raise HelpdeskUnavailable(f"chatwoot answered conversation {draft.ticket_id} oddly")
         note_id = previous.note_id if previous else None
         if mode is not WriteBackMode.TAGS and draft.note is not None:
-            if draft.public:
-                note_id = await self._reply(path, draft)
-            else:
-                note_id = await self._note(path, draft, note_id)
+            if not draft.public:
+                note_id = await self._note(path, draft, note_of(previous))
+            elif not replied(previous):
+                # A reply the contact was sent is never sent a second time.
+                note_id = REPLY_PREFIX + await self._reply(path, draft)
         listed = conversation.get("labels")
         labels = [x for x in listed if isinstance(x, str)] if isinstance(listed, list) else []
         wanted = list(dict.fromkeys([*labels, *draft.tags]))

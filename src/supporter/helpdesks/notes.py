@@ -14,9 +14,27 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from supporter.domain.masking import mask_card_numbers
-from supporter.helpdesks.base import Draft
+from supporter.helpdesks.base import Draft, WriteReceipt
 
 NOTE_TITLE = "Supporter draft"
+
+REPLY_PREFIX = "reply/"
+"""Starts the receipt of a public reply (the reply's id follows): a reply mailed to the
+customer is never sent a second time, whatever its text (a later version, a rerun);
+the follow-up is the team's to write in the helpdesk."""
+
+
+def replied(previous: WriteReceipt | None, prefix: str = REPLY_PREFIX) -> bool:
+    """Whether `previous`, the ticket's last recorded write-back, was a public reply."""
+    return previous is not None and (previous.note_id or "").startswith(prefix)
+
+
+def note_of(previous: WriteReceipt | None, prefix: str = REPLY_PREFIX) -> str | None:
+    """The id of the note `previous` names, for a note that supersedes it; None when
+    nothing was written or what was is a public reply (no note of ours to supersede)."""
+    if previous is None or not previous.note_id or replied(previous, prefix):
+        return None
+    return previous.note_id
 
 
 def marker(version: str) -> str:

@@ -72,7 +72,15 @@ from supporter.helpdesks.base import (
     WriteReceipt,
 )
 from supporter.helpdesks.http import HelpdeskHTTP
-from supporter.helpdesks.notes import NOTE_TITLE, is_note_for, iso_time, marked_note
+from supporter.helpdesks.notes import (
+    NOTE_TITLE,
+    REPLY_PREFIX,
+    is_note_for,
+    iso_time,
+    marked_note,
+    note_of,
+    replied,
+)
 from supporter.helpdesks.webhooks import check_signature, signature_headers, webhook_key
 from supporter.sources.formats import FieldLimits
 from supporter.sources.helpdesk import (
@@ -302,10 +310,11 @@ class Zammad:
         ticket_id = _id(draft.ticket_id)
         note_id = previous.note_id if previous else None
         if mode is not WriteBackMode.TAGS and draft.note is not None:
-            if draft.public:
-                note_id = await self._reply(ticket_id, draft)
-            else:
-                note_id = await self._note(ticket_id, draft, note_id)
+            if not draft.public:
+                note_id = await self._note(ticket_id, draft, note_of(previous))
+            elif not replied(previous):
+                # A reply mailed to the customer is never sent a second time.
+                note_id = REPLY_PREFIX + await self._reply(ticket_id, draft)
         changes: dict[str, Any] = {"priority": _PRIORITY_NAMES[draft.priority]}
         if self._settings.category_field:
             changes[self._settings.category_field] = draft.category

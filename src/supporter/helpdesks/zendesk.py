@@ -79,7 +79,15 @@ from supporter.helpdesks.base import (
     WriteReceipt,
 )
 from supporter.helpdesks.http import HelpdeskHTTP
-from supporter.helpdesks.notes import is_note_for, iso_time, marked_note, reaches_before
+from supporter.helpdesks.notes import (
+    REPLY_PREFIX,
+    is_note_for,
+    iso_time,
+    marked_note,
+    note_of,
+    reaches_before,
+    replied,
+)
 from supporter.helpdesks.registry import HelpdeskConfigError
 from supporter.helpdesks.webhooks import check_age, check_signature, signature_headers, webhook_key
 from supporter.sources.formats import FieldLimits
@@ -295,6 +303,8 @@ class ZendeskHelpdesk:
     ) -> WriteReceipt:
         path = f"/api/v2/tickets/{_ticket_path(draft.ticket_id)}.json"
         note = draft.note if mode is not WriteBackMode.TAGS else None
+        if draft.public and replied(previous):
+            note = None  # a reply mailed to the customer is never sent a second time
         for _ in range(_SAFE_UPDATE_TRIES):
             current = await self._reads.json("GET", path)
             ticket = current.get("ticket") if isinstance(current, dict) else None
@@ -308,7 +318,7 @@ class ZendeskHelpdesk:
                 )
             if note is not None and _version_tag(draft.version) in _tags(ticket):
                 # The tag came with the note: the note is there, its receipt was lost.
-                return WriteReceipt(note_id=await self._written_comment(draft))
+                return _receipt(draft, await self._written_comment(draft))
             changes = self._changes(draft, ticket, note, previous)
             if changes is None:
                 return WriteReceipt(note_id=previous.note_id if previous else None)
@@ -319,7 +329,7 @@ class ZendeskHelpdesk:
                 if note is None:
                     # No comment in this update: the earlier note still stands.
                     return WriteReceipt(note_id=previous.note_id if previous else None)
-                return WriteReceipt(note_id=_comment_id(response))
+                return _receipt(draft, _comment_id(response))
             log.info("zendesk ticket %s changed while we wrote: read again", draft.ticket_id)
         raise TicketKeptChanging(
             f"zendesk ticket {draft.ticket_id} kept changing during {_SAFE_UPDATE_TRIES} "
@@ -546,9 +556,20 @@ def _comment(draft: Draft, earlier: Sequence[str], previous: WriteReceipt | None
     ours added. A note is marked as every connector's is, and says which it supersedes."""
     if draft.public:
         return mask_card_numbers(draft.note or "")
-    if previous is not None and previous.note_id:
-        return marked_note(draft, f"comment {previous.note_id}")
+    superseded = note_of(previous)
+    if superseded is not None:
+        return marked_note(draft, f"comment {superseded}")
+    if replied(previous):
+        return marked_note(draft)  # what came before was the reply, not a note
     return marked_note(draft, "" if earlier or previous else None)
+
+
+def _receipt(draft: Draft, comment: str | None) -> WriteReceipt:
+    """The receipt of a comment written for `draft`: a public reply's says so, and
+    guards the ticket against a second one (even with no id to name)."""
+    if draft.public:
+        return WriteReceipt(note_id=REPLY_PREFIX + (comment or ""))
+    return WriteReceipt(note_id=comment)
 
 
 def _tags(ticket: Mapping[str, Any]) -> list[str]:

@@ -297,6 +297,31 @@ async def test_polling_pages_through_every_conversation_once_and_resumes(
     assert all("sort_by=last_activity_at_desc" in a.key for a in lists)
 
 
+async def test_a_poll_reads_no_messages_of_a_conversation_in_a_status_not_taken(
+    chatwoot: FakeChatwoot,
+) -> None:
+    """A first poll reaching back weeks meets pending and snoozed conversations: their
+    messages (a request each) are not read, and the cursor moves past them all the same."""
+    others = [
+        chatwoot.add_conversation("Waiting on the customer", status="pending"),
+        chatwoot.add_conversation("Back on Monday", status="snoozed"),
+        chatwoot.add_conversation("Thanks, solved", status="resolved"),
+    ]
+    wanted = chatwoot.add_conversation("Charged twice")
+    client = connector(chatwoot)
+    try:
+        first = await client.poll(None, since=LONG_AGO, statuses={"open"})
+        again = await client.poll(first.cursor, since=LONG_AGO, statuses={"open"})
+    finally:
+        await client.aclose()
+    assert [t.ticket_id for t in first.tickets] == [str(wanted)]
+    assert again.tickets == ()
+    path = f"/api/v1/accounts/{DEFAULT_ACCOUNT}/conversations"
+    for conversation in others:
+        assert chatwoot.log.count("GET", f"{path}/{conversation}/messages") == 0
+    assert chatwoot.log.count("GET", f"{path}/{wanted}/messages") == 1
+
+
 async def test_activity_during_a_sweep_neither_skips_nor_repeats(chatwoot: FakeChatwoot) -> None:
     created = [chatwoot.add_conversation(f"Conversation {n}") for n in range(60)]
     client = connector(chatwoot)

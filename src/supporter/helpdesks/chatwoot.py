@@ -225,7 +225,7 @@ class Chatwoot:
             # Never before `since`: a sweep that found only older conversations would
             # otherwise move the cursor back to them, and the next one hand them over.
             state.until = max([state.since, *(_activity(c) for c in listed)])
-        handed: list[dict[str, Any]] = []
+        passed: list[dict[str, Any]] = []
         reached_old = False
         for conversation in listed:
             key, activity = str(conversation.get("id")), _activity(conversation)
@@ -234,10 +234,13 @@ class Chatwoot:
             if activity < state.since or (activity == state.since and key in state.seen):
                 reached_old = True
                 break
-            if key not in state.last_page and conversation.get("status") != "resolved":
-                handed.append(conversation)
+            if key not in state.last_page:
+                passed.append(conversation)
+        # Only a conversation taken costs the request for its messages; the cursor moves
+        # past the others all the same.
+        handed = [c for c in passed if _taken(c, statuses)]
         tickets = [t for c in handed if (t := await self._polled(c)) is not None]
-        state.top.update(str(c.get("id")) for c in handed if _activity(c) == state.until)
+        state.top.update(str(c.get("id")) for c in passed if _activity(c) == state.until)
         state.last_page = [str(c.get("id")) for c in listed]
         done = reached_old or len(listed) < PAGE_SIZE
         return PollPage(tickets=tuple(tickets), cursor=state.advance(done), more=not done)
@@ -506,6 +509,14 @@ def _payload(answer: Any) -> list[dict[str, Any]]:
     if not isinstance(listed, list):
         raise HelpdeskUnavailable("chatwoot answered a list request with something else")
     return [item for item in listed if isinstance(item, dict)]
+
+
+def _taken(conversation: dict[str, Any], statuses: Collection[str] | None) -> bool:
+    """Whether a poll hands `conversation` over: its status is one of `statuses` (lower
+    case), or with None any but resolved."""
+    status = conversation.get("status")
+    status = status.lower() if isinstance(status, str) and status else "open"
+    return status != "resolved" if statuses is None else status in statuses
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -253,6 +253,31 @@ async def test_rejects_a_missing_required_value(tmp_path: Path, row: str, field:
     assert [r.reason for r in rejects] == [f"{field}: required but empty"]
 
 
+@pytest.mark.parametrize(
+    ("ticket_id", "reason"),
+    [
+        ("../x/y", "ticket_id: must not hold '/'"),
+        ("a\\b", "ticket_id: must not hold '/'"),
+        ("T\x071", "ticket_id: must not hold '/'"),
+        ("..", "ticket_id: '.' and '..' cannot be ticket ids"),
+    ],
+)
+async def test_rejects_a_ticket_id_that_cannot_be_a_link(
+    tmp_path: Path, ticket_id: str, reason: str
+) -> None:
+    """A ticket's id is a segment of every link to it: one that would step out of it
+    rejects its row only, naming the field and the value."""
+    path = write(
+        tmp_path, ticket_csv(f"{ticket_id},C1,s,b,open,2024-03-01", "T9,C1,s,b,open,2024-03-01")
+    )
+
+    tickets, rejects = await read_tickets(path)
+
+    assert [t.ticket_id for t in tickets] == ["T9"]
+    [reject] = rejects
+    assert (reject.line, reject.reason.startswith(reason)) == (2, True)
+
+
 async def test_rejects_a_ticket_without_subject_and_body(tmp_path: Path) -> None:
     path = write(tmp_path, ticket_csv("T1,C1, ,,open,2024-03-01"))
 

@@ -57,3 +57,19 @@ async def test_a_file_that_breaks_off_keeps_what_came_before(tmp_path: Path) -> 
     with pytest.raises(SourceError, match=r"cut\.json: not valid JSON after \$\[0\]"):
         await read_all()
     assert [t.ticket_id for t in read_before] == ["1"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [("../x/y", "id: must not hold '/'"), (".", "id: '.' and '..' cannot be ticket ids")],
+)
+async def test_an_id_that_cannot_be_a_link_rejects_only_its_ticket(
+    tmp_path: Path, bad: str, reason: str
+) -> None:
+    good = {"id": 1, "requester_id": 5, "status": 2, "subject": "s", "created_at": "2024-05-02"}
+    path = tmp_path / "tickets.json"
+    path.write_text(json.dumps([{**good, "id": bad}, good]), encoding="utf-8")
+    tickets, [reject] = await read(path)
+    assert [t.ticket_id for t in tickets] == ["1"]
+    assert reject.record == "$[0]"
+    assert reject.reason.startswith(reason)

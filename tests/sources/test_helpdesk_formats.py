@@ -9,7 +9,13 @@ import pytest
 
 from supporter.sources.base import SourceError
 from supporter.sources.formats import FieldLimits
-from supporter.sources.helpdesk import CUT_NOTICE, BadField, cut_body, subject_and_body
+from supporter.sources.helpdesk import (
+    CUT_NOTICE,
+    BadField,
+    cut_body,
+    subject_and_body,
+    ticket_identifier,
+)
 from supporter.sources.registry import TICKET_FORMATS, choose, open_tickets
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -120,3 +126,21 @@ def test_a_card_number_across_the_cut_is_masked_before_it_is_cut(
     _, whole = subject_and_body("Refund", short, limits, long_body="end")
     assert CUT_NOTICE not in whole
     assert whole.endswith("a" * 360)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("../x/y", "id: must not hold '/'"),
+        ("a\\b", "id: must not hold '/'"),
+        ("1\n2", "id: must not hold '/'"),
+        ("..", "id: '.' and '..' cannot be ticket ids"),
+    ],
+)
+def test_a_ticket_id_that_cannot_be_a_link_is_a_bad_field(value: str, reason: str) -> None:
+    """What every helpdesk reader (exports and API connectors) reads a ticket's id with."""
+    with pytest.raises(BadField) as bad:
+        ticket_identifier(value, "id", FieldLimits())
+    assert str(bad.value).startswith(reason)
+    assert ticket_identifier(4021, "id", FieldLimits()) == "4021"
+    assert ticket_identifier("T-1.2", "id", FieldLimits()) == "T-1.2"

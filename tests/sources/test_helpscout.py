@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from tests.sources.reading import read_all
 
 from supporter.domain.masking import contains_card_number
@@ -81,3 +82,28 @@ async def test_a_rejected_conversation_shows_no_card_number_hidden_in_its_html(
     assert not contains_card_number(reject.raw)
     assert "4111111111111111" not in reject.raw.replace("\u00a0", "")
     assert "**** 1111" in reject.raw
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [("../x/y", "id: must not hold '/'"), ("..", "id: '.' and '..' cannot be ticket ids")],
+)
+async def test_an_id_that_cannot_be_a_link_rejects_only_its_conversation(
+    tmp_path: Path, bad: str, reason: str
+) -> None:
+    def conversation(number: object) -> dict[str, object]:
+        return {
+            "id": number,
+            "subject": "s",
+            "status": "active",
+            "createdAt": "2024-05-02T00:00:00Z",
+            "primaryCustomer": {"id": 12, "email": "ann@example.com"},
+        }
+
+    page = {"_embedded": {"conversations": [conversation(bad), conversation(2)]}}
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps(page), encoding="utf-8")
+    tickets, [reject] = await read(path)
+    assert [t.ticket_id for t in tickets] == ["2"]
+    assert reject.record == "_embedded.conversations[0]"
+    assert reject.reason.startswith(reason)

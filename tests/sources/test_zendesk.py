@@ -143,3 +143,25 @@ async def test_a_byte_order_mark_is_skipped(tmp_path: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"tickets": [ticket(1)]}).encode())
     tickets, _ = await read(path)
     assert [t.ticket_id for t in tickets] == ["1"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ("../x/y", "id: must not hold '/'"),
+        ("a\\b", "id: must not hold '/'"),
+        ("..", "id: '.' and '..' cannot be ticket ids"),
+    ],
+)
+async def test_an_id_that_cannot_be_a_link_rejects_only_its_ticket(
+    tmp_path: Path, bad: str, reason: str
+) -> None:
+    """A ticket's id is a segment of every link to it: one that would step out of it
+    is rejected, naming the field, and the rest are read."""
+    page = {"tickets": [ticket(1), {**ticket(2), "id": bad}, ticket(3)], "users": []}
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps(page), encoding="utf-8")
+    tickets, [reject] = await read(path)
+    assert [t.ticket_id for t in tickets] == ["1", "3"]
+    assert reject.reason.startswith(reason)
+    assert (reject.file, reject.record) == (str(path), "tickets[1]")

@@ -93,6 +93,7 @@ from supporter.sources.helpdesk import (
     subject_and_body,
     tags,
     text,
+    ticket_identifier,
 )
 
 log = logging.getLogger(__name__)
@@ -177,14 +178,14 @@ class Chatwoot:
             raise WebhookRejected("bad_payload", "no event in the payload")
         event = payload["event"]
         try:
-            record_id = identifier(payload.get("id"), "id", self._limits)
+            record_id = ticket_identifier(payload.get("id"), "id", self._limits)
             delivery = f"{event}:{record_id}"
             if event == "conversation_created":
                 return WebhookEvent(ticket_ids=(record_id,), delivery_id=delivery)
             if event != "message_created":
                 return WebhookEvent(delivery_id=delivery)
             conversation = payload.get("conversation")
-            conversation_id = identifier(
+            conversation_id = ticket_identifier(
                 conversation.get("id") if isinstance(conversation, dict) else None,
                 "conversation.id",
                 self._limits,
@@ -255,7 +256,7 @@ class Chatwoot:
 
     async def _ticket(self, conversation: dict[str, Any]) -> Ticket:
         limits = self._limits
-        ticket_id = identifier(conversation.get("id"), "id", limits)
+        ticket_id = ticket_identifier(conversation.get("id"), "id", limits)
         messages = await self.http.json("GET", f"{self._conversation(ticket_id)}/messages")
         written = [
             m.get("content")

@@ -83,6 +83,7 @@ from supporter.sources.helpdesk import (
     plain_text,
     subject_and_body,
     text,
+    ticket_identifier,
     timestamp,
 )
 
@@ -297,7 +298,7 @@ class RequestTracker:
 
     async def _ticket(self, record: dict[str, Any]) -> Ticket:
         limits = self._limits
-        ticket_id = identifier(record.get("id"), "id", limits)
+        ticket_id = ticket_identifier(record.get("id"), "id", limits)
         requestor = _first_requestor(record.get("Requestor"))
         body, channel = await self._first_message(ticket_id)
         # A long first mail (a quoted thread below the customer's words) keeps its start.

@@ -89,6 +89,7 @@ from supporter.sources.helpdesk import (
     plain_text,
     subject_and_body,
     text,
+    ticket_identifier,
     timestamp,
 )
 
@@ -178,7 +179,7 @@ class Zammad:
         if not isinstance(ticket, dict):
             raise WebhookRejected("bad_payload", "no ticket in the payload")
         try:
-            ticket_id = identifier(ticket.get("id"), "ticket.id", self._limits)
+            ticket_id = ticket_identifier(ticket.get("id"), "ticket.id", self._limits)
         except BadField as problem:
             raise WebhookRejected("bad_payload", str(problem)) from None
         delivery = request.headers.get("x-zammad-delivery") or None
@@ -265,7 +266,7 @@ class Zammad:
 
     async def _ticket(self, record: dict[str, Any], user: dict[str, Any] | None) -> Ticket:
         limits = self._limits
-        ticket_id = identifier(record.get("id"), "id", limits)
+        ticket_id = ticket_identifier(record.get("id"), "id", limits)
         articles = await self.http.json("GET", f"/api/v1/ticket_articles/by_ticket/{ticket_id}")
         first = next(
             (a for a in articles or [] if isinstance(a, dict) and a.get("internal") is False), {}

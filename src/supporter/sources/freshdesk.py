@@ -32,6 +32,7 @@ from supporter.sources.helpdesk import (
     subject_and_body,
     tags,
     text,
+    ticket_identifier,
     timestamp,
 )
 
@@ -56,7 +57,7 @@ class FreshdeskTicketSource(JsonTicketSource):
 
     def parse(self, record: dict[str, Any]) -> Ticket:
         limits = self.limits
-        ticket_id = identifier(record.get("id"), "id", limits)
+        ticket_id = ticket_identifier(record.get("id"), "id", limits)
         requester_id = identifier(record.get("requester_id"), "requester_id", limits)
         subject, body = subject_and_body(
             record.get("subject"),

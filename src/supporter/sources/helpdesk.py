@@ -25,7 +25,7 @@ from supporter.sources.formats import FieldLimits, ReadOptions
 from supporter.sources.jsonpages import leading_prefixes, read_records
 from supporter.sources.seen import SeenIds
 from supporter.sources.sniff import Sample
-from supporter.sources.values import unicode_problem
+from supporter.sources.values import ticket_id_problem, unicode_problem
 
 __all__ = [
     "CUT_NOTICE",
@@ -38,6 +38,7 @@ __all__ = [
     "identifier",
     "plain_text",
     "text",
+    "ticket_identifier",
     "timestamp",
 ]
 
@@ -75,6 +76,15 @@ def identifier(value: Any, field: str, limits: FieldLimits) -> str:
         raise BadField(field, f"{len(written):,} characters, over the limit of {limits.id:,}")
     if problem := unicode_problem(written):
         raise BadField(field, problem)
+    return written
+
+
+def ticket_identifier(value: Any, field: str, limits: FieldLimits) -> str:
+    """A ticket's id (see `identifier`), which is a segment of every link to the ticket:
+    never one with '/', '\\' or control characters, nor '.' or '..'."""
+    written = identifier(value, field, limits)
+    if problem := ticket_id_problem(written):
+        raise BadField(field, f"{problem}: {_shown(written)}")
     return written
 
 

@@ -34,6 +34,7 @@ from supporter.sources.helpdesk import (
     subject_and_body,
     tags,
     text,
+    ticket_identifier,
     timestamp,
 )
 
@@ -49,7 +50,7 @@ class HelpScoutTicketSource(JsonTicketSource):
 
     def parse(self, record: dict[str, Any]) -> Ticket:
         limits = self.limits
-        ticket_id = identifier(record.get("id"), "id", limits)
+        ticket_id = ticket_identifier(record.get("id"), "id", limits)
         customer = record.get("primaryCustomer")
         if not isinstance(customer, dict):
             raise BadField("primaryCustomer", "required")

@@ -47,6 +47,7 @@ from supporter.sources.helpdesk import (
     subject_and_body,
     tags,
     text,
+    ticket_identifier,
     timestamp,
 )
 from supporter.sources.jsonpages import read_records
@@ -95,7 +96,7 @@ def parse_ticket(
     """One Zendesk ticket object (an export's or the Tickets API's) as our Ticket, its
     requester looked up in `users` (see `requesters`). `BadField` names what is wrong.
     `long_body` as `subject_and_body` takes it (the API's tickets are cut, not refused)."""
-    ticket_id = identifier(record.get("id"), "id", limits)
+    ticket_id = ticket_identifier(record.get("id"), "id", limits)
     requester_id = identifier(record.get("requester_id"), "requester_id", limits)
     requester = users.get(requester_id, _NOBODY)
     subject, body = subject_and_body(

@@ -81,6 +81,21 @@ def test_a_first_poll_of_no_days_or_fewer_is_named_as_the_option(days: int) -> N
         load_settings({"first_poll_days": days})
 
 
+@pytest.mark.parametrize("days", [3651, 10**9])
+def test_a_first_poll_further_back_than_ten_years_is_named_as_the_option(
+    monkeypatch: pytest.MonkeyPatch, days: int
+) -> None:
+    """Far enough back, the first poll's start is before 1970 (Zendesk's start_time
+    would be negative) or no date at all (an OverflowError when serve starts)."""
+    with pytest.raises(ConfigError, match=r"--first-poll-days: first_poll_days: .*less than"):
+        load_settings({"first_poll_days": days})
+    monkeypatch.setenv("SUPPORTER_FIRST_POLL_DAYS", str(days))
+    with pytest.raises(ConfigError, match=r"SUPPORTER_FIRST_POLL_DAYS: first_poll_days: .*less"):
+        load_settings({})
+    monkeypatch.setenv("SUPPORTER_FIRST_POLL_DAYS", "3650")
+    assert load_settings({}).first_poll_days == 3650
+
+
 def test_a_first_poll_days_that_is_not_a_number_is_named_where_it_was_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

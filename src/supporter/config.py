@@ -183,7 +183,8 @@ class Settings(BaseSettings):
     poll_interval: float = Field(default=60.0, ge=0)
     # The first poll (no cursor stored yet) reads tickets updated in these many days, so
     # the open backlog is taken when a team connects; later polls resume from the cursor.
-    first_poll_days: int = Field(default=30, ge=1)
+    # At most ten years: a time before 1970 (or past what a date holds) is no start.
+    first_poll_days: int = Field(default=30, ge=1, le=3650)
     public_replies: bool = False
     # `supporter serve`: tickets stuck in `received` (stored, then lost before their
     # result) are sent again once their last publish is `resend_after` seconds old (and

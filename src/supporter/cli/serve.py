@@ -246,8 +246,8 @@ def serve(
         int | None,
         typer.Option(
             help="The first poll of the helpdesk (none stored yet) takes tickets updated in "
-            "this many days: the open backlog. Later polls resume where it stopped. "
-            "[default: 30]"
+            "this many days (1 to 3650): the open backlog. Later polls resume where it "
+            "stopped. [default: 30]"
         ),
     ] = None,
     public_replies: Annotated[

@@ -173,3 +173,38 @@ def test_a_stop_while_waiting_for_the_broker_is_an_ordinary_stop(
     assert said(output, WAITING), output
     assert stopped == code, output
     assert "s3cret" not in output
+
+
+def test_a_worker_stops_while_its_broker_accepts_but_never_answers(tmp_path: Path) -> None:
+    """A host that takes the connection and says nothing (a firewall, a hung server):
+    the first connect is still under way when the stop comes. Cut short, aio-pika's
+    connection used to go on reconnecting by itself and keep the process alive."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        environment = {
+            **os.environ,
+            "SUPPORTER_BROKER_URL": f"amqp://guest:s3cret@127.0.0.1:{port}/",
+            "SUPPORTER_DB": str(tmp_path / "store.db"),
+            "SUPPORTER_LOG_FORMAT": "json",
+            "SUPPORTER_METRICS_PORT": "0",
+        }
+        processes = Processes(tmp_path, environment)
+        process = processes.start("worker", "analyze")
+        try:
+            wait_until(
+                lambda: "started" in processes.output(process) or process.poll() is not None, 60
+            )
+            time.sleep(1.0)  # connecting: the server took the connection, answers nothing
+            running = process.poll() is None
+            process.send_signal(signal.SIGTERM)
+            stopped = process.wait(timeout=30)
+        finally:
+            processes.kill_all()
+    output = processes.output(process)
+    assert running, output
+    assert stopped == 0, output
+    assert "s3cret" not in output

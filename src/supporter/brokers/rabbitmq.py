@@ -77,6 +77,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
     DeliveryMode,
 )
+from aio_pika.connection import make_url
 from aio_pika.exceptions import (
     AMQPError,
     ChannelInvalidStateError,
@@ -380,6 +381,15 @@ def _tag(delivery: RabbitMQDelivery) -> int:
     return delivery.message.delivery_tag or 0
 
 
+async def _close_unconnected(connection: AbstractRobustConnection) -> None:
+    """Close a connection whose first connect failed or was cancelled, so it does not
+    go on trying by itself; a second cancellation does not cut the close short."""
+    closing = asyncio.ensure_future(connection.close())
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        async with asyncio.timeout(ANSWER_TIMEOUT):
+            await asyncio.shield(closing)
+
+
 async def _close_quietly(channel: AbstractRobustChannel) -> None:
     # A channel that fails to close (in time) is gone or going with its connection,
     # and RabbitMQ returns its deliveries either way.
@@ -435,10 +445,18 @@ class RabbitMQBroker:
             if self._closed:
                 raise BrokerError("broker is closed")
             if self._connection is None:
+                # What `aio_pika.connect_robust` does, keeping hold of the connection:
+                # one whose first connect is cancelled (a stop while the broker does not
+                # answer) would otherwise go on reconnecting on its own, unclosed, and
+                # keep the process from exiting.
+                connection = aio_pika.RobustConnection(make_url(self._url))
                 try:
-                    self._connection = await aio_pika.connect_robust(
-                        self._url, timeout=ANSWER_TIMEOUT
-                    )
+                    try:
+                        await connection.connect(timeout=ANSWER_TIMEOUT)
+                    except BaseException:
+                        await _close_unconnected(connection)
+                        raise
+                    self._connection = connection
                 except _REFUSALS as error:
                     raise BrokerError(
                         f"RabbitMQ at {self.address} refused the connection: {error!r}. "

@@ -132,6 +132,7 @@ async def test_counters_match_what_the_run_did(tmp_path: Path, store: SqlStore) 
     assert value(samples, "supporter_stage_messages_succeeded_total", stage="sink") == 10
     assert value(samples, "supporter_stage_messages_retried_total", stage="analyze") == 1
     assert value(samples, "supporter_stage_messages_retried_total", stage="respond") == 0
+    assert value(samples, "supporter_stage_messages_parked_total", stage="analyze") == 0
     dead = "supporter_stage_messages_dead_lettered_total"
     assert value(samples, dead, stage="analyze", reason="permanent") == 1
     assert sum(v for (name, _), v in samples.items() if name == dead) == 1
@@ -404,3 +405,11 @@ def test_dead_letter_series_exist_at_zero_before_the_first_dead_letter() -> None
             assert value(samples, name, stage=stage, reason=reason) == 0
     stats.stage("analyze").dead_letter_causes["permanent"] += 1
     assert value(rendered(metrics), name, stage="analyze", reason="permanent") == 1
+
+
+def test_messages_parked_during_an_outage_are_counted_by_stage() -> None:
+    stats = RunStats()
+    stats.stage("write-back").parked = 3
+    samples = rendered(Metrics(stats, (*STAGES, "write-back")))
+    assert value(samples, "supporter_stage_messages_parked_total", stage="write-back") == 3
+    assert value(samples, "supporter_stage_messages_parked_total", stage="analyze") == 0

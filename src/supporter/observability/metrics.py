@@ -218,6 +218,11 @@ class _RunCollector(Collector):
             "supporter_stage_messages_fell_back",
             "Messages the fallback provider answered after the provider gave up, by stage.",
         )
+        parked = per_stage(
+            "supporter_stage_messages_parked",
+            "Messages sent back without spending a try while their circuit is open "
+            "(the write-back stage of a service, during a helpdesk outage), by stage.",
+        )
         dead = CounterMetricFamily(
             "supporter_stage_messages_dead_lettered",
             "Messages sent to the dead-letter queue, by stage and cause "
@@ -235,12 +240,13 @@ class _RunCollector(Collector):
             succeeded.add_metric([stage], counters.succeeded)
             retried.add_metric([stage], counters.retried)
             fell_back.add_metric([stage], counters.fell_back)
+            parked.add_metric([stage], counters.parked)
             # Every cause from the start, at 0: a series born at 1 hides its first dead
             # letter from increase() and rate(), and so from the alert on them.
             for cause in DEAD_LETTER_CAUSES:
                 dead.add_metric([stage, cause], counters.dead_letter_causes[cause])
             in_flight.add_metric([stage], counters.in_flight)
-        yield from (consumed, succeeded, retried, fell_back, dead, in_flight)
+        yield from (consumed, succeeded, retried, fell_back, parked, dead, in_flight)
 
     def _helpdesk_metrics(self) -> Iterator[Metric]:
         stats = self._stats

@@ -20,7 +20,9 @@ from supporter.helpdesks.base import (
     HelpdeskUnavailable,
     WebhookRejected,
     WriteBackMode,
+    WriteReceipt,
 )
+from supporter.helpdesks.notes import REPLY_PREFIX
 from supporter.pipeline.write_back import CLOCK_MARGIN
 from supporter.sources.formats import FieldLimits
 from supporter.sources.helpdesk import CUT_NOTICE
@@ -47,6 +49,13 @@ def draft(
         written_after=written_after,
         first_attempt=first_attempt,
     )
+
+
+@pytest.fixture(params=["chatwoot", "zammad", "zendesk"])
+async def legacy_rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
+    """The helpdesks whose receipts of a public reply were bare ids before they said so."""
+    async with RIGS[request.param]() as running:
+        yield running
 
 
 def requests_made(helpdesk: Helpdesk) -> int:
@@ -218,6 +227,41 @@ class TestHelpdeskContract:
             await helpdesk.aclose()
         assert len(rig.replies(ticket)) == 1
         assert again.note_id == sent.note_id
+        assert not sent.withheld
+        assert again.withheld
+
+    @pytest.mark.parametrize("text", ["the same", "another"])
+    async def test_a_reply_recorded_before_receipts_said_so_is_not_mailed_again(
+        self, legacy_rig: Rig, text: str
+    ) -> None:
+        """A reply sent before receipts of replies were prefixed left a bare id: a later
+        version with its text, written on its first try, finds it and is held back; a
+        later version with other text is sent."""
+        rig = legacy_rig
+        ticket = rig.add_ticket()
+        claimed = datetime.now(UTC) - CLOCK_MARGIN
+        first = replace(draft(ticket, claimed, first_attempt=True), public=True)
+        later = replace(
+            first,
+            version="v2",
+            note=first.note if text == "the same" else "Draft: the refund is on its way.",
+        )
+        helpdesk = rig.connect()
+        try:
+            sent = await helpdesk.write_back(first, WriteBackMode.AFTER_REVIEW, None)
+            assert (sent.note_id or "").startswith(REPLY_PREFIX)
+            bare = WriteReceipt(note_id=(sent.note_id or "").removeprefix(REPLY_PREFIX))
+            again = await helpdesk.write_back(later, WriteBackMode.AFTER_REVIEW, bare)
+        finally:
+            await helpdesk.aclose()
+        if text == "the same":
+            assert len(rig.replies(ticket)) == 1
+            assert again.note_id == sent.note_id
+            assert again.withheld
+        else:
+            assert len(rig.replies(ticket)) == 2
+            assert again.note_id not in (None, sent.note_id)
+            assert not again.withheld
 
     async def test_a_note_after_a_reply_names_no_earlier_note(self, rig: Rig) -> None:
         """The reply's receipt marks it as a reply: a later draft written as a note is

@@ -159,6 +159,9 @@ class WriteReceipt:
 
     note_id: str | None
     updated: bool = False
+    withheld: bool = False
+    """The draft was an approved public reply that was not sent: the customer was sent
+    a reply already (the receipt names it), and is never sent a second one."""
 
 
 @dataclass(frozen=True)

@@ -301,12 +301,19 @@ class Chatwoot:
         if not isinstance(conversation, dict):
             raise HelpdeskUnavailable(f"chatwoot answered conversation {draft.ticket_id} oddly")
         note_id = previous.note_id if previous else None
+        withheld = False
         if mode is not WriteBackMode.TAGS and draft.note is not None:
             if not draft.public:
                 note_id = await self._note(path, draft, note_of(previous))
-            elif not replied(previous):
-                # A reply the contact was sent is never sent a second time.
-                note_id = REPLY_PREFIX + await self._reply(path, draft)
+            elif replied(previous):
+                withheld = True  # a reply the contact was sent is never sent again
+            else:
+                # A receipt without the reply prefix may be a reply's from before
+                # receipts said so: its text is looked for even on a first try.
+                sent, found = await self._reply(path, draft, note_of(previous) is not None)
+                note_id = REPLY_PREFIX + sent
+                # On a first try nothing of this version is there: what is, came before.
+                withheld = found and draft.first_attempt
         listed = conversation.get("labels")
         labels = [x for x in listed if isinstance(x, str)] if isinstance(listed, list) else []
         wanted = list(dict.fromkeys([*labels, *draft.tags]))
@@ -328,7 +335,7 @@ class Chatwoot:
                     "merge": True,
                 },
             )
-        return WriteReceipt(note_id=note_id)
+        return WriteReceipt(note_id=note_id, withheld=withheld)
 
     async def _note(self, path: str, draft: Draft, earlier: str | None) -> str:
         """The private note of this draft version: the one already there, or a new one
@@ -358,7 +365,11 @@ class Chatwoot:
         return str(created["id"])
 
     async def _written(
-        self, path: str, draft: Draft, ours: Callable[[dict[str, Any]], bool]
+        self,
+        path: str,
+        draft: Draft,
+        ours: Callable[[dict[str, Any]], bool],
+        search: bool = False,
     ) -> str | None:
         """The id of the newest message that `ours` recognises, written before a crash
         kept its record. Chatwoot gives a conversation's messages 20 at a time, the
@@ -366,8 +377,8 @@ class Chatwoot:
         ``MessageFinder``; the reference documents neither): read back a page at a time,
         down to the first page that reaches before `draft.written_after`, or to the
         conversation's first message. None without a request on the draft's first try,
-        which nothing came before."""
-        if draft.first_attempt:
+        which nothing came before, unless `search`."""
+        if draft.first_attempt and not search:
             return None
         before: int | None = None
         while True:
@@ -382,9 +393,10 @@ class Chatwoot:
                 return None
             before = min(ids)
 
-    async def _reply(self, path: str, draft: Draft) -> str:
+    async def _reply(self, path: str, draft: Draft, search: bool) -> tuple[str, bool]:
         """An approved draft as the message the contact reads, with nothing of ours in
-        it; a reply with the same text already there is not sent again."""
+        it, and whether it was there already: a reply with the same text is not sent
+        again (looked for on a first try too when `search`)."""
         text = mask_card_numbers(draft.note or "")
         found = await self._written(
             path,
@@ -394,9 +406,10 @@ class Chatwoot:
                 and message.get("message_type") == _OUTGOING
                 and message.get("content") == text
             ),
+            search,
         )
         if found is not None:
-            return found
+            return found, True
         created = await self.http.json(
             "POST",
             f"{path}/messages",
@@ -404,7 +417,7 @@ class Chatwoot:
         )
         if not isinstance(created, dict) or created.get("id") is None:
             raise HelpdeskUnavailable(f"chatwoot answered the reply on {path} without its id")
-        return str(created["id"])
+        return str(created["id"]), False
 
     # -- checking --------------------------------------------------------------------------
 

@@ -47,7 +47,7 @@ import json
 import logging
 import math
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
@@ -71,7 +71,14 @@ from supporter.helpdesks.base import (
     WriteReceipt,
 )
 from supporter.helpdesks.http import EndpointLimit, HelpdeskHTTP
-from supporter.helpdesks.notes import is_note_for, iso_time, marked_note
+from supporter.helpdesks.notes import (
+    REPLY_PREFIX,
+    is_note_for,
+    iso_time,
+    marked_note,
+    note_of,
+    replied,
+)
 from supporter.helpdesks.registry import HelpdeskConfigError
 from supporter.helpdesks.webhooks import check_signature, signature_headers, webhook_key
 from supporter.sources.freshdesk import FreshdeskTicketSource
@@ -107,7 +114,6 @@ _LIST_INCLUDES: Final = ("requester", "description")
 _INCLUDE_CREDITS: Final = 2
 # `updated_since` may be exclusive: start a second early, skip what was seen.
 _OVERLAP: Final = timedelta(seconds=1)
-_REPLY_PREFIX: Final = "reply/"
 _ENDPOINT_SHARE: Final = 0.9
 # A conversation's source: a reply or a note (https://developers.freshdesk.com/api/#conversations).
 _REPLY_SOURCE: Final = 0
@@ -287,24 +293,21 @@ class Freshdesk:
             # Written before the receipt could be stored (a crash, a lost answer).
             return WriteReceipt(note_id=written, updated=previous is not None)
         body = _html(marked_note(draft))
-        if (
-            previous is not None
-            and previous.note_id
-            and not previous.note_id.startswith(_REPLY_PREFIX)
-        ):
+        earlier = note_of(previous)
+        if earlier is not None:
             try:
                 await self._http.json(
-                    "PUT", f"/api/v2/conversations/{previous.note_id}", json={"body": body}
+                    "PUT", f"/api/v2/conversations/{earlier}", json={"body": body}
                 )
             except PermanentError:
                 # The note was deleted by an agent: a new one is not a duplicate.
                 log.info(
                     "freshdesk note %s of ticket %s is gone; adding another",
-                    previous.note_id,
+                    earlier,
                     number,
                 )
             else:
-                return WriteReceipt(note_id=previous.note_id, updated=True)
+                return WriteReceipt(note_id=earlier, updated=True)
         note = await self._http.json(
             "POST", f"/api/v2/tickets/{number}/notes", json={"body": body, "private": True}
         )
@@ -357,17 +360,18 @@ class Freshdesk:
         text: str,
         previous: WriteReceipt | None,
     ) -> WriteReceipt:
-        if previous is not None and (previous.note_id or "").startswith(_REPLY_PREFIX):
-            return previous  # mailed to the customer already: never a second time
+        if previous is not None and replied(previous):
+            # Mailed to the customer already: never a second time.
+            return replace(previous, withheld=True)
         text = mask_card_numbers(text)
         sent = _reply_for(conversations, text)
         if sent is not None:
             # Mailed before the receipt could be stored (a crash, a lost answer).
-            return WriteReceipt(note_id=_REPLY_PREFIX + sent)
+            return WriteReceipt(note_id=REPLY_PREFIX + sent)
         reply = await self._http.json(
             "POST", f"/api/v2/tickets/{number}/reply", json={"body": _html(text)}
         )
-        return WriteReceipt(note_id=_REPLY_PREFIX + _conversation_id(reply, number))
+        return WriteReceipt(note_id=REPLY_PREFIX + _conversation_id(reply, number))
 
     # -- checking --------------------------------------------------------------------------
 

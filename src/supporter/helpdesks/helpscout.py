@@ -53,7 +53,7 @@ import logging
 import time
 from base64 import b64encode
 from collections.abc import AsyncGenerator, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
@@ -77,7 +77,14 @@ from supporter.helpdesks.base import (
     WriteReceipt,
 )
 from supporter.helpdesks.http import HelpdeskHTTP
-from supporter.helpdesks.notes import is_note_for, iso_time, marked_note, reaches_before
+from supporter.helpdesks.notes import (
+    is_note_for,
+    iso_time,
+    marked_note,
+    note_of,
+    reaches_before,
+    replied,
+)
 from supporter.helpdesks.registry import HelpdeskConfigError
 from supporter.helpdesks.webhooks import check_signature, signature_headers, webhook_key
 from supporter.sources.helpdesk import BadField, plain_text
@@ -97,6 +104,7 @@ _CONVERSATION_EVENTS: Final = frozenset(
 )
 _OVERLAP: Final = timedelta(seconds=1)
 _REFRESH_EARLY: Final = 60.0
+# The receipt of a reply sent: "sent/", not notes.REPLY_PREFIX, as receipts stored say.
 _SENT_PREFIX: Final = "sent/"
 
 
@@ -262,7 +270,7 @@ class HelpScout:
         if written is not None:
             # Written before the receipt could be stored (a crash, a lost answer).
             return WriteReceipt(note_id=written, updated=previous is not None)
-        earlier = previous.note_id if previous is not None else None
+        earlier = note_of(previous, _SENT_PREFIX)
         if earlier and earlier.isdigit() and await self._edit(number, earlier, text):
             return WriteReceipt(note_id=earlier, updated=True)
         if as_draft:
@@ -372,8 +380,9 @@ class HelpScout:
         draft: Draft,
         previous: WriteReceipt | None,
     ) -> WriteReceipt:
-        if previous is not None and (previous.note_id or "").startswith(_SENT_PREFIX):
-            return previous  # mailed to the customer already: never a second time
+        if previous is not None and replied(previous, _SENT_PREFIX):
+            # Mailed to the customer already: never a second time.
+            return replace(previous, withheld=True)
         text = _html(draft.note or "")
         found = _sent_reply(threads, text)
         if found is not None:

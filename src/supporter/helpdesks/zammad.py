@@ -310,12 +310,19 @@ class Zammad:
     ) -> WriteReceipt:
         ticket_id = _id(draft.ticket_id)
         note_id = previous.note_id if previous else None
+        withheld = False
         if mode is not WriteBackMode.TAGS and draft.note is not None:
             if not draft.public:
                 note_id = await self._note(ticket_id, draft, note_of(previous))
-            elif not replied(previous):
-                # A reply mailed to the customer is never sent a second time.
-                note_id = REPLY_PREFIX + await self._reply(ticket_id, draft)
+            elif replied(previous):
+                withheld = True  # a reply mailed to the customer is never sent again
+            else:
+                # A receipt without the reply prefix may be a reply's from before
+                # receipts said so: its text is looked for even on a first try.
+                sent, found = await self._reply(ticket_id, draft, note_of(previous) is not None)
+                note_id = REPLY_PREFIX + sent
+                # On a first try nothing of this version is there: what is, came before.
+                withheld = found and draft.first_attempt
         changes: dict[str, Any] = {"priority": _PRIORITY_NAMES[draft.priority]}
         if self._settings.category_field:
             changes[self._settings.category_field] = draft.category
@@ -326,12 +333,12 @@ class Zammad:
                 "/api/v1/tags/add",
                 json={"item": tag, "object": "Ticket", "o_id": int(ticket_id)},
             )
-        return WriteReceipt(note_id=note_id)
+        return WriteReceipt(note_id=note_id, withheld=withheld)
 
-    async def _articles(self, ticket_id: str, draft: Draft) -> list[Any]:
+    async def _articles(self, ticket_id: str, draft: Draft, search: bool = False) -> list[Any]:
         """The ticket's articles, to find one written for `draft` before a crash; none to
-        read on the draft's first try, which nothing came before."""
-        if draft.first_attempt:
+        read on the draft's first try, which nothing came before, unless `search`."""
+        if draft.first_attempt and not search:
             return []
         articles = await self.http.json("GET", f"/api/v1/ticket_articles/by_ticket/{ticket_id}")
         return articles if isinstance(articles, list) else []
@@ -364,18 +371,19 @@ class Zammad:
             )
         return str(created["id"])
 
-    async def _reply(self, ticket_id: str, draft: Draft) -> str:
+    async def _reply(self, ticket_id: str, draft: Draft, search: bool) -> tuple[str, bool]:
         """An approved draft as the e-mail reply Zammad sends the customer, with nothing
-        of ours in it; a reply with the same text already there is not sent again."""
+        of ours in it, and whether it was there already: a reply with the same text is
+        not sent again (looked for on a first try too when `search`)."""
         text = mask_card_numbers(draft.note or "")
-        for article in await self._articles(ticket_id, draft):
+        for article in await self._articles(ticket_id, draft, search):
             if (
                 isinstance(article, dict)
                 and article.get("internal") is False
                 and article.get("sender") == "Agent"
                 and article.get("body") == text
             ):
-                return str(article.get("id"))
+                return str(article.get("id")), True
         ticket = await self.http.json("GET", f"/api/v1/tickets/{ticket_id}")
         customer = ticket.get("customer_id") if isinstance(ticket, dict) else None
         user = await self.http.json("GET", f"/api/v1/users/{_id(str(customer))}")
@@ -401,7 +409,7 @@ class Zammad:
             raise HelpdeskUnavailable(
                 f"zammad answered the reply on ticket {ticket_id} without its id"
             )
-        return str(created["id"])
+        return str(created["id"]), False
 
     # -- checking --------------------------------------------------------------------------
 

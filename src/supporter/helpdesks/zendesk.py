@@ -303,8 +303,19 @@ class ZendeskHelpdesk:
     ) -> WriteReceipt:
         path = f"/api/v2/tickets/{_ticket_path(draft.ticket_id)}.json"
         note = draft.note if mode is not WriteBackMode.TAGS else None
-        if draft.public and replied(previous):
+        kept = previous.note_id if previous else None
+        withheld = False
+        if note is not None and draft.public and replied(previous):
             note = None  # a reply mailed to the customer is never sent a second time
+            withheld = True
+        elif note is not None and draft.public and note_of(previous) is not None:
+            # A receipt without the reply prefix may be a reply's from before receipts
+            # said so: a reply with this text is looked for even on a first try.
+            found = await self._find_comment(draft)
+            if found is not None:
+                note, kept = None, REPLY_PREFIX + found
+                # On a first try nothing of this version is there: what is, came before.
+                withheld = draft.first_attempt
         for _ in range(_SAFE_UPDATE_TRIES):
             current = await self._reads.json("GET", path)
             ticket = current.get("ticket") if isinstance(current, dict) else None
@@ -321,14 +332,14 @@ class ZendeskHelpdesk:
                 return _receipt(draft, await self._written_comment(draft))
             changes = self._changes(draft, ticket, note, previous)
             if changes is None:
-                return WriteReceipt(note_id=previous.note_id if previous else None)
+                return WriteReceipt(note_id=kept, withheld=withheld)
             response = await self._updates.request(
                 "PUT", path, json={"ticket": changes}, allow=(409,)
             )
             if response.status_code != 409:
                 if note is None:
                     # No comment in this update: the earlier note still stands.
-                    return WriteReceipt(note_id=previous.note_id if previous else None)
+                    return WriteReceipt(note_id=kept, withheld=withheld)
                 return _receipt(draft, _comment_id(response))
             log.info("zendesk ticket %s changed while we wrote: read again", draft.ticket_id)
         raise TicketKeptChanging(
@@ -380,6 +391,18 @@ class ZendeskHelpdesk:
         to it). Read newest first a page at a time, down to the first page that reaches
         before the write-back's first claim (`Draft.written_after`), or to the first
         comment. None, logged, when none is; the version is not posted again either way."""
+        found = await self._find_comment(draft)
+        if found is None:
+            log.warning(
+                "zendesk ticket %s has the tag of draft %s but none of its comments is "
+                "that draft's: the receipt names no note",
+                draft.ticket_id,
+                draft.version,
+            )
+        return found
+
+    async def _find_comment(self, draft: Draft) -> str | None:
+        """The id of the comment `_written_comment` looks for, or None."""
         author = await self._api_user()
         path = f"/api/v2/tickets/{_ticket_path(draft.ticket_id)}/comments.json"
         page = 0
@@ -397,14 +420,7 @@ class ZendeskHelpdesk:
                     return str(comment["id"])
             created = (iso_time(c.get("created_at")) for c in comments if isinstance(c, dict))
             if not body.get("next_page") or reaches_before(created, draft.written_after):
-                break
-        log.warning(
-            "zendesk ticket %s has the tag of draft %s but none of its comments is "
-            "that draft's: the receipt names no note",
-            draft.ticket_id,
-            draft.version,
-        )
-        return None
+                return None
 
     async def _api_user(self) -> object:
         """The id of the user the API token belongs to (who our comments are by)."""

@@ -774,3 +774,50 @@ async def test_a_write_back_is_a_span_in_its_tickets_trace(
     assert (stage.attributes or {})["supporter.write_back.outcome"] == "written"
     assert (call.attributes or {})["supporter.write_back.mode"] == "note"
     assert (call.attributes or {})["supporter.helpdesk"] == NAME
+
+
+async def test_an_approved_reply_after_one_sent_is_withheld_and_said_so(
+    store: SqlStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Zendesk simulator, through the write-back stage: an approved reply is sent;
+    a later version approved after it is not (the customer has a reply), and the stage
+    says so: a warning naming the ticket (not the text) and its own outcome."""
+    server = FakeZendesk(
+        FakeZendeskConfig(export_lag_seconds=0, account_limit=None, export_limit=None)
+    )
+    async with server as url:
+        number = server.add_ticket("Charged twice", "Two charges")
+        state = SqlHelpdeskState(store.engine)
+        await state.receive("zendesk", [ticket(str(number))])
+        connector = zendesk.ZendeskHelpdesk(
+            zendesk.Settings(url=url, email=DEFAULT_EMAIL, token=SecretStr(DEFAULT_TOKEN))
+        )
+        settled: list[tuple[str, str]] = []
+        stage = WriteBacks(
+            connector,
+            state,
+            public_replies=True,
+            on_settled=lambda helpdesk, outcome: settled.append((helpdesk, outcome)),
+        )
+        approved = message("We refunded the second charge.", mode="after-review", approved_by="ana")
+        approved = approved.model_copy(
+            update={"helpdesk": "zendesk", "ticket": ticket(str(number))}
+        )
+        later = approved.model_copy(
+            update={"reply": Reply(body="Secret words: the refund is on its way.")}
+        )
+        try:
+            first = await stage.handle(approved)
+            with caplog.at_level("INFO", logger="supporter.pipeline.write_back"):
+                second = await stage.handle(later)
+        finally:
+            await connector.aclose()
+        public = [c["body"] for c in server.comments[number][1:] if c["public"]]
+    assert public == ["We refunded the second charge."]
+    assert [first.outcome, second.outcome] == ["written", "reply_withheld"]
+    assert settled == [("zendesk", "written"), ("zendesk", "reply_withheld")]
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert f"ticket {number}" in warning.getMessage()
+    assert "not sent" in warning.getMessage()
+    assert "Secret words" not in caplog.text
+    assert "wrote ticket" not in caplog.text

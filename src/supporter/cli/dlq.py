@@ -204,6 +204,7 @@ def _show_write_backs(stats: RunStats) -> int:
         for outcome, label in (
             ("written", "written"),
             ("updated", "updated"),
+            ("reply_withheld", "reply withheld (the customer has one)"),
             ("unchanged", "written before (nothing sent)"),
             ("not_received", "not the helpdesk's ticket"),
             ("dead_lettered", "failed again (a new dead letter: dlq list)"),

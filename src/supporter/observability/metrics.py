@@ -266,7 +266,8 @@ class _RunCollector(Collector):
         )
         yield _counters(
             "supporter_helpdesk_write_backs",
-            "Write-backs settled, by outcome (written, updated, unchanged: that version was "
+            "Write-backs settled, by outcome (written, updated, reply_withheld: an approved "
+            "public reply not sent, the customer had one, unchanged: that version was "
             "written already, not_received: not the helpdesk's ticket, dead_lettered).",
             ["helpdesk", "outcome"],
             stats.write_backs.items(),

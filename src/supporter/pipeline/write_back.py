@@ -80,14 +80,16 @@ class WriteBackState(Protocol):
 
 
 class WriteBackDone(BaseModel):
-    """How a write-back ended: `written`, `updated`, `unchanged` (this version was
-    written already) or `not_received` (not a ticket of this helpdesk)."""
+    """How a write-back ended: `written`, `updated`, `reply_withheld` (an approved public
+    reply not sent: the customer was sent one already; the ticket's fields were written),
+    `unchanged` (this version was written already) or `not_received` (not a ticket of
+    this helpdesk)."""
 
     outcome: str
 
 
 def _called_helpdesk(done: WriteBackDone) -> bool:
-    return done.outcome in ("written", "updated")
+    return done.outcome in ("written", "updated", "reply_withheld")
 
 
 def _ignore(*_: object) -> None:
@@ -330,6 +332,15 @@ class WriteBacks:
             name, message.ticket_id, mode.value, draft.version, receipt.note_id
         )
         await self._state.resolve_dead_letters(message.ticket_id, WRITE_BACK)
+        if receipt.withheld:
+            log.warning(
+                "ticket %s: the approved reply (draft %s) was not sent to %s: the customer "
+                "was sent a reply already; the follow-up is the team's to write there",
+                message.ticket_id,
+                draft.version,
+                name,
+            )
+            return self._settled("reply_withheld")
         log.info(
             "wrote ticket %s back to %s (%s%s)",
             message.ticket_id,

@@ -246,3 +246,43 @@ def test_markup_free_is_its_own_result_and_leaves_nothing_that_opens_a_tag(text:
     once = markup_free(text)
     assert markup_free(once) == once
     assert _TAG_START.search(once) is None
+
+
+# Text that once took time growing with the square of its length, at a small size:
+# what is left of it must still hold no tag and no unsafe link, and read as itself.
+PATHOLOGICAL = [
+    "<b\n" * 700,
+    "<a href='" * 250,
+    "[x" * 1000,
+    "[" * 2000 + "](",
+    "[" * 2000,
+    "<a:" * 700,
+    "<a" * 1000,
+    "](\\(" * 500,
+    "](" * 1000,
+    "[a](" + "[](" * 700,
+    # The same closed by a late ">" or with an unsafe link at the end.
+    "<b\n" * 700 + ">",
+    "<a" * 1000 + ">x",
+    "[" * 2000 + "](javascript:alert(1))",
+    "[x" * 1000 + "](javascript:alert(1))",
+    "](\\(" * 500 + "](javascript:alert(1))",
+    "](javascript:" + "\\ " * 1000,
+    "<a href='" * 250 + "[x](java<b></b>script:alert(1))",
+]
+
+
+@pytest.mark.parametrize("text", PATHOLOGICAL, ids=lambda text: repr(text[:12]))
+def test_text_that_was_slow_to_clean_comes_out_clean(text: str) -> None:
+    once = markup_free(text)
+    assert markup_free(once) == once
+    assert _TAG_START.search(once) is None
+    plain = decoded(once)
+    for scheme in _UNSAFE_SCHEMES:
+        assert scheme not in plain, scheme
+
+
+def test_a_link_is_the_innermost_brackets_before_its_address() -> None:
+    """As CommonMark reads ``[a [b](x)``: the link is ``[b](x)``, the first ``[`` text."""
+    assert markup_free("[a [b](javascript:alert(1))") == "[a b"
+    assert markup_free("[a [b](https://e.com)") == "[a [b](https://e.com)"

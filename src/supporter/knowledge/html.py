@@ -11,9 +11,11 @@ quoted into replies to customers, which must carry no markup of ours.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from html import unescape
 from html.parser import HTMLParser
+from operator import itemgetter
 from typing import Final
 from urllib.parse import unquote
 
@@ -129,12 +131,19 @@ _INVISIBLE = re.compile(
 )
 # A backslash escape of ASCII punctuation, which CommonMark reads as the character.
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+# The escaped character (not the template r"\1", which the re module expands in Python
+# for each escape, slow for addresses full of them).
+_ESCAPED_CHAR: Final = itemgetter(1)
 # CommonMark autolinks (<https://...>, <ann@example.com>): the address as text.
 _AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\s<>]*)>")
 _EMAIL_AUTOLINK = re.compile(r"<([\w.!#$%&'*+/=?^`{|}~\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*)>")
 # An inline link or image: [text](address "title"), the address maybe in <...>.
 # Its address may hold balanced parentheses, one deep, as CommonMark allows.
-_LINK = re.compile(r"!?\[([^\]\n]*)\]\(\s*(<[^>\n]*>|(?:[^()\s]|\([^()\s]*\))*)(?:\s+[^)\n]*)?\)")
+# Its text holds no bracket, so a match is tried from each "[" only as far as the next
+# bracket: retried from every "[" of "[[[[", reading to the end of the line would take
+# time growing with the square of the line's length (`_unsafe_destinations_out` sees
+# the links with brackets in their text).
+_LINK = re.compile(r"!?\[([^\[\]\n]*)\]\(\s*(<[^>\n]*>|(?:[^()\s]|\([^()\s]*\))*)(?:\s+[^)\n]*)?\)")
 # A link reference definition: [label]: address "title".
 _DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]+\]:\s*(<[^>\n]*>|\S+).*$", re.MULTILINE)
 # What is left of any definition the one above does not see (in a quote or a list
@@ -174,7 +183,7 @@ def _plain(address: str, *, cut: bool = False) -> str:
     while True:
         if cut:
             plain = _SPLIT_ESCAPE.sub("", plain)
-        decoded = unquote(_ESCAPED.sub(r"\1", unescape(plain)))
+        decoded = unquote(_ESCAPED.sub(_ESCAPED_CHAR, unescape(plain)))
         if decoded == plain:
             return _INVISIBLE.sub("", plain)
         plain = decoded
@@ -232,6 +241,7 @@ def _pass(text: str) -> str:
     text = _AUTOLINK.sub(lambda m: m.group(1) if safe_url(m.group(1)) else "", text)
     text = _EMAIL_AUTOLINK.sub(lambda m: m.group(1), text)
     if "<" in text:
+        text = _unclosed_tag_starts_out(text)
         stripper = _MarkupStripper()
         stripper.feed(text.replace("&", "&amp;"))
         stripper.close()
@@ -240,6 +250,16 @@ def _pass(text: str) -> str:
     text = _LINK.sub(_link, text)
     text = _unsafe_destinations_out(text)
     return _ANY_DEFINITION.sub(lambda m: m.group(0) if safe_url(m.group(1)) else "]", text)
+
+
+def _unclosed_tag_starts_out(text: str) -> str:
+    """`text` without what could start a tag after its last ``>``, to the end of its
+    line: no tag there is ever closed, the parser would keep it as text and
+    `_TAG_START` take it out after, but the parser (before Python 3.13) reads each
+    such start again to the end of the text, in time growing with the square of its
+    length (``"<b\\n" * 10000``)."""
+    last = text.rfind(">") + 1
+    return text[:last] + _TAG_START.sub("", text[last:])
 
 
 def _link(match: re.Match[str]) -> str:
@@ -252,16 +272,19 @@ def _unsafe_destinations_out(text: str) -> str:
     parentheses nested deeper) without its address when that is unsafe: ``[a]``."""
     parts: list[str] = []
     kept = at = 0
+    ends: _DestinationEnds | None = None
     while (at := text.find("](", at)) >= 0:
+        ends = ends or _DestinationEnds(text)
         begin = at + 2
-        end = _destination_end(text, begin, begin + _JUDGED_CHARS)
-        if safe_url(text[begin:end]) and not (
-            end == begin + _JUDGED_CHARS
-            and _SCHEME_SO_FAR.fullmatch(_plain(text[begin:end], cut=True))
+        end = ends.end(begin, begin + _JUDGED_CHARS)
+        address = text[begin:end]
+        cut = end == begin + _JUDGED_CHARS
+        if _plainly_safe(address, cut=cut) or (
+            safe_url(address) and not (cut and _SCHEME_SO_FAR.fullmatch(_plain(address, cut=True)))
         ):
             at = begin
             continue
-        end = _destination_end(text, begin, len(text))
+        end = ends.end(begin, len(text))
         tail = _LINK_TAIL.match(text, end)
         parts.append(text[kept : at + 1])
         kept = at = tail.end() if tail else end
@@ -269,33 +292,72 @@ def _unsafe_destinations_out(text: str) -> str:
     return "".join(parts)
 
 
-def _destination_end(text: str, begin: int, limit: int) -> int:
-    """Where a link address starting at `begin` (after its opening parenthesis) ends:
-    at ``>`` when in ``<...>``, else at a space or at an unbalanced ``)``; at `limit`
-    if that comes first."""
-    stop = min(limit, len(text))
-    at = begin
-    while at < stop and text[at].isspace():
-        at += 1
-    if text.startswith("<", at, stop):
-        ends = (text.find(">", at, stop), text.find("\n", at, stop))
-        return min([end + 1 for end in ends if end >= 0] or [stop])
-    depth = 0
-    while at < stop:
-        char = text[at]
-        if char == "\\" and at + 1 < stop:
-            at += 2
-            continue
-        if char.isspace() or char < " ":
-            break
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            if depth == 0:
+def _plainly_safe(address: str, *, cut: bool) -> bool:
+    """Whether `address` is safe without decoding it (which is slow done for each of
+    many addresses): nothing in it (no ``&``, ``%`` or ``:``) can become a scheme's
+    colon, and, when `cut`, a bracket or parenthesis (which no decoding takes out)
+    keeps its start from becoming a scheme."""
+    if ":" in address or "&" in address or "%" in address:
+        return False
+    return not cut or any(char in address for char in "()[]")
+
+
+# A backslash escape (of any character) or a parenthesis, as an address is read.
+_ESCAPE_OR_PARENTHESIS = re.compile(r"\\.|[()]", re.DOTALL)
+# What ends an address unless escaped.
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")
+
+
+class _DestinationEnds:
+    """Where a link address in `text` ends, for each address the text holds: its
+    parentheses are counted once for the whole text (each address read on its own
+    would take time growing with the number of addresses times their length, for
+    text such as ``"](\\(" * 50000``). A backslash escape pairs the same from any
+    address start, which follows ``(`` or a space, never a backslash."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._parens: list[int] = []  # where each unescaped parenthesis is
+        self._depths: list[int] = []  # the count of "(" less ")" up to and with it
+        self._closers: dict[int, list[int]] = {}  # each ")" by the count before it
+        depth = 0
+        for match in _ESCAPE_OR_PARENTHESIS.finditer(text):
+            char = match.group()
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                self._closers.setdefault(depth, []).append(match.start())
+                depth -= 1
+            else:
+                continue
+            self._parens.append(match.start())
+            self._depths.append(depth)
+
+    def end(self, begin: int, limit: int) -> int:
+        """Where the address starting at `begin` (after its opening parenthesis)
+        ends: at ``>`` when in ``<...>``, else at a space or at an unbalanced ``)``;
+        at `limit` if that comes first."""
+        text = self._text
+        stop = min(limit, len(text))
+        at = begin
+        while at < stop and text[at].isspace():
+            at += 1
+        if text.startswith("<", at, stop):
+            ends = (text.find(">", at, stop), text.find("\n", at, stop))
+            return min([end + 1 for end in ends if end >= 0] or [stop])
+        end = stop
+        after = at
+        while space := _SPACE_OR_CONTROL.search(text, after, stop):
+            escaped = text[after : space.start()]
+            if (len(escaped) - len(escaped.rstrip("\\"))) % 2 == 0:
+                end = space.start()
                 break
-            depth -= 1
-        at += 1
-    return at
+            after = space.end()
+        before = bisect_left(self._parens, at)
+        depth = self._depths[before - 1] if before else 0
+        closers = self._closers.get(depth, [])
+        closer = bisect_left(closers, at)
+        return min(end, closers[closer]) if closer < len(closers) else end
 
 
 def _blunt(text: str) -> str:

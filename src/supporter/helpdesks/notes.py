@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from supporter.domain.masking import mask_card_numbers
 from supporter.helpdesks.base import Draft, WriteReceipt
+from supporter.sources.helpdesk import BadField, timestamp
 
 NOTE_TITLE = "Supporter draft"
 
@@ -78,13 +79,10 @@ def iso_time(value: object) -> datetime | None:
     vendor says all its times are: read as the same instant wherever Supporter runs,
     never dropped (a poll would skip the ticket; a search for a note would read every
     page of a ticket, never knowing when it had gone back far enough)."""
-    if not isinstance(value, str):
-        return None
     try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
+        return timestamp(value, "time")
+    except BadField:
         return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def unix_time(value: object) -> datetime | None:

@@ -126,6 +126,7 @@ def subject_and_body(
     nobody can shorten) is cut to the limit with a line saying so (see `cut_body`) and a
     warning naming `ticket`."""
     subject_text = text(subject, "subject", limits.subject)
+    masked = False
     if long_body is not None and isinstance(body, str) and len(body.strip()) > limits.body:
         whole = mask_card_numbers(body.strip())  # before the cut: no card is cut in two
         if len(whole) > limits.body:
@@ -136,11 +137,11 @@ def subject_and_body(
                 f"{limits.body:,}",
                 long_body,
             )
-        body = cut_body(whole, limits.body, long_body)
+        body, masked = cut_body(whole, limits.body, long_body), True
     body_text = text(body, "body", limits.body)
     if not subject_text and not body_text:
         raise BadField("body", "empty, and so is subject: nothing to answer")
-    return mask_card_numbers(subject_text), mask_card_numbers(body_text)
+    return mask_card_numbers(subject_text), body_text if masked else mask_card_numbers(body_text)
 
 
 def cut_body(body: str, limit: int, keep: LongBody) -> str:

@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,6 +38,7 @@ from supporter.pipeline.stages import (
     respond_stage,
 )
 from supporter.pipeline.stats import RunStats
+from supporter.pipeline.window import until_stopped
 from supporter.pipeline.worker import In, Out, Stage, StageWorker
 from supporter.pipeline.write_back import (
     WRITE_BACK,
@@ -402,7 +403,8 @@ class Pipeline:
         while True:
             attempt += 1
             try:
-                if not await self._unless_stopped(self._declare()):
+                await until_stopped(self._declare(), self._stop)
+                if self._stop.is_set():
                     return False
             except BrokerUnreachable as error:
                 now = loop.time()
@@ -423,32 +425,14 @@ class Pipeline:
                         "still waiting for the broker (%.0f s of %g s): %s", waited, wait, error
                     )
                 pause = min(SERVICE_STORE_RETRIES.delay(attempt), started + wait - now)
-                if not await self._unless_stopped(asyncio.sleep(pause)):
+                await until_stopped(asyncio.sleep(pause), self._stop)
+                if self._stop.is_set():
                     return False
                 continue
             if attempt > 1:
                 log.warning("reached the broker after %.0f s", loop.time() - started)
             self._reached = True
             return True
-
-    async def _unless_stopped(self, work: Awaitable[None]) -> bool:
-        """Await `work` unless a stop is requested first: then it is cancelled and the
-        answer is False. Its errors are raised."""
-        if self._stop.is_set():
-            return False
-        task = asyncio.ensure_future(work)
-        stopping = asyncio.ensure_future(self._stop.wait())
-        try:
-            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-            if not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-        if task.cancelled():
-            return False
-        task.result()
-        return True
 
     def _output_stage(self) -> OutputStage:
         output = OutputStage(

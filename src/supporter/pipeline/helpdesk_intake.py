@@ -26,6 +26,7 @@ from supporter.observability.logging import error_text
 from supporter.pipeline.ingest import publish_ticket
 from supporter.pipeline.stages import TICKETS
 from supporter.pipeline.stats import RunStats
+from supporter.sources.values import unicode_problem
 
 log = logging.getLogger(__name__)
 
@@ -185,12 +186,8 @@ def _storable(event: WebhookEvent) -> None:
     """WebhookRejected (`bad_payload`) for ids no store or URL can hold: JSON may escape a
     lone surrogate (`"\\ud800"`) into any string of the payload."""
     for value in (*event.ticket_ids, event.delivery_id or ""):
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            raise WebhookRejected(
-                "bad_payload", "an id in the payload is not valid Unicode text"
-            ) from None
+        if unicode_problem(value):
+            raise WebhookRejected("bad_payload", "an id in the payload is not valid Unicode text")
 
 
 @dataclass(frozen=True)

@@ -203,3 +203,24 @@ async def test_citations_are_read_without_the_rest_of_the_results(store: SqlStor
     assert await store.citations("v2") == {}
     await store.save("v1", [failed_outcome("d1")])  # T1 failed later: no reply to cite
     assert await store.citations("v1") == {}
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+asyncpg://app:s3cret@db:5432/supporter",
+            "postgresql+asyncpg://app:***@db:5432/supporter",
+        ),
+        # asyncpg also takes the password as a query parameter; SQLAlchemy shows it.
+        (
+            "postgresql+asyncpg://app@db/supporter?password=s3cret&ssl=require",
+            "postgresql+asyncpg://app@db/supporter?password=***&ssl=require",
+        ),
+        ("sqlite+aiosqlite:///supporter.db", "sqlite+aiosqlite:///supporter.db"),
+    ],
+)
+def test_a_store_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    from supporter.store.sql import redacted
+
+    assert redacted(url) == shown

@@ -24,6 +24,10 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, SupportsBytes
 
+from supporter.domain.masking import masked_url
+
+__all__ = ["masked_url"]  # shown by every adapter's messages
+
 
 def dead_letter_queue(queue: str) -> str:
     """The queue where the messages a stage gave up on wait, with their reason."""
@@ -38,34 +42,6 @@ class BrokerUnreachable(BrokerError):
     """The broker could not be reached at all: nothing listens at its address yet, the
     network, a server still starting. Worth waiting for, unlike a broker that answers
     and refuses (a wrong password, a virtual host it does not have)."""
-
-
-# Query parameters that carry a secret (redis-py takes `?password=`, Kafka clients
-# `sasl_plain_password`, TLS settings a key's passphrase): their values are hidden.
-_SECRET_PARAMETERS = ("pass", "secret", "token", "key", "auth", "cred")
-
-
-def masked_url(url: str) -> str:
-    """`url` with its password replaced by `***`, for messages: the one before the `@`
-    and any query parameter named like a secret (`?password=`). Also for a URL that
-    does not parse: everything between the user's colon and the last `@` is hidden."""
-    scheme, separator, rest = url.partition("://")
-    if not separator:
-        return url
-    rest, question, query = rest.partition("?")
-    if question:
-        query = "&".join(_masked_parameter(parameter) for parameter in query.split("&"))
-    user_info, at, place = rest.rpartition("@")
-    if at and ":" in user_info:
-        rest = f"{user_info.split(':', 1)[0]}:***@{place}"
-    return f"{scheme}://{rest}{question}{query}"
-
-
-def _masked_parameter(parameter: str) -> str:
-    name, equals, _ = parameter.partition("=")
-    if equals and any(word in name.lower() for word in _SECRET_PARAMETERS):
-        return f"{name}=***"
-    return parameter
 
 
 class _Without(logging.Filter):

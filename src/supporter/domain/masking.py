@@ -163,3 +163,31 @@ def contains_card_number(text: str) -> bool:
     if not _has_thirteen_digits(text):
         return False
     return any(_mask_run(match.group(0)) != match.group(0) for match in _DIGIT_RUN.finditer(text))
+
+
+# Query parameters that carry a secret (redis-py takes `?password=`, Kafka clients
+# `sasl_plain_password`, TLS settings a key's passphrase): their values are hidden.
+_SECRET_PARAMETERS = ("pass", "secret", "token", "key", "auth", "cred")
+
+
+def masked_url(url: str) -> str:
+    """`url` with its password replaced by `***`, for messages: the one before the `@`
+    and any query parameter named like a secret (`?password=`). Also for a URL that
+    does not parse: everything between the user's colon and the last `@` is hidden."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    rest, question, query = rest.partition("?")
+    if question:
+        query = "&".join(_masked_parameter(parameter) for parameter in query.split("&"))
+    user_info, at, place = rest.rpartition("@")
+    if at and ":" in user_info:
+        rest = f"{user_info.split(':', 1)[0]}:***@{place}"
+    return f"{scheme}://{rest}{question}{query}"
+
+
+def _masked_parameter(parameter: str) -> str:
+    name, equals, _ = parameter.partition("=")
+    if equals and any(word in name.lower() for word in _SECRET_PARAMETERS):
+        return f"{name}=***"
+    return parameter

@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from supporter.domain.masking import masked_url
 from supporter.domain.messages import AttemptRecord, DeadLetterMessage
 from supporter.domain.models import Ticket, TicketResult
 from supporter.store import migrations, schema
@@ -566,9 +567,10 @@ def store_errors(doing: str) -> Iterator[None]:
 
 
 def redacted(url: str) -> str:
-    """The URL without its password, for messages."""
+    """The URL without its password, for messages: the one before the `@` and one given
+    as a query parameter (`?password=`), which SQLAlchemy's rendering keeps."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return masked_url(make_url(url).render_as_string(hide_password=True))
     except ArgumentError:
         return url.split("@")[-1] if "@" in url else url
 

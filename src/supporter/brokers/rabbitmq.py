@@ -175,15 +175,6 @@ def _string_headers(raw: Mapping[str, FieldValue] | None) -> dict[str, str]:
     return headers
 
 
-def _is_stale(message: AbstractIncomingMessage) -> bool:
-    """True when the channel that delivered `message` is gone (a reconnect): RabbitMQ
-    has put the message back already, and it can no longer be settled."""
-    try:
-        return message.channel.is_closed
-    except ChannelInvalidStateError:
-        return True
-
-
 def _visible_at(message: AbstractIncomingMessage) -> float | None:
     """When `message` became visible in its queue (wall clock, seconds), from this
     adapter's header or else the AMQP timestamp; None without either."""
@@ -260,7 +251,7 @@ class RabbitMQDelivery:
     async def requeue(self) -> None:
         self.settle()
         try:
-            if _is_stale(self.message):
+            if self.channel.is_closed:
                 return  # its channel closed, which already returned it to the queue
             async with _answer(f"requeueing {self.message_id}"):
                 await self.message.nack(requeue=True)
